@@ -1,0 +1,337 @@
+//! The command line's shape: the contract scripts and tests rely on.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Masar: accompany refugees into self-employment, offline first.
+#[derive(Parser)]
+#[command(name = "masar", version, about)]
+pub struct Cli {
+    /// The database file (default: the OS data directory's masar/masar.db).
+    #[arg(long, global = true, env = "MASAR_DB")]
+    pub db: Option<PathBuf>,
+    /// Print exactly one JSON value on stdout; messages go to stderr.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Create a new encrypted database; MASAR_USER becomes its administrator.
+    Init {
+        /// The organisation's name.
+        #[arg(long)]
+        org: String,
+        /// This laptop's name.
+        #[arg(long)]
+        device: String,
+    },
+    /// Fill the database (created if missing) with a fictional programme.
+    Demo,
+    /// Where this database stands: organisation, device, user, schema, counts.
+    Status,
+    /// The change history of a record.
+    History {
+        /// The record's id.
+        id: String,
+    },
+    /// Change your password (new one from MASAR_NEW_PASSWORD or asked).
+    Password,
+    /// Users and roles.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Persons: register, correct, find, erase.
+    #[command(subcommand)]
+    Person(PersonCmd),
+    /// Import a file.
+    Import {
+        #[command(subcommand)]
+        what: ImportWhat,
+    },
+    /// Reception interviews.
+    #[command(subcommand)]
+    Intake(IntakeCmd),
+    /// Awareness and training sessions.
+    #[command(subcommand)]
+    Session(SessionCmd),
+    /// Projects: plan, stages, committee.
+    #[command(subcommand)]
+    Project(ProjectCmd),
+    /// Tranches paid to projects.
+    #[command(subcommand)]
+    Disbursement(DisbursementCmd),
+    /// Follow-up visits.
+    #[command(subcommand)]
+    Followup(FollowUpCmd),
+    /// Referrals to partners.
+    #[command(subcommand)]
+    Referral(ReferralCmd),
+    /// Reference lists: donor, sector, city, partner, currency.
+    #[command(subcommand)]
+    Ref(RefCmd),
+    /// Reports.
+    #[command(subcommand)]
+    Report(ReportCmd),
+}
+
+#[derive(Subcommand)]
+pub enum UserCmd {
+    /// Add a user (password from MASAR_NEW_PASSWORD or asked).
+    Add {
+        /// Log-in name.
+        name: String,
+        /// admin, supervisor or counsellor.
+        #[arg(long)]
+        role: String,
+    },
+    /// List users.
+    List,
+}
+
+#[derive(Args)]
+pub struct PersonAdd {
+    #[arg(long)]
+    pub given: Option<String>,
+    #[arg(long)]
+    pub family: Option<String>,
+    #[arg(long)]
+    pub sex: Option<String>,
+    #[arg(long)]
+    pub born: Option<String>,
+    #[arg(long)]
+    pub nationality: Option<String>,
+    #[arg(long = "given-ar")]
+    pub given_ar: Option<String>,
+    #[arg(long = "family-ar")]
+    pub family_ar: Option<String>,
+    #[arg(long = "unhcr-id")]
+    pub unhcr_id: Option<String>,
+    #[arg(long)]
+    pub city: Option<String>,
+    #[arg(long)]
+    pub phone: Option<String>,
+    #[arg(long)]
+    pub consent: Option<String>,
+    /// Any other field, as KEY=VALUE (repeatable).
+    #[arg(long = "set")]
+    pub set: Vec<String>,
+}
+
+#[derive(Subcommand)]
+pub enum PersonCmd {
+    /// Register a person.
+    Add(PersonAdd),
+    /// Change fields: KEY=VALUE … (keys as `person get` prints them).
+    Set {
+        id: String,
+        #[arg(required = true)]
+        pairs: Vec<String>,
+    },
+    /// Show a person.
+    Get { id: String },
+    /// List persons, or those matching a fragment of name, UNHCR id or phone.
+    List {
+        #[arg(long)]
+        search: Option<String>,
+    },
+    /// Erase a person's personal data (asks for confirmation on a terminal).
+    Erase {
+        id: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ImportWhat {
+    /// Persons from a CSV file, all rows or none.
+    Persons { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+pub enum IntakeCmd {
+    /// Record a reception interview.
+    Add {
+        person: String,
+        #[arg(long)]
+        date: String,
+        #[arg(long)]
+        referral: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum SessionCmd {
+    /// Create a session with its attendance.
+    Add {
+        /// awareness or training.
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        date: String,
+        #[arg(long)]
+        topic: String,
+        #[arg(long)]
+        place: Option<String>,
+        /// A person present (repeatable).
+        #[arg(long)]
+        attendee: Vec<String>,
+    },
+    /// Mark a person present.
+    Attend { session: String, person: String },
+    /// Remove a person from the attendance.
+    Unattend { session: String, person: String },
+    /// The persons present.
+    Attendees { session: String },
+}
+
+#[derive(Subcommand)]
+pub enum ProjectCmd {
+    /// Create a project (stage draft).
+    Add {
+        #[arg(long)]
+        title: String,
+        /// creation, reinforcement or cooperative.
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        sector: String,
+        /// A member (repeatable).
+        #[arg(long)]
+        member: Vec<String>,
+        /// The day the project was opened (default today).
+        #[arg(long)]
+        date: Option<String>,
+    },
+    /// Move to a stage: draft, plan_ready, in_committee, approved, rejected, funded, active, closed.
+    Stage {
+        id: String,
+        stage: String,
+        #[arg(long)]
+        date: String,
+    },
+    /// Record the committee's decision: approved, rejected or deferred.
+    Decide {
+        id: String,
+        decision: String,
+        #[arg(long)]
+        date: String,
+        /// The approved amount.
+        #[arg(long, allow_negative_numbers = true)]
+        amount: Option<String>,
+        #[arg(long)]
+        remarks: Option<String>,
+    },
+    /// Change fields: KEY=VALUE … (e.g. registered_on=2024-05-01).
+    Set {
+        id: String,
+        #[arg(required = true)]
+        pairs: Vec<String>,
+    },
+    /// Show a project.
+    Get { id: String },
+    /// Add a business-plan budget line.
+    BudgetAdd {
+        id: String,
+        #[arg(long)]
+        item: String,
+        #[arg(long, allow_negative_numbers = true)]
+        quantity: String,
+        #[arg(long = "unit-cost", allow_negative_numbers = true)]
+        unit_cost: String,
+    },
+    /// The business-plan budget with exact totals.
+    Budget { id: String },
+}
+
+#[derive(Subcommand)]
+pub enum DisbursementCmd {
+    /// Record a tranche paid to an approved project.
+    Add {
+        project: String,
+        #[arg(long)]
+        date: String,
+        #[arg(long, allow_negative_numbers = true)]
+        amount: String,
+        #[arg(long)]
+        currency: String,
+        #[arg(long)]
+        donor: String,
+        /// cash, in_kind or transfer (default cash).
+        #[arg(long)]
+        mode: Option<String>,
+        #[arg(long)]
+        receipt: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum FollowUpCmd {
+    /// Record a visit.
+    Add {
+        project: String,
+        #[arg(long)]
+        date: String,
+        /// active, struggling, suspended or closed.
+        #[arg(long)]
+        status: String,
+        #[arg(long, allow_negative_numbers = true)]
+        revenue: Option<String>,
+        #[arg(long, allow_negative_numbers = true)]
+        profit: Option<String>,
+        #[arg(long, allow_negative_numbers = true)]
+        jobs: Option<String>,
+        #[arg(long = "next-due")]
+        next_due: Option<String>,
+        #[arg(long)]
+        notes: Option<String>,
+    },
+    /// Projects whose next visit is overdue (on a day, default today).
+    Overdue {
+        #[arg(long)]
+        on: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ReferralCmd {
+    /// Refer a person to a partner.
+    Add {
+        person: String,
+        #[arg(long)]
+        partner: String,
+        #[arg(long)]
+        date: String,
+        /// pending, accepted, completed or declined.
+        #[arg(long)]
+        status: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum RefCmd {
+    /// Add an entry (admin).
+    Add { list: String, name: String },
+    /// Retire an entry (admin).
+    Remove { list: String, name: String },
+    /// The active entries of a list.
+    List { list: String },
+}
+
+#[derive(Subcommand)]
+pub enum ReportCmd {
+    /// The programme's indicators for a period.
+    Indicators {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        /// sex, age, nationality, city, donor or sector (repeatable).
+        #[arg(long)]
+        by: Vec<String>,
+    },
+}

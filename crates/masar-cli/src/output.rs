@@ -1,0 +1,97 @@
+//! Printing results: exactly one JSON value with `--json`, readable lines otherwise.
+
+use masar_core::changes::Change;
+use masar_core::demo::DemoSummary;
+use serde_json::{json, Value as Json};
+
+/// Prints a command's result on stdout.
+pub fn print(value: &Json, as_json: bool) {
+    if as_json {
+        println!("{value}");
+        return;
+    }
+    let mut out = String::new();
+    human(value, 0, &mut out);
+    print!("{out}");
+}
+
+fn scalar(v: &Json) -> String {
+    match v {
+        Json::Null => "-".into(),
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn human(value: &Json, indent: usize, out: &mut String) {
+    let pad = "  ".repeat(indent);
+    match value {
+        Json::Object(map) if map.len() == 1 && map.contains_key("id") && indent == 0 => {
+            out.push_str(&format!("{}\n", scalar(&map["id"])));
+        }
+        Json::Object(map) => {
+            for (k, v) in map {
+                match v {
+                    Json::Object(m) if !m.is_empty() => {
+                        out.push_str(&format!("{pad}{k}:\n"));
+                        human(v, indent + 1, out);
+                    }
+                    Json::Array(a) if !a.is_empty() && a.iter().any(|x| x.is_object()) => {
+                        out.push_str(&format!("{pad}{k}:\n"));
+                        human(v, indent + 1, out);
+                    }
+                    Json::Array(a) => {
+                        out.push_str(&format!("{pad}{k}: {}\n", a.iter().map(scalar).collect::<Vec<_>>().join(", ")));
+                    }
+                    _ => out.push_str(&format!("{pad}{k}: {}\n", scalar(v))),
+                }
+            }
+        }
+        Json::Array(items) => {
+            if items.is_empty() {
+                out.push_str(&format!("{pad}(none)\n"));
+            }
+            for (i, item) in items.iter().enumerate() {
+                if item.is_object() {
+                    if i > 0 {
+                        out.push('\n');
+                    }
+                    human(item, indent, out);
+                } else {
+                    out.push_str(&format!("{pad}{}\n", scalar(item)));
+                }
+            }
+        }
+        other => out.push_str(&format!("{pad}{}\n", scalar(other))),
+    }
+}
+
+/// One history entry.
+pub fn change(c: &Change) -> Json {
+    let parse = |s: &Option<String>| s.as_deref().and_then(|t| serde_json::from_str::<Json>(t).ok()).unwrap_or(Json::Null);
+    json!({
+        "at": c.at,
+        "user": c.user_name.clone().or_else(|| c.user_id.clone()),
+        "device": c.device,
+        "entity": c.entity,
+        "record": c.record,
+        "field": c.field,
+        "old": parse(&c.old),
+        "new": parse(&c.value),
+        "hlc": c.hlc.to_string(),
+    })
+}
+
+/// What `demo` made.
+pub fn demo_summary(s: &DemoSummary) -> Json {
+    json!({
+        "persons": s.persons,
+        "intakes": s.intakes,
+        "sessions": s.sessions,
+        "projects": s.projects,
+        "disbursements": s.disbursements,
+        "followups": s.followups,
+        "overdue": s.overdue,
+        "users": s.users,
+    })
+}

@@ -1,0 +1,214 @@
+//! The key file: the database key wrapped once per user.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use argon2::{Algorithm, Argon2, Params, Version};
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, Zeroizing};
+
+use super::AuthError;
+
+/// The random key that encrypts one database; wiped from memory when dropped.
+#[derive(Clone)]
+pub struct DbKey(Zeroizing<[u8; 32]>);
+
+impl DbKey {
+    /// A fresh random key.
+    pub fn generate() -> DbKey {
+        let mut k = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut k);
+        let key = DbKey(Zeroizing::new(k));
+        k.zeroize();
+        key
+    }
+
+    /// The key as SQLCipher's raw-key literal, which skips SQLCipher's own slow KDF.
+    pub(crate) fn sqlcipher_literal(&self) -> Zeroizing<String> {
+        Zeroizing::new(format!("x'{}'", hex::encode(*self.0)))
+    }
+}
+
+impl std::fmt::Debug for DbKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DbKey(..)")
+    }
+}
+
+const FORMAT: u32 = 1;
+/// argon2id cost: 19 MiB and 2 passes, OWASP's recommended floor.
+const KDF_MEMORY_KIB: u32 = 19 * 1024;
+const KDF_PASSES: u32 = 2;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    user: String,
+    kdf: String,
+    memory_kib: u32,
+    passes: u32,
+    salt: String,
+    nonce: String,
+    wrapped: String,
+}
+
+/// The users' wrapped copies of the database key, stored beside the database.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeyFile {
+    format: u32,
+    entries: Vec<Entry>,
+}
+
+fn damaged(path: &Path, reason: impl Into<String>) -> AuthError {
+    AuthError::KeyFile {
+        path: path.display().to_string(),
+        reason: reason.into(),
+    }
+}
+
+fn derive(password: &str, salt: &[u8], memory_kib: u32, passes: u32) -> Result<Zeroizing<[u8; 32]>, AuthError> {
+    let params = Params::new(memory_kib, passes, 1, Some(32))
+        .map_err(|_| AuthError::WrongCredentials)?;
+    let mut out = Zeroizing::new([0u8; 32]);
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password_into(password.as_bytes(), salt, &mut *out)
+        .map_err(|_| AuthError::WrongCredentials)?;
+    Ok(out)
+}
+
+fn aad(user: &str) -> Vec<u8> {
+    // Binding the user name stops an entry from being copied under another name.
+    format!("masar-db-key/v1/{user}").into_bytes()
+}
+
+impl KeyFile {
+    /// An empty key file.
+    pub fn new() -> KeyFile {
+        KeyFile { format: FORMAT, entries: Vec::new() }
+    }
+
+    /// Reads the key file at `path`.
+    pub fn load(path: &Path) -> Result<KeyFile, AuthError> {
+        let text = fs::read_to_string(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                damaged(path, "it is missing; it must stay beside the database it opens (restore it from your backup)")
+            } else {
+                damaged(path, format!("it cannot be read ({e})"))
+            }
+        })?;
+        let file: KeyFile = serde_json::from_str(&text)
+            .map_err(|e| damaged(path, format!("it is damaged ({e}); restore it from your backup")))?;
+        if file.format > FORMAT {
+            return Err(damaged(path, "it was written by a newer version of Masar: install that version"));
+        }
+        Ok(file)
+    }
+
+    /// Writes the key file atomically: a temporary file, flushed, then renamed over.
+    pub fn save(&self, path: &Path) -> Result<(), AuthError> {
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| damaged(path, format!("it cannot be written ({e})")))?;
+        let tmp = path.with_extension("keys.tmp");
+        let write = || -> std::io::Result<()> {
+            let mut f = fs::File::create(&tmp)?;
+            f.write_all(text.as_bytes())?;
+            f.sync_all()?;
+            fs::rename(&tmp, path)?;
+            Ok(())
+        };
+        write().map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            damaged(path, format!("it cannot be written ({e}); check free space and permissions"))
+        })
+    }
+
+    /// Whether the file holds a copy of the key for `user`.
+    pub fn has_user(&self, user: &str) -> bool {
+        self.entries.iter().any(|e| e.user == user)
+    }
+
+    /// Wraps `key` for `user` under `password`, replacing any earlier copy of theirs.
+    pub fn add_user(&mut self, user: &str, password: &str, key: &DbKey) -> Result<(), AuthError> {
+        let mut salt = [0u8; 16];
+        let mut nonce = [0u8; 24];
+        rand::rngs::OsRng.fill_bytes(&mut salt);
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let kek = derive(password, &salt, KDF_MEMORY_KIB, KDF_PASSES)?;
+        let cipher = XChaCha20Poly1305::new((&*kek).into());
+        let wrapped = cipher
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: &key.0[..], aad: &aad(user) })
+            .map_err(|_| AuthError::WrongCredentials)?;
+        self.entries.retain(|e| e.user != user);
+        self.entries.push(Entry {
+            user: user.to_string(),
+            kdf: "argon2id".into(),
+            memory_kib: KDF_MEMORY_KIB,
+            passes: KDF_PASSES,
+            salt: hex::encode(salt),
+            nonce: hex::encode(nonce),
+            wrapped: hex::encode(wrapped),
+        });
+        Ok(())
+    }
+
+    /// Recovers the database key with `user`'s password.
+    pub fn unwrap_for(&self, user: &str, password: &str) -> Result<DbKey, AuthError> {
+        let entry = self
+            .entries
+            .iter()
+            .find(|e| e.user == user)
+            .ok_or(AuthError::WrongCredentials)?;
+        let salt = hex::decode(&entry.salt).map_err(|_| AuthError::WrongCredentials)?;
+        let nonce = hex::decode(&entry.nonce).map_err(|_| AuthError::WrongCredentials)?;
+        let wrapped = hex::decode(&entry.wrapped).map_err(|_| AuthError::WrongCredentials)?;
+        if nonce.len() != 24 || entry.kdf != "argon2id" {
+            return Err(AuthError::WrongCredentials);
+        }
+        let kek = derive(password, &salt, entry.memory_kib, entry.passes)?;
+        let cipher = XChaCha20Poly1305::new((&*kek).into());
+        let plain = Zeroizing::new(
+            cipher
+                .decrypt(XNonce::from_slice(&nonce), Payload { msg: &wrapped, aad: &aad(user) })
+                .map_err(|_| AuthError::WrongCredentials)?,
+        );
+        let bytes: [u8; 32] = plain.as_slice().try_into().map_err(|_| AuthError::WrongCredentials)?;
+        Ok(DbKey(Zeroizing::new(bytes)))
+    }
+}
+
+impl Default for KeyFile {
+    fn default() -> Self {
+        KeyFile::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_right_password_unwraps_the_key_and_a_wrong_one_does_not() {
+        let key = DbKey::generate();
+        let mut file = KeyFile::new();
+        file.add_user("amina", "correct horse", &key).unwrap();
+        let back = file.unwrap_for("amina", "correct horse").unwrap();
+        assert_eq!(*back.0, *key.0);
+        assert!(matches!(file.unwrap_for("amina", "wrong horse"), Err(AuthError::WrongCredentials)));
+        assert!(matches!(file.unwrap_for("nobody", "correct horse"), Err(AuthError::WrongCredentials)));
+    }
+
+    #[test]
+    fn an_entry_copied_under_another_name_does_not_open() {
+        let key = DbKey::generate();
+        let mut file = KeyFile::new();
+        file.add_user("amina", "correct horse", &key).unwrap();
+        let mut stolen = file.entries[0].clone();
+        stolen.user = "omar".into();
+        file.entries.push(stolen);
+        assert!(file.unwrap_for("omar", "correct horse").is_err());
+    }
+}

@@ -1,0 +1,468 @@
+//! The registry of entities and their fields: the only place that names tables and
+//! columns, so the write path can build SQL from it safely and sync can apply any field.
+
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use super::Value;
+use crate::domain::InputError;
+
+/// A kind of record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Entity {
+    /// A user account.
+    User,
+    /// An entry of a reference list (donor, sector, city, partner, currency).
+    RefItem,
+    /// A refugee or asylum-seeker accompanied by the programme.
+    Person,
+    /// One reception interview.
+    Intake,
+    /// An awareness or training session.
+    Session,
+    /// One person's presence at one session.
+    Attendance,
+    /// An income-generating activity.
+    Project,
+    /// One person's membership of one project.
+    Member,
+    /// One line of a project's business plan budget.
+    BudgetLine,
+    /// A dated change of a project's stage.
+    StageEvent,
+    /// One tranche paid to a project.
+    Disbursement,
+    /// A follow-up visit to a funded project.
+    FollowUp,
+    /// A referral of a person to a partner.
+    Referral,
+}
+
+/// How a field's text is read and checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    /// Free text; empty means unset.
+    Text,
+    /// A calendar date, `YYYY-MM-DD`.
+    Date,
+    /// An exact decimal amount; `signed` allows negatives (a loss).
+    Amount {
+        /// Whether a negative amount is meaningful.
+        signed: bool,
+    },
+    /// A whole number at least `min`.
+    Count {
+        /// The smallest allowed value.
+        min: i64,
+    },
+    /// One of a fixed list of words.
+    Choice(&'static [&'static str]),
+    /// An ISO 3166-1 alpha-3 country code.
+    Country,
+    /// An ISO 4217 currency code.
+    Currency,
+    /// Yes or no.
+    Flag,
+    /// The id of another record.
+    Link(Entity),
+}
+
+/// One field of an entity.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldDef {
+    /// The field's name, also its column.
+    pub name: &'static str,
+    /// How its value is read and checked.
+    pub kind: FieldKind,
+    /// Personal data, blanked by erasure.
+    pub personal: bool,
+    /// Whether `set KEY=VALUE` may write it directly; stages and links have their own
+    /// commands that enforce their rules.
+    pub settable: bool,
+}
+
+const fn f(name: &'static str, kind: FieldKind) -> FieldDef {
+    FieldDef { name, kind, personal: false, settable: true }
+}
+const fn personal(name: &'static str, kind: FieldKind) -> FieldDef {
+    FieldDef { name, kind, personal: true, settable: true }
+}
+const fn fixed(name: &'static str, kind: FieldKind) -> FieldDef {
+    FieldDef { name, kind, personal: false, settable: false }
+}
+
+/// The sexes recorded, as UNHCR's disaggregation uses them.
+pub const SEXES: &[&str] = &["female", "male", "other"];
+/// Legal statuses of the persons served.
+pub const LEGAL_STATUSES: &[&str] = &["refugee", "asylum_seeker", "other"];
+/// Kinds of group session.
+pub const SESSION_KINDS: &[&str] = &["awareness", "training"];
+/// Kinds of project.
+pub const PROJECT_KINDS: &[&str] = &["creation", "reinforcement", "cooperative"];
+/// Project stages, in journey order.
+pub const STAGES: &[&str] = &["draft", "plan_ready", "in_committee", "approved", "rejected", "funded", "active", "closed"];
+/// How a tranche is paid.
+pub const MODES: &[&str] = &["cash", "in_kind", "transfer"];
+/// What a follow-up visit found.
+pub const FOLLOWUP_STATUSES: &[&str] = &["active", "struggling", "suspended", "closed"];
+/// Where a referral stands.
+pub const REFERRAL_STATUSES: &[&str] = &["pending", "accepted", "completed", "declined"];
+/// The reference lists an administrator edits.
+pub const REFERENCE_LISTS: &[&str] = &["donor", "sector", "city", "partner", "currency"];
+/// Roles, as stored.
+pub const ROLES: &[&str] = &["counsellor", "supervisor", "admin"];
+
+use FieldKind::*;
+
+const USER: &[FieldDef] = &[fixed("name", Text), fixed("role", Choice(ROLES)), fixed("active", Flag)];
+const REF_ITEM: &[FieldDef] = &[fixed("list", Choice(REFERENCE_LISTS)), f("name", Text), f("active", Flag)];
+const PERSON: &[FieldDef] = &[
+    personal("given", Text),
+    personal("family", Text),
+    personal("given_ar", Text),
+    personal("family_ar", Text),
+    f("sex", Choice(SEXES)),
+    personal("born", Date),
+    fixed("birth_year", Count { min: 1900 }),
+    f("nationality", Country),
+    f("legal_status", Choice(LEGAL_STATUSES)),
+    personal("unhcr_id", Text),
+    personal("arrival", Date),
+    f("city", Text),
+    f("household_size", Count { min: 1 }),
+    f("languages", Text),
+    f("education", Text),
+    f("occupation", Text),
+    f("skills", Text),
+    personal("needs", Text),
+    personal("phone", Text),
+    f("consent", Date),
+    f("consent_scope", Text),
+    fixed("counsellor", Link(Entity::User)),
+    fixed("erased", Flag),
+];
+const INTAKE: &[FieldDef] = &[
+    fixed("person_id", Link(Entity::Person)),
+    f("date", Date),
+    f("referral", Text),
+    personal("notes", Text),
+    fixed("counsellor", Link(Entity::User)),
+];
+const SESSION: &[FieldDef] = &[
+    fixed("kind", Choice(SESSION_KINDS)),
+    f("date", Date),
+    f("topic", Text),
+    f("place", Text),
+    f("facilitator", Text),
+];
+const ATTENDANCE: &[FieldDef] = &[
+    fixed("session_id", Link(Entity::Session)),
+    fixed("person_id", Link(Entity::Person)),
+    fixed("present", Flag),
+    f("completed", Flag),
+];
+const PROJECT: &[FieldDef] = &[
+    f("title", Text),
+    fixed("kind", Choice(PROJECT_KINDS)),
+    f("sector", Text),
+    f("place", Text),
+    f("description", Text),
+    f("currency", Currency),
+    f("own_contribution", Amount { signed: false }),
+    f("amount_requested", Amount { signed: false }),
+    fixed("stage", Choice(STAGES)),
+    fixed("stage_date", Date),
+    fixed("committee_date", Date),
+    fixed("approved_amount", Amount { signed: false }),
+    fixed("committee_remarks", Text),
+    f("registered_on", Date),
+    fixed("counsellor", Link(Entity::User)),
+];
+const MEMBER: &[FieldDef] = &[
+    fixed("project_id", Link(Entity::Project)),
+    fixed("person_id", Link(Entity::Person)),
+    fixed("active", Flag),
+];
+const BUDGET_LINE: &[FieldDef] = &[
+    fixed("project_id", Link(Entity::Project)),
+    f("item", Text),
+    f("quantity", Amount { signed: false }),
+    f("unit_cost", Amount { signed: false }),
+    fixed("active", Flag),
+];
+const STAGE_EVENT: &[FieldDef] = &[
+    fixed("project_id", Link(Entity::Project)),
+    fixed("stage", Choice(STAGES)),
+    fixed("date", Date),
+];
+const DISBURSEMENT: &[FieldDef] = &[
+    fixed("project_id", Link(Entity::Project)),
+    f("date", Date),
+    fixed("amount", Amount { signed: false }),
+    fixed("currency", Currency),
+    fixed("donor", Text),
+    f("mode", Choice(MODES)),
+    f("receipt", Text),
+];
+const FOLLOW_UP: &[FieldDef] = &[
+    fixed("project_id", Link(Entity::Project)),
+    f("date", Date),
+    f("status", Choice(FOLLOWUP_STATUSES)),
+    f("revenue", Amount { signed: false }),
+    f("profit", Amount { signed: true }),
+    f("jobs", Count { min: 0 }),
+    f("notes", Text),
+    f("next_due", Date),
+];
+const REFERRAL: &[FieldDef] = &[
+    fixed("person_id", Link(Entity::Person)),
+    f("partner", Text),
+    f("date", Date),
+    f("status", Choice(REFERRAL_STATUSES)),
+    f("notes", Text),
+];
+
+impl Entity {
+    /// Every entity.
+    pub const ALL: [Entity; 13] = [
+        Entity::User,
+        Entity::RefItem,
+        Entity::Person,
+        Entity::Intake,
+        Entity::Session,
+        Entity::Attendance,
+        Entity::Project,
+        Entity::Member,
+        Entity::BudgetLine,
+        Entity::StageEvent,
+        Entity::Disbursement,
+        Entity::FollowUp,
+        Entity::Referral,
+    ];
+
+    /// The name used in the change log.
+    pub fn name(self) -> &'static str {
+        match self {
+            Entity::User => "user",
+            Entity::RefItem => "ref_item",
+            Entity::Person => "person",
+            Entity::Intake => "intake",
+            Entity::Session => "session",
+            Entity::Attendance => "attendance",
+            Entity::Project => "project",
+            Entity::Member => "member",
+            Entity::BudgetLine => "budget_line",
+            Entity::StageEvent => "stage_event",
+            Entity::Disbursement => "disbursement",
+            Entity::FollowUp => "followup",
+            Entity::Referral => "referral",
+        }
+    }
+
+    /// Finds an entity by its change-log name.
+    pub fn from_name(name: &str) -> Option<Entity> {
+        Entity::ALL.into_iter().find(|e| e.name() == name)
+    }
+
+    /// The table that caches its records.
+    pub fn table(self) -> &'static str {
+        match self {
+            Entity::User => "users",
+            Entity::RefItem => "ref_items",
+            Entity::Person => "persons",
+            Entity::Intake => "intakes",
+            Entity::Session => "sessions",
+            Entity::Attendance => "attendance",
+            Entity::Project => "projects",
+            Entity::Member => "members",
+            Entity::BudgetLine => "budget_lines",
+            Entity::StageEvent => "stage_events",
+            Entity::Disbursement => "disbursements",
+            Entity::FollowUp => "followups",
+            Entity::Referral => "referrals",
+        }
+    }
+
+    /// How a message names one of its records.
+    pub fn label(self) -> &'static str {
+        match self {
+            Entity::User => "user",
+            Entity::RefItem => "reference entry",
+            Entity::Person => "person",
+            Entity::Intake => "intake",
+            Entity::Session => "session",
+            Entity::Attendance => "attendance",
+            Entity::Project => "project",
+            Entity::Member => "project member",
+            Entity::BudgetLine => "budget line",
+            Entity::StageEvent => "stage change",
+            Entity::Disbursement => "disbursement",
+            Entity::FollowUp => "follow-up visit",
+            Entity::Referral => "referral",
+        }
+    }
+
+    /// Its fields, in display order.
+    pub fn fields(self) -> &'static [FieldDef] {
+        match self {
+            Entity::User => USER,
+            Entity::RefItem => REF_ITEM,
+            Entity::Person => PERSON,
+            Entity::Intake => INTAKE,
+            Entity::Session => SESSION,
+            Entity::Attendance => ATTENDANCE,
+            Entity::Project => PROJECT,
+            Entity::Member => MEMBER,
+            Entity::BudgetLine => BUDGET_LINE,
+            Entity::StageEvent => STAGE_EVENT,
+            Entity::Disbursement => DISBURSEMENT,
+            Entity::FollowUp => FOLLOW_UP,
+            Entity::Referral => REFERRAL,
+        }
+    }
+
+    /// One field by name, or an error that lists the known ones.
+    pub fn field(self, name: &str) -> Result<&'static FieldDef, InputError> {
+        self.fields().iter().find(|f| f.name == name).ok_or_else(|| InputError::UnknownField {
+            what: self.label(),
+            field: name.to_string(),
+            known: self.fields().iter().filter(|f| f.settable).map(|f| f.name).collect::<Vec<_>>().join(", "),
+        })
+    }
+
+    /// Reads `text` typed by a user for `field`, as `set KEY=VALUE` does: the field must
+    /// be settable.
+    pub fn parse_settable(self, field: &str, text: &str) -> Result<Value, InputError> {
+        let def = self.field(field)?;
+        if !def.settable {
+            return Err(InputError::NotSettable { what: self.label(), field: def.name });
+        }
+        def.kind.parse(def.name, text)
+    }
+}
+
+fn invalid(field: &str, value: &str, problem: impl Into<String>) -> InputError {
+    InputError::Invalid { field: field.to_string(), value: value.to_string(), problem: problem.into() }
+}
+
+/// Reads a date typed as `YYYY-MM-DD`.
+pub fn parse_date(field: &str, text: &str) -> Result<NaiveDate, InputError> {
+    let t = text.trim();
+    let ok = t.len() == 10 && t.as_bytes()[4] == b'-' && t.as_bytes()[7] == b'-';
+    ok.then(|| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok())
+        .flatten()
+        .ok_or_else(|| invalid(field, text, "is not a date: write it as YYYY-MM-DD, for example 2024-03-15"))
+}
+
+/// Reads an exact decimal amount; refuses floats' notations and, unless `signed`, negatives.
+pub fn parse_amount(field: &str, text: &str, signed: bool) -> Result<Decimal, InputError> {
+    let t = text.trim();
+    let plain = !t.is_empty()
+        && t.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-')
+        && t.chars().filter(|c| *c == '.').count() <= 1
+        && !t[1.min(t.len())..].contains('-');
+    let d = plain
+        .then(|| Decimal::from_str_exact(t).ok())
+        .flatten()
+        .ok_or_else(|| invalid(field, text, "is not an amount: write digits with a point for decimals, for example 1250.50"))?;
+    if !signed && d.is_sign_negative() && !d.is_zero() {
+        return Err(invalid(field, text, "is negative: an amount here must be zero or more"));
+    }
+    Ok(d)
+}
+
+impl FieldKind {
+    /// Reads `text` typed by a user for the field `field`; empty text means unset.
+    pub fn parse(self, field: &str, text: &str) -> Result<Value, InputError> {
+        let t = text.trim();
+        if t.is_empty() {
+            return Ok(Value::Null);
+        }
+        Ok(match self {
+            Text => Value::text(t),
+            Date => Value::text(parse_date(field, t)?.format("%Y-%m-%d").to_string()),
+            Amount { signed } => Value::text(parse_amount(field, t, signed)?.to_string()),
+            Count { min } => {
+                let n: i64 = t.parse().map_err(|_| invalid(field, text, "is not a whole number"))?;
+                if n < min {
+                    return Err(invalid(field, text, format!("is too small: it must be at least {min}")));
+                }
+                Value::Int(n)
+            }
+            Choice(options) => {
+                let lower = t.to_lowercase();
+                match options.iter().find(|o| **o == lower) {
+                    Some(o) => Value::text(*o),
+                    None => return Err(invalid(field, text, format!("is not one of: {}", options.join(", ")))),
+                }
+            }
+            Country => {
+                if t.len() == 3 && t.chars().all(|c| c.is_ascii_alphabetic()) {
+                    Value::text(t.to_ascii_uppercase())
+                } else {
+                    return Err(invalid(field, text, "is not a country code: use the three-letter ISO code, for example SYR or COD"));
+                }
+            }
+            Currency => {
+                if t.len() == 3 && t.chars().all(|c| c.is_ascii_alphabetic()) {
+                    Value::text(t.to_ascii_uppercase())
+                } else {
+                    return Err(invalid(field, text, "is not a currency code: use the three-letter ISO code, for example MAD or EUR"));
+                }
+            }
+            Flag => match t.to_lowercase().as_str() {
+                "yes" | "true" | "1" | "oui" => Value::Bool(true),
+                "no" | "false" | "0" | "non" => Value::Bool(false),
+                _ => return Err(invalid(field, text, "is not yes or no")),
+            },
+            Link(_) => {
+                if uuid::Uuid::from_str(t).is_err() {
+                    return Err(invalid(field, text, "is not a record id: copy the id printed when the record was made"));
+                }
+                Value::text(t)
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_must_be_iso_and_real() {
+        assert!(parse_date("born", "1990-02-28").is_ok());
+        for bad in ["1990-02-30", "28/02/1990", "1990-2-28", "yesterday", "19900228"] {
+            let e = parse_date("born", bad).unwrap_err().to_string();
+            assert!(e.contains("born") && e.contains(bad) && e.contains("YYYY-MM-DD"), "{e}");
+        }
+    }
+
+    #[test]
+    fn amounts_are_exact_and_refuse_floats_notations() {
+        assert_eq!(parse_amount("amount", "1250.50", false).unwrap().to_string(), "1250.50");
+        assert_eq!(parse_amount("profit", "-20", true).unwrap().to_string(), "-20");
+        for bad in ["1e3", "12,5", "abc", "", "1.2.3", "NaN", "5-"] {
+            assert!(parse_amount("amount", bad, false).is_err(), "{bad}");
+        }
+        let neg = parse_amount("amount", "-5", false).unwrap_err().to_string();
+        assert!(neg.contains("negative"), "{neg}");
+    }
+
+    #[test]
+    fn every_entity_names_a_distinct_table_and_change_log_name() {
+        let mut names: Vec<_> = Entity::ALL.iter().map(|e| e.name()).collect();
+        let mut tables: Vec<_> = Entity::ALL.iter().map(|e| e.table()).collect();
+        names.sort();
+        names.dedup();
+        tables.sort();
+        tables.dedup();
+        assert_eq!(names.len(), Entity::ALL.len());
+        assert_eq!(tables.len(), Entity::ALL.len());
+        for e in Entity::ALL {
+            assert_eq!(Entity::from_name(e.name()), Some(e));
+        }
+    }
+}

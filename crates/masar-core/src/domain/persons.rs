@@ -1,0 +1,241 @@
+//! Persons, their intakes and referrals, and the CSV import of a register.
+
+use std::collections::HashSet;
+
+use super::{existing, parse_pairs, read_record, InputError, Record};
+use crate::auth::Permission;
+use crate::changes::{Entity, FieldKind, Value, Writer};
+use crate::store::Masar;
+use crate::Result;
+
+/// Fields a person must have.
+pub const PERSON_REQUIRED: &[&str] = &["given", "family", "sex", "born", "nationality"];
+/// Columns a person CSV may carry besides the person's fields; they add an intake.
+pub const PERSON_CSV_EXTRA_COLUMNS: &[&str] = &["intake_date", "referral"];
+
+/// The outcome of a CSV import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonImport {
+    /// The new persons' ids, in file order.
+    pub ids: Vec<String>,
+}
+
+fn check_required(fields: &[(&'static str, Value)]) -> Result<(), InputError> {
+    for name in PERSON_REQUIRED {
+        let given = fields.iter().any(|(n, v)| n == name && *v != Value::Null);
+        if !given {
+            return Err(InputError::Missing {
+                field: (*name).into(),
+                hint: match *name {
+                    "born" => "give the date of birth as YYYY-MM-DD (an estimate such as 1990-01-01 if unknown)",
+                    "sex" => "give female, male or other",
+                    "nationality" => "give the three-letter ISO country code, for example SYR",
+                    _ => "a person needs a given and a family name",
+                }
+                .into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn insert_person(w: &mut Writer<'_>, mut fields: Vec<(&'static str, Value)>, counsellor: &str) -> Result<String> {
+    check_required(&fields)?;
+    fields.push(("counsellor", Value::text(counsellor)));
+    fields.push(("erased", Value::Bool(false)));
+    w.create(Entity::Person, &fields)
+}
+
+fn insert_intake(w: &mut Writer<'_>, person: &str, date: Value, referral: Value, counsellor: &str) -> Result<String> {
+    w.create(
+        Entity::Intake,
+        &[
+            ("person_id", Value::text(person)),
+            ("date", date),
+            ("referral", referral),
+            ("counsellor", Value::text(counsellor)),
+        ],
+    )
+}
+
+impl Masar {
+    /// Registers a person from `KEY=VALUE` pairs (keys as `person get` prints them).
+    pub fn add_person(&mut self, pairs: &[(String, String)]) -> Result<String> {
+        self.require(Permission::RecordWork)?;
+        let fields = parse_pairs(Entity::Person, pairs)?;
+        let me = self.user().id.clone();
+        self.write(|w| insert_person(w, fields, &me))
+    }
+
+    /// Changes fields of a person; refuses personal fields of an erased person.
+    pub fn set_person(&mut self, id: &str, pairs: &[(String, String)]) -> Result<()> {
+        self.require(Permission::RecordWork)?;
+        let fields = parse_pairs(Entity::Person, pairs)?;
+        let current = existing(self.conn(), Entity::Person, id)?;
+        if current.get("erased").same_as(&Value::Bool(true)) {
+            if let Some((name, _)) = fields.iter().find(|(n, _)| Entity::Person.field(n).map(|d| d.personal).unwrap_or(false)) {
+                return Err(InputError::Rule(format!(
+                    "this person's data was erased: {name} cannot be recorded again for them"
+                ))
+                .into());
+            }
+        }
+        for name in PERSON_REQUIRED {
+            if fields.iter().any(|(n, v)| n == name && *v == Value::Null) && !current.get("erased").same_as(&Value::Bool(true)) {
+                return Err(InputError::Missing { field: (*name).into(), hint: "this field cannot be emptied".into() }.into());
+            }
+        }
+        self.write(|w| w.update(Entity::Person, id, &fields).map(|_| ()))
+    }
+
+    /// One person.
+    pub fn person(&self, id: &str) -> Result<Record> {
+        existing(self.conn(), Entity::Person, id)
+    }
+
+    /// Persons whose names (either script), UNHCR id or phone contain `search`, or all
+    /// persons, ordered by family then given name.
+    pub fn list_persons(&self, search: Option<&str>) -> Result<Vec<Record>> {
+        let ids = match search.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(text) => crate::search::find_persons(self.conn(), text)?,
+            None => {
+                let mut stmt = self.conn().prepare("SELECT id FROM persons ORDER BY family, given, id")?;
+                let ids = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+                ids
+            }
+        };
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(r) = read_record(self.conn(), Entity::Person, &id)? {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Erases a person's personal data everywhere in this database, history included;
+    /// anonymous fields stay so the programme's counts stay true.
+    pub fn erase_person(&mut self, id: &str) -> Result<()> {
+        self.require(Permission::ErasePerson)?;
+        existing(self.conn(), Entity::Person, id)?;
+        self.write(|w| w.erase_person(id))
+    }
+
+    /// Records a reception interview.
+    pub fn add_intake(&mut self, person: &str, date: &str, referral: Option<&str>) -> Result<String> {
+        self.require(Permission::RecordWork)?;
+        existing(self.conn(), Entity::Person, person)?;
+        let date = FieldKind::Date.parse("date", date)?;
+        if date == Value::Null {
+            return Err(InputError::Missing { field: "date".into(), hint: "give the intake date as YYYY-MM-DD".into() }.into());
+        }
+        let me = self.user().id.clone();
+        let referral = FieldKind::Text.parse("referral", referral.unwrap_or(""))?;
+        self.write(|w| insert_intake(w, person, date, referral, &me))
+    }
+
+    /// Refers a person to a partner of the organisation's list.
+    pub fn add_referral(&mut self, person: &str, partner: &str, date: &str, status: Option<&str>) -> Result<String> {
+        self.require(Permission::RecordWork)?;
+        existing(self.conn(), Entity::Person, person)?;
+        let partner = self.check_reference("partner", partner)?;
+        let date = FieldKind::Date.parse("date", date)?;
+        let status = Entity::Referral.field("status")?.kind.parse("status", status.unwrap_or("pending"))?;
+        self.write(|w| {
+            w.create(
+                Entity::Referral,
+                &[("person_id", Value::text(person)), ("partner", Value::text(partner)), ("date", date), ("status", status)],
+            )
+        })
+    }
+
+    /// Imports persons from CSV text: all rows or none. The header names person fields
+    /// (`given, family, sex, born, nationality` required) and optionally `intake_date`
+    /// and `referral`, which add an intake.
+    pub fn import_persons_csv(&mut self, data: &[u8]) -> Result<PersonImport> {
+        self.require(Permission::RecordWork)?;
+        let mut reader = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(data);
+        let header: Vec<String> = reader
+            .headers()
+            .map_err(|e| InputError::File(format!("the header line cannot be read ({e})")))?
+            .iter()
+            .map(|h| h.trim_start_matches('\u{feff}').to_string())
+            .collect();
+        let mut seen = HashSet::new();
+        for h in &header {
+            if !seen.insert(h.as_str()) {
+                return Err(InputError::Duplicate { what: "column", value: h.clone() }.into());
+            }
+            if !PERSON_CSV_EXTRA_COLUMNS.contains(&h.as_str()) {
+                let def = Entity::Person.field(h).map_err(|_| {
+                    InputError::File(format!(
+                        "unknown column '{h}': the columns can be {}, {}",
+                        Entity::Person.fields().iter().filter(|f| f.settable).map(|f| f.name).collect::<Vec<_>>().join(", "),
+                        PERSON_CSV_EXTRA_COLUMNS.join(", ")
+                    ))
+                })?;
+                if !def.settable {
+                    return Err(InputError::NotSettable { what: "person", field: def.name }.into());
+                }
+            }
+        }
+        for name in PERSON_REQUIRED {
+            if !header.iter().any(|h| h == name) {
+                return Err(InputError::File(format!("the required column '{name}' is missing from the header")).into());
+            }
+        }
+        let mut rows = Vec::new();
+        for (i, rec) in reader.records().enumerate() {
+            let row = i + 2;
+            let rec = rec.map_err(|e| match e.kind() {
+                csv::ErrorKind::UnequalLengths { len, .. } => InputError::Row {
+                    row,
+                    error: Box::new(InputError::File(format!(
+                        "it has {len} columns but the header has {}: add the missing values (an empty one is allowed)",
+                        header.len()
+                    ))),
+                },
+                _ => InputError::File(format!("row {row} cannot be read ({e})")),
+            })?;
+            let mut pairs = Vec::new();
+            let mut intake_date = None;
+            let mut referral = None;
+            for (h, v) in header.iter().zip(rec.iter()) {
+                match h.as_str() {
+                    "intake_date" => intake_date = Some(v.to_string()),
+                    "referral" => referral = Some(v.to_string()),
+                    _ => pairs.push((h.clone(), v.to_string())),
+                }
+            }
+            let at_row = |e: InputError| InputError::Row { row, error: Box::new(e) };
+            let fields = parse_pairs(Entity::Person, &pairs).map_err(at_row)?;
+            check_required(&fields).map_err(at_row)?;
+            let date = FieldKind::Date.parse("intake_date", intake_date.as_deref().unwrap_or("")).map_err(at_row)?;
+            let referral = FieldKind::Text.parse("referral", referral.as_deref().unwrap_or("")).map_err(at_row)?;
+            if date == Value::Null && referral != Value::Null {
+                return Err(at_row(InputError::Missing {
+                    field: "intake_date".into(),
+                    hint: "a referral belongs to an intake: give the intake date too".into(),
+                })
+                .into());
+            }
+            rows.push((fields, date, referral));
+        }
+        if rows.is_empty() {
+            return Err(InputError::File("it has a header but no rows".into()).into());
+        }
+        let me = self.user().id.clone();
+        let ids = self.write(|w| {
+            let mut ids = Vec::with_capacity(rows.len());
+            for (fields, date, referral) in rows {
+                let id = insert_person(w, fields, &me)?;
+                if date != Value::Null {
+                    insert_intake(w, &id, date, referral, &me)?;
+                }
+                ids.push(id);
+            }
+            Ok(ids)
+        })?;
+        Ok(PersonImport { ids })
+    }
+}

@@ -1,0 +1,374 @@
+//! Projects: members, business plan, stages, committee decisions, disbursements and
+//! follow-up visits.
+
+use std::collections::HashSet;
+
+use rust_decimal::Decimal;
+
+use super::{existing, fact_id, parse_pairs, required_text, InputError, Record};
+use crate::auth::Permission;
+use crate::changes::entity::{parse_amount, parse_date};
+use crate::changes::{Entity, FieldKind, Value, Writer};
+use crate::store::Masar;
+use crate::Result;
+
+/// Which stage may follow which. `funded` comes with the first disbursement; a deferred
+/// committee decision sends the plan back to `plan_ready`.
+pub const STAGE_FLOW: &[(&str, &[&str])] = &[
+    ("draft", &["plan_ready"]),
+    ("plan_ready", &["in_committee", "draft"]),
+    ("in_committee", &["approved", "rejected", "plan_ready"]),
+    ("approved", &["funded"]),
+    ("rejected", &["plan_ready"]),
+    ("funded", &["active", "closed"]),
+    ("active", &["closed"]),
+    ("closed", &[]),
+];
+
+fn next_stages(stage: &str) -> &'static [&'static str] {
+    STAGE_FLOW.iter().find(|(s, _)| *s == stage).map(|(_, n)| *n).unwrap_or(&[])
+}
+
+/// A business plan's budget with exact totals.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BudgetSummary {
+    /// The active budget lines.
+    pub lines: Vec<Record>,
+    /// Sum of quantity × unit cost over the lines.
+    pub total: Decimal,
+    /// The members' own contribution.
+    pub own_contribution: Decimal,
+    /// Total minus own contribution, never below zero.
+    pub to_finance: Decimal,
+}
+
+fn record_stage(w: &mut Writer<'_>, project: &str, stage: &str, date: &str) -> Result<()> {
+    w.update(Entity::Project, project, &[("stage", Value::text(stage)), ("stage_date", Value::text(date))])?;
+    w.create(
+        Entity::StageEvent,
+        &[("project_id", Value::text(project)), ("stage", Value::text(stage)), ("date", Value::text(date))],
+    )?;
+    Ok(())
+}
+
+fn required_date(field: &str, text: &str) -> Result<String, InputError> {
+    if text.trim().is_empty() {
+        return Err(InputError::Missing { field: field.into(), hint: "give the date as YYYY-MM-DD".into() });
+    }
+    Ok(parse_date(field, text)?.format("%Y-%m-%d").to_string())
+}
+
+impl Masar {
+    /// Creates a project in stage `draft` on `date` (default today) with its members.
+    pub fn add_project(&mut self, title: &str, kind: &str, sector: &str, members: &[String], date: Option<&str>) -> Result<String> {
+        self.require(Permission::RecordWork)?;
+        let title = required_text("title", title, "give the project a short title")?;
+        let kind = Entity::Project.field("kind")?.kind.parse("kind", kind)?;
+        if kind == Value::Null {
+            return Err(InputError::Missing { field: "kind".into(), hint: "give creation, reinforcement or cooperative".into() }.into());
+        }
+        let sector = self.check_reference("sector", sector)?;
+        if members.is_empty() {
+            return Err(InputError::Missing { field: "member".into(), hint: "a project needs at least one member (--member PERSON)".into() }.into());
+        }
+        let mut seen = HashSet::new();
+        for person in members {
+            if !seen.insert(person.as_str()) {
+                return Err(InputError::Duplicate { what: "member", value: person.clone() }.into());
+            }
+            existing(self.conn(), Entity::Person, person)?;
+        }
+        let today = match date {
+            Some(d) => required_date("date", d)?,
+            None => self.clock().today().format("%Y-%m-%d").to_string(),
+        };
+        let me = self.user().id.clone();
+        self.write(|w| {
+            let id = w.create(
+                Entity::Project,
+                &[
+                    ("title", Value::text(title)),
+                    ("kind", kind),
+                    ("sector", Value::text(sector)),
+                    ("stage", Value::text("draft")),
+                    ("stage_date", Value::text(&today)),
+                    ("counsellor", Value::text(me)),
+                ],
+            )?;
+            w.create(
+                Entity::StageEvent,
+                &[("project_id", Value::text(&id)), ("stage", Value::text("draft")), ("date", Value::text(&today))],
+            )?;
+            for person in members {
+                let mid = fact_id("member", &[&id, person]);
+                w.create_with_id(
+                    Entity::Member,
+                    &mid,
+                    &[("project_id", Value::text(&id)), ("person_id", Value::text(person)), ("active", Value::Bool(true))],
+                )?;
+            }
+            Ok(id)
+        })
+    }
+
+    /// One project.
+    pub fn project(&self, id: &str) -> Result<Record> {
+        existing(self.conn(), Entity::Project, id)
+    }
+
+    /// Changes settable fields of a project (`registered_on` only on a cooperative).
+    pub fn set_project(&mut self, id: &str, pairs: &[(String, String)]) -> Result<()> {
+        self.require(Permission::RecordWork)?;
+        let mut fields = parse_pairs(Entity::Project, pairs)?;
+        let project = existing(self.conn(), Entity::Project, id)?;
+        for (name, value) in fields.iter_mut() {
+            match *name {
+                "registered_on" if project.text("kind") != Some("cooperative") && *value != Value::Null => {
+                    return Err(InputError::Rule(format!(
+                        "registered_on is the legal registration date of a cooperative, and this project is of kind '{}'",
+                        project.text("kind").unwrap_or("?")
+                    ))
+                    .into());
+                }
+                "sector" if *value != Value::Null => {
+                    *value = Value::text(self.check_reference("sector", value.as_str().unwrap_or(""))?);
+                }
+                "title" | "sector" if *value == Value::Null => {
+                    return Err(InputError::Missing { field: (*name).into(), hint: "this field cannot be emptied".into() }.into());
+                }
+                "currency" if *value != Value::Null => {
+                    *value = Value::text(self.check_reference("currency", value.as_str().unwrap_or(""))?);
+                }
+                _ => {}
+            }
+        }
+        self.write(|w| w.update(Entity::Project, id, &fields).map(|_| ()))
+    }
+
+    /// Moves a project to `stage` on `date`, if that stage may follow the current one.
+    pub fn set_stage(&mut self, id: &str, stage: &str, date: &str) -> Result<()> {
+        self.change_stage(id, stage, date, Vec::new())
+    }
+
+    /// Moves a project to a stage and writes `extra` fields of it in the same transaction.
+    fn change_stage(&mut self, id: &str, stage: &str, date: &str, extra: Vec<(&'static str, Value)>) -> Result<()> {
+        self.require(Permission::RecordWork)?;
+        let stage = match Entity::Project.field("stage")?.kind.parse("stage", stage)? {
+            Value::Text(s) => s,
+            _ => return Err(InputError::Missing { field: "stage".into(), hint: "give the new stage".into() }.into()),
+        };
+        let date = required_date("date", date)?;
+        if matches!(stage.as_str(), "approved" | "rejected") {
+            self.require(Permission::DecideInCommittee)?;
+        }
+        let project = existing(self.conn(), Entity::Project, id)?;
+        let current = project.text("stage").unwrap_or("draft").to_string();
+        let allowed = next_stages(&current);
+        if !allowed.contains(&stage.as_str()) {
+            return Err(InputError::Rule(format!(
+                "a project at stage '{current}' cannot move to '{stage}': {}",
+                if allowed.is_empty() { "it is closed".to_string() } else { format!("the next stage can be {}", allowed.join(" or ")) }
+            ))
+            .into());
+        }
+        if let Some(since) = project.text("stage_date") {
+            if date.as_str() < since {
+                return Err(InputError::Rule(format!(
+                    "date {date} is before {since}, when the project reached stage '{current}': give a date on or after it"
+                ))
+                .into());
+            }
+        }
+        if stage == "funded" && self.disbursement_count(id)? == 0 {
+            return Err(InputError::Rule("a project becomes funded with its first disbursement: record the disbursement instead".into()).into());
+        }
+        self.write(|w| {
+            if matches!(stage.as_str(), "approved" | "rejected") {
+                w.update(Entity::Project, id, &[("committee_date", Value::text(&date))])?;
+            }
+            if !extra.is_empty() {
+                w.update(Entity::Project, id, &extra)?;
+            }
+            record_stage(w, id, &stage, &date)
+        })
+    }
+
+    /// Records the committee's decision: `approved` (with the amount), `rejected`, or
+    /// `deferred` (the plan goes back to `plan_ready`).
+    pub fn decide(&mut self, id: &str, decision: &str, date: &str, amount: Option<&str>, remarks: Option<&str>) -> Result<()> {
+        self.require(Permission::DecideInCommittee)?;
+        let stage = match decision.trim() {
+            "approved" => "approved",
+            "rejected" => "rejected",
+            "deferred" => "plan_ready",
+            other => {
+                return Err(InputError::Invalid {
+                    field: "decision".into(),
+                    value: other.into(),
+                    problem: "is not one of: approved, rejected, deferred".into(),
+                }
+                .into())
+            }
+        };
+        let amount = match amount {
+            Some(a) => Value::text(parse_amount("amount", a, false)?.to_string()),
+            None => Value::Null,
+        };
+        let remarks = FieldKind::Text.parse("remarks", remarks.unwrap_or(""))?;
+        self.change_stage(id, stage, date, vec![("approved_amount", amount), ("committee_remarks", remarks)])
+    }
+
+    /// Adds a line to a project's business plan budget.
+    pub fn add_budget_line(&mut self, project: &str, item: &str, quantity: &str, unit_cost: &str) -> Result<String> {
+        self.require(Permission::RecordWork)?;
+        existing(self.conn(), Entity::Project, project)?;
+        let item = required_text("item", item, "name what is bought")?;
+        let quantity = parse_amount("quantity", quantity, false)?;
+        let unit_cost = parse_amount("unit_cost", unit_cost, false)?;
+        self.write(|w| {
+            w.create(
+                Entity::BudgetLine,
+                &[
+                    ("project_id", Value::text(project)),
+                    ("item", Value::text(item)),
+                    ("quantity", Value::text(quantity.to_string())),
+                    ("unit_cost", Value::text(unit_cost.to_string())),
+                    ("active", Value::Bool(true)),
+                ],
+            )
+        })
+    }
+
+    /// A project's budget lines and exact totals.
+    pub fn budget(&self, project: &str) -> Result<BudgetSummary> {
+        let p = existing(self.conn(), Entity::Project, project)?;
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT id FROM budget_lines WHERE project_id = ?1 AND active = 1 ORDER BY id")?;
+        let ids = stmt.query_map([project], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut lines = Vec::new();
+        let mut total = Decimal::ZERO;
+        for id in ids {
+            let line = existing(self.conn(), Entity::BudgetLine, &id)?;
+            let q = line.text("quantity").and_then(|s| s.parse::<Decimal>().ok()).unwrap_or_default();
+            let c = line.text("unit_cost").and_then(|s| s.parse::<Decimal>().ok()).unwrap_or_default();
+            total += q * c;
+            lines.push(line);
+        }
+        let own = p.text("own_contribution").and_then(|s| s.parse::<Decimal>().ok()).unwrap_or_default();
+        Ok(BudgetSummary { lines, total, own_contribution: own, to_finance: (total - own).max(Decimal::ZERO) })
+    }
+
+    fn disbursement_count(&self, project: &str) -> Result<i64> {
+        Ok(self
+            .conn()
+            .query_row("SELECT count(*) FROM disbursements WHERE project_id = ?1", [project], |r| r.get(0))?)
+    }
+
+    /// Records a tranche paid to an approved project; the first one makes it `funded`.
+    pub fn add_disbursement(
+        &mut self,
+        project: &str,
+        date: &str,
+        amount: &str,
+        currency: &str,
+        donor: &str,
+        mode: Option<&str>,
+        receipt: Option<&str>,
+    ) -> Result<String> {
+        self.require(Permission::RecordWork)?;
+        let p = existing(self.conn(), Entity::Project, project)?;
+        let date = required_date("date", date)?;
+        let amount = parse_amount("amount", amount, false)?;
+        if amount.is_zero() {
+            return Err(InputError::Invalid { field: "amount".into(), value: amount.to_string(), problem: "is zero: a disbursement pays something".into() }.into());
+        }
+        let currency = self.check_reference("currency", currency)?;
+        let donor = self.check_reference("donor", donor)?;
+        let mode = Entity::Disbursement.field("mode")?.kind.parse("mode", mode.unwrap_or("cash"))?;
+        let receipt = FieldKind::Text.parse("receipt", receipt.unwrap_or(""))?;
+        let stage = p.text("stage").unwrap_or("draft").to_string();
+        match stage.as_str() {
+            "approved" | "funded" | "active" => {}
+            "rejected" => {
+                return Err(InputError::Rule(
+                    "this project was rejected by the committee: a disbursement needs an approved project".into(),
+                )
+                .into())
+            }
+            other => {
+                return Err(InputError::Rule(format!(
+                    "this project is at stage '{other}': the committee must approve it before a disbursement"
+                ))
+                .into())
+            }
+        }
+        if let Some(approved_on) = p.text("committee_date") {
+            if date.as_str() < approved_on {
+                return Err(InputError::Rule(format!(
+                    "date {date} is before the committee's approval on {approved_on}: check the date"
+                ))
+                .into());
+            }
+        }
+        self.write(|w| {
+            let id = w.create(
+                Entity::Disbursement,
+                &[
+                    ("project_id", Value::text(project)),
+                    ("date", Value::text(&date)),
+                    ("amount", Value::text(amount.to_string())),
+                    ("currency", Value::text(currency)),
+                    ("donor", Value::text(donor)),
+                    ("mode", mode),
+                    ("receipt", receipt),
+                ],
+            )?;
+            if stage == "approved" {
+                record_stage(w, project, "funded", &date)?;
+            }
+            Ok(id)
+        })
+    }
+
+    /// Records a follow-up visit to a funded project.
+    pub fn add_followup(&mut self, project: &str, pairs: &[(String, String)]) -> Result<String> {
+        self.require(Permission::RecordWork)?;
+        let p = existing(self.conn(), Entity::Project, project)?;
+        let fields = parse_pairs(Entity::FollowUp, pairs)?;
+        let get = |n: &str| fields.iter().find(|(k, _)| *k == n).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
+        let date = get("date");
+        let Value::Text(date_text) = &date else {
+            return Err(InputError::Missing { field: "date".into(), hint: "give the visit's date as YYYY-MM-DD".into() }.into());
+        };
+        if get("status") == Value::Null {
+            return Err(InputError::Missing { field: "status".into(), hint: "give active, struggling, suspended or closed".into() }.into());
+        }
+        if let Value::Text(due) = get("next_due") {
+            if due.as_str() <= date_text.as_str() {
+                return Err(InputError::Invalid {
+                    field: "next_due".into(),
+                    value: due,
+                    problem: format!("is not after the visit's date {date_text}: give the date of the next visit"),
+                }
+                .into());
+            }
+        }
+        let stage = p.text("stage").unwrap_or("draft");
+        if !matches!(stage, "funded" | "active" | "closed") {
+            return Err(InputError::Rule(format!(
+                "this project is at stage '{stage}': follow-up visits are for funded projects"
+            ))
+            .into());
+        }
+        let mut all = vec![("project_id", Value::text(project))];
+        all.extend(fields);
+        self.write(|w| w.create(Entity::FollowUp, &all))
+    }
+
+    /// Funded or active projects whose next visit was due before `day` with no visit since,
+    /// most overdue first: what a counsellor must see first.
+    pub fn overdue_followups(&self, day: chrono::NaiveDate) -> Result<Vec<(String, String)>> {
+        crate::report::overdue_projects(self.conn(), day)
+    }
+}

@@ -1,0 +1,94 @@
+//! The organisation's reference lists: donors, sectors, cities, partners, currencies.
+
+use super::{fact_id, required_text, InputError};
+use crate::auth::Permission;
+use crate::changes::{entity::REFERENCE_LISTS, Entity, Value};
+use crate::store::Masar;
+use crate::Result;
+
+fn list_name(list: &str) -> Result<&'static str, InputError> {
+    REFERENCE_LISTS.iter().copied().find(|l| *l == list.trim()).ok_or_else(|| InputError::Invalid {
+        field: "list".into(),
+        value: list.into(),
+        problem: format!("is not a reference list: the lists are {}", REFERENCE_LISTS.join(", ")),
+    })
+}
+
+fn normalise(list: &str, name: &str) -> String {
+    let t = name.trim();
+    if list == "currency" {
+        t.to_ascii_uppercase()
+    } else {
+        t.to_string()
+    }
+}
+
+impl Masar {
+    /// Adds an entry to a reference list (admin only); adding an existing one revives it.
+    pub fn add_reference(&mut self, list: &str, name: &str) -> Result<String> {
+        self.require(Permission::EditReferenceLists)?;
+        let list = list_name(list)?;
+        let name = normalise(list, &required_text("name", name, "give the entry's name")?);
+        if list == "currency" && !(name.len() == 3 && name.chars().all(|c| c.is_ascii_alphabetic())) {
+            return Err(InputError::Invalid {
+                field: "currency".into(),
+                value: name,
+                problem: "is not a currency code: use the three-letter ISO code, for example MAD or EUR".into(),
+            }
+            .into());
+        }
+        // One id per (list, name) everywhere, so two laptops adding "EU" make one entry.
+        let id = fact_id("ref", &[list, &name.to_lowercase()]);
+        let exists = super::read_record(self.conn(), Entity::RefItem, &id)?.is_some();
+        self.write(|w| {
+            if exists {
+                w.update(Entity::RefItem, &id, &[("active", Value::Bool(true))])?;
+            } else {
+                w.create_with_id(
+                    Entity::RefItem,
+                    &id,
+                    &[("list", Value::text(list)), ("name", Value::text(&name)), ("active", Value::Bool(true))],
+                )?;
+            }
+            Ok(id.clone())
+        })
+    }
+
+    /// Retires an entry of a reference list (admin only); records that use it keep it.
+    pub fn remove_reference(&mut self, list: &str, name: &str) -> Result<()> {
+        self.require(Permission::EditReferenceLists)?;
+        let list = list_name(list)?;
+        let name = normalise(list, name);
+        let id = fact_id("ref", &[list, &name.to_lowercase()]);
+        if super::read_record(self.conn(), Entity::RefItem, &id)?.is_none() {
+            return Err(InputError::NotFound { what: "reference entry", id: format!("{list} {name}") }.into());
+        }
+        self.write(|w| w.update(Entity::RefItem, &id, &[("active", Value::Bool(false))]).map(|_| ()))
+    }
+
+    /// The active entries of a reference list, sorted.
+    pub fn references(&self, list: &str) -> Result<Vec<String>> {
+        let list = list_name(list)?;
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT name FROM ref_items WHERE list = ?1 AND active = 1 ORDER BY name COLLATE NOCASE")?;
+        let names = stmt.query_map([list], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(names)
+    }
+
+    /// Checks that `value` is an active entry of `list` (case-insensitively) and returns
+    /// the entry as the list spells it.
+    pub(crate) fn check_reference(&self, list: &'static str, value: &str) -> Result<String> {
+        let value = required_text(list, value, &format!("give the {list}"))?;
+        let known = self.references(list)?;
+        match known.iter().find(|k| k.eq_ignore_ascii_case(&value) || k.to_lowercase() == value.to_lowercase()) {
+            Some(k) => Ok(k.clone()),
+            None => Err(InputError::UnknownReference {
+                list,
+                value,
+                known: if known.is_empty() { "it is empty".into() } else { known.join(", ") },
+            }
+            .into()),
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! Awareness and training sessions and their attendance.
+
+use std::collections::HashSet;
+
+use super::{existing, fact_id, required_text, InputError};
+use crate::auth::Permission;
+use crate::changes::{Entity, FieldKind, Value};
+use crate::store::Masar;
+use crate::Result;
+
+impl Masar {
+    /// Creates a session with its attendance list; an attendee given twice, or who does
+    /// not exist, refuses the whole session.
+    pub fn add_session(
+        &mut self,
+        kind: &str,
+        date: &str,
+        topic: &str,
+        place: Option<&str>,
+        attendees: &[String],
+    ) -> Result<String> {
+        self.require(Permission::RecordWork)?;
+        let kind = Entity::Session.field("kind")?.kind.parse("kind", kind)?;
+        if kind == Value::Null {
+            return Err(InputError::Missing { field: "kind".into(), hint: "give awareness or training".into() }.into());
+        }
+        let date = FieldKind::Date.parse("date", date)?;
+        if date == Value::Null {
+            return Err(InputError::Missing { field: "date".into(), hint: "give the session date as YYYY-MM-DD".into() }.into());
+        }
+        let topic = required_text("topic", topic, "give the session's topic")?;
+        let mut seen = HashSet::new();
+        for person in attendees {
+            if !seen.insert(person.as_str()) {
+                return Err(InputError::Duplicate { what: "attendee", value: person.clone() }.into());
+            }
+            existing(self.conn(), Entity::Person, person)?;
+        }
+        let place = FieldKind::Text.parse("place", place.unwrap_or(""))?;
+        self.write(|w| {
+            let id = w.create(
+                Entity::Session,
+                &[("kind", kind), ("date", date), ("topic", Value::text(topic)), ("place", place)],
+            )?;
+            for person in attendees {
+                let aid = fact_id("attendance", &[&id, person]);
+                w.create_with_id(
+                    Entity::Attendance,
+                    &aid,
+                    &[
+                        ("session_id", Value::text(&id)),
+                        ("person_id", Value::text(person)),
+                        ("present", Value::Bool(true)),
+                    ],
+                )?;
+            }
+            Ok(id)
+        })
+    }
+
+    /// Marks a person present at a session.
+    pub fn attend(&mut self, session: &str, person: &str) -> Result<()> {
+        self.require(Permission::RecordWork)?;
+        existing(self.conn(), Entity::Session, session)?;
+        existing(self.conn(), Entity::Person, person)?;
+        let aid = fact_id("attendance", &[session, person]);
+        match super::read_record(self.conn(), Entity::Attendance, &aid)? {
+            Some(r) if r.get("present").same_as(&Value::Bool(true)) => {
+                Err(InputError::Duplicate { what: "attendee", value: person.to_string() }.into())
+            }
+            Some(_) => self.write(|w| w.update(Entity::Attendance, &aid, &[("present", Value::Bool(true))]).map(|_| ())),
+            None => self.write(|w| {
+                w.create_with_id(
+                    Entity::Attendance,
+                    &aid,
+                    &[
+                        ("session_id", Value::text(session)),
+                        ("person_id", Value::text(person)),
+                        ("present", Value::Bool(true)),
+                    ],
+                )
+            }),
+        }
+    }
+
+    /// Removes a person from a session's attendance (kept in history).
+    pub fn unattend(&mut self, session: &str, person: &str) -> Result<()> {
+        self.require(Permission::RecordWork)?;
+        let aid = fact_id("attendance", &[session, person]);
+        let r = existing(self.conn(), Entity::Attendance, &aid).map_err(|_| {
+            InputError::Rule(format!("person '{person}' is not on the attendance list of session '{session}'"))
+        })?;
+        if !r.get("present").same_as(&Value::Bool(true)) {
+            return Err(InputError::Rule(format!("person '{person}' is not on the attendance list of session '{session}'")).into());
+        }
+        self.write(|w| w.update(Entity::Attendance, &aid, &[("present", Value::Bool(false))]).map(|_| ()))
+    }
+
+    /// The ids of the persons present at a session.
+    pub fn attendees(&self, session: &str) -> Result<Vec<String>> {
+        existing(self.conn(), Entity::Session, session)?;
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT person_id FROM attendance WHERE session_id = ?1 AND present = 1 ORDER BY person_id")?;
+        let ids = stmt.query_map([session], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(ids)
+    }
+}

@@ -1,0 +1,420 @@
+//! The programme's indicators, exactly as DOMAIN.md defines them, with breakdowns whose
+//! parts always add up to the total.
+//!
+//! A report counts events by their own date within `[from, to]`, both days included.
+//! Every split puts each counted person or project in exactly one part ("unknown" when the
+//! attribute is unset); a project funded by several donors is counted under the donor of
+//! its first tranche in the period, while money is split by the donor of each tranche.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::Decimal;
+use rusqlite::Connection;
+
+use crate::changes::entity::parse_date;
+use crate::domain::InputError;
+use crate::store::Masar;
+use crate::Result;
+
+/// A way to split the indicators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Dimension {
+    /// The person's sex.
+    Sex,
+    /// UNHCR age bracket on the period's last day.
+    Age,
+    /// The person's nationality.
+    Nationality,
+    /// The person's city.
+    City,
+    /// The donor of the money.
+    Donor,
+    /// The project's sector.
+    Sector,
+}
+
+impl Dimension {
+    /// Every dimension.
+    pub const ALL: [Dimension; 6] =
+        [Dimension::Sex, Dimension::Age, Dimension::Nationality, Dimension::City, Dimension::Donor, Dimension::Sector];
+
+    /// The dimension's name as typed and printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dimension::Sex => "sex",
+            Dimension::Age => "age",
+            Dimension::Nationality => "nationality",
+            Dimension::City => "city",
+            Dimension::Donor => "donor",
+            Dimension::Sector => "sector",
+        }
+    }
+
+    /// Reads a dimension's name.
+    pub fn parse(s: &str) -> Result<Dimension, InputError> {
+        Dimension::ALL.into_iter().find(|d| d.as_str() == s.trim()).ok_or_else(|| InputError::Invalid {
+            field: "by".into(),
+            value: s.into(),
+            problem: "is not a breakdown: use sex, age, nationality, city, donor or sector".into(),
+        })
+    }
+
+    /// The indicators this dimension splits: persons by their attributes, projects and
+    /// money by donor and sector.
+    pub fn indicators(self) -> &'static [&'static str] {
+        match self {
+            Dimension::Sex | Dimension::Age | Dimension::Nationality | Dimension::City => {
+                &["welcomed", "sensitised", "trained", "funded_beneficiaries"]
+            }
+            Dimension::Donor => &["projects_funded", "enterprises_reinforced", "amount_disbursed"],
+            Dimension::Sector => &[
+                "projects_funded",
+                "enterprises_reinforced",
+                "cooperatives_created",
+                "amount_disbursed",
+                "followups_overdue",
+            ],
+        }
+    }
+}
+
+/// One indicator's value: a count, or sums of money per currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Measure {
+    /// A number of persons or projects.
+    Count(u64),
+    /// Amounts per currency code.
+    Money(BTreeMap<String, Decimal>),
+}
+
+impl Measure {
+    /// The measure as JSON: a number, or an object of decimal strings.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Measure::Count(n) => (*n).into(),
+            Measure::Money(m) => m.iter().map(|(c, a)| (c.clone(), serde_json::Value::String(a.to_string()))).collect(),
+        }
+    }
+}
+
+/// Indicator name → value.
+pub type Cell = BTreeMap<&'static str, Measure>;
+
+/// The indicators of a period, with the breakdowns asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// First day counted.
+    pub from: NaiveDate,
+    /// Last day counted.
+    pub to: NaiveDate,
+    /// The totals.
+    pub indicators: Cell,
+    /// Dimension → part → the dimension's indicators.
+    pub breakdown: BTreeMap<&'static str, BTreeMap<String, Cell>>,
+}
+
+impl Report {
+    /// The report as the CLI's `--json` prints it.
+    pub fn to_json(&self) -> serde_json::Value {
+        let cell = |c: &Cell| -> serde_json::Value { c.iter().map(|(k, v)| ((*k).to_string(), v.to_json())).collect() };
+        serde_json::json!({
+            "from": self.from.format("%Y-%m-%d").to_string(),
+            "to": self.to.format("%Y-%m-%d").to_string(),
+            "indicators": cell(&self.indicators),
+            "breakdown": self.breakdown.iter().map(|(d, parts)| {
+                ((*d).to_string(), parts.iter().map(|(p, c)| (p.clone(), cell(c))).collect::<serde_json::Map<_, _>>().into())
+            }).collect::<serde_json::Map<_, _>>(),
+        })
+    }
+}
+
+/// The UNHCR age bracket of someone born on `born`, on `day`.
+pub fn age_bracket(born: Option<NaiveDate>, birth_year: Option<i32>, day: NaiveDate) -> &'static str {
+    let age = match (born, birth_year) {
+        (Some(b), _) => {
+            let before_birthday = (day.month(), day.day()) < (b.month(), b.day());
+            day.year() - b.year() - i32::from(before_birthday)
+        }
+        // An erased person keeps only the year: count them as born mid-year.
+        (None, Some(y)) => day.year() - y - i32::from(day.ordinal() < 183),
+        (None, None) => return "unknown",
+    };
+    match age {
+        i32::MIN..=4 => "0-4",
+        5..=11 => "5-11",
+        12..=17 => "12-17",
+        18..=59 => "18-59",
+        _ => "60+",
+    }
+}
+
+struct PersonFacts {
+    sex: String,
+    age: &'static str,
+    nationality: String,
+    city: String,
+}
+
+struct Tranche {
+    project: String,
+    date: String,
+    id: String,
+    amount: Decimal,
+    currency: String,
+    donor: String,
+    kind: String,
+    sector: String,
+}
+
+fn or_unknown(v: Option<String>) -> String {
+    v.filter(|s| !s.trim().is_empty()).unwrap_or_else(|| "unknown".into())
+}
+
+fn person_set(conn: &Connection, sql: &str, from: &str, to: &str) -> Result<BTreeSet<String>> {
+    let mut stmt = conn.prepare(sql)?;
+    let ids = stmt.query_map([from, to], |r| r.get(0))?.collect::<rusqlite::Result<BTreeSet<String>>>()?;
+    Ok(ids)
+}
+
+/// Funded or active projects whose latest visit on or before `day` set a next visit due
+/// before `day`, with that due date, most overdue first.
+pub(crate) fn overdue_projects(conn: &Connection, day: NaiveDate) -> Result<Vec<(String, String)>> {
+    let day = day.format("%Y-%m-%d").to_string();
+    let mut stmt = conn.prepare(
+        "SELECT p.id, f.next_due FROM projects p JOIN followups f ON f.project_id = p.id
+         WHERE p.stage IN ('funded', 'active')
+           AND f.id = (SELECT g.id FROM followups g WHERE g.project_id = p.id AND g.date <= ?1
+                       ORDER BY g.date DESC, g.id DESC LIMIT 1)
+           AND f.next_due IS NOT NULL AND f.next_due < ?1
+         ORDER BY f.next_due, p.id",
+    )?;
+    let rows = stmt.query_map([day], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+fn add_money(map: &mut BTreeMap<String, Decimal>, currency: &str, amount: Decimal) {
+    *map.entry(currency.to_string()).or_insert(Decimal::ZERO) += amount;
+}
+
+fn count_into(cells: &mut BTreeMap<String, Cell>, part: &str, indicator: &'static str) {
+    let cell = cells.entry(part.to_string()).or_default();
+    match cell.entry(indicator).or_insert(Measure::Count(0)) {
+        Measure::Count(n) => *n += 1,
+        Measure::Money(_) => {}
+    }
+}
+
+fn money_into(cells: &mut BTreeMap<String, Cell>, part: &str, currency: &str, amount: Decimal) {
+    let cell = cells.entry(part.to_string()).or_default();
+    if let Measure::Money(m) = cell.entry("amount_disbursed").or_insert_with(|| Measure::Money(BTreeMap::new())) {
+        add_money(m, currency, amount);
+    }
+}
+
+/// Computes the indicators of `[from, to]` and the breakdowns in `by`.
+pub(crate) fn indicators(conn: &Connection, from: NaiveDate, to: NaiveDate, by: &[Dimension]) -> Result<Report> {
+    let (f, t) = (from.format("%Y-%m-%d").to_string(), to.format("%Y-%m-%d").to_string());
+
+    let welcomed = person_set(conn, "SELECT DISTINCT person_id FROM intakes WHERE date BETWEEN ?1 AND ?2", &f, &t)?;
+    let attended = |kind: &str| {
+        person_set(
+            conn,
+            &format!(
+                "SELECT DISTINCT a.person_id FROM attendance a JOIN sessions s ON s.id = a.session_id
+                 WHERE s.kind = '{kind}' AND a.present = 1 AND s.date BETWEEN ?1 AND ?2"
+            ),
+            &f,
+            &t,
+        )
+    };
+    let sensitised = attended("awareness")?;
+    let trained = attended("training")?;
+
+    let mut stmt = conn.prepare(
+        "SELECT d.project_id, d.date, d.id, d.amount, d.currency, d.donor, p.kind, p.sector
+         FROM disbursements d JOIN projects p ON p.id = d.project_id
+         WHERE d.date BETWEEN ?1 AND ?2 ORDER BY d.project_id, d.date, d.id",
+    )?;
+    let tranches = stmt
+        .query_map([&f, &t], |r| {
+            let amount: Option<String> = r.get(3)?;
+            Ok(Tranche {
+                project: r.get(0)?,
+                date: r.get(1)?,
+                id: r.get(2)?,
+                // Amounts are validated on the way in; an unreadable one counts as zero
+                // rather than hiding the whole report.
+                amount: amount.and_then(|a| a.parse().ok()).unwrap_or_default(),
+                currency: or_unknown(r.get(4)?),
+                donor: or_unknown(r.get(5)?),
+                kind: or_unknown(r.get(6)?),
+                sector: or_unknown(r.get(7)?),
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+
+    // The first tranche of each project in the period decides its donor for counting.
+    let mut first: BTreeMap<&str, &Tranche> = BTreeMap::new();
+    for tr in &tranches {
+        let e = first.entry(&tr.project).or_insert(tr);
+        if (tr.date.as_str(), tr.id.as_str()) < (e.date.as_str(), e.id.as_str()) {
+            *e = tr;
+        }
+    }
+    let funded: Vec<&Tranche> = first.values().copied().filter(|tr| tr.kind == "creation").collect();
+    let reinforced: Vec<&Tranche> = first.values().copied().filter(|tr| tr.kind == "reinforcement").collect();
+
+    let mut beneficiaries = BTreeSet::new();
+    {
+        let mut stmt = conn.prepare("SELECT person_id FROM members WHERE project_id = ?1 AND active = 1")?;
+        for tr in &funded {
+            for id in stmt.query_map([&tr.project], |r| r.get::<_, String>(0))? {
+                beneficiaries.insert(id?);
+            }
+        }
+    }
+
+    let mut stmt = conn.prepare(
+        "SELECT id, sector FROM projects WHERE kind = 'cooperative' AND registered_on BETWEEN ?1 AND ?2",
+    )?;
+    let cooperatives = stmt
+        .query_map([&f, &t], |r| Ok((r.get::<_, String>(0)?, or_unknown(r.get(1)?))))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+
+    let overdue = overdue_projects(conn, to)?;
+
+    let mut amount = BTreeMap::new();
+    for tr in &tranches {
+        add_money(&mut amount, &tr.currency, tr.amount);
+    }
+
+    let mut totals = Cell::new();
+    totals.insert("welcomed", Measure::Count(welcomed.len() as u64));
+    totals.insert("sensitised", Measure::Count(sensitised.len() as u64));
+    totals.insert("trained", Measure::Count(trained.len() as u64));
+    totals.insert("projects_funded", Measure::Count(funded.len() as u64));
+    totals.insert("funded_beneficiaries", Measure::Count(beneficiaries.len() as u64));
+    totals.insert("enterprises_reinforced", Measure::Count(reinforced.len() as u64));
+    totals.insert("cooperatives_created", Measure::Count(cooperatives.len() as u64));
+    totals.insert("amount_disbursed", Measure::Money(amount));
+    totals.insert("followups_overdue", Measure::Count(overdue.len() as u64));
+
+    let mut breakdown = BTreeMap::new();
+    let person_dims: Vec<Dimension> =
+        by.iter().copied().filter(|d| matches!(d, Dimension::Sex | Dimension::Age | Dimension::Nationality | Dimension::City)).collect();
+    let facts = if person_dims.is_empty() { HashMap::new() } else { person_facts(conn, to)? };
+    for dim in by {
+        let mut cells: BTreeMap<String, Cell> = BTreeMap::new();
+        match dim {
+            Dimension::Sex | Dimension::Age | Dimension::Nationality | Dimension::City => {
+                let part = |id: &String| -> String {
+                    match facts.get(id) {
+                        None => "unknown".into(),
+                        Some(p) => match dim {
+                            Dimension::Sex => p.sex.clone(),
+                            Dimension::Age => p.age.to_string(),
+                            Dimension::Nationality => p.nationality.clone(),
+                            _ => p.city.clone(),
+                        },
+                    }
+                };
+                for (name, set) in [
+                    ("welcomed", &welcomed),
+                    ("sensitised", &sensitised),
+                    ("trained", &trained),
+                    ("funded_beneficiaries", &beneficiaries),
+                ] {
+                    for id in set {
+                        count_into(&mut cells, &part(id), name);
+                    }
+                }
+            }
+            Dimension::Donor | Dimension::Sector => {
+                let part = |tr: &Tranche| if *dim == Dimension::Donor { tr.donor.clone() } else { tr.sector.clone() };
+                for tr in &funded {
+                    count_into(&mut cells, &part(tr), "projects_funded");
+                }
+                for tr in &reinforced {
+                    count_into(&mut cells, &part(tr), "enterprises_reinforced");
+                }
+                for tr in &tranches {
+                    money_into(&mut cells, &part(tr), &tr.currency, tr.amount);
+                }
+                if *dim == Dimension::Sector {
+                    for (_, sector) in &cooperatives {
+                        count_into(&mut cells, sector, "cooperatives_created");
+                    }
+                    let mut stmt = conn.prepare("SELECT sector FROM projects WHERE id = ?1")?;
+                    for (id, _) in &overdue {
+                        let sector: Option<String> = stmt.query_row([id], |r| r.get(0))?;
+                        count_into(&mut cells, &or_unknown(sector), "followups_overdue");
+                    }
+                }
+            }
+        }
+        // Every part shows every indicator of its dimension, zero where nothing counted.
+        for cell in cells.values_mut() {
+            for name in dim.indicators() {
+                cell.entry(name).or_insert_with(|| {
+                    if *name == "amount_disbursed" { Measure::Money(BTreeMap::new()) } else { Measure::Count(0) }
+                });
+            }
+        }
+        breakdown.insert(dim.as_str(), cells);
+    }
+    Ok(Report { from, to, indicators: totals, breakdown })
+}
+
+fn person_facts(conn: &Connection, day: NaiveDate) -> Result<HashMap<String, PersonFacts>> {
+    let mut stmt = conn.prepare("SELECT id, sex, born, birth_year, nationality, city FROM persons")?;
+    let rows = stmt.query_map([], |r| {
+        let born: Option<String> = r.get(2)?;
+        let born = born.and_then(|b| NaiveDate::parse_from_str(&b, "%Y-%m-%d").ok());
+        let year: Option<i32> = r.get(3)?;
+        Ok((
+            r.get::<_, String>(0)?,
+            PersonFacts {
+                sex: or_unknown(r.get(1)?),
+                age: age_bracket(born, year, day),
+                nationality: or_unknown(r.get(4)?),
+                city: or_unknown(r.get(5)?),
+            },
+        ))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<HashMap<_, _>>>()?)
+}
+
+impl Masar {
+    /// The indicators of the period `[from, to]` with the breakdowns in `by`.
+    pub fn report(&self, from: &str, to: &str, by: &[Dimension]) -> Result<Report> {
+        let from_d = parse_date("from", from)?;
+        let to_d = parse_date("to", to)?;
+        if from_d > to_d {
+            return Err(InputError::Rule(format!("the period starts ({from}) after it ends ({to}): swap --from and --to")).into());
+        }
+        let mut dims = by.to_vec();
+        dims.sort();
+        dims.dedup();
+        indicators(self.conn(), from_d, to_d, &dims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn age_is_taken_on_the_last_day_of_the_period() {
+        assert_eq!(age_bracket(Some(d("2000-06-15")), None, d("2018-06-14")), "12-17");
+        assert_eq!(age_bracket(Some(d("2000-06-15")), None, d("2018-06-15")), "18-59");
+        assert_eq!(age_bracket(Some(d("1960-01-01")), None, d("2020-01-01")), "60+");
+        assert_eq!(age_bracket(Some(d("2016-01-01")), None, d("2020-12-31")), "0-4");
+        assert_eq!(age_bracket(None, None, d("2020-12-31")), "unknown");
+        assert_eq!(age_bracket(None, Some(1990), d("2020-12-31")), "18-59");
+    }
+}

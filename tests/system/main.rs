@@ -1,0 +1,9 @@
+//! Whole-system tests: the real `masar` binary on real encrypted database files.
+
+mod common;
+
+mod bad_input;
+mod basics;
+mod encryption;
+mod migration;
+mod programme;

@@ -1,0 +1,60 @@
+//! A database made by the first schema opens with this version, upgraded in place, with
+//! its data intact and the same schema as a new database.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use masar_core::{Masar, SystemClock};
+
+use crate::common::{run, Db};
+
+const FIXTURE_PASSWORD: &str = "fixture-password";
+
+fn fixture_copy() -> (tempfile::TempDir, PathBuf) {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/schema-v1");
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    for name in ["masar.db", "masar.db.keys"] {
+        std::fs::copy(src.join(name), dir.path().join(name)).expect("copy the fixture");
+    }
+    let db = dir.path().join("masar.db");
+    (dir, db)
+}
+
+#[test]
+fn a_database_made_by_schema_1_opens_with_its_data_and_accepts_new_work() {
+    let (_dir, db) = fixture_copy();
+    let json = |args: &[&str]| -> serde_json::Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = run(&db, "admin", FIXTURE_PASSWORD, &all, &[]);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("json")
+    };
+    let status = json(&["status"]);
+    assert_eq!(status["org_name"], "Fixture programme");
+    assert_eq!(status["schema_version"], masar_core::store::SCHEMA_VERSION);
+    let found = json(&["person", "list", "--search", "فكسجر"]);
+    let person = &found[0];
+    assert_eq!(person["given"], "Fixture");
+    assert_eq!(person["born"], "1990-02-03");
+    assert_eq!(person["phone"], "0600000001");
+    let report = json(&["report", "indicators", "--from", "2024-01-01", "--to", "2024-12-31"]);
+    let ind = &report["indicators"];
+    assert_eq!(ind["welcomed"], 1);
+    assert_eq!(ind["sensitised"], 1);
+    assert_eq!(ind["projects_funded"], 1);
+    assert_eq!(ind["amount_disbursed"]["MAD"], "600.50");
+    assert_eq!(ind["followups_overdue"], 1);
+    let id = person["id"].as_str().expect("id");
+    json(&["person", "set", id, "city=Oujda"]);
+    assert_eq!(json(&["person", "get", id])["city"], "Oujda");
+}
+
+#[test]
+fn an_upgraded_database_has_the_same_schema_as_a_new_one() {
+    let (_dir, old) = fixture_copy();
+    let upgraded = Masar::open(&old, "admin", FIXTURE_PASSWORD, Arc::new(SystemClock)).expect("the fixture opens");
+    let fresh = Db::new();
+    let new = Masar::open(&fresh.path, &fresh.user, &fresh.password, Arc::new(SystemClock)).expect("a new database opens");
+    assert_eq!(upgraded.schema_sql().expect("schema"), new.schema_sql().expect("schema"));
+}
