@@ -41,7 +41,12 @@ impl From<masar_core::domain::InputError> for Failure {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let json = cli.json;
+    let is_report = matches!(cli.command, Command::Report(_));
     match run(cli) {
+        Ok(value) if is_report && !json => {
+            print!("{}", output::report_table(&value));
+            ExitCode::SUCCESS
+        }
         Ok(value) => {
             output::print(&value, json);
             ExitCode::SUCCESS

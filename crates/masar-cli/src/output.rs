@@ -95,3 +95,43 @@ pub fn demo_summary(s: &DemoSummary) -> Json {
         "users": s.users,
     })
 }
+
+/// The indicator report as tables: the totals, then one table per breakdown with the
+/// parts as columns.
+pub fn report_table(r: &Json) -> String {
+    let text = |v: &Json| -> String {
+        match v {
+            Json::Object(m) if m.is_empty() => "0".into(),
+            Json::Object(m) => m.iter().map(|(c, a)| format!("{} {c}", scalar(a))).collect::<Vec<_>>().join(" + "),
+            other => scalar(other),
+        }
+    };
+    let mut out = format!("Indicators from {} to {}\n\n", scalar(&r["from"]), scalar(&r["to"]));
+    let totals = r["indicators"].as_object().cloned().unwrap_or_default();
+    let width = totals.keys().map(String::len).max().unwrap_or(0);
+    for (k, v) in &totals {
+        out.push_str(&format!("  {k:<width$}  {}\n", text(v)));
+    }
+    for (dim, parts) in r["breakdown"].as_object().into_iter().flatten() {
+        let parts = parts.as_object().cloned().unwrap_or_default();
+        let names: Vec<String> = parts.values().next().and_then(|c| c.as_object()).map(|c| c.keys().cloned().collect()).unwrap_or_default();
+        let mut rows: Vec<Vec<String>> = vec![std::iter::once(format!("by {dim}")).chain(parts.keys().cloned()).chain(["total".to_string()]).collect()];
+        for name in &names {
+            let mut row = vec![name.clone()];
+            row.extend(parts.values().map(|c| text(&c[name])));
+            row.push(text(&totals.get(name).cloned().unwrap_or(Json::Null)));
+            rows.push(row);
+        }
+        let cols = rows[0].len();
+        let widths: Vec<usize> = (0..cols).map(|i| rows.iter().map(|r| r.get(i).map_or(0, |c| c.chars().count())).max().unwrap_or(0)).collect();
+        out.push('\n');
+        for row in rows {
+            let cells: Vec<String> = row.iter().enumerate().map(|(i, c)| {
+                let pad = widths[i].saturating_sub(c.chars().count());
+                if i == 0 { format!("{c}{}", " ".repeat(pad)) } else { format!("{}{c}", " ".repeat(pad)) }
+            }).collect();
+            out.push_str(&format!("  {}\n", cells.join("  ")));
+        }
+    }
+    out
+}

@@ -15,6 +15,8 @@ mod error;
 pub mod report;
 pub mod search;
 pub mod store;
+#[cfg(test)]
+mod testing;
 
 pub use auth::Role;
 pub use clock::{Clock, FixedClock, SystemClock};

@@ -242,3 +242,49 @@ pub(crate) fn history(conn: &rusqlite::Connection, record: &str) -> Result<Vec<C
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{kv, person, temp_db};
+
+    #[test]
+    fn an_update_logs_only_the_fields_that_change_with_increasing_stamps() {
+        let (_d, mut m) = temp_db();
+        let id = person(&mut m, "Amina", "female", "1990-01-01");
+        let before = m.history(&id).unwrap().len();
+        m.set_person(&id, &kv(&[("given", "Amina"), ("city", "Rabat")])).unwrap();
+        let h = m.history(&id).unwrap();
+        assert_eq!(h.len(), before + 1, "only city changed");
+        assert_eq!(h.last().unwrap().field, "city");
+        let stamps: Vec<i64> = h.iter().map(|c| c.hlc).collect();
+        assert!(stamps.windows(2).all(|w| w[0] < w[1]), "{stamps:?}");
+    }
+
+    #[test]
+    fn a_stamp_stays_ahead_even_when_the_wall_clock_goes_back() {
+        let (_d, mut m) = temp_db();
+        let a = person(&mut m, "A", "female", "1990-01-01");
+        let first = m.history(&a).unwrap().last().unwrap().hlc;
+        // Same fixed clock: later writes must still order after earlier ones.
+        let b = person(&mut m, "B", "male", "1990-01-01");
+        let second = m.history(&b).unwrap()[0].hlc;
+        assert!(second > first);
+    }
+
+    #[test]
+    fn erasure_blanks_personal_fields_in_the_record_and_the_log() {
+        let (_d, mut m) = temp_db();
+        let id = m
+            .add_person(&kv(&[("given", "Secret"), ("family", "Name"), ("sex", "female"), ("born", "1990-05-05"), ("nationality", "SYR"), ("phone", "0600")]))
+            .unwrap();
+        m.set_person(&id, &kv(&[("phone", "0700")])).unwrap();
+        m.erase_person(&id).unwrap();
+        let p = m.person(&id).unwrap();
+        assert_eq!(p.get("given"), &crate::changes::Value::Null);
+        assert_eq!(p.get("birth_year"), &crate::changes::Value::Int(1990));
+        for c in m.history(&id).unwrap() {
+            let text = format!("{:?} {:?}", c.value, c.old);
+            assert!(!text.contains("Secret") && !text.contains("0600") && !text.contains("0700") && !text.contains("1990-05-05"), "{c:?}");
+        }
+    }
+}

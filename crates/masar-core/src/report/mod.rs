@@ -418,3 +418,125 @@ mod tests {
         assert_eq!(age_bracket(None, Some(1990), d("2020-12-31")), "18-59");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use chrono::{Duration, NaiveDate};
+    use proptest::prelude::*;
+    use rust_decimal::Decimal;
+
+    use super::{Dimension, Measure};
+    use crate::testing::{kv, temp_db};
+
+    #[derive(Debug, Clone)]
+    struct Programme {
+        persons: Vec<(u8, i32, u8, Option<u8>)>,
+        intakes: Vec<(usize, i64)>,
+        sessions: Vec<(bool, i64, Vec<usize>)>,
+        projects: Vec<(u8, u8, Vec<usize>, Vec<(i64, u32, bool, bool)>)>,
+        from: i64,
+        len: i64,
+    }
+
+    fn programme() -> impl Strategy<Value = Programme> {
+        (1usize..10).prop_flat_map(|n| {
+            (
+                prop::collection::vec((0u8..3, 1950i32..2015, 0u8..3, prop::option::of(0u8..3)), n),
+                prop::collection::vec((0..n, 0i64..730), 0..15),
+                prop::collection::vec((any::<bool>(), 0i64..730, prop::collection::btree_set(0..n, 0..n).prop_map(|s| s.into_iter().collect())), 0..4),
+                prop::collection::vec(
+                    (0u8..3, 0u8..2, prop::collection::btree_set(0..n, 1..=n).prop_map(|s| s.into_iter().collect()), prop::collection::vec((0i64..730, 1u32..100_000, any::<bool>(), any::<bool>()), 0..3)),
+                    0..5,
+                ),
+                0i64..365,
+                0i64..500,
+            )
+                .prop_map(|(persons, intakes, sessions, projects, from, len)| Programme { persons, intakes, sessions, projects, from, len })
+        })
+    }
+
+    fn day(d: NaiveDate) -> String {
+        d.format("%Y-%m-%d").to_string()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// Whatever the programme, every split adds up to its total, and the totals agree
+        /// with a direct count of what was typed.
+        #[test]
+        fn breakdowns_add_up_and_totals_match_a_direct_count(p in programme()) {
+            let (_d, mut m) = temp_db();
+            let base = NaiveDate::from_ymd_opt(2020, 1, 1).expect("date");
+            let ids: Vec<String> = p.persons.iter().enumerate().map(|(i, (sex, year, nat, city))| {
+                let mut fields = kv(&[
+                    ("given", &format!("P{i}")), ("family", "F"), ("sex", ["female", "male", "other"][*sex as usize]),
+                    ("born", &format!("{year}-03-04")), ("nationality", ["SYR", "COD", "YEM"][*nat as usize]),
+                ]);
+                if let Some(c) = city { fields.push(("city".into(), ["Rabat", "Oujda", "Fès"][*c as usize].into())); }
+                m.add_person(&fields).expect("person")
+            }).collect();
+            let from = base + Duration::days(p.from);
+            let to = from + Duration::days(p.len);
+            let inside = |d: NaiveDate| d >= from && d <= to;
+            let mut welcomed = BTreeSet::new();
+            for (who, off) in &p.intakes {
+                let d = base + Duration::days(*off);
+                m.add_intake(&ids[*who], &day(d), None).expect("intake");
+                if inside(d) { welcomed.insert(*who); }
+            }
+            for (awareness, off, who) in &p.sessions {
+                let attendees: Vec<String> = who.iter().map(|i| ids[*i].clone()).collect();
+                m.add_session(if *awareness { "awareness" } else { "training" }, &day(base + Duration::days(*off)), "T", None, &attendees).expect("session");
+            }
+            let mut amount: BTreeMap<String, Decimal> = BTreeMap::new();
+            let mut funded = 0u64;
+            for (kind, sector, members, tranches) in &p.projects {
+                let members: Vec<String> = members.iter().map(|i| ids[*i].clone()).collect();
+                let kind = ["creation", "reinforcement", "cooperative"][*kind as usize];
+                let id = m.add_project("P", kind, ["food", "crafts"][*sector as usize], &members, Some("2019-01-01")).expect("project");
+                m.set_stage(&id, "plan_ready", "2019-01-02").expect("stage");
+                m.set_stage(&id, "in_committee", "2019-01-03").expect("stage");
+                m.decide(&id, "approved", "2019-01-04", None, None).expect("approve");
+                let mut counted = false;
+                for (off, cents, eur, japan) in tranches {
+                    let d = base + Duration::days(*off);
+                    let a = Decimal::new(i64::from(*cents), 2);
+                    let currency = if *eur { "EUR" } else { "MAD" };
+                    m.add_disbursement(&id, &day(d), &a.to_string(), currency, if *japan { "Japan" } else { "EU" }, None, None).expect("tranche");
+                    if inside(d) {
+                        *amount.entry(currency.to_string()).or_default() += a;
+                        counted = true;
+                    }
+                }
+                if counted && kind == "creation" { funded += 1; }
+            }
+            let r = m.report(&day(from), &day(to), &Dimension::ALL).expect("report");
+            prop_assert_eq!(&r.indicators["welcomed"], &Measure::Count(welcomed.len() as u64));
+            prop_assert_eq!(&r.indicators["projects_funded"], &Measure::Count(funded));
+            prop_assert_eq!(&r.indicators["amount_disbursed"], &Measure::Money(amount));
+            for (dim, parts) in &r.breakdown {
+                let names: BTreeSet<&str> = parts.values().flat_map(|c| c.keys().copied()).collect();
+                for name in names {
+                    match &r.indicators[name] {
+                        Measure::Count(total) => {
+                            let sum: u64 = parts.values().map(|c| match c.get(name) { Some(Measure::Count(n)) => *n, _ => 0 }).sum();
+                            prop_assert_eq!(sum, *total, "{}/{}", dim, name);
+                        }
+                        Measure::Money(total) => {
+                            let mut sum: BTreeMap<String, Decimal> = BTreeMap::new();
+                            for c in parts.values() {
+                                if let Some(Measure::Money(mm)) = c.get(name) {
+                                    for (cur, a) in mm { *sum.entry(cur.clone()).or_default() += *a; }
+                                }
+                            }
+                            prop_assert_eq!(&sum, total, "{}/{}", dim, name);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

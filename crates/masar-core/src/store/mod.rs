@@ -451,3 +451,30 @@ mod tests {
         assert!(e.to_string().contains("install the newer version"));
     }
 }
+
+#[cfg(test)]
+mod full_disk {
+    use crate::testing::{kv, temp_db};
+
+    #[test]
+    fn a_full_disk_is_reported_plainly_and_nothing_is_half_written() {
+        let (_d, mut m) = temp_db();
+        let before = m.status().unwrap();
+        // Cap the file at its current size: the next page SQLite needs is refused as
+        // SQLITE_FULL, which is what a full disk looks like to it.
+        let pages: i64 = m.conn.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+        m.conn.pragma_update(None, "max_page_count", pages).unwrap();
+        let mut csv = String::from("given,family,sex,born,nationality,phone\n");
+        for i in 0..3000 {
+            csv.push_str(&format!("Person{i},Family{i},female,1990-01-01,SYR,06000{i:05}\n"));
+        }
+        let err = m.import_persons_csv(csv.as_bytes()).unwrap_err();
+        assert_eq!(err.code(), "store.disk_full", "{err}");
+        assert!(err.to_string().contains("free some space"), "{err}");
+        let after = m.status().unwrap();
+        assert_eq!((after.persons, after.changes), (before.persons, before.changes));
+        m.conn.pragma_update(None, "max_page_count", 1_073_741_823i64).unwrap();
+        m.add_person(&kv(&[("given", "A"), ("family", "B"), ("sex", "male"), ("born", "1990-01-01"), ("nationality", "SYR")]))
+            .unwrap();
+    }
+}

@@ -1,0 +1,31 @@
+//! Helpers for the core's own tests.
+
+use std::sync::Arc;
+
+use crate::clock::{Clock, FixedClock};
+use crate::store::Masar;
+
+/// A new database in a temporary folder, its admin logged in, its clock fixed at noon on
+/// 2024-06-01, with small reference lists.
+pub(crate) fn temp_db() -> (tempfile::TempDir, Masar) {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock(
+        chrono::NaiveDate::from_ymd_opt(2024, 6, 1).and_then(|d| d.and_hms_opt(12, 0, 0)).expect("a date").and_utc(),
+    ));
+    let (mut m, _) = Masar::init(&dir.path().join("t.db"), "Org", "laptop", "admin", "long enough", clock).expect("init");
+    for (list, name) in [("donor", "EU"), ("donor", "Japan"), ("sector", "food"), ("sector", "crafts"), ("currency", "MAD"), ("currency", "EUR")] {
+        m.add_reference(list, name).expect("reference");
+    }
+    (dir, m)
+}
+
+/// Key-value pairs from string literals.
+pub(crate) fn kv(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+/// A person with the required fields.
+pub(crate) fn person(m: &mut Masar, given: &str, sex: &str, born: &str) -> String {
+    m.add_person(&kv(&[("given", given), ("family", "Test"), ("sex", sex), ("born", born), ("nationality", "SYR")]))
+        .expect("a person")
+}
