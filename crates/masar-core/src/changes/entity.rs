@@ -147,7 +147,7 @@ const INTAKE: &[FieldDef] = &[
     fixed("person_id", Link(Entity::Person)),
     f("date", Date),
     f("referral", Text),
-    personal("notes", Text),
+    f("notes", Text),
     fixed("counsellor", Link(Entity::User)),
 ];
 const SESSION: &[FieldDef] = &[

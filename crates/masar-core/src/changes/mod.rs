@@ -4,13 +4,15 @@
 //! (`masar history`) reads that log, and sync will ship it.
 
 pub mod entity;
+pub mod oplog;
 mod value;
 
 pub use entity::{Entity, FieldDef, FieldKind};
+pub use oplog::Op;
 pub use value::Value;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{OptionalExtension, Transaction};
 
 use crate::clock::Hlc;
 use crate::domain::InputError;
@@ -20,9 +22,12 @@ use crate::Result;
 pub struct Writer<'t> {
     tx: &'t Transaction<'t>,
     user_id: Option<String>,
+    user_name: Option<String>,
     device: String,
     now: DateTime<Utc>,
     hlc: Hlc,
+    frontier: i64,
+    touched: oplog::Touched,
 }
 
 /// One entry of a record's history.
@@ -42,7 +47,7 @@ pub struct Change {
     pub old: Option<String>,
     /// The new value (JSON), null when blanked by erasure.
     pub value: Option<String>,
-    /// Who made it (user id).
+    /// Who made it (user id on their laptop).
     pub user_id: Option<String>,
     /// The user's name, where known.
     pub user_name: Option<String>,
@@ -52,18 +57,34 @@ pub struct Change {
 
 pub(crate) const HLC_META_KEY: &str = "hlc";
 
+/// The clock saved in `meta`, where every write continues from.
+pub(crate) fn saved_hlc(tx: &Transaction<'_>) -> Result<Hlc> {
+    let hlc: Option<String> = tx
+        .query_row("SELECT value FROM meta WHERE key = ?1", [HLC_META_KEY], |r| r.get(0))
+        .optional()?;
+    Ok(Hlc(hlc.and_then(|s| s.parse().ok()).unwrap_or(0)))
+}
+
+/// Saves the clock.
+pub(crate) fn save_hlc(tx: &Transaction<'_>, hlc: Hlc) -> Result<()> {
+    tx.execute(
+        "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        rusqlite::params![HLC_META_KEY, hlc.0.to_string()],
+    )?;
+    Ok(())
+}
+
 impl<'t> Writer<'t> {
     pub(crate) fn new(
         tx: &'t Transaction<'t>,
         user_id: Option<String>,
+        user_name: Option<String>,
         device: String,
         now: DateTime<Utc>,
     ) -> Result<Writer<'t>> {
-        let hlc: Option<String> = tx
-            .query_row("SELECT value FROM meta WHERE key = ?1", [HLC_META_KEY], |r| r.get(0))
-            .optional()?;
-        let hlc = Hlc(hlc.and_then(|s| s.parse().ok()).unwrap_or(0));
-        Ok(Writer { tx, user_id, device, now, hlc })
+        let hlc = saved_hlc(tx)?;
+        let frontier = oplog::frontier(tx)?;
+        Ok(Writer { tx, user_id, user_name, device, now, hlc, frontier, touched: Default::default() })
     }
 
     /// The transaction, for reads that must see this write's own changes.
@@ -80,38 +101,57 @@ impl<'t> Writer<'t> {
         self.user_id = Some(user_id);
     }
 
-    /// Saves the clock so the next write continues after it; called before commit.
+    /// Brings the touched records in line with the log and saves the clock; called
+    /// before commit.
     pub(crate) fn finish(self) -> Result<()> {
-        self.tx.execute(
-            "INSERT INTO meta(key, value) VALUES (?1, ?2)
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            params![HLC_META_KEY, self.hlc.0.to_string()],
-        )?;
+        oplog::settle(self.tx, &self.touched)?;
+        save_hlc(self.tx, self.hlc)
+    }
+
+    fn log(&mut self, entity: Entity, record: &str, field: &str, value: &Value, old: Option<&Value>, creates: bool) -> Result<()> {
+        let parents = if creates { Vec::new() } else { oplog::head_stamps(self.tx, entity.name(), record, field)? };
+        self.hlc = self.hlc.tick(self.now.timestamp_millis());
+        let op = Op {
+            hlc: self.hlc,
+            device: self.device.clone(),
+            entity: entity.name().to_string(),
+            record: record.to_string(),
+            field: field.to_string(),
+            value: Some(value.to_json()),
+            creates,
+            // A local edit overwrites what the user saw: the winner. Other heads stay in
+            // conflict until a supervisor resolves them.
+            parents: parents.into_iter().take(1).collect(),
+            user_id: self.user_id.clone(),
+            user_name: self.user_name.clone(),
+            at: self.now.to_rfc3339_opts(SecondsFormat::Millis, true),
+            frontier: self.frontier,
+        };
+        oplog::insert(self.tx, &op, old.map(Value::to_json).as_deref())?;
+        self.touched.entry((op.entity, op.record)).or_default().insert(op.field);
         Ok(())
     }
 
-    fn next_stamp(&mut self) -> Hlc {
+    /// Writes a change that overwrites every head of a field: a conflict's resolution.
+    pub(crate) fn resolve(&mut self, entity: Entity, record: &str, field: &str, value: &Value) -> Result<()> {
+        let parents = oplog::head_stamps(self.tx, entity.name(), record, field)?;
         self.hlc = self.hlc.tick(self.now.timestamp_millis());
-        self.hlc
-    }
-
-    fn log(&mut self, entity: Entity, record: &str, field: &str, old: Option<&Value>, new: &Value) -> Result<()> {
-        let stamp = self.next_stamp();
-        self.tx.execute(
-            "INSERT INTO changes(hlc, device, entity, record, field, value, old, user_id, at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                stamp.0,
-                self.device,
-                entity.name(),
-                record,
-                field,
-                new.to_json(),
-                old.map(Value::to_json),
-                self.user_id,
-                self.now.to_rfc3339_opts(SecondsFormat::Millis, true),
-            ],
-        )?;
+        let op = Op {
+            hlc: self.hlc,
+            device: self.device.clone(),
+            entity: entity.name().to_string(),
+            record: record.to_string(),
+            field: field.to_string(),
+            value: Some(value.to_json()),
+            creates: false,
+            parents,
+            user_id: self.user_id.clone(),
+            user_name: self.user_name.clone(),
+            at: self.now.to_rfc3339_opts(SecondsFormat::Millis, true),
+            frontier: self.frontier,
+        };
+        oplog::insert(self.tx, &op, None)?;
+        self.touched.entry((op.entity, op.record)).or_default().insert(op.field);
         Ok(())
     }
 
@@ -125,26 +165,14 @@ impl<'t> Writer<'t> {
     /// Creates a record whose id the caller chose (a name-based id, so that two laptops
     /// recording the same fact, such as one person's attendance, make the same record).
     pub fn create_with_id(&mut self, entity: Entity, id: &str, fields: &[(&str, Value)]) -> Result<()> {
-        let table = entity.table();
         for (name, _) in fields {
             entity.field(name)?;
         }
-        let columns: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
-        let placeholders: Vec<String> = (2..=fields.len() + 1).map(|i| format!("?{i}")).collect();
-        let sql = format!(
-            "INSERT INTO {table}(id{}{}) VALUES (?1{}{})",
-            if columns.is_empty() { "" } else { ", " },
-            columns.join(", "),
-            if columns.is_empty() { "" } else { ", " },
-            placeholders.join(", ")
-        );
-        let mut values: Vec<&dyn rusqlite::ToSql> = vec![&id];
-        values.extend(fields.iter().map(|(_, v)| v as &dyn rusqlite::ToSql));
-        self.tx.execute(&sql, values.as_slice())?;
-        for (name, value) in fields {
-            self.log(entity, id, name, None, value)?;
+        for (i, (name, value)) in fields.iter().enumerate() {
+            self.log(entity, id, name, value, None, i == 0)?;
         }
-        self.after_write(entity, id)
+        // Settled now, so that later steps of the same write see the row.
+        oplog::settle(self.tx, &std::mem::take(&mut self.touched))
     }
 
     /// Sets fields of an existing record; logs only the fields whose value changes.
@@ -166,22 +194,16 @@ impl<'t> Writer<'t> {
             if old.same_as(value) {
                 continue;
             }
-            self.tx.execute(&format!("UPDATE {table} SET {name} = ?1 WHERE id = ?2"), params![value, id])?;
-            let old_logged = if entity.field(name)?.personal { None } else { Some(&old) };
-            // A personal field's old value is not copied into the log: the log would keep
-            // what the person asked to correct. The history still shows the field changed.
-            self.log(entity, id, name, old_logged, value)?;
+            self.log(entity, id, name, value, Some(&old), false)?;
             changed += 1;
         }
-        if changed > 0 {
-            self.after_write(entity, id)?;
-        }
+        oplog::settle(self.tx, &std::mem::take(&mut self.touched))?;
         Ok(changed)
     }
 
-    /// Blanks a person's personal fields in the record and in its whole history, and marks
-    /// the record erased. The anonymous fields (sex, nationality, city, birth year) stay so
-    /// that counts remain true.
+    /// Erases a person: an erasure change that every laptop applies, blanking the personal
+    /// fields of the record and of its whole history. The anonymous fields (sex,
+    /// nationality, city, birth year) stay so that counts remain true.
     pub fn erase_person(&mut self, id: &str) -> Result<()> {
         let entity = Entity::Person;
         let born: Option<String> = self
@@ -190,32 +212,12 @@ impl<'t> Writer<'t> {
             .optional()?
             .ok_or_else(|| InputError::NotFound { what: entity.label(), id: id.to_string() })?;
         let birth_year = born.as_deref().and_then(|b| b.get(0..4)).and_then(|y| y.parse::<i64>().ok());
-        let mut fields: Vec<(&str, Value)> = entity
-            .fields()
-            .iter()
-            .filter(|f| f.personal)
-            .map(|f| (f.name, Value::Null))
-            .collect();
         if let Some(year) = birth_year {
-            fields.push(("birth_year", Value::Int(year)));
+            self.update(entity, id, &[("birth_year", Value::Int(year))])?;
         }
-        fields.push(("erased", Value::Bool(true)));
-        self.update(entity, id, &fields)?;
-        let personal: Vec<&str> = entity.fields().iter().filter(|f| f.personal).map(|f| f.name).collect();
-        for name in personal {
-            self.tx.execute(
-                "UPDATE changes SET value = NULL, old = NULL WHERE record = ?1 AND entity = ?2 AND field = ?3",
-                params![id, entity.name(), name],
-            )?;
-        }
-        Ok(())
-    }
-
-    fn after_write(&mut self, entity: Entity, id: &str) -> Result<()> {
-        if entity == Entity::Person {
-            crate::search::reindex_person(self.tx, id)?;
-        }
-        Ok(())
+        self.log(entity, id, "erased", &Value::Bool(true), None, false)?;
+        oplog::apply_erasure(self.tx, id)?;
+        oplog::settle(self.tx, &std::mem::take(&mut self.touched))
     }
 }
 

@@ -16,7 +16,7 @@ use crate::Result;
 
 /// Schema migrations, in order; the database's `user_version` counts those applied.
 /// Never edit one that has shipped: add a new one.
-const MIGRATIONS: &[&str] = &[include_str!("../../sql/v001_initial.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("../../sql/v001_initial.sql"), include_str!("../../sql/v002_sync.sql")];
 
 /// The newest schema version this build knows.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -360,7 +360,7 @@ impl Masar {
         let now = self.clock.now();
         let tx = self.conn.transaction().map_err(StoreError::from)?;
         let out = {
-            let mut w = Writer::new(&tx, user_id, self.device_id.clone(), now)?;
+            let mut w = Writer::new(&tx, user_id, Some(self.user.name.clone()), self.device_id.clone(), now)?;
             let out = f(&mut w)?;
             w.finish()?;
             out
