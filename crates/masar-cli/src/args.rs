@@ -20,15 +20,35 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Create a new encrypted database; MASAR_USER becomes its administrator.
+    /// Create a new encrypted database, for a new organisation (--org) or joining one
+    /// (--join FILE from `masar enrol`); MASAR_USER becomes its administrator.
     Init {
-        /// The organisation's name.
+        /// The new organisation's name.
+        #[arg(long, required_unless_present = "join", conflicts_with = "join")]
+        org: Option<String>,
+        /// An enrolment file; its passphrase from MASAR_ENROL_PASSPHRASE or asked.
         #[arg(long)]
-        org: String,
+        join: Option<PathBuf>,
         /// This laptop's name.
         #[arg(long)]
         device: String,
     },
+    /// Write an enrolment file for a new laptop (admin; passphrase from
+    /// MASAR_ENROL_PASSPHRASE or asked).
+    Enrol {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Sync bundles.
+    #[command(subcommand)]
+    Bundle(BundleCmd),
+    /// Conflicts between laptops' changes.
+    #[command(subcommand)]
+    Conflicts(ConflictsCmd),
+    /// A hash of everything visible: equal on databases that hold the same changes.
+    Digest,
+    /// Check the database file's integrity.
+    Check,
     /// Fill the database (created if missing) with a fictional programme.
     Demo,
     /// Where this database stands: organisation, device, user, schema, counts.
@@ -333,5 +353,40 @@ pub enum ReportCmd {
         /// sex, age, nationality, city, donor or sector (repeatable).
         #[arg(long)]
         by: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum BundleCmd {
+    /// Write a bundle of what others may lack.
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+        /// Everything, not only what changed since the last export (supervisor).
+        #[arg(long)]
+        full: bool,
+        /// Only what a laptop may see: city=NAME or counsellor=USER (repeatable; supervisor).
+        #[arg(long)]
+        scope: Vec<String>,
+    },
+    /// Read bundles: all are checked before any is applied.
+    Import {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ConflictsCmd {
+    /// The open conflicts.
+    List,
+    /// Resolve one: keep the value shown, take the other, or write a new one.
+    Resolve {
+        id: String,
+        /// kept or other.
+        #[arg(long, conflicts_with = "value", required_unless_present = "value")]
+        keep: Option<String>,
+        #[arg(long)]
+        value: Option<String>,
     },
 }

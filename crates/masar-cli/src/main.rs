@@ -15,7 +15,9 @@ use masar_core::report::Dimension;
 use masar_core::{Clock, FixedClock, Masar, Role, SystemClock};
 use serde_json::{json, Value as Json};
 
-use args::{Cli, Command, DisbursementCmd, FollowUpCmd, IntakeCmd, PersonCmd, ProjectCmd, RefCmd, ReferralCmd, ReportCmd, SessionCmd, UserCmd};
+use masar_core::sync::{Resolution, Scope};
+
+use args::{BundleCmd, Cli, Command, ConflictsCmd, DisbursementCmd, FollowUpCmd, IntakeCmd, PersonCmd, ProjectCmd, RefCmd, ReferralCmd, ReportCmd, SessionCmd, UserCmd};
 
 /// A failure to report: the message, already phrased for the user.
 struct Failure(String);
@@ -137,10 +139,75 @@ fn confirm(question: &str) -> Result<bool, Failure> {
 fn run(cli: Cli) -> Result<Json, Failure> {
     let path = db_path(cli.db)?;
     match cli.command {
-        Command::Init { org, device } => {
-            let (user, password) = credentials()?;
-            let (_, made) = Masar::init(&path, &org, &device, &user, &password, clock()?)?;
+        Command::Init { org, join, device } => {
+            let made = match join {
+                Some(file) => {
+                    let bytes = std::fs::read(&file).map_err(|e| Failure(format!("{}: cannot be read ({e})", file.display())))?;
+                    let passphrase = env_or_ask("MASAR_ENROL_PASSPHRASE", "enrolment passphrase", true)?;
+                    let (user, password) = credentials()?;
+                    Masar::join(&path, &bytes, &passphrase, &device, &user, &password, clock()?)?.1
+                }
+                None => {
+                    let (user, password) = credentials()?;
+                    Masar::init(&path, org.as_deref().unwrap_or_default(), &device, &user, &password, clock()?)?.1
+                }
+            };
             Ok(json!({ "org_id": made.org_id, "device_id": made.device_id }))
+        }
+        Command::Enrol { out } => {
+            let mut m = open(&path)?;
+            m.require(masar_core::auth::Permission::ManageUsers)?;
+            let passphrase = env_or_ask("MASAR_ENROL_PASSPHRASE", "passphrase for the enrolment file", true)?;
+            let device = m.enrol(&out, &passphrase)?;
+            Ok(json!({ "device_id": device, "file": out.display().to_string() }))
+        }
+        Command::Bundle(BundleCmd::Export { out, full, scope }) => {
+            let mut m = open(&path)?;
+            let scope = scope.iter().map(|s| Scope::parse(s)).collect::<Result<Vec<_>, _>>()?;
+            let done = m.export_bundle(&out, full, &scope)?;
+            Ok(json!({ "changes": done.changes, "bytes": done.bytes }))
+        }
+        Command::Bundle(BundleCmd::Import { files }) => {
+            let mut m = open(&path)?;
+            let paths: Vec<&std::path::Path> = files.iter().map(|f| f.as_path()).collect();
+            let show = std::io::stderr().is_terminal() && paths.len() > 1;
+            let done = m.import_bundles(&paths, |i, n| {
+                if show {
+                    eprint!("\rbundles checked and applied: {i}/{n}");
+                }
+            })?;
+            if show {
+                eprintln!();
+            }
+            Ok(json!({
+                "applied": done.applied, "skipped": done.skipped, "conflicts": done.conflicts,
+                "already_imported": done.bundles_already_seen,
+            }))
+        }
+        Command::Conflicts(ConflictsCmd::List) => {
+            let m = open(&path)?;
+            Ok(Json::Array(m.conflicts()?.iter().map(output::conflict).collect()))
+        }
+        Command::Conflicts(ConflictsCmd::Resolve { id: cid, keep, value }) => {
+            let mut m = open(&path)?;
+            let how = match (keep.as_deref(), value) {
+                (_, Some(v)) => Resolution::Value(v),
+                (Some("kept"), None) => Resolution::Kept,
+                (Some("other"), None) => Resolution::Other,
+                (Some(k), None) => return Err(Failure(format!("keep: '{k}' is not one of: kept, other"))),
+                (None, None) => return Err(Failure("say what to keep: --keep kept, --keep other or --value V".into())),
+            };
+            m.resolve_conflict(&cid, how)?;
+            Ok(id(cid))
+        }
+        Command::Digest => Ok(json!({ "digest": open(&path)?.digest()? })),
+        Command::Check => {
+            let m = open(&path)?;
+            let ok = m.integrity_check()?;
+            if !ok {
+                return Err(Failure("the database file is damaged: restore it from a backup or from the supervisor's bundles".into()));
+            }
+            Ok(json!({ "ok": true, "pending": m.pending_count()? }))
         }
         Command::Demo => {
             let mut m = if path.exists() {

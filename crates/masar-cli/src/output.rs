@@ -82,6 +82,16 @@ pub fn change(c: &Change) -> Json {
     })
 }
 
+/// One conflict.
+pub fn conflict(c: &masar_core::sync::Conflict) -> Json {
+    json!({
+        "id": c.id, "entity": c.entity, "record": c.record, "field": c.field,
+        "kept": c.kept, "other": c.other,
+        "kept_by": c.kept_by.0, "kept_device": c.kept_by.1, "kept_at": c.kept_at,
+        "other_by": c.other_by.0, "other_device": c.other_by.1, "other_at": c.other_at,
+    })
+}
+
 /// What `demo` made.
 pub fn demo_summary(s: &DemoSummary) -> Json {
     json!({

@@ -15,6 +15,9 @@ pub enum Error {
     /// The user's input was refused; nothing was changed.
     #[error(transparent)]
     Input(#[from] InputError),
+    /// A bundle or an enrolment was refused; nothing of it was applied.
+    #[error(transparent)]
+    Sync(crate::sync::SyncError),
 }
 
 impl Error {
@@ -24,6 +27,7 @@ impl Error {
             Error::Store(e) => e.code(),
             Error::Auth(e) => e.code(),
             Error::Input(e) => e.code(),
+            Error::Sync(e) => e.code(),
         }
     }
 }

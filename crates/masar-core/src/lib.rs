@@ -15,6 +15,7 @@ mod error;
 pub mod report;
 pub mod search;
 pub mod store;
+pub mod sync;
 #[cfg(test)]
 mod testing;
 

@@ -131,6 +131,24 @@ pub struct Status {
     pub projects: i64,
 }
 
+/// Who a new database belongs to: a new organisation, or one joined by enrolment.
+struct Founding {
+    org_id: String,
+    org_name: String,
+    device_id: String,
+    enrolment: Option<crate::sync::keys::Enrolment>,
+}
+
+/// Removes what a failed `init` or `join` left, so that a later attempt can start over.
+fn remove_database_files(path: &Path, keys_path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+    let _ = std::fs::remove_file(keys_path);
+}
+
 /// The key file that goes with a database file.
 pub fn key_file_path(db: &Path) -> PathBuf {
     let mut name = db.as_os_str().to_owned();
@@ -222,20 +240,54 @@ impl Masar {
                 return Err(StoreError::AlreadyExists(p.display().to_string()).into());
             }
         }
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError::Io { path: dir.display().to_string(), reason: e.to_string() })?;
-        }
         let key = DbKey::generate();
-        let made = Self::create_files(path, &keys_path, org_name.trim(), device_name.trim(), admin, password, &key, clock);
+        let founding = Founding {
+            org_id: uuid::Uuid::now_v7().to_string(),
+            org_name: org_name.trim().to_string(),
+            device_id: uuid::Uuid::now_v7().to_string(),
+            enrolment: None,
+        };
+        let made = Self::create_files(path, &keys_path, founding, device_name.trim(), admin, password, &key, clock);
         if made.is_err() {
-            // Leave nothing half-made behind: a later `init` must be able to start over.
-            for suffix in ["", "-wal", "-shm"] {
-                let mut p = path.as_os_str().to_owned();
-                p.push(suffix);
-                let _ = std::fs::remove_file(PathBuf::from(p));
+            remove_database_files(path, &keys_path);
+        }
+        made
+    }
+
+    /// Creates a laptop's database in an existing organisation from an enrolment file
+    /// (`masar enrol`); `admin` becomes the laptop's first administrator.
+    #[allow(clippy::too_many_arguments)]
+    pub fn join(
+        path: &Path,
+        enrolment: &[u8],
+        passphrase: &str,
+        device_name: &str,
+        admin: &str,
+        password: &str,
+        clock: Arc<dyn Clock>,
+    ) -> Result<(Masar, Created)> {
+        auth::check_user_name(admin)?;
+        auth::check_password(password)?;
+        let enrolment = crate::sync::keys::open_enrolment(enrolment, passphrase)?;
+        let keys_path = key_file_path(path);
+        for p in [path, keys_path.as_path()] {
+            if p.exists() {
+                return Err(StoreError::AlreadyExists(p.display().to_string()).into());
             }
-            let _ = std::fs::remove_file(&keys_path);
+        }
+        if device_name.trim().is_empty() {
+            return Err(crate::domain::InputError::Missing { field: "device".into(), hint: "give a name".into() }.into());
+        }
+        let founding = Founding {
+            org_id: enrolment.org_id.clone(),
+            org_name: enrolment.org_name.clone(),
+            device_id: enrolment.device_id.clone(),
+            enrolment: Some(enrolment),
+        };
+        let key = DbKey::generate();
+        let made = Self::create_files(path, &keys_path, founding, device_name.trim(), admin, password, &key, clock);
+        if made.is_err() {
+            remove_database_files(path, &keys_path);
         }
         made
     }
@@ -244,19 +296,31 @@ impl Masar {
     fn create_files(
         path: &Path,
         keys_path: &Path,
-        org_name: &str,
+        founding: Founding,
         device_name: &str,
         admin: &str,
         password: &str,
         key: &DbKey,
         clock: Arc<dyn Clock>,
     ) -> Result<(Masar, Created)> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Io { path: dir.display().to_string(), reason: e.to_string() })?;
+        }
         let mut conn = open_connection(path, key, true)?;
         migrate(&mut conn)?;
-        let org_id = uuid::Uuid::now_v7().to_string();
-        let device_id = uuid::Uuid::now_v7().to_string();
-        for (k, v) in [("org_id", &*org_id), ("org_name", org_name), ("device_id", &*device_id), ("device_name", device_name)] {
+        let Founding { org_id, org_name, device_id, enrolment } = founding;
+        for (k, v) in [("org_id", &*org_id), ("org_name", &*org_name), ("device_id", &*device_id), ("device_name", device_name)] {
             set_meta(&conn, k, v)?;
+        }
+        match &enrolment {
+            Some(e) => {
+                crate::sync::keys::store_member_keys(&conn, e)?;
+                // Start after everything the enrolling laptop had stamped.
+                set_meta(&conn, crate::changes::HLC_META_KEY, &e.hlc.to_string())?;
+                set_meta(&conn, "frontier", &crate::clock::Hlc(e.hlc).millis().to_string())?;
+            }
+            None => crate::sync::keys::ensure_founder_keys(&conn)?,
         }
         let mut masar = Masar {
             conn,
@@ -289,6 +353,7 @@ impl Masar {
         let key = keys.unwrap_for(user, password)?;
         let mut conn = open_connection(path, &key, false)?;
         migrate(&mut conn)?;
+        crate::sync::keys::ensure_founder_keys(&conn)?;
         let row: Option<(String, Option<String>, Option<bool>)> = conn
             .query_row("SELECT id, role, active FROM users WHERE name = ?1", [user], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
@@ -396,6 +461,15 @@ impl Masar {
             .prepare("SELECT type || ' ' || name || ': ' || coalesce(sql, '') FROM sqlite_master ORDER BY type, name")?;
         let rows = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
         Ok(rows)
+    }
+
+    /// Runs `f` in one transaction, committed only if it succeeds (for sync, which writes
+    /// changes that are already made rather than making new ones).
+    pub(crate) fn transaction<T>(&mut self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+        let tx = self.conn.transaction().map_err(StoreError::from)?;
+        let out = f(&tx)?;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(out)
     }
 
     /// The change history of one record, oldest first.

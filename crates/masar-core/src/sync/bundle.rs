@@ -1,0 +1,243 @@
+//! The bundle file: versioned, compressed, encrypted for the organisation and signed by
+//! the device that wrote it. See docs/bundle-format.md.
+//!
+//! ```text
+//! "MASARBND" | format u16 | header length u32 | header (JSON)
+//!            | payload length u64 | payload | signature (64 bytes)
+//! payload   = nonce (24) | XChaCha20-Poly1305(bundle key, deflate(JSON ops), aad = all before payload)
+//! signature = ed25519(device key, every byte before it)
+//! ```
+//!
+//! Reading checks, in this order, that nothing else can be mistaken for: the magic, the
+//! format version, the lengths (truncation), the signature (a changed byte), the
+//! organisation, the device's certificate, then decrypts. Nothing is applied before all
+//! of it holds.
+
+use std::io::{Read, Write};
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use ed25519_dalek::{Signature, Signer, Verifier, VerifyingKey};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+
+use super::keys::{DeviceCert, OrgKeys};
+use super::SyncError;
+use crate::changes::Op;
+use crate::clock::Hlc;
+
+/// The first bytes of every bundle.
+pub const MAGIC: &[u8; 8] = b"MASARBND";
+/// The newest bundle format this version writes and reads.
+pub const FORMAT: u16 = 1;
+/// A bundle larger than this is refused before anything is read into memory.
+pub const MAX_BYTES: u64 = 2 << 30;
+const MAX_HEADER: u32 = 1 << 20;
+const MAX_OPS: usize = 50_000_000;
+
+/// The bundle's clear header: who wrote it, for whom, what it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    /// The organisation it belongs to.
+    pub org: String,
+    /// A unique id, so a bundle read twice is recognised at once.
+    pub bundle: String,
+    /// The device that wrote it.
+    pub device: String,
+    /// That device's certificate.
+    pub cert: DeviceCert,
+    /// When it was written, by the writer's clock (information only).
+    pub created: String,
+    /// How many changes it carries.
+    pub changes: u64,
+    /// Whether it carries everything its writer had (in scope).
+    pub full: bool,
+    /// The scope it was limited to, as `key=value` strings.
+    #[serde(default)]
+    pub scope: Vec<String>,
+    /// The writer's schema version.
+    pub schema: i64,
+}
+
+/// A change as bundles carry it; short names keep bundles small. Fields unknown to this
+/// version are ignored, so newer writers can add some.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct WireOp {
+    h: i64,
+    d: String,
+    e: String,
+    r: String,
+    f: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    v: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    c: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    p: Vec<(i64, String)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    u: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    n: Option<String>,
+    t: String,
+    #[serde(default)]
+    fr: i64,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+#[derive(Serialize, Deserialize)]
+struct Body {
+    ops: Vec<WireOp>,
+}
+
+fn to_wire(op: &Op) -> WireOp {
+    WireOp {
+        h: op.hlc.0,
+        d: op.device.clone(),
+        e: op.entity.clone(),
+        r: op.record.clone(),
+        f: op.field.clone(),
+        v: op.value.clone(),
+        c: op.creates,
+        p: op.parents.iter().map(|(h, d)| (h.0, d.clone())).collect(),
+        u: op.user_id.clone(),
+        n: op.user_name.clone(),
+        t: op.at.clone(),
+        fr: op.frontier,
+    }
+}
+
+fn from_wire(w: WireOp) -> Result<Op, SyncError> {
+    let plausible = |h: i64| h > 0 && Hlc(h).millis() < (1i64 << 46);
+    if !plausible(w.h) || w.p.iter().any(|(h, _)| !plausible(*h)) || w.d.is_empty() || w.r.is_empty() || w.f.is_empty() {
+        return Err(SyncError::Damaged("a change in it has an impossible stamp or an empty name".into()));
+    }
+    Ok(Op {
+        hlc: Hlc(w.h),
+        device: w.d,
+        entity: w.e,
+        record: w.r,
+        field: w.f,
+        value: w.v,
+        creates: w.c,
+        parents: w.p.into_iter().map(|(h, d)| (Hlc(h), d)).collect(),
+        user_id: w.u,
+        user_name: w.n,
+        at: w.t,
+        frontier: w.fr.max(0),
+    })
+}
+
+/// Writes a bundle of `ops` under `header`, encrypted and signed with `keys`.
+pub fn seal(header: &Header, ops: &[Op], keys: &OrgKeys) -> Result<Vec<u8>, SyncError> {
+    let body = Body { ops: ops.iter().map(to_wire).collect() };
+    let json = serde_json::to_vec(&body).map_err(|e| SyncError::Damaged(e.to_string()))?;
+    let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(&json).map_err(|e| SyncError::Damaged(e.to_string()))?;
+    let compressed = z.finish().map_err(|e| SyncError::Damaged(e.to_string()))?;
+
+    let header_json = serde_json::to_vec(header).map_err(|e| SyncError::Damaged(e.to_string()))?;
+    let mut out = Vec::with_capacity(compressed.len() + header_json.len() + 200);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT.to_le_bytes());
+    out.extend_from_slice(&(header_json.len() as u32).to_le_bytes());
+    out.extend_from_slice(&header_json);
+    let mut nonce = [0u8; 24];
+    rand::rngs::OsRng.fill_bytes(&mut nonce);
+    let aead = chacha20poly1305::XChaCha20Poly1305::new((&*keys.bundle_key).into());
+    let sealed = aead
+        .encrypt(chacha20poly1305::XNonce::from_slice(&nonce), Payload { msg: &compressed, aad: &out })
+        .map_err(|_| SyncError::Damaged("encryption failed".into()))?;
+    out.extend_from_slice(&((nonce.len() + sealed.len()) as u64).to_le_bytes());
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&sealed);
+    let signature = keys.device_secret.sign(&out);
+    out.extend_from_slice(&signature.to_bytes());
+    Ok(out)
+}
+
+/// Reads only what identifies a bundle, after checking its signature: enough to skip a
+/// bundle already imported without decrypting it.
+pub fn read_header(bytes: &[u8]) -> Result<(Header, usize), SyncError> {
+    let fixed = MAGIC.len() + 2 + 4;
+    if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+        if !bytes.is_empty() && MAGIC.starts_with(bytes) {
+            return Err(SyncError::Truncated);
+        }
+        return Err(SyncError::NotABundle);
+    }
+    if bytes.len() < fixed {
+        return Err(SyncError::Truncated);
+    }
+    let format = u16::from_le_bytes([bytes[8], bytes[9]]);
+    if format > FORMAT {
+        return Err(SyncError::NewerFormat { found: format, supported: FORMAT });
+    }
+    let header_len = u32::from_le_bytes([bytes[10], bytes[11], bytes[12], bytes[13]]);
+    if header_len > MAX_HEADER {
+        return Err(SyncError::Changed);
+    }
+    let header_end = fixed + header_len as usize;
+    if bytes.len() < header_end + 8 {
+        return Err(SyncError::Truncated);
+    }
+    let payload_len = u64::from_le_bytes(bytes[header_end..header_end + 8].try_into().map_err(|_| SyncError::Truncated)?);
+    if payload_len > MAX_BYTES {
+        return Err(SyncError::Changed);
+    }
+    let payload_end = header_end + 8 + payload_len as usize;
+    let total = payload_end + 64;
+    if bytes.len() < total {
+        return Err(SyncError::Truncated);
+    }
+    if bytes.len() > total {
+        return Err(SyncError::Changed);
+    }
+    let header: Header = serde_json::from_slice(&bytes[fixed..header_end]).map_err(|_| SyncError::Changed)?;
+    let key_bytes: [u8; 32] = hex::decode(&header.cert.public_key)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or(SyncError::Changed)?;
+    let key = VerifyingKey::from_bytes(&key_bytes).map_err(|_| SyncError::Changed)?;
+    let sig_bytes: [u8; 64] = bytes[payload_end..].try_into().map_err(|_| SyncError::Truncated)?;
+    key.verify(&bytes[..payload_end], &Signature::from_bytes(&sig_bytes)).map_err(|_| SyncError::Changed)?;
+    if header.cert.device != header.device {
+        return Err(SyncError::Changed);
+    }
+    Ok((header, header_end))
+}
+
+/// Checks everything about a bundle and returns its header and changes. Nothing of a
+/// refused bundle is returned.
+pub fn open(bytes: &[u8], keys: &OrgKeys) -> Result<(Header, Vec<Op>), SyncError> {
+    let (header, header_end) = read_header(bytes)?;
+    if header.org != keys.org_id {
+        return Err(SyncError::OtherOrganisation { org: header.org });
+    }
+    let signer = header.cert.verify(&keys.root_public, &keys.org_id).ok_or_else(|| SyncError::UnknownDevice { device: header.device.clone() })?;
+    // The signature was checked with the key the header names; that key must be the one
+    // the organisation certified.
+    if hex::encode(signer.as_bytes()) != header.cert.public_key {
+        return Err(SyncError::UnknownDevice { device: header.device.clone() });
+    }
+    let payload = &bytes[header_end + 8..bytes.len() - 64];
+    if payload.len() < 24 {
+        return Err(SyncError::Changed);
+    }
+    let aead = chacha20poly1305::XChaCha20Poly1305::new((&*keys.bundle_key).into());
+    let compressed = aead
+        .decrypt(chacha20poly1305::XNonce::from_slice(&payload[..24]), Payload { msg: &payload[24..], aad: &bytes[..header_end] })
+        .map_err(|_| SyncError::OtherOrganisation { org: header.org.clone() })?;
+    let mut json = Vec::new();
+    flate2::read::DeflateDecoder::new(&compressed[..])
+        .take(16 << 30)
+        .read_to_end(&mut json)
+        .map_err(|_| SyncError::Damaged("its contents cannot be decompressed".into()))?;
+    let body: Body = serde_json::from_slice(&json).map_err(|e| SyncError::Damaged(format!("its contents cannot be read ({e})")))?;
+    if body.ops.len() > MAX_OPS || body.ops.len() as u64 != header.changes {
+        return Err(SyncError::Damaged("it does not hold the number of changes its header announces".into()));
+    }
+    let ops = body.ops.into_iter().map(from_wire).collect::<Result<Vec<_>, _>>()?;
+    Ok((header, ops))
+}

@@ -1,0 +1,520 @@
+//! Sync: enrolment, bundle export and import, conflicts, erasure through sync, the digest.
+//!
+//! A bundle carries changes of the op log (see `changes::oplog`). Importing one inserts
+//! the changes it lacks, in one transaction with everything else of that import, and
+//! settles the records they touch; a change already present is skipped by its identity
+//! `(hlc, device)`, and a bundle already imported is recognised by its id before it is
+//! even decrypted.
+
+pub mod bundle;
+mod digest;
+pub mod keys;
+mod scope;
+
+pub use bundle::Header;
+pub use scope::Scope;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use rusqlite::{params, OptionalExtension};
+use serde_json::Value as Json;
+
+use crate::auth::Permission;
+use crate::changes::{oplog, Entity, Op, Value};
+use crate::clock::Hlc;
+use crate::domain::InputError;
+use crate::store::Masar;
+use crate::Result;
+
+/// Why a bundle or an enrolment was refused. Nothing of a refused file is applied.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SyncError {
+    /// Not a bundle at all.
+    #[error("this is not a Masar bundle: check that you chose a file ending in .masar made by `bundle export`")]
+    NotABundle,
+    /// The file ends early.
+    #[error("the bundle is truncated (the file ends early, perhaps an unfinished copy): copy it again from the sync folder")]
+    Truncated,
+    /// A byte differs from what its writer signed.
+    #[error("the bundle's bytes were changed after it was written (its signature does not match): nothing was applied; ask for a fresh copy")]
+    Changed,
+    /// Readable but inconsistent inside.
+    #[error("the bundle is damaged: {0}; nothing was applied")]
+    Damaged(String),
+    /// Written for another organisation.
+    #[error("the bundle belongs to another organisation ({org}): it cannot be read here")]
+    OtherOrganisation {
+        /// The organisation it names.
+        org: String,
+    },
+    /// Signed by a device this organisation never enrolled.
+    #[error("the bundle was written by a device this organisation did not enrol ({device}): enrol the laptop with `masar enrol`, then export again from it")]
+    UnknownDevice {
+        /// The device it names.
+        device: String,
+    },
+    /// Written by a newer Masar.
+    #[error("the bundle was written by a newer version of Masar (format {found}; this version reads up to {supported}): update Masar on this laptop")]
+    NewerFormat {
+        /// The bundle's format.
+        found: u16,
+        /// This version's newest.
+        supported: u16,
+    },
+    /// The enrolment file cannot be used.
+    #[error("{0}")]
+    Enrolment(String),
+    /// Keys missing or unusable.
+    #[error("{0}")]
+    Keys(String),
+    /// A file could not be read or written.
+    #[error("{path}: {reason}")]
+    File {
+        /// The file.
+        path: String,
+        /// What went wrong and what to do.
+        reason: String,
+    },
+}
+
+impl SyncError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SyncError::NotABundle => "sync.not_a_bundle",
+            SyncError::Truncated => "sync.truncated",
+            SyncError::Changed => "sync.changed",
+            SyncError::Damaged(_) => "sync.damaged",
+            SyncError::OtherOrganisation { .. } => "sync.other_organisation",
+            SyncError::UnknownDevice { .. } => "sync.unknown_device",
+            SyncError::NewerFormat { .. } => "sync.newer_format",
+            SyncError::Enrolment(_) => "sync.enrolment",
+            SyncError::Keys(_) => "sync.keys",
+            SyncError::File { .. } => "sync.file",
+        }
+    }
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exported {
+    /// Changes carried.
+    pub changes: u64,
+    /// Size of the file.
+    pub bytes: u64,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Imported {
+    /// Changes added to this database.
+    pub applied: u64,
+    /// Changes it already had (whole bundles already imported included).
+    pub skipped: u64,
+    /// Open conflicts on the fields this import touched.
+    pub conflicts: u64,
+    /// Bundles recognised as already imported.
+    pub bundles_already_seen: u64,
+}
+
+/// A field on which concurrent changes disagree: the value kept and one other.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conflict {
+    /// The same id on every database.
+    pub id: String,
+    /// Entity name.
+    pub entity: String,
+    /// Record id.
+    pub record: String,
+    /// Field name.
+    pub field: String,
+    /// The value shown (JSON).
+    pub kept: Json,
+    /// The value that lost (JSON).
+    pub other: Json,
+    /// Who wrote the kept value, and on which device.
+    pub kept_by: (Option<String>, String),
+    /// Who wrote the other value, and on which device.
+    pub other_by: (Option<String>, String),
+    /// When each was written (their writers' clocks).
+    pub kept_at: String,
+    /// When the other was written.
+    pub other_at: String,
+}
+
+/// How a supervisor resolves a conflict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolution {
+    /// Keep the value shown.
+    Kept,
+    /// Take the other value.
+    Other,
+    /// Write a new value (typed as for `set`).
+    Value(String),
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SyncError> {
+    use std::io::Write;
+    let file_err = |e: std::io::Error| SyncError::File {
+        path: path.display().to_string(),
+        reason: format!("cannot be written ({e}): check the folder exists, is writable and has space"),
+    };
+    let tmp = {
+        let mut name = path.as_os_str().to_owned();
+        name.push(".partial");
+        std::path::PathBuf::from(name)
+    };
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(file_err)
+}
+
+fn conflict_id(entity: &str, record: &str, field: &str, loser: (Hlc, &str)) -> String {
+    let name = format!("conflict/{entity}/{record}/{field}/{}/{}", loser.0 .0, loser.1);
+    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, name.as_bytes()).to_string()
+}
+
+fn parse_json(s: Option<&str>) -> Json {
+    s.and_then(|t| serde_json::from_str(t).ok()).unwrap_or(Json::Null)
+}
+
+impl Masar {
+    /// Writes an enrolment file for a new laptop (admin, on the laptop that founded the
+    /// organisation); returns the new device's id.
+    pub fn enrol(&mut self, out: &Path, passphrase: &str) -> Result<String> {
+        self.require(Permission::ManageUsers)?;
+        if passphrase.chars().count() < 8 {
+            return Err(SyncError::Enrolment("the passphrase is too short: use at least 8 characters, and give it to the laptop's user separately from the file".into()).into());
+        }
+        let keys = keys::load(self.conn())?;
+        let root = keys.root_secret.as_ref().ok_or_else(|| {
+            SyncError::Enrolment("only the laptop that created the organisation can enrol new laptops: run `masar enrol` there".into())
+        })?;
+        let device_id = uuid::Uuid::now_v7().to_string();
+        let device_key = ed25519_dalek::SigningKey::from_bytes(&keys::random32());
+        let cert = keys::DeviceCert::issue(root, &keys.org_id, &device_id, &device_key.verifying_key());
+        let status = self.status()?;
+        let hlc: i64 = self
+            .conn()
+            .query_row("SELECT value FROM meta WHERE key = 'hlc'", [], |r| r.get::<_, String>(0))
+            .optional()?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let enrolment = keys::Enrolment {
+            org_id: keys.org_id.clone(),
+            org_name: status.org_name,
+            root_public: hex::encode(keys.root_public.as_bytes()),
+            bundle_key: hex::encode(*keys.bundle_key),
+            device_id: device_id.clone(),
+            device_secret: hex::encode(device_key.to_bytes()),
+            cert,
+            hlc,
+        };
+        let sealed = keys::seal_enrolment(&enrolment, passphrase)?;
+        write_atomically(out, &sealed)?;
+        Ok(device_id)
+    }
+
+    /// Writes a bundle of what readers may lack: the changes since this laptop's last
+    /// export, or everything with `full`; limited to `scope` when given (supervisors).
+    pub fn export_bundle(&mut self, out: &Path, full: bool, scope: &[Scope]) -> Result<Exported> {
+        if full || !scope.is_empty() {
+            self.require(Permission::DecideInCommittee).map_err(|_| {
+                InputError::Rule("only a supervisor or an administrator can export everything or a scope: export without --full or --scope".into())
+            })?;
+        }
+        let keys = keys::load(self.conn())?;
+        // A scoped export is always complete within its scope: a record that enters the
+        // scope later must arrive with its whole history.
+        let since: i64 = if full || !scope.is_empty() {
+            0
+        } else {
+            self.meta_i64("export_seq")?
+        };
+        let in_scope = if scope.is_empty() { None } else { Some(scope::records(self.conn(), scope)?) };
+        let (ops, last_seq) = self.ops_since(since, in_scope.as_ref())?;
+        let header = Header {
+            org: keys.org_id.clone(),
+            bundle: uuid::Uuid::now_v7().to_string(),
+            device: self.device_id().to_string(),
+            cert: keys.device_cert.clone(),
+            created: self.clock().now().to_rfc3339(),
+            changes: ops.len() as u64,
+            full: full || !scope.is_empty(),
+            scope: scope.iter().map(Scope::to_string).collect(),
+            schema: crate::store::SCHEMA_VERSION,
+        };
+        let bytes = bundle::seal(&header, &ops, &keys)?;
+        write_atomically(out, &bytes)?;
+        if scope.is_empty() && last_seq > since {
+            self.set_meta("export_seq", &last_seq.to_string())?;
+        }
+        Ok(Exported { changes: ops.len() as u64, bytes: bytes.len() as u64 })
+    }
+
+    fn ops_since(&self, since: i64, in_scope: Option<&BTreeSet<(String, String)>>) -> Result<(Vec<Op>, i64)> {
+        let conn = self.conn();
+        let mut parents: BTreeMap<(i64, String), Vec<(Hlc, String)>> = BTreeMap::new();
+        {
+            let mut stmt = conn.prepare(
+                "SELECT p.hlc, p.device, p.parent_hlc, p.parent_device FROM change_parents p
+                 JOIN changes c ON c.hlc = p.hlc AND c.device = p.device WHERE c.seq > ?1",
+            )?;
+            let rows = stmt.query_map([since], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?)))?;
+            for row in rows {
+                let (h, d, ph, pd) = row?;
+                parents.entry((h, d)).or_default().push((Hlc(ph), pd));
+            }
+        }
+        let mut stmt = conn.prepare(
+            "SELECT seq, hlc, device, entity, record, field, value, creates, user_id, user_name, at, frontier
+             FROM changes WHERE seq > ?1 AND entity <> 'user' ORDER BY seq",
+        )?;
+        let mut last = since;
+        let mut ops = Vec::new();
+        let rows = stmt.query_map([since], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                Op {
+                    hlc: Hlc(r.get(1)?),
+                    device: r.get(2)?,
+                    entity: r.get(3)?,
+                    record: r.get(4)?,
+                    field: r.get(5)?,
+                    value: r.get(6)?,
+                    creates: r.get(7)?,
+                    parents: Vec::new(),
+                    user_id: r.get(8)?,
+                    user_name: r.get(9)?,
+                    at: r.get(10)?,
+                    frontier: r.get(11)?,
+                },
+            ))
+        })?;
+        for row in rows {
+            let (seq, mut op) = row?;
+            last = last.max(seq);
+            if let Some(set) = in_scope {
+                if op.entity != "ref_item" && !set.contains(&(op.entity.clone(), op.record.clone())) {
+                    continue;
+                }
+            }
+            if let Some(p) = parents.remove(&(op.hlc.0, op.device.clone())) {
+                op.parents = p;
+            }
+            ops.push(op);
+        }
+        Ok((ops, last))
+    }
+
+    pub(crate) fn meta_i64(&self, key: &str) -> Result<i64> {
+        Ok(self
+            .conn()
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get::<_, String>(0))
+            .optional()?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0))
+    }
+
+    fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    /// Imports bundles: every file is read and checked before anything is applied, then
+    /// all are applied in one transaction. `progress` is told after each bundle.
+    pub fn import_bundles(&mut self, files: &[&Path], mut progress: impl FnMut(usize, usize)) -> Result<Imported> {
+        self.require(Permission::RecordWork)?;
+        let keys = keys::load(self.conn())?;
+        let mut opened: Vec<(Header, Option<Vec<Op>>)> = Vec::new();
+        for path in files {
+            let bytes = std::fs::read(path).map_err(|e| SyncError::File {
+                path: path.display().to_string(),
+                reason: format!("cannot be read ({e}): check the path and that the sync folder is reachable"),
+            })?;
+            let at = |e: SyncError| -> crate::Error {
+                SyncError::File { path: path.display().to_string(), reason: e.to_string() }.into()
+            };
+            let (header, _) = bundle::read_header(&bytes).map_err(at)?;
+            let seen = self
+                .conn()
+                .prepare_cached("SELECT 1 FROM imported_bundles WHERE bundle_id = ?1")?
+                .exists([&header.bundle])?;
+            if seen && header.org == keys.org_id {
+                opened.push((header, None));
+            } else {
+                let (header, ops) = bundle::open(&bytes, &keys).map_err(at)?;
+                opened.push((header, Some(ops)));
+            }
+        }
+        let me = self.device_id().to_string();
+        let now = self.clock().now().to_rfc3339();
+        let total = opened.len();
+        self.transaction(|tx| {
+            let mut stats = Imported::default();
+            let mut hlc = crate::changes::saved_hlc(tx)?;
+            let mut frontier = oplog::frontier(tx)?;
+            let mut touched: oplog::Touched = BTreeMap::new();
+            for (i, (header, ops)) in opened.iter().enumerate() {
+                let Some(ops) = ops else {
+                    stats.skipped += header.changes;
+                    stats.bundles_already_seen += 1;
+                    progress(i + 1, total);
+                    continue;
+                };
+                let mut erased = Vec::new();
+                for op in ops {
+                    if oplog::insert(tx, op, None)? {
+                        stats.applied += 1;
+                        hlc = hlc.observe(op.hlc);
+                        if op.device != me {
+                            frontier = frontier.max(op.hlc.millis());
+                        }
+                        if op.entity == "person" && op.field == "erased" && op.value.as_deref() == Some("true") {
+                            erased.push(op.record.clone());
+                        }
+                        touched.entry((op.entity.clone(), op.record.clone())).or_default().insert(op.field.clone());
+                    } else {
+                        stats.skipped += 1;
+                    }
+                }
+                for record in erased {
+                    oplog::apply_erasure(tx, &record)?;
+                }
+                tx.prepare_cached("INSERT OR IGNORE INTO imported_bundles(bundle_id, device, imported_at, changes) VALUES (?1, ?2, ?3, ?4)")?
+                    .execute(params![header.bundle, header.device, now, header.changes as i64])?;
+                tx.prepare_cached(
+                    "INSERT INTO devices(id, public_key, last_seen) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(id) DO UPDATE SET last_seen = excluded.last_seen",
+                )?
+                .execute(params![header.device, header.cert.public_key, now])?;
+                progress(i + 1, total);
+            }
+            oplog::settle(tx, &touched)?;
+            crate::changes::save_hlc(tx, hlc)?;
+            tx.execute(
+                "INSERT INTO meta(key, value) VALUES ('frontier', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [frontier.to_string()],
+            )?;
+            for ((entity, record), fields) in &touched {
+                for field in fields {
+                    let n: i64 = tx
+                        .prepare_cached("SELECT count(*) FROM field_heads WHERE entity = ?1 AND record = ?2 AND field = ?3")?
+                        .query_row(params![entity, record, field], |r| r.get(0))?;
+                    stats.conflicts += (n.max(1) - 1) as u64;
+                }
+            }
+            Ok(stats)
+        })
+    }
+
+    /// The open conflicts, in a stable order.
+    pub fn conflicts(&self) -> Result<Vec<Conflict>> {
+        let conn = self.conn();
+        let fields: Vec<(String, String, String)> = conn
+            .prepare("SELECT entity, record, field FROM field_heads GROUP BY entity, record, field HAVING count(*) > 1 ORDER BY entity, record, field")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut out = Vec::new();
+        let who = |h: &oplog::Head| -> Result<(Option<String>, String, String)> {
+            Ok(conn.query_row(
+                "SELECT user_name, device, at FROM changes WHERE hlc = ?1 AND device = ?2",
+                params![h.hlc.0, h.device],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?)
+        };
+        for (entity, record, field) in fields {
+            let heads = oplog::heads(conn, &entity, &record, &field)?;
+            let Some((winner, losers)) = heads.split_first() else { continue };
+            let (wn, wd, wat) = who(winner)?;
+            for loser in losers {
+                let (ln, ld, lat) = who(loser)?;
+                out.push(Conflict {
+                    id: conflict_id(&entity, &record, &field, (loser.hlc, &loser.device)),
+                    entity: entity.clone(),
+                    record: record.clone(),
+                    field: field.clone(),
+                    kept: parse_json(winner.value.as_deref()),
+                    other: parse_json(loser.value.as_deref()),
+                    kept_by: (wn.clone(), wd.clone()),
+                    other_by: (ln, ld),
+                    kept_at: wat.clone(),
+                    other_at: lat,
+                });
+            }
+        }
+        out.sort_by(|a, b| (&a.entity, &a.record, &a.field, &a.id).cmp(&(&b.entity, &b.record, &b.field, &b.id)));
+        Ok(out)
+    }
+
+    /// Resolves a conflict with a change that overwrites every value of the field; it
+    /// travels like any change and closes the conflict wherever it arrives.
+    pub fn resolve_conflict(&mut self, id: &str, how: Resolution) -> Result<()> {
+        self.require(Permission::DecideInCommittee)?;
+        let conflict = self
+            .conflicts()?
+            .into_iter()
+            .find(|c| c.id == id)
+            .ok_or_else(|| InputError::NotFound { what: "open conflict", id: id.to_string() })?;
+        let entity = Entity::from_name(&conflict.entity)
+            .ok_or_else(|| InputError::Rule(format!("this version of Masar does not know '{}' records: update it to resolve this conflict", conflict.entity)))?;
+        let def = entity.field(&conflict.field)?;
+        let from_json = |j: &Json| -> Value {
+            match j {
+                Json::String(s) => Value::Text(s.clone()),
+                Json::Bool(b) => Value::Bool(*b),
+                Json::Number(n) => n.as_i64().map_or(Value::Null, Value::Int),
+                _ => Value::Null,
+            }
+        };
+        let value = match how {
+            Resolution::Kept => from_json(&conflict.kept),
+            Resolution::Other => from_json(&conflict.other),
+            Resolution::Value(text) => def.kind.parse(def.name, &text)?,
+        };
+        let (record, field) = (conflict.record.clone(), conflict.field.clone());
+        self.write(|w| w.resolve(entity, &record, &field, &value))
+    }
+
+    /// A hash of everything a user can see: every record's fields and the open conflicts.
+    /// Equal on every database holding the same changes, whatever their order.
+    pub fn digest(&self) -> Result<String> {
+        let conflicts = self.conflicts()?;
+        digest::digest(self.conn(), &conflicts)
+    }
+
+    /// Records whose changes wait for their creation or for a record they link to.
+    pub fn pending_count(&self) -> Result<i64> {
+        Ok(self.conn().query_row("SELECT count(*) FROM pending", [], |r| r.get(0))?)
+    }
+
+    /// Checks the database file's integrity (SQLite's own check).
+    pub fn integrity_check(&self) -> Result<bool> {
+        let r: String = self.conn().query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        Ok(r == "ok")
+    }
+}
+
+impl From<SyncError> for crate::Error {
+    fn from(e: SyncError) -> Self {
+        crate::Error::Sync(e)
+    }
+}
