@@ -46,6 +46,11 @@ impl Db {
         db
     }
 
+    /// A database already made in `dir`, as the admin with the test password.
+    pub fn from_parts(dir: tempfile::TempDir, path: PathBuf) -> Db {
+        Db { _dir: dir, path, user: "admin".into(), password: PASSWORD.into() }
+    }
+
     /// The folder holding the database.
     pub fn dir(&self) -> &Path {
         self._dir.path()

@@ -3,7 +3,9 @@
 mod common;
 
 mod bad_input;
+mod crash;
 mod basics;
 mod encryption;
 mod migration;
 mod programme;
+mod sync;

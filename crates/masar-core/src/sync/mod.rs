@@ -518,3 +518,6 @@ impl From<SyncError> for crate::Error {
         crate::Error::Sync(e)
     }
 }
+
+#[cfg(test)]
+mod tests;
