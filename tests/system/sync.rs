@@ -387,3 +387,26 @@ fn a_supervisor_export_relays_what_it_merged_and_deltas_stay_small() {
     let per_change = v["bytes"].as_f64().unwrap_or(0.0) / v["changes"].as_f64().unwrap_or(1.0);
     assert!(per_change < 60.0, "{per_change} bytes per change: {v}");
 }
+
+#[test]
+fn a_bundle_written_by_format_1_is_read_by_this_version() {
+    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/bundle-v1");
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("masar.db");
+    let out = run(
+        &path,
+        "admin",
+        PASSWORD,
+        &["--json", "init", "--join", fixtures.join("laptop.enrol").to_str().expect("utf-8"), "--device", "new-laptop"],
+        &[("MASAR_ENROL_PASSPHRASE", "fixture-passphrase")],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let db = Db::from_parts(dir, path);
+    let r = db.ok(&["bundle", "import", fixtures.join("founder.masar").to_str().expect("utf-8")]);
+    assert!(r["applied"].as_u64().is_some_and(|n| n > 10), "{r}");
+    let found = db.ok(&["person", "list", "--search", "ليلى"]);
+    assert_eq!(found[0]["family"], "Nasser");
+    let rep = db.ok(&["report", "indicators", "--from", "2024-01-01", "--to", "2024-12-31"]);
+    assert_eq!(rep["indicators"]["amount_disbursed"]["MAD"], "2500.75");
+    assert_eq!(rep["indicators"]["projects_funded"], 1);
+}

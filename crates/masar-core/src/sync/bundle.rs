@@ -241,3 +241,93 @@ pub fn open(bytes: &[u8], keys: &OrgKeys) -> Result<(Header, Vec<Op>), SyncError
     let ops = body.ops.into_iter().map(from_wire).collect::<Result<Vec<_>, _>>()?;
     Ok((header, ops))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::keys;
+    use crate::testing::{person, temp_db};
+
+    fn sample() -> (tempfile::TempDir, crate::store::Masar, OrgKeys) {
+        let (d, mut m) = temp_db();
+        person(&mut m, "Amina", "female", "1990-01-01");
+        let k = keys::load(m.conn()).expect("keys");
+        (d, m, k)
+    }
+
+    fn header(k: &OrgKeys, changes: u64) -> Header {
+        Header {
+            org: k.org_id.clone(),
+            bundle: "b".into(),
+            device: k.device_cert.device.clone(),
+            cert: k.device_cert.clone(),
+            created: "now".into(),
+            changes,
+            full: true,
+            scope: vec![],
+            schema: 2,
+        }
+    }
+
+    fn op() -> Op {
+        Op {
+            hlc: Hlc::new(1_700_000_000_000, 1),
+            device: "d".into(),
+            entity: "person".into(),
+            record: "r".into(),
+            field: "city".into(),
+            value: Some("\"Rabat\"".into()),
+            creates: false,
+            parents: vec![],
+            user_id: None,
+            user_name: Some("amina".into()),
+            at: "t".into(),
+            frontier: 0,
+        }
+    }
+
+    #[test]
+    fn a_sealed_bundle_opens_with_the_same_changes() {
+        let (_d, _m, k) = sample();
+        let bytes = seal(&header(&k, 1), &[op()], &k).expect("seal");
+        let (h, ops) = open(&bytes, &k).expect("open");
+        assert_eq!(h.changes, 1);
+        assert_eq!(ops, vec![op()]);
+    }
+
+    #[test]
+    fn a_device_the_organisation_did_not_certify_is_refused() {
+        let (_d, _m, k) = sample();
+        // Same organisation id and bundle key, but a certificate from another root.
+        let rogue_root = ed25519_dalek::SigningKey::from_bytes(&keys::random32());
+        let rogue_device = ed25519_dalek::SigningKey::from_bytes(&keys::random32());
+        let cert = keys::DeviceCert::issue(&rogue_root, &k.org_id, "rogue", &rogue_device.verifying_key());
+        let rogue = OrgKeys {
+            org_id: k.org_id.clone(),
+            root_public: rogue_root.verifying_key(),
+            root_secret: Some(rogue_root),
+            bundle_key: k.bundle_key.clone(),
+            device_secret: rogue_device,
+            device_cert: cert.clone(),
+        };
+        let mut h = header(&rogue, 1);
+        h.device = "rogue".into();
+        let bytes = seal(&h, &[op()], &rogue).expect("seal");
+        assert!(matches!(open(&bytes, &k), Err(SyncError::UnknownDevice { .. })));
+    }
+
+    #[test]
+    fn fields_added_by_a_newer_writer_are_ignored() {
+        let json = br#"{"ops":[{"h":111411200000000,"d":"d","e":"person","r":"r","f":"city","v":"\"Rabat\"","t":"t","fr":0,"zz":[1,2]}],"extra":true}"#;
+        let body: Body = serde_json::from_slice(json).expect("newer body reads");
+        assert_eq!(body.ops.len(), 1);
+        assert!(from_wire(body.ops[0].clone()).is_ok());
+    }
+
+    #[test]
+    fn impossible_stamps_are_refused() {
+        let mut w = to_wire(&op());
+        w.h = -5;
+        assert!(matches!(from_wire(w), Err(SyncError::Damaged(_))));
+    }
+}
