@@ -352,17 +352,26 @@ fn a_supervisor_export_can_be_scoped_to_a_city() {
 }
 
 #[test]
-fn a_counsellor_cannot_export_everything() {
+fn a_counsellor_can_resend_everything_but_not_export_another_laptops_scope() {
     let org = Org::new(1);
     let db = &org.laptops[0];
     let out = run(&db.path, "admin", PASSWORD, &["--json", "user", "add", "karim", "--role", "counsellor"], &[("MASAR_NEW_PASSWORD", "karim-password")]);
     assert!(out.status.success());
     let path = org.bundle_path();
-    let out = run(&db.path, "karim", "karim-password", &["bundle", "export", "--full", "--out", path.to_str().expect("utf-8")], &[]);
+    let out = run(&db.path, "karim", "karim-password", &["bundle", "export", "--scope", "city=Rabat", "--out", path.to_str().expect("utf-8")], &[]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("supervisor"));
     let out = run(&db.path, "karim", "karim-password", &["--json", "bundle", "export", "--out", path.to_str().expect("utf-8")], &[]);
     assert!(out.status.success(), "a counsellor exports their own changes");
+    // A lost bundle can be sent again in full, but never over an unread one.
+    let again = run(&db.path, "karim", "karim-password", &["--json", "bundle", "export", "--full", "--out", path.to_str().expect("utf-8")], &[]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    let folder = org.bundle_path();
+    std::fs::create_dir(&folder).expect("a sync folder");
+    let out = run(&db.path, "karim", "karim-password", &["--json", "bundle", "export", "--full", "--out", folder.to_str().expect("utf-8")], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(v["file"].as_str().is_some_and(|f| f.ends_with(".masar") && Path::new(f).starts_with(&folder)), "{v}");
 }
 
 #[test]
@@ -409,4 +418,46 @@ fn a_bundle_written_by_format_1_is_read_by_this_version() {
     let rep = db.ok(&["report", "indicators", "--from", "2024-01-01", "--to", "2024-12-31"]);
     assert_eq!(rep["indicators"]["amount_disbursed"]["MAD"], "2500.75");
     assert_eq!(rep["indicators"]["projects_funded"], 1);
+}
+
+#[test]
+fn two_laptops_recording_the_same_fact_do_not_conflict() {
+    let org = Org::new(3);
+    let p = person(&org.laptops[0]);
+    let s = org.laptops[0].id(&["session", "add", "--kind", "awareness", "--date", "2024-05-05", "--topic", "T"]);
+    let share = org.export(0, &[]);
+    org.import(1, &[&share]);
+    org.import(2, &[&share]);
+    for i in 1..3 {
+        org.laptops[i].ok(&["session", "attend", &s, &p]);
+        org.laptops[i].ok(&["ref", "add", "partner", "Microfinance"]);
+    }
+    let b1 = org.export(1, &[]);
+    let b2 = org.export(2, &[]);
+    org.import(0, &[&b1, &b2]);
+    assert_eq!(org.laptops[0].ok(&["conflicts", "list"]), Value::Array(vec![]));
+    assert_eq!(org.laptops[0].ok(&["session", "attendees", &s]), serde_json::json!([p]));
+    // A later removal on one laptop overwrites both records of the fact: no conflict either.
+    org.laptops[0].ok(&["session", "unattend", &s, &p]);
+    let b0 = org.export(0, &[]);
+    org.import(1, &[&b0, &b2]);
+    assert_eq!(org.laptops[1].ok(&["conflicts", "list"]), Value::Array(vec![]));
+    assert_eq!(org.laptops[1].ok(&["session", "attendees", &s]), serde_json::json!([]));
+}
+
+#[test]
+fn an_erasure_reaches_a_laptop_whose_person_has_left_its_scope() {
+    let org = Org::new(2);
+    let a = &org.laptops[0];
+    let p = a.id(&["person", "add", "--given", "Moving", "--family", "Person", "--sex", "male", "--born", "1990-01-01", "--nationality", "SYR", "--city", "Rabat", "--phone", "0612"]);
+    let first = org.export(0, &["--scope", "city=Rabat"]);
+    org.import(1, &[&first]);
+    a.ok(&["person", "set", &p, "city=Casablanca"]);
+    a.ok(&["person", "erase", &p]);
+    let later = org.export(0, &["--scope", "city=Rabat"]);
+    org.import(1, &[&later]);
+    let shown = org.laptops[1].ok(&["person", "get", &p]);
+    assert_eq!(shown["erased"], true);
+    assert_eq!(shown["given"], Value::Null);
+    assert_eq!(shown["phone"], Value::Null);
 }

@@ -165,7 +165,7 @@ fn run(cli: Cli) -> Result<Json, Failure> {
             let mut m = open(&path)?;
             let scope = scope.iter().map(|s| Scope::parse(s)).collect::<Result<Vec<_>, _>>()?;
             let done = m.export_bundle(&out, full, &scope)?;
-            Ok(json!({ "changes": done.changes, "bytes": done.bytes }))
+            Ok(json!({ "changes": done.changes, "bytes": done.bytes, "file": done.path.display().to_string() }))
         }
         Command::Bundle(BundleCmd::Import { files }) => {
             let mut m = open(&path)?;

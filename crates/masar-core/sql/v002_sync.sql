@@ -9,8 +9,6 @@
 ALTER TABLE changes ADD COLUMN creates INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE changes ADD COLUMN user_name TEXT;
 ALTER TABLE changes ADD COLUMN frontier INTEGER NOT NULL DEFAULT 0;
-CREATE UNIQUE INDEX changes_stamp ON changes(hlc, device);
-CREATE INDEX changes_field ON changes(entity, record, field);
 
 CREATE TABLE change_parents (
     hlc           INTEGER NOT NULL,
@@ -78,3 +76,7 @@ DELETE FROM field_heads
 WHERE entity = 'person'
   AND field IN ('given', 'family', 'given_ar', 'family_ar', 'born', 'unhcr_id', 'arrival', 'needs', 'phone')
   AND record IN (SELECT id FROM persons WHERE erased = 1);
+
+-- Text removed from the search index (an erased name) is overwritten, not left in old
+-- index segments until they happen to merge.
+INSERT INTO person_search(person_search, rank) VALUES ('secure-delete', 1);

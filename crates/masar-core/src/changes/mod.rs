@@ -109,7 +109,9 @@ impl<'t> Writer<'t> {
     }
 
     fn log(&mut self, entity: Entity, record: &str, field: &str, value: &Value, old: Option<&Value>, creates: bool) -> Result<()> {
-        let parents = if creates { Vec::new() } else { oplog::head_stamps(self.tx, entity.name(), record, field)? };
+        // A local edit overwrites what the user saw: the current value, however many laptops
+        // recorded it. Heads with other values stay in conflict until a supervisor resolves.
+        let parents = if creates { Vec::new() } else { oplog::current_stamps(self.tx, entity.name(), record, field)? };
         self.hlc = self.hlc.tick(self.now.timestamp_millis());
         let op = Op {
             hlc: self.hlc,
@@ -119,9 +121,7 @@ impl<'t> Writer<'t> {
             field: field.to_string(),
             value: Some(value.to_json()),
             creates,
-            // A local edit overwrites what the user saw: the winner. Other heads stay in
-            // conflict until a supervisor resolves them.
-            parents: parents.into_iter().take(1).collect(),
+            parents,
             user_id: self.user_id.clone(),
             user_name: self.user_name.clone(),
             at: self.now.to_rfc3339_opts(SecondsFormat::Millis, true),
@@ -194,6 +194,10 @@ impl<'t> Writer<'t> {
             if old.same_as(value) {
                 continue;
             }
+            let old = match (entity.field(name)?.kind, &old) {
+                (FieldKind::Flag, Value::Int(i)) => Value::Bool(*i != 0),
+                _ => old,
+            };
             self.log(entity, id, name, value, Some(&old), false)?;
             changed += 1;
         }

@@ -56,8 +56,25 @@ pub fn rank(hlc: Hlc, device: &str, frontier: i64) -> (i64, String, i64) {
     (ms, device.to_string(), hlc.0)
 }
 
+/// Whether a field holds personal data. A person's field this version does not know (added
+/// by a newer version) is taken as personal, so erasure blanks it too.
 fn is_personal(entity: &str, field: &str) -> bool {
-    Entity::from_name(entity).and_then(|e| e.field(field).ok()).is_some_and(|f| f.personal)
+    match Entity::from_name(entity) {
+        Some(Entity::Person) => Entity::Person.field(field).map_or(true, |f| f.personal),
+        Some(e) => e.field(field).is_ok_and(|f| f.personal),
+        None => false,
+    }
+}
+
+/// A person's fields known to hold no personal data: what erasure keeps.
+fn kept_by_erasure() -> String {
+    Entity::Person
+        .fields()
+        .iter()
+        .filter(|f| !f.personal)
+        .map(|f| format!("'{}'", f.name))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Whether an erasure of this person is in the log.
@@ -68,30 +85,29 @@ pub(crate) fn person_erased(tx: &Transaction<'_>, record: &str) -> Result<bool> 
 }
 
 /// Adds a change to the log and updates its field's heads. Returns false, changing
-/// nothing, when the change is already there.
+/// nothing, when the change is already there. A personal field of an erased person is
+/// blanked afterwards by [`apply_erasure`], which every import runs on the persons it
+/// touched.
 pub(crate) fn insert(tx: &Transaction<'_>, op: &Op, old: Option<&str>) -> Result<bool> {
-    let present = tx
-        .prepare_cached("SELECT 1 FROM changes WHERE hlc = ?1 AND device = ?2")?
-        .exists(params![op.hlc.0, op.device])?;
-    if present {
+    let personal = op.entity == "person" && is_personal(&op.entity, &op.field);
+    let old = if personal { None } else { old };
+    // The (device, hlc) uniqueness makes a change already present a no-op.
+    let added = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO changes(hlc, device, entity, record, field, value, old, user_id, at, creates, user_name, frontier)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )?
+        .execute(params![
+            op.hlc.0, op.device, op.entity, op.record, op.field, op.value, old, op.user_id, op.at, op.creates, op.user_name, op.frontier
+        ])?;
+    if added == 0 {
         return Ok(false);
     }
-    let personal = op.entity == "person" && is_personal(&op.entity, &op.field);
-    let scrub = personal && person_erased(tx, &op.record)?;
-    let value = if scrub { None } else { op.value.as_deref() };
-    let old = if personal { None } else { old };
-    tx.prepare_cached(
-        "INSERT INTO changes(hlc, device, entity, record, field, value, old, user_id, at, creates, user_name, frontier)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    )?
-    .execute(params![
-        op.hlc.0, op.device, op.entity, op.record, op.field, value, old, op.user_id, op.at, op.creates, op.user_name, op.frontier
-    ])?;
     for (ph, pd) in &op.parents {
         tx.prepare_cached("INSERT OR IGNORE INTO change_parents(hlc, device, parent_hlc, parent_device) VALUES (?1, ?2, ?3, ?4)")?
             .execute(params![op.hlc.0, op.device, ph.0, pd])?;
     }
-    if scrub || op.field == "erased" {
+    if op.field == "erased" {
         return Ok(true);
     }
     let has_child = tx
@@ -139,9 +155,38 @@ pub(crate) fn heads(tx: &rusqlite::Connection, entity: &str, record: &str, field
     Ok(heads)
 }
 
+/// Every head of every field of one record, each field's winner first.
+fn record_heads(tx: &Transaction<'_>, entity: &str, record: &str) -> Result<BTreeMap<String, Vec<Head>>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT h.field, h.hlc, h.device, c.frontier, c.value FROM field_heads h
+         JOIN changes c ON c.hlc = h.hlc AND c.device = h.device
+         WHERE h.entity = ?1 AND h.record = ?2",
+    )?;
+    let mut out: BTreeMap<String, Vec<Head>> = BTreeMap::new();
+    let rows = stmt.query_map(params![entity, record], |r| {
+        Ok((r.get::<_, String>(0)?, Head { hlc: Hlc(r.get(1)?), device: r.get(2)?, frontier: r.get(3)?, value: r.get(4)? }))
+    })?;
+    for row in rows {
+        let (field, head) = row?;
+        out.entry(field).or_default().push(head);
+    }
+    for heads in out.values_mut() {
+        heads.sort_by_key(|h| std::cmp::Reverse(h.rank()));
+    }
+    Ok(out)
+}
+
 /// The stamps of a field's heads, to name as parents of a change that overwrites them.
 pub(crate) fn head_stamps(tx: &Transaction<'_>, entity: &str, record: &str, field: &str) -> Result<Vec<(Hlc, String)>> {
     Ok(heads(tx, entity, record, field)?.into_iter().map(|h| (h.hlc, h.device)).collect())
+}
+
+/// The stamps of the heads that show the field's current value: the winner and any head
+/// that recorded the same value (two laptops recording the same fact).
+pub(crate) fn current_stamps(tx: &Transaction<'_>, entity: &str, record: &str, field: &str) -> Result<Vec<(Hlc, String)>> {
+    let heads = heads(tx, entity, record, field)?;
+    let Some(winner) = heads.first().map(|h| h.value.clone()) else { return Ok(Vec::new()) };
+    Ok(heads.into_iter().filter(|h| h.value == winner).map(|h| (h.hlc, h.device)).collect())
 }
 
 fn json_to_value(def_kind: FieldKind, json: Option<&str>) -> Value {
@@ -193,6 +238,10 @@ fn settle_record(tx: &Transaction<'_>, entity: Entity, record: &str, fields: Opt
         .prepare_cached(&format!("SELECT 1 FROM {table} WHERE id = ?1"))?
         .exists([record])?;
     let erased = entity == Entity::Person && person_erased(tx, record)?;
+    let heads = record_heads(tx, entity.name(), record)?;
+    let winner = |name: &str, kind: FieldKind| -> Option<Value> {
+        heads.get(name).and_then(|h| h.first()).map(|h| json_to_value(kind, h.value.as_deref()))
+    };
     let wanted = |name: &str| -> bool {
         !exists || fields.is_none_or(|f| f.contains(name) || (erased && f.contains("erased")))
     };
@@ -202,14 +251,11 @@ fn settle_record(tx: &Transaction<'_>, entity: Entity, record: &str, fields: Opt
             continue;
         }
         let v = if def.name == "erased" && entity == Entity::Person {
-            if erased { Value::Bool(true) } else { winner_value(tx, entity, record, def.name, def.kind)?.unwrap_or(Value::Bool(false)) }
+            Value::Bool(erased)
         } else if erased && def.personal {
             Value::Null
         } else {
-            match winner_value(tx, entity, record, def.name, def.kind)? {
-                Some(v) => v,
-                None => Value::Null,
-            }
+            winner(def.name, def.kind).unwrap_or(Value::Null)
         };
         values.push((def.name, v));
     }
@@ -237,6 +283,10 @@ fn settle_record(tx: &Transaction<'_>, entity: Entity, record: &str, fields: Opt
         }
     }
     if !ready {
+        if !created && erased {
+            // An erasure of a person this laptop never received: there is nothing to show.
+            return Ok(false);
+        }
         tx.prepare_cached("INSERT OR IGNORE INTO pending(entity, record) VALUES (?1, ?2)")?
             .execute(params![entity.name(), record])?;
         return Ok(false);
@@ -255,20 +305,17 @@ fn settle_record(tx: &Transaction<'_>, entity: Entity, record: &str, fields: Opt
     Ok(true)
 }
 
-/// The winning value of a field, or `None` when the field has no change.
-fn winner_value(tx: &Transaction<'_>, entity: Entity, record: &str, field: &str, kind: FieldKind) -> Result<Option<Value>> {
-    let heads = heads(tx, entity.name(), record, field)?;
-    Ok(heads.first().map(|h| json_to_value(kind, h.value.as_deref())))
-}
-
-/// Blanks an erased person's personal fields everywhere: the row, the log, the heads.
+/// Blanks an erased person's personal fields everywhere: the row, the log, the heads. Every
+/// field not known to be anonymous is blanked, including fields of newer versions.
 pub(crate) fn apply_erasure(tx: &Transaction<'_>, record: &str) -> Result<()> {
-    for def in Entity::Person.fields().iter().filter(|d| d.personal) {
-        tx.prepare_cached("UPDATE changes SET value = NULL, old = NULL WHERE record = ?1 AND entity = 'person' AND field = ?2")?
-            .execute(params![record, def.name])?;
-        tx.prepare_cached("DELETE FROM field_heads WHERE entity = 'person' AND record = ?1 AND field = ?2")?
-            .execute(params![record, def.name])?;
-    }
+    let kept = kept_by_erasure();
+    tx.prepare_cached(&format!(
+        "UPDATE changes SET value = NULL, old = NULL
+         WHERE record = ?1 AND entity = 'person' AND field NOT IN ({kept}) AND (value IS NOT NULL OR old IS NOT NULL)"
+    ))?
+    .execute([record])?;
+    tx.prepare_cached(&format!("DELETE FROM field_heads WHERE entity = 'person' AND record = ?1 AND field NOT IN ({kept})"))?
+        .execute([record])?;
     Ok(())
 }
 

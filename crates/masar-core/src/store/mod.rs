@@ -181,6 +181,8 @@ fn open_connection(path: &Path, key: &DbKey, create: bool) -> Result<Connection,
     conn.pragma_update(None, "foreign_keys", "ON")?;
     let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     conn.pragma_update(None, "synchronous", "FULL")?;
+    // Erased and corrected data is overwritten on disk, not merely unlinked.
+    conn.pragma_update(None, "secure_delete", "ON")?;
     Ok(conn)
 }
 

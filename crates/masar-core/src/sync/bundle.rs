@@ -3,15 +3,14 @@
 //!
 //! ```text
 //! "MASARBND" | format u16 | header length u32 | header (JSON)
-//!            | payload length u64 | payload | signature (64 bytes)
-//! payload   = nonce (24) | XChaCha20-Poly1305(bundle key, deflate(JSON ops), aad = all before payload)
+//!            | payload length u64 | payload | signature (64 bytes) | "MASAREND" | file length u64
+//! payload   = nonce (24) | XChaCha20-Poly1305(bundle key, deflate(JSON ops), aad = all before payload length)
 //! signature = ed25519(device key, every byte before it)
 //! ```
 //!
-//! Reading checks, in this order, that nothing else can be mistaken for: the magic, the
-//! format version, the lengths (truncation), the signature (a changed byte), the
-//! organisation, the device's certificate, then decrypts. Nothing is applied before all
-//! of it holds.
+//! Reading checks, in this order: the magic, the format version, the end marker (a file
+//! cut short has none), the lengths, the signature (a changed byte), the organisation, the
+//! device's certificate, then decrypts. Nothing is applied before all of it holds.
 
 use std::io::{Read, Write};
 
@@ -27,6 +26,9 @@ use crate::clock::Hlc;
 
 /// The first bytes of every bundle.
 pub const MAGIC: &[u8; 8] = b"MASARBND";
+/// The marker that ends every complete bundle, followed by the file's length.
+pub const END: &[u8; 8] = b"MASAREND";
+const TRAILER: usize = 16;
 /// The newest bundle format this version writes and reads.
 pub const FORMAT: u16 = 1;
 /// A bundle larger than this is refused before anything is read into memory.
@@ -154,6 +156,8 @@ pub fn seal(header: &Header, ops: &[Op], keys: &OrgKeys) -> Result<Vec<u8>, Sync
     out.extend_from_slice(&sealed);
     let signature = keys.device_secret.sign(&out);
     out.extend_from_slice(&signature.to_bytes());
+    out.extend_from_slice(END);
+    out.extend_from_slice(&((out.len() + 8) as u64).to_le_bytes());
     Ok(out)
 }
 
@@ -174,34 +178,42 @@ pub fn read_header(bytes: &[u8]) -> Result<(Header, usize), SyncError> {
     if format > FORMAT {
         return Err(SyncError::NewerFormat { found: format, supported: FORMAT });
     }
+    // A complete file ends with the marker and its own length; a file cut short does not.
+    if bytes.len() < fixed + TRAILER || &bytes[bytes.len() - TRAILER..bytes.len() - 8] != END {
+        // A complete bundle followed by stray bytes is not a short copy but a changed file.
+        let complete_inside = bytes.windows(END.len()).enumerate().rev().any(|(at, w)| {
+            w == END
+                && bytes.len() >= at + TRAILER
+                && bytes[at + 8..at + TRAILER].try_into().map(u64::from_le_bytes).ok() == Some((at + TRAILER) as u64)
+        });
+        return Err(if complete_inside { SyncError::Changed } else { SyncError::Truncated });
+    }
+    let declared = u64::from_le_bytes(bytes[bytes.len() - 8..].try_into().map_err(|_| SyncError::Truncated)?);
+    if declared != bytes.len() as u64 {
+        return Err(SyncError::Changed);
+    }
+    let body = &bytes[..bytes.len() - TRAILER];
     let header_len = u32::from_le_bytes([bytes[10], bytes[11], bytes[12], bytes[13]]);
     if header_len > MAX_HEADER {
         return Err(SyncError::Changed);
     }
     let header_end = fixed + header_len as usize;
-    if bytes.len() < header_end + 8 {
-        return Err(SyncError::Truncated);
+    if body.len() < header_end + 8 {
+        return Err(SyncError::Changed);
     }
-    let payload_len = u64::from_le_bytes(bytes[header_end..header_end + 8].try_into().map_err(|_| SyncError::Truncated)?);
-    if payload_len > MAX_BYTES {
+    let payload_len = u64::from_le_bytes(body[header_end..header_end + 8].try_into().map_err(|_| SyncError::Changed)?);
+    if payload_len > MAX_BYTES || (header_end as u64 + 8 + payload_len + 64) != body.len() as u64 {
         return Err(SyncError::Changed);
     }
     let payload_end = header_end + 8 + payload_len as usize;
-    let total = payload_end + 64;
-    if bytes.len() < total {
-        return Err(SyncError::Truncated);
-    }
-    if bytes.len() > total {
-        return Err(SyncError::Changed);
-    }
     let header: Header = serde_json::from_slice(&bytes[fixed..header_end]).map_err(|_| SyncError::Changed)?;
     let key_bytes: [u8; 32] = hex::decode(&header.cert.public_key)
         .ok()
         .and_then(|b| b.try_into().ok())
         .ok_or(SyncError::Changed)?;
     let key = VerifyingKey::from_bytes(&key_bytes).map_err(|_| SyncError::Changed)?;
-    let sig_bytes: [u8; 64] = bytes[payload_end..].try_into().map_err(|_| SyncError::Truncated)?;
-    key.verify(&bytes[..payload_end], &Signature::from_bytes(&sig_bytes)).map_err(|_| SyncError::Changed)?;
+    let sig_bytes: [u8; 64] = body[payload_end..].try_into().map_err(|_| SyncError::Changed)?;
+    key.verify(&body[..payload_end], &Signature::from_bytes(&sig_bytes)).map_err(|_| SyncError::Changed)?;
     if header.cert.device != header.device {
         return Err(SyncError::Changed);
     }
@@ -221,7 +233,7 @@ pub fn open(bytes: &[u8], keys: &OrgKeys) -> Result<(Header, Vec<Op>), SyncError
     if hex::encode(signer.as_bytes()) != header.cert.public_key {
         return Err(SyncError::UnknownDevice { device: header.device.clone() });
     }
-    let payload = &bytes[header_end + 8..bytes.len() - 64];
+    let payload = &bytes[header_end + 8..bytes.len() - 64 - TRAILER];
     if payload.len() < 24 {
         return Err(SyncError::Changed);
     }

@@ -69,6 +69,14 @@ pub enum SyncError {
     /// Keys missing or unusable.
     #[error("{0}")]
     Keys(String),
+    /// One of several files was refused.
+    #[error("{path}: {error}")]
+    InFile {
+        /// The file.
+        path: String,
+        /// Why.
+        error: Box<SyncError>,
+    },
     /// A file could not be read or written.
     #[error("{path}: {reason}")]
     File {
@@ -92,6 +100,7 @@ impl SyncError {
             SyncError::NewerFormat { .. } => "sync.newer_format",
             SyncError::Enrolment(_) => "sync.enrolment",
             SyncError::Keys(_) => "sync.keys",
+            SyncError::InFile { error, .. } => error.code(),
             SyncError::File { .. } => "sync.file",
         }
     }
@@ -104,6 +113,8 @@ pub struct Exported {
     pub changes: u64,
     /// Size of the file.
     pub bytes: u64,
+    /// Where it was written.
+    pub path: std::path::PathBuf,
 }
 
 /// What an import did.
@@ -231,11 +242,14 @@ impl Masar {
     }
 
     /// Writes a bundle of what readers may lack: the changes since this laptop's last
-    /// export, or everything with `full`; limited to `scope` when given (supervisors).
+    /// export, or everything this laptop holds with `full` (to resend a lost bundle);
+    /// limited to `scope` when given (supervisors). `out` is a new file, or a folder in
+    /// which the bundle is named by its id; an existing file is never overwritten, since
+    /// it may be a bundle nobody has imported yet. Returns what was written and where.
     pub fn export_bundle(&mut self, out: &Path, full: bool, scope: &[Scope]) -> Result<Exported> {
-        if full || !scope.is_empty() {
+        if !scope.is_empty() {
             self.require(Permission::DecideInCommittee).map_err(|_| {
-                InputError::Rule("only a supervisor or an administrator can export everything or a scope: export without --full or --scope".into())
+                InputError::Rule("only a supervisor or an administrator can export for another laptop's scope: export without --scope".into())
             })?;
         }
         let keys = keys::load(self.conn())?;
@@ -259,12 +273,20 @@ impl Masar {
             scope: scope.iter().map(Scope::to_string).collect(),
             schema: crate::store::SCHEMA_VERSION,
         };
+        let out = if out.is_dir() { out.join(format!("{}.masar", header.bundle)) } else { out.to_path_buf() };
+        if out.exists() {
+            return Err(SyncError::File {
+                path: out.display().to_string(),
+                reason: "already exists and may hold changes nobody has imported yet: give another name, or a folder".into(),
+            }
+            .into());
+        }
         let bytes = bundle::seal(&header, &ops, &keys)?;
-        write_atomically(out, &bytes)?;
+        write_atomically(&out, &bytes)?;
         if scope.is_empty() && last_seq > since {
             self.set_meta("export_seq", &last_seq.to_string())?;
         }
-        Ok(Exported { changes: ops.len() as u64, bytes: bytes.len() as u64 })
+        Ok(Exported { changes: ops.len() as u64, bytes: bytes.len() as u64, path: out })
     }
 
     fn ops_since(&self, since: i64, in_scope: Option<&BTreeSet<(String, String)>>) -> Result<(Vec<Op>, i64)> {
@@ -310,7 +332,10 @@ impl Masar {
             let (seq, mut op) = row?;
             last = last.max(seq);
             if let Some(set) = in_scope {
-                if op.entity != "ref_item" && !set.contains(&(op.entity.clone(), op.record.clone())) {
+                // Reference lists and erasures go everywhere: an erasure carries no personal
+                // data and must reach laptops that hold a person who has left their scope.
+                let everywhere = op.entity == "ref_item" || (op.entity == "person" && op.field == "erased");
+                if !everywhere && !set.contains(&(op.entity.clone(), op.record.clone())) {
                     continue;
                 }
             }
@@ -346,13 +371,16 @@ impl Masar {
         let keys = keys::load(self.conn())?;
         let mut opened: Vec<(Header, Option<Vec<Op>>)> = Vec::new();
         for path in files {
-            let bytes = std::fs::read(path).map_err(|e| SyncError::File {
+            let unreadable = |e: std::io::Error| SyncError::File {
                 path: path.display().to_string(),
                 reason: format!("cannot be read ({e}): check the path and that the sync folder is reachable"),
-            })?;
-            let at = |e: SyncError| -> crate::Error {
-                SyncError::File { path: path.display().to_string(), reason: e.to_string() }.into()
             };
+            let size = std::fs::metadata(path).map_err(unreadable)?.len();
+            if size > bundle::MAX_BYTES {
+                return Err(SyncError::File { path: path.display().to_string(), reason: "is far larger than any bundle: it is not a Masar bundle".into() }.into());
+            }
+            let bytes = std::fs::read(path).map_err(unreadable)?;
+            let at = |e: SyncError| -> crate::Error { SyncError::InFile { path: path.display().to_string(), error: Box::new(e) }.into() };
             let (header, _) = bundle::read_header(&bytes).map_err(at)?;
             let seen = self
                 .conn()
@@ -380,24 +408,22 @@ impl Masar {
                     progress(i + 1, total);
                     continue;
                 };
-                let mut erased = Vec::new();
                 for op in ops {
+                    // Accounts are local to each laptop: a change to one never comes from outside.
+                    if op.entity == "user" {
+                        stats.skipped += 1;
+                        continue;
+                    }
                     if oplog::insert(tx, op, None)? {
                         stats.applied += 1;
                         hlc = hlc.observe(op.hlc);
                         if op.device != me {
                             frontier = frontier.max(op.hlc.millis());
                         }
-                        if op.entity == "person" && op.field == "erased" && op.value.as_deref() == Some("true") {
-                            erased.push(op.record.clone());
-                        }
                         touched.entry((op.entity.clone(), op.record.clone())).or_default().insert(op.field.clone());
                     } else {
                         stats.skipped += 1;
                     }
-                }
-                for record in erased {
-                    oplog::apply_erasure(tx, &record)?;
                 }
                 tx.prepare_cached("INSERT OR IGNORE INTO imported_bundles(bundle_id, device, imported_at, changes) VALUES (?1, ?2, ?3, ?4)")?
                     .execute(params![header.bundle, header.device, now, header.changes as i64])?;
@@ -408,6 +434,13 @@ impl Masar {
                 .execute(params![header.device, header.cert.public_key, now])?;
                 progress(i + 1, total);
             }
+            // Personal data of an erased person, whether the erasure came now or earlier, and
+            // whichever order its changes came in, is blanked before anything is shown.
+            for (entity, record) in touched.keys() {
+                if entity == "person" && oplog::person_erased(tx, record)? {
+                    oplog::apply_erasure(tx, record)?;
+                }
+            }
             oplog::settle(tx, &touched)?;
             crate::changes::save_hlc(tx, hlc)?;
             tx.execute(
@@ -416,10 +449,10 @@ impl Masar {
             )?;
             for ((entity, record), fields) in &touched {
                 for field in fields {
-                    let n: i64 = tx
-                        .prepare_cached("SELECT count(*) FROM field_heads WHERE entity = ?1 AND record = ?2 AND field = ?3")?
-                        .query_row(params![entity, record, field], |r| r.get(0))?;
-                    stats.conflicts += (n.max(1) - 1) as u64;
+                    let heads = oplog::heads(tx, entity, record, field)?;
+                    if let Some((winner, losers)) = heads.split_first() {
+                        stats.conflicts += losers.iter().filter(|l| l.value != winner.value).count() as u64;
+                    }
                 }
             }
             Ok(stats)
@@ -445,7 +478,8 @@ impl Masar {
             let heads = oplog::heads(conn, &entity, &record, &field)?;
             let Some((winner, losers)) = heads.split_first() else { continue };
             let (wn, wd, wat) = who(winner)?;
-            for loser in losers {
+            // Two laptops that recorded the same value do not disagree.
+            for loser in losers.iter().filter(|l| l.value != winner.value) {
                 let (ln, ld, lat) = who(loser)?;
                 out.push(Conflict {
                     id: conflict_id(&entity, &record, &field, (loser.hlc, &loser.device)),

@@ -169,3 +169,40 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn changes_to_accounts_from_outside_are_ignored() {
+    let (d, mut m) = crate::testing::temp_db();
+    let keys = super::keys::load(m.conn()).expect("keys");
+    let admin = m.user().id.clone();
+    let forged = crate::changes::Op {
+        hlc: crate::clock::Hlc::new(4_000_000_000_000, 0),
+        device: m.device_id().to_string(),
+        entity: "user".into(),
+        record: admin,
+        field: "active".into(),
+        value: Some("false".into()),
+        creates: false,
+        parents: vec![],
+        user_id: None,
+        user_name: None,
+        at: "t".into(),
+        frontier: 0,
+    };
+    let header = super::Header {
+        org: keys.org_id.clone(),
+        bundle: "forged".into(),
+        device: keys.device_cert.device.clone(),
+        cert: keys.device_cert.clone(),
+        created: "t".into(),
+        changes: 1,
+        full: false,
+        scope: vec![],
+        schema: 2,
+    };
+    let path = d.path().join("forged.masar");
+    std::fs::write(&path, super::bundle::seal(&header, &[forged], &keys).expect("seal")).expect("write");
+    let r = m.import_bundles(&[path.as_path()], |_, _| {}).expect("import");
+    assert_eq!((r.applied, r.skipped), (0, 1));
+    assert!(m.list_users().expect("users").iter().all(|u| u.active));
+}

@@ -1,0 +1,112 @@
+//! Merge benchmark: 50 bundles of about 10,000 field changes each, imported into one
+//! database, against the floor of inserting the same number of rows into a bare SQLite
+//! table; then the re-import of all 50. Prints a table of figures and ratios.
+//!
+//! Run: `cargo run --release -p masar-benches --bin sync-merge [BUNDLES] [PERSONS_PER_BUNDLE]`
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use masar_core::{Masar, SystemClock};
+
+const PASSWORD: &str = "benchmark-password";
+const PASSPHRASE: &str = "benchmark-passphrase";
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let bundles: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(50);
+    let persons: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let clock = Arc::new(SystemClock);
+    let (mut founder, _) = Masar::init(&dir.path().join("founder.db"), "Bench", "founder", "admin", PASSWORD, clock.clone()).expect("init");
+
+    eprintln!("preparing {bundles} laptops with {persons} persons each…");
+    let t = Instant::now();
+    let mut files: Vec<PathBuf> = Vec::new();
+    let mut changes = 0u64;
+    for i in 0..bundles {
+        let enrol = dir.path().join(format!("l{i}.enrol"));
+        founder.enrol(&enrol, PASSPHRASE).expect("enrol");
+        let bytes = std::fs::read(&enrol).expect("read enrolment");
+        let (mut laptop, _) =
+            Masar::join(&dir.path().join(format!("l{i}.db")), &bytes, PASSPHRASE, &format!("l{i}"), "admin", PASSWORD, clock.clone()).expect("join");
+        let mut csv = String::from("given,family,sex,born,nationality,city,phone,unhcr_id\n");
+        for p in 0..persons {
+            csv.push_str(&format!("Given{i}x{p},Family{p},female,1990-01-01,SYR,Rabat,06{i:02}{p:06},250-{i:02}C{p:05}\n"));
+        }
+        laptop.import_persons_csv(csv.as_bytes()).expect("persons");
+        let out = dir.path().join(format!("l{i}.masar"));
+        changes += laptop.export_bundle(&out, false, &[]).expect("export").changes;
+        files.push(out);
+    }
+    eprintln!("prepared in {:.1} s", secs(t.elapsed()));
+    let bytes: u64 = files.iter().map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0)).sum();
+
+    // The merge.
+    let enrol = dir.path().join("supervisor.enrol");
+    founder.enrol(&enrol, PASSPHRASE).expect("enrol");
+    let enrol = std::fs::read(&enrol).expect("read");
+    let (mut supervisor, _) =
+        Masar::join(&dir.path().join("supervisor.db"), &enrol, PASSPHRASE, "supervisor", "admin", PASSWORD, clock.clone()).expect("join");
+    let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let t = Instant::now();
+    let merged = supervisor.import_bundles(&paths, |_, _| {}).expect("merge");
+    let merge = t.elapsed();
+    let rss_after_merge = peak_rss_mib();
+
+    let t = Instant::now();
+    let again = supervisor.import_bundles(&paths, |_, _| {}).expect("re-import");
+    let reimport = t.elapsed();
+    assert_eq!(again.applied, 0);
+
+    // The floor: the same number of rows into a bare SQLite table, one transaction.
+    let mut bare = rusqlite::Connection::open(dir.path().join("bare.db")).expect("bare");
+    bare.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; CREATE TABLE t (hlc INTEGER, device TEXT, entity TEXT, record TEXT, field TEXT, value TEXT);")
+        .expect("schema");
+    let t = Instant::now();
+    {
+        let tx = bare.transaction().expect("tx");
+        {
+            let mut stmt = tx.prepare("INSERT INTO t VALUES (?1, ?2, ?3, ?4, ?5, ?6)").expect("prepare");
+            for n in 0..merged.applied {
+                stmt.execute(rusqlite::params![
+                    n as i64,
+                    "01939d6e-0000-7000-8000-000000000000",
+                    "person",
+                    format!("01939d6e-{n:04x}-7000-8000-000000000000"),
+                    "given",
+                    format!("\"Given{n}\""),
+                ])
+                .expect("insert");
+            }
+        }
+        tx.commit().expect("commit");
+    }
+    let floor = t.elapsed();
+
+    println!("| measure | value |");
+    println!("| --- | --- |");
+    println!("| bundles | {bundles} |");
+    println!("| field changes carried | {changes} |");
+    println!("| changes applied by the merge | {} |", merged.applied);
+    println!("| bundle bytes in all | {bytes} ({:.1} bytes per change) |", bytes as f64 / changes.max(1) as f64);
+    println!("| merge of all bundles | {:.3} s ({:.0} changes/s) |", secs(merge), merged.applied as f64 / secs(merge));
+    println!("| floor: same rows into a bare SQLite table | {:.3} s |", secs(floor));
+    println!("| merge / floor | {:.2}× (goal ≤ 3×) |", secs(merge) / secs(floor));
+    println!("| re-import of all bundles | {:.3} s |", secs(reimport));
+    println!("| re-import / merge | {:.2}% (goal ≤ 1%) |", 100.0 * secs(reimport) / secs(merge));
+    println!("| peak memory after the merge | {rss_after_merge:.0} MiB |");
+}
