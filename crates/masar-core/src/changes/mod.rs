@@ -172,7 +172,7 @@ impl<'t> Writer<'t> {
             self.log(entity, id, name, value, None, i == 0)?;
         }
         // Settled now, so that later steps of the same write see the row.
-        oplog::settle(self.tx, &std::mem::take(&mut self.touched))
+        oplog::settle(self.tx, &std::mem::take(&mut self.touched)).map(|_| ())
     }
 
     /// Sets fields of an existing record; logs only the fields whose value changes.
@@ -221,7 +221,7 @@ impl<'t> Writer<'t> {
         }
         self.log(entity, id, "erased", &Value::Bool(true), None, false)?;
         oplog::apply_erasure(self.tx, id)?;
-        oplog::settle(self.tx, &std::mem::take(&mut self.touched))
+        oplog::settle(self.tx, &std::mem::take(&mut self.touched)).map(|_| ())
     }
 }
 

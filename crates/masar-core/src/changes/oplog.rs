@@ -208,11 +208,19 @@ pub(crate) type Touched = BTreeMap<(String, String), BTreeSet<String>>;
 
 /// Brings the entity rows of the touched records in line with the log: updates the touched
 /// fields of shown records, shows records that can now be shown, and retries pending ones.
-pub(crate) fn settle(tx: &Transaction<'_>, records: &Touched) -> Result<()> {
+/// Returns how many conflicts the touched fields are in.
+pub(crate) fn settle(tx: &Transaction<'_>, records: &Touched) -> Result<u64> {
     let mut shown_any = false;
+    let mut conflicts = 0;
     for ((entity, record), fields) in records {
+        let heads = record_heads(tx, entity, record)?;
+        for field in fields {
+            if let Some((winner, losers)) = heads.get(field).and_then(|h| h.split_first()) {
+                conflicts += losers.iter().filter(|l| l.value != winner.value).count() as u64;
+            }
+        }
         let Some(e) = Entity::from_name(entity) else { continue };
-        shown_any |= settle_record(tx, e, record, Some(fields))?;
+        shown_any |= settle_record(tx, e, record, Some(fields), heads)?;
     }
     // A record shown now may unblock pending records that link to it.
     while shown_any {
@@ -223,22 +231,28 @@ pub(crate) fn settle(tx: &Transaction<'_>, records: &Touched) -> Result<()> {
             .collect::<rusqlite::Result<_>>()?;
         for (entity, record) in pending {
             if let Some(e) = Entity::from_name(&entity) {
-                shown_any |= settle_record(tx, e, &record, None)?;
+                let heads = record_heads(tx, &entity, &record)?;
+                shown_any |= settle_record(tx, e, &record, None, heads)?;
             }
         }
     }
-    Ok(())
+    Ok(conflicts)
 }
 
 /// Returns true when the record was shown by this call. `fields` limits the update of a
 /// shown record to the fields touched.
-fn settle_record(tx: &Transaction<'_>, entity: Entity, record: &str, fields: Option<&BTreeSet<String>>) -> Result<bool> {
+fn settle_record(
+    tx: &Transaction<'_>,
+    entity: Entity,
+    record: &str,
+    fields: Option<&BTreeSet<String>>,
+    heads: BTreeMap<String, Vec<Head>>,
+) -> Result<bool> {
     let table = entity.table();
     let exists = tx
         .prepare_cached(&format!("SELECT 1 FROM {table} WHERE id = ?1"))?
         .exists([record])?;
     let erased = entity == Entity::Person && person_erased(tx, record)?;
-    let heads = record_heads(tx, entity.name(), record)?;
     let winner = |name: &str, kind: FieldKind| -> Option<Value> {
         heads.get(name).and_then(|h| h.first()).map(|h| json_to_value(kind, h.value.as_deref()))
     };

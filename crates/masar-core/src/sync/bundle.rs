@@ -220,6 +220,26 @@ pub fn read_header(bytes: &[u8]) -> Result<(Header, usize), SyncError> {
     Ok((header, header_end))
 }
 
+/// Reads a bundle's decrypted body: deflated JSON holding exactly `expected` changes.
+/// Public so that the fuzzer can reach it without forging signatures.
+pub fn decode_body(compressed: &[u8], expected: u64) -> Result<Vec<Op>, SyncError> {
+    let mut json = Vec::new();
+    // Bounded, so a small bomb cannot exhaust memory: JSON changes take well under 4 KiB each.
+    let limit = expected.saturating_mul(4096).min(MAX_BYTES * 8) + 1024;
+    flate2::read::DeflateDecoder::new(compressed)
+        .take(limit)
+        .read_to_end(&mut json)
+        .map_err(|_| SyncError::Damaged("its contents cannot be decompressed".into()))?;
+    if json.len() as u64 >= limit {
+        return Err(SyncError::Damaged("its contents are far larger than the changes it announces".into()));
+    }
+    let body: Body = serde_json::from_slice(&json).map_err(|e| SyncError::Damaged(format!("its contents cannot be read ({e})")))?;
+    if body.ops.len() > MAX_OPS || body.ops.len() as u64 != expected {
+        return Err(SyncError::Damaged("it does not hold the number of changes its header announces".into()));
+    }
+    body.ops.into_iter().map(from_wire).collect()
+}
+
 /// Checks everything about a bundle and returns its header and changes. Nothing of a
 /// refused bundle is returned.
 pub fn open(bytes: &[u8], keys: &OrgKeys) -> Result<(Header, Vec<Op>), SyncError> {
@@ -241,16 +261,7 @@ pub fn open(bytes: &[u8], keys: &OrgKeys) -> Result<(Header, Vec<Op>), SyncError
     let compressed = aead
         .decrypt(chacha20poly1305::XNonce::from_slice(&payload[..24]), Payload { msg: &payload[24..], aad: &bytes[..header_end] })
         .map_err(|_| SyncError::OtherOrganisation { org: header.org.clone() })?;
-    let mut json = Vec::new();
-    flate2::read::DeflateDecoder::new(&compressed[..])
-        .take(16 << 30)
-        .read_to_end(&mut json)
-        .map_err(|_| SyncError::Damaged("its contents cannot be decompressed".into()))?;
-    let body: Body = serde_json::from_slice(&json).map_err(|e| SyncError::Damaged(format!("its contents cannot be read ({e})")))?;
-    if body.ops.len() > MAX_OPS || body.ops.len() as u64 != header.changes {
-        return Err(SyncError::Damaged("it does not hold the number of changes its header announces".into()));
-    }
-    let ops = body.ops.into_iter().map(from_wire).collect::<Result<Vec<_>, _>>()?;
+    let ops = decode_body(&compressed, header.changes)?;
     Ok((header, ops))
 }
 

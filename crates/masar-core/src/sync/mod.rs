@@ -441,20 +441,12 @@ impl Masar {
                     oplog::apply_erasure(tx, record)?;
                 }
             }
-            oplog::settle(tx, &touched)?;
+            stats.conflicts = oplog::settle(tx, &touched)?;
             crate::changes::save_hlc(tx, hlc)?;
             tx.execute(
                 "INSERT INTO meta(key, value) VALUES ('frontier', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 [frontier.to_string()],
             )?;
-            for ((entity, record), fields) in &touched {
-                for field in fields {
-                    let heads = oplog::heads(tx, entity, record, field)?;
-                    if let Some((winner, losers)) = heads.split_first() {
-                        stats.conflicts += losers.iter().filter(|l| l.value != winner.value).count() as u64;
-                    }
-                }
-            }
             Ok(stats)
         })
     }
