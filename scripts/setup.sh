@@ -1,14 +1,30 @@
 #!/usr/bin/env bash
-# Installs what building and testing Masar needs on a fresh Debian/Ubuntu machine.
-# Idempotent: packages already present are not fetched again.
+# Installs what building and testing Masar needs on a fresh Debian/Ubuntu machine, then
+# the front end's npm packages. Idempotent: what is already present is not fetched again.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
-packages=(build-essential pkg-config perl sqlite3)
+packages=(
+  build-essential pkg-config perl sqlite3 curl file
+  # The Tauri window (WebKitGTK) and its build.
+  libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libxdo-dev libssl-dev
+  libayatana-appindicator3-dev librsvg2-dev patchelf
+  # The real window under a virtual display, driven over WebDriver, and screenshots.
+  xvfb xauth x11-utils imagemagick webkit2gtk-driver
+  # Node.js for the front end's build.
+  nodejs npm
+)
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
+# A machine whose Node.js did not come from Debian (node already on the PATH) keeps it.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  filtered=()
+  for p in "${missing[@]}"; do [[ "$p" == nodejs || "$p" == npm ]] || filtered+=("$p"); done
+  missing=("${filtered[@]}")
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -18,3 +34,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 command -v cargo >/dev/null || { echo "setup: Rust (cargo) is required: install it with rustup" >&2; exit 1; }
+
+# The front end: exact versions from the lock file, built into ui/dist for the window.
+if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
+  (cd ui && npm ci --no-audit --no-fund)
+fi
+(cd ui && npm run build --silent)

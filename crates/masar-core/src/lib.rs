@@ -16,6 +16,7 @@ pub mod report;
 pub mod search;
 pub mod store;
 pub mod sync;
+pub mod views;
 #[cfg(test)]
 mod testing;
 

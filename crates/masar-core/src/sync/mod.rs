@@ -286,6 +286,7 @@ impl Masar {
         if scope.is_empty() && last_seq > since {
             self.set_meta("export_seq", &last_seq.to_string())?;
         }
+        self.set_meta("last_export_at", &self.clock().now().to_rfc3339())?;
         Ok(Exported { changes: ops.len() as u64, bytes: bytes.len() as u64, path: out })
     }
 

@@ -1,0 +1,85 @@
+//! The Masar window: setup, state, and the command list. Every command is a short adapter
+//! over the same core method the `masar` CLI calls; errors cross as `{code, message,
+//! field}` so the UI never parses text. No business rule lives here.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod commands;
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// What the window holds: where the database is, and the open database once logged in.
+pub struct AppState {
+    /// The database file.
+    pub db: PathBuf,
+    /// Opened on the demo database, whose accounts the login screen may show.
+    pub demo: bool,
+    /// The open database with its logged-in user.
+    pub masar: Mutex<Option<masar_core::Masar>>,
+}
+
+fn database_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("MASAR_DB").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("masar").join("masar.db")
+}
+
+fn main() {
+    let state = AppState {
+        db: database_path(),
+        demo: std::env::var("MASAR_DEMO").is_ok_and(|v| v == "1"),
+        masar: Mutex::new(None),
+    };
+    tauri::Builder::default()
+        .manage(state)
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::create_org,
+            commands::join_org,
+            commands::login,
+            commands::logout,
+            commands::set_language,
+            commands::home,
+            commands::persons_search,
+            commands::person_timeline,
+            commands::person_similar,
+            commands::person_add,
+            commands::person_set,
+            commands::person_erase,
+            commands::intake_add,
+            commands::referral_add,
+            commands::sessions,
+            commands::session,
+            commands::session_add,
+            commands::session_attend,
+            commands::session_unattend,
+            commands::projects,
+            commands::project,
+            commands::project_add,
+            commands::project_stage,
+            commands::project_decide,
+            commands::project_set,
+            commands::budget_add,
+            commands::disbursement_add,
+            commands::followup_add,
+            commands::refs,
+            commands::ref_add,
+            commands::ref_remove,
+            commands::users,
+            commands::user_add,
+            commands::enrol,
+            commands::sync_state,
+            commands::set_sync_folder,
+            commands::bundle_export,
+            commands::bundle_import,
+            commands::conflicts,
+            commands::conflict_resolve,
+            commands::report,
+        ])
+        .run(tauri::generate_context!())
+        .unwrap_or_else(|e| {
+            eprintln!("Masar could not start its window: {e}");
+            std::process::exit(1);
+        });
+}

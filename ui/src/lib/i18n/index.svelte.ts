@@ -1,0 +1,67 @@
+// Translation: one catalogue per language with the same keys, plural forms chosen by the
+// language's own rules (Arabic has six), dates and numbers formatted per language.
+import en from "./en.json";
+import fr from "./fr.json";
+import ar from "./ar.json";
+
+export type Lang = "fr" | "ar" | "en";
+type Entry = string | Record<string, string>;
+const catalogues: Record<Lang, Record<string, Entry>> = { en, fr, ar };
+export const languages: { code: Lang; name: string }[] = [
+  { code: "fr", name: "Français" },
+  { code: "ar", name: "العربية" },
+  { code: "en", name: "English" },
+];
+
+const locales: Record<Lang, string> = { fr: "fr-FR", ar: "ar-MA", en: "en-GB" };
+
+let current = $state<{ lang: Lang }>({ lang: "fr" });
+
+export function lang(): Lang {
+  return current.lang;
+}
+
+export function setLang(l: Lang) {
+  current.lang = l;
+  document.documentElement.lang = l;
+  document.documentElement.dir = l === "ar" ? "rtl" : "ltr";
+}
+
+function fill(text: string, vars: Record<string, string | number>): string {
+  return text.replace(/\{(\w+)\}/g, (_, k) => (k in vars ? formatValue(vars[k]) : `{${k}}`));
+}
+
+function formatValue(v: string | number): string {
+  return typeof v === "number" ? new Intl.NumberFormat(locales[current.lang]).format(v) : v;
+}
+
+/** The text of `key` in the current language; the English text if a catalogue lacks it. */
+export function t(key: string, vars: Record<string, string | number> = {}): string {
+  const entry = catalogues[current.lang][key] ?? catalogues.en[key];
+  if (entry === undefined) return key;
+  if (typeof entry === "string") return fill(entry, vars);
+  const n = typeof vars.n === "number" ? vars.n : 0;
+  const form = new Intl.PluralRules(locales[current.lang]).select(n);
+  return fill(entry[form] ?? entry.other ?? key, vars);
+}
+
+export function formatDate(iso: string | null | undefined): string {
+  if (!iso) return "—";
+  const d = new Date(iso.length === 10 ? iso + "T12:00:00Z" : iso);
+  if (isNaN(d.getTime())) return iso;
+  return new Intl.DateTimeFormat(locales[current.lang], { year: "numeric", month: "short", day: "numeric", timeZone: "UTC" }).format(d);
+}
+
+/** An exact decimal string shown with the language's separators, never through a float. */
+export function formatAmount(amount: string | null | undefined, currency = ""): string {
+  if (amount === null || amount === undefined || amount === "") return "—";
+  const [int, frac] = amount.replace("-", "").split(".");
+  const grouped = new Intl.NumberFormat(locales[current.lang]).format(BigInt(int || "0"));
+  const sep = new Intl.NumberFormat(locales[current.lang]).formatToParts(1.5).find((p) => p.type === "decimal")?.value ?? ".";
+  const sign = amount.startsWith("-") ? "-" : "";
+  return `${sign}${grouped}${frac ? sep + frac : ""}${currency ? " " + currency : ""}`;
+}
+
+export function formatNumber(n: number): string {
+  return new Intl.NumberFormat(locales[current.lang]).format(n);
+}

@@ -1,0 +1,9 @@
+import { defineConfig } from "vite";
+import { svelte } from "@sveltejs/vite-plugin-svelte";
+
+// Everything is bundled into dist/: no CDN, no web fonts, no request leaves the machine.
+export default defineConfig({
+  plugins: [svelte()],
+  clearScreen: false,
+  build: { target: "es2021", outDir: "dist", emptyOutDir: true, assetsInlineLimit: 0 },
+});
