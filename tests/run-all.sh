@@ -8,3 +8,4 @@ scripts/setup.sh
 (cd ui && npm test)
 cargo build --workspace --locked
 cargo test --workspace --lib --tests --locked
+tests/e2e/run.sh

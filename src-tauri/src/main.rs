@@ -18,7 +18,14 @@ pub struct AppState {
     pub masar: Mutex<Option<masar_core::Masar>>,
 }
 
+/// The database: `--db PATH`, else `$MASAR_DB`, else the OS data directory.
 fn database_path() -> PathBuf {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--db") {
+        if let Some(p) = args.get(i + 1) {
+            return PathBuf::from(p);
+        }
+    }
     if let Some(p) = std::env::var_os("MASAR_DB").filter(|p| !p.is_empty()) {
         return PathBuf::from(p);
     }
@@ -28,7 +35,7 @@ fn database_path() -> PathBuf {
 fn main() {
     let state = AppState {
         db: database_path(),
-        demo: std::env::var("MASAR_DEMO").is_ok_and(|v| v == "1"),
+        demo: std::env::args().any(|a| a == "--demo") || std::env::var("MASAR_DEMO").is_ok_and(|v| v == "1"),
         masar: Mutex::new(None),
     };
     tauri::Builder::default()

@@ -1,0 +1,248 @@
+// The real Masar window, built by cargo, driven under Xvfb through tauri-driver and
+// WebKitWebDriver. Databases are made with the real `masar` CLI beforehand.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, readFileSync, copyFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Window, sleep } from "./webdriver.mjs";
+
+const root = new URL("../../", import.meta.url).pathname;
+const APP = join(root, "target/debug/masar-desktop");
+const CLI = join(root, "target/debug/masar");
+const SHOTS = process.env.E2E_SCREENSHOTS ?? join(root, "target/e2e-screenshots");
+const PASSWORD = "e2e-password-1";
+const dir = mkdtempSync(join(tmpdir(), "masar-e2e-"));
+const A = join(dir, "a.db");
+const B = join(dir, "b.db");
+const DEMO = join(dir, "demo.db");
+const SYNC = join(dir, "sync");
+const keys = Object.keys(JSON.parse(readFileSync(join(root, "ui/src/lib/i18n/en.json"), "utf8")));
+const figures = {};
+let omar;
+
+function cli(db, args, user = "admin", password = PASSWORD, extra = {}) {
+  const out = execFileSync(CLI, ["--json", ...args], {
+    env: { ...process.env, MASAR_DB: db, MASAR_USER: user, MASAR_PASSWORD: password, MASAR_ENROL_PASSPHRASE: "e2e passphrase", ...extra },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  return JSON.parse(out.toString());
+}
+
+const today = (offset = 0) => new Date(Date.now() + offset * 86400000).toISOString().slice(0, 10);
+
+before(() => {
+  mkdirSync(SHOTS, { recursive: true });
+  mkdirSync(SYNC, { recursive: true });
+  cli(A, ["init", "--org", "E2E programme", "--device", "laptop-a"]);
+  for (const [list, name] of [["sector", "tailoring"], ["donor", "EU"], ["currency", "MAD"], ["partner", "Employment agency"]]) cli(A, ["ref", "add", list, name]);
+  omar = cli(A, ["person", "add", "--given", "Omar", "--family", "Khatib", "--given-ar", "عمر", "--sex", "male", "--born", "1985-02-02", "--nationality", "SYR"]).id;
+  cli(A, ["enrol", "--out", join(dir, "b.enrol")]);
+  cli(B, ["init", "--join", join(dir, "b.enrol"), "--device", "laptop-b"]);
+  cli(A, ["bundle", "export", "--out", join(dir, "seed.masar")]);
+  cli(B, ["bundle", "import", join(dir, "seed.masar")]);
+  cli(DEMO, ["demo"], "demo", "masar-demo");
+});
+
+async function login(w, user = "admin", password = PASSWORD) {
+  await w.type("input[name=user]", user);
+  await w.type("input[name=password]", password);
+  await w.click("button[type=submit]");
+  await w.find("[data-nav=home]");
+}
+
+async function go(w, screen) {
+  await w.click(`[data-nav=${screen}]`);
+  await sleep(300);
+}
+
+async function noRawKeys(w, where) {
+  const text = await w.bodyText();
+  const raw = keys.filter((k) => text.includes(k));
+  assert.deepEqual(raw, [], `${where} shows raw keys`);
+}
+
+test("a wrong password is refused with a message, and the cold start is measured", async () => {
+  const w = await Window.open(APP, ["--db", A]);
+  try {
+    await w.find("input[name=user]");
+    figures.cold_start_to_login_ms = Date.now() - w.started;
+    await w.type("input[name=user]", "admin");
+    await w.type("input[name=password]", "not the password");
+    await w.click("button[type=submit]");
+    const msg = await w.until("the login error", () => w.text("[data-testid=login-error]"));
+    assert.match(msg, /wrong user name or password/);
+    assert.equal(await w.js("return !!document.querySelector('[data-nav=home]')"), false);
+  } finally {
+    await w.close();
+  }
+});
+
+test("the whole journey in the window, in three languages", async () => {
+  const w = await Window.open(APP, ["--db", A]);
+  try {
+    await login(w);
+    // Register a person with Arabic names; find them by an Arabic and by a Latin fragment.
+    await go(w, "persons");
+    await w.click("[data-testid=register]");
+    await w.type("input[name=given]", "Fatima");
+    await w.type("input[name=family]", "Zahra");
+    await w.type("input[name=given_ar]", "فاطمة");
+    await w.type("input[name=family_ar]", "الزهراء");
+    await w.set("select[name=sex]", "female");
+    await w.set("input[name=born]", "1990-04-01");
+    await w.type("input[name=nationality]", "SYR");
+    await w.click("[data-testid=register-form] button[type=submit]");
+    assert.match(await w.until("the profile", () => w.text("[data-testid=profile-name]")), /Fatima Zahra/);
+    for (const fragment of ["فاطم", "zahr"]) {
+      await w.type("[data-testid=person-search]", fragment);
+      await w.until(`a result for ${fragment}`, async () => (await w.text("[data-testid=search-results]")).includes("Fatima"));
+    }
+
+    // A name that is markup is shown as text.
+    const evil = "<img src=x onerror=alert(1)>";
+    await w.click("[data-testid=register]");
+    await w.type("input[name=given]", evil);
+    await w.type("input[name=family]", "Test");
+    await w.set("select[name=sex]", "male");
+    await w.set("input[name=born]", "1991-01-01");
+    await w.type("input[name=nationality]", "COD");
+    await w.click("[data-testid=register-form] button[type=submit]");
+    await w.until("the profile", async () => (await w.text("[data-testid=profile-name]")).includes("<img"));
+    assert.equal(await w.text("[data-testid=profile-name]"), `${evil} Test`);
+    assert.equal(await w.js("return document.querySelectorAll('[data-testid=profile] img').length"), 0);
+
+    // Attendance at an awareness session.
+    await go(w, "sessions");
+    await w.type("input[name=topic]", "Why self-employment?");
+    await w.click("[data-testid=session-form] button[type=submit]");
+    await w.find("[data-testid=attendance]");
+    await w.type("[data-testid=attendee-search]", "Fatima");
+    await w.click("[data-testid=mark-present]");
+    await w.until("one present", async () => /1/.test(await w.text("[data-testid=present-count]")));
+
+    // A project with two members and a plan, approved, paid in two tranches, visited.
+    await go(w, "home");
+    const before = await w.text("[data-testid=overdue]");
+    assert.ok(!before.includes("Couture Fatima"));
+    await go(w, "projects");
+    await w.click("[data-testid=new-project]");
+    await w.type("input[name=title]", "Couture Fatima");
+    await w.set("select[name=kind]", "creation");
+    await w.set("select[name=sector]", "tailoring");
+    for (const who of ["Fatima", "Omar"]) {
+      await w.type("[data-testid=member-search]", who);
+      await w.until(`${who} found`, async () => (await w.all("[data-testid=add-member]")).length > 0);
+      await w.click("[data-testid=add-member]");
+    }
+    await w.click("[data-testid=project-form] button[type=submit]");
+    await w.find("[data-testid=project-detail]");
+    for (const [item, q, c] of [["Sewing machine", "2", "450.25"], ["Fabric", "3", "116.6"]]) {
+      await w.type("input[name=item]", item);
+      await w.type("input[name=quantity]", q);
+      await w.type("input[name=unit_cost]", c);
+      await w.click("[data-testid=add-line]");
+      await w.until(`line ${item}`, async () => (await w.text("[data-testid=budget]")).includes(item));
+    }
+    await w.until("the exact total", async () => /1.?250[,.]30/.test(await w.text("[data-testid=budget-total]")));
+    for (const stage of ["plan_ready", "in_committee"]) {
+      await w.click(`[data-stage=${stage}]`);
+      await sleep(300);
+    }
+    await w.set("[data-testid=decide-form] input[type=date]", today());
+    await w.click("[data-testid=decide]");
+    await w.find("[data-testid=pay-form]");
+    for (const amount of ["800", "450.30"]) {
+      await w.set("[data-testid=pay-form] input[name=date]", today());
+      await w.type("input[name=amount]", amount);
+      await w.set("select[name=donor]", "EU");
+      await w.click("[data-testid=pay]");
+      await sleep(400);
+    }
+    assert.match(await w.text("[data-testid=project-stage]"), /Funded|Financé/);
+    await w.set("[data-testid=visit-form] input[name=date]", today(-30));
+    await w.set("[data-testid=visit-form] input[name=next_due]", today(-2));
+    await w.type("[data-testid=visit-form] input[name=revenue]", "3000");
+    await w.click("[data-testid=visit]");
+    await sleep(400);
+    await go(w, "home");
+    await w.until("the project in the overdue list", async () => (await w.text("[data-testid=overdue]")).includes("Couture Fatima"));
+
+    // Every main screen in every language, right to left in Arabic, with no raw key.
+    for (const lang of ["fr", "ar", "en"]) {
+      await w.set("[data-testid=language]", lang);
+      await sleep(300);
+      assert.equal(await w.js("return document.documentElement.dir"), lang === "ar" ? "rtl" : "ltr");
+      if (lang === "ar") assert.match(await w.text("[data-nav=persons]"), /الأشخاص/);
+      for (const screen of ["home", "persons", "sessions", "projects", "sync", "supervisor", "admin"]) {
+        await go(w, screen);
+        if (screen === "persons") {
+          await w.type("[data-testid=person-search]", "Fatima");
+          await sleep(400);
+        }
+        await noRawKeys(w, `${screen} in ${lang}`);
+        await w.screenshot(join(SHOTS, `${lang}-${screen}.png`));
+      }
+    }
+    await w.set("[data-testid=language]", "fr");
+    assert.equal(await w.js("return document.documentElement.dir"), "ltr");
+  } finally {
+    await w.close();
+  }
+  const projects = cli(A, ["report", "indicators", "--from", today(-365), "--to", today()]);
+  assert.equal(projects.indicators.amount_disbursed.MAD, "1250.30");
+  assert.equal(projects.indicators.sensitised, 1);
+});
+
+test("a bundle exported in one window is imported in another, and a conflict is resolved", async () => {
+  cli(A, ["person", "set", omar, "city=Rabat"]);
+  cli(B, ["person", "set", omar, "city=Oujda"]);
+  let w = await Window.open(APP, ["--db", A]);
+  try {
+    await login(w);
+    await go(w, "sync");
+    await w.type("[data-testid=sync-folder]", SYNC);
+    await w.click("[data-testid=export]");
+    await w.until("the export", () => w.text("[data-testid=export-result]"));
+  } finally {
+    await w.close();
+  }
+  w = await Window.open(APP, ["--db", B]);
+  try {
+    await login(w);
+    await go(w, "sync");
+    await w.type("[data-testid=import-path]", SYNC);
+    await w.click("[data-testid=import]");
+    const result = await w.until("the import", () => w.text("[data-testid=import-result]"));
+    assert.match(result, /1 conflit/);
+    await go(w, "supervisor");
+    await w.click("[data-testid=keep-other]");
+    await w.until("no conflict left", async () => (await w.all("[data-testid=keep-other]")).length === 0);
+  } finally {
+    await w.close();
+  }
+  assert.deepEqual(cli(B, ["conflicts", "list"]), []);
+  assert.equal(cli(B, ["person", "get", omar]).city, "Rabat");
+});
+
+test("the demo database opens fast enough and its memory is measured", async () => {
+  const w = await Window.open(APP, ["--db", DEMO, "--demo"]);
+  try {
+    await w.find("[data-testid=demo-hint]");
+    figures.demo_cold_start_to_login_ms = Date.now() - w.started;
+    const t0 = Date.now();
+    await login(w, "demo", "masar-demo");
+    await w.find("[data-testid=overdue] li");
+    figures.demo_login_to_home_ms = Date.now() - t0;
+    await sleep(500);
+    const rss = execFileSync("bash", ["-c", "for p in $(pgrep -f 'masar-desktop|WebKitWebProcess|WebKitNetworkProcess'); do grep VmRSS /proc/$p/status; done | awk '{s+=$2} END {print s}'"]).toString().trim();
+    figures.memory_after_start_mib = Math.round(Number(rss) / 1024);
+  } finally {
+    await w.close();
+  }
+});
+
+after(() => {
+  console.log(`E2E figures: ${JSON.stringify(figures)}`);
+});
