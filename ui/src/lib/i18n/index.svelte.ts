@@ -65,3 +65,13 @@ export function formatAmount(amount: string | null | undefined, currency = ""): 
 export function formatNumber(n: number): string {
   return new Intl.NumberFormat(locales[current.lang]).format(n);
 }
+
+/** An error as the user reads it: a translated sentence for the errors every screen can
+ *  meet, followed by the core's own details when they add something. */
+export function errorText(e: { code: string; message: string }): string {
+  const key = `error.${e.code}`;
+  const entry = catalogues[current.lang][key];
+  if (typeof entry !== "string") return e.message;
+  const translated = fill(entry, {});
+  return current.lang === "en" || e.code === "auth.wrong_credentials" ? translated : `${translated} (${e.message})`;
+}
