@@ -208,9 +208,10 @@ test("a bundle exported in one window is imported in another, and a conflict is 
   } finally {
     await w.close();
   }
+  cli(B, ["user", "add", "sara", "--role", "supervisor"], "admin", PASSWORD, { MASAR_NEW_PASSWORD: "sara-password" });
   w = await Window.open(APP, ["--db", B]);
   try {
-    await login(w);
+    await login(w, "sara", "sara-password");
     await go(w, "sync");
     await w.type("[data-testid=import-path]", SYNC);
     await w.click("[data-testid=import]");
@@ -219,6 +220,17 @@ test("a bundle exported in one window is imported in another, and a conflict is 
     await go(w, "supervisor");
     await w.click("[data-testid=keep-other]");
     await w.until("no conflict left", async () => (await w.all("[data-testid=keep-other]")).length === 0);
+    // The language is remembered for this user on this laptop.
+    await w.set("[data-testid=language]", "ar");
+    await sleep(300);
+  } finally {
+    await w.close();
+  }
+  w = await Window.open(APP, ["--db", B]);
+  try {
+    await login(w, "sara", "sara-password");
+    await w.until("Arabic again", async () => (await w.js("return document.documentElement.dir")) === "rtl");
+    assert.equal(await w.js("return document.querySelector('[data-testid=language]').value"), "ar");
   } finally {
     await w.close();
   }
