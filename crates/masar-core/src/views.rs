@@ -214,8 +214,7 @@ impl Masar {
     }
 
     fn preference_raw(&self, key: &str) -> Result<Option<String>> {
-        use rusqlite::OptionalExtension;
-        Ok(self.conn().query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+        Ok(crate::store::meta(self.conn(), key)?)
     }
 
     /// A setting of this user on this laptop (language, …); never synced.
@@ -225,21 +224,12 @@ impl Masar {
 
     /// Saves a setting of this user on this laptop.
     pub fn set_preference(&mut self, key: &str, value: &str) -> Result<()> {
-        let k = format!("pref:{}:{key}", self.user().id);
-        self.conn().execute(
-            "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            params![k, value],
-        )?;
-        Ok(())
+        Ok(crate::store::set_meta(self.conn(), &format!("pref:{}:{key}", self.user().id), value)?)
     }
 
     /// Saves the sync folder of this laptop.
     pub fn set_sync_folder(&mut self, folder: &str) -> Result<()> {
-        self.conn().execute(
-            "INSERT INTO meta(key, value) VALUES ('sync_folder', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [folder],
-        )?;
-        Ok(())
+        Ok(crate::store::set_meta(self.conn(), "sync_folder", folder)?)
     }
 
     /// What the counsellor sees first: overdue visits (with the project's title), today's

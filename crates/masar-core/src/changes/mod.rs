@@ -59,19 +59,12 @@ pub(crate) const HLC_META_KEY: &str = "hlc";
 
 /// The clock saved in `meta`, where every write continues from.
 pub(crate) fn saved_hlc(tx: &Transaction<'_>) -> Result<Hlc> {
-    let hlc: Option<String> = tx
-        .query_row("SELECT value FROM meta WHERE key = ?1", [HLC_META_KEY], |r| r.get(0))
-        .optional()?;
-    Ok(Hlc(hlc.and_then(|s| s.parse().ok()).unwrap_or(0)))
+    Ok(Hlc(crate::store::meta(tx, HLC_META_KEY)?.and_then(|s| s.parse().ok()).unwrap_or(0)))
 }
 
 /// Saves the clock.
 pub(crate) fn save_hlc(tx: &Transaction<'_>, hlc: Hlc) -> Result<()> {
-    tx.execute(
-        "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        rusqlite::params![HLC_META_KEY, hlc.0.to_string()],
-    )?;
-    Ok(())
+    Ok(crate::store::set_meta(tx, HLC_META_KEY, &hlc.0.to_string())?)
 }
 
 impl<'t> Writer<'t> {
@@ -112,6 +105,27 @@ impl<'t> Writer<'t> {
         // A local edit overwrites what the user saw: the current value, however many laptops
         // recorded it. Heads with other values stay in conflict until a supervisor resolves.
         let parents = if creates { Vec::new() } else { oplog::current_stamps(self.tx, entity.name(), record, field)? };
+        self.append(entity, record, field, value, old, creates, parents)
+    }
+
+    /// Writes a change that overwrites every head of a field: a conflict's resolution.
+    pub(crate) fn resolve(&mut self, entity: Entity, record: &str, field: &str, value: &Value) -> Result<()> {
+        let parents = oplog::head_stamps(self.tx, entity.name(), record, field)?;
+        self.append(entity, record, field, value, None, false, parents)
+    }
+
+    /// Stamps a change made here and adds it to the log.
+    #[allow(clippy::too_many_arguments)]
+    fn append(
+        &mut self,
+        entity: Entity,
+        record: &str,
+        field: &str,
+        value: &Value,
+        old: Option<&Value>,
+        creates: bool,
+        parents: Vec<(Hlc, String)>,
+    ) -> Result<()> {
         self.hlc = self.hlc.tick(self.now.timestamp_millis());
         let op = Op {
             hlc: self.hlc,
@@ -128,29 +142,6 @@ impl<'t> Writer<'t> {
             frontier: self.frontier,
         };
         oplog::insert(self.tx, &op, old.map(Value::to_json).as_deref())?;
-        self.touched.entry((op.entity, op.record)).or_default().insert(op.field);
-        Ok(())
-    }
-
-    /// Writes a change that overwrites every head of a field: a conflict's resolution.
-    pub(crate) fn resolve(&mut self, entity: Entity, record: &str, field: &str, value: &Value) -> Result<()> {
-        let parents = oplog::head_stamps(self.tx, entity.name(), record, field)?;
-        self.hlc = self.hlc.tick(self.now.timestamp_millis());
-        let op = Op {
-            hlc: self.hlc,
-            device: self.device.clone(),
-            entity: entity.name().to_string(),
-            record: record.to_string(),
-            field: field.to_string(),
-            value: Some(value.to_json()),
-            creates: false,
-            parents,
-            user_id: self.user_id.clone(),
-            user_name: self.user_name.clone(),
-            at: self.now.to_rfc3339_opts(SecondsFormat::Millis, true),
-            frontier: self.frontier,
-        };
-        oplog::insert(self.tx, &op, None)?;
         self.touched.entry((op.entity, op.record)).or_default().insert(op.field);
         Ok(())
     }

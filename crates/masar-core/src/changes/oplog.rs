@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Transaction};
 
 use super::{Entity, FieldKind, Value};
 use crate::clock::Hlc;
@@ -335,8 +335,5 @@ pub(crate) fn apply_erasure(tx: &Transaction<'_>, record: &str) -> Result<()> {
 
 /// The device's frontier: the newest stamp it has seen from another device.
 pub(crate) fn frontier(tx: &Transaction<'_>) -> Result<i64> {
-    let v: Option<String> = tx
-        .query_row("SELECT value FROM meta WHERE key = 'frontier'", [], |r| r.get(0))
-        .optional()?;
-    Ok(v.and_then(|s| s.parse().ok()).unwrap_or(0))
+    Ok(crate::store::meta(tx, "frontier")?.and_then(|s| s.parse().ok()).unwrap_or(0))
 }

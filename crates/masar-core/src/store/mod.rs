@@ -139,6 +139,25 @@ struct Founding {
     enrolment: Option<crate::sync::keys::Enrolment>,
 }
 
+/// Checks what a new database needs before anything is written: a usable admin name and
+/// password, the names given, and no file to overwrite. Returns the key file's path.
+fn check_new_database(path: &Path, admin: &str, password: &str, names: &[(&str, &str)]) -> Result<PathBuf> {
+    auth::check_user_name(admin)?;
+    auth::check_password(password)?;
+    for (field, value) in names {
+        if value.trim().is_empty() {
+            return Err(crate::domain::InputError::Missing { field: (*field).into(), hint: "give a name".into() }.into());
+        }
+    }
+    let keys_path = key_file_path(path);
+    for p in [path, keys_path.as_path()] {
+        if p.exists() {
+            return Err(StoreError::AlreadyExists(p.display().to_string()).into());
+        }
+    }
+    Ok(keys_path)
+}
+
 /// Removes what a failed `init` or `join` left, so that a later attempt can start over.
 fn remove_database_files(path: &Path, keys_path: &Path) {
     for suffix in ["", "-wal", "-shm"] {
@@ -204,13 +223,15 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn meta(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
+/// One local setting of this database (`meta` never syncs).
+pub(crate) fn meta(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
     Ok(conn
         .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
         .optional()?)
 }
 
-fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
+/// Saves one local setting of this database.
+pub(crate) fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         params![key, value],
@@ -229,19 +250,7 @@ impl Masar {
         password: &str,
         clock: Arc<dyn Clock>,
     ) -> Result<(Masar, Created)> {
-        auth::check_user_name(admin)?;
-        auth::check_password(password)?;
-        for (field, value) in [("org", org_name), ("device", device_name)] {
-            if value.trim().is_empty() {
-                return Err(crate::domain::InputError::Missing { field: field.into(), hint: "give a name".into() }.into());
-            }
-        }
-        let keys_path = key_file_path(path);
-        for p in [path, keys_path.as_path()] {
-            if p.exists() {
-                return Err(StoreError::AlreadyExists(p.display().to_string()).into());
-            }
-        }
+        let keys_path = check_new_database(path, admin, password, &[("org", org_name), ("device", device_name)])?;
         let key = DbKey::generate();
         let founding = Founding {
             org_id: uuid::Uuid::now_v7().to_string(),
@@ -268,18 +277,8 @@ impl Masar {
         password: &str,
         clock: Arc<dyn Clock>,
     ) -> Result<(Masar, Created)> {
-        auth::check_user_name(admin)?;
-        auth::check_password(password)?;
+        let keys_path = check_new_database(path, admin, password, &[("device", device_name)])?;
         let enrolment = crate::sync::keys::open_enrolment(enrolment, passphrase)?;
-        let keys_path = key_file_path(path);
-        for p in [path, keys_path.as_path()] {
-            if p.exists() {
-                return Err(StoreError::AlreadyExists(p.display().to_string()).into());
-            }
-        }
-        if device_name.trim().is_empty() {
-            return Err(crate::domain::InputError::Missing { field: "device".into(), hint: "give a name".into() }.into());
-        }
         let founding = Founding {
             org_id: enrolment.org_id.clone(),
             org_name: enrolment.org_name.clone(),

@@ -7,7 +7,7 @@
 
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use rand::RngCore;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -70,15 +70,11 @@ pub(crate) fn random32() -> Zeroizing<[u8; 32]> {
 }
 
 fn get(conn: &Connection, key: &str) -> Result<Option<String>> {
-    Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    Ok(crate::store::meta(conn, key)?)
 }
 
 fn put(conn: &Connection, key: &str, value: &str) -> Result<()> {
-    conn.execute(
-        "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        params![key, value],
-    )?;
-    Ok(())
+    Ok(crate::store::set_meta(conn, key, value)?)
 }
 
 fn key32(hex_text: &str) -> Option<Zeroizing<[u8; 32]>> {

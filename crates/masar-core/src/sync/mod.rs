@@ -17,7 +17,7 @@ pub use scope::Scope;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 use serde_json::Value as Json;
 
 use crate::auth::Permission;
@@ -220,12 +220,7 @@ impl Masar {
         let device_key = ed25519_dalek::SigningKey::from_bytes(&keys::random32());
         let cert = keys::DeviceCert::issue(root, &keys.org_id, &device_id, &device_key.verifying_key());
         let status = self.status()?;
-        let hlc: i64 = self
-            .conn()
-            .query_row("SELECT value FROM meta WHERE key = 'hlc'", [], |r| r.get::<_, String>(0))
-            .optional()?
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
+        let hlc = self.meta_i64(crate::changes::HLC_META_KEY)?;
         let enrolment = keys::Enrolment {
             org_id: keys.org_id.clone(),
             org_name: status.org_name,
@@ -349,20 +344,11 @@ impl Masar {
     }
 
     pub(crate) fn meta_i64(&self, key: &str) -> Result<i64> {
-        Ok(self
-            .conn()
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get::<_, String>(0))
-            .optional()?
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0))
+        Ok(crate::store::meta(self.conn(), key)?.and_then(|s| s.parse().ok()).unwrap_or(0))
     }
 
     fn set_meta(&self, key: &str, value: &str) -> Result<()> {
-        self.conn().execute(
-            "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            params![key, value],
-        )?;
-        Ok(())
+        Ok(crate::store::set_meta(self.conn(), key, value)?)
     }
 
     /// Imports bundles: every file is read and checked before anything is applied, then
@@ -444,10 +430,7 @@ impl Masar {
             }
             stats.conflicts = oplog::settle(tx, &touched)?;
             crate::changes::save_hlc(tx, hlc)?;
-            tx.execute(
-                "INSERT INTO meta(key, value) VALUES ('frontier', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                [frontier.to_string()],
-            )?;
+            crate::store::set_meta(tx, "frontier", &frontier.to_string())?;
             Ok(stats)
         })
     }
