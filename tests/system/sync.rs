@@ -53,15 +53,6 @@ impl Org {
         self.laptops[to].ok(&args)
     }
 
-    /// Everyone sends everything to everyone.
-    pub fn exchange_all(&self) {
-        let bundles: Vec<PathBuf> = (0..self.laptops.len()).map(|i| self.export(i, &["--full"])).collect();
-        for to in 0..self.laptops.len() {
-            let refs: Vec<&Path> = bundles.iter().map(PathBuf::as_path).collect();
-            self.import(to, &refs);
-        }
-    }
-
     pub fn digest(&self, i: usize) -> String {
         self.laptops[i].ok(&["digest"])["digest"].as_str().expect("digest").to_string()
     }
