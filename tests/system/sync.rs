@@ -452,3 +452,40 @@ fn an_erasure_reaches_a_laptop_whose_person_has_left_its_scope() {
     assert_eq!(shown["given"], Value::Null);
     assert_eq!(shown["phone"], Value::Null);
 }
+
+#[test]
+fn after_a_fast_clock_has_spread_a_later_edit_still_wins_over_an_earlier_concurrent_one() {
+    let org = Org::new(2);
+    let (a, c) = (&org.laptops[0], &org.laptops[1]);
+    let at = |t: &'static str| [("MASAR_CLOCK", t)];
+    let export = |db: &Db, t: &'static str| {
+        let path = org.bundle_path();
+        db.ok_env(&["bundle", "export", "--out", path.to_str().expect("utf-8")], &at(t));
+        path
+    };
+    let import = |db: &Db, t: &'static str, b: &Path| {
+        db.ok_env(&["bundle", "import", b.to_str().expect("utf-8")], &at(t));
+    };
+    // Laptop c's clock is six years fast; a's is right.
+    let p = a.id(&["person", "add", "--given", "Amina", "--family", "Haddad", "--sex", "female", "--born", "1990-01-01", "--nationality", "SYR"]);
+    import(c, "2032-06-01T09:00:00Z", &export(a, "2026-06-01T09:00:00Z"));
+    c.ok_env(&["person", "set", &p, "city=Tangier"], &at("2032-06-01T10:00:00Z"));
+    import(a, "2026-06-01T11:00:00Z", &export(c, "2032-06-01T10:30:00Z"));
+    // a writes something after seeing c's stamps, and c sees it: every stamp is now in
+    // c's future time.
+    a.ok_env(&["person", "set", &p, "household_size=4"], &at("2026-06-01T12:00:00Z"));
+    import(c, "2032-06-01T13:00:00Z", &export(a, "2026-06-01T12:30:00Z"));
+    // Concurrently: c edits one day later by its clock, a ten days later by the real one.
+    c.ok_env(&["person", "set", &p, "city=Fès"], &at("2032-06-02T10:00:00Z"));
+    a.ok_env(&["person", "set", &p, "city=Rabat"], &at("2026-06-11T10:00:00Z"));
+    let from_c = export(c, "2032-06-02T11:00:00Z");
+    let from_a = export(a, "2026-06-11T11:00:00Z");
+    import(a, "2026-06-11T12:00:00Z", &from_c);
+    import(c, "2032-06-11T12:00:00Z", &from_a);
+    for db in [a, c] {
+        assert_eq!(db.ok(&["person", "get", &p])["city"], "Rabat", "the later edit wins");
+        let conflicts = db.ok(&["conflicts", "list"]);
+        assert_eq!(conflicts[0]["other"], "Fès", "the earlier one is kept for review: {conflicts}");
+    }
+    assert_eq!(org.digest(0), org.digest(1));
+}

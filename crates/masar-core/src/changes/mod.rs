@@ -27,6 +27,7 @@ pub struct Writer<'t> {
     now: DateTime<Utc>,
     hlc: Hlc,
     frontier: i64,
+    offset: i64,
     touched: oplog::Touched,
 }
 
@@ -62,6 +63,17 @@ pub(crate) fn saved_hlc(tx: &Transaction<'_>) -> Result<Hlc> {
     Ok(Hlc(crate::store::meta(tx, HLC_META_KEY)?.and_then(|s| s.parse().ok()).unwrap_or(0)))
 }
 
+/// How far ahead of this laptop's wall clock the organisation's stamps run, learnt from
+/// imports (milliseconds, never negative). Adding it to the wall clock keeps this laptop's
+/// stamps moving with real time after a laptop whose clock runs fast has pulled every
+/// stamp ahead: otherwise its later edits would carry the same frozen millisecond and lose
+/// to the fast laptop's concurrent ones.
+pub(crate) fn clock_offset(tx: &Transaction<'_>) -> Result<i64> {
+    Ok(crate::store::meta(tx, CLOCK_OFFSET_KEY)?.and_then(|s| s.parse().ok()).unwrap_or(0))
+}
+
+pub(crate) const CLOCK_OFFSET_KEY: &str = "clock_offset";
+
 /// Saves the clock.
 pub(crate) fn save_hlc(tx: &Transaction<'_>, hlc: Hlc) -> Result<()> {
     Ok(crate::store::set_meta(tx, HLC_META_KEY, &hlc.0.to_string())?)
@@ -77,7 +89,8 @@ impl<'t> Writer<'t> {
     ) -> Result<Writer<'t>> {
         let hlc = saved_hlc(tx)?;
         let frontier = oplog::frontier(tx)?;
-        Ok(Writer { tx, user_id, user_name, device, now, hlc, frontier, touched: Default::default() })
+        let offset = clock_offset(tx)?;
+        Ok(Writer { tx, user_id, user_name, device, now, hlc, frontier, offset, touched: Default::default() })
     }
 
     /// The transaction, for reads that must see this write's own changes.
@@ -126,7 +139,7 @@ impl<'t> Writer<'t> {
         creates: bool,
         parents: Vec<(Hlc, String)>,
     ) -> Result<()> {
-        self.hlc = self.hlc.tick(self.now.timestamp_millis());
+        self.hlc = self.hlc.tick(self.now.timestamp_millis() + self.offset);
         let op = Op {
             hlc: self.hlc,
             device: self.device.clone(),

@@ -382,11 +382,13 @@ impl Masar {
         }
         let me = self.device_id().to_string();
         let now = self.clock().now().to_rfc3339();
+        let now_millis = self.clock().now().timestamp_millis();
         let total = opened.len();
         self.transaction(|tx| {
             let mut stats = Imported::default();
             let mut hlc = crate::changes::saved_hlc(tx)?;
             let mut frontier = oplog::frontier(tx)?;
+            let wall = now_millis;
             let mut touched: oplog::Touched = BTreeMap::new();
             for (i, (header, ops)) in opened.iter().enumerate() {
                 let Some(ops) = ops else {
@@ -431,6 +433,10 @@ impl Masar {
             stats.conflicts = oplog::settle(tx, &touched)?;
             crate::changes::save_hlc(tx, hlc)?;
             crate::store::set_meta(tx, "frontier", &frontier.to_string())?;
+            // Stamps seen ahead of this laptop's clock: keep later local stamps moving with
+            // real time from there (see changes::clock_offset).
+            let offset = crate::changes::clock_offset(tx)?.max(frontier - wall);
+            crate::store::set_meta(tx, crate::changes::CLOCK_OFFSET_KEY, &offset.to_string())?;
             Ok(stats)
         })
     }
