@@ -197,6 +197,9 @@ fn open_connection(path: &Path, key: &DbKey, create: bool) -> Result<Connection,
         });
     }
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // The write path and the import reuse a few dozen statements (one insert and one
+    // lookup per entity table among them); the default cache of 16 would keep re-preparing.
+    conn.set_prepared_statement_cache_capacity(256);
     conn.pragma_update(None, "foreign_keys", "ON")?;
     let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     conn.pragma_update(None, "synchronous", "FULL")?;

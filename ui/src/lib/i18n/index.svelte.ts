@@ -45,6 +45,11 @@ export function t(key: string, vars: Record<string, string | number> = {}): stri
   return fill(entry[form] ?? entry.other ?? key, vars);
 }
 
+/** Whether the catalogues have a text for `key`. */
+export function has(key: string): boolean {
+  return key in catalogues.en;
+}
+
 export function formatDate(iso: string | null | undefined): string {
   if (!iso) return "—";
   const d = new Date(iso.length === 10 ? iso + "T12:00:00Z" : iso);
