@@ -92,6 +92,12 @@ test("the whole journey in the window, in three languages", async () => {
     await w.type("input[name=family_ar]", "الزهراء");
     await w.set("select[name=sex]", "female");
     await w.set("input[name=born]", "1990-04-01");
+    // A wrong value is explained beside its field, in the user's language, and nothing is saved.
+    await w.type("input[name=nationality]", "Syria");
+    await w.click("[data-testid=register-form] button[type=submit]");
+    const beside = await w.until("the error beside the field", () => w.text("label:has(input[name=nationality]) .field-error"));
+    assert.match(beside, /Cette valeur ne peut pas être utilisée/);
+    assert.match(beside, /three-letter ISO code/);
     await w.type("input[name=nationality]", "SYR");
     await w.click("[data-testid=register-form] button[type=submit]");
     assert.match(await w.until("the profile", () => w.text("[data-testid=profile-name]")), /Fatima Zahra/);

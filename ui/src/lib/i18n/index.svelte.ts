@@ -74,9 +74,10 @@ export function formatNumber(n: number): string {
 /** An error as the user reads it: a translated sentence for the errors every screen can
  *  meet, followed by the core's own details when they add something. */
 export function errorText(e: { code: string; message: string }): string {
-  const key = `error.${e.code}`;
-  const entry = catalogues[current.lang][key];
+  // The core's own sentence is English and names the field, the value and the fix.
+  if (current.lang === "en") return e.message;
+  const entry = catalogues[current.lang][`error.${e.code}`];
   if (typeof entry !== "string") return e.message;
   const translated = fill(entry, {});
-  return current.lang === "en" || e.code === "auth.wrong_credentials" ? translated : `${translated} (${e.message})`;
+  return e.code === "auth.wrong_credentials" ? translated : `${translated} (${e.message})`;
 }
