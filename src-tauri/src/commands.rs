@@ -145,13 +145,7 @@ pub fn person_similar(state: State<'_, AppState>, given: String, family: String)
 
 #[tauri::command(rename_all = "snake_case")]
 pub fn person_add(state: State<'_, AppState>, fields: Json, intake_date: Option<String>) -> Api {
-    with(&state, |m| {
-        let pid = m.add_person(&pairs(fields))?;
-        if let Some(d) = intake_date.filter(|d| !d.is_empty()) {
-            m.add_intake(&pid, &d, None)?;
-        }
-        Ok(id(pid))
-    })
+    with(&state, |m| m.register_person(&pairs(fields), intake_date.as_deref()).map(id))
 }
 
 #[tauri::command(rename_all = "snake_case")]

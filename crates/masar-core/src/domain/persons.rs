@@ -61,10 +61,26 @@ fn insert_intake(w: &mut Writer<'_>, person: &str, date: Value, referral: Value,
 impl Masar {
     /// Registers a person from `KEY=VALUE` pairs (keys as `person get` prints them).
     pub fn add_person(&mut self, pairs: &[(String, String)]) -> Result<String> {
+        self.register_person(pairs, None)
+    }
+
+    /// Registers a person and, when `intake_date` is given, their reception interview, in
+    /// one transaction: a refused date leaves no person behind.
+    pub fn register_person(&mut self, pairs: &[(String, String)], intake_date: Option<&str>) -> Result<String> {
         self.require(Permission::RecordWork)?;
         let fields = parse_pairs(Entity::Person, pairs)?;
+        let intake = match intake_date.map(str::trim).filter(|d| !d.is_empty()) {
+            Some(d) => Some(FieldKind::Date.parse("intake_date", d)?),
+            None => None,
+        };
         let me = self.user().id.clone();
-        self.write(|w| insert_person(w, fields, &me))
+        self.write(|w| {
+            let id = insert_person(w, fields, &me)?;
+            if let Some(date) = intake {
+                insert_intake(w, &id, date, Value::Null, &me)?;
+            }
+            Ok(id)
+        })
     }
 
     /// Changes fields of a person; refuses personal fields of an erased person.
@@ -237,5 +253,23 @@ impl Masar {
             Ok(ids)
         })?;
         Ok(PersonImport { ids })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{kv, temp_db};
+
+    #[test]
+    fn a_refused_intake_date_leaves_no_person_behind() {
+        let (_d, mut m) = temp_db();
+        let fields = kv(&[("given", "A"), ("family", "B"), ("sex", "female"), ("born", "1990-01-01"), ("nationality", "SYR")]);
+        let err = m.register_person(&fields, Some("31/12/2024")).unwrap_err();
+        assert!(err.to_string().contains("intake_date"), "{err}");
+        assert!(m.list_persons(None).unwrap().is_empty());
+        let id = m.register_person(&fields, Some("2024-12-31")).unwrap();
+        let r = m.report("2024-01-01", "2024-12-31", &[]).unwrap();
+        assert_eq!(r.indicators["welcomed"], crate::report::Measure::Count(1));
+        assert_eq!(m.person(&id).unwrap().text("given"), Some("A"));
     }
 }
