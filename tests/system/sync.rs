@@ -91,7 +91,7 @@ fn person(db: &Db) -> String {
 #[test]
 fn importing_a_bundle_twice_changes_nothing_and_says_so() {
     let org = Org::new(2);
-    person(&org.laptops[0]);
+    let p = person(&org.laptops[0]);
     let b = org.export(0, &[]);
     let first = org.import(1, &[&b]);
     assert!(first["applied"].as_u64().is_some_and(|n| n > 0), "{first}");
@@ -101,6 +101,10 @@ fn importing_a_bundle_twice_changes_nothing_and_says_so() {
     assert_eq!(again["already_imported"], 2, "{again}");
     assert_eq!(again["skipped"].as_u64(), first["applied"].as_u64().map(|n| n * 2));
     assert_eq!(org.digest(1), digest);
+    // The history of what came from another laptop names its author, whose account is
+    // not on this laptop.
+    let history = org.laptops[1].ok(&["history", &p]);
+    assert!(history.as_array().is_some_and(|h| !h.is_empty() && h.iter().all(|c| c["user"] == "admin")), "{history}");
 }
 
 #[test]

@@ -70,7 +70,11 @@ impl Masar {
 
     /// Projects with their members' names, for the board.
     pub fn projects_view(&self) -> Result<Json> {
-        let all = ids(self, "SELECT id FROM projects WHERE ?1 = ?1 ORDER BY stage_date DESC, id", "")?;
+        let all = self
+            .conn()
+            .prepare("SELECT id FROM projects ORDER BY stage_date DESC, id")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
         let mut out = Vec::new();
         for p in records(self, Entity::Project, &all)? {
             let members = ids(self, "SELECT person_id FROM members WHERE project_id = ?1 AND active = 1 ORDER BY person_id", &p.id)?;

@@ -232,7 +232,7 @@ impl<'t> Writer<'t> {
 /// The history of one record, oldest first.
 pub(crate) fn history(conn: &rusqlite::Connection, record: &str) -> Result<Vec<Change>> {
     let mut stmt = conn.prepare(
-        "SELECT c.hlc, c.device, c.entity, c.record, c.field, c.old, c.value, c.user_id, u.name, c.at
+        "SELECT c.hlc, c.device, c.entity, c.record, c.field, c.old, c.value, c.user_id, coalesce(c.user_name, u.name), c.at
          FROM changes c LEFT JOIN users u ON u.id = c.user_id
          WHERE c.record = ?1 ORDER BY c.hlc, c.device",
     )?;
