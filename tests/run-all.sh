@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The whole test suite: the front end's catalogue tests, unit tests of every crate, the
+# The whole test suite: the front end's catalogue tests and type check against the types
+# the core generates, unit tests of every crate (among them the check that ui/src/lib/
+# types.ts is what the core's answers generate, and the check of the core's layers), the
 # whole-system tests in tests/ (CLI, several databases syncing) and the real window's
 # end-to-end tests. CI runs exactly this (.ci/run); so should you before committing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-(cd ui && npm test)
+(cd ui && npm test && npm run check --silent)
 cargo build --workspace --locked
 cargo test --workspace --lib --tests --locked
 tests/e2e/run.sh

@@ -6,8 +6,8 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = masar_core::sync::bundle::read_header(data);
+    let _ = masar_core::fuzzing::read_header(data);
     if let Some((&n, body)) = data.split_first() {
-        let _ = masar_core::sync::bundle::decode_body(body, u64::from(n));
+        let _ = masar_core::fuzzing::decode_body(body, u64::from(n));
     }
 });

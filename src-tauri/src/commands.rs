@@ -1,233 +1,209 @@
-//! The commands the window may call, one adapter each over a core method.
+//! The commands the window may call, one adapter each over a core method. Every answer
+//! is the core's typed answer, unchanged; every error is the core's `ErrorReport`.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use masar_core::report::Dimension;
-use masar_core::sync::{Resolution, Scope};
-use masar_core::{Masar, Role, SystemClock};
+use masar_core::{
+    AppInfo, BudgetSummary, Conflict, Dimension, Enrolled, ErrorReport, Exported, Home, Id, Imported, Masar, Person,
+    ProjectTile, ProjectView, Report, Resolution, Role, Scope, SessionInfo, SessionTile, SessionView, SyncState, SystemClock,
+    Timeline, UserSummary,
+};
 use serde::Serialize;
-use serde_json::{json, Value as Json};
 use tauri::{Emitter, State};
 
 use crate::AppState;
 
-/// An error as the UI receives it: a stable code, a message for the user, and the field
-/// it concerns when there is one.
-#[derive(Debug, Serialize)]
-pub struct ApiError {
-    code: String,
-    message: String,
-    field: Option<String>,
+type Api<T> = Result<T, ErrorReport>;
+
+fn report(e: impl Into<masar_core::Error>) -> ErrorReport {
+    e.into().report()
 }
 
-impl From<masar_core::Error> for ApiError {
-    fn from(e: masar_core::Error) -> Self {
-        let field = match &e {
-            masar_core::Error::Input(i) => i.field().map(str::to_owned),
-            _ => None,
-        };
-        ApiError { code: e.code().to_string(), message: e.to_string(), field }
+fn not_logged_in() -> ErrorReport {
+    ErrorReport { code: "auth.logged_out".into(), message: "log in first".into(), field: None }
+}
+
+fn lock_poisoned() -> ErrorReport {
+    ErrorReport {
+        code: "app.lock_poisoned".into(),
+        message: "an earlier operation stopped in the middle, and Masar no longer uses the open database to keep it safe: \
+                  close Masar and start it again (what that operation had not finished was not saved)"
+            .into(),
+        field: None,
     }
-}
-
-impl From<masar_core::domain::InputError> for ApiError {
-    fn from(e: masar_core::domain::InputError) -> Self {
-        masar_core::Error::from(e).into()
-    }
-}
-
-type Api<T = Json> = Result<T, ApiError>;
-
-fn not_logged_in() -> ApiError {
-    ApiError { code: "auth.logged_out".into(), message: "log in first".into(), field: None }
 }
 
 /// Runs `f` on the open database.
 fn with<T>(state: &State<'_, AppState>, f: impl FnOnce(&mut Masar) -> masar_core::Result<T>) -> Api<T> {
-    let mut guard = state.masar.lock().map_err(|_| not_logged_in())?;
+    let mut guard = state.masar.lock().map_err(|_| lock_poisoned())?;
     let m = guard.as_mut().ok_or_else(not_logged_in)?;
-    Ok(f(m)?)
+    f(m).map_err(report)
 }
 
-fn id(id: String) -> Json {
-    json!({ "id": id })
-}
-
-fn pairs(fields: Json) -> Vec<(String, String)> {
-    fields
-        .as_object()
-        .map(|o| {
-            o.iter()
-                .map(|(k, v)| (k.clone(), match v {
-                    Json::String(s) => s.clone(),
-                    Json::Null => String::new(),
-                    other => other.to_string(),
-                }))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn session_info(m: &Masar, demo: bool) -> masar_core::Result<Json> {
-    let s = m.status()?;
-    Ok(json!({
-        "user": s.user, "role": s.role, "org_name": s.org_name, "device_name": s.device_name,
-        "language": m.preference("language")?, "demo": demo,
-    }))
-}
-
-#[tauri::command(rename_all = "snake_case")]
-pub fn app_info(state: State<'_, AppState>) -> Api {
-    Ok(json!({
-        "db": state.db.display().to_string(),
-        "exists": state.db.exists(),
-        "demo": state.demo,
-        "version": env!("CARGO_PKG_VERSION"),
-    }))
-}
-
-#[tauri::command(rename_all = "snake_case")]
-pub fn create_org(state: State<'_, AppState>, org: String, device: String, user: String, password: String) -> Api {
-    let (m, _) = Masar::init(&state.db, &org, &device, &user, &password, Arc::new(SystemClock))?;
-    let info = session_info(&m, state.demo)?;
-    *state.masar.lock().map_err(|_| not_logged_in())? = Some(m);
+/// Keeps a newly opened database and answers with the session.
+fn start(state: &State<'_, AppState>, m: Masar) -> Api<SessionInfo> {
+    let info = m.session_info(state.demo).map_err(report)?;
+    *state.masar.lock().map_err(|_| lock_poisoned())? = Some(m);
     Ok(info)
 }
 
+fn pairs(fields: BTreeMap<String, String>) -> Vec<(String, String)> {
+    fields.into_iter().collect()
+}
+
+/// A command that changes something and has nothing to say back.
+#[derive(Serialize)]
+pub struct Done;
+
 #[tauri::command(rename_all = "snake_case")]
-pub fn join_org(state: State<'_, AppState>, file: String, passphrase: String, device: String, user: String, password: String) -> Api {
-    let bytes = std::fs::read(&file).map_err(|e| ApiError { code: "sync.file".into(), message: format!("{file}: cannot be read ({e})"), field: Some("file".into()) })?;
-    let (m, _) = Masar::join(&state.db, &bytes, &passphrase, &device, &user, &password, Arc::new(SystemClock))?;
-    let info = session_info(&m, state.demo)?;
-    *state.masar.lock().map_err(|_| not_logged_in())? = Some(m);
-    Ok(info)
+pub fn app_info(state: State<'_, AppState>) -> Api<AppInfo> {
+    Ok(AppInfo::new(&state.db, state.demo))
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn login(state: State<'_, AppState>, user: String, password: String) -> Api {
-    let m = Masar::open(&state.db, &user, &password, Arc::new(SystemClock))?;
-    let info = session_info(&m, state.demo)?;
-    *state.masar.lock().map_err(|_| not_logged_in())? = Some(m);
-    Ok(info)
+pub fn create_org(state: State<'_, AppState>, org: String, device: String, user: String, password: String) -> Api<SessionInfo> {
+    let (m, _) = Masar::init(&state.db, &org, &device, &user, &password, Arc::new(SystemClock)).map_err(report)?;
+    start(&state, m)
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn logout(state: State<'_, AppState>) -> Api {
-    *state.masar.lock().map_err(|_| not_logged_in())? = None;
-    Ok(Json::Null)
+pub fn join_org(state: State<'_, AppState>, file: String, passphrase: String, device: String, user: String, password: String) -> Api<SessionInfo> {
+    let bytes = std::fs::read(&file).map_err(|e| ErrorReport {
+        code: "sync.file".into(),
+        message: format!("{file}: cannot be read ({e}): check the path"),
+        field: Some("file".into()),
+    })?;
+    let (m, _) = Masar::join(&state.db, &bytes, &passphrase, &device, &user, &password, Arc::new(SystemClock)).map_err(report)?;
+    start(&state, m)
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn set_language(state: State<'_, AppState>, language: String) -> Api {
-    with(&state, |m| m.set_preference("language", &language).map(|_| Json::Null))
+pub fn login(state: State<'_, AppState>, user: String, password: String) -> Api<SessionInfo> {
+    let m = Masar::open(&state.db, &user, &password, Arc::new(SystemClock)).map_err(report)?;
+    start(&state, m)
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn home(state: State<'_, AppState>) -> Api {
+pub fn logout(state: State<'_, AppState>) -> Api<Done> {
+    *state.masar.lock().map_err(|_| lock_poisoned())? = None;
+    Ok(Done)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn set_language(state: State<'_, AppState>, language: String) -> Api<Done> {
+    with(&state, |m| m.set_preference("language", &language).map(|_| Done))
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn home(state: State<'_, AppState>) -> Api<Home> {
     with(&state, |m| m.home())
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn persons_search(state: State<'_, AppState>, text: String) -> Api {
-    with(&state, |m| Ok(Json::Array(m.list_persons(Some(&text))?.iter().take(200).map(|r| r.to_json()).collect())))
+pub fn persons_search(state: State<'_, AppState>, text: String) -> Api<Vec<Person>> {
+    with(&state, |m| Ok(m.list_persons(Some(&text))?.into_iter().take(200).collect()))
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn person_timeline(state: State<'_, AppState>, id: String) -> Api {
+pub fn person_timeline(state: State<'_, AppState>, id: String) -> Api<Timeline> {
     with(&state, |m| m.timeline(&id))
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn person_similar(state: State<'_, AppState>, given: String, family: String) -> Api {
-    with(&state, |m| Ok(Json::Array(m.similar_persons(&given, &family)?.iter().map(|r| r.to_json()).collect())))
+pub fn person_similar(state: State<'_, AppState>, given: String, family: String) -> Api<Vec<Person>> {
+    with(&state, |m| m.similar_persons(&given, &family))
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn person_add(state: State<'_, AppState>, fields: Json, intake_date: Option<String>) -> Api {
-    with(&state, |m| m.register_person(&pairs(fields), intake_date.as_deref()).map(id))
+pub fn person_add(state: State<'_, AppState>, fields: BTreeMap<String, String>, intake_date: Option<String>) -> Api<Id> {
+    with(&state, |m| m.register_person(&pairs(fields), intake_date.as_deref()).map(Id::from))
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn person_set(state: State<'_, AppState>, id: String, fields: Json) -> Api {
-    with(&state, |m| m.set_person(&id, &pairs(fields)).map(|_| Json::Null))
+pub fn person_set(state: State<'_, AppState>, id: String, fields: BTreeMap<String, String>) -> Api<Done> {
+    with(&state, |m| m.set_person(&id, &pairs(fields)).map(|_| Done))
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn person_erase(state: State<'_, AppState>, id: String) -> Api {
-    with(&state, |m| m.erase_person(&id).map(|_| Json::Null))
+pub fn person_erase(state: State<'_, AppState>, id: String) -> Api<Done> {
+    with(&state, |m| m.erase_person(&id).map(|_| Done))
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn intake_add(state: State<'_, AppState>, person: String, date: String, referral: Option<String>) -> Api {
-    with(&state, |m| m.add_intake(&person, &date, referral.as_deref()).map(id))
+pub fn intake_add(state: State<'_, AppState>, person: String, date: String, referral: Option<String>) -> Api<Id> {
+    with(&state, |m| m.add_intake(&person, &date, referral.as_deref()).map(Id::from))
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn referral_add(state: State<'_, AppState>, person: String, partner: String, date: String) -> Api {
-    with(&state, |m| m.add_referral(&person, &partner, &date, None).map(id))
+pub fn referral_add(state: State<'_, AppState>, person: String, partner: String, date: String) -> Api<Id> {
+    with(&state, |m| m.add_referral(&person, &partner, &date, None).map(Id::from))
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn sessions(state: State<'_, AppState>) -> Api {
+pub fn sessions(state: State<'_, AppState>) -> Api<Vec<SessionTile>> {
     with(&state, |m| m.sessions_view())
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn session(state: State<'_, AppState>, id: String) -> Api {
+pub fn session(state: State<'_, AppState>, id: String) -> Api<SessionView> {
     with(&state, |m| m.session_view(&id))
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn session_add(state: State<'_, AppState>, kind: String, date: String, topic: String, place: Option<String>, attendees: Vec<String>) -> Api {
-    with(&state, |m| m.add_session(&kind, &date, &topic, place.as_deref(), &attendees).map(id))
+pub fn session_add(state: State<'_, AppState>, kind: String, date: String, topic: String, place: Option<String>, attendees: Vec<String>) -> Api<Id> {
+    with(&state, |m| m.add_session(&kind, &date, &topic, place.as_deref(), &attendees).map(Id::from))
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn session_attend(state: State<'_, AppState>, session: String, person: String) -> Api {
-    with(&state, |m| m.attend(&session, &person).map(|_| Json::Null))
+pub fn session_attend(state: State<'_, AppState>, session: String, person: String) -> Api<Done> {
+    with(&state, |m| m.attend(&session, &person).map(|_| Done))
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn session_unattend(state: State<'_, AppState>, session: String, person: String) -> Api {
-    with(&state, |m| m.unattend(&session, &person).map(|_| Json::Null))
+pub fn session_unattend(state: State<'_, AppState>, session: String, person: String) -> Api<Done> {
+    with(&state, |m| m.unattend(&session, &person).map(|_| Done))
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn projects(state: State<'_, AppState>) -> Api {
+pub fn projects(state: State<'_, AppState>) -> Api<Vec<ProjectTile>> {
     with(&state, |m| m.projects_view())
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn project(state: State<'_, AppState>, id: String) -> Api {
+pub fn project(state: State<'_, AppState>, id: String) -> Api<ProjectView> {
     with(&state, |m| m.project_view(&id))
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn project_add(state: State<'_, AppState>, title: String, kind: String, sector: String, members: Vec<String>) -> Api {
-    with(&state, |m| m.add_project(&title, &kind, &sector, &members, None).map(id))
+pub fn project_add(state: State<'_, AppState>, title: String, kind: String, sector: String, members: Vec<String>) -> Api<Id> {
+    with(&state, |m| m.add_project(&title, &kind, &sector, &members, None).map(Id::from))
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn project_stage(state: State<'_, AppState>, id: String, stage: String, date: String) -> Api {
-    with(&state, |m| m.set_stage(&id, &stage, &date).map(|_| Json::Null))
+pub fn project_stage(state: State<'_, AppState>, id: String, stage: String, date: String) -> Api<Done> {
+    with(&state, |m| m.set_stage(&id, &stage, &date).map(|_| Done))
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn project_decide(state: State<'_, AppState>, id: String, decision: String, date: String, amount: Option<String>, remarks: Option<String>) -> Api {
-    with(&state, |m| {
-        m.decide(&id, &decision, &date, amount.as_deref().filter(|a| !a.is_empty()), remarks.as_deref()).map(|_| Json::Null)
-    })
+pub fn project_decide(state: State<'_, AppState>, id: String, decision: String, date: String, amount: Option<String>, remarks: Option<String>) -> Api<Done> {
+    with(&state, |m| m.decide(&id, &decision, &date, amount.as_deref().filter(|a| !a.is_empty()), remarks.as_deref()).map(|_| Done))
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn project_set(state: State<'_, AppState>, id: String, fields: Json) -> Api {
-    with(&state, |m| m.set_project(&id, &pairs(fields)).map(|_| Json::Null))
+pub fn project_set(state: State<'_, AppState>, id: String, fields: BTreeMap<String, String>) -> Api<Done> {
+    with(&state, |m| m.set_project(&id, &pairs(fields)).map(|_| Done))
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn budget_add(state: State<'_, AppState>, project: String, item: String, quantity: String, unit_cost: String) -> Api {
-    with(&state, |m| m.add_budget_line(&project, &item, &quantity, &unit_cost).map(id))
+pub fn budget_add(state: State<'_, AppState>, project: String, item: String, quantity: String, unit_cost: String) -> Api<Id> {
+    with(&state, |m| m.add_budget_line(&project, &item, &quantity, &unit_cost).map(Id::from))
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn budget(state: State<'_, AppState>, project: String) -> Api<BudgetSummary> {
+    with(&state, |m| m.budget(&project))
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -241,136 +217,105 @@ pub fn disbursement_add(
     donor: String,
     mode: Option<String>,
     receipt: Option<String>,
-) -> Api {
-    with(&state, |m| m.add_disbursement(&project, &date, &amount, &currency, &donor, mode.as_deref(), receipt.as_deref()).map(id))
+) -> Api<Id> {
+    with(&state, |m| m.add_disbursement(&project, &date, &amount, &currency, &donor, mode.as_deref(), receipt.as_deref()).map(Id::from))
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn followup_add(state: State<'_, AppState>, project: String, fields: Json) -> Api {
-    with(&state, |m| m.add_followup(&project, &pairs(fields)).map(id))
+pub fn followup_add(state: State<'_, AppState>, project: String, fields: BTreeMap<String, String>) -> Api<Id> {
+    with(&state, |m| m.add_followup(&project, &pairs(fields)).map(Id::from))
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn refs(state: State<'_, AppState>, list: String) -> Api {
-    with(&state, |m| m.references(&list).map(|r| json!(r)))
+pub fn refs(state: State<'_, AppState>, list: String) -> Api<Vec<String>> {
+    with(&state, |m| m.references(&list))
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn ref_add(state: State<'_, AppState>, list: String, name: String) -> Api {
-    with(&state, |m| m.add_reference(&list, &name).map(id))
+pub fn ref_add(state: State<'_, AppState>, list: String, name: String) -> Api<Id> {
+    with(&state, |m| m.add_reference(&list, &name).map(Id::from))
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn ref_remove(state: State<'_, AppState>, list: String, name: String) -> Api {
-    with(&state, |m| m.remove_reference(&list, &name).map(|_| Json::Null))
+pub fn ref_remove(state: State<'_, AppState>, list: String, name: String) -> Api<Done> {
+    with(&state, |m| m.remove_reference(&list, &name).map(|_| Done))
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn users(state: State<'_, AppState>) -> Api {
-    with(&state, |m| {
-        Ok(Json::Array(m.list_users()?.into_iter().map(|u| json!({ "id": u.id, "name": u.name, "role": u.role, "active": u.active })).collect()))
-    })
+pub fn users(state: State<'_, AppState>) -> Api<Vec<UserSummary>> {
+    with(&state, |m| m.list_users())
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn user_add(state: State<'_, AppState>, name: String, role: String, password: String) -> Api {
-    let role = Role::parse(&role).ok_or_else(|| ApiError { code: "input.invalid".into(), message: format!("role: '{role}' is not one of: counsellor, supervisor, admin"), field: Some("role".into()) })?;
-    with(&state, |m| m.add_user(&name, role, &password).map(id))
+pub fn user_add(state: State<'_, AppState>, name: String, role: String, password: String) -> Api<Id> {
+    with(&state, |m| m.add_user(&name, Role::from_input(&role)?, &password).map(Id::from))
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn enrol(state: State<'_, AppState>, out: String, passphrase: String) -> Api {
-    with(&state, |m| m.enrol(Path::new(&out), &passphrase).map(|d| json!({ "device_id": d, "file": out })))
+pub fn enrol(state: State<'_, AppState>, out: String, passphrase: String) -> Api<Enrolled> {
+    with(&state, |m| m.enrol(Path::new(&out), &passphrase))
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn sync_state(state: State<'_, AppState>) -> Api {
+pub fn sync_state(state: State<'_, AppState>) -> Api<SyncState> {
     with(&state, |m| m.sync_state())
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn set_sync_folder(state: State<'_, AppState>, folder: String) -> Api {
-    with(&state, |m| m.set_sync_folder(&folder).map(|_| Json::Null))
+pub fn set_sync_folder(state: State<'_, AppState>, folder: String) -> Api<Done> {
+    with(&state, |m| m.set_sync_folder(&folder).map(|_| Done))
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn bundle_export(state: State<'_, AppState>, out: String, full: bool, scope: Option<String>) -> Api {
+pub fn bundle_export(state: State<'_, AppState>, out: String, full: bool, scope: Option<String>) -> Api<Exported> {
     let scope: Vec<Scope> = match scope.filter(|s| !s.is_empty()) {
-        Some(s) => vec![Scope::parse(&s)?],
+        Some(s) => vec![Scope::parse(&s).map_err(report)?],
         None => Vec::new(),
     };
-    with(&state, |m| {
-        let done = m.export_bundle(Path::new(&out), full, &scope)?;
-        Ok(json!({ "changes": done.changes, "bytes": done.bytes, "file": done.path.display().to_string() }))
-    })
+    with(&state, |m| m.export_bundle(Path::new(&out), full, &scope))
+}
+
+/// How far an import got, sent to the window as it goes.
+#[derive(Clone, Serialize)]
+struct Progress {
+    done: usize,
+    total: usize,
 }
 
 /// Imports bundles on a worker thread, telling the window how far it got, so the window
 /// never freezes during a long merge. `files` may name folders: every `.masar` in them.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn bundle_import(app: tauri::AppHandle, files: Vec<String>) -> Api {
-    let mut paths: Vec<PathBuf> = Vec::new();
-    for f in files {
-        let p = PathBuf::from(&f);
-        if p.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(&p)
-                .map_err(|e| ApiError { code: "sync.file".into(), message: format!("{f}: cannot be read ({e})"), field: None })?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "masar"))
-                .collect();
-            found.sort();
-            paths.extend(found);
-        } else {
-            paths.push(p);
-        }
-    }
+pub async fn bundle_import(app: tauri::AppHandle, files: Vec<String>) -> Api<Imported> {
+    let paths = Masar::bundle_files(&files.iter().map(PathBuf::from).collect::<Vec<_>>()).map_err(report)?;
     let handle = app.clone();
     tauri::async_runtime::spawn_blocking(move || {
         use tauri::Manager;
         let state = handle.state::<AppState>();
         let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
         with(&state, |m| {
-            let done = m.import_bundles(&refs, |i, n| {
-                let _ = handle.emit("import-progress", json!({ "done": i, "total": n }));
-            })?;
-            Ok(json!({
-                "applied": done.applied, "skipped": done.skipped, "conflicts": done.conflicts,
-                "already_imported": done.bundles_already_seen, "bundles": refs.len(),
-            }))
+            m.import_bundles(&refs, |done, total| {
+                let _ = handle.emit("import-progress", Progress { done, total });
+            })
         })
     })
     .await
-    .map_err(|e| ApiError { code: "app.worker".into(), message: e.to_string(), field: None })?
+    .map_err(|e| ErrorReport { code: "app.worker".into(), message: e.to_string(), field: None })?
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn conflicts(state: State<'_, AppState>) -> Api {
-    with(&state, |m| {
-        Ok(Json::Array(
-            m.conflicts()?
-                .iter()
-                .map(|c| json!({
-                    "id": c.id, "entity": c.entity, "record": c.record, "field": c.field,
-                    "kept": c.kept, "other": c.other, "kept_by": c.kept_by.0, "other_by": c.other_by.0,
-                    "kept_at": c.kept_at, "other_at": c.other_at,
-                }))
-                .collect(),
-        ))
-    })
+pub fn conflicts(state: State<'_, AppState>) -> Api<Vec<Conflict>> {
+    with(&state, |m| m.conflicts())
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn conflict_resolve(state: State<'_, AppState>, id: String, keep: Option<String>, value: Option<String>) -> Api {
-    let how = match (keep.as_deref(), value) {
-        (_, Some(v)) => Resolution::Value(v),
-        (Some("other"), None) => Resolution::Other,
-        _ => Resolution::Kept,
-    };
-    with(&state, |m| m.resolve_conflict(&id, how).map(|_| Json::Null))
+pub fn conflict_resolve(state: State<'_, AppState>, id: String, keep: Option<String>, value: Option<String>) -> Api<Done> {
+    // The same reading of the choice as the command line's: anything unknown is refused.
+    let how = Resolution::parse(keep.as_deref(), value).map_err(report)?;
+    with(&state, |m| m.resolve_conflict(&id, how).map(|_| Done))
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn report(state: State<'_, AppState>, from: String, to: String, by: Vec<String>) -> Api {
-    let dims = by.iter().map(|b| Dimension::parse(b)).collect::<Result<Vec<_>, _>>()?;
-    with(&state, |m| Ok(m.report(&from, &to, &dims)?.to_json()))
+pub fn report_indicators(state: State<'_, AppState>, from: String, to: String, by: Vec<String>) -> Api<Report> {
+    let dims = by.iter().map(|b| Dimension::parse(b)).collect::<Result<Vec<_>, _>>().map_err(report)?;
+    with(&state, |m| m.report(&from, &to, &dims))
 }

@@ -82,7 +82,8 @@ fn main() {
             commands::bundle_import,
             commands::conflicts,
             commands::conflict_resolve,
-            commands::report,
+            commands::report_indicators,
+            commands::budget,
         ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {

@@ -172,6 +172,19 @@ test("the whole journey in the window, in three languages", async () => {
     await w.type("[data-testid=visit-form] input[name=revenue]", "3000");
     await w.click("[data-testid=visit]");
     await sleep(400);
+    // The "open" link of a tranche or a visit on a person's timeline opens its project.
+    await go(w, "persons");
+    await w.type("[data-testid=person-search]", "Fatima");
+    await w.until("Fatima found", async () => (await w.all("[data-testid=search-results] button")).length > 0);
+    await w.click("[data-testid=search-results] button");
+    for (const kind of ["disbursement", "followup"]) {
+      await w.click(`[data-testid=timeline] li[data-kind=${kind}] [data-testid=open-project]`);
+      await w.until(`the project opened from a ${kind}`, async () => (await w.text("[data-testid=project-detail]")).includes("Couture Fatima"));
+      await go(w, "persons");
+      await w.type("[data-testid=person-search]", "Fatima");
+      await w.until("Fatima found", async () => (await w.all("[data-testid=search-results] button")).length > 0);
+      await w.click("[data-testid=search-results] button");
+    }
     await go(w, "home");
     await w.until("the project in the overdue list", async () => (await w.text("[data-testid=overdue]")).includes("Couture Fatima"));
 

@@ -9,3 +9,4 @@ mod encryption;
 mod migration;
 mod programme;
 mod sync;
+mod terminal;

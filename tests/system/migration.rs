@@ -32,7 +32,7 @@ fn a_database_made_by_schema_1_opens_with_its_data_and_accepts_new_work() {
     };
     let status = json(&["status"]);
     assert_eq!(status["org_name"], "Fixture programme");
-    assert_eq!(status["schema_version"], masar_core::store::SCHEMA_VERSION);
+    assert_eq!(status["schema_version"], masar_core::SCHEMA_VERSION);
     let found = json(&["person", "list", "--search", "فكسجر"]);
     let person = &found[0];
     assert_eq!(person["given"], "Fixture");

@@ -4,9 +4,18 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// What `masar --help` says of exit statuses; `ErrorClass` in the core decides them.
+const EXIT_STATUSES: &str = "Exit status:
+  0  success
+  1  refused input or a rule of the journey (nothing was changed)
+  2  usage: a command or an option that does not exist, or is missing
+  3  authentication or permission: wrong user or password, disabled account, role too low
+  4  a damaged, foreign or newer file: bundle, enrolment, key file or database
+  5  internal or environment: disk full, database busy, file system, database engine";
+
 /// Masar: accompany refugees into self-employment, offline first.
 #[derive(Parser)]
-#[command(name = "masar", version, about)]
+#[command(name = "masar", version, about, after_help = EXIT_STATUSES)]
 pub struct Cli {
     /// The database file (default: the OS data directory's masar/masar.db).
     #[arg(long, global = true, env = "MASAR_DB")]

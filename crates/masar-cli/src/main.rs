@@ -10,33 +10,43 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use masar_core::domain::split_pair;
-use masar_core::report::Dimension;
-use masar_core::{Clock, FixedClock, Masar, Role, SystemClock};
-use serde_json::{json, Value as Json};
-
-use masar_core::sync::{Resolution, Scope};
+use masar_core::{
+    split_pair, Checked, Clock, Digest, Dimension, FixedClock, Id, Masar, PasswordChanged, Permission, ReferenceEntry,
+    Resolution, Role, Scope, SystemClock,
+};
+use serde_json::Value as Json;
 
 use args::{BundleCmd, Cli, Command, ConflictsCmd, DisbursementCmd, FollowUpCmd, IntakeCmd, PersonCmd, ProjectCmd, RefCmd, ReferralCmd, ReportCmd, SessionCmd, UserCmd};
+use output::json;
 
-/// A failure to report: the message, already phrased for the user.
-struct Failure(String);
+/// A failure to report: the message, already phrased for the user, and the exit status
+/// documented in `masar --help`.
+struct Failure {
+    message: String,
+    status: u8,
+}
 
-impl From<masar_core::Error> for Failure {
-    fn from(e: masar_core::Error) -> Self {
-        Failure(e.to_string())
+impl Failure {
+    /// Refused input that the command line itself reads (a file, a choice).
+    fn refused(message: impl Into<String>) -> Failure {
+        Failure { message: message.into(), status: 1 }
+    }
+
+    /// A usage error the argument parser cannot see (an environment variable).
+    fn usage(message: impl Into<String>) -> Failure {
+        Failure { message: message.into(), status: 2 }
+    }
+
+    /// Credentials that cannot be had.
+    fn auth(message: impl Into<String>) -> Failure {
+        Failure { message: message.into(), status: 3 }
     }
 }
 
-impl From<masar_core::auth::AuthError> for Failure {
-    fn from(e: masar_core::auth::AuthError) -> Self {
-        Failure(e.to_string())
-    }
-}
-
-impl From<masar_core::domain::InputError> for Failure {
-    fn from(e: masar_core::domain::InputError) -> Self {
-        Failure(e.to_string())
+impl<E: Into<masar_core::Error>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        let e: masar_core::Error = e.into();
+        Failure { message: e.to_string(), status: e.class().exit_status() }
     }
 }
 
@@ -53,9 +63,9 @@ fn main() -> ExitCode {
             output::print(&value, json);
             ExitCode::SUCCESS
         }
-        Err(Failure(message)) => {
+        Err(Failure { message, status }) => {
             eprintln!("error: {message}");
-            ExitCode::FAILURE
+            ExitCode::from(status)
         }
     }
 }
@@ -66,7 +76,7 @@ fn db_path(cli_db: Option<PathBuf>) -> Result<PathBuf, Failure> {
     }
     dirs::data_dir()
         .map(|d| d.join("masar").join("masar.db"))
-        .ok_or_else(|| Failure("no data directory is known for this user: give the database with --db or MASAR_DB".into()))
+        .ok_or_else(|| Failure::usage("no data directory is known for this user: give the database with --db or MASAR_DB"))
 }
 
 /// The wall clock; MASAR_CLOCK pins it (RFC 3339 or a date) for tests and diagnostics.
@@ -79,7 +89,7 @@ fn clock() -> Result<Arc<dyn Clock>, Failure> {
                 .or_else(|_| {
                     chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").map(|d| d.and_hms_opt(12, 0, 0).unwrap_or_default().and_utc())
                 })
-                .map_err(|_| Failure(format!("MASAR_CLOCK '{t}' is not a date or an RFC 3339 time")))?;
+                .map_err(|_| Failure::usage(format!("MASAR_CLOCK '{t}' is not a date or an RFC 3339 time")))?;
             Ok(Arc::new(FixedClock(at)))
         }
         _ => Ok(Arc::new(SystemClock)),
@@ -88,14 +98,14 @@ fn clock() -> Result<Arc<dyn Clock>, Failure> {
 
 fn ask(prompt: &str, secret: bool) -> Result<String, Failure> {
     if !std::io::stdin().is_terminal() {
-        return Err(Failure(format!("{prompt} is needed and there is no terminal to ask it: set the environment variable")));
+        return Err(Failure::auth(format!("{prompt} is needed and there is no terminal to ask it: set the environment variable")));
     }
     if secret {
-        rpassword::prompt_password(format!("{prompt}: ")).map_err(|e| Failure(format!("cannot read the {prompt}: {e}")))
+        rpassword::prompt_password(format!("{prompt}: ")).map_err(|e| Failure::auth(format!("cannot read the {prompt}: {e}")))
     } else {
         eprint!("{prompt}: ");
         let mut line = String::new();
-        std::io::stdin().read_line(&mut line).map_err(|e| Failure(format!("cannot read the {prompt}: {e}")))?;
+        std::io::stdin().read_line(&mut line).map_err(|e| Failure::auth(format!("cannot read the {prompt}: {e}")))?;
         Ok(line.trim().to_string())
     }
 }
@@ -112,8 +122,14 @@ fn credentials() -> Result<(String, String), Failure> {
 }
 
 fn open(path: &std::path::Path) -> Result<Masar, Failure> {
+    Ok(open_with_password(path)?.0)
+}
+
+/// Opens the database and keeps the password that opened it (a password change needs it).
+fn open_with_password(path: &std::path::Path) -> Result<(Masar, String), Failure> {
     let (user, password) = credentials()?;
-    Ok(Masar::open(path, &user, &password, clock()?)?)
+    let m = Masar::open(path, &user, &password, clock()?)?;
+    Ok((m, password))
 }
 
 fn pairs(items: &[String]) -> Result<Vec<(String, String)>, Failure> {
@@ -125,7 +141,11 @@ fn flag_pairs(flags: &[(&str, &Option<String>)]) -> Vec<(String, String)> {
 }
 
 fn id(id: String) -> Json {
-    json!({ "id": id })
+    json(&Id::from(id))
+}
+
+fn read_file(file: &std::path::Path) -> Result<Vec<u8>, Failure> {
+    std::fs::read(file).map_err(|e| Failure::refused(format!("{}: cannot be read ({e}): check the path", file.display())))
 }
 
 fn confirm(question: &str) -> Result<bool, Failure> {
@@ -142,7 +162,7 @@ fn run(cli: Cli) -> Result<Json, Failure> {
         Command::Init { org, join, device } => {
             let made = match join {
                 Some(file) => {
-                    let bytes = std::fs::read(&file).map_err(|e| Failure(format!("{}: cannot be read ({e})", file.display())))?;
+                    let bytes = read_file(&file)?;
                     let passphrase = env_or_ask("MASAR_ENROL_PASSPHRASE", "enrolment passphrase", true)?;
                     let (user, password) = credentials()?;
                     Masar::join(&path, &bytes, &passphrase, &device, &user, &password, clock()?)?.1
@@ -152,20 +172,18 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                     Masar::init(&path, org.as_deref().unwrap_or_default(), &device, &user, &password, clock()?)?.1
                 }
             };
-            Ok(json!({ "org_id": made.org_id, "device_id": made.device_id }))
+            Ok(json(&made))
         }
         Command::Enrol { out } => {
             let mut m = open(&path)?;
-            m.require(masar_core::auth::Permission::ManageUsers)?;
+            m.require(Permission::ManageUsers)?;
             let passphrase = env_or_ask("MASAR_ENROL_PASSPHRASE", "passphrase for the enrolment file", true)?;
-            let device = m.enrol(&out, &passphrase)?;
-            Ok(json!({ "device_id": device, "file": out.display().to_string() }))
+            Ok(json(&m.enrol(&out, &passphrase)?))
         }
         Command::Bundle(BundleCmd::Export { out, full, scope }) => {
             let mut m = open(&path)?;
             let scope = scope.iter().map(|s| Scope::parse(s)).collect::<Result<Vec<_>, _>>()?;
-            let done = m.export_bundle(&out, full, &scope)?;
-            Ok(json!({ "changes": done.changes, "bytes": done.bytes, "file": done.path.display().to_string() }))
+            Ok(json(&m.export_bundle(&out, full, &scope)?))
         }
         Command::Bundle(BundleCmd::Import { files }) => {
             let mut m = open(&path)?;
@@ -179,35 +197,28 @@ fn run(cli: Cli) -> Result<Json, Failure> {
             if show {
                 eprintln!();
             }
-            Ok(json!({
-                "applied": done.applied, "skipped": done.skipped, "conflicts": done.conflicts,
-                "already_imported": done.bundles_already_seen,
-            }))
+            Ok(json(&done))
         }
         Command::Conflicts(ConflictsCmd::List) => {
             let m = open(&path)?;
-            Ok(Json::Array(m.conflicts()?.iter().map(output::conflict).collect()))
+            Ok(json(&m.conflicts()?))
         }
         Command::Conflicts(ConflictsCmd::Resolve { id: cid, keep, value }) => {
             let mut m = open(&path)?;
-            let how = match (keep.as_deref(), value) {
-                (_, Some(v)) => Resolution::Value(v),
-                (Some("kept"), None) => Resolution::Kept,
-                (Some("other"), None) => Resolution::Other,
-                (Some(k), None) => return Err(Failure(format!("keep: '{k}' is not one of: kept, other"))),
-                (None, None) => return Err(Failure("say what to keep: --keep kept, --keep other or --value V".into())),
-            };
-            m.resolve_conflict(&cid, how)?;
+            m.resolve_conflict(&cid, Resolution::parse(keep.as_deref(), value)?)?;
             Ok(id(cid))
         }
-        Command::Digest => Ok(json!({ "digest": open(&path)?.digest()? })),
+        Command::Digest => Ok(json(&Digest { digest: open(&path)?.digest()? })),
         Command::Check => {
             let m = open(&path)?;
             let ok = m.integrity_check()?;
             if !ok {
-                return Err(Failure("the database file is damaged: restore it from a backup or from the supervisor's bundles".into()));
+                return Err(Failure {
+                    message: "the database file is damaged: restore it from a backup or from the supervisor's bundles".into(),
+                    status: masar_core::ErrorClass::Damaged.exit_status(),
+                });
             }
-            Ok(json!({ "ok": true, "pending": m.pending_count()? }))
+            Ok(json(&Checked { ok, pending: m.pending_count()? }))
         }
         Command::Demo => {
             let mut m = if path.exists() {
@@ -217,45 +228,32 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                 Masar::init(&path, "Masar demo programme", "demo-laptop", &user, &password, clock()?)?.0
             };
             let summary = masar_core::demo::fill(&mut m, 7)?;
-            Ok(output::demo_summary(&summary))
+            Ok(json(&summary))
         }
-        Command::Status => {
-            let s = open(&path)?.status()?;
-            Ok(json!({
-                "org_id": s.org_id, "org_name": s.org_name, "device_id": s.device_id, "device_name": s.device_name,
-                "user": s.user, "role": s.role, "schema_version": s.schema_version,
-                "changes": s.changes, "persons": s.persons, "projects": s.projects,
-            }))
-        }
+        Command::Status => Ok(json(&open(&path)?.status()?)),
         Command::History { id } => {
             let m = open(&path)?;
-            Ok(Json::Array(m.history(&id)?.iter().map(output::change).collect()))
+            Ok(json(&m.history(&id)?))
         }
         Command::Password => {
-            let mut m = open(&path)?;
-            let old = std::env::var("MASAR_PASSWORD").unwrap_or_default();
+            // The password that opened the database, typed or from MASAR_PASSWORD, is the
+            // old one: asking for it twice would fail whenever it was typed.
+            let (mut m, old) = open_with_password(&path)?;
             let new = env_or_ask("MASAR_NEW_PASSWORD", "new password", true)?;
             m.change_password(&old, &new)?;
-            Ok(json!({ "user": m.user().name }))
+            Ok(json(&PasswordChanged { user: m.user().name.clone() }))
         }
         Command::User(cmd) => {
             let mut m = open(&path)?;
             match cmd {
                 UserCmd::Add { name, role } => {
                     // Checked before asking for a password nobody may use.
-                    m.require(masar_core::auth::Permission::ManageUsers)?;
-                    let role = Role::parse(&role).ok_or_else(|| {
-                        Failure(format!("role: '{role}' is not one of: counsellor, supervisor, admin"))
-                    })?;
+                    m.require(Permission::ManageUsers)?;
+                    let role = Role::from_input(&role)?;
                     let password = env_or_ask("MASAR_NEW_PASSWORD", &format!("password for {name}"), true)?;
                     Ok(id(m.add_user(&name, role, &password)?))
                 }
-                UserCmd::List => Ok(Json::Array(
-                    m.list_users()?
-                        .into_iter()
-                        .map(|u| json!({ "id": u.id, "name": u.name, "role": u.role, "active": u.active }))
-                        .collect(),
-                )),
+                UserCmd::List => Ok(json(&m.list_users()?)),
             }
         }
         Command::Person(cmd) => {
@@ -283,15 +281,12 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                     m.set_person(&pid, &pairs(&kv)?)?;
                     Ok(id(pid))
                 }
-                PersonCmd::Get { id } => Ok(m.person(&id)?.to_json()),
-                PersonCmd::List { search } => {
-                    Ok(Json::Array(m.list_persons(search.as_deref())?.iter().map(|r| r.to_json()).collect()))
-                }
+                PersonCmd::Get { id } => Ok(json(&m.person(&id)?)),
+                PersonCmd::List { search } => Ok(json(&m.list_persons(search.as_deref())?)),
                 PersonCmd::Erase { id: pid, yes } => {
-                    let who = m.person(&pid)?;
-                    let name = format!("{} {}", who.text("given").unwrap_or(""), who.text("family").unwrap_or(""));
-                    if !yes && !confirm(&format!("Erase the personal data of {} ({pid}) on this laptop and, through sync, everywhere? This cannot be undone.", name.trim()))? {
-                        return Err(Failure("erasure cancelled: nothing was changed".into()));
+                    let name = m.person(&pid)?.display_name();
+                    if !yes && !confirm(&format!("Erase the personal data of {name} ({pid}) on this laptop and, through sync, everywhere? This cannot be undone."))? {
+                        return Err(Failure::refused("erasure cancelled: nothing was changed"));
                     }
                     m.erase_person(&pid)?;
                     Ok(id(pid))
@@ -299,10 +294,9 @@ fn run(cli: Cli) -> Result<Json, Failure> {
             }
         }
         Command::Import { what: args::ImportWhat::Persons { file } } => {
-            let data = std::fs::read(&file).map_err(|e| Failure(format!("{}: cannot be read ({e})", file.display())))?;
+            let data = read_file(&file)?;
             let mut m = open(&path)?;
-            let done = m.import_persons_csv(&data)?;
-            Ok(json!({ "imported": done.ids.len(), "ids": done.ids }))
+            Ok(json(&m.import_persons_csv(&data)?))
         }
         Command::Intake(IntakeCmd::Add { person, date, referral }) => {
             let mut m = open(&path)?;
@@ -322,7 +316,7 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                     m.unattend(&session, &person)?;
                     Ok(id(session))
                 }
-                SessionCmd::Attendees { session } => Ok(json!(m.attendees(&session)?)),
+                SessionCmd::Attendees { session } => Ok(json(&m.attendees(&session)?)),
             }
         }
         Command::Project(cmd) => {
@@ -343,19 +337,11 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                     m.set_project(&pid, &pairs(&kv)?)?;
                     Ok(id(pid))
                 }
-                ProjectCmd::Get { id } => Ok(m.project(&id)?.to_json()),
+                ProjectCmd::Get { id } => Ok(json(&m.project(&id)?)),
                 ProjectCmd::BudgetAdd { id: pid, item, quantity, unit_cost } => {
                     Ok(id(m.add_budget_line(&pid, &item, &quantity, &unit_cost)?))
                 }
-                ProjectCmd::Budget { id } => {
-                    let b = m.budget(&id)?;
-                    Ok(json!({
-                        "lines": b.lines.iter().map(|l| l.to_json()).collect::<Vec<_>>(),
-                        "total": b.total.to_string(),
-                        "own_contribution": b.own_contribution.to_string(),
-                        "to_finance": b.to_finance.to_string(),
-                    }))
-                }
+                ProjectCmd::Budget { id } => Ok(json(&m.budget(&id)?)),
             }
         }
         Command::Disbursement(DisbursementCmd::Add { project, date, amount, currency, donor, mode, receipt }) => {
@@ -379,12 +365,10 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                 }
                 FollowUpCmd::Overdue { on } => {
                     let day = match on {
-                        Some(d) => masar_core::changes::entity::parse_date("on", &d)?,
+                        Some(d) => masar_core::parse_date("on", &d)?,
                         None => m.clock().today(),
                     };
-                    Ok(Json::Array(
-                        m.overdue_followups(day)?.into_iter().map(|(p, due)| json!({ "project": p, "due": due })).collect(),
-                    ))
+                    Ok(json(&m.overdue_visits(day)?))
                 }
             }
         }
@@ -398,15 +382,15 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                 RefCmd::Add { list, name } => Ok(id(m.add_reference(&list, &name)?)),
                 RefCmd::Remove { list, name } => {
                     m.remove_reference(&list, &name)?;
-                    Ok(json!({ "list": list, "name": name }))
+                    Ok(json(&ReferenceEntry { list, name }))
                 }
-                RefCmd::List { list } => Ok(json!(m.references(&list)?)),
+                RefCmd::List { list } => Ok(json(&m.references(&list)?)),
             }
         }
         Command::Report(ReportCmd::Indicators { from, to, by }) => {
             let m = open(&path)?;
             let dims = by.iter().map(|b| Dimension::parse(b)).collect::<Result<Vec<_>, _>>()?;
-            Ok(m.report(&from, &to, &dims)?.to_json())
+            Ok(json(&m.report(&from, &to, &dims)?))
         }
     }
 }

@@ -1,10 +1,10 @@
-//! Printing results: exactly one JSON value with `--json`, readable lines otherwise.
+//! Printing results: exactly one JSON value with `--json`, readable lines otherwise. The
+//! values are the core's typed answers, serialised unchanged.
 
-use masar_core::changes::Change;
-use masar_core::demo::DemoSummary;
-use serde_json::{json, Value as Json};
+use serde::Serialize;
+use serde_json::Value as Json;
 
-/// Prints a command's result on stdout.
+/// Prints a command's answer on stdout.
 pub fn print(value: &Json, as_json: bool) {
     if as_json {
         println!("{value}");
@@ -13,6 +13,12 @@ pub fn print(value: &Json, as_json: bool) {
     let mut out = String::new();
     human(value, 0, &mut out);
     print!("{out}");
+}
+
+/// The answer as JSON, as both faces send it.
+pub fn json<T: Serialize>(answer: &T) -> Json {
+    // Serialising the core's answers (strings, numbers, maps with string keys) cannot fail.
+    serde_json::to_value(answer).unwrap_or(Json::Null)
 }
 
 fn scalar(v: &Json) -> String {
@@ -64,46 +70,6 @@ fn human(value: &Json, indent: usize, out: &mut String) {
         }
         other => out.push_str(&format!("{pad}{}\n", scalar(other))),
     }
-}
-
-/// One history entry.
-pub fn change(c: &Change) -> Json {
-    let parse = |s: &Option<String>| s.as_deref().and_then(|t| serde_json::from_str::<Json>(t).ok()).unwrap_or(Json::Null);
-    json!({
-        "at": c.at,
-        "user": c.user_name.clone().or_else(|| c.user_id.clone()),
-        "device": c.device,
-        "entity": c.entity,
-        "record": c.record,
-        "field": c.field,
-        "old": parse(&c.old),
-        "new": parse(&c.value),
-        "hlc": c.hlc.to_string(),
-    })
-}
-
-/// One conflict.
-pub fn conflict(c: &masar_core::sync::Conflict) -> Json {
-    json!({
-        "id": c.id, "entity": c.entity, "record": c.record, "field": c.field,
-        "kept": c.kept, "other": c.other,
-        "kept_by": c.kept_by.0, "kept_device": c.kept_by.1, "kept_at": c.kept_at,
-        "other_by": c.other_by.0, "other_device": c.other_by.1, "other_at": c.other_at,
-    })
-}
-
-/// What `demo` made.
-pub fn demo_summary(s: &DemoSummary) -> Json {
-    json!({
-        "persons": s.persons,
-        "intakes": s.intakes,
-        "sessions": s.sessions,
-        "projects": s.projects,
-        "disbursements": s.disbursements,
-        "followups": s.followups,
-        "overdue": s.overdue,
-        "users": s.users,
-    })
 }
 
 /// The indicator report as tables: the totals, then one table per breakdown with the

@@ -43,9 +43,6 @@ const COUNTER_BITS: u32 = 16;
 const COUNTER_MAX: i64 = (1 << COUNTER_BITS) - 1;
 
 impl Hlc {
-    /// The stamp before every other.
-    pub const ZERO: Hlc = Hlc(0);
-
     /// Builds a stamp from wall milliseconds and a counter.
     pub fn new(millis: i64, counter: i64) -> Hlc {
         Hlc((millis.max(0) << COUNTER_BITS) | (counter & COUNTER_MAX))

@@ -7,13 +7,16 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
+use serde::Serialize;
+use ts_rs::TS;
+
 use crate::auth::{Permission, Role};
-use crate::domain::InputError;
-use crate::store::Masar;
+use crate::error::InputError;
+use crate::masar::Masar;
 use crate::Result;
 
 /// What the demo made.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
 pub struct DemoSummary {
     /// Persons registered.
     pub persons: usize,
@@ -108,7 +111,7 @@ pub fn fill(m: &mut Masar, seed: u64) -> Result<DemoSummary> {
         }
     }
     for (name, role) in [("leila", Role::Supervisor), ("karim", Role::Counsellor)] {
-        if m.user_id_by_name(name)?.is_none() {
+        if !m.list_users()?.iter().any(|u| u.name == *name) {
             m.add_user(name, role, DEMO_PASSWORD)?;
             s.users.push(name.to_string());
         }

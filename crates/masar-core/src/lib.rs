@@ -1,26 +1,78 @@
 //! The headless core of Masar: the encrypted store, the journey's domain, the one write
-//! path that records every change, and the indicators.
+//! path that records every change, sync between laptops, and the indicators.
 //!
 //! Everything a user can do goes through [`Masar`], an open database with a logged-in
-//! user. The `masar` CLI and the desktop window are thin adapters over its methods; no
-//! business rule lives outside this crate.
+//! user. The `masar` CLI and the desktop window are thin adapters over its methods and
+//! show its typed answers unchanged; no business rule lives outside this crate. The write
+//! path, the op log, the keys and the bundle internals are private to the crate.
+//!
+//! The modules form layers that only point down (ARCHITECTURE.md draws them; the test in
+//! `layers.rs` fails on an arrow going up): leaves (`clock`, `fold`, `error`, `auth`),
+//! the schema registry (`schema`), storage and keys (`store`, `keys`, `search`), the
+//! change log (`changes`), the domain, sync and reports as siblings, then the `Masar`
+//! handle (`masar`), the read models (`views`) and the demo.
 #![deny(missing_docs)]
 
-pub mod auth;
-pub mod changes;
-pub mod clock;
-pub mod demo;
-pub mod domain;
+// Leaves.
+mod auth;
+mod clock;
 mod error;
-pub mod report;
-pub mod search;
-pub mod store;
-pub mod sync;
-pub mod views;
+mod fold;
+// The schema registry.
+mod schema;
+// Storage and keys.
+mod keys;
+mod search;
+mod store;
+// The change log.
+mod changes;
+// Domain, sync, reports: siblings that never import one another.
+mod domain;
+mod report;
+mod sync;
+// The handle and the read models.
+pub mod demo;
+mod masar;
+mod views;
+
+#[cfg(test)]
+mod layers;
 #[cfg(test)]
 mod testing;
+#[cfg(test)]
+mod typescript;
 
-pub use auth::Role;
+pub use auth::{Permission, Role, User, MIN_PASSWORD_LEN};
+pub use changes::Change;
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use error::{Error, Result};
-pub use store::{Masar, Status};
+pub use domain::{
+    BudgetLine, BudgetLineView, BudgetSummary, Disbursement, FollowUp, Intake, Person, PersonImport, Project, ProjectRules,
+    Referral, Session, StageEvent, UserSummary,
+};
+pub use error::{parse_date, split_pair, AuthError, Error, ErrorClass, ErrorReport, InputError, Result, StoreError, SyncError};
+pub use masar::{Created, Enrolled, Masar, Status};
+pub use report::{Dimension, Measure, Report};
+pub use store::SCHEMA_VERSION;
+pub use sync::{Conflict, Exported, Imported, Resolution, Scope};
+pub use views::{
+    AppInfo, Checked, Choices, Digest, Home, Id, Money, OverdueVisit, PasswordChanged, Permissions, ProjectTile, ProjectView,
+    RecentChange, ReferenceEntry, SessionInfo, SessionTile, SessionView, SyncState, Timeline, TimelineEvent,
+};
+
+/// The newest bundle format this version writes and reads.
+pub const BUNDLE_FORMAT: u16 = sync::bundle::FORMAT;
+
+/// What the fuzz target needs of the bundle reader, and nothing else.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Runs the framing and signature checks on arbitrary bytes; true when they pass.
+    pub fn read_header(data: &[u8]) -> bool {
+        crate::sync::bundle::read_header(data).is_ok()
+    }
+
+    /// Runs the body decoder on arbitrary bytes; true when it reads `expected` changes.
+    pub fn decode_body(body: &[u8], expected: u64) -> bool {
+        crate::sync::bundle::decode_body(body, expected).is_ok()
+    }
+}

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::clock::{Clock, FixedClock};
-use crate::store::Masar;
+use crate::masar::Masar;
 
 /// A new database in a temporary folder, its admin logged in, its clock fixed at noon on
 /// 2024-06-01, with small reference lists.

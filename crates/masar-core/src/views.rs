@@ -1,178 +1,464 @@
-//! Read models for the window's screens and the CLI: what a screen shows, assembled in one
-//! place, as the JSON both faces send on (records as `Record::to_json` prints them).
+//! Read models: what each screen of the window, and each listing of the command line,
+//! shows, assembled once as typed answers that both faces send on unchanged. The views
+//! carry what a screen needs to decide what to offer (allowed stages, permissions, choice
+//! lists, today's date by the core's clock), so no face keeps a copy of a rule.
 
+use std::path::Path;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
 use rusqlite::params;
-use serde_json::{json, Value as Json};
+use serde::Serialize;
+use ts_rs::TS;
 
-use crate::changes::Entity;
-use crate::domain::{read_record, Record};
-use crate::store::Masar;
+use crate::auth::Permission;
+use crate::domain::{
+    BudgetSummary, Disbursement, FollowUp, Person, Project, ProjectRules, Record, Session, StageEvent, DECISIONS,
+};
+use crate::error::StoreError;
+use crate::fold::fold;
+use crate::masar::Masar;
+use crate::report::Dimension;
+use crate::schema;
 use crate::Result;
 
-fn ids(m: &Masar, sql: &str, arg: &str) -> Result<Vec<String>> {
-    let mut stmt = m.conn().prepare(sql)?;
-    let out = stmt.query_map([arg], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
-    Ok(out)
+/// The answer of a command that made or changed one record: its id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct Id {
+    /// The record's id.
+    pub id: String,
 }
 
-fn records(m: &Masar, entity: Entity, ids: &[String]) -> Result<Vec<Record>> {
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(r) = read_record(m.conn(), entity, id)? {
-            out.push(r);
+impl From<String> for Id {
+    fn from(id: String) -> Id {
+        Id { id }
+    }
+}
+
+/// What the window knows before anyone logs in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct AppInfo {
+    /// The database file.
+    pub db: String,
+    /// Whether it exists yet (else the first-run screen is shown).
+    pub exists: bool,
+    /// Whether it is the demo database, whose accounts the login screen may show.
+    pub demo: bool,
+    /// Masar's version.
+    pub version: String,
+}
+
+impl AppInfo {
+    /// The facts about the database at `db`.
+    pub fn new(db: &Path, demo: bool) -> AppInfo {
+        AppInfo { db: db.display().to_string(), exists: db.exists(), demo, version: env!("CARGO_PKG_VERSION").to_string() }
+    }
+}
+
+/// What the logged-in user may do, as screens decide what to show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct Permissions {
+    /// Add users, change roles, enrol laptops.
+    pub manage_users: bool,
+    /// Edit the organisation's reference lists.
+    pub edit_reference_lists: bool,
+    /// Record committee decisions, resolve conflicts, export for another laptop's scope.
+    pub decide_in_committee: bool,
+    /// Erase a person's personal data.
+    pub erase_person: bool,
+    /// Record the daily work.
+    pub record_work: bool,
+}
+
+/// The choice lists every form offers, as the core accepts them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct Choices {
+    /// Sexes.
+    pub sexes: Vec<String>,
+    /// Legal statuses.
+    pub legal_statuses: Vec<String>,
+    /// Kinds of session.
+    pub session_kinds: Vec<String>,
+    /// Kinds of project.
+    pub project_kinds: Vec<String>,
+    /// Project stages, in journey order.
+    pub stages: Vec<String>,
+    /// Ways a tranche is paid.
+    pub modes: Vec<String>,
+    /// What a follow-up visit may find.
+    pub followup_statuses: Vec<String>,
+    /// Where a referral may stand.
+    pub referral_statuses: Vec<String>,
+    /// The organisation's reference lists.
+    pub reference_lists: Vec<String>,
+    /// Roles, lowest first.
+    pub roles: Vec<String>,
+    /// What a committee may decide.
+    pub decisions: Vec<String>,
+    /// Ways the indicators may be split.
+    pub dimensions: Vec<String>,
+}
+
+fn strings(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| (*s).to_string()).collect()
+}
+
+impl Choices {
+    /// The lists as this version of the core accepts them.
+    pub fn current() -> Choices {
+        Choices {
+            sexes: strings(schema::SEXES),
+            legal_statuses: strings(schema::LEGAL_STATUSES),
+            session_kinds: strings(schema::SESSION_KINDS),
+            project_kinds: strings(schema::PROJECT_KINDS),
+            stages: strings(schema::STAGES),
+            modes: strings(schema::MODES),
+            followup_statuses: strings(schema::FOLLOWUP_STATUSES),
+            referral_statuses: strings(schema::REFERRAL_STATUSES),
+            reference_lists: strings(schema::REFERENCE_LISTS),
+            roles: strings(schema::ROLES),
+            decisions: strings(DECISIONS),
+            dimensions: Dimension::ALL.iter().map(|d| d.as_str().to_string()).collect(),
         }
     }
-    Ok(out)
 }
 
-fn display_name(p: &Record) -> String {
-    let latin = format!("{} {}", p.text("given").unwrap_or(""), p.text("family").unwrap_or("")).trim().to_string();
-    if latin.is_empty() {
-        "—".into()
-    } else {
-        latin
+/// The logged-in user's session: who they are, what they may do, what forms offer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct SessionInfo {
+    /// Log-in name.
+    pub user: String,
+    /// Role.
+    pub role: String,
+    /// The organisation's name.
+    pub org_name: String,
+    /// This laptop's name.
+    pub device_name: String,
+    /// The user's language on this laptop, when chosen.
+    pub language: Option<String>,
+    /// Whether this is the demo database.
+    pub demo: bool,
+    /// What the user may do.
+    pub permissions: Permissions,
+    /// The choice lists.
+    pub choices: Choices,
+    /// Today, by the core's clock: the default date of every form.
+    pub today: NaiveDate,
+}
+
+/// A session in the list, with how many attended.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct SessionTile {
+    /// The session.
+    #[serde(flatten)]
+    pub session: Session,
+    /// Persons present.
+    pub attendees: i64,
+}
+
+/// One session with the persons present.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct SessionView {
+    /// The session.
+    pub session: Session,
+    /// The persons present.
+    pub attendees: Vec<Person>,
+}
+
+/// A project on the board, with its members' names.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct ProjectTile {
+    /// The project.
+    #[serde(flatten)]
+    pub project: Project,
+    /// Its members' names.
+    pub member_names: Vec<String>,
+}
+
+/// An amount in one currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct Money {
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Exact amount.
+    #[ts(type = "string")]
+    pub amount: Decimal,
+}
+
+/// One project with members, plan, stages, tranches, visits, and what may be done next.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct ProjectView {
+    /// The project.
+    pub project: Project,
+    /// Its members.
+    pub members: Vec<Person>,
+    /// Its business plan.
+    pub budget: BudgetSummary,
+    /// Its stages, oldest first.
+    pub stages: Vec<StageEvent>,
+    /// Tranches paid, oldest first.
+    pub disbursements: Vec<Disbursement>,
+    /// What was paid in all, per currency.
+    pub paid: Vec<Money>,
+    /// Follow-up visits, oldest first.
+    pub followups: Vec<FollowUp>,
+    /// What the rules allow now, for this user.
+    pub rules: ProjectRules,
+}
+
+/// One dated event of a person's journey.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct TimelineEvent {
+    /// When.
+    pub date: Option<NaiveDate>,
+    /// intake, awareness, training, stage:STAGE, disbursement, followup or referral.
+    pub kind: String,
+    /// The event's own record.
+    pub id: String,
+    /// The project it belongs to, for stages, tranches and visits.
+    pub project: Option<String>,
+    /// A short description.
+    pub label: String,
+}
+
+/// A person's whole journey.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct Timeline {
+    /// The person.
+    pub person: Person,
+    /// Their events, oldest first.
+    pub events: Vec<TimelineEvent>,
+}
+
+/// One of the latest changes on this laptop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct RecentChange {
+    /// Entity name.
+    pub entity: String,
+    /// Record id.
+    pub record: String,
+    /// Field changed.
+    pub field: String,
+    /// Who.
+    pub user: Option<String>,
+    /// When, by the writer's clock.
+    pub at: String,
+    /// On which device.
+    pub device: String,
+}
+
+/// Where this laptop's exchanges stand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct SyncState {
+    /// When this laptop last exported.
+    pub last_export: Option<String>,
+    /// When it last imported.
+    pub last_import: Option<String>,
+    /// Bundles imported so far.
+    pub bundles_imported: i64,
+    /// Records waiting for what they link to.
+    pub pending: i64,
+    /// Open conflicts.
+    pub conflicts: u64,
+    /// The sync folder, when set.
+    pub sync_folder: Option<String>,
+}
+
+/// A funded project whose follow-up visit is overdue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct OverdueVisit {
+    /// The project.
+    pub project: String,
+    /// Its title.
+    pub title: Option<String>,
+    /// Its stage.
+    pub stage: Option<String>,
+    /// When the visit was due.
+    pub due: String,
+}
+
+/// What a counsellor sees first.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct Home {
+    /// Today, by the core's clock.
+    pub today: NaiveDate,
+    /// Overdue visits, most overdue first.
+    pub overdue: Vec<OverdueVisit>,
+    /// Today's and coming sessions.
+    pub sessions: Vec<Session>,
+    /// The persons this user registered, most recent first.
+    pub caseload: Vec<Person>,
+    /// The latest changes.
+    pub recent: Vec<RecentChange>,
+    /// The last exchanges.
+    pub sync: SyncState,
+}
+
+/// What `masar check` found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct Checked {
+    /// Whether SQLite's integrity check passed.
+    pub ok: bool,
+    /// Records waiting for what they link to.
+    pub pending: i64,
+}
+
+/// The digest of what a database shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct Digest {
+    /// SHA-256, hex.
+    pub digest: String,
+}
+
+/// An entry of a reference list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct ReferenceEntry {
+    /// The list.
+    pub list: String,
+    /// The entry.
+    pub name: String,
+}
+
+/// Whose password was changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct PasswordChanged {
+    /// The user.
+    pub user: String,
+}
+
+fn date(text: Option<String>) -> Result<Option<NaiveDate>> {
+    match text {
+        None => Ok(None),
+        Some(t) => NaiveDate::parse_from_str(&t, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| StoreError::Corrupt { what: "date".into(), value: t }.into()),
     }
 }
 
 impl Masar {
+    /// The logged-in user's session, for the window.
+    pub fn session_info(&self, demo: bool) -> Result<SessionInfo> {
+        let s = self.status()?;
+        let role = self.user().role;
+        Ok(SessionInfo {
+            user: s.user,
+            role: s.role,
+            org_name: s.org_name,
+            device_name: s.device_name,
+            language: self.preference("language")?,
+            demo,
+            permissions: Permissions {
+                manage_users: Permission::ManageUsers.allows(role),
+                edit_reference_lists: Permission::EditReferenceLists.allows(role),
+                decide_in_committee: Permission::DecideInCommittee.allows(role),
+                erase_person: Permission::ErasePerson.allows(role),
+                record_work: Permission::RecordWork.allows(role),
+            },
+            choices: Choices::current(),
+            today: self.clock().today(),
+        })
+    }
+
     /// The persons this user registered, most recent first.
-    pub fn caseload(&self, limit: usize) -> Result<Vec<Record>> {
-        let me = self.user().id.clone();
-        let ids = ids(self, "SELECT id FROM persons WHERE counsellor = ?1 ORDER BY id DESC", &me)?;
-        records(self, Entity::Person, &ids[..ids.len().min(limit)])
+    pub fn caseload(&self, limit: usize) -> Result<Vec<Person>> {
+        Person::select(self.conn(), "WHERE t.counsellor = ?1 ORDER BY t.id DESC LIMIT ?2", params![self.user().id, limit as i64])
     }
 
     /// Sessions, latest first, with how many attended.
-    pub fn sessions_view(&self) -> Result<Json> {
-        let mut stmt = self.conn().prepare(
-            "SELECT s.id, (SELECT count(*) FROM attendance a WHERE a.session_id = s.id AND a.present = 1)
-             FROM sessions s ORDER BY s.date DESC, s.id",
-        )?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
-        let mut out = Vec::new();
-        for (id, n) in rows {
-            if let Some(r) = read_record(self.conn(), Entity::Session, &id)? {
-                let mut j = r.to_json();
-                j["attendees"] = n.into();
-                out.push(j);
-            }
+    pub fn sessions_view(&self) -> Result<Vec<SessionTile>> {
+        let sessions = Session::select(self.conn(), "ORDER BY t.date DESC, t.id", [])?;
+        let mut stmt = self.conn().prepare_cached("SELECT count(*) FROM attendance WHERE session_id = ?1 AND present = 1")?;
+        let mut out = Vec::with_capacity(sessions.len());
+        for session in sessions {
+            let attendees: i64 = stmt.query_row([&session.id], |r| r.get(0))?;
+            out.push(SessionTile { session, attendees });
         }
-        Ok(Json::Array(out))
+        Ok(out)
     }
 
     /// One session with the persons present.
-    pub fn session_view(&self, id: &str) -> Result<Json> {
-        let s = crate::domain::existing(self.conn(), Entity::Session, id)?;
-        let present = self.attendees(id)?;
-        let persons: Vec<Json> = records(self, Entity::Person, &present)?.iter().map(Record::to_json).collect();
-        Ok(json!({ "session": s.to_json(), "attendees": persons }))
+    pub fn session_view(&self, id: &str) -> Result<SessionView> {
+        let session = Session::existing(self.conn(), id)?;
+        let attendees = Person::select(
+            self.conn(),
+            "JOIN attendance a ON a.person_id = t.id WHERE a.session_id = ?1 AND a.present = 1 ORDER BY t.id",
+            [id],
+        )?;
+        Ok(SessionView { session, attendees })
+    }
+
+    fn members(&self, project: &str) -> Result<Vec<Person>> {
+        Person::select(
+            self.conn(),
+            "JOIN members m ON m.person_id = t.id WHERE m.project_id = ?1 AND m.active = 1 ORDER BY t.id",
+            [project],
+        )
     }
 
     /// Projects with their members' names, for the board.
-    pub fn projects_view(&self) -> Result<Json> {
-        let all = self
-            .conn()
-            .prepare("SELECT id FROM projects ORDER BY stage_date DESC, id")?
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<Vec<String>>>()?;
-        let mut out = Vec::new();
-        for p in records(self, Entity::Project, &all)? {
-            let members = ids(self, "SELECT person_id FROM members WHERE project_id = ?1 AND active = 1 ORDER BY person_id", &p.id)?;
-            let names: Vec<String> = records(self, Entity::Person, &members)?.iter().map(display_name).collect();
-            let mut j = p.to_json();
-            j["member_names"] = json!(names);
-            out.push(j);
+    pub fn projects_view(&self) -> Result<Vec<ProjectTile>> {
+        let projects = Project::select(self.conn(), "ORDER BY t.stage_date DESC, t.id", [])?;
+        let mut out = Vec::with_capacity(projects.len());
+        for project in projects {
+            let member_names = self.members(&project.id)?.iter().map(Person::display_name).collect();
+            out.push(ProjectTile { project, member_names });
         }
-        Ok(Json::Array(out))
+        Ok(out)
     }
 
-    /// One project with members, plan, stages, tranches and visits.
-    pub fn project_view(&self, id: &str) -> Result<Json> {
-        let p = crate::domain::existing(self.conn(), Entity::Project, id)?;
-        let members = ids(self, "SELECT person_id FROM members WHERE project_id = ?1 AND active = 1 ORDER BY person_id", id)?;
-        let budget = self.budget(id)?;
-        let list = |entity: Entity, table: &str, order: &str| -> Result<Vec<Json>> {
-            let found = ids(self, &format!("SELECT id FROM {table} WHERE project_id = ?1 ORDER BY {order}, id"), id)?;
-            Ok(records(self, entity, &found)?.iter().map(Record::to_json).collect())
-        };
-        Ok(json!({
-            "project": p.to_json(),
-            "members": records(self, Entity::Person, &members)?.iter().map(Record::to_json).collect::<Vec<_>>(),
-            "budget": {
-                "lines": budget.lines.iter().map(|l| {
-                    let mut j = l.to_json();
-                    let n = |f: &str| l.text(f).and_then(|s| s.parse::<rust_decimal::Decimal>().ok()).unwrap_or_default();
-                    j["total"] = (n("quantity") * n("unit_cost")).to_string().into();
-                    j
-                }).collect::<Vec<_>>(),
-                "total": budget.total.to_string(),
-                "own_contribution": budget.own_contribution.to_string(),
-                "to_finance": budget.to_finance.to_string(),
-            },
-            "stages": list(Entity::StageEvent, "stage_events", "date")?,
-            "disbursements": list(Entity::Disbursement, "disbursements", "date")?,
-            "followups": list(Entity::FollowUp, "followups", "date")?,
-        }))
+    /// One project with members, plan, stages, tranches, visits and what may be done next.
+    pub fn project_view(&self, id: &str) -> Result<ProjectView> {
+        let project = Project::existing(self.conn(), id)?;
+        let rules = self.db().project_rules(&project);
+        Ok(ProjectView {
+            members: self.members(id)?,
+            budget: self.budget(id)?,
+            stages: StageEvent::select(self.conn(), "WHERE t.project_id = ?1 ORDER BY t.date, t.id", [id])?,
+            disbursements: Disbursement::select(self.conn(), "WHERE t.project_id = ?1 ORDER BY t.date, t.id", [id])?,
+            paid: self.db().paid(id)?.into_iter().map(|(currency, amount)| Money { currency, amount }).collect(),
+            followups: FollowUp::select(self.conn(), "WHERE t.project_id = ?1 ORDER BY t.date, t.id", [id])?,
+            rules,
+            project,
+        })
     }
 
     /// A person's whole journey as dated events, oldest first.
-    pub fn timeline(&self, person: &str) -> Result<Json> {
-        let p = crate::domain::existing(self.conn(), Entity::Person, person)?;
-        let mut events: Vec<(String, Json)> = Vec::new();
-        let mut add = |date: Option<String>, kind: &str, id: String, label: String| {
-            let d = date.unwrap_or_default();
-            events.push((d.clone(), json!({ "date": d, "kind": kind, "id": id, "label": label })));
-        };
+    pub fn timeline(&self, person: &str) -> Result<Timeline> {
+        let p = Person::existing(self.conn(), person)?;
         let conn = self.conn();
-        let mut stmt = conn.prepare("SELECT id, date, referral FROM intakes WHERE person_id = ?1")?;
-        for row in stmt.query_map([person], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, Option<String>>(2)?)))? {
-            let (id, date, referral) = row?;
-            add(date, "intake", id, referral.unwrap_or_default());
-        }
-        let mut stmt = conn.prepare(
-            "SELECT s.id, s.date, s.kind, s.topic FROM attendance a JOIN sessions s ON s.id = a.session_id
+        let mut events = Vec::new();
+        // Each query gives: record id, date, kind, project, label.
+        let queries: [&str; 6] = [
+            "SELECT id, date, 'intake', NULL, coalesce(referral, '') FROM intakes WHERE person_id = ?1",
+            "SELECT s.id, s.date, s.kind, NULL, coalesce(s.topic, '') FROM attendance a JOIN sessions s ON s.id = a.session_id
              WHERE a.person_id = ?1 AND a.present = 1",
-        )?;
-        for row in stmt.query_map([person], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?)))? {
-            let (id, date, kind, topic) = row?;
-            add(date, &kind, id, topic.unwrap_or_default());
-        }
-        let mut stmt = conn.prepare(
-            "SELECT p.id, e.date, e.stage, p.title FROM members m JOIN projects p ON p.id = m.project_id
+            "SELECT e.id, e.date, 'stage:' || e.stage, p.id, coalesce(p.title, '') FROM members m JOIN projects p ON p.id = m.project_id
              JOIN stage_events e ON e.project_id = p.id WHERE m.person_id = ?1",
-        )?;
-        for row in stmt.query_map([person], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?)))? {
-            let (id, date, stage, title) = row?;
-            add(date, &format!("stage:{stage}"), id, title.unwrap_or_default());
+            "SELECT d.id, d.date, 'disbursement', d.project_id, coalesce(d.amount || ' ' || d.currency, '') FROM members m
+             JOIN disbursements d ON d.project_id = m.project_id WHERE m.person_id = ?1",
+            "SELECT f.id, f.date, 'followup', f.project_id, coalesce(f.status, '') FROM members m
+             JOIN followups f ON f.project_id = m.project_id WHERE m.person_id = ?1",
+            "SELECT id, date, 'referral', NULL, coalesce(partner, '') || ' (' || coalesce(status, '') || ')' FROM referrals WHERE person_id = ?1",
+        ];
+        for sql in queries {
+            let mut stmt = conn.prepare_cached(sql)?;
+            let rows = stmt
+                .query_map([person], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, String>(4)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            for (id, day, kind, project, label) in rows {
+                events.push(TimelineEvent { date: date(day)?, kind, id, project, label });
+            }
         }
-        let mut stmt = conn.prepare(
-            "SELECT d.id, d.date, d.amount || ' ' || d.currency FROM members m JOIN disbursements d ON d.project_id = m.project_id
-             WHERE m.person_id = ?1",
-        )?;
-        for row in stmt.query_map([person], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, Option<String>>(2)?)))? {
-            let (id, date, label) = row?;
-            add(date, "disbursement", id, label.unwrap_or_default());
-        }
-        let mut stmt = conn.prepare(
-            "SELECT f.id, f.date, f.status FROM members m JOIN followups f ON f.project_id = m.project_id WHERE m.person_id = ?1",
-        )?;
-        for row in stmt.query_map([person], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, Option<String>>(2)?)))? {
-            let (id, date, status) = row?;
-            add(date, "followup", id, status.unwrap_or_default());
-        }
-        let mut stmt = conn.prepare("SELECT id, date, partner, status FROM referrals WHERE person_id = ?1")?;
-        for row in stmt.query_map([person], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, Option<String>>(3)?)))? {
-            let (id, date, partner, status) = row?;
-            add(date, "referral", id, format!("{} ({})", partner.unwrap_or_default(), status.unwrap_or_default()));
-        }
-        events.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(json!({ "person": p.to_json(), "events": events.into_iter().map(|(_, e)| e).collect::<Vec<_>>() }))
+        events.sort_by(|a, b| a.date.cmp(&b.date));
+        Ok(Timeline { person: p, events })
     }
 
     /// Persons who may be the one being registered: the same family name (folded) and a
     /// given name that contains, or is contained in, the one typed.
-    pub fn similar_persons(&self, given: &str, family: &str) -> Result<Vec<Record>> {
-        let (g, f) = (crate::search::fold(given.trim()), crate::search::fold(family.trim()));
+    pub fn similar_persons(&self, given: &str, family: &str) -> Result<Vec<Person>> {
+        let (g, f) = (fold(given.trim()), fold(family.trim()));
         if f.chars().count() < 2 {
             return Ok(Vec::new());
         }
@@ -180,80 +466,104 @@ impl Masar {
             .list_persons(Some(family))?
             .into_iter()
             .filter(|p| {
-                let pg = crate::search::fold(p.text("given").unwrap_or(""));
-                let pf = crate::search::fold(p.text("family").unwrap_or(""));
+                let pg = fold(p.given.as_deref().unwrap_or(""));
+                let pf = fold(p.family.as_deref().unwrap_or(""));
                 pf == f && (g.is_empty() || pg.contains(&g) || g.contains(&pg))
             })
             .collect())
     }
 
     /// The latest changes on this laptop, newest first.
-    pub fn recent_changes(&self, limit: usize) -> Result<Json> {
+    pub fn recent_changes(&self, limit: usize) -> Result<Vec<RecentChange>> {
         let mut stmt = self.conn().prepare(
             "SELECT entity, record, field, user_name, at, device FROM changes WHERE entity <> 'user' ORDER BY seq DESC LIMIT ?1",
         )?;
         let rows = stmt
             .query_map(params![limit as i64], |r| {
-                Ok(json!({
-                    "entity": r.get::<_, String>(0)?, "record": r.get::<_, String>(1)?, "field": r.get::<_, String>(2)?,
-                    "user": r.get::<_, Option<String>>(3)?, "at": r.get::<_, String>(4)?, "device": r.get::<_, String>(5)?,
-                }))
+                Ok(RecentChange { entity: r.get(0)?, record: r.get(1)?, field: r.get(2)?, user: r.get(3)?, at: r.get(4)?, device: r.get(5)? })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(Json::Array(rows))
+        Ok(rows)
     }
 
     /// The state of the last exchanges: last export, last import, bundles read, pending.
-    pub fn sync_state(&self) -> Result<Json> {
+    pub fn sync_state(&self) -> Result<SyncState> {
         let last_import: Option<String> = self.conn().query_row("SELECT max(imported_at) FROM imported_bundles", [], |r| r.get(0))?;
         let bundles: i64 = self.conn().query_row("SELECT count(*) FROM imported_bundles", [], |r| r.get(0))?;
-        Ok(json!({
-            "last_export": self.preference_raw("last_export_at")?,
-            "last_import": last_import,
-            "bundles_imported": bundles,
-            "pending": self.pending_count()?,
-            "conflicts": self.conflicts()?.len(),
-            "sync_folder": self.preference_raw("sync_folder")?,
-        }))
+        Ok(SyncState {
+            last_export: crate::store::meta(self.conn(), "last_export_at")?,
+            last_import,
+            bundles_imported: bundles,
+            pending: self.pending_count()?,
+            conflicts: self.conflicts()?.len() as u64,
+            sync_folder: crate::store::meta(self.conn(), "sync_folder")?,
+        })
     }
 
-    fn preference_raw(&self, key: &str) -> Result<Option<String>> {
-        Ok(crate::store::meta(self.conn(), key)?)
-    }
-
-    /// A setting of this user on this laptop (language, …); never synced.
-    pub fn preference(&self, key: &str) -> Result<Option<String>> {
-        self.preference_raw(&format!("pref:{}:{key}", self.user().id))
-    }
-
-    /// Saves a setting of this user on this laptop.
-    pub fn set_preference(&mut self, key: &str, value: &str) -> Result<()> {
-        Ok(crate::store::set_meta(self.conn(), &format!("pref:{}:{key}", self.user().id), value)?)
-    }
-
-    /// Saves the sync folder of this laptop.
-    pub fn set_sync_folder(&mut self, folder: &str) -> Result<()> {
-        Ok(crate::store::set_meta(self.conn(), "sync_folder", folder)?)
-    }
-
-    /// What the counsellor sees first: overdue visits (with the project's title), today's
-    /// and coming sessions, their caseload, the latest changes and the last exchange.
-    pub fn home(&self) -> Result<Json> {
-        let today = self.clock().today();
-        let mut overdue = Vec::new();
-        for (project, due) in self.overdue_followups(today)? {
-            let p = crate::domain::existing(self.conn(), Entity::Project, &project)?;
-            overdue.push(json!({ "project": project, "title": p.text("title"), "due": due, "stage": p.text("stage") }));
+    /// Overdue visits on `day`, with each project's title and stage.
+    pub fn overdue_visits(&self, day: NaiveDate) -> Result<Vec<OverdueVisit>> {
+        let mut out = Vec::new();
+        for (project, due) in self.overdue_followups(day)? {
+            let p = Project::existing(self.conn(), &project)?;
+            out.push(OverdueVisit { project, title: p.title, stage: p.stage, due });
         }
+        Ok(out)
+    }
+
+    /// What the counsellor sees first: overdue visits, today's and coming sessions, their
+    /// caseload, the latest changes and the last exchange.
+    pub fn home(&self) -> Result<Home> {
+        let today = self.clock().today();
         let day = today.format("%Y-%m-%d").to_string();
-        let coming = ids(self, "SELECT id FROM sessions WHERE date >= ?1 ORDER BY date, id LIMIT 10", &day)?;
-        Ok(json!({
-            "today": day,
-            "overdue": overdue,
-            "sessions": records(self, Entity::Session, &coming)?.iter().map(Record::to_json).collect::<Vec<_>>(),
-            "caseload": self.caseload(20)?.iter().map(Record::to_json).collect::<Vec<_>>(),
-            "recent": self.recent_changes(10)?,
-            "sync": self.sync_state()?,
-        }))
+        Ok(Home {
+            today,
+            overdue: self.overdue_visits(today)?,
+            sessions: Session::select(self.conn(), "WHERE t.date >= ?1 ORDER BY t.date, t.id LIMIT 10", [day])?,
+            caseload: self.caseload(20)?,
+            recent: self.recent_changes(10)?,
+            sync: self.sync_state()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{kv, person, temp_db};
+
+    #[test]
+    fn a_timeline_names_the_project_of_its_tranches_and_visits() {
+        let (_d, mut m) = temp_db();
+        for (list, name) in [("sector", "food"), ("donor", "EU"), ("currency", "MAD")] {
+            m.add_reference(list, name).unwrap();
+        }
+        let a = person(&mut m, "Amina", "female", "1990-01-01");
+        let p = m.add_project("Bakery", "creation", "food", &[a.clone()], Some("2024-01-01")).unwrap();
+        m.set_stage(&p, "plan_ready", "2024-01-02").unwrap();
+        m.set_stage(&p, "in_committee", "2024-01-03").unwrap();
+        m.decide(&p, "approved", "2024-01-04", Some("1000"), None).unwrap();
+        m.add_disbursement(&p, "2024-01-05", "1000", "MAD", "EU", None, None).unwrap();
+        m.add_followup(&p, &kv(&[("date", "2024-02-01"), ("status", "active")])).unwrap();
+        let t = m.timeline(&a).unwrap();
+        let of = |kind: &str| t.events.iter().find(|e| e.kind == kind).unwrap_or_else(|| panic!("no {kind} in {:?}", t.events));
+        assert_eq!(of("disbursement").project.as_deref(), Some(p.as_str()));
+        assert_eq!(of("followup").project.as_deref(), Some(p.as_str()));
+        assert_ne!(of("disbursement").id, p, "the event keeps its own id");
+        assert_eq!(of("stage:funded").project.as_deref(), Some(p.as_str()));
+    }
+
+    #[test]
+    fn a_project_view_says_what_the_rules_allow_for_the_user() {
+        let (_d, mut m) = temp_db();
+        m.add_reference("sector", "food").unwrap();
+        let a = person(&mut m, "Amina", "female", "1990-01-01");
+        let p = m.add_project("Bakery", "creation", "food", &[a], Some("2024-01-01")).unwrap();
+        m.set_stage(&p, "plan_ready", "2024-01-02").unwrap();
+        let v = m.project_view(&p).unwrap();
+        assert_eq!(v.rules.next_stages, vec!["in_committee".to_string(), "draft".to_string()]);
+        assert!(!v.rules.can_disburse && !v.rules.can_visit && !v.rules.can_decide);
+        m.set_stage(&p, "in_committee", "2024-01-03").unwrap();
+        let v = m.project_view(&p).unwrap();
+        assert!(v.rules.next_stages.is_empty(), "a committee's outcome is a decision: {:?}", v.rules.next_stages);
+        assert!(v.rules.can_decide, "the test user is an admin");
     }
 }

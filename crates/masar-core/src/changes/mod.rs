@@ -1,41 +1,148 @@
-//! The one write path. Every insert, update and erasure goes through a [`Writer`], which
-//! writes the entity row and appends one row per field to the change log (`changes`),
-//! stamped with the hybrid logical clock, the device and the user. The audit trail
-//! (`masar history`) reads that log, and sync will ship it.
+//! The change log layer: the one write path and the open database it writes to.
+//!
+//! Every insert, update and erasure goes through a [`Writer`], which writes the entity
+//! row and appends one row per field to the change log (`changes`), stamped with the
+//! hybrid logical clock, the device and the user. The audit trail (`masar history`) reads
+//! that log, and sync ships it. [`Db`] is the open database with its logged-in user, on
+//! which the domain, sync and reports build.
 
-pub mod entity;
-pub mod oplog;
-mod value;
+mod clock_state;
+pub(crate) mod oplog;
 
-pub use entity::{Entity, FieldDef, FieldKind};
-pub use oplog::Op;
-pub use value::Value;
+pub(crate) use clock_state::ClockState;
+pub(crate) use oplog::Op;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{OptionalExtension, Transaction};
+use rusqlite::{Connection, OptionalExtension, Transaction};
+use serde::Serialize;
+use ts_rs::TS;
 
-use crate::clock::Hlc;
-use crate::domain::InputError;
+use crate::auth::{Permission, User};
+use crate::clock::{Clock, Hlc};
+use crate::error::{AuthError, InputError, StoreError};
+use crate::keys::DbKey;
+use crate::schema::{Entity, FieldKind, Value};
 use crate::Result;
 
+/// An open database with its logged-in user: what every operation of the core runs on.
+/// `Masar` wraps it; the layers below `Masar` take it.
+pub(crate) struct Db {
+    conn: Connection,
+    path: PathBuf,
+    key: DbKey,
+    user: User,
+    device_id: String,
+    clock: Arc<dyn Clock>,
+}
+
+impl Db {
+    /// Wraps an open, migrated connection.
+    pub fn new(conn: Connection, path: &Path, key: DbKey, user: User, device_id: String, clock: Arc<dyn Clock>) -> Db {
+        Db { conn, path: path.to_path_buf(), key, user, device_id, clock }
+    }
+
+    /// The connection, for reads.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The logged-in user.
+    pub fn user(&self) -> &User {
+        &self.user
+    }
+
+    /// Records the logged-in user's id once their row exists (the founding admin).
+    pub fn set_user_id(&mut self, id: String) {
+        self.user.id = id;
+    }
+
+    /// This laptop's id.
+    pub fn device_id(&self) -> &str {
+        &self.device_id
+    }
+
+    /// The injected wall clock.
+    pub fn clock(&self) -> &dyn Clock {
+        &*self.clock
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The key file beside the database.
+    pub fn key_file_path(&self) -> PathBuf {
+        crate::store::key_file_path(&self.path)
+    }
+
+    /// The key that opens the database, to wrap for a new user.
+    pub fn db_key(&self) -> &DbKey {
+        &self.key
+    }
+
+    /// Refuses the action unless the logged-in user's role allows it.
+    pub fn require(&self, permission: Permission) -> Result<(), AuthError> {
+        if permission.allows(self.user.role) {
+            Ok(())
+        } else {
+            let needed = permission.lowest_role();
+            Err(AuthError::Forbidden { role: self.user.role.as_str(), action: permission.describe(), needed: needed.as_str() })
+        }
+    }
+
+    /// Runs `f` in one transaction through the write path; commits only if it succeeds,
+    /// so a refused input changes nothing.
+    pub fn write<T>(&mut self, f: impl FnOnce(&mut Writer<'_>) -> Result<T>) -> Result<T> {
+        let user_id = (!self.user.id.is_empty()).then(|| self.user.id.clone());
+        let now = self.clock.now();
+        let tx = self.conn.transaction().map_err(StoreError::from)?;
+        let out = {
+            let mut w = Writer::new(&tx, user_id, Some(self.user.name.clone()), self.device_id.clone(), now)?;
+            let out = f(&mut w)?;
+            w.finish()?;
+            out
+        };
+        tx.commit().map_err(StoreError::from)?;
+        Ok(out)
+    }
+
+    /// Runs `f` in one transaction, committed only if it succeeds (for sync, which writes
+    /// changes that are already made rather than making new ones).
+    pub fn transaction<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let tx = self.conn.transaction().map_err(StoreError::from)?;
+        let out = f(&tx)?;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(out)
+    }
+
+    /// The change history of one record, oldest first.
+    pub fn history(&self, record: &str) -> Result<Vec<Change>> {
+        history(&self.conn, record)
+    }
+}
+
 /// Writes records and logs each field change, inside one transaction.
-pub struct Writer<'t> {
+pub(crate) struct Writer<'t> {
     tx: &'t Transaction<'t>,
     user_id: Option<String>,
     user_name: Option<String>,
     device: String,
     now: DateTime<Utc>,
-    hlc: Hlc,
-    frontier: i64,
-    offset: i64,
+    clock: ClockState,
     touched: oplog::Touched,
 }
 
-/// One entry of a record's history.
-#[derive(Debug, Clone, PartialEq)]
+/// One entry of a record's history: who changed which field, from what to what, when.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct Change {
-    /// Hybrid logical clock stamp.
-    pub hlc: i64,
+    /// The writing device's wall-clock time (RFC 3339).
+    pub at: String,
+    /// Who made it: their name where known, else their id on their laptop.
+    pub user: Option<String>,
     /// The device that made the change.
     pub device: String,
     /// The entity written.
@@ -44,74 +151,38 @@ pub struct Change {
     pub record: String,
     /// The field written.
     pub field: String,
-    /// The previous value on the writing device (JSON), null when blanked by erasure.
-    pub old: Option<String>,
-    /// The new value (JSON), null when blanked by erasure.
-    pub value: Option<String>,
-    /// Who made it (user id on their laptop).
-    pub user_id: Option<String>,
-    /// The user's name, where known.
-    pub user_name: Option<String>,
-    /// The writing device's wall-clock time (RFC 3339).
-    pub at: String,
-}
-
-pub(crate) const HLC_META_KEY: &str = "hlc";
-
-/// The clock saved in `meta`, where every write continues from.
-pub(crate) fn saved_hlc(tx: &Transaction<'_>) -> Result<Hlc> {
-    Ok(Hlc(crate::store::meta(tx, HLC_META_KEY)?.and_then(|s| s.parse().ok()).unwrap_or(0)))
-}
-
-/// How far ahead of this laptop's wall clock the organisation's stamps run, learnt from
-/// imports (milliseconds, never negative). Adding it to the wall clock keeps this laptop's
-/// stamps moving with real time after a laptop whose clock runs fast has pulled every
-/// stamp ahead: otherwise its later edits would carry the same frozen millisecond and lose
-/// to the fast laptop's concurrent ones.
-pub(crate) fn clock_offset(tx: &Transaction<'_>) -> Result<i64> {
-    Ok(crate::store::meta(tx, CLOCK_OFFSET_KEY)?.and_then(|s| s.parse().ok()).unwrap_or(0))
-}
-
-pub(crate) const CLOCK_OFFSET_KEY: &str = "clock_offset";
-
-/// Saves the clock.
-pub(crate) fn save_hlc(tx: &Transaction<'_>, hlc: Hlc) -> Result<()> {
-    Ok(crate::store::set_meta(tx, HLC_META_KEY, &hlc.0.to_string())?)
+    /// The previous value on the writing device; null when blanked by erasure.
+    #[ts(type = "string | number | boolean | null")]
+    pub old: Value,
+    /// The new value; null when blanked by erasure.
+    #[ts(type = "string | number | boolean | null")]
+    pub new: Value,
+    /// Hybrid logical clock stamp, as text (it exceeds what a script's number holds exactly).
+    pub hlc: String,
 }
 
 impl<'t> Writer<'t> {
-    pub(crate) fn new(
+    fn new(
         tx: &'t Transaction<'t>,
         user_id: Option<String>,
         user_name: Option<String>,
         device: String,
         now: DateTime<Utc>,
     ) -> Result<Writer<'t>> {
-        let hlc = saved_hlc(tx)?;
-        let frontier = oplog::frontier(tx)?;
-        let offset = clock_offset(tx)?;
-        Ok(Writer { tx, user_id, user_name, device, now, hlc, frontier, offset, touched: Default::default() })
+        let clock = ClockState::load(tx)?;
+        Ok(Writer { tx, user_id, user_name, device, now, clock, touched: Default::default() })
     }
 
-    /// The transaction, for reads that must see this write's own changes.
-    pub fn tx(&self) -> &Transaction<'t> {
-        self.tx
-    }
-
-    /// The wall-clock time of this write.
-    pub fn now(&self) -> DateTime<Utc> {
-        self.now
-    }
-
+    /// Names the user once their own row exists (the founding admin).
     pub(crate) fn set_user(&mut self, user_id: String) {
         self.user_id = Some(user_id);
     }
 
     /// Brings the touched records in line with the log and saves the clock; called
     /// before commit.
-    pub(crate) fn finish(self) -> Result<()> {
+    fn finish(self) -> Result<()> {
         oplog::settle(self.tx, &self.touched)?;
-        save_hlc(self.tx, self.hlc)
+        self.clock.save(self.tx)
     }
 
     fn log(&mut self, entity: Entity, record: &str, field: &str, value: &Value, old: Option<&Value>, creates: bool) -> Result<()> {
@@ -139,9 +210,9 @@ impl<'t> Writer<'t> {
         creates: bool,
         parents: Vec<(Hlc, String)>,
     ) -> Result<()> {
-        self.hlc = self.hlc.tick(self.now.timestamp_millis() + self.offset);
+        let hlc = self.clock.stamp(self.now.timestamp_millis());
         let op = Op {
-            hlc: self.hlc,
+            hlc,
             device: self.device.clone(),
             entity: entity.name().to_string(),
             record: record.to_string(),
@@ -152,7 +223,7 @@ impl<'t> Writer<'t> {
             user_id: self.user_id.clone(),
             user_name: self.user_name.clone(),
             at: self.now.to_rfc3339_opts(SecondsFormat::Millis, true),
-            frontier: self.frontier,
+            frontier: self.clock.frontier,
         };
         oplog::insert(self.tx, &op, old.map(Value::to_json).as_deref())?;
         self.touched.entry((op.entity, op.record)).or_default().insert(op.field);
@@ -179,9 +250,21 @@ impl<'t> Writer<'t> {
         oplog::settle(self.tx, &std::mem::take(&mut self.touched)).map(|_| ())
     }
 
-    /// Sets fields of an existing record; logs only the fields whose value changes.
-    /// Returns how many fields changed.
+    /// Sets settable fields of an existing record (refusing any other); logs only the
+    /// fields whose value changes. Returns how many fields changed.
     pub fn update(&mut self, entity: Entity, id: &str, fields: &[(&str, Value)]) -> Result<usize> {
+        for (name, _) in fields {
+            let def = entity.field(name)?;
+            if !def.settable {
+                return Err(InputError::NotSettable { what: entity.label(), field: def.name }.into());
+            }
+        }
+        self.update_kept(entity, id, fields)
+    }
+
+    /// Sets fields that their own operation keeps (a stage, a committee's decision, a
+    /// flag that retires a record) after that operation has checked its rules.
+    pub fn update_kept(&mut self, entity: Entity, id: &str, fields: &[(&str, Value)]) -> Result<usize> {
         let table = entity.table();
         let mut changed = 0;
         for (name, value) in fields {
@@ -221,7 +304,7 @@ impl<'t> Writer<'t> {
             .ok_or_else(|| InputError::NotFound { what: entity.label(), id: id.to_string() })?;
         let birth_year = born.as_deref().and_then(|b| b.get(0..4)).and_then(|y| y.parse::<i64>().ok());
         if let Some(year) = birth_year {
-            self.update(entity, id, &[("birth_year", Value::Int(year))])?;
+            self.update_kept(entity, id, &[("birth_year", Value::Int(year))])?;
         }
         self.log(entity, id, "erased", &Value::Bool(true), None, false)?;
         oplog::apply_erasure(self.tx, id)?;
@@ -230,24 +313,25 @@ impl<'t> Writer<'t> {
 }
 
 /// The history of one record, oldest first.
-pub(crate) fn history(conn: &rusqlite::Connection, record: &str) -> Result<Vec<Change>> {
+fn history(conn: &Connection, record: &str) -> Result<Vec<Change>> {
     let mut stmt = conn.prepare(
-        "SELECT c.hlc, c.device, c.entity, c.record, c.field, c.old, c.value, c.user_id, coalesce(c.user_name, u.name), c.at
+        "SELECT c.hlc, c.device, c.entity, c.record, c.field, c.old, c.value, coalesce(c.user_name, u.name, c.user_id), c.at
          FROM changes c LEFT JOIN users u ON u.id = c.user_id
          WHERE c.record = ?1 ORDER BY c.hlc, c.device",
     )?;
     let rows = stmt.query_map([record], |r| {
+        let old: Option<String> = r.get(5)?;
+        let new: Option<String> = r.get(6)?;
         Ok(Change {
-            hlc: r.get(0)?,
+            hlc: r.get::<_, i64>(0)?.to_string(),
             device: r.get(1)?,
             entity: r.get(2)?,
             record: r.get(3)?,
             field: r.get(4)?,
-            old: r.get(5)?,
-            value: r.get(6)?,
-            user_id: r.get(7)?,
-            user_name: r.get(8)?,
-            at: r.get(9)?,
+            old: Value::from_json(old.as_deref()),
+            new: Value::from_json(new.as_deref()),
+            user: r.get(7)?,
+            at: r.get(8)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -266,7 +350,7 @@ mod tests {
         let h = m.history(&id).unwrap();
         assert_eq!(h.len(), before + 1, "only city changed");
         assert_eq!(h.last().unwrap().field, "city");
-        let stamps: Vec<i64> = h.iter().map(|c| c.hlc).collect();
+        let stamps: Vec<i64> = h.iter().map(|c| c.hlc.parse().unwrap()).collect();
         assert!(stamps.windows(2).all(|w| w[0] < w[1]), "{stamps:?}");
     }
 
@@ -274,10 +358,10 @@ mod tests {
     fn a_stamp_stays_ahead_even_when_the_wall_clock_goes_back() {
         let (_d, mut m) = temp_db();
         let a = person(&mut m, "A", "female", "1990-01-01");
-        let first = m.history(&a).unwrap().last().unwrap().hlc;
+        let first: i64 = m.history(&a).unwrap().last().unwrap().hlc.parse().unwrap();
         // Same fixed clock: later writes must still order after earlier ones.
         let b = person(&mut m, "B", "male", "1990-01-01");
-        let second = m.history(&b).unwrap()[0].hlc;
+        let second: i64 = m.history(&b).unwrap()[0].hlc.parse().unwrap();
         assert!(second > first);
     }
 
@@ -290,10 +374,10 @@ mod tests {
         m.set_person(&id, &kv(&[("phone", "0700")])).unwrap();
         m.erase_person(&id).unwrap();
         let p = m.person(&id).unwrap();
-        assert_eq!(p.get("given"), &crate::changes::Value::Null);
-        assert_eq!(p.get("birth_year"), &crate::changes::Value::Int(1990));
+        assert_eq!(p.given, None);
+        assert_eq!(p.birth_year, Some(1990));
         for c in m.history(&id).unwrap() {
-            let text = format!("{:?} {:?}", c.value, c.old);
+            let text = format!("{:?} {:?}", c.new, c.old);
             assert!(!text.contains("Secret") && !text.contains("0600") && !text.contains("0700") && !text.contains("1990-05-05"), "{c:?}");
         }
     }

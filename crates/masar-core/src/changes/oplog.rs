@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rusqlite::{params, Transaction};
 
-use super::{Entity, FieldKind, Value};
 use crate::clock::Hlc;
+use crate::schema::{Entity, FieldKind, Value};
 use crate::Result;
 
 /// How far ahead of the newest stamp its device had seen from others a change may rank:
@@ -331,9 +331,4 @@ pub(crate) fn apply_erasure(tx: &Transaction<'_>, record: &str) -> Result<()> {
     tx.prepare_cached(&format!("DELETE FROM field_heads WHERE entity = 'person' AND record = ?1 AND field NOT IN ({kept})"))?
         .execute([record])?;
     Ok(())
-}
-
-/// The device's frontier: the newest stamp it has seen from another device.
-pub(crate) fn frontier(tx: &Transaction<'_>) -> Result<i64> {
-    Ok(crate::store::meta(tx, "frontier")?.and_then(|s| s.parse().ok()).unwrap_or(0))
 }

@@ -2,10 +2,15 @@
 
 use std::collections::HashSet;
 
-use super::{existing, parse_pairs, read_record, InputError, Record};
+use serde::Serialize;
+use ts_rs::TS;
+
+use super::records::{Person, Record};
+use super::parse_pairs;
 use crate::auth::Permission;
-use crate::changes::{Entity, FieldKind, Value, Writer};
-use crate::store::Masar;
+use crate::changes::{Db, Writer};
+use crate::error::InputError;
+use crate::schema::{Entity, FieldKind, Value};
 use crate::Result;
 
 /// Fields a person must have.
@@ -14,8 +19,10 @@ pub const PERSON_REQUIRED: &[&str] = &["given", "family", "sex", "born", "nation
 pub const PERSON_CSV_EXTRA_COLUMNS: &[&str] = &["intake_date", "referral"];
 
 /// The outcome of a CSV import.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct PersonImport {
+    /// How many persons were registered.
+    pub imported: usize,
     /// The new persons' ids, in file order.
     pub ids: Vec<String>,
 }
@@ -58,15 +65,10 @@ fn insert_intake(w: &mut Writer<'_>, person: &str, date: Value, referral: Value,
     )
 }
 
-impl Masar {
-    /// Registers a person from `KEY=VALUE` pairs (keys as `person get` prints them).
-    pub fn add_person(&mut self, pairs: &[(String, String)]) -> Result<String> {
-        self.register_person(pairs, None)
-    }
-
+impl Db {
     /// Registers a person and, when `intake_date` is given, their reception interview, in
     /// one transaction: a refused date leaves no person behind.
-    pub fn register_person(&mut self, pairs: &[(String, String)], intake_date: Option<&str>) -> Result<String> {
+    pub(crate) fn register_person(&mut self, pairs: &[(String, String)], intake_date: Option<&str>) -> Result<String> {
         self.require(Permission::RecordWork)?;
         let fields = parse_pairs(Entity::Person, pairs)?;
         let intake = match intake_date.map(str::trim).filter(|d| !d.is_empty()) {
@@ -84,11 +86,11 @@ impl Masar {
     }
 
     /// Changes fields of a person; refuses personal fields of an erased person.
-    pub fn set_person(&mut self, id: &str, pairs: &[(String, String)]) -> Result<()> {
+    pub(crate) fn set_person(&mut self, id: &str, pairs: &[(String, String)]) -> Result<()> {
         self.require(Permission::RecordWork)?;
         let fields = parse_pairs(Entity::Person, pairs)?;
-        let current = existing(self.conn(), Entity::Person, id)?;
-        if current.get("erased").same_as(&Value::Bool(true)) {
+        let current = Person::existing(self.conn(), id)?;
+        if current.erased {
             if let Some((name, _)) = fields.iter().find(|(n, _)| Entity::Person.field(n).map(|d| d.personal).unwrap_or(false)) {
                 return Err(InputError::Rule(format!(
                     "this person's data was erased: {name} cannot be recorded again for them"
@@ -97,7 +99,7 @@ impl Masar {
             }
         }
         for name in PERSON_REQUIRED {
-            if fields.iter().any(|(n, v)| n == name && *v == Value::Null) && !current.get("erased").same_as(&Value::Bool(true)) {
+            if fields.iter().any(|(n, v)| n == name && *v == Value::Null) && !current.erased {
                 return Err(InputError::Missing { field: (*name).into(), hint: "this field cannot be emptied".into() }.into());
             }
         }
@@ -105,25 +107,21 @@ impl Masar {
     }
 
     /// One person.
-    pub fn person(&self, id: &str) -> Result<Record> {
-        existing(self.conn(), Entity::Person, id)
+    pub(crate) fn person(&self, id: &str) -> Result<Person> {
+        Person::existing(self.conn(), id)
     }
 
     /// Persons whose names (either script), UNHCR id or phone contain `search`, or all
     /// persons, ordered by family then given name.
-    pub fn list_persons(&self, search: Option<&str>) -> Result<Vec<Record>> {
+    pub(crate) fn list_persons(&self, search: Option<&str>) -> Result<Vec<Person>> {
         let ids = match search.map(str::trim).filter(|s| !s.is_empty()) {
             Some(text) => crate::search::find_persons(self.conn(), text)?,
-            None => {
-                let mut stmt = self.conn().prepare("SELECT id FROM persons ORDER BY family, given, id")?;
-                let ids = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
-                ids
-            }
+            None => return Person::select(self.conn(), "ORDER BY t.family, t.given, t.id", []),
         };
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            if let Some(r) = read_record(self.conn(), Entity::Person, &id)? {
-                out.push(r);
+            if let Some(p) = Person::read(self.conn(), &id)? {
+                out.push(p);
             }
         }
         Ok(out)
@@ -131,16 +129,16 @@ impl Masar {
 
     /// Erases a person's personal data everywhere in this database, history included;
     /// anonymous fields stay so the programme's counts stay true.
-    pub fn erase_person(&mut self, id: &str) -> Result<()> {
+    pub(crate) fn erase_person(&mut self, id: &str) -> Result<()> {
         self.require(Permission::ErasePerson)?;
-        existing(self.conn(), Entity::Person, id)?;
+        Person::existing(self.conn(), id)?;
         self.write(|w| w.erase_person(id))
     }
 
     /// Records a reception interview.
-    pub fn add_intake(&mut self, person: &str, date: &str, referral: Option<&str>) -> Result<String> {
+    pub(crate) fn add_intake(&mut self, person: &str, date: &str, referral: Option<&str>) -> Result<String> {
         self.require(Permission::RecordWork)?;
-        existing(self.conn(), Entity::Person, person)?;
+        Person::existing(self.conn(), person)?;
         let date = FieldKind::Date.parse("date", date)?;
         if date == Value::Null {
             return Err(InputError::Missing { field: "date".into(), hint: "give the intake date as YYYY-MM-DD".into() }.into());
@@ -151,9 +149,9 @@ impl Masar {
     }
 
     /// Refers a person to a partner of the organisation's list.
-    pub fn add_referral(&mut self, person: &str, partner: &str, date: &str, status: Option<&str>) -> Result<String> {
+    pub(crate) fn add_referral(&mut self, person: &str, partner: &str, date: &str, status: Option<&str>) -> Result<String> {
         self.require(Permission::RecordWork)?;
-        existing(self.conn(), Entity::Person, person)?;
+        Person::existing(self.conn(), person)?;
         let partner = self.check_reference("partner", partner)?;
         let date = FieldKind::Date.parse("date", date)?;
         let status = Entity::Referral.field("status")?.kind.parse("status", status.unwrap_or("pending"))?;
@@ -168,7 +166,7 @@ impl Masar {
     /// Imports persons from CSV text: all rows or none. The header names person fields
     /// (`given, family, sex, born, nationality` required) and optionally `intake_date`
     /// and `referral`, which add an intake.
-    pub fn import_persons_csv(&mut self, data: &[u8]) -> Result<PersonImport> {
+    pub(crate) fn import_persons_csv(&mut self, data: &[u8]) -> Result<PersonImport> {
         self.require(Permission::RecordWork)?;
         let mut reader = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(data);
         let header: Vec<String> = reader
@@ -252,7 +250,7 @@ impl Masar {
             }
             Ok(ids)
         })?;
-        Ok(PersonImport { ids })
+        Ok(PersonImport { imported: ids.len(), ids })
     }
 }
 
@@ -270,6 +268,6 @@ mod tests {
         let id = m.register_person(&fields, Some("2024-12-31")).unwrap();
         let r = m.report("2024-01-01", "2024-12-31", &[]).unwrap();
         assert_eq!(r.indicators["welcomed"], crate::report::Measure::Count(1));
-        assert_eq!(m.person(&id).unwrap().text("given"), Some("A"));
+        assert_eq!(m.person(&id).unwrap().given.as_deref(), Some("A"));
     }
 }

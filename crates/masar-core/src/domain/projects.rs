@@ -4,12 +4,15 @@
 use std::collections::HashSet;
 
 use rust_decimal::Decimal;
+use serde::Serialize;
+use ts_rs::TS;
 
-use super::{existing, fact_id, parse_pairs, required_text, InputError, Record};
-use crate::auth::Permission;
-use crate::changes::entity::{parse_amount, parse_date};
-use crate::changes::{Entity, FieldKind, Value, Writer};
-use crate::store::Masar;
+use super::records::{BudgetLine, Person, Project, Record};
+use super::{fact_id, parse_pairs};
+use crate::auth::{Permission, Role};
+use crate::changes::{Db, Writer};
+use crate::error::{parse_amount, parse_date, required_text, InputError};
+use crate::schema::{stored_amount, Entity, FieldKind, Value};
 use crate::Result;
 
 /// Which stage may follow which. `funded` comes with the first disbursement; a deferred
@@ -25,25 +28,89 @@ pub const STAGE_FLOW: &[(&str, &[&str])] = &[
     ("closed", &[]),
 ];
 
+/// What a committee may decide; `deferred` sends the plan back to `plan_ready`.
+pub const DECISIONS: &[&str] = &["approved", "rejected", "deferred"];
+
 fn next_stages(stage: &str) -> &'static [&'static str] {
     STAGE_FLOW.iter().find(|(s, _)| *s == stage).map(|(_, n)| *n).unwrap_or(&[])
 }
 
+/// Stages at which tranches may be paid.
+const PAYABLE: &[&str] = &["approved", "funded", "active"];
+/// Stages at which follow-up visits are recorded.
+const VISITABLE: &[&str] = &["funded", "active", "closed"];
+
+/// Whether a move is made with the stage buttons: `funded` comes with the first tranche,
+/// and a committee's outcome (approved, rejected, or back to `plan_ready`) is a decision.
+fn by_hand(from: &str, to: &str) -> bool {
+    match to {
+        "funded" | "approved" | "rejected" => false,
+        "plan_ready" => from != "in_committee",
+        _ => true,
+    }
+}
+
+/// What the journey's rules allow now on one project for one user: what a screen offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct ProjectRules {
+    /// The stages this user may move the project to by hand, in journey order (`funded`
+    /// comes with the first disbursement, and committee decisions with a decision).
+    pub next_stages: Vec<String>,
+    /// Whether this user may record the committee's decision now.
+    pub can_decide: bool,
+    /// Whether a tranche may be paid now.
+    pub can_disburse: bool,
+    /// Whether follow-up visits may be recorded now.
+    pub can_visit: bool,
+    /// Whether the project is a cooperative, whose legal registration date may be set.
+    pub can_register: bool,
+}
+
+impl ProjectRules {
+    /// The rules for a project at `stage` of `kind`, for a user of `role`.
+    pub(crate) fn of(stage: &str, kind: &str, role: Role) -> ProjectRules {
+        let decide = Permission::DecideInCommittee.allows(role);
+        ProjectRules {
+            next_stages: next_stages(stage).iter().filter(|next| by_hand(stage, next)).map(|s| (*s).to_string()).collect(),
+            can_decide: stage == "in_committee" && decide,
+            can_disburse: PAYABLE.contains(&stage),
+            can_visit: VISITABLE.contains(&stage),
+            can_register: kind == "cooperative",
+        }
+    }
+}
+
+/// A budget line with its exact total.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct BudgetLineView {
+    /// The line.
+    #[serde(flatten)]
+    pub line: BudgetLine,
+    /// Quantity × unit cost.
+    #[ts(type = "string")]
+    pub total: Decimal,
+}
+
 /// A business plan's budget with exact totals.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct BudgetSummary {
     /// The active budget lines.
-    pub lines: Vec<Record>,
+    pub lines: Vec<BudgetLineView>,
     /// Sum of quantity × unit cost over the lines.
+    #[ts(type = "string")]
     pub total: Decimal,
     /// The members' own contribution.
+    #[ts(type = "string")]
     pub own_contribution: Decimal,
     /// Total minus own contribution, never below zero.
+    #[ts(type = "string")]
     pub to_finance: Decimal,
+    /// The currency of the plan, when set.
+    pub currency: Option<String>,
 }
 
 fn record_stage(w: &mut Writer<'_>, project: &str, stage: &str, date: &str) -> Result<()> {
-    w.update(Entity::Project, project, &[("stage", Value::text(stage)), ("stage_date", Value::text(date))])?;
+    w.update_kept(Entity::Project, project, &[("stage", Value::text(stage)), ("stage_date", Value::text(date))])?;
     w.create(
         Entity::StageEvent,
         &[("project_id", Value::text(project)), ("stage", Value::text(stage)), ("date", Value::text(date))],
@@ -58,9 +125,9 @@ fn required_date(field: &str, text: &str) -> Result<String, InputError> {
     Ok(parse_date(field, text)?.format("%Y-%m-%d").to_string())
 }
 
-impl Masar {
+impl Db {
     /// Creates a project in stage `draft` on `date` (default today) with its members.
-    pub fn add_project(&mut self, title: &str, kind: &str, sector: &str, members: &[String], date: Option<&str>) -> Result<String> {
+    pub(crate) fn add_project(&mut self, title: &str, kind: &str, sector: &str, members: &[String], date: Option<&str>) -> Result<String> {
         self.require(Permission::RecordWork)?;
         let title = required_text("title", title, "give the project a short title")?;
         let kind = Entity::Project.field("kind")?.kind.parse("kind", kind)?;
@@ -76,7 +143,7 @@ impl Masar {
             if !seen.insert(person.as_str()) {
                 return Err(InputError::Duplicate { what: "member", value: person.clone() }.into());
             }
-            existing(self.conn(), Entity::Person, person)?;
+            Person::existing(self.conn(), person)?;
         }
         let today = match date {
             Some(d) => required_date("date", d)?,
@@ -112,21 +179,26 @@ impl Masar {
     }
 
     /// One project.
-    pub fn project(&self, id: &str) -> Result<Record> {
-        existing(self.conn(), Entity::Project, id)
+    pub(crate) fn project(&self, id: &str) -> Result<Project> {
+        Project::existing(self.conn(), id)
+    }
+
+    /// What the rules allow now on a project, for the logged-in user.
+    pub(crate) fn project_rules(&self, project: &Project) -> ProjectRules {
+        ProjectRules::of(project.stage.as_deref().unwrap_or("draft"), project.kind.as_deref().unwrap_or(""), self.user().role)
     }
 
     /// Changes settable fields of a project (`registered_on` only on a cooperative).
-    pub fn set_project(&mut self, id: &str, pairs: &[(String, String)]) -> Result<()> {
+    pub(crate) fn set_project(&mut self, id: &str, pairs: &[(String, String)]) -> Result<()> {
         self.require(Permission::RecordWork)?;
         let mut fields = parse_pairs(Entity::Project, pairs)?;
-        let project = existing(self.conn(), Entity::Project, id)?;
+        let project = Project::existing(self.conn(), id)?;
         for (name, value) in fields.iter_mut() {
             match *name {
-                "registered_on" if project.text("kind") != Some("cooperative") && *value != Value::Null => {
+                "registered_on" if project.kind.as_deref() != Some("cooperative") && *value != Value::Null => {
                     return Err(InputError::Rule(format!(
                         "registered_on is the legal registration date of a cooperative, and this project is of kind '{}'",
-                        project.text("kind").unwrap_or("?")
+                        project.kind.as_deref().unwrap_or("?")
                     ))
                     .into());
                 }
@@ -146,7 +218,7 @@ impl Masar {
     }
 
     /// Moves a project to `stage` on `date`, if that stage may follow the current one.
-    pub fn set_stage(&mut self, id: &str, stage: &str, date: &str) -> Result<()> {
+    pub(crate) fn set_stage(&mut self, id: &str, stage: &str, date: &str) -> Result<()> {
         self.change_stage(id, stage, date, Vec::new())
     }
 
@@ -161,8 +233,8 @@ impl Masar {
         if matches!(stage.as_str(), "approved" | "rejected") {
             self.require(Permission::DecideInCommittee)?;
         }
-        let project = existing(self.conn(), Entity::Project, id)?;
-        let current = project.text("stage").unwrap_or("draft").to_string();
+        let project = Project::existing(self.conn(), id)?;
+        let current = project.stage.clone().unwrap_or_else(|| "draft".into());
         let allowed = next_stages(&current);
         if !allowed.contains(&stage.as_str()) {
             return Err(InputError::Rule(format!(
@@ -171,8 +243,8 @@ impl Masar {
             ))
             .into());
         }
-        if let Some(since) = project.text("stage_date") {
-            if date.as_str() < since {
+        if let Some(since) = project.stage_date.map(|d| d.format("%Y-%m-%d").to_string()) {
+            if date < since {
                 return Err(InputError::Rule(format!(
                     "date {date} is before {since}, when the project reached stage '{current}': give a date on or after it"
                 ))
@@ -184,10 +256,10 @@ impl Masar {
         }
         self.write(|w| {
             if matches!(stage.as_str(), "approved" | "rejected") {
-                w.update(Entity::Project, id, &[("committee_date", Value::text(&date))])?;
+                w.update_kept(Entity::Project, id, &[("committee_date", Value::text(&date))])?;
             }
             if !extra.is_empty() {
-                w.update(Entity::Project, id, &extra)?;
+                w.update_kept(Entity::Project, id, &extra)?;
             }
             record_stage(w, id, &stage, &date)
         })
@@ -195,7 +267,7 @@ impl Masar {
 
     /// Records the committee's decision: `approved` (with the amount), `rejected`, or
     /// `deferred` (the plan goes back to `plan_ready`).
-    pub fn decide(&mut self, id: &str, decision: &str, date: &str, amount: Option<&str>, remarks: Option<&str>) -> Result<()> {
+    pub(crate) fn decide(&mut self, id: &str, decision: &str, date: &str, amount: Option<&str>, remarks: Option<&str>) -> Result<()> {
         self.require(Permission::DecideInCommittee)?;
         let stage = match decision.trim() {
             "approved" => "approved",
@@ -205,7 +277,7 @@ impl Masar {
                 return Err(InputError::Invalid {
                     field: "decision".into(),
                     value: other.into(),
-                    problem: "is not one of: approved, rejected, deferred".into(),
+                    problem: format!("is not one of: {}", DECISIONS.join(", ")),
                 }
                 .into())
             }
@@ -219,9 +291,9 @@ impl Masar {
     }
 
     /// Adds a line to a project's business plan budget.
-    pub fn add_budget_line(&mut self, project: &str, item: &str, quantity: &str, unit_cost: &str) -> Result<String> {
+    pub(crate) fn add_budget_line(&mut self, project: &str, item: &str, quantity: &str, unit_cost: &str) -> Result<String> {
         self.require(Permission::RecordWork)?;
-        existing(self.conn(), Entity::Project, project)?;
+        Project::existing(self.conn(), project)?;
         let item = required_text("item", item, "name what is bought")?;
         let quantity = parse_amount("quantity", quantity, false)?;
         let unit_cost = parse_amount("unit_cost", unit_cost, false)?;
@@ -240,23 +312,37 @@ impl Masar {
     }
 
     /// A project's budget lines and exact totals.
-    pub fn budget(&self, project: &str) -> Result<BudgetSummary> {
-        let p = existing(self.conn(), Entity::Project, project)?;
-        let mut stmt = self
-            .conn()
-            .prepare("SELECT id FROM budget_lines WHERE project_id = ?1 AND active = 1 ORDER BY id")?;
-        let ids = stmt.query_map([project], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
-        let mut lines = Vec::new();
+    pub(crate) fn budget(&self, project: &str) -> Result<BudgetSummary> {
+        let p = Project::existing(self.conn(), project)?;
+        let lines = BudgetLine::select(self.conn(), "WHERE t.project_id = ?1 AND t.active = 1 ORDER BY t.id", [project])?;
         let mut total = Decimal::ZERO;
-        for id in ids {
-            let line = existing(self.conn(), Entity::BudgetLine, &id)?;
-            let q = line.text("quantity").and_then(|s| s.parse::<Decimal>().ok()).unwrap_or_default();
-            let c = line.text("unit_cost").and_then(|s| s.parse::<Decimal>().ok()).unwrap_or_default();
-            total += q * c;
-            lines.push(line);
+        let mut views = Vec::with_capacity(lines.len());
+        for line in lines {
+            let line_total = line.quantity.unwrap_or_default() * line.unit_cost.unwrap_or_default();
+            total += line_total;
+            views.push(BudgetLineView { line, total: line_total });
         }
-        let own = p.text("own_contribution").and_then(|s| s.parse::<Decimal>().ok()).unwrap_or_default();
-        Ok(BudgetSummary { lines, total, own_contribution: own, to_finance: (total - own).max(Decimal::ZERO) })
+        let own = p.own_contribution.unwrap_or_default();
+        Ok(BudgetSummary {
+            lines: views,
+            total,
+            own_contribution: own,
+            to_finance: (total - own).max(Decimal::ZERO),
+            currency: p.currency,
+        })
+    }
+
+    /// The sum of what was paid to a project, per currency.
+    pub(crate) fn paid(&self, project: &str) -> Result<Vec<(String, Decimal)>> {
+        let mut stmt = self.conn().prepare_cached("SELECT currency, amount FROM disbursements WHERE project_id = ?1")?;
+        let rows = stmt
+            .query_map([project], |r| Ok((r.get::<_, Option<String>>(0)?.unwrap_or_default(), r.get::<_, Option<String>>(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut sums: std::collections::BTreeMap<String, Decimal> = Default::default();
+        for (currency, amount) in rows {
+            *sums.entry(currency).or_default() += stored_amount("amount", amount)?.unwrap_or_default();
+        }
+        Ok(sums.into_iter().collect())
     }
 
     fn disbursement_count(&self, project: &str) -> Result<i64> {
@@ -266,7 +352,7 @@ impl Masar {
     }
 
     /// Records a tranche paid to an approved project; the first one makes it `funded`.
-    pub fn add_disbursement(
+    pub(crate) fn add_disbursement(
         &mut self,
         project: &str,
         date: &str,
@@ -277,7 +363,7 @@ impl Masar {
         receipt: Option<&str>,
     ) -> Result<String> {
         self.require(Permission::RecordWork)?;
-        let p = existing(self.conn(), Entity::Project, project)?;
+        let p = Project::existing(self.conn(), project)?;
         let date = required_date("date", date)?;
         let amount = parse_amount("amount", amount, false)?;
         if amount.is_zero() {
@@ -287,9 +373,9 @@ impl Masar {
         let donor = self.check_reference("donor", donor)?;
         let mode = Entity::Disbursement.field("mode")?.kind.parse("mode", mode.unwrap_or("cash"))?;
         let receipt = FieldKind::Text.parse("receipt", receipt.unwrap_or(""))?;
-        let stage = p.text("stage").unwrap_or("draft").to_string();
+        let stage = p.stage.clone().unwrap_or_else(|| "draft".into());
         match stage.as_str() {
-            "approved" | "funded" | "active" => {}
+            s if PAYABLE.contains(&s) => {}
             "rejected" => {
                 return Err(InputError::Rule(
                     "this project was rejected by the committee: a disbursement needs an approved project".into(),
@@ -303,8 +389,8 @@ impl Masar {
                 .into())
             }
         }
-        if let Some(approved_on) = p.text("committee_date") {
-            if date.as_str() < approved_on {
+        if let Some(approved_on) = p.committee_date.map(|d| d.format("%Y-%m-%d").to_string()) {
+            if date < approved_on {
                 return Err(InputError::Rule(format!(
                     "date {date} is before the committee's approval on {approved_on}: check the date"
                 ))
@@ -332,9 +418,9 @@ impl Masar {
     }
 
     /// Records a follow-up visit to a funded project.
-    pub fn add_followup(&mut self, project: &str, pairs: &[(String, String)]) -> Result<String> {
+    pub(crate) fn add_followup(&mut self, project: &str, pairs: &[(String, String)]) -> Result<String> {
         self.require(Permission::RecordWork)?;
-        let p = existing(self.conn(), Entity::Project, project)?;
+        let p = Project::existing(self.conn(), project)?;
         let fields = parse_pairs(Entity::FollowUp, pairs)?;
         let get = |n: &str| fields.iter().find(|(k, _)| *k == n).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
         let date = get("date");
@@ -354,8 +440,8 @@ impl Masar {
                 .into());
             }
         }
-        let stage = p.text("stage").unwrap_or("draft");
-        if !matches!(stage, "funded" | "active" | "closed") {
+        let stage = p.stage.as_deref().unwrap_or("draft");
+        if !VISITABLE.contains(&stage) {
             return Err(InputError::Rule(format!(
                 "this project is at stage '{stage}': follow-up visits are for funded projects"
             ))
@@ -364,12 +450,6 @@ impl Masar {
         let mut all = vec![("project_id", Value::text(project))];
         all.extend(fields);
         self.write(|w| w.create(Entity::FollowUp, &all))
-    }
-
-    /// Funded or active projects whose next visit was due before `day` with no visit since,
-    /// most overdue first: what a counsellor must see first.
-    pub fn overdue_followups(&self, day: chrono::NaiveDate) -> Result<Vec<(String, String)>> {
-        crate::report::overdue_projects(self.conn(), day)
     }
 }
 

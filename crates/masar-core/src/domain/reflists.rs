@@ -1,10 +1,17 @@
 //! The organisation's reference lists: donors, sectors, cities, partners, currencies.
 
-use super::{fact_id, required_text, InputError};
+use rusqlite::OptionalExtension;
+
+use super::fact_id;
 use crate::auth::Permission;
-use crate::changes::{entity::REFERENCE_LISTS, Entity, Value};
-use crate::store::Masar;
+use crate::changes::Db;
+use crate::error::{required_text, InputError};
+use crate::schema::{Entity, Value, REFERENCE_LISTS};
 use crate::Result;
+
+fn entry_exists(db: &Db, id: &str) -> Result<bool> {
+    Ok(db.conn().query_row("SELECT 1 FROM ref_items WHERE id = ?1", [id], |_| Ok(())).optional()?.is_some())
+}
 
 fn list_name(list: &str) -> Result<&'static str, InputError> {
     REFERENCE_LISTS.iter().copied().find(|l| *l == list.trim()).ok_or_else(|| InputError::Invalid {
@@ -23,9 +30,9 @@ fn normalise(list: &str, name: &str) -> String {
     }
 }
 
-impl Masar {
+impl Db {
     /// Adds an entry to a reference list (admin only); adding an existing one revives it.
-    pub fn add_reference(&mut self, list: &str, name: &str) -> Result<String> {
+    pub(crate) fn add_reference(&mut self, list: &str, name: &str) -> Result<String> {
         self.require(Permission::EditReferenceLists)?;
         let list = list_name(list)?;
         let name = normalise(list, &required_text("name", name, "give the entry's name")?);
@@ -39,7 +46,7 @@ impl Masar {
         }
         // One id per (list, name) everywhere, so two laptops adding "EU" make one entry.
         let id = fact_id("ref", &[list, &name.to_lowercase()]);
-        let exists = super::read_record(self.conn(), Entity::RefItem, &id)?.is_some();
+        let exists = entry_exists(self, &id)?;
         self.write(|w| {
             if exists {
                 w.update(Entity::RefItem, &id, &[("active", Value::Bool(true))])?;
@@ -55,19 +62,19 @@ impl Masar {
     }
 
     /// Retires an entry of a reference list (admin only); records that use it keep it.
-    pub fn remove_reference(&mut self, list: &str, name: &str) -> Result<()> {
+    pub(crate) fn remove_reference(&mut self, list: &str, name: &str) -> Result<()> {
         self.require(Permission::EditReferenceLists)?;
         let list = list_name(list)?;
         let name = normalise(list, name);
         let id = fact_id("ref", &[list, &name.to_lowercase()]);
-        if super::read_record(self.conn(), Entity::RefItem, &id)?.is_none() {
+        if !entry_exists(self, &id)? {
             return Err(InputError::NotFound { what: "reference entry", id: format!("{list} {name}") }.into());
         }
         self.write(|w| w.update(Entity::RefItem, &id, &[("active", Value::Bool(false))]).map(|_| ()))
     }
 
     /// The active entries of a reference list, sorted.
-    pub fn references(&self, list: &str) -> Result<Vec<String>> {
+    pub(crate) fn references(&self, list: &str) -> Result<Vec<String>> {
         let list = list_name(list)?;
         let mut stmt = self
             .conn()

@@ -2,16 +2,30 @@
 
 use std::collections::HashSet;
 
-use super::{existing, fact_id, required_text, InputError};
+use rusqlite::OptionalExtension;
+
+use super::fact_id;
+use super::records::{Person, Record, Session};
 use crate::auth::Permission;
-use crate::changes::{Entity, FieldKind, Value};
-use crate::store::Masar;
+use crate::changes::Db;
+use crate::error::{required_text, InputError};
+use crate::schema::{Entity, FieldKind, Value};
 use crate::Result;
 
-impl Masar {
+/// Whether the person is marked present on the attendance record `aid`; `None` when there
+/// is no such record.
+fn present(db: &Db, aid: &str) -> Result<Option<bool>> {
+    Ok(db
+        .conn()
+        .query_row("SELECT present FROM attendance WHERE id = ?1", [aid], |r| r.get::<_, Option<bool>>(0))
+        .optional()?
+        .map(|p| p.unwrap_or(false)))
+}
+
+impl Db {
     /// Creates a session with its attendance list; an attendee given twice, or who does
     /// not exist, refuses the whole session.
-    pub fn add_session(
+    pub(crate) fn add_session(
         &mut self,
         kind: &str,
         date: &str,
@@ -34,7 +48,7 @@ impl Masar {
             if !seen.insert(person.as_str()) {
                 return Err(InputError::Duplicate { what: "attendee", value: person.clone() }.into());
             }
-            existing(self.conn(), Entity::Person, person)?;
+            Person::existing(self.conn(), person)?;
         }
         let place = FieldKind::Text.parse("place", place.unwrap_or(""))?;
         self.write(|w| {
@@ -59,16 +73,14 @@ impl Masar {
     }
 
     /// Marks a person present at a session.
-    pub fn attend(&mut self, session: &str, person: &str) -> Result<()> {
+    pub(crate) fn attend(&mut self, session: &str, person: &str) -> Result<()> {
         self.require(Permission::RecordWork)?;
-        existing(self.conn(), Entity::Session, session)?;
-        existing(self.conn(), Entity::Person, person)?;
+        Session::existing(self.conn(), session)?;
+        Person::existing(self.conn(), person)?;
         let aid = fact_id("attendance", &[session, person]);
-        match super::read_record(self.conn(), Entity::Attendance, &aid)? {
-            Some(r) if r.get("present").same_as(&Value::Bool(true)) => {
-                Err(InputError::Duplicate { what: "attendee", value: person.to_string() }.into())
-            }
-            Some(_) => self.write(|w| w.update(Entity::Attendance, &aid, &[("present", Value::Bool(true))]).map(|_| ())),
+        match present(self, &aid)? {
+            Some(true) => Err(InputError::Duplicate { what: "attendee", value: person.to_string() }.into()),
+            Some(false) => self.write(|w| w.update_kept(Entity::Attendance, &aid, &[("present", Value::Bool(true))]).map(|_| ())),
             None => self.write(|w| {
                 w.create_with_id(
                     Entity::Attendance,
@@ -84,21 +96,20 @@ impl Masar {
     }
 
     /// Removes a person from a session's attendance (kept in history).
-    pub fn unattend(&mut self, session: &str, person: &str) -> Result<()> {
+    pub(crate) fn unattend(&mut self, session: &str, person: &str) -> Result<()> {
         self.require(Permission::RecordWork)?;
+        Session::existing(self.conn(), session)?;
+        Person::existing(self.conn(), person)?;
         let aid = fact_id("attendance", &[session, person]);
-        let r = existing(self.conn(), Entity::Attendance, &aid).map_err(|_| {
-            InputError::Rule(format!("person '{person}' is not on the attendance list of session '{session}'"))
-        })?;
-        if !r.get("present").same_as(&Value::Bool(true)) {
+        if present(self, &aid)? != Some(true) {
             return Err(InputError::Rule(format!("person '{person}' is not on the attendance list of session '{session}'")).into());
         }
-        self.write(|w| w.update(Entity::Attendance, &aid, &[("present", Value::Bool(false))]).map(|_| ()))
+        self.write(|w| w.update_kept(Entity::Attendance, &aid, &[("present", Value::Bool(false))]).map(|_| ()))
     }
 
     /// The ids of the persons present at a session.
-    pub fn attendees(&self, session: &str) -> Result<Vec<String>> {
-        existing(self.conn(), Entity::Session, session)?;
+    pub(crate) fn attendees(&self, session: &str) -> Result<Vec<String>> {
+        Session::existing(self.conn(), session)?;
         let mut stmt = self
             .conn()
             .prepare("SELECT person_id FROM attendance WHERE session_id = ?1 AND present = 1 ORDER BY person_id")?;

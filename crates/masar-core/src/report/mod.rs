@@ -11,10 +11,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 use rusqlite::Connection;
+use serde::Serialize;
+use ts_rs::TS;
 
-use crate::changes::entity::parse_date;
-use crate::domain::InputError;
-use crate::store::Masar;
+use crate::changes::Db;
+use crate::error::{parse_date, InputError};
+use crate::schema::stored_amount;
 use crate::Result;
 
 /// A way to split the indicators.
@@ -79,54 +81,33 @@ impl Dimension {
     }
 }
 
-/// One indicator's value: a count, or sums of money per currency.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One indicator's value: a count (a number), or sums of money per currency (an object
+/// of exact decimal strings).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(untagged)]
 pub enum Measure {
     /// A number of persons or projects.
     Count(u64),
     /// Amounts per currency code.
-    Money(BTreeMap<String, Decimal>),
-}
-
-impl Measure {
-    /// The measure as JSON: a number, or an object of decimal strings.
-    pub fn to_json(&self) -> serde_json::Value {
-        match self {
-            Measure::Count(n) => (*n).into(),
-            Measure::Money(m) => m.iter().map(|(c, a)| (c.clone(), serde_json::Value::String(a.to_string()))).collect(),
-        }
-    }
+    Money(#[ts(as = "BTreeMap<String, String>")] BTreeMap<String, Decimal>),
 }
 
 /// Indicator name → value.
 pub type Cell = BTreeMap<&'static str, Measure>;
 
 /// The indicators of a period, with the breakdowns asked for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct Report {
     /// First day counted.
     pub from: NaiveDate,
     /// Last day counted.
     pub to: NaiveDate,
     /// The totals.
+    #[ts(as = "BTreeMap<String, Measure>")]
     pub indicators: Cell,
     /// Dimension → part → the dimension's indicators.
+    #[ts(as = "BTreeMap<String, BTreeMap<String, BTreeMap<String, Measure>>>")]
     pub breakdown: BTreeMap<&'static str, BTreeMap<String, Cell>>,
-}
-
-impl Report {
-    /// The report as the CLI's `--json` prints it.
-    pub fn to_json(&self) -> serde_json::Value {
-        let cell = |c: &Cell| -> serde_json::Value { c.iter().map(|(k, v)| ((*k).to_string(), v.to_json())).collect() };
-        serde_json::json!({
-            "from": self.from.format("%Y-%m-%d").to_string(),
-            "to": self.to.format("%Y-%m-%d").to_string(),
-            "indicators": cell(&self.indicators),
-            "breakdown": self.breakdown.iter().map(|(d, parts)| {
-                ((*d).to_string(), parts.iter().map(|(p, c)| (p.clone(), cell(c))).collect::<serde_json::Map<_, _>>().into())
-            }).collect::<serde_json::Map<_, _>>(),
-        })
-    }
 }
 
 /// The UNHCR age bracket of someone born on `born`, on `day`.
@@ -236,23 +217,29 @@ pub(crate) fn indicators(conn: &Connection, from: NaiveDate, to: NaiveDate, by: 
          FROM disbursements d JOIN projects p ON p.id = d.project_id
          WHERE d.date BETWEEN ?1 AND ?2 ORDER BY d.project_id, d.date, d.id",
     )?;
-    let tranches = stmt
+    let rows = stmt
         .query_map([&f, &t], |r| {
-            let amount: Option<String> = r.get(3)?;
-            Ok(Tranche {
-                project: r.get(0)?,
-                date: r.get(1)?,
-                id: r.get(2)?,
-                // Amounts are validated on the way in; an unreadable one counts as zero
-                // rather than hiding the whole report.
-                amount: amount.and_then(|a| a.parse().ok()).unwrap_or_default(),
-                currency: or_unknown(r.get(4)?),
-                donor: or_unknown(r.get(5)?),
-                kind: or_unknown(r.get(6)?),
-                sector: or_unknown(r.get(7)?),
-            })
+            Ok((
+                r.get::<_, Option<String>>(3)?,
+                Tranche {
+                    project: r.get(0)?,
+                    date: r.get(1)?,
+                    id: r.get(2)?,
+                    amount: Decimal::ZERO,
+                    currency: or_unknown(r.get(4)?),
+                    donor: or_unknown(r.get(5)?),
+                    kind: or_unknown(r.get(6)?),
+                    sector: or_unknown(r.get(7)?),
+                },
+            ))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    // Stored money that does not read as a decimal is an error, never counted as zero.
+    let mut tranches = Vec::with_capacity(rows.len());
+    for (text, mut tr) in rows {
+        tr.amount = stored_amount("amount", text)?.unwrap_or_default();
+        tranches.push(tr);
+    }
 
     // The first tranche of each project in the period decides its donor for counting.
     let mut first: BTreeMap<&str, &Tranche> = BTreeMap::new();
@@ -385,9 +372,9 @@ fn person_facts(conn: &Connection, day: NaiveDate) -> Result<HashMap<String, Per
     Ok(rows.collect::<rusqlite::Result<HashMap<_, _>>>()?)
 }
 
-impl Masar {
+impl Db {
     /// The indicators of the period `[from, to]` with the breakdowns in `by`.
-    pub fn report(&self, from: &str, to: &str, by: &[Dimension]) -> Result<Report> {
+    pub(crate) fn report(&self, from: &str, to: &str, by: &[Dimension]) -> Result<Report> {
         let from_d = parse_date("from", from)?;
         let to_d = parse_date("to", to)?;
         if from_d > to_d {
@@ -397,6 +384,12 @@ impl Masar {
         dims.sort();
         dims.dedup();
         indicators(self.conn(), from_d, to_d, &dims)
+    }
+
+    /// Funded or active projects whose next visit was due before `day` with no visit
+    /// since, most overdue first: what a counsellor must see first.
+    pub(crate) fn overdue_followups(&self, day: NaiveDate) -> Result<Vec<(String, String)>> {
+        overdue_projects(self.conn(), day)
     }
 }
 

@@ -20,9 +20,9 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use super::keys::{DeviceCert, OrgKeys};
-use super::SyncError;
 use crate::changes::Op;
 use crate::clock::Hlc;
+use crate::error::SyncError;
 
 /// The first bytes of every bundle.
 pub const MAGIC: &[u8; 8] = b"MASARBND";
@@ -132,14 +132,14 @@ fn from_wire(w: WireOp) -> Result<Op, SyncError> {
 }
 
 /// Writes a bundle of `ops` under `header`, encrypted and signed with `keys`.
-pub fn seal(header: &Header, ops: &[Op], keys: &OrgKeys) -> Result<Vec<u8>, SyncError> {
+pub(crate) fn seal(header: &Header, ops: &[Op], keys: &OrgKeys) -> Result<Vec<u8>, SyncError> {
     let body = Body { ops: ops.iter().map(to_wire).collect() };
-    let json = serde_json::to_vec(&body).map_err(|e| SyncError::Damaged(e.to_string()))?;
+    let json = serde_json::to_vec(&body).map_err(|e| SyncError::Seal(e.to_string()))?;
     let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
-    z.write_all(&json).map_err(|e| SyncError::Damaged(e.to_string()))?;
-    let compressed = z.finish().map_err(|e| SyncError::Damaged(e.to_string()))?;
+    z.write_all(&json).map_err(|e| SyncError::Seal(e.to_string()))?;
+    let compressed = z.finish().map_err(|e| SyncError::Seal(e.to_string()))?;
 
-    let header_json = serde_json::to_vec(header).map_err(|e| SyncError::Damaged(e.to_string()))?;
+    let header_json = serde_json::to_vec(header).map_err(|e| SyncError::Seal(e.to_string()))?;
     let mut out = Vec::with_capacity(compressed.len() + header_json.len() + 200);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&FORMAT.to_le_bytes());
@@ -150,7 +150,7 @@ pub fn seal(header: &Header, ops: &[Op], keys: &OrgKeys) -> Result<Vec<u8>, Sync
     let aead = chacha20poly1305::XChaCha20Poly1305::new((&*keys.bundle_key).into());
     let sealed = aead
         .encrypt(chacha20poly1305::XNonce::from_slice(&nonce), Payload { msg: &compressed, aad: &out })
-        .map_err(|_| SyncError::Damaged("encryption failed".into()))?;
+        .map_err(|_| SyncError::Seal("encryption failed".into()))?;
     out.extend_from_slice(&((nonce.len() + sealed.len()) as u64).to_le_bytes());
     out.extend_from_slice(&nonce);
     out.extend_from_slice(&sealed);
@@ -163,7 +163,7 @@ pub fn seal(header: &Header, ops: &[Op], keys: &OrgKeys) -> Result<Vec<u8>, Sync
 
 /// Reads only what identifies a bundle, after checking its signature: enough to skip a
 /// bundle already imported without decrypting it.
-pub fn read_header(bytes: &[u8]) -> Result<(Header, usize), SyncError> {
+pub(crate) fn read_header(bytes: &[u8]) -> Result<(Header, usize), SyncError> {
     let fixed = MAGIC.len() + 2 + 4;
     if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
         if !bytes.is_empty() && MAGIC.starts_with(bytes) {
@@ -222,7 +222,7 @@ pub fn read_header(bytes: &[u8]) -> Result<(Header, usize), SyncError> {
 
 /// Reads a bundle's decrypted body: deflated JSON holding exactly `expected` changes.
 /// Public so that the fuzzer can reach it without forging signatures.
-pub fn decode_body(compressed: &[u8], expected: u64) -> Result<Vec<Op>, SyncError> {
+pub(crate) fn decode_body(compressed: &[u8], expected: u64) -> Result<Vec<Op>, SyncError> {
     let mut json = Vec::new();
     // Bounded, so a small bomb cannot exhaust memory: JSON changes take well under 4 KiB each.
     let limit = expected.saturating_mul(4096).min(MAX_BYTES * 8) + 1024;
@@ -242,7 +242,7 @@ pub fn decode_body(compressed: &[u8], expected: u64) -> Result<Vec<Op>, SyncErro
 
 /// Checks everything about a bundle and returns its header and changes. Nothing of a
 /// refused bundle is returned.
-pub fn open(bytes: &[u8], keys: &OrgKeys) -> Result<(Header, Vec<Op>), SyncError> {
+pub(crate) fn open(bytes: &[u8], keys: &OrgKeys) -> Result<(Header, Vec<Op>), SyncError> {
     let (header, header_end) = read_header(bytes)?;
     if header.org != keys.org_id {
         return Err(SyncError::OtherOrganisation { org: header.org });
@@ -271,7 +271,7 @@ mod tests {
     use crate::sync::keys;
     use crate::testing::{person, temp_db};
 
-    fn sample() -> (tempfile::TempDir, crate::store::Masar, OrgKeys) {
+    fn sample() -> (tempfile::TempDir, crate::Masar, OrgKeys) {
         let (d, mut m) = temp_db();
         person(&mut m, "Amina", "female", "1990-01-01");
         let k = keys::load(m.conn()).expect("keys");

@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 
 use super::Conflict;
-use crate::changes::{Entity, Value};
+use crate::schema::{Entity, Value};
 use crate::Result;
 
 pub(super) fn digest(conn: &Connection, conflicts: &[Conflict]) -> Result<String> {
@@ -33,7 +33,7 @@ pub(super) fn digest(conn: &Connection, conflicts: &[Conflict]) -> Result<String
     let mut sorted: Vec<&Conflict> = conflicts.iter().collect();
     sorted.sort_by(|a, b| a.id.cmp(&b.id));
     for c in sorted {
-        hash.update(format!("{}\x1f{}\x1f{}\n", c.id, c.kept, c.other).as_bytes());
+        hash.update(format!("{}\x1f{}\x1f{}\n", c.id, c.kept.to_json(), c.other.to_json()).as_bytes());
     }
     Ok(hex::encode(hash.finalize()))
 }

@@ -11,7 +11,7 @@ use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::SyncError;
+use crate::error::SyncError;
 use crate::Result;
 
 /// Proof that a device key belongs to the organisation: the root's signature over the
@@ -47,20 +47,21 @@ impl DeviceCert {
     }
 }
 
-/// What a laptop needs to write and read its organisation's bundles.
-pub struct OrgKeys {
+/// What a laptop needs to write and read its organisation's bundles. Its secrets never
+/// leave the crate.
+pub(crate) struct OrgKeys {
     /// The organisation's id.
-    pub org_id: String,
+    pub(crate) org_id: String,
     /// The root's public key, which certifies devices.
-    pub root_public: VerifyingKey,
+    pub(crate) root_public: VerifyingKey,
     /// The root's secret key, only on the laptop that founded the organisation.
-    pub root_secret: Option<SigningKey>,
+    pub(crate) root_secret: Option<SigningKey>,
     /// The shared key that encrypts bundles.
-    pub bundle_key: Zeroizing<[u8; 32]>,
+    pub(crate) bundle_key: Zeroizing<[u8; 32]>,
     /// This device's signing key.
-    pub device_secret: SigningKey,
+    pub(crate) device_secret: SigningKey,
     /// This device's certificate.
-    pub device_cert: DeviceCert,
+    pub(crate) device_cert: DeviceCert,
 }
 
 pub(crate) fn random32() -> Zeroizing<[u8; 32]> {
@@ -98,7 +99,7 @@ pub(crate) fn ensure_founder_keys(conn: &Connection) -> Result<()> {
     put(conn, "org_root_secret", &hex::encode(root.to_bytes()))?;
     put(conn, "bundle_key", &hex::encode(*random32()))?;
     put(conn, "device_secret", &hex::encode(device_key.to_bytes()))?;
-    put(conn, "device_cert", &serde_json::to_string(&cert).unwrap_or_default())?;
+    put(conn, "device_cert", &serde_json::to_string(&cert).map_err(|e| SyncError::Seal(e.to_string()))?)?;
     Ok(())
 }
 
@@ -107,7 +108,7 @@ pub(crate) fn store_member_keys(conn: &Connection, e: &Enrolment) -> Result<()> 
     put(conn, "org_root_public", &e.root_public)?;
     put(conn, "bundle_key", &e.bundle_key)?;
     put(conn, "device_secret", &e.device_secret)?;
-    put(conn, "device_cert", &serde_json::to_string(&e.cert).unwrap_or_default())?;
+    put(conn, "device_cert", &serde_json::to_string(&e.cert).map_err(|e| SyncError::Seal(e.to_string()))?)?;
     Ok(())
 }
 
@@ -145,18 +146,18 @@ const ENROL_MAGIC: &[u8; 8] = b"MASARENR";
 const ENROL_VERSION: u16 = 1;
 
 fn enrol_kek(passphrase: &str, salt: &[u8]) -> Result<Zeroizing<[u8; 32]>, SyncError> {
-    let params = argon2::Params::new(64 * 1024, 3, 1, Some(32)).map_err(|e| SyncError::Keys(e.to_string()))?;
+    let params = argon2::Params::new(64 * 1024, 3, 1, Some(32)).map_err(|e| SyncError::Seal(e.to_string()))?;
     let mut out = Zeroizing::new([0u8; 32]);
     argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
         .hash_password_into(passphrase.as_bytes(), salt, &mut *out)
-        .map_err(|e| SyncError::Keys(e.to_string()))?;
+        .map_err(|e| SyncError::Seal(e.to_string()))?;
     Ok(out)
 }
 
 /// Seals an enrolment under a passphrase (argon2id, XChaCha20-Poly1305).
 pub(crate) fn seal_enrolment(e: &Enrolment, passphrase: &str) -> Result<Vec<u8>, SyncError> {
     use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-    let plain = Zeroizing::new(serde_json::to_vec(e).map_err(|err| SyncError::Keys(err.to_string()))?);
+    let plain = Zeroizing::new(serde_json::to_vec(e).map_err(|err| SyncError::Seal(err.to_string()))?);
     let mut salt = [0u8; 16];
     let mut nonce = [0u8; 24];
     rand::rngs::OsRng.fill_bytes(&mut salt);
@@ -170,7 +171,7 @@ pub(crate) fn seal_enrolment(e: &Enrolment, passphrase: &str) -> Result<Vec<u8>,
     let aead = chacha20poly1305::XChaCha20Poly1305::new((&*kek).into());
     let sealed = aead
         .encrypt(chacha20poly1305::XNonce::from_slice(&nonce), Payload { msg: &plain, aad: &out })
-        .map_err(|_| SyncError::Keys("the enrolment could not be sealed".into()))?;
+        .map_err(|_| SyncError::Seal("the enrolment could not be encrypted".into()))?;
     out.extend_from_slice(&sealed);
     Ok(out)
 }

@@ -6,119 +6,44 @@
 //! `(hlc, device)`, and a bundle already imported is recognised by its id before it is
 //! even decrypted.
 
-pub mod bundle;
+pub(crate) mod bundle;
 mod digest;
-pub mod keys;
+pub(crate) mod keys;
 mod scope;
 
-pub use bundle::Header;
 pub use scope::Scope;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rusqlite::params;
-use serde_json::Value as Json;
+use serde::Serialize;
+use ts_rs::TS;
 
+use bundle::Header;
 use crate::auth::Permission;
-use crate::changes::{oplog, Entity, Op, Value};
+use crate::changes::{oplog, ClockState, Db, Op};
 use crate::clock::Hlc;
-use crate::domain::InputError;
-use crate::store::Masar;
+use crate::error::{InputError, SyncError};
+use crate::schema::{Entity, Value};
+use crate::store::{meta_i64, set_meta};
 use crate::Result;
 
-/// Why a bundle or an enrolment was refused. Nothing of a refused file is applied.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum SyncError {
-    /// Not a bundle at all.
-    #[error("this is not a Masar bundle: check that you chose a file ending in .masar made by `bundle export`")]
-    NotABundle,
-    /// The file ends early.
-    #[error("the bundle is truncated (the file ends early, perhaps an unfinished copy): copy it again from the sync folder")]
-    Truncated,
-    /// A byte differs from what its writer signed.
-    #[error("the bundle's bytes were changed after it was written (its signature does not match): nothing was applied; ask for a fresh copy")]
-    Changed,
-    /// Readable but inconsistent inside.
-    #[error("the bundle is damaged: {0}; nothing was applied")]
-    Damaged(String),
-    /// Written for another organisation.
-    #[error("the bundle belongs to another organisation ({org}): it cannot be read here")]
-    OtherOrganisation {
-        /// The organisation it names.
-        org: String,
-    },
-    /// Signed by a device this organisation never enrolled.
-    #[error("the bundle was written by a device this organisation did not enrol ({device}): enrol the laptop with `masar enrol`, then export again from it")]
-    UnknownDevice {
-        /// The device it names.
-        device: String,
-    },
-    /// Written by a newer Masar.
-    #[error("the bundle was written by a newer version of Masar (format {found}; this version reads up to {supported}): update Masar on this laptop")]
-    NewerFormat {
-        /// The bundle's format.
-        found: u16,
-        /// This version's newest.
-        supported: u16,
-    },
-    /// The enrolment file cannot be used.
-    #[error("{0}")]
-    Enrolment(String),
-    /// Keys missing or unusable.
-    #[error("{0}")]
-    Keys(String),
-    /// One of several files was refused.
-    #[error("{path}: {error}")]
-    InFile {
-        /// The file.
-        path: String,
-        /// Why.
-        error: Box<SyncError>,
-    },
-    /// A file could not be read or written.
-    #[error("{path}: {reason}")]
-    File {
-        /// The file.
-        path: String,
-        /// What went wrong and what to do.
-        reason: String,
-    },
-}
-
-impl SyncError {
-    /// A stable machine-readable code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            SyncError::NotABundle => "sync.not_a_bundle",
-            SyncError::Truncated => "sync.truncated",
-            SyncError::Changed => "sync.changed",
-            SyncError::Damaged(_) => "sync.damaged",
-            SyncError::OtherOrganisation { .. } => "sync.other_organisation",
-            SyncError::UnknownDevice { .. } => "sync.unknown_device",
-            SyncError::NewerFormat { .. } => "sync.newer_format",
-            SyncError::Enrolment(_) => "sync.enrolment",
-            SyncError::Keys(_) => "sync.keys",
-            SyncError::InFile { error, .. } => error.code(),
-            SyncError::File { .. } => "sync.file",
-        }
-    }
-}
-
 /// What an export wrote.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct Exported {
     /// Changes carried.
     pub changes: u64,
     /// Size of the file.
     pub bytes: u64,
     /// Where it was written.
-    pub path: std::path::PathBuf,
+    #[serde(rename = "file")]
+    #[ts(as = "String")]
+    pub path: PathBuf,
 }
 
 /// What an import did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
 pub struct Imported {
     /// Changes added to this database.
     pub applied: u64,
@@ -127,11 +52,14 @@ pub struct Imported {
     /// Open conflicts on the fields this import touched.
     pub conflicts: u64,
     /// Bundles recognised as already imported.
+    #[serde(rename = "already_imported")]
     pub bundles_already_seen: u64,
+    /// Bundle files read.
+    pub bundles: u64,
 }
 
 /// A field on which concurrent changes disagree: the value kept and one other.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct Conflict {
     /// The same id on every database.
     pub id: String,
@@ -141,17 +69,23 @@ pub struct Conflict {
     pub record: String,
     /// Field name.
     pub field: String,
-    /// The value shown (JSON).
-    pub kept: Json,
-    /// The value that lost (JSON).
-    pub other: Json,
-    /// Who wrote the kept value, and on which device.
-    pub kept_by: (Option<String>, String),
-    /// Who wrote the other value, and on which device.
-    pub other_by: (Option<String>, String),
-    /// When each was written (their writers' clocks).
+    /// The value shown.
+    #[ts(type = "string | number | boolean | null")]
+    pub kept: Value,
+    /// The value that lost.
+    #[ts(type = "string | number | boolean | null")]
+    pub other: Value,
+    /// Who wrote the kept value.
+    pub kept_by: Option<String>,
+    /// On which device.
+    pub kept_device: String,
+    /// When, by the writer's clock.
     pub kept_at: String,
-    /// When the other was written.
+    /// Who wrote the other value.
+    pub other_by: Option<String>,
+    /// On which device.
+    pub other_device: String,
+    /// When, by the writer's clock.
     pub other_at: String,
 }
 
@@ -166,11 +100,26 @@ pub enum Resolution {
     Value(String),
 }
 
+impl Resolution {
+    /// Reads a choice as both faces take it: a new value, or which side to keep
+    /// (`kept` or `other`); anything else is refused, never taken as a default.
+    pub fn parse(keep: Option<&str>, value: Option<String>) -> Result<Resolution, InputError> {
+        match (keep.map(str::trim).filter(|k| !k.is_empty()), value) {
+            (_, Some(v)) => Ok(Resolution::Value(v)),
+            (Some("kept"), None) => Ok(Resolution::Kept),
+            (Some("other"), None) => Ok(Resolution::Other),
+            (Some(k), None) => Err(InputError::Invalid { field: "keep".into(), value: k.into(), problem: "is not one of: kept, other".into() }),
+            (None, None) => Err(InputError::Missing { field: "keep".into(), hint: "say what to keep: --keep kept, --keep other or --value V".into() }),
+        }
+    }
+}
+
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SyncError> {
     use std::io::Write;
     let file_err = |e: std::io::Error| SyncError::File {
         path: path.display().to_string(),
         reason: format!("cannot be written ({e}): check the folder exists, is writable and has space"),
+        source: e,
     };
     let tmp = {
         let mut name = path.as_os_str().to_owned();
@@ -200,14 +149,33 @@ fn conflict_id(entity: &str, record: &str, field: &str, loser: (Hlc, &str)) -> S
     uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, name.as_bytes()).to_string()
 }
 
-fn parse_json(s: Option<&str>) -> Json {
-    s.and_then(|t| serde_json::from_str(t).ok()).unwrap_or(Json::Null)
+/// The bundle files among `paths`: a folder stands for every `.masar` file in it, sorted.
+pub(crate) fn bundle_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let entries = std::fs::read_dir(p).map_err(|e| SyncError::File {
+                path: p.display().to_string(),
+                reason: format!("cannot be read ({e}): check that the sync folder is reachable"),
+                source: e,
+            })?;
+            let mut found: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x == "masar"))
+                .collect();
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
 }
 
-impl Masar {
+impl Db {
     /// Writes an enrolment file for a new laptop (admin, on the laptop that founded the
     /// organisation); returns the new device's id.
-    pub fn enrol(&mut self, out: &Path, passphrase: &str) -> Result<String> {
+    pub(crate) fn enrol(&mut self, out: &Path, passphrase: &str) -> Result<String> {
         self.require(Permission::ManageUsers)?;
         if passphrase.chars().count() < 8 {
             return Err(SyncError::Enrolment("the passphrase is too short: use at least 8 characters, and give it to the laptop's user separately from the file".into()).into());
@@ -219,11 +187,11 @@ impl Masar {
         let device_id = uuid::Uuid::now_v7().to_string();
         let device_key = ed25519_dalek::SigningKey::from_bytes(&keys::random32());
         let cert = keys::DeviceCert::issue(root, &keys.org_id, &device_id, &device_key.verifying_key());
-        let status = self.status()?;
-        let hlc = self.meta_i64(crate::changes::HLC_META_KEY)?;
+        let org_name = crate::store::meta(self.conn(), "org_name")?.unwrap_or_default();
+        let hlc = ClockState::load(self.conn())?.hlc.0;
         let enrolment = keys::Enrolment {
             org_id: keys.org_id.clone(),
-            org_name: status.org_name,
+            org_name,
             root_public: hex::encode(keys.root_public.as_bytes()),
             bundle_key: hex::encode(*keys.bundle_key),
             device_id: device_id.clone(),
@@ -241,11 +209,10 @@ impl Masar {
     /// limited to `scope` when given (supervisors). `out` is a new file, or a folder in
     /// which the bundle is named by its id; an existing file is never overwritten, since
     /// it may be a bundle nobody has imported yet. Returns what was written and where.
-    pub fn export_bundle(&mut self, out: &Path, full: bool, scope: &[Scope]) -> Result<Exported> {
+    pub(crate) fn export_bundle(&mut self, out: &Path, full: bool, scope: &[Scope]) -> Result<Exported> {
         if !scope.is_empty() {
-            self.require(Permission::DecideInCommittee).map_err(|_| {
-                InputError::Rule("only a supervisor or an administrator can export for another laptop's scope: export without --scope".into())
-            })?;
+            // A refusal by role stays an authorisation error, with its own code.
+            self.require(Permission::DecideInCommittee)?;
         }
         let keys = keys::load(self.conn())?;
         // A scoped export is always complete within its scope: a record that enters the
@@ -253,7 +220,7 @@ impl Masar {
         let since: i64 = if full || !scope.is_empty() {
             0
         } else {
-            self.meta_i64("export_seq")?
+            meta_i64(self.conn(), "export_seq")?.unwrap_or(0)
         };
         let in_scope = if scope.is_empty() { None } else { Some(scope::records(self.conn(), scope)?) };
         let (ops, last_seq) = self.ops_since(since, in_scope.as_ref())?;
@@ -270,7 +237,7 @@ impl Masar {
         };
         let out = if out.is_dir() { out.join(format!("{}.masar", header.bundle)) } else { out.to_path_buf() };
         if out.exists() {
-            return Err(SyncError::File {
+            return Err(SyncError::Refused {
                 path: out.display().to_string(),
                 reason: "already exists and may hold changes nobody has imported yet: give another name, or a folder".into(),
             }
@@ -279,9 +246,9 @@ impl Masar {
         let bytes = bundle::seal(&header, &ops, &keys)?;
         write_atomically(&out, &bytes)?;
         if scope.is_empty() && last_seq > since {
-            self.set_meta("export_seq", &last_seq.to_string())?;
+            set_meta(self.conn(), "export_seq", &last_seq.to_string())?;
         }
-        self.set_meta("last_export_at", &self.clock().now().to_rfc3339())?;
+        set_meta(self.conn(), "last_export_at", &self.clock().now().to_rfc3339())?;
         Ok(Exported { changes: ops.len() as u64, bytes: bytes.len() as u64, path: out })
     }
 
@@ -343,17 +310,9 @@ impl Masar {
         Ok((ops, last))
     }
 
-    pub(crate) fn meta_i64(&self, key: &str) -> Result<i64> {
-        Ok(crate::store::meta(self.conn(), key)?.and_then(|s| s.parse().ok()).unwrap_or(0))
-    }
-
-    fn set_meta(&self, key: &str, value: &str) -> Result<()> {
-        Ok(crate::store::set_meta(self.conn(), key, value)?)
-    }
-
     /// Imports bundles: every file is read and checked before anything is applied, then
     /// all are applied in one transaction. `progress` is told after each bundle.
-    pub fn import_bundles(&mut self, files: &[&Path], mut progress: impl FnMut(usize, usize)) -> Result<Imported> {
+    pub(crate) fn import_bundles(&mut self, files: &[&Path], mut progress: impl FnMut(usize, usize)) -> Result<Imported> {
         self.require(Permission::RecordWork)?;
         let keys = keys::load(self.conn())?;
         let mut opened: Vec<(Header, Option<Vec<Op>>)> = Vec::new();
@@ -361,10 +320,11 @@ impl Masar {
             let unreadable = |e: std::io::Error| SyncError::File {
                 path: path.display().to_string(),
                 reason: format!("cannot be read ({e}): check the path and that the sync folder is reachable"),
+                source: e,
             };
             let size = std::fs::metadata(path).map_err(unreadable)?.len();
             if size > bundle::MAX_BYTES {
-                return Err(SyncError::File { path: path.display().to_string(), reason: "is far larger than any bundle: it is not a Masar bundle".into() }.into());
+                return Err(SyncError::Refused { path: path.display().to_string(), reason: "is far larger than any bundle: it is not a Masar bundle".into() }.into());
             }
             let bytes = std::fs::read(path).map_err(unreadable)?;
             let at = |e: SyncError| -> crate::Error { SyncError::InFile { path: path.display().to_string(), error: Box::new(e) }.into() };
@@ -385,10 +345,8 @@ impl Masar {
         let now_millis = self.clock().now().timestamp_millis();
         let total = opened.len();
         self.transaction(|tx| {
-            let mut stats = Imported::default();
-            let mut hlc = crate::changes::saved_hlc(tx)?;
-            let mut frontier = oplog::frontier(tx)?;
-            let wall = now_millis;
+            let mut stats = Imported { bundles: total as u64, ..Imported::default() };
+            let mut clock = ClockState::load(tx)?;
             let mut touched: oplog::Touched = BTreeMap::new();
             for (i, (header, ops)) in opened.iter().enumerate() {
                 let Some(ops) = ops else {
@@ -405,10 +363,7 @@ impl Masar {
                     }
                     if oplog::insert(tx, op, None)? {
                         stats.applied += 1;
-                        hlc = hlc.observe(op.hlc);
-                        if op.device != me {
-                            frontier = frontier.max(op.hlc.millis());
-                        }
+                        clock.observe(op.hlc, op.device != me);
                         touched.entry((op.entity.clone(), op.record.clone())).or_default().insert(op.field.clone());
                     } else {
                         stats.skipped += 1;
@@ -431,18 +386,16 @@ impl Masar {
                 }
             }
             stats.conflicts = oplog::settle(tx, &touched)?;
-            crate::changes::save_hlc(tx, hlc)?;
-            crate::store::set_meta(tx, "frontier", &frontier.to_string())?;
             // Stamps seen ahead of this laptop's clock: keep later local stamps moving with
-            // real time from there (see changes::clock_offset).
-            let offset = crate::changes::clock_offset(tx)?.max(frontier - wall);
-            crate::store::set_meta(tx, crate::changes::CLOCK_OFFSET_KEY, &offset.to_string())?;
+            // real time from there (see changes::ClockState).
+            clock.keep_lead(now_millis);
+            clock.save(tx)?;
             Ok(stats)
         })
     }
 
     /// The open conflicts, in a stable order.
-    pub fn conflicts(&self) -> Result<Vec<Conflict>> {
+    pub(crate) fn conflicts(&self) -> Result<Vec<Conflict>> {
         let conn = self.conn();
         let fields: Vec<(String, String, String)> = conn
             .prepare("SELECT entity, record, field FROM field_heads GROUP BY entity, record, field HAVING count(*) > 1 ORDER BY entity, record, field")?
@@ -468,11 +421,13 @@ impl Masar {
                     entity: entity.clone(),
                     record: record.clone(),
                     field: field.clone(),
-                    kept: parse_json(winner.value.as_deref()),
-                    other: parse_json(loser.value.as_deref()),
-                    kept_by: (wn.clone(), wd.clone()),
-                    other_by: (ln, ld),
+                    kept: Value::from_json(winner.value.as_deref()),
+                    other: Value::from_json(loser.value.as_deref()),
+                    kept_by: wn.clone(),
+                    kept_device: wd.clone(),
                     kept_at: wat.clone(),
+                    other_by: ln,
+                    other_device: ld,
                     other_at: lat,
                 });
             }
@@ -483,7 +438,7 @@ impl Masar {
 
     /// Resolves a conflict with a change that overwrites every value of the field; it
     /// travels like any change and closes the conflict wherever it arrives.
-    pub fn resolve_conflict(&mut self, id: &str, how: Resolution) -> Result<()> {
+    pub(crate) fn resolve_conflict(&mut self, id: &str, how: Resolution) -> Result<()> {
         self.require(Permission::DecideInCommittee)?;
         let conflict = self
             .conflicts()?
@@ -493,17 +448,9 @@ impl Masar {
         let entity = Entity::from_name(&conflict.entity)
             .ok_or_else(|| InputError::Rule(format!("this version of Masar does not know '{}' records: update it to resolve this conflict", conflict.entity)))?;
         let def = entity.field(&conflict.field)?;
-        let from_json = |j: &Json| -> Value {
-            match j {
-                Json::String(s) => Value::Text(s.clone()),
-                Json::Bool(b) => Value::Bool(*b),
-                Json::Number(n) => n.as_i64().map_or(Value::Null, Value::Int),
-                _ => Value::Null,
-            }
-        };
         let value = match how {
-            Resolution::Kept => from_json(&conflict.kept),
-            Resolution::Other => from_json(&conflict.other),
+            Resolution::Kept => conflict.kept.clone(),
+            Resolution::Other => conflict.other.clone(),
             Resolution::Value(text) => def.kind.parse(def.name, &text)?,
         };
         let (record, field) = (conflict.record.clone(), conflict.field.clone());
@@ -512,26 +459,20 @@ impl Masar {
 
     /// A hash of everything a user can see: every record's fields and the open conflicts.
     /// Equal on every database holding the same changes, whatever their order.
-    pub fn digest(&self) -> Result<String> {
+    pub(crate) fn digest(&self) -> Result<String> {
         let conflicts = self.conflicts()?;
         digest::digest(self.conn(), &conflicts)
     }
 
     /// Records whose changes wait for their creation or for a record they link to.
-    pub fn pending_count(&self) -> Result<i64> {
+    pub(crate) fn pending_count(&self) -> Result<i64> {
         Ok(self.conn().query_row("SELECT count(*) FROM pending", [], |r| r.get(0))?)
     }
 
     /// Checks the database file's integrity (SQLite's own check).
-    pub fn integrity_check(&self) -> Result<bool> {
+    pub(crate) fn integrity_check(&self) -> Result<bool> {
         let r: String = self.conn().query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
         Ok(r == "ok")
-    }
-}
-
-impl From<SyncError> for crate::Error {
-    fn from(e: SyncError) -> Self {
-        crate::Error::Sync(e)
     }
 }
 

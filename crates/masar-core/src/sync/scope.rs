@@ -13,7 +13,7 @@ use std::fmt;
 
 use rusqlite::Connection;
 
-use crate::domain::InputError;
+use crate::error::InputError;
 use crate::Result;
 
 /// A limit on what an export carries.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use proptest::prelude::*;
 
 use crate::clock::{Clock, FixedClock};
-use crate::store::Masar;
+use crate::Masar;
 use crate::testing::kv;
 
 #[derive(Debug, Clone)]

@@ -2,6 +2,7 @@
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::ToSql;
+use serde::{Serialize, Serializer};
 
 /// A field's value. Dates and amounts travel as text (`YYYY-MM-DD`, exact decimals), so a
 /// value is never a float.
@@ -38,13 +39,13 @@ impl Value {
         }
     }
 
-    /// The value as a JSON value.
-    pub fn to_json_value(&self) -> serde_json::Value {
-        match self {
-            Value::Null => serde_json::Value::Null,
-            Value::Text(s) => serde_json::Value::String(s.clone()),
-            Value::Int(i) => (*i).into(),
-            Value::Bool(b) => (*b).into(),
+    /// Reads a value as the change log stores it (JSON); anything else reads as null.
+    pub fn from_json(json: Option<&str>) -> Value {
+        match json.and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok()) {
+            Some(serde_json::Value::String(s)) => Value::Text(s),
+            Some(serde_json::Value::Bool(b)) => Value::Bool(b),
+            Some(serde_json::Value::Number(n)) => n.as_i64().map_or(Value::Null, Value::Int),
+            _ => Value::Null,
         }
     }
 
@@ -86,6 +87,18 @@ impl Value {
         match (self, other) {
             (Value::Int(a), Value::Bool(b)) | (Value::Bool(b), Value::Int(a)) => *a == i64::from(*b),
             (a, b) => a == b,
+        }
+    }
+}
+
+/// A value shows as the plain JSON scalar it is: text, a number, true or false, or null.
+impl Serialize for Value {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Null => s.serialize_none(),
+            Value::Text(t) => s.serialize_str(t),
+            Value::Int(i) => s.serialize_i64(*i),
+            Value::Bool(b) => s.serialize_bool(*b),
         }
     }
 }

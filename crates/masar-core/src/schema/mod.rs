@@ -1,13 +1,27 @@
 //! The registry of entities and their fields: the only place that names tables and
 //! columns, so the write path can build SQL from it safely and sync can apply any field.
+//! Also the choice lists every face offers, and the reading of typed values.
+
+mod value;
+
+pub use value::Value;
 
 use std::str::FromStr;
 
-use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use super::Value;
-use crate::domain::InputError;
+use crate::error::{parse_amount, parse_date, InputError, StoreError};
+
+/// Reads money stored as decimal text; text that does not read as one is an error
+/// (`store.corrupt`), never a silent zero.
+pub(crate) fn stored_amount(field: &str, text: Option<String>) -> Result<Option<Decimal>, StoreError> {
+    match text {
+        None => Ok(None),
+        Some(t) => Decimal::from_str_exact(t.trim())
+            .map(Some)
+            .map_err(|_| StoreError::Corrupt { what: format!("amount '{field}'"), value: t }),
+    }
+}
 
 /// A kind of record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -347,32 +361,6 @@ fn invalid(field: &str, value: &str, problem: impl Into<String>) -> InputError {
     InputError::Invalid { field: field.to_string(), value: value.to_string(), problem: problem.into() }
 }
 
-/// Reads a date typed as `YYYY-MM-DD`.
-pub fn parse_date(field: &str, text: &str) -> Result<NaiveDate, InputError> {
-    let t = text.trim();
-    let ok = t.len() == 10 && t.as_bytes()[4] == b'-' && t.as_bytes()[7] == b'-';
-    ok.then(|| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok())
-        .flatten()
-        .ok_or_else(|| invalid(field, text, "is not a date: write it as YYYY-MM-DD, for example 2024-03-15"))
-}
-
-/// Reads an exact decimal amount; refuses floats' notations and, unless `signed`, negatives.
-pub fn parse_amount(field: &str, text: &str, signed: bool) -> Result<Decimal, InputError> {
-    let t = text.trim();
-    let plain = !t.is_empty()
-        && t.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-')
-        && t.chars().filter(|c| *c == '.').count() <= 1
-        && !t[1.min(t.len())..].contains('-');
-    let d = plain
-        .then(|| Decimal::from_str_exact(t).ok())
-        .flatten()
-        .ok_or_else(|| invalid(field, text, "is not an amount: write digits with a point for decimals, for example 1250.50"))?;
-    if !signed && d.is_sign_negative() && !d.is_zero() {
-        return Err(invalid(field, text, "is negative: an amount here must be zero or more"));
-    }
-    Ok(d)
-}
-
 impl FieldKind {
     /// Reads `text` typed by a user for the field `field`; empty text means unset.
     pub fn parse(self, field: &str, text: &str) -> Result<Value, InputError> {
@@ -430,26 +418,6 @@ impl FieldKind {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates_must_be_iso_and_real() {
-        assert!(parse_date("born", "1990-02-28").is_ok());
-        for bad in ["1990-02-30", "28/02/1990", "1990-2-28", "yesterday", "19900228"] {
-            let e = parse_date("born", bad).unwrap_err().to_string();
-            assert!(e.contains("born") && e.contains(bad) && e.contains("YYYY-MM-DD"), "{e}");
-        }
-    }
-
-    #[test]
-    fn amounts_are_exact_and_refuse_floats_notations() {
-        assert_eq!(parse_amount("amount", "1250.50", false).unwrap().to_string(), "1250.50");
-        assert_eq!(parse_amount("profit", "-20", true).unwrap().to_string(), "-20");
-        for bad in ["1e3", "12,5", "abc", "", "1.2.3", "NaN", "5-"] {
-            assert!(parse_amount("amount", bad, false).is_err(), "{bad}");
-        }
-        let neg = parse_amount("amount", "-5", false).unwrap_err().to_string();
-        assert!(neg.contains("negative"), "{neg}");
-    }
 
     #[test]
     fn every_entity_names_a_distinct_table_and_change_log_name() {

@@ -11,7 +11,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, Zeroizing};
 
-use super::AuthError;
+use crate::error::AuthError;
 
 /// The random key that encrypts one database; wiped from memory when dropped.
 #[derive(Clone)]
@@ -124,11 +124,6 @@ impl KeyFile {
             let _ = fs::remove_file(&tmp);
             damaged(path, format!("it cannot be written ({e}); check free space and permissions"))
         })
-    }
-
-    /// Whether the file holds a copy of the key for `user`.
-    pub fn has_user(&self, user: &str) -> bool {
-        self.entries.iter().any(|e| e.user == user)
     }
 
     /// Wraps `key` for `user` under `password`, replacing any earlier copy of theirs.

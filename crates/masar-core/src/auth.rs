@@ -1,0 +1,131 @@
+//! Roles, permissions and the rules for user names and passwords.
+//!
+//! Roles live inside the encrypted database, and every permission is checked in the core
+//! (`Db::require`), never in a UI. The keys that open the database are in `keys`.
+
+use crate::error::{AuthError, InputError};
+
+/// What a user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// Records the journey of their caseload.
+    Counsellor,
+    /// Merges laptops, decides in committee, erases, reports.
+    Supervisor,
+    /// Installs, enrols, manages users and reference lists.
+    Admin,
+}
+
+impl Role {
+    /// Every role, lowest first.
+    pub const ALL: [Role; 3] = [Role::Counsellor, Role::Supervisor, Role::Admin];
+
+    /// The role's name as stored and typed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Counsellor => "counsellor",
+            Role::Supervisor => "supervisor",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Parses a role name.
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Reads a role typed by a user, or says which roles exist.
+    pub fn from_input(text: &str) -> Result<Role, InputError> {
+        Role::parse(text.trim()).ok_or_else(|| InputError::Invalid {
+            field: "role".into(),
+            value: text.into(),
+            problem: format!("is not one of: {}", Role::ALL.map(Role::as_str).join(", ")),
+        })
+    }
+}
+
+/// An action that not every role may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// Add users, change roles.
+    ManageUsers,
+    /// Edit the organisation's reference lists.
+    EditReferenceLists,
+    /// Record a committee decision (approve, reject, defer).
+    DecideInCommittee,
+    /// Erase a person's personal data.
+    ErasePerson,
+    /// Record the daily work: persons, intakes, sessions, projects, visits.
+    RecordWork,
+}
+
+impl Permission {
+    /// The lowest role that holds this permission.
+    pub fn lowest_role(self) -> Role {
+        match self {
+            Permission::ManageUsers | Permission::EditReferenceLists => Role::Admin,
+            Permission::DecideInCommittee | Permission::ErasePerson => Role::Supervisor,
+            Permission::RecordWork => Role::Counsellor,
+        }
+    }
+
+    /// Every permission.
+    pub const ALL: [Permission; 5] = [
+        Permission::ManageUsers,
+        Permission::EditReferenceLists,
+        Permission::DecideInCommittee,
+        Permission::ErasePerson,
+        Permission::RecordWork,
+    ];
+
+    /// Whether `role` holds this permission.
+    pub fn allows(self, role: Role) -> bool {
+        role >= self.lowest_role()
+    }
+
+    /// What the permission lets one do, as a refusal names it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Permission::ManageUsers => "manage users",
+            Permission::EditReferenceLists => "edit reference lists",
+            Permission::DecideInCommittee => "record committee decisions",
+            Permission::ErasePerson => "erase a person's data",
+            Permission::RecordWork => "record work",
+        }
+    }
+}
+
+/// The logged-in user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Stable id, the same on every laptop.
+    pub id: String,
+    /// Log-in name.
+    pub name: String,
+    /// What the user may do.
+    pub role: Role,
+}
+
+/// The shortest password accepted.
+pub const MIN_PASSWORD_LEN: usize = 8;
+
+/// Refuses a password too easy to guess.
+pub(crate) fn check_password(password: &str) -> Result<(), AuthError> {
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(AuthError::WeakPassword(MIN_PASSWORD_LEN));
+    }
+    Ok(())
+}
+
+/// Refuses a user name that could not be typed back or shown plainly.
+pub(crate) fn check_user_name(name: &str) -> Result<(), AuthError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(AuthError::BadUserName(name.to_string()))
+    }
+}
+

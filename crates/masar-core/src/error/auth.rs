@@ -1,0 +1,59 @@
+//! Log-in, key and permission failures.
+
+/// Log-in, key and permission failures.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// Deliberately does not say which of the two was wrong.
+    #[error("wrong user name or password")]
+    WrongCredentials,
+    /// The account exists but was disabled.
+    #[error("the account '{0}' is disabled: ask an administrator to enable it")]
+    Disabled(String),
+    /// The user's role does not allow the action.
+    #[error("a {role} may not {action}: ask a {needed} to do it")]
+    Forbidden {
+        /// The user's role.
+        role: &'static str,
+        /// What was attempted.
+        action: &'static str,
+        /// The lowest role that may.
+        needed: &'static str,
+    },
+    /// A password that is too easy to guess.
+    #[error("the password is too short: use at least {0} characters")]
+    WeakPassword(usize),
+    /// A user name that is empty or has spaces at its ends.
+    #[error("'{0}' is not a usable user name: use letters, digits, '.', '-' or '_'")]
+    BadUserName(String),
+    /// The name is taken.
+    #[error("a user named '{0}' already exists: choose another name")]
+    UserExists(String),
+    /// No such user.
+    #[error("no user named '{0}': check the name with `masar user list`")]
+    UnknownUser(String),
+    /// The key file is missing, unreadable or damaged.
+    #[error("the key file {path} cannot be used: {reason}")]
+    KeyFile {
+        /// Where the key file was looked for.
+        path: String,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+}
+
+impl AuthError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AuthError::WrongCredentials => "auth.wrong_credentials",
+            AuthError::Disabled(_) => "auth.disabled",
+            AuthError::Forbidden { .. } => "auth.forbidden",
+            AuthError::WeakPassword(_) => "auth.weak_password",
+            AuthError::BadUserName(_) => "auth.bad_user_name",
+            AuthError::UserExists(_) => "auth.user_exists",
+            AuthError::UnknownUser(_) => "auth.unknown_user",
+            AuthError::KeyFile { .. } => "auth.key_file",
+        }
+    }
+}

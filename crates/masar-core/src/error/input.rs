@@ -1,0 +1,190 @@
+//! Refused input: what a user typed that the core cannot accept, with the field, the
+//! value and what to write instead.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+/// Input refused, with the field, the value and what to do. Nothing was changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InputError {
+    /// A value that cannot be read as its field requires.
+    #[error("{field}: '{value}' {problem}")]
+    Invalid {
+        /// The field concerned.
+        field: String,
+        /// The value as typed.
+        value: String,
+        /// Why it was refused and how to write it.
+        problem: String,
+    },
+    /// A required field is missing.
+    #[error("{field} is required: {hint}")]
+    Missing {
+        /// The field concerned.
+        field: String,
+        /// How to give it.
+        hint: String,
+    },
+    /// A field name that does not exist.
+    #[error("a {what} has no field '{field}': the fields you can set are {known}")]
+    UnknownField {
+        /// The kind of record.
+        what: &'static str,
+        /// The name given.
+        field: String,
+        /// The names that exist.
+        known: String,
+    },
+    /// A field kept by its own command.
+    #[error("{field} of a {what} cannot be set directly: use the command made for it")]
+    NotSettable {
+        /// The kind of record.
+        what: &'static str,
+        /// The field.
+        field: &'static str,
+    },
+    /// An id that names no record.
+    #[error("no {what} with id '{id}': check the id (the list commands print them)")]
+    NotFound {
+        /// The kind of record.
+        what: &'static str,
+        /// The id given.
+        id: String,
+    },
+    /// The same thing given twice.
+    #[error("{what} '{value}' is given twice: give it once")]
+    Duplicate {
+        /// What was repeated.
+        what: &'static str,
+        /// The repeated value.
+        value: String,
+    },
+    /// A value outside the organisation's reference list.
+    #[error("{list} '{value}' is not in the organisation's list ({known}): use one of these, or ask an administrator to add it with `masar ref add {list} \"{value}\"`")]
+    UnknownReference {
+        /// The list.
+        list: &'static str,
+        /// The value given.
+        value: String,
+        /// What the list holds.
+        known: String,
+    },
+    /// A rule of the journey that the request breaks.
+    #[error("{0}")]
+    Rule(String),
+    /// One row of an imported file is wrong; the whole file was refused.
+    #[error("row {row} of the file: {error} (nothing was imported)")]
+    Row {
+        /// The row number, counting the header as row 1.
+        row: usize,
+        /// What is wrong with it.
+        #[source]
+        error: Box<InputError>,
+    },
+    /// The file cannot be read as the expected CSV.
+    #[error("the file cannot be imported: {0} (nothing was imported)")]
+    File(String),
+}
+
+impl InputError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            InputError::Invalid { .. } => "input.invalid",
+            InputError::Missing { .. } => "input.missing",
+            InputError::UnknownField { .. } => "input.unknown_field",
+            InputError::NotSettable { .. } => "input.not_settable",
+            InputError::NotFound { .. } => "input.not_found",
+            InputError::Duplicate { .. } => "input.duplicate",
+            InputError::UnknownReference { .. } => "input.unknown_reference",
+            InputError::Rule(_) => "input.rule",
+            InputError::Row { .. } => "input.row",
+            InputError::File(_) => "input.file",
+        }
+    }
+
+    /// The field the error concerns, so a form can show it beside that field.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            InputError::Invalid { field, .. } | InputError::Missing { field, .. } => Some(field),
+            InputError::UnknownField { field, .. } => Some(field),
+            InputError::NotSettable { field, .. } => Some(field),
+            InputError::Row { error, .. } => error.field(),
+            _ => None,
+        }
+    }
+}
+
+fn invalid(field: &str, value: &str, problem: impl Into<String>) -> InputError {
+    InputError::Invalid { field: field.to_string(), value: value.to_string(), problem: problem.into() }
+}
+
+/// Reads a date typed as `YYYY-MM-DD`.
+pub fn parse_date(field: &str, text: &str) -> Result<NaiveDate, InputError> {
+    let t = text.trim();
+    let ok = t.len() == 10 && t.as_bytes()[4] == b'-' && t.as_bytes()[7] == b'-';
+    ok.then(|| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok())
+        .flatten()
+        .ok_or_else(|| invalid(field, text, "is not a date: write it as YYYY-MM-DD, for example 2024-03-15"))
+}
+
+/// Reads an exact decimal amount; refuses floats' notations and, unless `signed`, negatives.
+pub fn parse_amount(field: &str, text: &str, signed: bool) -> Result<Decimal, InputError> {
+    let t = text.trim();
+    let plain = !t.is_empty()
+        && t.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-')
+        && t.chars().filter(|c| *c == '.').count() <= 1
+        && !t[1.min(t.len())..].contains('-');
+    let d = plain
+        .then(|| Decimal::from_str_exact(t).ok())
+        .flatten()
+        .ok_or_else(|| invalid(field, text, "is not an amount: write digits with a point for decimals, for example 1250.50"))?;
+    if !signed && d.is_sign_negative() && !d.is_zero() {
+        return Err(invalid(field, text, "is negative: an amount here must be zero or more"));
+    }
+    Ok(d)
+}
+
+/// Reads a required text argument.
+pub(crate) fn required_text(field: &str, text: &str, hint: &str) -> Result<String, InputError> {
+    let t = text.trim();
+    if t.is_empty() {
+        Err(InputError::Missing { field: field.into(), hint: hint.into() })
+    } else {
+        Ok(t.to_string())
+    }
+}
+
+/// Splits `KEY=VALUE` as typed on a command line.
+pub fn split_pair(text: &str) -> Result<(String, String), InputError> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(invalid("KEY=VALUE", text, "is not of the form KEY=VALUE, for example city=Rabat")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_must_be_iso_and_real() {
+        assert!(parse_date("born", "1990-02-28").is_ok());
+        for bad in ["1990-02-30", "28/02/1990", "1990-2-28", "yesterday", "19900228"] {
+            let e = parse_date("born", bad).unwrap_err().to_string();
+            assert!(e.contains("born") && e.contains(bad) && e.contains("YYYY-MM-DD"), "{e}");
+        }
+    }
+
+    #[test]
+    fn amounts_are_exact_and_refuse_floats_notations() {
+        assert_eq!(parse_amount("amount", "1250.50", false).unwrap().to_string(), "1250.50");
+        assert_eq!(parse_amount("profit", "-20", true).unwrap().to_string(), "-20");
+        for bad in ["1e3", "12,5", "abc", "", "1.2.3", "NaN", "5-"] {
+            assert!(parse_amount("amount", bad, false).is_err(), "{bad}");
+        }
+        let neg = parse_amount("amount", "-5", false).unwrap_err().to_string();
+        assert!(neg.contains("negative"), "{neg}");
+    }
+}

@@ -1,0 +1,119 @@
+//! The layers of the core, checked: every `crate::` path in a module's code (tests left
+//! out) must name the module itself or a module of a lower layer. Siblings of one layer
+//! (domain, sync, reports) may not name one another.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Each module and its layer, lowest first; ARCHITECTURE.md draws the same.
+const LAYERS: &[(&str, u8)] = &[
+    // Leaves.
+    ("error", 0),
+    ("clock", 0),
+    ("fold", 0),
+    ("auth", 1),
+    // The schema registry.
+    ("schema", 2),
+    // Storage and keys.
+    ("keys", 3),
+    ("search", 3),
+    ("store", 4),
+    // The change log, which owns the clock's state.
+    ("changes", 5),
+    // Siblings.
+    ("domain", 6),
+    ("report", 6),
+    ("sync", 6),
+    // The handle, then what is built on it.
+    ("masar", 7),
+    ("views", 8),
+    ("demo", 8),
+];
+
+/// Items re-exported at the crate's root, by the module that defines them.
+fn root_item(name: &str) -> Option<&'static str> {
+    match name {
+        "Result" | "Error" => Some("error"),
+        "Masar" => Some("masar"),
+        _ => None,
+    }
+}
+
+/// The modules a piece of code names through `crate::`.
+fn named_modules(code: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = code;
+    while let Some(i) = rest.find("crate::") {
+        rest = &rest[i + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            let end = group.find('}').unwrap_or(group.len());
+            for part in group[..end].split(',') {
+                let head: String = part.trim().chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                out.push(head);
+            }
+            continue;
+        }
+        let head: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        out.push(head);
+    }
+    out.into_iter()
+        .filter(|h| !h.is_empty())
+        .map(|h| root_item(&h).map(str::to_string).unwrap_or(h))
+        .collect()
+}
+
+fn without_tests(code: &str) -> &str {
+    match code.find("#[cfg(test)]\nmod tests {") {
+        Some(i) => &code[..i],
+        None => code,
+    }
+}
+
+#[test]
+fn no_module_names_a_module_of_its_own_layer_or_above() {
+    let layer: BTreeMap<&str, u8> = LAYERS.iter().copied().collect();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    let mut dirs = vec![src.clone()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).expect("the source folder") {
+            let p = e.expect("an entry").path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                files.push(p);
+            }
+        }
+    }
+    let mut wrong = Vec::new();
+    let mut checked = 0;
+    for file in files {
+        let rel = file.strip_prefix(&src).expect("inside src");
+        let first = rel.components().next().expect("a path").as_os_str().to_string_lossy().trim_end_matches(".rs").to_string();
+        if matches!(first.as_str(), "lib" | "layers" | "testing" | "typescript") || rel.ends_with("sync/tests.rs") {
+            continue;
+        }
+        let Some(&own) = layer.get(first.as_str()) else {
+            wrong.push(format!("{}: module '{first}' has no layer in LAYERS", rel.display()));
+            continue;
+        };
+        let code = std::fs::read_to_string(&file).expect("a source file");
+        for named in named_modules(without_tests(&code)) {
+            checked += 1;
+            match layer.get(named.as_str()) {
+                _ if named == first => {}
+                Some(&l) if l < own => {}
+                Some(&l) => wrong.push(format!("{}: '{first}' (layer {own}) names '{named}' (layer {l})", rel.display())),
+                None => wrong.push(format!("{}: '{first}' names '{named}', which has no layer", rel.display())),
+            }
+        }
+    }
+    assert!(checked > 50, "the check found only {checked} paths: is it reading the sources?");
+    assert!(wrong.is_empty(), "arrows that do not point down:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn the_check_sees_grouped_and_root_paths() {
+    let found = named_modules("use crate::{auth::Role, schema::Value};\nfn f() -> crate::Result<()> { crate::views::x() }");
+    assert_eq!(found, vec!["auth", "schema", "error", "views"]);
+}

@@ -1,0 +1,597 @@
+//! `Masar`, the one handle every face holds: a database opened or created with a
+//! logged-in user, and the whole list of what a user can do with it. Each method is a
+//! thin door onto the layer that owns the rule (domain, sync, reports); the read models
+//! for screens are in `views`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use rusqlite::{Connection, OptionalExtension};
+use serde::Serialize;
+use ts_rs::TS;
+
+use crate::auth::{check_password, check_user_name, Permission, Role, User};
+use crate::changes::{Change, ClockState, Db};
+use crate::clock::{Clock, Hlc};
+use crate::domain::{BudgetSummary, Person, PersonImport, Project, UserSummary};
+use crate::error::{AuthError, InputError, StoreError};
+use crate::keys::{DbKey, KeyFile};
+use crate::report::{Dimension, Report};
+use crate::store::{self, key_file_path, meta, set_meta};
+use crate::sync::{Conflict, Exported, Imported, Resolution, Scope};
+use crate::Result;
+
+/// An open database with a logged-in user: the one handle every operation goes through.
+pub struct Masar {
+    db: Db,
+}
+
+/// What `init` or `join` made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct Created {
+    /// The organisation's id.
+    pub org_id: String,
+    /// This laptop's id.
+    pub device_id: String,
+}
+
+/// Where a database stands, for `masar status` and the window's footer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct Status {
+    /// The organisation's id.
+    pub org_id: String,
+    /// The organisation's name.
+    pub org_name: String,
+    /// This laptop's id.
+    pub device_id: String,
+    /// This laptop's name.
+    pub device_name: String,
+    /// The logged-in user's name.
+    pub user: String,
+    /// Their role.
+    pub role: String,
+    /// The schema version of the file.
+    pub schema_version: i64,
+    /// Changes in the log.
+    pub changes: i64,
+    /// Persons registered.
+    pub persons: i64,
+    /// Projects opened.
+    pub projects: i64,
+}
+
+/// What an enrolment wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct Enrolled {
+    /// The new laptop's device id.
+    pub device_id: String,
+    /// The enrolment file.
+    pub file: String,
+}
+
+/// Who a new database belongs to: a new organisation, or one joined by enrolment.
+struct Founding {
+    org_id: String,
+    org_name: String,
+    device_id: String,
+    enrolment: Option<crate::sync::keys::Enrolment>,
+}
+
+/// Checks what a new database needs before anything is written: a usable admin name and
+/// password, the names given, and no file to overwrite.
+fn check_new_database(path: &Path, admin: &str, password: &str, names: &[(&str, &str)]) -> Result<()> {
+    check_user_name(admin)?;
+    check_password(password)?;
+    for (field, value) in names {
+        if value.trim().is_empty() {
+            return Err(InputError::Missing { field: (*field).into(), hint: "give a name".into() }.into());
+        }
+    }
+    for p in [path.to_path_buf(), key_file_path(path)] {
+        if p.exists() {
+            return Err(StoreError::AlreadyExists(p.display().to_string()).into());
+        }
+    }
+    Ok(())
+}
+
+impl Masar {
+    /// Creates a new encrypted database for a new organisation; `admin` becomes its first
+    /// administrator. Refuses to overwrite anything.
+    pub fn init(path: &Path, org_name: &str, device_name: &str, admin: &str, password: &str, clock: Arc<dyn Clock>) -> Result<(Masar, Created)> {
+        check_new_database(path, admin, password, &[("org", org_name), ("device", device_name)])?;
+        let founding = Founding {
+            org_id: uuid::Uuid::now_v7().to_string(),
+            org_name: org_name.trim().to_string(),
+            device_id: uuid::Uuid::now_v7().to_string(),
+            enrolment: None,
+        };
+        let made = Self::create_files(path, founding, device_name.trim(), admin, password, clock);
+        if made.is_err() {
+            store::remove_database_files(path);
+        }
+        made
+    }
+
+    /// Creates a laptop's database in an existing organisation from an enrolment file
+    /// (`masar enrol`); `admin` becomes the laptop's first administrator.
+    pub fn join(
+        path: &Path,
+        enrolment: &[u8],
+        passphrase: &str,
+        device_name: &str,
+        admin: &str,
+        password: &str,
+        clock: Arc<dyn Clock>,
+    ) -> Result<(Masar, Created)> {
+        check_new_database(path, admin, password, &[("device", device_name)])?;
+        let enrolment = crate::sync::keys::open_enrolment(enrolment, passphrase)?;
+        let founding = Founding {
+            org_id: enrolment.org_id.clone(),
+            org_name: enrolment.org_name.clone(),
+            device_id: enrolment.device_id.clone(),
+            enrolment: Some(enrolment),
+        };
+        let made = Self::create_files(path, founding, device_name.trim(), admin, password, clock);
+        if made.is_err() {
+            store::remove_database_files(path);
+        }
+        made
+    }
+
+    fn create_files(path: &Path, founding: Founding, device_name: &str, admin: &str, password: &str, clock: Arc<dyn Clock>) -> Result<(Masar, Created)> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Io {
+                path: dir.display().to_string(),
+                reason: format!("the folder cannot be created ({e})"),
+                source: e,
+            })?;
+        }
+        let key = DbKey::generate();
+        let mut conn = store::open_connection(path, &key, true)?;
+        store::migrate(&mut conn)?;
+        let Founding { org_id, org_name, device_id, enrolment } = founding;
+        for (k, v) in [("org_id", &*org_id), ("org_name", &*org_name), ("device_id", &*device_id), ("device_name", device_name)] {
+            set_meta(&conn, k, v)?;
+        }
+        match &enrolment {
+            Some(e) => {
+                crate::sync::keys::store_member_keys(&conn, e)?;
+                // Start after everything the enrolling laptop had stamped.
+                ClockState::joined_after(Hlc(e.hlc)).save(&conn)?;
+            }
+            None => crate::sync::keys::ensure_founder_keys(&conn)?,
+        }
+        let user = User { id: String::new(), name: admin.to_string(), role: Role::Admin };
+        let mut db = Db::new(conn, path, key.clone(), user, device_id.clone(), clock);
+        let admin_id = db.write(|w| {
+            // The first user records their own creation.
+            let id = crate::domain::insert_user(w, admin, Role::Admin)?;
+            w.set_user(id.clone());
+            Ok(id)
+        })?;
+        db.set_user_id(admin_id);
+        let mut keys = KeyFile::new();
+        keys.add_user(admin, password, &key)?;
+        keys.save(&key_file_path(path))?;
+        Ok((Masar { db }, Created { org_id, device_id }))
+    }
+
+    /// Opens an existing database as `user`. A wrong user or password gets one clear
+    /// error and nothing on stderr.
+    pub fn open(path: &Path, user: &str, password: &str, clock: Arc<dyn Clock>) -> Result<Masar> {
+        if !path.exists() {
+            return Err(StoreError::NotFound(path.display().to_string()).into());
+        }
+        let keys = KeyFile::load(&key_file_path(path))?;
+        let key = keys.unwrap_for(user, password)?;
+        let mut conn = store::open_connection(path, &key, false)?;
+        store::migrate(&mut conn)?;
+        crate::sync::keys::ensure_founder_keys(&conn)?;
+        let row: Option<(String, Option<String>, Option<bool>)> = conn
+            .query_row("SELECT id, role, active FROM users WHERE name = ?1", [user], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        let (id, role, active) = row.ok_or(AuthError::WrongCredentials)?;
+        if active != Some(true) {
+            return Err(AuthError::Disabled(user.to_string()).into());
+        }
+        let role = role.as_deref().and_then(Role::parse).ok_or(AuthError::WrongCredentials)?;
+        let device_id = meta(&conn, "device_id")?.ok_or_else(|| StoreError::NotADatabase(path.display().to_string()))?;
+        let user = User { id, name: user.to_string(), role };
+        Ok(Masar { db: Db::new(conn, path, key, user, device_id, clock) })
+    }
+
+    /// The open database, for the read models and the crate's tests.
+    pub(crate) fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The connection, for reads.
+    pub(crate) fn conn(&self) -> &Connection {
+        self.db.conn()
+    }
+
+    /// The logged-in user.
+    pub fn user(&self) -> &User {
+        self.db.user()
+    }
+
+    /// This laptop's id.
+    pub fn device_id(&self) -> &str {
+        self.db.device_id()
+    }
+
+    /// The organisation's id.
+    pub fn org_id(&self) -> Result<String> {
+        Ok(meta(self.conn(), "org_id")?.unwrap_or_default())
+    }
+
+    /// The injected wall clock.
+    pub fn clock(&self) -> &dyn Clock {
+        self.db.clock()
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        self.db.path()
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(store::schema_version(self.conn())?)
+    }
+
+    /// Refuses the action unless the logged-in user's role allows it.
+    pub fn require(&self, permission: Permission) -> Result<(), AuthError> {
+        self.db.require(permission)
+    }
+
+    /// Where this database stands: who is logged in, its schema, what it holds.
+    pub fn status(&self) -> Result<Status> {
+        let count = |table: &str| -> Result<i64> { Ok(self.conn().query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?) };
+        Ok(Status {
+            org_id: meta(self.conn(), "org_id")?.unwrap_or_default(),
+            org_name: meta(self.conn(), "org_name")?.unwrap_or_default(),
+            device_id: self.device_id().to_string(),
+            device_name: meta(self.conn(), "device_name")?.unwrap_or_default(),
+            user: self.user().name.clone(),
+            role: self.user().role.as_str().to_string(),
+            schema_version: self.schema_version()?,
+            changes: count("changes")?,
+            persons: count("persons")?,
+            projects: count("projects")?,
+        })
+    }
+
+    /// The schema as SQLite describes it, sorted: equal for a new database and an
+    /// upgraded one.
+    pub fn schema_sql(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn().prepare("SELECT type || ' ' || name || ': ' || coalesce(sql, '') FROM sqlite_master ORDER BY type, name")?;
+        let rows = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(rows)
+    }
+
+    /// The change history of one record, oldest first.
+    pub fn history(&self, record: &str) -> Result<Vec<Change>> {
+        self.db.history(record)
+    }
+
+    // Accounts.
+
+    /// Adds a user with their own password (admin only).
+    pub fn add_user(&mut self, name: &str, role: Role, password: &str) -> Result<String> {
+        self.db.add_user(name, role, password)
+    }
+
+    /// Changes the logged-in user's password: re-wraps their copy of the key only.
+    pub fn change_password(&mut self, old: &str, new: &str) -> Result<()> {
+        self.db.change_password(old, new)
+    }
+
+    /// The users of this database.
+    pub fn list_users(&self) -> Result<Vec<UserSummary>> {
+        self.db.list_users()
+    }
+
+    // Persons.
+
+    /// Registers a person from `KEY=VALUE` pairs (keys as `person get` prints them).
+    pub fn add_person(&mut self, pairs: &[(String, String)]) -> Result<String> {
+        self.db.register_person(pairs, None)
+    }
+
+    /// Registers a person and, when `intake_date` is given, their reception interview, in
+    /// one transaction.
+    pub fn register_person(&mut self, pairs: &[(String, String)], intake_date: Option<&str>) -> Result<String> {
+        self.db.register_person(pairs, intake_date)
+    }
+
+    /// Changes fields of a person; refuses personal fields of an erased person.
+    pub fn set_person(&mut self, id: &str, pairs: &[(String, String)]) -> Result<()> {
+        self.db.set_person(id, pairs)
+    }
+
+    /// One person.
+    pub fn person(&self, id: &str) -> Result<Person> {
+        self.db.person(id)
+    }
+
+    /// Persons whose names (either script), UNHCR id or phone contain `search`, or all
+    /// persons, ordered by family then given name.
+    pub fn list_persons(&self, search: Option<&str>) -> Result<Vec<Person>> {
+        self.db.list_persons(search)
+    }
+
+    /// Erases a person's personal data everywhere in this database, history included.
+    pub fn erase_person(&mut self, id: &str) -> Result<()> {
+        self.db.erase_person(id)
+    }
+
+    /// Records a reception interview.
+    pub fn add_intake(&mut self, person: &str, date: &str, referral: Option<&str>) -> Result<String> {
+        self.db.add_intake(person, date, referral)
+    }
+
+    /// Refers a person to a partner of the organisation's list.
+    pub fn add_referral(&mut self, person: &str, partner: &str, date: &str, status: Option<&str>) -> Result<String> {
+        self.db.add_referral(person, partner, date, status)
+    }
+
+    /// Imports persons from CSV text: all rows or none.
+    pub fn import_persons_csv(&mut self, data: &[u8]) -> Result<PersonImport> {
+        self.db.import_persons_csv(data)
+    }
+
+    // Sessions.
+
+    /// Creates a session with its attendance list.
+    pub fn add_session(&mut self, kind: &str, date: &str, topic: &str, place: Option<&str>, attendees: &[String]) -> Result<String> {
+        self.db.add_session(kind, date, topic, place, attendees)
+    }
+
+    /// Marks a person present at a session.
+    pub fn attend(&mut self, session: &str, person: &str) -> Result<()> {
+        self.db.attend(session, person)
+    }
+
+    /// Removes a person from a session's attendance (kept in history).
+    pub fn unattend(&mut self, session: &str, person: &str) -> Result<()> {
+        self.db.unattend(session, person)
+    }
+
+    /// The ids of the persons present at a session.
+    pub fn attendees(&self, session: &str) -> Result<Vec<String>> {
+        self.db.attendees(session)
+    }
+
+    // Projects.
+
+    /// Creates a project in stage `draft` on `date` (default today) with its members.
+    pub fn add_project(&mut self, title: &str, kind: &str, sector: &str, members: &[String], date: Option<&str>) -> Result<String> {
+        self.db.add_project(title, kind, sector, members, date)
+    }
+
+    /// One project.
+    pub fn project(&self, id: &str) -> Result<Project> {
+        self.db.project(id)
+    }
+
+    /// Changes settable fields of a project.
+    pub fn set_project(&mut self, id: &str, pairs: &[(String, String)]) -> Result<()> {
+        self.db.set_project(id, pairs)
+    }
+
+    /// Moves a project to `stage` on `date`, if that stage may follow the current one.
+    pub fn set_stage(&mut self, id: &str, stage: &str, date: &str) -> Result<()> {
+        self.db.set_stage(id, stage, date)
+    }
+
+    /// Records the committee's decision: `approved` (with the amount), `rejected`, or
+    /// `deferred`.
+    pub fn decide(&mut self, id: &str, decision: &str, date: &str, amount: Option<&str>, remarks: Option<&str>) -> Result<()> {
+        self.db.decide(id, decision, date, amount, remarks)
+    }
+
+    /// Adds a line to a project's business plan budget.
+    pub fn add_budget_line(&mut self, project: &str, item: &str, quantity: &str, unit_cost: &str) -> Result<String> {
+        self.db.add_budget_line(project, item, quantity, unit_cost)
+    }
+
+    /// A project's budget lines and exact totals.
+    pub fn budget(&self, project: &str) -> Result<BudgetSummary> {
+        self.db.budget(project)
+    }
+
+    /// Records a tranche paid to an approved project; the first one makes it `funded`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_disbursement(
+        &mut self,
+        project: &str,
+        date: &str,
+        amount: &str,
+        currency: &str,
+        donor: &str,
+        mode: Option<&str>,
+        receipt: Option<&str>,
+    ) -> Result<String> {
+        self.db.add_disbursement(project, date, amount, currency, donor, mode, receipt)
+    }
+
+    /// Records a follow-up visit to a funded project.
+    pub fn add_followup(&mut self, project: &str, pairs: &[(String, String)]) -> Result<String> {
+        self.db.add_followup(project, pairs)
+    }
+
+    /// Funded or active projects whose next visit was due before `day` with no visit
+    /// since, most overdue first.
+    pub fn overdue_followups(&self, day: NaiveDate) -> Result<Vec<(String, String)>> {
+        self.db.overdue_followups(day)
+    }
+
+    // Reference lists.
+
+    /// Adds an entry to a reference list (admin only); adding an existing one revives it.
+    pub fn add_reference(&mut self, list: &str, name: &str) -> Result<String> {
+        self.db.add_reference(list, name)
+    }
+
+    /// Retires an entry of a reference list (admin only).
+    pub fn remove_reference(&mut self, list: &str, name: &str) -> Result<()> {
+        self.db.remove_reference(list, name)
+    }
+
+    /// The active entries of a reference list, sorted.
+    pub fn references(&self, list: &str) -> Result<Vec<String>> {
+        self.db.references(list)
+    }
+
+    // Sync.
+
+    /// Writes an enrolment file for a new laptop (admin, on the founding laptop).
+    pub fn enrol(&mut self, out: &Path, passphrase: &str) -> Result<Enrolled> {
+        let device_id = self.db.enrol(out, passphrase)?;
+        Ok(Enrolled { device_id, file: out.display().to_string() })
+    }
+
+    /// Writes a bundle of what readers may lack (see `sync`).
+    pub fn export_bundle(&mut self, out: &Path, full: bool, scope: &[Scope]) -> Result<Exported> {
+        self.db.export_bundle(out, full, scope)
+    }
+
+    /// Imports bundles: every file is checked before anything is applied, then all are
+    /// applied in one transaction. `progress` is told after each bundle.
+    pub fn import_bundles(&mut self, files: &[&Path], progress: impl FnMut(usize, usize)) -> Result<Imported> {
+        self.db.import_bundles(files, progress)
+    }
+
+    /// The bundle files among `paths`: a folder stands for every `.masar` file in it.
+    pub fn bundle_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+        crate::sync::bundle_files(paths)
+    }
+
+    /// The open conflicts, in a stable order.
+    pub fn conflicts(&self) -> Result<Vec<Conflict>> {
+        self.db.conflicts()
+    }
+
+    /// Resolves a conflict with a change that overwrites every value of the field.
+    pub fn resolve_conflict(&mut self, id: &str, how: Resolution) -> Result<()> {
+        self.db.resolve_conflict(id, how)
+    }
+
+    /// A hash of everything a user can see; equal on databases holding the same changes.
+    pub fn digest(&self) -> Result<String> {
+        self.db.digest()
+    }
+
+    /// Records whose changes wait for their creation or for a record they link to.
+    pub fn pending_count(&self) -> Result<i64> {
+        self.db.pending_count()
+    }
+
+    /// Checks the database file's integrity (SQLite's own check).
+    pub fn integrity_check(&self) -> Result<bool> {
+        self.db.integrity_check()
+    }
+
+    // Reports.
+
+    /// The indicators of the period `[from, to]` with the breakdowns in `by`.
+    pub fn report(&self, from: &str, to: &str, by: &[Dimension]) -> Result<Report> {
+        self.db.report(from, to, by)
+    }
+
+    // Settings of this laptop.
+
+    /// A setting of this user on this laptop (language, …); never synced.
+    pub fn preference(&self, key: &str) -> Result<Option<String>> {
+        Ok(meta(self.conn(), &format!("pref:{}:{key}", self.user().id))?)
+    }
+
+    /// Saves a setting of this user on this laptop.
+    pub fn set_preference(&mut self, key: &str, value: &str) -> Result<()> {
+        Ok(set_meta(self.conn(), &format!("pref:{}:{key}", self.user().id), value)?)
+    }
+
+    /// Saves the sync folder of this laptop.
+    pub fn set_sync_folder(&mut self, folder: &str) -> Result<()> {
+        Ok(set_meta(self.conn(), "sync_folder", folder)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::SystemClock;
+    use crate::store::SCHEMA_VERSION;
+
+    fn clock() -> Arc<dyn Clock> {
+        Arc::new(SystemClock)
+    }
+
+    #[test]
+    fn a_new_database_opens_with_its_password_and_refuses_another() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("m.db");
+        let (m, _) = Masar::init(&db, "Org", "laptop", "admin", "long enough", clock()).unwrap();
+        drop(m);
+        let m = Masar::open(&db, "admin", "long enough", clock()).unwrap();
+        assert_eq!(m.user().role, Role::Admin);
+        assert_eq!(m.schema_version().unwrap(), SCHEMA_VERSION);
+        drop(m);
+        let e = Masar::open(&db, "admin", "wrong password", clock()).err().unwrap();
+        assert_eq!(e.to_string(), "wrong user name or password");
+        let e = Masar::open(&db, "nobody", "long enough", clock()).err().unwrap();
+        assert_eq!(e.to_string(), "wrong user name or password");
+    }
+
+    #[test]
+    fn init_refuses_to_overwrite_and_leaves_the_old_database_intact() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("m.db");
+        Masar::init(&db, "Org", "laptop", "admin", "long enough", clock()).unwrap();
+        let e = Masar::init(&db, "Org2", "laptop", "admin", "other password", clock()).err().unwrap();
+        assert_eq!(e.code(), "store.already_exists");
+        assert!(Masar::open(&db, "admin", "long enough", clock()).is_ok());
+    }
+
+    #[test]
+    fn a_database_from_a_newer_version_is_refused_with_a_message_to_update() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("m.db");
+        let (m, _) = Masar::init(&db, "Org", "laptop", "admin", "long enough", clock()).unwrap();
+        m.conn().pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+        drop(m);
+        let e = Masar::open(&db, "admin", "long enough", clock()).err().unwrap();
+        assert_eq!(e.code(), "store.newer_schema");
+        assert!(e.to_string().contains("install the newer version"));
+    }
+}
+
+#[cfg(test)]
+mod full_disk {
+    use crate::testing::{kv, temp_db};
+
+    #[test]
+    fn a_full_disk_is_reported_plainly_and_nothing_is_half_written() {
+        let (_d, mut m) = temp_db();
+        let before = m.status().unwrap();
+        // Cap the file at its current size: the next page SQLite needs is refused as
+        // SQLITE_FULL, which is what a full disk looks like to it.
+        let pages: i64 = m.conn().query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+        m.conn().pragma_update(None, "max_page_count", pages).unwrap();
+        let mut csv = String::from("given,family,sex,born,nationality,phone\n");
+        for i in 0..3000 {
+            csv.push_str(&format!("Person{i},Family{i},female,1990-01-01,SYR,06000{i:05}\n"));
+        }
+        let err = m.import_persons_csv(csv.as_bytes()).unwrap_err();
+        assert_eq!(err.code(), "store.disk_full", "{err}");
+        assert!(err.to_string().contains("free some space"), "{err}");
+        let after = m.status().unwrap();
+        assert_eq!((after.persons, after.changes), (before.persons, before.changes));
+        m.conn().pragma_update(None, "max_page_count", 1_073_741_823i64).unwrap();
+        m.add_person(&kv(&[("given", "A"), ("family", "B"), ("sex", "male"), ("born", "1990-01-01"), ("nationality", "SYR")]))
+            .unwrap();
+    }
+}

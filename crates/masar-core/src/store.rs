@@ -1,0 +1,144 @@
+//! The database file: opening it with its key, the pragmas, the migrations, and this
+//! laptop's local settings (`meta`, never synced). Nothing here knows users, changes or
+//! the journey.
+//!
+//! A database is two files: `NAME.db`, encrypted by SQLCipher with a random key, and
+//! `NAME.db.keys`, the users' password-wrapped copies of that key. A new database and an
+//! old one go through the same migration steps, so both end with the same schema.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension};
+
+use crate::error::StoreError;
+use crate::keys::DbKey;
+
+/// Schema migrations, in order; the database's `user_version` counts those applied.
+/// Never edit one that has shipped: add a new one.
+const MIGRATIONS: &[&str] = &[include_str!("../sql/v001_initial.sql"), include_str!("../sql/v002_sync.sql")];
+
+/// The newest schema version this build knows.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// The key file that goes with a database file.
+pub fn key_file_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".keys");
+    PathBuf::from(name)
+}
+
+/// Opens (or, with `create`, makes) the encrypted file with `key` and sets the pragmas
+/// every connection needs.
+pub(crate) fn open_connection(path: &Path, key: &DbKey, create: bool) -> Result<Connection, StoreError> {
+    let flags = if create {
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+    };
+    let shown = path.display().to_string();
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| match e.sqlite_error_code() {
+        Some(ErrorCode::CannotOpen) => StoreError::NotFound(shown.clone()),
+        _ => StoreError::from(e),
+    })?;
+    // The key must be the first statement; a raw key skips SQLCipher's own KDF, since the
+    // key is already random.
+    conn.pragma_update(None, "key", &*key.sqlcipher_literal())?;
+    let check: rusqlite::Result<i64> = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0));
+    if let Err(e) = check {
+        return Err(match e.sqlite_error_code() {
+            Some(ErrorCode::NotADatabase) => StoreError::NotADatabase(shown),
+            _ => StoreError::from(e),
+        });
+    }
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // The write path and the import reuse a few dozen statements (one insert and one
+    // lookup per entity table among them); the default cache of 16 would keep re-preparing.
+    conn.set_prepared_statement_cache_capacity(256);
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    // Erased and corrected data is overwritten on disk, not merely unlinked.
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    Ok(conn)
+}
+
+/// Brings the schema up to [`SCHEMA_VERSION`] in one transaction, or refuses a newer file.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::NewerSchema { found, supported: SCHEMA_VERSION });
+    }
+    if found == SCHEMA_VERSION {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    for (i, step) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// The schema version of an open database.
+pub(crate) fn schema_version(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
+/// One local setting of this database.
+pub(crate) fn meta(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
+}
+
+/// One local setting that holds a whole number; absent is `None`, and text that is not a
+/// number is an error rather than a silent zero.
+pub(crate) fn meta_i64(conn: &Connection, key: &str) -> Result<Option<i64>, StoreError> {
+    match meta(conn, key)? {
+        None => Ok(None),
+        Some(text) => text
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| StoreError::Corrupt { what: format!("setting '{key}'"), value: text }),
+    }
+}
+
+/// Saves one local setting of this database.
+pub(crate) fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![key, value])?;
+    Ok(())
+}
+
+/// Removes what a failed `init` or `join` left, so that a later attempt can start over.
+pub(crate) fn remove_database_files(path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+    let _ = std::fs::remove_file(key_file_path(path));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_setting_that_is_not_a_number_is_an_error_not_a_zero() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT)").unwrap();
+        assert_eq!(meta_i64(&conn, "hlc").unwrap(), None);
+        set_meta(&conn, "hlc", "42").unwrap();
+        assert_eq!(meta_i64(&conn, "hlc").unwrap(), Some(42));
+        set_meta(&conn, "hlc", "4x2").unwrap();
+        let e = meta_i64(&conn, "hlc").unwrap_err();
+        assert_eq!(e.code(), "store.corrupt");
+        assert!(e.to_string().contains("4x2"), "{e}");
+    }
+}

@@ -1,0 +1,1166 @@
+// Generated from the Rust core's answers by ts-rs (crates/masar-core/src/typescript.rs).
+// Do not edit: change the Rust struct, then run
+// `MASAR_WRITE_TYPES=1 cargo test -p masar-core --lib typescript`.
+
+export type ErrorReport = { 
+/**
+ * Stable machine-readable code, such as `input.invalid`.
+ */
+code: string, 
+/**
+ * The core's message, naming what is wrong and what to do.
+ */
+message: string, 
+/**
+ * The field concerned, when there is one.
+ */
+field: string | null, };
+
+export type AppInfo = { 
+/**
+ * The database file.
+ */
+db: string, 
+/**
+ * Whether it exists yet (else the first-run screen is shown).
+ */
+exists: boolean, 
+/**
+ * Whether it is the demo database, whose accounts the login screen may show.
+ */
+demo: boolean, 
+/**
+ * Masar's version.
+ */
+version: string, };
+
+export type SessionInfo = { 
+/**
+ * Log-in name.
+ */
+user: string, 
+/**
+ * Role.
+ */
+role: string, 
+/**
+ * The organisation's name.
+ */
+org_name: string, 
+/**
+ * This laptop's name.
+ */
+device_name: string, 
+/**
+ * The user's language on this laptop, when chosen.
+ */
+language: string | null, 
+/**
+ * Whether this is the demo database.
+ */
+demo: boolean, 
+/**
+ * What the user may do.
+ */
+permissions: Permissions, 
+/**
+ * The choice lists.
+ */
+choices: Choices, 
+/**
+ * Today, by the core's clock: the default date of every form.
+ */
+today: string, };
+
+export type Permissions = { 
+/**
+ * Add users, change roles, enrol laptops.
+ */
+manage_users: boolean, 
+/**
+ * Edit the organisation's reference lists.
+ */
+edit_reference_lists: boolean, 
+/**
+ * Record committee decisions, resolve conflicts, export for another laptop's scope.
+ */
+decide_in_committee: boolean, 
+/**
+ * Erase a person's personal data.
+ */
+erase_person: boolean, 
+/**
+ * Record the daily work.
+ */
+record_work: boolean, };
+
+export type Choices = { 
+/**
+ * Sexes.
+ */
+sexes: Array<string>, 
+/**
+ * Legal statuses.
+ */
+legal_statuses: Array<string>, 
+/**
+ * Kinds of session.
+ */
+session_kinds: Array<string>, 
+/**
+ * Kinds of project.
+ */
+project_kinds: Array<string>, 
+/**
+ * Project stages, in journey order.
+ */
+stages: Array<string>, 
+/**
+ * Ways a tranche is paid.
+ */
+modes: Array<string>, 
+/**
+ * What a follow-up visit may find.
+ */
+followup_statuses: Array<string>, 
+/**
+ * Where a referral may stand.
+ */
+referral_statuses: Array<string>, 
+/**
+ * The organisation's reference lists.
+ */
+reference_lists: Array<string>, 
+/**
+ * Roles, lowest first.
+ */
+roles: Array<string>, 
+/**
+ * What a committee may decide.
+ */
+decisions: Array<string>, 
+/**
+ * Ways the indicators may be split.
+ */
+dimensions: Array<string>, };
+
+export type Id = { 
+/**
+ * The record's id.
+ */
+id: string, };
+
+export type Created = { 
+/**
+ * The organisation's id.
+ */
+org_id: string, 
+/**
+ * This laptop's id.
+ */
+device_id: string, };
+
+export type Status = { 
+/**
+ * The organisation's id.
+ */
+org_id: string, 
+/**
+ * The organisation's name.
+ */
+org_name: string, 
+/**
+ * This laptop's id.
+ */
+device_id: string, 
+/**
+ * This laptop's name.
+ */
+device_name: string, 
+/**
+ * The logged-in user's name.
+ */
+user: string, 
+/**
+ * Their role.
+ */
+role: string, 
+/**
+ * The schema version of the file.
+ */
+schema_version: number, 
+/**
+ * Changes in the log.
+ */
+changes: number, 
+/**
+ * Persons registered.
+ */
+persons: number, 
+/**
+ * Projects opened.
+ */
+projects: number, };
+
+export type Enrolled = { 
+/**
+ * The new laptop's device id.
+ */
+device_id: string, 
+/**
+ * The enrolment file.
+ */
+file: string, };
+
+export type UserSummary = { 
+/**
+ * Stable id.
+ */
+id: string, 
+/**
+ * Log-in name.
+ */
+name: string, 
+/**
+ * Role name.
+ */
+role: string, 
+/**
+ * Whether the account may log in.
+ */
+active: boolean, };
+
+export type Person = { 
+/**
+ * Stable id, the same on every laptop.
+ */
+id: string, 
+/**
+ * Given name, Latin script.
+ */
+given: string | null, 
+/**
+ * Family name, Latin script.
+ */
+family: string | null, 
+/**
+ * Given name, Arabic script.
+ */
+given_ar: string | null, 
+/**
+ * Family name, Arabic script.
+ */
+family_ar: string | null, 
+/**
+ * female, male or other.
+ */
+sex: string | null, 
+/**
+ * Date of birth.
+ */
+born: string | null, 
+/**
+ * Year of birth, kept after erasure so that age brackets stay true.
+ */
+birth_year: number | null, 
+/**
+ * ISO 3166-1 alpha-3 code.
+ */
+nationality: string | null, 
+/**
+ * refugee, asylum_seeker or other.
+ */
+legal_status: string | null, 
+/**
+ * UNHCR registration number.
+ */
+unhcr_id: string | null, 
+/**
+ * Date of arrival in the country.
+ */
+arrival: string | null, 
+/**
+ * City of residence.
+ */
+city: string | null, 
+/**
+ * Persons in the household.
+ */
+household_size: number | null, 
+/**
+ * Languages spoken.
+ */
+languages: string | null, 
+/**
+ * Education.
+ */
+education: string | null, 
+/**
+ * Occupation before exile.
+ */
+occupation: string | null, 
+/**
+ * Skills.
+ */
+skills: string | null, 
+/**
+ * Needs expressed.
+ */
+needs: string | null, 
+/**
+ * Phone number.
+ */
+phone: string | null, 
+/**
+ * Date consent was given.
+ */
+consent: string | null, 
+/**
+ * What the consent covers.
+ */
+consent_scope: string | null, 
+/**
+ * The user who registered the person.
+ */
+counsellor: string | null, 
+/**
+ * Whether the person's personal data was erased.
+ */
+erased: boolean, };
+
+export type Intake = { 
+/**
+ * Stable id, the same on every laptop.
+ */
+id: string, 
+/**
+ * The person received.
+ */
+person_id: string | null, 
+/**
+ * When.
+ */
+date: string | null, 
+/**
+ * Who referred them.
+ */
+referral: string | null, 
+/**
+ * Notes.
+ */
+notes: string | null, 
+/**
+ * The user who received them.
+ */
+counsellor: string | null, };
+
+export type Session = { 
+/**
+ * Stable id, the same on every laptop.
+ */
+id: string, 
+/**
+ * awareness or training.
+ */
+kind: string | null, 
+/**
+ * When it took place.
+ */
+date: string | null, 
+/**
+ * Its topic.
+ */
+topic: string | null, 
+/**
+ * Where.
+ */
+place: string | null, 
+/**
+ * Who led it.
+ */
+facilitator: string | null, };
+
+export type Project = { 
+/**
+ * Stable id, the same on every laptop.
+ */
+id: string, 
+/**
+ * Short title.
+ */
+title: string | null, 
+/**
+ * creation, reinforcement or cooperative.
+ */
+kind: string | null, 
+/**
+ * Sector, from the organisation's list.
+ */
+sector: string | null, 
+/**
+ * Where it operates.
+ */
+place: string | null, 
+/**
+ * Description.
+ */
+description: string | null, 
+/**
+ * The currency of its plan (ISO 4217).
+ */
+currency: string | null, 
+/**
+ * The members' own contribution.
+ */
+own_contribution: string | null, 
+/**
+ * The amount asked of the committee.
+ */
+amount_requested: string | null, 
+/**
+ * Current stage.
+ */
+stage: string | null, 
+/**
+ * When it reached that stage.
+ */
+stage_date: string | null, 
+/**
+ * When the committee decided.
+ */
+committee_date: string | null, 
+/**
+ * The amount the committee approved.
+ */
+approved_amount: string | null, 
+/**
+ * The committee's remarks.
+ */
+committee_remarks: string | null, 
+/**
+ * Legal registration date of a cooperative.
+ */
+registered_on: string | null, 
+/**
+ * The user who opened it.
+ */
+counsellor: string | null, };
+
+export type BudgetLine = { 
+/**
+ * Stable id, the same on every laptop.
+ */
+id: string, 
+/**
+ * The project.
+ */
+project_id: string | null, 
+/**
+ * What is bought.
+ */
+item: string | null, 
+/**
+ * How many.
+ */
+quantity: string | null, 
+/**
+ * At what unit cost.
+ */
+unit_cost: string | null, 
+/**
+ * Whether the line is still in the plan.
+ */
+active: boolean, };
+
+export type BudgetLineView = { 
+/**
+ * Quantity × unit cost.
+ */
+total: string, 
+/**
+ * Stable id, the same on every laptop.
+ */
+id: string, 
+/**
+ * The project.
+ */
+project_id: string | null, 
+/**
+ * What is bought.
+ */
+item: string | null, 
+/**
+ * How many.
+ */
+quantity: string | null, 
+/**
+ * At what unit cost.
+ */
+unit_cost: string | null, 
+/**
+ * Whether the line is still in the plan.
+ */
+active: boolean, };
+
+export type BudgetSummary = { 
+/**
+ * The active budget lines.
+ */
+lines: Array<BudgetLineView>, 
+/**
+ * Sum of quantity × unit cost over the lines.
+ */
+total: string, 
+/**
+ * The members' own contribution.
+ */
+own_contribution: string, 
+/**
+ * Total minus own contribution, never below zero.
+ */
+to_finance: string, 
+/**
+ * The currency of the plan, when set.
+ */
+currency: string | null, };
+
+export type StageEvent = { 
+/**
+ * Stable id, the same on every laptop.
+ */
+id: string, 
+/**
+ * The project.
+ */
+project_id: string | null, 
+/**
+ * The stage reached.
+ */
+stage: string | null, 
+/**
+ * When.
+ */
+date: string | null, };
+
+export type Disbursement = { 
+/**
+ * Stable id, the same on every laptop.
+ */
+id: string, 
+/**
+ * The project.
+ */
+project_id: string | null, 
+/**
+ * When it was paid.
+ */
+date: string | null, 
+/**
+ * How much.
+ */
+amount: string | null, 
+/**
+ * In which currency (ISO 4217).
+ */
+currency: string | null, 
+/**
+ * Paid from which donor's funds.
+ */
+donor: string | null, 
+/**
+ * cash, in_kind or transfer.
+ */
+mode: string | null, 
+/**
+ * Receipt reference.
+ */
+receipt: string | null, };
+
+export type FollowUp = { 
+/**
+ * Stable id, the same on every laptop.
+ */
+id: string, 
+/**
+ * The project.
+ */
+project_id: string | null, 
+/**
+ * When.
+ */
+date: string | null, 
+/**
+ * active, struggling, suspended or closed.
+ */
+status: string | null, 
+/**
+ * Revenue since the last visit.
+ */
+revenue: string | null, 
+/**
+ * Profit (or loss) since the last visit.
+ */
+profit: string | null, 
+/**
+ * Jobs the activity provides.
+ */
+jobs: number | null, 
+/**
+ * Notes.
+ */
+notes: string | null, 
+/**
+ * When the next visit is due.
+ */
+next_due: string | null, };
+
+export type Referral = { 
+/**
+ * Stable id, the same on every laptop.
+ */
+id: string, 
+/**
+ * The person referred.
+ */
+person_id: string | null, 
+/**
+ * The partner, from the organisation's list.
+ */
+partner: string | null, 
+/**
+ * When.
+ */
+date: string | null, 
+/**
+ * pending, accepted, completed or declined.
+ */
+status: string | null, 
+/**
+ * Notes.
+ */
+notes: string | null, };
+
+export type PersonImport = { 
+/**
+ * How many persons were registered.
+ */
+imported: number, 
+/**
+ * The new persons' ids, in file order.
+ */
+ids: Array<string>, };
+
+export type ProjectRules = { 
+/**
+ * The stages this user may move the project to by hand, in journey order (`funded`
+ * comes with the first disbursement, and committee decisions with a decision).
+ */
+next_stages: Array<string>, 
+/**
+ * Whether this user may record the committee's decision now.
+ */
+can_decide: boolean, 
+/**
+ * Whether a tranche may be paid now.
+ */
+can_disburse: boolean, 
+/**
+ * Whether follow-up visits may be recorded now.
+ */
+can_visit: boolean, 
+/**
+ * Whether the project is a cooperative, whose legal registration date may be set.
+ */
+can_register: boolean, };
+
+export type SessionTile = { 
+/**
+ * Persons present.
+ */
+attendees: number, 
+/**
+ * Stable id, the same on every laptop.
+ */
+id: string, 
+/**
+ * awareness or training.
+ */
+kind: string | null, 
+/**
+ * When it took place.
+ */
+date: string | null, 
+/**
+ * Its topic.
+ */
+topic: string | null, 
+/**
+ * Where.
+ */
+place: string | null, 
+/**
+ * Who led it.
+ */
+facilitator: string | null, };
+
+export type SessionView = { 
+/**
+ * The session.
+ */
+session: Session, 
+/**
+ * The persons present.
+ */
+attendees: Array<Person>, };
+
+export type ProjectTile = { 
+/**
+ * Its members' names.
+ */
+member_names: Array<string>, 
+/**
+ * Stable id, the same on every laptop.
+ */
+id: string, 
+/**
+ * Short title.
+ */
+title: string | null, 
+/**
+ * creation, reinforcement or cooperative.
+ */
+kind: string | null, 
+/**
+ * Sector, from the organisation's list.
+ */
+sector: string | null, 
+/**
+ * Where it operates.
+ */
+place: string | null, 
+/**
+ * Description.
+ */
+description: string | null, 
+/**
+ * The currency of its plan (ISO 4217).
+ */
+currency: string | null, 
+/**
+ * The members' own contribution.
+ */
+own_contribution: string | null, 
+/**
+ * The amount asked of the committee.
+ */
+amount_requested: string | null, 
+/**
+ * Current stage.
+ */
+stage: string | null, 
+/**
+ * When it reached that stage.
+ */
+stage_date: string | null, 
+/**
+ * When the committee decided.
+ */
+committee_date: string | null, 
+/**
+ * The amount the committee approved.
+ */
+approved_amount: string | null, 
+/**
+ * The committee's remarks.
+ */
+committee_remarks: string | null, 
+/**
+ * Legal registration date of a cooperative.
+ */
+registered_on: string | null, 
+/**
+ * The user who opened it.
+ */
+counsellor: string | null, };
+
+export type Money = { 
+/**
+ * ISO 4217 code.
+ */
+currency: string, 
+/**
+ * Exact amount.
+ */
+amount: string, };
+
+export type ProjectView = { 
+/**
+ * The project.
+ */
+project: Project, 
+/**
+ * Its members.
+ */
+members: Array<Person>, 
+/**
+ * Its business plan.
+ */
+budget: BudgetSummary, 
+/**
+ * Its stages, oldest first.
+ */
+stages: Array<StageEvent>, 
+/**
+ * Tranches paid, oldest first.
+ */
+disbursements: Array<Disbursement>, 
+/**
+ * What was paid in all, per currency.
+ */
+paid: Array<Money>, 
+/**
+ * Follow-up visits, oldest first.
+ */
+followups: Array<FollowUp>, 
+/**
+ * What the rules allow now, for this user.
+ */
+rules: ProjectRules, };
+
+export type TimelineEvent = { 
+/**
+ * When.
+ */
+date: string | null, 
+/**
+ * intake, awareness, training, stage:STAGE, disbursement, followup or referral.
+ */
+kind: string, 
+/**
+ * The event's own record.
+ */
+id: string, 
+/**
+ * The project it belongs to, for stages, tranches and visits.
+ */
+project: string | null, 
+/**
+ * A short description.
+ */
+label: string, };
+
+export type Timeline = { 
+/**
+ * The person.
+ */
+person: Person, 
+/**
+ * Their events, oldest first.
+ */
+events: Array<TimelineEvent>, };
+
+export type RecentChange = { 
+/**
+ * Entity name.
+ */
+entity: string, 
+/**
+ * Record id.
+ */
+record: string, 
+/**
+ * Field changed.
+ */
+field: string, 
+/**
+ * Who.
+ */
+user: string | null, 
+/**
+ * When, by the writer's clock.
+ */
+at: string, 
+/**
+ * On which device.
+ */
+device: string, };
+
+export type SyncState = { 
+/**
+ * When this laptop last exported.
+ */
+last_export: string | null, 
+/**
+ * When it last imported.
+ */
+last_import: string | null, 
+/**
+ * Bundles imported so far.
+ */
+bundles_imported: number, 
+/**
+ * Records waiting for what they link to.
+ */
+pending: number, 
+/**
+ * Open conflicts.
+ */
+conflicts: number, 
+/**
+ * The sync folder, when set.
+ */
+sync_folder: string | null, };
+
+export type OverdueVisit = { 
+/**
+ * The project.
+ */
+project: string, 
+/**
+ * Its title.
+ */
+title: string | null, 
+/**
+ * Its stage.
+ */
+stage: string | null, 
+/**
+ * When the visit was due.
+ */
+due: string, };
+
+export type Home = { 
+/**
+ * Today, by the core's clock.
+ */
+today: string, 
+/**
+ * Overdue visits, most overdue first.
+ */
+overdue: Array<OverdueVisit>, 
+/**
+ * Today's and coming sessions.
+ */
+sessions: Array<Session>, 
+/**
+ * The persons this user registered, most recent first.
+ */
+caseload: Array<Person>, 
+/**
+ * The latest changes.
+ */
+recent: Array<RecentChange>, 
+/**
+ * The last exchanges.
+ */
+sync: SyncState, };
+
+export type Change = { 
+/**
+ * The writing device's wall-clock time (RFC 3339).
+ */
+at: string, 
+/**
+ * Who made it: their name where known, else their id on their laptop.
+ */
+user: string | null, 
+/**
+ * The device that made the change.
+ */
+device: string, 
+/**
+ * The entity written.
+ */
+entity: string, 
+/**
+ * The record's id.
+ */
+record: string, 
+/**
+ * The field written.
+ */
+field: string, 
+/**
+ * The previous value on the writing device; null when blanked by erasure.
+ */
+old: string | number | boolean | null, 
+/**
+ * The new value; null when blanked by erasure.
+ */
+new: string | number | boolean | null, 
+/**
+ * Hybrid logical clock stamp, as text (it exceeds what a script's number holds exactly).
+ */
+hlc: string, };
+
+export type Conflict = { 
+/**
+ * The same id on every database.
+ */
+id: string, 
+/**
+ * Entity name.
+ */
+entity: string, 
+/**
+ * Record id.
+ */
+record: string, 
+/**
+ * Field name.
+ */
+field: string, 
+/**
+ * The value shown.
+ */
+kept: string | number | boolean | null, 
+/**
+ * The value that lost.
+ */
+other: string | number | boolean | null, 
+/**
+ * Who wrote the kept value.
+ */
+kept_by: string | null, 
+/**
+ * On which device.
+ */
+kept_device: string, 
+/**
+ * When, by the writer's clock.
+ */
+kept_at: string, 
+/**
+ * Who wrote the other value.
+ */
+other_by: string | null, 
+/**
+ * On which device.
+ */
+other_device: string, 
+/**
+ * When, by the writer's clock.
+ */
+other_at: string, };
+
+export type Exported = { 
+/**
+ * Changes carried.
+ */
+changes: number, 
+/**
+ * Size of the file.
+ */
+bytes: number, 
+/**
+ * Where it was written.
+ */
+file: string, };
+
+export type Imported = { 
+/**
+ * Changes added to this database.
+ */
+applied: number, 
+/**
+ * Changes it already had (whole bundles already imported included).
+ */
+skipped: number, 
+/**
+ * Open conflicts on the fields this import touched.
+ */
+conflicts: number, 
+/**
+ * Bundles recognised as already imported.
+ */
+already_imported: number, 
+/**
+ * Bundle files read.
+ */
+bundles: number, };
+
+export type Measure = number | { [key in string]: string };
+
+export type Report = { 
+/**
+ * First day counted.
+ */
+from: string, 
+/**
+ * Last day counted.
+ */
+to: string, 
+/**
+ * The totals.
+ */
+indicators: { [key in string]: Measure }, 
+/**
+ * Dimension → part → the dimension's indicators.
+ */
+breakdown: { [key in string]: { [key in string]: { [key in string]: Measure } } }, };
+
+export type Checked = { 
+/**
+ * Whether SQLite's integrity check passed.
+ */
+ok: boolean, 
+/**
+ * Records waiting for what they link to.
+ */
+pending: number, };
+
+export type Digest = { 
+/**
+ * SHA-256, hex.
+ */
+digest: string, };
+
+export type ReferenceEntry = { 
+/**
+ * The list.
+ */
+list: string, 
+/**
+ * The entry.
+ */
+name: string, };
+
+export type PasswordChanged = { 
+/**
+ * The user.
+ */
+user: string, };
+
+export type DemoSummary = { 
+/**
+ * Persons registered.
+ */
+persons: number, 
+/**
+ * Intakes recorded.
+ */
+intakes: number, 
+/**
+ * Sessions held.
+ */
+sessions: number, 
+/**
+ * Projects opened.
+ */
+projects: number, 
+/**
+ * Tranches paid.
+ */
+disbursements: number, 
+/**
+ * Visits made.
+ */
+followups: number, 
+/**
+ * Projects whose visit is overdue today.
+ */
+overdue: number, 
+/**
+ * Demo accounts made besides the current user, with the demo password.
+ */
+users: Array<string>, };
