@@ -207,6 +207,12 @@ impl Masar {
         &self.db
     }
 
+    /// The open database, to write through it in the crate's tests.
+    #[cfg(test)]
+    pub(crate) fn db_mut(&mut self) -> &mut Db {
+        &mut self.db
+    }
+
     /// The connection, for reads.
     pub(crate) fn conn(&self) -> &Connection {
         self.db.conn()

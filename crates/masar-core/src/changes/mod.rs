@@ -339,7 +339,32 @@ fn history(conn: &Connection, record: &str) -> Result<Vec<Change>> {
 
 #[cfg(test)]
 mod tests {
+    use crate::schema::{Entity, Value};
     use crate::testing::{kv, person, temp_db};
+
+    #[test]
+    fn a_corrupt_clock_setting_stops_writes_instead_of_stamping_from_zero() {
+        let (_d, mut m) = temp_db();
+        let before = m.status().unwrap().changes;
+        m.conn().execute("UPDATE meta SET value = 'garbage' WHERE key = 'hlc'", []).unwrap();
+        let e = m.add_person(&kv(&[("given", "A"), ("family", "B"), ("sex", "male"), ("born", "1990-01-01"), ("nationality", "SYR")])).unwrap_err();
+        assert_eq!(e.code(), "store.corrupt", "{e}");
+        assert!(e.to_string().contains("garbage"), "{e}");
+        assert_eq!(m.status().unwrap().changes, before, "nothing was written");
+    }
+
+    #[test]
+    fn the_write_path_refuses_to_set_a_field_that_its_own_operation_keeps() {
+        let (_d, mut m) = temp_db();
+        let a = person(&mut m, "Amina", "female", "1990-01-01");
+        let p = m.add_project("Bakery", "creation", "food", &[a], Some("2024-01-01")).unwrap();
+        for (field, value) in [("stage", "funded"), ("approved_amount", "99999999"), ("counsellor", "someone")] {
+            let e = m.db_mut().write(|w| w.update(Entity::Project, &p, &[(field, Value::text(value))])).unwrap_err();
+            assert_eq!(e.code(), "input.not_settable", "{field}: {e}");
+        }
+        assert_eq!(m.project(&p).unwrap().stage.as_deref(), Some("draft"));
+        assert_eq!(m.project(&p).unwrap().approved_amount, None);
+    }
 
     #[test]
     fn an_update_logs_only_the_fields_that_change_with_increasing_stamps() {

@@ -397,6 +397,23 @@ impl Db {
 mod tests {
     use super::*;
 
+    #[test]
+    fn stored_money_that_is_not_a_decimal_is_an_error_not_a_zero() {
+        let (_d, mut m) = crate::testing::temp_db();
+        let a = crate::testing::person(&mut m, "Amina", "female", "1990-01-01");
+        let p = m.add_project("Bakery", "creation", "food", &[a], Some("2024-01-01")).unwrap();
+        m.set_stage(&p, "plan_ready", "2024-01-02").unwrap();
+        m.set_stage(&p, "in_committee", "2024-01-03").unwrap();
+        m.decide(&p, "approved", "2024-01-04", Some("1000"), None).unwrap();
+        m.add_disbursement(&p, "2024-01-05", "1000", "MAD", "EU", None, None).unwrap();
+        m.conn().execute("UPDATE disbursements SET amount = '1O00'", []).unwrap();
+        let e = m.report("2024-01-01", "2024-12-31", &[]).unwrap_err();
+        assert_eq!(e.code(), "store.corrupt", "{e}");
+        assert!(e.to_string().contains("1O00"), "{e}");
+        let e = m.project_view(&p).unwrap_err();
+        assert_eq!(e.code(), "store.corrupt", "{e}");
+    }
+
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
     }

@@ -478,3 +478,17 @@ impl Db {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod resolution {
+    use super::Resolution;
+
+    #[test]
+    fn a_choice_that_is_neither_side_nor_a_value_is_refused_not_taken_as_kept() {
+        assert_eq!(Resolution::parse(Some("kept"), None).unwrap(), Resolution::Kept);
+        assert_eq!(Resolution::parse(Some("other"), None).unwrap(), Resolution::Other);
+        assert_eq!(Resolution::parse(Some("kept"), Some("Rabat".into())).unwrap(), Resolution::Value("Rabat".into()));
+        assert_eq!(Resolution::parse(Some("mine"), None).unwrap_err().code(), "input.invalid");
+        assert_eq!(Resolution::parse(None, None).unwrap_err().code(), "input.missing");
+    }
+}
