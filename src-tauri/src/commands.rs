@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use masar_core::{
     AppInfo, BudgetSummary, Conflict, Dimension, Enrolled, ErrorReport, Exported, Home, Id, Imported, Masar, Person,
-    ProjectTile, ProjectView, Report, Resolution, Role, Scope, SessionInfo, SessionTile, SessionView, SyncState, SystemClock,
+    ProjectTile, ProjectView, Report, Resolution, Role, Scope, SessionInfo, SessionTile, SessionView, StageUndone, SyncState,
+    SystemClock,
     Timeline, UserSummary,
 };
 use serde::Serialize;
@@ -217,8 +218,31 @@ pub fn disbursement_add(
     donor: String,
     mode: Option<String>,
     receipt: Option<String>,
+    above_approved_because: Option<String>,
 ) -> Api<Id> {
-    with(&state, |m| m.add_disbursement(&project, &date, &amount, &currency, &donor, mode.as_deref(), receipt.as_deref()).map(Id::from))
+    let (mode, receipt) = (mode.as_deref(), receipt.as_deref());
+    with(&state, |m| {
+        match above_approved_because.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+            Some(reason) => m.add_disbursement_above_approved(&project, &date, &amount, &currency, &donor, mode, receipt, reason),
+            None => m.add_disbursement(&project, &date, &amount, &currency, &donor, mode, receipt),
+        }
+        .map(Id::from)
+    })
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn budget_set(state: State<'_, AppState>, line: String, fields: BTreeMap<String, String>) -> Api<Done> {
+    with(&state, |m| m.set_budget_line(&line, &pairs(fields)).map(|_| Done))
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn budget_remove(state: State<'_, AppState>, line: String) -> Api<Done> {
+    with(&state, |m| m.remove_budget_line(&line).map(|_| Done))
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn project_undo_stage(state: State<'_, AppState>, id: String) -> Api<StageUndone> {
+    with(&state, |m| m.undo_stage(&id).map(|stage| StageUndone { id: id.clone(), stage }))
 }
 
 #[tauri::command(rename_all = "snake_case")]

@@ -84,6 +84,9 @@ fn main() {
             commands::conflict_resolve,
             commands::report_indicators,
             commands::budget,
+            commands::budget_set,
+            commands::budget_remove,
+            commands::project_undo_stage,
         ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {

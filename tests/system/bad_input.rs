@@ -18,6 +18,7 @@ fn world() -> World {
     let approved = db.approved_project("creation", &[&person]);
     let rejected = {
         let p = db.id(&["project", "add", "--title", "R", "--kind", "creation", "--sector", "food", "--member", &person, "--date", "2019-01-01"]);
+        db.ok(&["project", "budget-add", &p, "--item", "Sewing machine", "--quantity", "1", "--unit-cost", "900"]);
         db.ok(&["project", "stage", &p, "plan_ready", "--date", "2019-01-02"]);
         db.ok(&["project", "stage", &p, "in_committee", "--date", "2019-01-03"]);
         db.ok(&["project", "decide", &p, "rejected", "--date", "2019-01-04", "--remarks", "not viable"]);

@@ -114,6 +114,7 @@ fn roles_are_enforced_by_the_core() {
         assert!(err.contains("a counsellor may not") && err.contains(needed), "{err}");
     }
     let proj = db.id(&["project", "add", "--title", "T", "--kind", "creation", "--sector", "food", "--member", id, "--date", "2020-01-01"]);
+    db.ok(&["project", "budget-add", &proj, "--item", "Sewing machine", "--quantity", "1", "--unit-cost", "900"]);
     db.ok(&["project", "stage", &proj, "plan_ready", "--date", "2020-01-02"]);
     db.ok(&["project", "stage", &proj, "in_committee", "--date", "2020-01-03"]);
     let out = karim(&["project", "stage", &proj, "approved", "--date", "2020-01-04"]);
@@ -187,13 +188,17 @@ fn a_project_goes_from_plan_to_funded_to_followed_up_with_exact_money() {
     let db = Db::new().with_reference_lists();
     let a = db.person("A", "One");
     let b = db.person("B", "Two");
-    let p = db.approved_project("creation", &[&a, &b]);
+    // The plan is written while the project is a draft: it is frozen from committee on.
+    let p = db.id(&["project", "add", "--title", "Workshop", "--kind", "creation", "--sector", "tailoring", "--member", &a, "--member", &b, "--date", "2019-01-01"]);
     db.ok(&["project", "budget-add", &p, "--item", "Sewing machine", "--quantity", "3", "--unit-cost", "0.10"]);
     db.ok(&["project", "budget-add", &p, "--item", "Fabric", "--quantity", "0.2", "--unit-cost", "0.10"]);
     db.ok(&["project", "set", &p, "own_contribution=0.05"]);
     let budget = db.ok(&["project", "budget", &p]);
     assert_eq!(budget["total"], "0.320", "exact decimal: 3×0.10 + 0.2×0.10");
     assert_eq!(budget["to_finance"], "0.270");
+    for (stage, date) in [("plan_ready", "2019-01-10"), ("in_committee", "2019-01-20"), ("approved", "2019-02-01")] {
+        db.ok(&["project", "stage", &p, stage, "--date", date]);
+    }
     db.ok(&["disbursement", "add", &p, "--date", "2019-03-01", "--amount", "1000.10", "--currency", "mad", "--donor", "eu"]);
     let proj = db.ok(&["project", "get", &p]);
     assert_eq!(proj["stage"], "funded", "the first tranche funds the project");

@@ -121,6 +121,7 @@ impl Db {
             args.extend(["--member", m]);
         }
         let p = self.id(&args);
+        self.ok(&["project", "budget-add", &p, "--item", "Sewing machine", "--quantity", "1", "--unit-cost", "900"]);
         self.ok(&["project", "stage", &p, "plan_ready", "--date", "2019-01-10"]);
         self.ok(&["project", "stage", &p, "in_committee", "--date", "2019-01-20"]);
         self.ok(&["project", "stage", &p, "approved", "--date", "2019-02-01"]);

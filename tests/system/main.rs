@@ -8,5 +8,6 @@ mod basics;
 mod encryption;
 mod migration;
 mod programme;
+mod safeguards;
 mod sync;
 mod terminal;

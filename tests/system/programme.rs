@@ -74,6 +74,7 @@ fn project(db: &Db, kind: &str, sector: &str, members: &[&str], approved_on: &st
         args.extend(["--member", m]);
     }
     let p = db.id(&args);
+    db.ok(&["project", "budget-add", &p, "--item", "Sewing machine", "--quantity", "1", "--unit-cost", "900"]);
     db.ok(&["project", "stage", &p, "plan_ready", "--date", "2018-01-03"]);
     db.ok(&["project", "stage", &p, "in_committee", "--date", "2018-01-04"]);
     db.ok(&["project", "decide", &p, "approved", "--date", approved_on, "--amount", "20000"]);

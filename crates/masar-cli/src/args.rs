@@ -130,6 +130,9 @@ pub struct PersonAdd {
     pub sex: Option<String>,
     #[arg(long)]
     pub born: Option<String>,
+    /// The year of birth, when only an approximate age is known ("born about 1988").
+    #[arg(long = "birth-year")]
+    pub birth_year: Option<String>,
     #[arg(long)]
     pub nationality: Option<String>,
     #[arg(long = "given-ar")]
@@ -275,6 +278,21 @@ pub enum ProjectCmd {
     },
     /// The business-plan budget with exact totals.
     Budget { id: String },
+    /// Correct a budget line while the plan is open: item=, quantity=, unit_cost=.
+    BudgetSet {
+        /// The line's id.
+        line: String,
+        /// KEY=VALUE pairs.
+        #[arg(required = true)]
+        pairs: Vec<String>,
+    },
+    /// Remove a budget line while the plan is open (kept in the history).
+    BudgetRemove {
+        /// The line's id.
+        line: String,
+    },
+    /// Take back the last change of stage, while no tranche or visit depends on it.
+    UndoStage { id: String },
 }
 
 #[derive(Subcommand)]
@@ -295,6 +313,9 @@ pub enum DisbursementCmd {
         mode: Option<String>,
         #[arg(long)]
         receipt: Option<String>,
+        /// Pay above the amount the committee approved, saying why (supervisors).
+        #[arg(long = "above-approved-because")]
+        above_approved_because: Option<String>,
     },
 }
 

@@ -267,6 +267,7 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                         ("family_ar", &p.family_ar),
                         ("sex", &p.sex),
                         ("born", &p.born),
+                        ("birth_year", &p.birth_year),
                         ("nationality", &p.nationality),
                         ("unhcr_id", &p.unhcr_id),
                         ("city", &p.city),
@@ -342,11 +343,27 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                     Ok(id(m.add_budget_line(&pid, &item, &quantity, &unit_cost)?))
                 }
                 ProjectCmd::Budget { id } => Ok(json(&m.budget(&id)?)),
+                ProjectCmd::BudgetSet { line, pairs: kv } => {
+                    m.set_budget_line(&line, &pairs(&kv)?)?;
+                    Ok(id(line))
+                }
+                ProjectCmd::BudgetRemove { line } => {
+                    m.remove_budget_line(&line)?;
+                    Ok(id(line))
+                }
+                ProjectCmd::UndoStage { id: pid } => {
+                    let stage = m.undo_stage(&pid)?;
+                    Ok(json(&masar_core::StageUndone { id: pid, stage }))
+                }
             }
         }
-        Command::Disbursement(DisbursementCmd::Add { project, date, amount, currency, donor, mode, receipt }) => {
+        Command::Disbursement(DisbursementCmd::Add { project, date, amount, currency, donor, mode, receipt, above_approved_because }) => {
             let mut m = open(&path)?;
-            Ok(id(m.add_disbursement(&project, &date, &amount, &currency, &donor, mode.as_deref(), receipt.as_deref())?))
+            let (mode, receipt) = (mode.as_deref(), receipt.as_deref());
+            Ok(id(match above_approved_because {
+                Some(reason) => m.add_disbursement_above_approved(&project, &date, &amount, &currency, &donor, mode, receipt, &reason)?,
+                None => m.add_disbursement(&project, &date, &amount, &currency, &donor, mode, receipt)?,
+            }))
         }
         Command::Followup(cmd) => {
             let mut m = open(&path)?;

@@ -57,6 +57,8 @@ pub enum Permission {
     ErasePerson,
     /// Record the daily work: persons, intakes, sessions, projects, visits.
     RecordWork,
+    /// Pay a project above the amount its committee approved, giving a reason.
+    OverrideApprovedAmount,
 }
 
 impl Permission {
@@ -64,18 +66,19 @@ impl Permission {
     pub fn lowest_role(self) -> Role {
         match self {
             Permission::ManageUsers | Permission::EditReferenceLists => Role::Admin,
-            Permission::DecideInCommittee | Permission::ErasePerson => Role::Supervisor,
+            Permission::DecideInCommittee | Permission::ErasePerson | Permission::OverrideApprovedAmount => Role::Supervisor,
             Permission::RecordWork => Role::Counsellor,
         }
     }
 
     /// Every permission.
-    pub const ALL: [Permission; 5] = [
+    pub const ALL: [Permission; 6] = [
         Permission::ManageUsers,
         Permission::EditReferenceLists,
         Permission::DecideInCommittee,
         Permission::ErasePerson,
         Permission::RecordWork,
+        Permission::OverrideApprovedAmount,
     ];
 
     /// Whether `role` holds this permission.
@@ -91,6 +94,7 @@ impl Permission {
             Permission::DecideInCommittee => "record committee decisions",
             Permission::ErasePerson => "erase a person's data",
             Permission::RecordWork => "record work",
+            Permission::OverrideApprovedAmount => "pay above the approved amount",
         }
     }
 }

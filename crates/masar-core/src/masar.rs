@@ -421,7 +421,40 @@ impl Masar {
         mode: Option<&str>,
         receipt: Option<&str>,
     ) -> Result<String> {
-        self.db.add_disbursement(project, date, amount, currency, donor, mode, receipt)
+        self.db.add_disbursement(project, date, amount, currency, donor, mode, receipt, None)
+    }
+
+    /// Records a tranche above the amount the committee approved, with the reason
+    /// (supervisors); the tranche and its history keep the reason.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_disbursement_above_approved(
+        &mut self,
+        project: &str,
+        date: &str,
+        amount: &str,
+        currency: &str,
+        donor: &str,
+        mode: Option<&str>,
+        receipt: Option<&str>,
+        reason: &str,
+    ) -> Result<String> {
+        self.db.add_disbursement(project, date, amount, currency, donor, mode, receipt, Some(reason))
+    }
+
+    /// Takes back the last change of a project's stage while nothing depends on it;
+    /// returns the stage the project is back at.
+    pub fn undo_stage(&mut self, id: &str) -> Result<String> {
+        self.db.undo_stage(id)
+    }
+
+    /// Corrects a line of a business plan that is still open.
+    pub fn set_budget_line(&mut self, line: &str, pairs: &[(String, String)]) -> Result<()> {
+        self.db.set_budget_line(line, pairs)
+    }
+
+    /// Removes a line from a business plan that is still open.
+    pub fn remove_budget_line(&mut self, line: &str) -> Result<()> {
+        self.db.remove_budget_line(line)
     }
 
     /// Records a follow-up visit to a funded project.

@@ -15,7 +15,11 @@ use crate::keys::DbKey;
 
 /// Schema migrations, in order; the database's `user_version` counts those applied.
 /// Never edit one that has shipped: add a new one.
-const MIGRATIONS: &[&str] = &[include_str!("../sql/v001_initial.sql"), include_str!("../sql/v002_sync.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../sql/v001_initial.sql"),
+    include_str!("../sql/v002_sync.sql"),
+    include_str!("../sql/v003_safeguards.sql"),
+];
 
 /// The newest schema version this build knows.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -200,6 +200,9 @@ pub struct ProjectView {
     pub disbursements: Vec<Disbursement>,
     /// What was paid in all, per currency.
     pub paid: Vec<Money>,
+    /// What may still be paid of the approved amount, in its currency (none before
+    /// approval, or when approved without an amount).
+    pub remaining: Option<Money>,
     /// Follow-up visits, oldest first.
     pub followups: Vec<FollowUp>,
     /// What the rules allow now, for this user.
@@ -319,6 +322,15 @@ pub struct ReferenceEntry {
     pub name: String,
 }
 
+/// Where a project is back after an undo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct StageUndone {
+    /// The project.
+    pub id: String,
+    /// The stage it is back at.
+    pub stage: String,
+}
+
 /// Whose password was changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct PasswordChanged {
@@ -409,13 +421,14 @@ impl Masar {
     /// One project with members, plan, stages, tranches, visits and what may be done next.
     pub fn project_view(&self, id: &str) -> Result<ProjectView> {
         let project = Project::existing(self.conn(), id)?;
-        let rules = self.db().project_rules(&project);
+        let rules = self.db().project_rules(&project)?;
         Ok(ProjectView {
             members: self.members(id)?,
             budget: self.budget(id)?,
-            stages: StageEvent::select(self.conn(), "WHERE t.project_id = ?1 ORDER BY t.date, t.id", [id])?,
+            stages: StageEvent::select(self.conn(), "WHERE t.project_id = ?1 AND coalesce(t.undone, 0) = 0 ORDER BY t.date, t.id", [id])?,
             disbursements: Disbursement::select(self.conn(), "WHERE t.project_id = ?1 ORDER BY t.date, t.id", [id])?,
             paid: self.db().paid(id)?.into_iter().map(|(currency, amount)| Money { currency, amount }).collect(),
+            remaining: self.db().remaining(&project)?.map(|(currency, amount)| Money { currency, amount }),
             followups: FollowUp::select(self.conn(), "WHERE t.project_id = ?1 ORDER BY t.date, t.id", [id])?,
             rules,
             project,
@@ -433,7 +446,7 @@ impl Masar {
             "SELECT s.id, s.date, s.kind, NULL, coalesce(s.topic, '') FROM attendance a JOIN sessions s ON s.id = a.session_id
              WHERE a.person_id = ?1 AND a.present = 1",
             "SELECT e.id, e.date, 'stage:' || e.stage, p.id, coalesce(p.title, '') FROM members m JOIN projects p ON p.id = m.project_id
-             JOIN stage_events e ON e.project_id = p.id WHERE m.person_id = ?1",
+             JOIN stage_events e ON e.project_id = p.id WHERE m.person_id = ?1 AND coalesce(e.undone, 0) = 0",
             "SELECT d.id, d.date, 'disbursement', d.project_id, coalesce(d.amount || ' ' || d.currency, '') FROM members m
              JOIN disbursements d ON d.project_id = m.project_id WHERE m.person_id = ?1",
             "SELECT f.id, f.date, 'followup', f.project_id, coalesce(f.status, '') FROM members m
@@ -538,6 +551,7 @@ mod tests {
         }
         let a = person(&mut m, "Amina", "female", "1990-01-01");
         let p = m.add_project("Bakery", "creation", "food", &[a.clone()], Some("2024-01-01")).unwrap();
+        m.add_budget_line(&p, "Oven", "1", "900").unwrap();
         m.set_stage(&p, "plan_ready", "2024-01-02").unwrap();
         m.set_stage(&p, "in_committee", "2024-01-03").unwrap();
         m.decide(&p, "approved", "2024-01-04", Some("1000"), None).unwrap();
@@ -557,6 +571,7 @@ mod tests {
         m.add_reference("sector", "food").unwrap();
         let a = person(&mut m, "Amina", "female", "1990-01-01");
         let p = m.add_project("Bakery", "creation", "food", &[a], Some("2024-01-01")).unwrap();
+        m.add_budget_line(&p, "Oven", "1", "900").unwrap();
         m.set_stage(&p, "plan_ready", "2024-01-02").unwrap();
         let v = m.project_view(&p).unwrap();
         assert_eq!(v.rules.next_stages, vec!["in_committee".to_string(), "draft".to_string()]);

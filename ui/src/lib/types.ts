@@ -540,7 +540,11 @@ stage: string | null,
 /**
  * When.
  */
-date: string | null, };
+date: string | null, 
+/**
+ * Whether the change was taken back.
+ */
+undone: boolean, };
 
 export type Disbursement = { 
 /**
@@ -574,7 +578,11 @@ mode: string | null,
 /**
  * Receipt reference.
  */
-receipt: string | null, };
+receipt: string | null, 
+/**
+ * Why a supervisor paid above the approved amount.
+ */
+override_reason: string | null, };
 
 export type FollowUp = { 
 /**
@@ -671,7 +679,20 @@ can_visit: boolean,
 /**
  * Whether the project is a cooperative, whose legal registration date may be set.
  */
-can_register: boolean, };
+can_register: boolean, 
+/**
+ * Whether the business plan may still change (it is frozen from committee on).
+ */
+can_edit_budget: boolean, 
+/**
+ * Whether this user may pay above the approved amount, giving a reason.
+ */
+can_override_approved: boolean, 
+/**
+ * The stage an undo would return the project to, when the last change of stage may
+ * be taken back (nothing depends on it yet).
+ */
+undo_to: string | null, };
 
 export type SessionTile = { 
 /**
@@ -818,6 +839,11 @@ disbursements: Array<Disbursement>,
  * What was paid in all, per currency.
  */
 paid: Array<Money>, 
+/**
+ * What may still be paid of the approved amount, in its currency (none before
+ * approval, or when approved without an amount).
+ */
+remaining: Money | null, 
 /**
  * Follow-up visits, oldest first.
  */
@@ -1130,6 +1156,16 @@ export type PasswordChanged = {
  * The user.
  */
 user: string, };
+
+export type StageUndone = { 
+/**
+ * The project.
+ */
+id: string, 
+/**
+ * The stage it is back at.
+ */
+stage: string, };
 
 export type DemoSummary = { 
 /**

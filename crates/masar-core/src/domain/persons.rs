@@ -29,12 +29,14 @@ pub struct PersonImport {
 
 fn check_required(fields: &[(&'static str, Value)]) -> Result<(), InputError> {
     for name in PERSON_REQUIRED {
-        let given = fields.iter().any(|(n, v)| n == name && *v != Value::Null);
+        let has = |field: &str| fields.iter().any(|(n, v)| *n == field && *v != Value::Null);
+        // An approximate age ("born about 1988") stands for the date of birth.
+        let given = has(name) || (*name == "born" && has("birth_year"));
         if !given {
             return Err(InputError::Missing {
                 field: (*name).into(),
                 hint: match *name {
-                    "born" => "give the date of birth as YYYY-MM-DD (an estimate such as 1990-01-01 if unknown)",
+                    "born" => "give the date of birth as YYYY-MM-DD, or the year of birth (birth_year) when only an approximate age is known",
                     "sex" => "give female, male or other",
                     "nationality" => "give the three-letter ISO country code, for example SYR",
                     _ => "a person needs a given and a family name",
@@ -194,7 +196,7 @@ impl Db {
             }
         }
         for name in PERSON_REQUIRED {
-            if !header.iter().any(|h| h == name) {
+            if !header.iter().any(|h| h == name || (*name == "born" && h == "birth_year")) {
                 return Err(InputError::File(format!("the required column '{name}' is missing from the header")).into());
             }
         }

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use ts_rs::TS;
 
-use super::records::{BudgetLine, Person, Project, Record};
+use super::records::{BudgetLine, Person, Project, Record, StageEvent};
 use super::{fact_id, parse_pairs};
 use crate::auth::{Permission, Role};
 use crate::changes::{Db, Writer};
@@ -37,6 +37,8 @@ fn next_stages(stage: &str) -> &'static [&'static str] {
 
 /// Stages at which tranches may be paid.
 const PAYABLE: &[&str] = &["approved", "funded", "active"];
+/// Stages at which the business plan may still change: from committee on it is frozen.
+const PLAN_OPEN: &[&str] = &["draft", "plan_ready", "rejected"];
 /// Stages at which follow-up visits are recorded.
 const VISITABLE: &[&str] = &["funded", "active", "closed"];
 
@@ -64,11 +66,19 @@ pub struct ProjectRules {
     pub can_visit: bool,
     /// Whether the project is a cooperative, whose legal registration date may be set.
     pub can_register: bool,
+    /// Whether the business plan may still change (it is frozen from committee on).
+    pub can_edit_budget: bool,
+    /// Whether this user may pay above the approved amount, giving a reason.
+    pub can_override_approved: bool,
+    /// The stage an undo would return the project to, when the last change of stage may
+    /// be taken back (nothing depends on it yet).
+    pub undo_to: Option<String>,
 }
 
 impl ProjectRules {
-    /// The rules for a project at `stage` of `kind`, for a user of `role`.
-    pub(crate) fn of(stage: &str, kind: &str, role: Role) -> ProjectRules {
+    /// The rules for a project at `stage` of `kind`, for a user of `role`; `undo_to` is
+    /// what [`Db::stage_undo_target`] found.
+    pub(crate) fn of(stage: &str, kind: &str, role: Role, undo_to: Option<String>) -> ProjectRules {
         let decide = Permission::DecideInCommittee.allows(role);
         ProjectRules {
             next_stages: next_stages(stage).iter().filter(|next| by_hand(stage, next)).map(|s| (*s).to_string()).collect(),
@@ -76,6 +86,9 @@ impl ProjectRules {
             can_disburse: PAYABLE.contains(&stage),
             can_visit: VISITABLE.contains(&stage),
             can_register: kind == "cooperative",
+            can_edit_budget: PLAN_OPEN.contains(&stage),
+            can_override_approved: Permission::OverrideApprovedAmount.allows(role),
+            undo_to,
         }
     }
 }
@@ -184,8 +197,81 @@ impl Db {
     }
 
     /// What the rules allow now on a project, for the logged-in user.
-    pub(crate) fn project_rules(&self, project: &Project) -> ProjectRules {
-        ProjectRules::of(project.stage.as_deref().unwrap_or("draft"), project.kind.as_deref().unwrap_or(""), self.user().role)
+    pub(crate) fn project_rules(&self, project: &Project) -> Result<ProjectRules> {
+        let undo_to = match self.stage_undo_target(project) {
+            Ok((_, back)) => Some(back.stage.unwrap_or_default()),
+            Err(crate::Error::Input(_)) => None,
+            Err(e) => return Err(e),
+        };
+        Ok(ProjectRules::of(project.stage.as_deref().unwrap_or("draft"), project.kind.as_deref().unwrap_or(""), self.user().role, undo_to))
+    }
+
+    /// The stage changes of a project that stand (not undone), oldest first.
+    fn standing_stages(&self, project: &str) -> Result<Vec<StageEvent>> {
+        StageEvent::select(self.conn(), "WHERE t.project_id = ?1 AND coalesce(t.undone, 0) = 0 ORDER BY t.date, t.id", [project])
+    }
+
+    /// The last change of stage and the one it would go back to, or why it cannot be
+    /// taken back: it opened the project, it came with the first tranche, or tranches or
+    /// visits already depend on it.
+    fn stage_undo_target(&self, project: &Project) -> Result<(StageEvent, StageEvent)> {
+        let mut events = self.standing_stages(&project.id)?;
+        let refuse = |why: &str| -> crate::Error { InputError::Rule(format!("the last change of stage cannot be undone: {why}")).into() };
+        let (Some(last), Some(back)) = (events.pop(), events.pop()) else {
+            return Err(refuse("the project has not changed stage since it was opened"));
+        };
+        if last.stage.as_deref() == Some("funded") {
+            return Err(refuse("the project became funded with its first tranche"));
+        }
+        let depends: i64 = self.conn().query_row(
+            "SELECT (SELECT count(*) FROM disbursements WHERE project_id = ?1) + (SELECT count(*) FROM followups WHERE project_id = ?1)",
+            [&project.id],
+            |r| r.get(0),
+        )?;
+        if depends > 0 {
+            return Err(refuse("tranches or visits were recorded since"));
+        }
+        Ok((last, back))
+    }
+
+    /// Takes back the last change of stage while nothing depends on it: the change stays
+    /// in the history, marked undone, and the project returns to the stage before (a
+    /// committee's decision goes with it).
+    pub(crate) fn undo_stage(&mut self, id: &str) -> Result<String> {
+        self.require(Permission::RecordWork)?;
+        let project = Project::existing(self.conn(), id)?;
+        let (last, back) = self.stage_undo_target(&project)?;
+        if matches!(last.stage.as_deref(), Some("approved" | "rejected")) {
+            self.require(Permission::DecideInCommittee)?;
+        }
+        let stage = back.stage.clone().unwrap_or_else(|| "draft".into());
+        let since = back.date.map(|d| d.format("%Y-%m-%d").to_string());
+        self.write(|w| {
+            w.update_kept(Entity::StageEvent, &last.id, &[("undone", Value::Bool(true))])?;
+            w.update_kept(Entity::Project, id, &[("stage", Value::text(&stage)), ("stage_date", Value::opt_text(since))])?;
+            if matches!(last.stage.as_deref(), Some("approved" | "rejected")) {
+                w.update_kept(
+                    Entity::Project,
+                    id,
+                    &[("committee_date", Value::Null), ("approved_amount", Value::Null), ("committee_remarks", Value::Null)],
+                )?;
+            }
+            Ok(())
+        })?;
+        Ok(stage)
+    }
+
+    /// Refuses a change of the plan once the committee examines it.
+    fn plan_open(&self, project: &Project) -> Result<()> {
+        let stage = project.stage.as_deref().unwrap_or("draft");
+        if PLAN_OPEN.contains(&stage) {
+            Ok(())
+        } else {
+            Err(InputError::Rule(format!(
+                "the business plan is frozen from the committee on, and this project is at stage '{stage}': it can no longer change"
+            ))
+            .into())
+        }
     }
 
     /// Changes settable fields of a project (`registered_on` only on a cooperative).
@@ -251,6 +337,12 @@ impl Db {
                 .into());
             }
         }
+        if stage == "plan_ready" && self.budget(id)?.lines.is_empty() {
+            return Err(InputError::Rule(
+                "a plan needs at least one budget line before it is ready: add what the project will buy".into(),
+            )
+            .into());
+        }
         if stage == "funded" && self.disbursement_count(id)? == 0 {
             return Err(InputError::Rule("a project becomes funded with its first disbursement: record the disbursement instead".into()).into());
         }
@@ -293,10 +385,11 @@ impl Db {
     /// Adds a line to a project's business plan budget.
     pub(crate) fn add_budget_line(&mut self, project: &str, item: &str, quantity: &str, unit_cost: &str) -> Result<String> {
         self.require(Permission::RecordWork)?;
-        Project::existing(self.conn(), project)?;
+        let p = Project::existing(self.conn(), project)?;
         let item = required_text("item", item, "name what is bought")?;
         let quantity = parse_amount("quantity", quantity, false)?;
         let unit_cost = parse_amount("unit_cost", unit_cost, false)?;
+        self.plan_open(&p)?;
         self.write(|w| {
             w.create(
                 Entity::BudgetLine,
@@ -309,6 +402,31 @@ impl Db {
                 ],
             )
         })
+    }
+
+    /// Corrects a line of a business plan that is still open (item, quantity, unit_cost).
+    pub(crate) fn set_budget_line(&mut self, line: &str, pairs: &[(String, String)]) -> Result<()> {
+        self.require(Permission::RecordWork)?;
+        let l = BudgetLine::existing(self.conn(), line)?;
+        self.plan_open(&Project::existing(self.conn(), l.project_id.as_deref().unwrap_or(""))?)?;
+        let fields = parse_pairs(Entity::BudgetLine, pairs)?;
+        for (name, value) in &fields {
+            if *value == Value::Null {
+                return Err(InputError::Missing { field: (*name).into(), hint: "this field cannot be emptied".into() }.into());
+            }
+        }
+        self.write(|w| w.update(Entity::BudgetLine, line, &fields).map(|_| ()))
+    }
+
+    /// Removes a line from a business plan that is still open (kept in the history).
+    pub(crate) fn remove_budget_line(&mut self, line: &str) -> Result<()> {
+        self.require(Permission::RecordWork)?;
+        let l = BudgetLine::existing(self.conn(), line)?;
+        self.plan_open(&Project::existing(self.conn(), l.project_id.as_deref().unwrap_or(""))?)?;
+        if !l.active {
+            return Err(InputError::Rule("this budget line was already removed".into()).into());
+        }
+        self.write(|w| w.update_kept(Entity::BudgetLine, line, &[("active", Value::Bool(false))]).map(|_| ()))
     }
 
     /// A project's budget lines and exact totals.
@@ -332,6 +450,20 @@ impl Db {
         })
     }
 
+    /// What may still be paid of the approved amount, in its currency (the project's, or
+    /// else that of its tranches); `None` when there is no approved amount to compare.
+    pub(crate) fn remaining(&self, project: &Project) -> Result<Option<(String, Decimal)>> {
+        let Some(approved) = project.approved_amount else { return Ok(None) };
+        let paid = self.paid(&project.id)?;
+        let currency = match (&project.currency, paid.first()) {
+            (Some(c), _) => c.clone(),
+            (None, Some((c, _))) => c.clone(),
+            (None, None) => return Ok(None),
+        };
+        let spent: Decimal = paid.iter().filter(|(c, _)| *c == currency).map(|(_, a)| *a).sum();
+        Ok(Some((currency, (approved - spent).max(Decimal::ZERO))))
+    }
+
     /// The sum of what was paid to a project, per currency.
     pub(crate) fn paid(&self, project: &str) -> Result<Vec<(String, Decimal)>> {
         let mut stmt = self.conn().prepare_cached("SELECT currency, amount FROM disbursements WHERE project_id = ?1")?;
@@ -352,6 +484,9 @@ impl Db {
     }
 
     /// Records a tranche paid to an approved project; the first one makes it `funded`.
+    /// Payments above the approved amount (in its currency) are refused, unless a
+    /// supervisor gives `override_reason`, which the tranche keeps.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn add_disbursement(
         &mut self,
         project: &str,
@@ -361,6 +496,7 @@ impl Db {
         donor: &str,
         mode: Option<&str>,
         receipt: Option<&str>,
+        override_reason: Option<&str>,
     ) -> Result<String> {
         self.require(Permission::RecordWork)?;
         let p = Project::existing(self.conn(), project)?;
@@ -397,6 +533,28 @@ impl Db {
                 .into());
             }
         }
+        let reason = FieldKind::Text.parse("override_reason", override_reason.unwrap_or(""))?;
+        if reason != Value::Null {
+            self.require(Permission::OverrideApprovedAmount)?;
+        }
+        if let Some(approved) = p.approved_amount {
+            // The approved amount is in the project's currency; a tranche in another one
+            // cannot be compared with it.
+            let approved_currency = p.currency.clone().unwrap_or_else(|| currency.clone());
+            if approved_currency == currency {
+                let paid: Decimal = self.paid(project)?.into_iter().filter(|(c, _)| *c == currency).map(|(_, a)| a).sum();
+                let would_be = paid + amount;
+                if would_be > approved && reason == Value::Null {
+                    return Err(InputError::AboveApproved {
+                        approved: approved.to_string(),
+                        would_be: would_be.to_string(),
+                        remaining: (approved - paid).max(Decimal::ZERO).to_string(),
+                        currency,
+                    }
+                    .into());
+                }
+            }
+        }
         self.write(|w| {
             let id = w.create(
                 Entity::Disbursement,
@@ -408,6 +566,7 @@ impl Db {
                     ("donor", Value::text(donor)),
                     ("mode", mode),
                     ("receipt", receipt),
+                    ("override_reason", reason),
                 ],
             )?;
             if stage == "approved" {
@@ -457,7 +616,107 @@ impl Db {
 mod tests {
     use proptest::prelude::*;
 
-    use crate::testing::{person, temp_db};
+    use crate::auth::Role;
+    use crate::testing::{kv, person, temp_db};
+    use crate::Masar;
+
+    /// A project with one line, approved for `amount` MAD on 2024-01-04.
+    fn approved(m: &mut Masar, amount: &str) -> String {
+        let a = person(m, "Amina", "female", "1990-01-01");
+        let p = m.add_project("Bakery", "creation", "food", &[a], Some("2024-01-01")).unwrap();
+        m.add_budget_line(&p, "Oven", "1", amount).unwrap();
+        m.set_project(&p, &kv(&[("currency", "MAD")])).unwrap();
+        m.set_stage(&p, "plan_ready", "2024-01-02").unwrap();
+        m.set_stage(&p, "in_committee", "2024-01-03").unwrap();
+        m.decide(&p, "approved", "2024-01-04", Some(amount), Some("good plan")).unwrap();
+        p
+    }
+
+    #[test]
+    fn a_plan_without_a_budget_line_is_not_ready() {
+        let (_d, mut m) = temp_db();
+        let a = person(&mut m, "Amina", "female", "1990-01-01");
+        let p = m.add_project("Bakery", "creation", "food", &[a], Some("2024-01-01")).unwrap();
+        let e = m.set_stage(&p, "plan_ready", "2024-01-02").unwrap_err();
+        assert!(e.to_string().contains("at least one budget line"), "{e}");
+        let line = m.add_budget_line(&p, "Oven", "1", "900").unwrap();
+        m.remove_budget_line(&line).unwrap();
+        assert!(m.set_stage(&p, "plan_ready", "2024-01-02").is_err(), "a removed line does not count");
+    }
+
+    #[test]
+    fn the_plan_is_frozen_from_the_committee_on() {
+        let (_d, mut m) = temp_db();
+        let a = person(&mut m, "Amina", "female", "1990-01-01");
+        let p = m.add_project("Bakery", "creation", "food", &[a], Some("2024-01-01")).unwrap();
+        let line = m.add_budget_line(&p, "Oven", "1", "900").unwrap();
+        m.set_budget_line(&line, &kv(&[("unit_cost", "950.50")])).unwrap();
+        assert_eq!(m.budget(&p).unwrap().total.to_string(), "950.50");
+        m.set_stage(&p, "plan_ready", "2024-01-02").unwrap();
+        m.set_stage(&p, "in_committee", "2024-01-03").unwrap();
+        for e in [
+            m.add_budget_line(&p, "Flour", "10", "5").unwrap_err(),
+            m.set_budget_line(&line, &kv(&[("quantity", "2")])).unwrap_err(),
+            m.remove_budget_line(&line).unwrap_err(),
+        ] {
+            assert!(e.to_string().contains("frozen"), "{e}");
+        }
+        assert_eq!(m.budget(&p).unwrap().total.to_string(), "950.50");
+        m.decide(&p, "rejected", "2024-01-05", None, None).unwrap();
+        m.add_budget_line(&p, "Flour", "10", "5").expect("a rejected plan may be revised");
+    }
+
+    #[test]
+    fn paying_above_the_approved_amount_needs_a_supervisors_reason() {
+        let (_d, mut m) = temp_db();
+        let p = approved(&mut m, "10000");
+        m.add_disbursement(&p, "2024-01-10", "6000", "MAD", "EU", None, None).unwrap();
+        let e = m.add_disbursement(&p, "2024-01-11", "5000", "MAD", "EU", None, None).unwrap_err();
+        assert_eq!(e.code(), "input.above_approved", "{e}");
+        assert!(e.to_string().contains("11000") && e.to_string().contains("at most 4000"), "{e}");
+        assert_eq!(e.report().field.as_deref(), Some("amount"));
+        m.add_disbursement(&p, "2024-01-11", "4000", "MAD", "EU", None, None).expect("up to the approved amount");
+        m.add_user("karim", Role::Counsellor, "long enough").unwrap();
+        let path = m.path().to_path_buf();
+        let mut karim = Masar::open(&path, "karim", "long enough", std::sync::Arc::new(crate::clock::SystemClock)).unwrap();
+        let e = karim.add_disbursement_above_approved(&p, "2024-01-12", "500", "MAD", "EU", None, None, "transport").unwrap_err();
+        assert_eq!(e.code(), "auth.forbidden", "{e}");
+        drop(karim);
+        let d = m.add_disbursement_above_approved(&p, "2024-01-12", "500", "MAD", "EU", None, None, "price of the oven rose").unwrap();
+        let h = m.history(&d).unwrap();
+        assert!(h.iter().any(|c| c.field == "override_reason" && c.new == crate::schema::Value::text("price of the oven rose")), "{h:?}");
+    }
+
+    #[test]
+    fn a_change_of_stage_is_undone_until_something_depends_on_it() {
+        let (_d, mut m) = temp_db();
+        let p = approved(&mut m, "10000");
+        let view = m.project_view(&p).unwrap();
+        assert_eq!(view.rules.undo_to.as_deref(), Some("in_committee"));
+        assert_eq!(m.undo_stage(&p).unwrap(), "in_committee");
+        let back = m.project(&p).unwrap();
+        assert_eq!((back.stage.as_deref(), back.approved_amount, back.committee_remarks), (Some("in_committee"), None, None));
+        assert_eq!(m.undo_stage(&p).unwrap(), "plan_ready");
+        assert_eq!(m.project_view(&p).unwrap().stages.len(), 2, "undone changes are no longer listed");
+        m.set_stage(&p, "in_committee", "2024-01-03").unwrap();
+        m.decide(&p, "approved", "2024-01-04", Some("10000"), None).unwrap();
+        m.add_disbursement(&p, "2024-01-10", "6000", "MAD", "EU", None, None).unwrap();
+        let e = m.undo_stage(&p).unwrap_err();
+        assert!(e.to_string().contains("first tranche"), "{e}");
+        assert_eq!(m.project_view(&p).unwrap().rules.undo_to, None);
+        assert!(m.history(&p).unwrap().iter().filter(|c| c.field == "stage").count() >= 6, "the history keeps every change");
+    }
+
+    #[test]
+    fn a_person_may_be_registered_with_an_approximate_year_of_birth() {
+        let (_d, mut m) = temp_db();
+        let fields = kv(&[("given", "A"), ("family", "B"), ("sex", "male"), ("birth_year", "1988"), ("nationality", "SYR")]);
+        let id = m.register_person(&fields, Some("2024-03-01")).unwrap();
+        let p = m.person(&id).unwrap();
+        assert_eq!((p.born, p.birth_year), (None, Some(1988)));
+        let r = m.report("2024-01-01", "2024-12-31", &[crate::report::Dimension::Age]).unwrap();
+        assert!(r.breakdown["age"].contains_key("18-59"), "{:?}", r.breakdown);
+    }
 
     proptest! {
         #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]

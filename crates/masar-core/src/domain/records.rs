@@ -256,6 +256,8 @@ records! {
         stage: Option<String>,
         /// When.
         date: Option<NaiveDate>,
+        /// Whether the change was taken back.
+        undone: bool,
     }
 
     /// One tranche paid to a project.
@@ -275,6 +277,8 @@ records! {
         mode: Option<String>,
         /// Receipt reference.
         receipt: Option<String>,
+        /// Why a supervisor paid above the approved amount.
+        override_reason: Option<String>,
     }
 
     /// A follow-up visit to a funded project.

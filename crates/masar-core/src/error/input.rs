@@ -73,6 +73,18 @@ pub enum InputError {
     /// A rule of the journey that the request breaks.
     #[error("{0}")]
     Rule(String),
+    /// A tranche that would take the payments above what the committee approved.
+    #[error("this tranche would bring what was paid to {would_be} {currency}, above the {approved} {currency} the committee approved: pay at most {remaining} {currency}, or ask a supervisor to record it with a reason")]
+    AboveApproved {
+        /// The approved amount.
+        approved: String,
+        /// What the payments would reach.
+        would_be: String,
+        /// What may still be paid.
+        remaining: String,
+        /// The approved amount's currency.
+        currency: String,
+    },
     /// One row of an imported file is wrong; the whole file was refused.
     #[error("row {row} of the file: {error} (nothing was imported)")]
     Row {
@@ -99,6 +111,7 @@ impl InputError {
             InputError::Duplicate { .. } => "input.duplicate",
             InputError::UnknownReference { .. } => "input.unknown_reference",
             InputError::Rule(_) => "input.rule",
+            InputError::AboveApproved { .. } => "input.above_approved",
             InputError::Row { .. } => "input.row",
             InputError::File(_) => "input.file",
         }
@@ -111,6 +124,7 @@ impl InputError {
             InputError::UnknownField { field, .. } => Some(field),
             InputError::NotSettable { field, .. } => Some(field),
             InputError::Row { error, .. } => error.field(),
+            InputError::AboveApproved { .. } => Some("amount"),
             _ => None,
         }
     }

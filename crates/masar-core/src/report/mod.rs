@@ -402,6 +402,7 @@ mod tests {
         let (_d, mut m) = crate::testing::temp_db();
         let a = crate::testing::person(&mut m, "Amina", "female", "1990-01-01");
         let p = m.add_project("Bakery", "creation", "food", &[a], Some("2024-01-01")).unwrap();
+        m.add_budget_line(&p, "Oven", "1", "900").unwrap();
         m.set_stage(&p, "plan_ready", "2024-01-02").unwrap();
         m.set_stage(&p, "in_committee", "2024-01-03").unwrap();
         m.decide(&p, "approved", "2024-01-04", Some("1000"), None).unwrap();
@@ -507,6 +508,7 @@ mod properties {
                 let members: Vec<String> = members.iter().map(|i| ids[*i].clone()).collect();
                 let kind = ["creation", "reinforcement", "cooperative"][*kind as usize];
                 let id = m.add_project("P", kind, ["food", "crafts"][*sector as usize], &members, Some("2019-01-01")).expect("project");
+                m.add_budget_line(&id, "Oven", "1", "900").expect("line");
                 m.set_stage(&id, "plan_ready", "2019-01-02").expect("stage");
                 m.set_stage(&id, "in_committee", "2019-01-03").expect("stage");
                 m.decide(&id, "approved", "2019-01-04", None, None).expect("approve");

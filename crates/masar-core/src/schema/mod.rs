@@ -139,7 +139,9 @@ const PERSON: &[FieldDef] = &[
     personal("family_ar", Text),
     f("sex", Choice(SEXES)),
     personal("born", Date),
-    fixed("birth_year", Count { min: 1900 }),
+    // Known alone when only an approximate age is ("born about 1988"), and kept after
+    // erasure so that age brackets stay true.
+    f("birth_year", Count { min: 1900 }),
     f("nationality", Country),
     f("legal_status", Choice(LEGAL_STATUSES)),
     personal("unhcr_id", Text),
@@ -210,6 +212,7 @@ const STAGE_EVENT: &[FieldDef] = &[
     fixed("project_id", Link(Entity::Project)),
     fixed("stage", Choice(STAGES)),
     fixed("date", Date),
+    fixed("undone", Flag),
 ];
 const DISBURSEMENT: &[FieldDef] = &[
     fixed("project_id", Link(Entity::Project)),
@@ -219,6 +222,7 @@ const DISBURSEMENT: &[FieldDef] = &[
     fixed("donor", Text),
     f("mode", Choice(MODES)),
     f("receipt", Text),
+    fixed("override_reason", Text),
 ];
 const FOLLOW_UP: &[FieldDef] = &[
     fixed("project_id", Link(Entity::Project)),
