@@ -52,6 +52,10 @@ async function login(w, user = "admin", password = PASSWORD) {
   await w.find("[data-nav=home]");
 }
 
+async function headingHasFocus(w) {
+  await w.until("the record's heading to have the focus", async () => (await w.js("return document.activeElement && document.activeElement.dataset.testid")) === "record-heading");
+}
+
 async function go(w, screen) {
   await w.click(`[data-nav=${screen}]`);
   await sleep(300);
@@ -101,11 +105,17 @@ test("the whole journey in the window, in three languages", async () => {
     await w.type("input[name=nationality]", "SYR");
     await w.click("[data-testid=register-form] button[type=submit]");
     assert.match(await w.until("the profile", () => w.text("[data-testid=profile-name]")), /Fatima Zahra/);
+    await headingHasFocus(w);
+    await w.click("[data-testid=back]");
     for (const fragment of ["فاطم", "zahr"]) {
       await w.type("[data-testid=person-search]", fragment);
       await w.until(`a result for ${fragment}`, async () => (await w.text("[data-testid=search-results]")).includes("Fatima"));
     }
 
+    // A record opened from a list is a page whose heading has the focus.
+    await w.click("[data-testid=search-results] button");
+    await headingHasFocus(w);
+    await w.click("[data-testid=back]");
     // A name that is markup is shown as text.
     const evil = "<img src=x onerror=alert(1)>";
     await w.click("[data-testid=register]");
@@ -144,7 +154,9 @@ test("the whole journey in the window, in three languages", async () => {
     }
     await w.click("[data-testid=project-form] button[type=submit]");
     await w.find("[data-testid=project-detail]");
-    for (const [item, q, c] of [["Sewing machine", "2", "450.25"], ["Fabric", "3", "116.6"]]) {
+    await headingHasFocus(w);
+    // Amounts typed the French way: a decimal comma.
+    for (const [item, q, c] of [["Sewing machine", "2", "450,25"], ["Fabric", "3", "116,6"]]) {
       await w.type("input[name=item]", item);
       await w.type("input[name=quantity]", q);
       await w.type("input[name=unit_cost]", c);
@@ -152,21 +164,45 @@ test("the whole journey in the window, in three languages", async () => {
       await w.until(`line ${item}`, async () => (await w.text("[data-testid=budget]")).includes(item));
     }
     await w.until("the exact total", async () => /1.?250[,.]30/.test(await w.text("[data-testid=budget-total]")));
+    // A change of stage is confirmed, and the last one can be undone.
     for (const stage of ["plan_ready", "in_committee"]) {
       await w.click(`[data-stage=${stage}]`);
-      await sleep(300);
+      await w.click("[data-testid=stage-confirm]");
+      await w.until(`stage ${stage}`, async () => (await w.all(`[data-stage=${stage}]`)).length === 0);
     }
+    await w.click("[data-testid=stage-undo]");
+    await w.until("back to plan ready", async () => (await w.all("[data-stage=in_committee]")).length === 1);
+    await w.click("[data-stage=in_committee]");
+    await w.click("[data-testid=stage-confirm]");
+    await w.find("[data-testid=decide-form]");
+    assert.ok((await w.all("[data-testid=add-line]")).length === 0, "the plan is frozen in committee");
     await w.set("[data-testid=decide-form] input[type=date]", today());
+    await w.type("[data-testid=decide-form] input[inputmode=decimal]", "1 250,30");
     await w.click("[data-testid=decide]");
     await w.find("[data-testid=pay-form]");
-    for (const amount of ["800", "450.30"]) {
-      await w.set("[data-testid=pay-form] input[name=date]", today());
-      await w.type("input[name=amount]", amount);
-      await w.set("select[name=donor]", "EU");
-      await w.click("[data-testid=pay]");
-      await sleep(400);
-    }
+    assert.match(await w.text("[data-testid=committee]"), /1.?250,30/);
+    // A double click records one tranche.
+    await w.set("[data-testid=pay-form] input[name=date]", today());
+    await w.type("input[name=amount]", "800");
+    await w.set("select[name=donor]", "EU");
+    await w.js("const b = document.querySelector('[data-testid=pay]'); b.click(); b.click();");
+    await w.until("the first tranche", async () => (await w.all("[data-testid=project-detail] li[id^=item-]")).length >= 1);
+    await sleep(500);
+    assert.equal((await w.all("[data-testid=project-detail] li[id^=item-]")).length, 1, "one tranche for a double click");
+    assert.equal(await w.js("return document.querySelector('input[name=amount]').value"), "", "the form is empty after a save");
+    // Above the approved amount: refused with a message in French; "10 000" is read as 10000.
+    await w.type("input[name=amount]", "10 000");
+    await w.set("select[name=donor]", "EU");
+    await w.click("[data-testid=pay]");
+    const refusal = await w.until("the refusal", () => w.text("[data-testid=project-error]"));
+    assert.match(refusal, /montant approuvé/);
+    assert.match(refusal, /10800/);
+    await w.type("input[name=amount]", "450,30");
+    await w.set("select[name=donor]", "EU");
+    await w.click("[data-testid=pay]");
+    await w.until("the second tranche", async () => (await w.all("[data-testid=project-detail] li[id^=item-]")).length === 2);
     assert.match(await w.text("[data-testid=project-stage]"), /Funded|Financé/);
+    assert.match(await w.text("[data-testid=remaining]"), /^0/);
     await w.set("[data-testid=visit-form] input[name=date]", today(-30));
     await w.set("[data-testid=visit-form] input[name=next_due]", today(-2));
     await w.type("[data-testid=visit-form] input[name=revenue]", "3000");
@@ -178,8 +214,10 @@ test("the whole journey in the window, in three languages", async () => {
     await w.until("Fatima found", async () => (await w.all("[data-testid=search-results] button")).length > 0);
     await w.click("[data-testid=search-results] button");
     for (const kind of ["disbursement", "followup"]) {
+      const eventId = await w.js(`return document.querySelector('[data-testid=timeline] li[data-kind=${kind}]').dataset.id`);
       await w.click(`[data-testid=timeline] li[data-kind=${kind}] [data-testid=open-project]`);
       await w.until(`the project opened from a ${kind}`, async () => (await w.text("[data-testid=project-detail]")).includes("Couture Fatima"));
+      await w.until(`the ${kind} itself has the focus`, async () => (await w.js("return document.activeElement && document.activeElement.id")) === `item-${eventId}`);
       await go(w, "persons");
       await w.type("[data-testid=person-search]", "Fatima");
       await w.until("Fatima found", async () => (await w.all("[data-testid=search-results] button")).length > 0);

@@ -5,7 +5,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
   AppInfo, BudgetSummary, Conflict, Enrolled, ErrorReport, Exported, Home, Id, Imported, Person, ProjectTile,
-  ProjectView, Report, SessionInfo, SessionTile, SessionView, SyncState, Timeline, UserSummary,
+  ProjectView, Report, SessionInfo, SessionTile, SessionView, StageUndone, SyncState, Timeline, UserSummary,
 } from "./types";
 
 export type { ErrorReport } from "./types";
@@ -51,8 +51,13 @@ export const api = {
   projectSet: (id: string, fields: Record<string, string>) => call<Done>("project_set", { id, fields }),
   budget: (project: string) => call<BudgetSummary>("budget", { project }),
   budgetAdd: (a: { project: string; item: string; quantity: string; unit_cost: string }) => call<Id>("budget_add", a),
-  disbursementAdd: (a: { project: string; date: string; amount: string; currency: string; donor: string; mode: string | null; receipt: string | null }) =>
-    call<Id>("disbursement_add", a),
+  disbursementAdd: (a: {
+    project: string; date: string; amount: string; currency: string; donor: string; mode: string | null; receipt: string | null;
+    above_approved_because: string | null;
+  }) => call<Id>("disbursement_add", a),
+  budgetSet: (line: string, fields: Record<string, string>) => call<Done>("budget_set", { line, fields }),
+  budgetRemove: (line: string) => call<Done>("budget_remove", { line }),
+  projectUndoStage: (id: string) => call<StageUndone>("project_undo_stage", { id }),
   followupAdd: (project: string, fields: Record<string, string>) => call<Id>("followup_add", { project, fields }),
   refs: (list: string) => call<string[]>("refs", { list }),
   refAdd: (list: string, name: string) => call<Id>("ref_add", { list, name }),

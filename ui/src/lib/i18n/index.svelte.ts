@@ -67,6 +67,30 @@ export function formatAmount(amount: string | null | undefined, currency = ""): 
   return `${sign}${grouped}${frac ? sep + frac : ""}${currency ? " " + currency : ""}`;
 }
 
+/** An amount as typed in the user's language, made canonical for the core ("4 500,50" in
+ *  French → "4500.50"): spaces and Arabic digits and separators are read, and in French
+ *  and Arabic a comma is the decimal separator. Text that is no amount is passed on as
+ *  typed, for the core to refuse with its reason. */
+export function amountInput(text: string): string {
+  let t = text
+    .trim()
+    .replace(/[\u0660-\u0669]/g, (d) => String(d.charCodeAt(0) - 0x0660))
+    .replace(/[\u06F0-\u06F9]/g, (d) => String(d.charCodeAt(0) - 0x06f0))
+    .replace(/\u066B/g, ".")
+    .replace(/\u066C/g, "")
+    .replace(/[\s\u00A0\u202F]/g, "");
+  if (current.lang === "en") {
+    t = t.replace(/,/g, "");
+  } else if (t.includes(",") && t.includes(".")) {
+    // Both: the last one is the decimal separator, the other groups thousands.
+    const decimal = t.lastIndexOf(",") > t.lastIndexOf(".") ? "," : ".";
+    t = t.split(decimal === "," ? "." : ",").join("").replace(",", ".");
+  } else {
+    t = t.replace(",", ".");
+  }
+  return /^-?\d+(\.\d+)?$/.test(t) ? t : text;
+}
+
 export function formatNumber(n: number): string {
   return new Intl.NumberFormat(locales[current.lang]).format(n);
 }
