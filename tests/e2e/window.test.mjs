@@ -104,7 +104,7 @@ test("the whole journey in the window, in three languages", async () => {
     assert.match(beside, /three-letter ISO code/);
     await w.type("input[name=nationality]", "SYR");
     await w.click("[data-testid=register-form] button[type=submit]");
-    assert.match(await w.until("the profile", () => w.text("[data-testid=profile-name]")), /Fatima Zahra/);
+    assert.match(await w.until("the profile", () => w.text("[data-testid=profile-name]")).catch(async (e) => { console.log("BODY:", await w.bodyText()); throw e; }), /Fatima Zahra/);
     await headingHasFocus(w);
     await w.click("[data-testid=back]");
     for (const fragment of ["فاطم", "zahr"]) {
@@ -122,12 +122,14 @@ test("the whole journey in the window, in three languages", async () => {
     await w.type("input[name=given]", evil);
     await w.type("input[name=family]", "Test");
     await w.set("select[name=sex]", "male");
-    await w.set("input[name=born]", "1991-01-01");
+    // A date typed in one go, in the French order: the 15th of March.
+    await w.type("input[name=born]", "15031994");
     await w.type("input[name=nationality]", "COD");
     await w.click("[data-testid=register-form] button[type=submit]");
     await w.until("the profile", async () => (await w.text("[data-testid=profile-name]")).includes("<img"));
     assert.equal(await w.text("[data-testid=profile-name]"), `${evil} Test`);
     assert.equal(await w.js("return document.querySelectorAll('[data-testid=profile] img').length"), 0);
+    assert.match(await w.text("[data-testid=profile]"), /15 mars 1994/);
 
     // Attendance at an awareness session.
     await go(w, "sessions");
@@ -176,7 +178,7 @@ test("the whole journey in the window, in three languages", async () => {
     await w.click("[data-testid=stage-confirm]");
     await w.find("[data-testid=decide-form]");
     assert.ok((await w.all("[data-testid=add-line]")).length === 0, "the plan is frozen in committee");
-    await w.set("[data-testid=decide-form] input[type=date]", today());
+    await w.set("[data-testid=decide-form] input[name=date]", today());
     await w.type("[data-testid=decide-form] input[inputmode=decimal]", "1 250,30");
     await w.click("[data-testid=decide]");
     await w.find("[data-testid=pay-form]");
