@@ -168,6 +168,11 @@ pub fn session_unattend(state: State<'_, AppState>, session: String, person: Str
 }
 
 #[tauri::command(rename_all = "snake_case")]
+pub fn session_roster(state: State<'_, AppState>, session: String, present: Vec<String>, absent: Vec<String>) -> Api<usize> {
+    with(&state, |m| m.set_roster(&session, &present, &absent))
+}
+
+#[tauri::command(rename_all = "snake_case")]
 pub fn projects(state: State<'_, AppState>) -> Api<Vec<ProjectTile>> {
     with(&state, |m| m.projects_view())
 }

@@ -61,6 +61,7 @@ fn main() {
             commands::session_add,
             commands::session_attend,
             commands::session_unattend,
+            commands::session_roster,
             commands::projects,
             commands::project,
             commands::project_add,

@@ -218,6 +218,16 @@ pub enum SessionCmd {
     /// Remove a person from the attendance.
     Unattend { session: String, person: String },
     /// The persons present.
+    /// Mark many persons present (and others absent) at once.
+    Roster {
+        session: String,
+        /// A person present (repeatable).
+        #[arg(long)]
+        present: Vec<String>,
+        /// A person absent (repeatable).
+        #[arg(long)]
+        absent: Vec<String>,
+    },
     Attendees { session: String },
 }
 

@@ -317,6 +317,10 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                     m.unattend(&session, &person)?;
                     Ok(id(session))
                 }
+                SessionCmd::Roster { session, present, absent } => {
+                    m.set_roster(&session, &present, &absent)?;
+                    Ok(id(session))
+                }
                 SessionCmd::Attendees { session } => Ok(json(&m.attendees(&session)?)),
             }
         }

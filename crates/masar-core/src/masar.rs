@@ -366,6 +366,12 @@ impl Masar {
         self.db.unattend(session, person)
     }
 
+    /// Marks several persons present and others absent at once (a roster); returns how
+    /// many marks changed. An unknown person refuses the whole roster.
+    pub fn set_roster(&mut self, session: &str, present: &[String], absent: &[String]) -> Result<usize> {
+        self.db.set_roster(session, present, absent)
+    }
+
     /// The ids of the persons present at a session.
     pub fn attendees(&self, session: &str) -> Result<Vec<String>> {
         self.db.attendees(session)

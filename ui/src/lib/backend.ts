@@ -43,6 +43,7 @@ export const api = {
   sessionAdd: (a: { kind: string; date: string; topic: string; place: string | null; attendees: string[] }) => call<Id>("session_add", a),
   sessionAttend: (session: string, person: string) => call<Done>("session_attend", { session, person }),
   sessionUnattend: (session: string, person: string) => call<Done>("session_unattend", { session, person }),
+  sessionRoster: (session: string, present: string[], absent: string[]) => call<number>("session_roster", { session, present, absent }),
   projects: () => call<ProjectTile[]>("projects"),
   project: (id: string) => call<ProjectView>("project", { id }),
   projectAdd: (a: { title: string; kind: string; sector: string; members: string[] }) => call<Id>("project_add", a),

@@ -14,7 +14,7 @@ use crate::Result;
 
 /// Whether the person is marked present on the attendance record `aid`; `None` when there
 /// is no such record.
-fn present(db: &Db, aid: &str) -> Result<Option<bool>> {
+fn present_mark(db: &Db, aid: &str) -> Result<Option<bool>> {
     Ok(db
         .conn()
         .query_row("SELECT present FROM attendance WHERE id = ?1", [aid], |r| r.get::<_, Option<bool>>(0))
@@ -78,7 +78,7 @@ impl Db {
         Session::existing(self.conn(), session)?;
         Person::existing(self.conn(), person)?;
         let aid = fact_id("attendance", &[session, person]);
-        match present(self, &aid)? {
+        match present_mark(self, &aid)? {
             Some(true) => Err(InputError::Duplicate { what: "attendee", value: person.to_string() }.into()),
             Some(false) => self.write(|w| w.update_kept(Entity::Attendance, &aid, &[("present", Value::Bool(true))]).map(|_| ())),
             None => self.write(|w| {
@@ -101,10 +101,49 @@ impl Db {
         Session::existing(self.conn(), session)?;
         Person::existing(self.conn(), person)?;
         let aid = fact_id("attendance", &[session, person]);
-        if present(self, &aid)? != Some(true) {
+        if present_mark(self, &aid)? != Some(true) {
             return Err(InputError::Rule(format!("person '{person}' is not on the attendance list of session '{session}'")).into());
         }
         self.write(|w| w.update_kept(Entity::Attendance, &aid, &[("present", Value::Bool(false))]).map(|_| ()))
+    }
+
+    /// Marks several persons present and others absent in one go (a roster), in one
+    /// transaction: an unknown person refuses the whole roster. Returns how many marks
+    /// changed.
+    pub(crate) fn set_roster(&mut self, session: &str, present: &[String], absent: &[String]) -> Result<usize> {
+        self.require(Permission::RecordWork)?;
+        Session::existing(self.conn(), session)?;
+        let mut seen = HashSet::new();
+        for person in present.iter().chain(absent) {
+            if !seen.insert(person.as_str()) {
+                return Err(InputError::Duplicate { what: "attendee", value: person.clone() }.into());
+            }
+            Person::existing(self.conn(), person)?;
+        }
+        let mut marks = Vec::new();
+        for (person, want) in present.iter().map(|p| (p, true)).chain(absent.iter().map(|p| (p, false))) {
+            let aid = fact_id("attendance", &[session, person]);
+            let now = present_mark(self, &aid)?;
+            if now != Some(want) && !(now.is_none() && !want) {
+                marks.push((person.clone(), aid, now.is_some(), want));
+            }
+        }
+        let changed = marks.len();
+        self.write(|w| {
+            for (person, aid, exists, want) in &marks {
+                if *exists {
+                    w.update_kept(Entity::Attendance, aid, &[("present", Value::Bool(*want))])?;
+                } else {
+                    w.create_with_id(
+                        Entity::Attendance,
+                        aid,
+                        &[("session_id", Value::text(session)), ("person_id", Value::text(person)), ("present", Value::Bool(true))],
+                    )?;
+                }
+            }
+            Ok(())
+        })?;
+        Ok(changed)
     }
 
     /// The ids of the persons present at a session.
@@ -115,5 +154,25 @@ impl Db {
             .prepare("SELECT person_id FROM attendance WHERE session_id = ?1 AND present = 1 ORDER BY person_id")?;
         let ids = stmt.query_map([session], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
         Ok(ids)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{person, temp_db};
+
+    #[test]
+    fn a_roster_marks_many_present_and_some_absent_at_once() {
+        let (_d, mut m) = temp_db();
+        let people: Vec<String> = (0..25).map(|i| person(&mut m, &format!("P{i}"), "female", "1990-01-01")).collect();
+        let s = m.add_session("awareness", "2024-05-05", "Why self-employment?", None, &people[..2]).unwrap();
+        assert_eq!(m.set_roster(&s, &people, &[]).unwrap(), 23, "two were already present");
+        assert_eq!(m.attendees(&s).unwrap().len(), 25);
+        assert_eq!(m.set_roster(&s, &[], &people[..5]).unwrap(), 5);
+        assert_eq!(m.attendees(&s).unwrap().len(), 20);
+        let before = m.status().unwrap().changes;
+        let e = m.set_roster(&s, &[people[0].clone(), "0190c0de-0000-7000-8000-000000000000".into()], &[]).unwrap_err();
+        assert_eq!(e.code(), "input.not_found");
+        assert_eq!(m.status().unwrap().changes, before, "a refused roster changes nothing");
     }
 }
