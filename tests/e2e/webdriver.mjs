@@ -112,6 +112,18 @@ export class Window {
     }
   }
 
+  /** Resizes the window's content to `width` × `height` CSS pixels. */
+  async size(width, height) {
+    await wd("POST", this.path("/window/rect"), { width, height });
+    // The outer window includes decorations: grow it until the page itself has the size.
+    for (let i = 0; i < 3; i++) {
+      const [iw, ih] = await this.js("return [innerWidth, innerHeight]");
+      if (iw === width && ih === height) return;
+      const r = await wd("GET", this.path("/window/rect"));
+      await wd("POST", this.path("/window/rect"), { width: r.width + width - iw, height: r.height + height - ih });
+    }
+  }
+
   async bodyText() {
     return this.js("return document.body.innerText;");
   }

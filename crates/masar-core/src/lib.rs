@@ -56,7 +56,7 @@ pub use store::SCHEMA_VERSION;
 pub use sync::{Conflict, Exported, Imported, Resolution, Scope};
 pub use views::{
     AppInfo, Checked, Choices, Digest, Home, Id, Money, OverdueVisit, PasswordChanged, Permissions, ProjectTile, ProjectView,
-    RecentChange, ReferenceEntry, SessionInfo, SessionTile, SessionView, StageUndone, SyncState, Timeline, TimelineEvent,
+    RecentChange, RecentEvent, ReferenceEntry, SessionInfo, SessionTile, SessionView, StageUndone, SyncState, Timeline, TimelineEvent, VisitDue,
 };
 
 /// The newest bundle format this version writes and reads.

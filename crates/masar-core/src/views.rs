@@ -280,19 +280,59 @@ pub struct OverdueVisit {
     pub due: String,
 }
 
-/// What a counsellor sees first.
+/// A visit this user owes: the project, who to see and how to reach them, how late.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct VisitDue {
+    /// The project.
+    pub project: String,
+    /// Its title.
+    pub title: Option<String>,
+    /// Its members' names.
+    pub beneficiaries: Vec<String>,
+    /// The first member's phone, when recorded.
+    pub phone: Option<String>,
+    /// When the visit was due.
+    pub due: NaiveDate,
+    /// Days since then.
+    pub days_overdue: i64,
+}
+
+/// Something that happened, for a list of recent events in words: the window phrases it
+/// in the user's language from `kind`, `title` and `detail`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct RecentEvent {
+    /// person_registered, project_opened, project_stage, tranche_paid, visit_recorded,
+    /// session_created, person_referred or record_updated.
+    pub kind: String,
+    /// The entity of the record concerned (`person`, `project`, `session`).
+    pub entity: String,
+    /// Its id.
+    pub record: String,
+    /// How it is named: a person's name, a project's title, a session's topic.
+    pub title: String,
+    /// The stage reached, the amount paid, or the field changed.
+    pub detail: Option<String>,
+    /// Who.
+    pub user: Option<String>,
+    /// When, by the writer's clock.
+    pub at: String,
+}
+
+/// What a counsellor sees first: their day.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct Home {
     /// Today, by the core's clock.
     pub today: NaiveDate,
-    /// Overdue visits, most overdue first.
-    pub overdue: Vec<OverdueVisit>,
+    /// The visits this user owes, most overdue first.
+    pub overdue: Vec<VisitDue>,
     /// Today's and coming sessions.
     pub sessions: Vec<Session>,
-    /// The persons this user registered, most recent first.
+    /// The persons this user registered, most recent first (at most 20 are listed).
     pub caseload: Vec<Person>,
-    /// The latest changes.
-    pub recent: Vec<RecentChange>,
+    /// How many persons this user registered in all.
+    pub caseload_count: i64,
+    /// The latest events, in words.
+    pub recent: Vec<RecentEvent>,
     /// The last exchanges.
     pub sync: SyncState,
 }
@@ -523,17 +563,120 @@ impl Masar {
         Ok(out)
     }
 
-    /// What the counsellor sees first: overdue visits, today's and coming sessions, their
-    /// caseload, the latest changes and the last exchange.
+    /// The visits this user owes on `day`: overdue follow-ups of the projects they opened.
+    pub fn my_visits_due(&self, day: NaiveDate) -> Result<Vec<VisitDue>> {
+        let mut out = Vec::new();
+        for (project, due) in self.overdue_followups(day)? {
+            let p = Project::existing(self.conn(), &project)?;
+            if p.counsellor.as_deref() != Some(self.user().id.as_str()) {
+                continue;
+            }
+            let members = self.members(&project)?;
+            let due = date(Some(due))?.unwrap_or(day);
+            out.push(VisitDue {
+                beneficiaries: members.iter().map(Person::display_name).collect(),
+                phone: members.iter().find_map(|m| m.phone.clone()),
+                days_overdue: (day - due).num_days(),
+                due,
+                title: p.title,
+                project,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The latest events on this laptop, newest first, as things that happened rather
+    /// than fields written.
+    pub fn recent_events(&self, limit: usize) -> Result<Vec<RecentEvent>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT entity, record, field, value, creates, user_name, at, seq FROM changes
+             WHERE entity <> 'user' ORDER BY seq DESC LIMIT ?1",
+        )?;
+        let rows = stmt
+            .query_map(params![(limit * 60) as i64], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, bool>(4)?, r.get::<_, Option<String>>(5)?, r.get::<_, String>(6)?, r.get::<_, i64>(7)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        // The fields written with a record's creation follow its first change in the log,
+        // one after the other: they are part of it, not later updates.
+        let mut with_creation = std::collections::HashSet::new();
+        let mut creating: Option<&str> = None;
+        for r in rows.iter().rev() {
+            if r.4 {
+                creating = Some(&r.1);
+            } else if creating == Some(r.1.as_str()) {
+                with_creation.insert(r.7);
+            } else {
+                creating = None;
+            }
+        }
+        let mut out: Vec<RecentEvent> = Vec::new();
+        let title_of = |entity: &str, id: &str| -> Result<Option<(String, String, String)>> {
+            Ok(match entity {
+                "person" => Person::read(self.conn(), id)?.map(|p| ("person".into(), id.to_string(), p.display_name())),
+                "project" => Project::read(self.conn(), id)?.map(|p| ("project".into(), id.to_string(), p.title.unwrap_or_default())),
+                "session" => Session::read(self.conn(), id)?.map(|s| ("session".into(), id.to_string(), s.topic.unwrap_or_default())),
+                _ => None,
+            })
+        };
+        for (entity, record, field, value, creates, user, at, seq) in rows {
+            if with_creation.contains(&seq) {
+                continue;
+            }
+            let text = crate::schema::Value::from_json(value.as_deref()).as_str().map(str::to_string);
+            let (kind, about, detail) = match (entity.as_str(), creates, field.as_str()) {
+                ("person", true, _) => ("person_registered", title_of("person", &record)?, None),
+                ("project", true, _) => ("project_opened", title_of("project", &record)?, None),
+                ("project", false, "stage") => ("project_stage", title_of("project", &record)?, text),
+                ("session", true, _) => ("session_created", title_of("session", &record)?, None),
+                ("disbursement", true, _) => match Disbursement::read(self.conn(), &record)? {
+                    Some(d) => (
+                        "tranche_paid",
+                        title_of("project", d.project_id.as_deref().unwrap_or(""))?,
+                        d.amount.map(|a| format!("{a} {}", d.currency.unwrap_or_default())),
+                    ),
+                    None => continue,
+                },
+                ("followup", true, _) => match FollowUp::read(self.conn(), &record)? {
+                    Some(f) => ("visit_recorded", title_of("project", f.project_id.as_deref().unwrap_or(""))?, f.status),
+                    None => continue,
+                },
+                ("referral", true, _) => match crate::domain::Referral::read(self.conn(), &record)? {
+                    Some(r) => ("person_referred", title_of("person", r.person_id.as_deref().unwrap_or(""))?, r.partner),
+                    None => continue,
+                },
+                ("person" | "project", false, "stage_date" | "counsellor" | "erased" | "birth_year") => continue,
+                ("person" | "project", false, _) => ("record_updated", title_of(&entity, &record)?, Some(field.clone())),
+                _ => continue,
+            };
+            let Some((entity, record, title)) = about else { continue };
+            // One event for the several fields of one correction.
+            if let Some(last) = out.last() {
+                if last.kind == kind && last.record == record && last.at == at {
+                    continue;
+                }
+            }
+            out.push(RecentEvent { kind: kind.into(), entity, record, title, detail, user, at });
+            if out.len() == limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// What the counsellor sees first: the visits they owe, today's and coming sessions,
+    /// their persons with their true count, the latest events and the last exchange.
     pub fn home(&self) -> Result<Home> {
         let today = self.clock().today();
         let day = today.format("%Y-%m-%d").to_string();
+        let caseload_count: i64 = self.conn().query_row("SELECT count(*) FROM persons WHERE counsellor = ?1", [&self.user().id], |r| r.get(0))?;
         Ok(Home {
             today,
-            overdue: self.overdue_visits(today)?,
+            overdue: self.my_visits_due(today)?,
             sessions: Session::select(self.conn(), "WHERE t.date >= ?1 ORDER BY t.date, t.id LIMIT 10", [day])?,
             caseload: self.caseload(20)?,
-            recent: self.recent_changes(10)?,
+            caseload_count,
+            recent: self.recent_events(10)?,
             sync: self.sync_state()?,
         })
     }
@@ -563,6 +706,26 @@ mod tests {
         assert_eq!(of("followup").project.as_deref(), Some(p.as_str()));
         assert_ne!(of("disbursement").id, p, "the event keeps its own id");
         assert_eq!(of("stage:funded").project.as_deref(), Some(p.as_str()));
+    }
+
+    #[test]
+    fn home_lists_recent_events_in_words_and_the_true_count_of_my_persons() {
+        let (_d, mut m) = temp_db();
+        for i in 0..25 {
+            person(&mut m, &format!("P{i}"), "female", "1990-01-01");
+        }
+        let a = person(&mut m, "Amina", "female", "1990-01-01");
+        let p = m.add_project("Bakery", "creation", "food", &[a.clone()], Some("2024-01-01")).unwrap();
+        m.add_budget_line(&p, "Oven", "1", "900").unwrap();
+        m.set_stage(&p, "plan_ready", "2024-01-02").unwrap();
+        m.set_person(&a, &kv(&[("city", "Rabat"), ("phone", "0600")])).unwrap();
+        let home = m.home().unwrap();
+        assert_eq!((home.caseload.len(), home.caseload_count), (20, 26));
+        let kinds: Vec<(&str, &str, Option<&str>)> = home.recent.iter().map(|e| (e.kind.as_str(), e.title.as_str(), e.detail.as_deref())).collect();
+        assert_eq!(kinds[0], ("record_updated", "Amina Test", Some("phone")), "{kinds:?}");
+        assert!(kinds.contains(&("project_stage", "Bakery", Some("plan_ready"))), "{kinds:?}");
+        assert!(kinds.contains(&("project_opened", "Bakery", None)), "{kinds:?}");
+        assert!(!kinds.iter().any(|k| k.2 == Some("project_id") || k.2 == Some("stage_date")), "{kinds:?}");
     }
 
     #[test]

@@ -911,6 +911,63 @@ at: string,
  */
 device: string, };
 
+export type RecentEvent = { 
+/**
+ * person_registered, project_opened, project_stage, tranche_paid, visit_recorded,
+ * session_created, person_referred or record_updated.
+ */
+kind: string, 
+/**
+ * The entity of the record concerned (`person`, `project`, `session`).
+ */
+entity: string, 
+/**
+ * Its id.
+ */
+record: string, 
+/**
+ * How it is named: a person's name, a project's title, a session's topic.
+ */
+title: string, 
+/**
+ * The stage reached, the amount paid, or the field changed.
+ */
+detail: string | null, 
+/**
+ * Who.
+ */
+user: string | null, 
+/**
+ * When, by the writer's clock.
+ */
+at: string, };
+
+export type VisitDue = { 
+/**
+ * The project.
+ */
+project: string, 
+/**
+ * Its title.
+ */
+title: string | null, 
+/**
+ * Its members' names.
+ */
+beneficiaries: Array<string>, 
+/**
+ * The first member's phone, when recorded.
+ */
+phone: string | null, 
+/**
+ * When the visit was due.
+ */
+due: string, 
+/**
+ * Days since then.
+ */
+days_overdue: number, };
+
 export type SyncState = { 
 /**
  * When this laptop last exported.
@@ -961,21 +1018,25 @@ export type Home = {
  */
 today: string, 
 /**
- * Overdue visits, most overdue first.
+ * The visits this user owes, most overdue first.
  */
-overdue: Array<OverdueVisit>, 
+overdue: Array<VisitDue>, 
 /**
  * Today's and coming sessions.
  */
 sessions: Array<Session>, 
 /**
- * The persons this user registered, most recent first.
+ * The persons this user registered, most recent first (at most 20 are listed).
  */
 caseload: Array<Person>, 
 /**
- * The latest changes.
+ * How many persons this user registered in all.
  */
-recent: Array<RecentChange>, 
+caseload_count: number, 
+/**
+ * The latest events, in words.
+ */
+recent: Array<RecentEvent>, 
 /**
  * The last exchanges.
  */

@@ -1,0 +1,109 @@
+// Every screen and record page of the demo programme, in the three languages, at the
+// smallest laptop screen (1024×600): the header holds on one row, nothing is cut off
+// sideways, axe-core finds no serious or critical accessibility violation, no catalogue
+// key or core field name shows, and a screenshot of each is kept.
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Window, sleep } from "./webdriver.mjs";
+
+const root = new URL("../../", import.meta.url).pathname;
+const APP = join(root, "target/debug/masar-desktop");
+const CLI = join(root, "target/debug/masar");
+const SHOTS = process.env.E2E_SCREENSHOTS ?? join(root, "target/e2e-screenshots");
+const AXE = readFileSync(join(root, "ui/node_modules/axe-core/axe.min.js"), "utf8");
+const dir = mkdtempSync(join(tmpdir(), "masar-screens-"));
+const DEMO = join(dir, "demo.db");
+const keys = Object.keys(JSON.parse(readFileSync(join(root, "ui/src/lib/i18n/en.json"), "utf8")));
+// Names the core uses for fields and records: a screen must show their labels instead.
+const coreNames = ["project_id", "person_id", "session_id", "stage_date", "committee_date", "approved_amount", "unit_cost", "next_due", "given_ar", "family_ar", "unhcr_id", "birth_year", "override_reason", "budget_line", "stage_event", "ref_item"];
+
+before(() => {
+  mkdirSync(SHOTS, { recursive: true });
+  execFileSync(CLI, ["demo"], { env: { ...process.env, MASAR_DB: DEMO, MASAR_USER: "demo", MASAR_PASSWORD: "masar-demo" }, stdio: "ignore" });
+});
+
+async function pageFacts(w) {
+  return w.js(`
+    const nav = [...document.querySelectorAll('header nav button, header > *')];
+    const tops = new Set(nav.filter((e) => e.offsetParent).map((e) => Math.round(e.getBoundingClientRect().top + e.getBoundingClientRect().height / 2)));
+    const header = document.querySelector('header').getBoundingClientRect().height;
+    const board = document.querySelector('[data-testid=board]');
+    return {
+      header, rows: tops.size,
+      overflow: document.documentElement.scrollWidth - innerWidth,
+      boardCut: board ? board.scrollWidth - board.clientWidth : 0,
+      text: document.body.innerText,
+    };`);
+}
+
+async function axe(w) {
+  await w.js(AXE + "\nreturn true;");
+  return w.js("return axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, target: v.nodes[0] && v.nodes[0].target.join(' ') })))");
+}
+
+test("every screen in every language, at 1024×600, on the demo programme", async () => {
+  const w = await Window.open(APP, ["--db", DEMO, "--demo"]);
+  const counts = {};
+  const serious = [];
+  try {
+    await w.find("input[name=user]");
+    await w.size(1024, 600);
+    await w.type("input[name=user]", "demo");
+    await w.type("input[name=password]", "masar-demo");
+    await w.click("button[type=submit]");
+    await w.find("[data-nav=home]");
+    for (const lang of ["fr", "ar", "en"]) {
+      await w.set("[data-testid=language]", lang);
+      await sleep(200);
+      const visits = [
+        ["home", null],
+        ["persons", null],
+        ["persons", "record"],
+        ["sessions", "record"],
+        ["projects", null],
+        ["projects", "record"],
+        ["sync", null],
+        ["supervisor", null],
+        ["admin", null],
+      ];
+      for (const [screen, what] of visits) {
+        await w.click(`[data-nav=${screen}]`);
+        await sleep(300);
+        if (screen === "persons" && what === "record") {
+          await w.type("[data-testid=person-search]", "a");
+          await w.until("persons found", async () => (await w.all("[data-testid=search-results] button")).length > 0);
+          await w.click("[data-testid=search-results] button");
+          await w.find("[data-testid=record-heading]");
+        } else if (screen === "sessions") {
+          await w.click(".list button");
+          await w.find("[data-testid=attendance]");
+        } else if (screen === "projects" && what === "record") {
+          await w.click("[data-testid=board] .tile");
+          await w.find("[data-testid=record-heading]");
+        }
+        await sleep(200);
+        const name = `${screen}${what ? "-" + what : ""}`;
+        const facts = await pageFacts(w);
+        assert.equal(facts.rows, 1, `${lang} ${name}: the header takes ${facts.rows} rows`);
+        assert.ok(facts.overflow <= 0, `${lang} ${name}: the page is ${facts.overflow}px wider than the window`);
+        assert.ok(facts.boardCut <= 0, `${lang} ${name}: the board is cut by ${facts.boardCut}px`);
+        const raw = keys.filter((k) => facts.text.includes(k));
+        assert.deepEqual(raw, [], `${lang} ${name} shows catalogue keys`);
+        const names = coreNames.filter((n) => facts.text.includes(n));
+        assert.deepEqual(names, [], `${lang} ${name} shows the core's field names`);
+        const violations = await axe(w);
+        counts[`${lang}-${name}`] = violations.reduce((n, v) => n + v.nodes, 0);
+        for (const v of violations) if (v.impact === "serious" || v.impact === "critical") serious.push(`${lang} ${name}: ${v.id} (${v.impact}, ${v.nodes}× e.g. ${v.target})`);
+        await w.screenshot(join(SHOTS, `demo-${lang}-${name}.png`));
+      }
+    }
+  } finally {
+    await w.close();
+    console.log(`axe violations (all impacts) per screen: ${JSON.stringify(counts)}`);
+  }
+  assert.deepEqual(serious, [], "serious or critical accessibility violations");
+});
