@@ -23,17 +23,16 @@ fn report(e: impl Into<masar_core::Error>) -> ErrorReport {
 }
 
 fn not_logged_in() -> ErrorReport {
-    ErrorReport { code: "auth.logged_out".into(), message: "log in first".into(), field: None }
+    ErrorReport::app("auth.logged_out", "log in first", None)
 }
 
 fn lock_poisoned() -> ErrorReport {
-    ErrorReport {
-        code: "app.lock_poisoned".into(),
-        message: "an earlier operation stopped in the middle, and Masar no longer uses the open database to keep it safe: \
-                  close Masar and start it again (what that operation had not finished was not saved)"
-            .into(),
-        field: None,
-    }
+    ErrorReport::app(
+        "app.lock_poisoned",
+        "an earlier operation stopped in the middle, and Masar no longer uses the open database to keep it safe: \
+         close Masar and start it again (what that operation had not finished was not saved)",
+        None,
+    )
 }
 
 /// Runs `f` on the open database.
@@ -71,11 +70,8 @@ pub fn create_org(state: State<'_, AppState>, org: String, device: String, user:
 
 #[tauri::command(rename_all = "snake_case")]
 pub fn join_org(state: State<'_, AppState>, file: String, passphrase: String, device: String, user: String, password: String) -> Api<SessionInfo> {
-    let bytes = std::fs::read(&file).map_err(|e| ErrorReport {
-        code: "sync.file".into(),
-        message: format!("{file}: cannot be read ({e}): check the path"),
-        field: Some("file".into()),
-    })?;
+    let bytes = std::fs::read(&file)
+        .map_err(|e| ErrorReport::app("sync.file", format!("{file}: cannot be read ({e}): check the path"), Some("file")))?;
     let (m, _) = Masar::join(&state.db, &bytes, &passphrase, &device, &user, &password, Arc::new(SystemClock)).map_err(report)?;
     start(&state, m)
 }
@@ -328,7 +324,7 @@ pub async fn bundle_import(app: tauri::AppHandle, files: Vec<String>) -> Api<Imp
         })
     })
     .await
-    .map_err(|e| ErrorReport { code: "app.worker".into(), message: e.to_string(), field: None })?
+    .map_err(|e| ErrorReport::app("app.worker", e.to_string(), None))?
 }
 
 #[tauri::command(rename_all = "snake_case")]

@@ -19,6 +19,8 @@ const dir = mkdtempSync(join(tmpdir(), "masar-screens-"));
 const DEMO = join(dir, "demo.db");
 const keys = Object.keys(JSON.parse(readFileSync(join(root, "ui/src/lib/i18n/en.json"), "utf8")));
 // Names the core uses for fields and records: a screen must show their labels instead.
+// Words of the core's English messages: a French or Arabic screen shows none.
+const english = [" is not ", "cannot ", "is required", "write it as", "nothing was", "the committee", "give the ", "check the "];
 const coreNames = ["project_id", "person_id", "session_id", "stage_date", "committee_date", "approved_amount", "unit_cost", "next_due", "given_ar", "family_ar", "unhcr_id", "birth_year", "override_reason", "budget_line", "stage_event", "ref_item"];
 
 before(() => {
@@ -62,6 +64,7 @@ test("every screen in every language, at 1024×600, on the demo programme", asyn
       const visits = [
         ["home", null],
         ["persons", null],
+        ["persons", "errors"],
         ["persons", "record"],
         ["sessions", "record"],
         ["projects", null],
@@ -73,7 +76,13 @@ test("every screen in every language, at 1024×600, on the demo programme", asyn
       for (const [screen, what] of visits) {
         await w.click(`[data-nav=${screen}]`);
         await sleep(300);
-        if (screen === "persons" && what === "record") {
+        if (screen === "persons" && what === "errors") {
+          // Refused input, said in the user's language: a missing name, a wrong code.
+          await w.click("[data-testid=register]");
+          await w.type("input[name=nationality]", "Syria");
+          await w.click("[data-testid=register-form] button[type=submit]");
+          await w.find(".field-error, .error");
+        } else if (screen === "persons" && what === "record") {
           await w.type("[data-testid=person-search]", "a");
           await w.until("persons found", async () => (await w.all("[data-testid=search-results] button")).length > 0);
           await w.click("[data-testid=search-results] button");
@@ -95,6 +104,10 @@ test("every screen in every language, at 1024×600, on the demo programme", asyn
         assert.deepEqual(raw, [], `${lang} ${name} shows catalogue keys`);
         const names = coreNames.filter((n) => facts.text.includes(n));
         assert.deepEqual(names, [], `${lang} ${name} shows the core's field names`);
+        if (lang !== "en") {
+          const words = english.filter((n) => facts.text.includes(n));
+          assert.deepEqual(words, [], `${lang} ${name} shows the core's English`);
+        }
         const violations = await axe(w);
         counts[`${lang}-${name}`] = violations.reduce((n, v) => n + v.nodes, 0);
         for (const v of violations) if (v.impact === "serious" || v.impact === "critical") serious.push(`${lang} ${name}: ${v.id} (${v.impact}, ${v.nodes}× e.g. ${v.target})`);

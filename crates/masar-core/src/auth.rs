@@ -3,7 +3,7 @@
 //! Roles live inside the encrypted database, and every permission is checked in the core
 //! (`Db::require`), never in a UI. The keys that open the database are in `keys`.
 
-use crate::error::{AuthError, InputError};
+use crate::error::{AuthError, InputError, Problem};
 
 /// What a user may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -39,7 +39,7 @@ impl Role {
         Role::parse(text.trim()).ok_or_else(|| InputError::Invalid {
             field: "role".into(),
             value: text.into(),
-            problem: format!("is not one of: {}", Role::ALL.map(Role::as_str).join(", ")),
+            problem: Problem::NotOneOf(Role::ALL.map(|r| r.as_str().to_string()).to_vec()),
         })
     }
 }

@@ -98,7 +98,7 @@ fn day(d: NaiveDate) -> String {
 pub fn fill(m: &mut Masar, seed: u64) -> Result<DemoSummary> {
     m.require(Permission::ManageUsers)?;
     if !m.list_persons(None)?.is_empty() {
-        return Err(InputError::Rule("this database already holds persons: the demo fills only an empty database".into()).into());
+        return Err(InputError::rule("demo_not_empty", "this database already holds persons: the demo fills only an empty database", &[]).into());
     }
     let mut rng = StdRng::seed_from_u64(seed);
     let today = m.clock().today();

@@ -18,7 +18,7 @@ export function isApiError(e: unknown): e is ErrorReport {
 
 function call<T>(cmd: string, args: Record<string, unknown> = {}): Promise<T> {
   return invoke<T>(cmd, args).catch((e: unknown) => {
-    throw isApiError(e) ? e : ({ code: "app.unexpected", message: String(e), field: null } satisfies ErrorReport);
+    throw isApiError(e) ? e : ({ code: "app.unexpected", message: String(e), field: null, reason: null, params: {} } satisfies ErrorReport);
   });
 }
 

@@ -14,7 +14,16 @@ message: string,
 /**
  * The field concerned, when there is one.
  */
-field: string | null, };
+field: string | null, 
+/**
+ * The specific reason (`not_a_date`, `plan_frozen`, …), so a window can say it in
+ * the user's language.
+ */
+reason: string | null, 
+/**
+ * What that sentence needs: the value typed, stages, dates, amounts.
+ */
+params: { [key in string]: string }, };
 
 export type AppInfo = { 
 /**

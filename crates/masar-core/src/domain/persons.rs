@@ -94,9 +94,11 @@ impl Db {
         let current = Person::existing(self.conn(), id)?;
         if current.erased {
             if let Some((name, _)) = fields.iter().find(|(n, _)| Entity::Person.field(n).map(|d| d.personal).unwrap_or(false)) {
-                return Err(InputError::Rule(format!(
-                    "this person's data was erased: {name} cannot be recorded again for them"
-                ))
+                return Err(InputError::rule(
+                    "erased",
+                    format!("this person's data was erased: {name} cannot be recorded again for them"),
+                    &[("field", name)],
+                )
                 .into());
             }
         }

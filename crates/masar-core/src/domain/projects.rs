@@ -11,7 +11,7 @@ use super::records::{BudgetLine, Person, Project, Record, StageEvent};
 use super::{fact_id, parse_pairs};
 use crate::auth::{Permission, Role};
 use crate::changes::{Db, Writer};
-use crate::error::{parse_amount, parse_date, required_text, InputError};
+use crate::error::{parse_amount, parse_date, required_text, InputError, Problem};
 use crate::schema::{stored_amount, Entity, FieldKind, Value};
 use crate::Result;
 
@@ -216,12 +216,14 @@ impl Db {
     /// visits already depend on it.
     fn stage_undo_target(&self, project: &Project) -> Result<(StageEvent, StageEvent)> {
         let mut events = self.standing_stages(&project.id)?;
-        let refuse = |why: &str| -> crate::Error { InputError::Rule(format!("the last change of stage cannot be undone: {why}")).into() };
+        let refuse = |reason: &'static str, why: &str| -> crate::Error {
+            InputError::rule(reason, format!("the last change of stage cannot be undone: {why}"), &[]).into()
+        };
         let (Some(last), Some(back)) = (events.pop(), events.pop()) else {
-            return Err(refuse("the project has not changed stage since it was opened"));
+            return Err(refuse("undo_nothing", "the project has not changed stage since it was opened"));
         };
         if last.stage.as_deref() == Some("funded") {
-            return Err(refuse("the project became funded with its first tranche"));
+            return Err(refuse("undo_funded", "the project became funded with its first tranche"));
         }
         let depends: i64 = self.conn().query_row(
             "SELECT (SELECT count(*) FROM disbursements WHERE project_id = ?1) + (SELECT count(*) FROM followups WHERE project_id = ?1)",
@@ -229,7 +231,7 @@ impl Db {
             |r| r.get(0),
         )?;
         if depends > 0 {
-            return Err(refuse("tranches or visits were recorded since"));
+            return Err(refuse("undo_depends", "tranches or visits were recorded since"));
         }
         Ok((last, back))
     }
@@ -267,9 +269,11 @@ impl Db {
         if PLAN_OPEN.contains(&stage) {
             Ok(())
         } else {
-            Err(InputError::Rule(format!(
-                "the business plan is frozen from the committee on, and this project is at stage '{stage}': it can no longer change"
-            ))
+            Err(InputError::rule(
+                "plan_frozen",
+                format!("the business plan is frozen from the committee on, and this project is at stage '{stage}': it can no longer change"),
+                &[("stage", stage)],
+            )
             .into())
         }
     }
@@ -282,10 +286,14 @@ impl Db {
         for (name, value) in fields.iter_mut() {
             match *name {
                 "registered_on" if project.kind.as_deref() != Some("cooperative") && *value != Value::Null => {
-                    return Err(InputError::Rule(format!(
-                        "registered_on is the legal registration date of a cooperative, and this project is of kind '{}'",
-                        project.kind.as_deref().unwrap_or("?")
-                    ))
+                    return Err(InputError::rule(
+                        "registered_not_cooperative",
+                        format!(
+                            "registered_on is the legal registration date of a cooperative, and this project is of kind '{}'",
+                            project.kind.as_deref().unwrap_or("?")
+                        ),
+                        &[],
+                    )
                     .into());
                 }
                 "sector" if *value != Value::Null => {
@@ -323,28 +331,41 @@ impl Db {
         let current = project.stage.clone().unwrap_or_else(|| "draft".into());
         let allowed = next_stages(&current);
         if !allowed.contains(&stage.as_str()) {
-            return Err(InputError::Rule(format!(
-                "a project at stage '{current}' cannot move to '{stage}': {}",
-                if allowed.is_empty() { "it is closed".to_string() } else { format!("the next stage can be {}", allowed.join(" or ")) }
-            ))
+            return Err(InputError::rule(
+                "stage_not_allowed",
+                format!(
+                    "a project at stage '{current}' cannot move to '{stage}': {}",
+                    if allowed.is_empty() { "it is closed".to_string() } else { format!("the next stage can be {}", allowed.join(" or ")) }
+                ),
+                &[("current", &current), ("stage", &stage)],
+            )
             .into());
         }
         if let Some(since) = project.stage_date.map(|d| d.format("%Y-%m-%d").to_string()) {
             if date < since {
-                return Err(InputError::Rule(format!(
-                    "date {date} is before {since}, when the project reached stage '{current}': give a date on or after it"
-                ))
+                return Err(InputError::rule(
+                    "date_before_stage",
+                    format!("date {date} is before {since}, when the project reached stage '{current}': give a date on or after it"),
+                    &[("date", &date), ("since", &since), ("current", &current)],
+                )
                 .into());
             }
         }
         if stage == "plan_ready" && self.budget(id)?.lines.is_empty() {
-            return Err(InputError::Rule(
-                "a plan needs at least one budget line before it is ready: add what the project will buy".into(),
+            return Err(InputError::rule(
+                "plan_empty",
+                "a plan needs at least one budget line before it is ready: add what the project will buy",
+                &[],
             )
             .into());
         }
         if stage == "funded" && self.disbursement_count(id)? == 0 {
-            return Err(InputError::Rule("a project becomes funded with its first disbursement: record the disbursement instead".into()).into());
+            return Err(InputError::rule(
+                "funded_by_tranche",
+                "a project becomes funded with its first disbursement: record the disbursement instead",
+                &[],
+            )
+            .into());
         }
         self.write(|w| {
             if matches!(stage.as_str(), "approved" | "rejected") {
@@ -369,7 +390,7 @@ impl Db {
                 return Err(InputError::Invalid {
                     field: "decision".into(),
                     value: other.into(),
-                    problem: format!("is not one of: {}", DECISIONS.join(", ")),
+                    problem: Problem::NotOneOf(DECISIONS.iter().map(|d| (*d).to_string()).collect()),
                 }
                 .into())
             }
@@ -424,7 +445,7 @@ impl Db {
         let l = BudgetLine::existing(self.conn(), line)?;
         self.plan_open(&Project::existing(self.conn(), l.project_id.as_deref().unwrap_or(""))?)?;
         if !l.active {
-            return Err(InputError::Rule("this budget line was already removed".into()).into());
+            return Err(InputError::rule("line_removed", "this budget line was already removed", &[]).into());
         }
         self.write(|w| w.update_kept(Entity::BudgetLine, line, &[("active", Value::Bool(false))]).map(|_| ()))
     }
@@ -503,7 +524,7 @@ impl Db {
         let date = required_date("date", date)?;
         let amount = parse_amount("amount", amount, false)?;
         if amount.is_zero() {
-            return Err(InputError::Invalid { field: "amount".into(), value: amount.to_string(), problem: "is zero: a disbursement pays something".into() }.into());
+            return Err(InputError::invalid("amount", &amount.to_string(), Problem::Zero).into());
         }
         let currency = self.check_reference("currency", currency)?;
         let donor = self.check_reference("donor", donor)?;
@@ -513,23 +534,29 @@ impl Db {
         match stage.as_str() {
             s if PAYABLE.contains(&s) => {}
             "rejected" => {
-                return Err(InputError::Rule(
-                    "this project was rejected by the committee: a disbursement needs an approved project".into(),
+                return Err(InputError::rule(
+                    "disbursement_rejected",
+                    "this project was rejected by the committee: a disbursement needs an approved project",
+                    &[],
                 )
                 .into())
             }
             other => {
-                return Err(InputError::Rule(format!(
-                    "this project is at stage '{other}': the committee must approve it before a disbursement"
-                ))
+                return Err(InputError::rule(
+                    "disbursement_not_approved",
+                    format!("this project is at stage '{other}': the committee must approve it before a disbursement"),
+                    &[("stage", other)],
+                )
                 .into())
             }
         }
         if let Some(approved_on) = p.committee_date.map(|d| d.format("%Y-%m-%d").to_string()) {
             if date < approved_on {
-                return Err(InputError::Rule(format!(
-                    "date {date} is before the committee's approval on {approved_on}: check the date"
-                ))
+                return Err(InputError::rule(
+                    "date_before_approval",
+                    format!("date {date} is before the committee's approval on {approved_on}: check the date"),
+                    &[("date", &date), ("since", &approved_on)],
+                )
                 .into());
             }
         }
@@ -594,16 +621,18 @@ impl Db {
                 return Err(InputError::Invalid {
                     field: "next_due".into(),
                     value: due,
-                    problem: format!("is not after the visit's date {date_text}: give the date of the next visit"),
+                    problem: Problem::NotAfter(date_text.clone()),
                 }
                 .into());
             }
         }
         let stage = p.stage.as_deref().unwrap_or("draft");
         if !VISITABLE.contains(&stage) {
-            return Err(InputError::Rule(format!(
-                "this project is at stage '{stage}': follow-up visits are for funded projects"
-            ))
+            return Err(InputError::rule(
+                "visits_not_funded",
+                format!("this project is at stage '{stage}': follow-up visits are for funded projects"),
+                &[("stage", stage)],
+            )
             .into());
         }
         let mut all = vec![("project_id", Value::text(project))];

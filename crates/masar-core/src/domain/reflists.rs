@@ -5,7 +5,7 @@ use rusqlite::OptionalExtension;
 use super::fact_id;
 use crate::auth::Permission;
 use crate::changes::Db;
-use crate::error::{required_text, InputError};
+use crate::error::{required_text, InputError, Problem};
 use crate::schema::{Entity, Value, REFERENCE_LISTS};
 use crate::Result;
 
@@ -17,7 +17,7 @@ fn list_name(list: &str) -> Result<&'static str, InputError> {
     REFERENCE_LISTS.iter().copied().find(|l| *l == list.trim()).ok_or_else(|| InputError::Invalid {
         field: "list".into(),
         value: list.into(),
-        problem: format!("is not a reference list: the lists are {}", REFERENCE_LISTS.join(", ")),
+        problem: Problem::NotOneOf(REFERENCE_LISTS.iter().map(|l| (*l).to_string()).collect()),
     })
 }
 
@@ -40,7 +40,7 @@ impl Db {
             return Err(InputError::Invalid {
                 field: "currency".into(),
                 value: name,
-                problem: "is not a currency code: use the three-letter ISO code, for example MAD or EUR".into(),
+                problem: Problem::NotACurrency,
             }
             .into());
         }

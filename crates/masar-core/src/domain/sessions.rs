@@ -102,7 +102,7 @@ impl Db {
         Person::existing(self.conn(), person)?;
         let aid = fact_id("attendance", &[session, person]);
         if present_mark(self, &aid)? != Some(true) {
-            return Err(InputError::Rule(format!("person '{person}' is not on the attendance list of session '{session}'")).into());
+            return Err(InputError::rule("not_on_list", format!("person '{person}' is not on the attendance list of session '{session}'"), &[]).into());
         }
         self.write(|w| w.update_kept(Entity::Attendance, &aid, &[("present", Value::Bool(false))]).map(|_| ()))
     }

@@ -4,6 +4,94 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
+/// Why a value was refused, as a stable code a window translates, with what the
+/// translation needs; `Display` gives the core's English sentence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Problem {
+    /// Not a calendar date.
+    NotADate,
+    /// Not an exact decimal amount.
+    NotAnAmount,
+    /// A negative amount where only zero or more is meaningful.
+    Negative,
+    /// A zero amount where something must be paid.
+    Zero,
+    /// Not a whole number.
+    NotWholeNumber,
+    /// A number under the smallest allowed.
+    TooSmall(i64),
+    /// Not one of a list of words.
+    NotOneOf(Vec<String>),
+    /// Not an ISO 3166-1 alpha-3 country code.
+    NotACountry,
+    /// Not an ISO 4217 currency code.
+    NotACurrency,
+    /// Not yes or no.
+    NotYesNo,
+    /// Not a record id.
+    NotAnId,
+    /// Not of the form KEY=VALUE.
+    NotKeyValue,
+    /// A date that must come after another.
+    NotAfter(String),
+    /// Not a scope of export.
+    NotAScope,
+}
+
+impl Problem {
+    /// A stable code, such as `not_a_date`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Problem::NotADate => "not_a_date",
+            Problem::NotAnAmount => "not_an_amount",
+            Problem::Negative => "negative",
+            Problem::Zero => "zero",
+            Problem::NotWholeNumber => "not_whole_number",
+            Problem::TooSmall(_) => "too_small",
+            Problem::NotOneOf(_) => "not_one_of",
+            Problem::NotACountry => "not_a_country",
+            Problem::NotACurrency => "not_a_currency",
+            Problem::NotYesNo => "not_yes_no",
+            Problem::NotAnId => "not_an_id",
+            Problem::NotKeyValue => "not_key_value",
+            Problem::NotAfter(_) => "not_after",
+            Problem::NotAScope => "not_a_scope",
+        }
+    }
+
+    /// What a translation of the problem needs.
+    pub fn params(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Problem::TooSmall(min) => vec![("min", min.to_string())],
+            Problem::NotOneOf(options) => vec![("options", options.join(", "))],
+            Problem::NotAfter(date) => vec![("date", date.clone())],
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::NotADate => f.write_str("is not a date: write it as YYYY-MM-DD, for example 2024-03-15"),
+            Problem::NotAnAmount => f.write_str("is not an amount: write digits with a point for decimals, for example 1250.50"),
+            Problem::Negative => f.write_str("is negative: an amount here must be zero or more"),
+            Problem::Zero => f.write_str("is zero: a disbursement pays something"),
+            Problem::NotWholeNumber => f.write_str("is not a whole number"),
+            Problem::TooSmall(min) => write!(f, "is too small: it must be at least {min}"),
+            Problem::NotOneOf(options) => write!(f, "is not one of: {}", options.join(", ")),
+            Problem::NotACountry => f.write_str("is not a country code: use the three-letter ISO code, for example SYR or COD"),
+            Problem::NotACurrency => f.write_str("is not a currency code: use the three-letter ISO code, for example MAD or EUR"),
+            Problem::NotYesNo => f.write_str("is not yes or no"),
+            Problem::NotAnId => f.write_str("is not a record id: copy the id printed when the record was made"),
+            Problem::NotKeyValue => f.write_str("is not of the form KEY=VALUE, for example city=Rabat"),
+            Problem::NotAfter(date) => write!(f, "is not after the visit's date {date}: give the date of the next visit"),
+            Problem::NotAScope => f.write_str("is not a scope: use city=NAME or counsellor=USER"),
+        }
+    }
+}
+
 /// Input refused, with the field, the value and what to do. Nothing was changed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -16,7 +104,7 @@ pub enum InputError {
         /// The value as typed.
         value: String,
         /// Why it was refused and how to write it.
-        problem: String,
+        problem: Problem,
     },
     /// A required field is missing.
     #[error("{field} is required: {hint}")]
@@ -71,8 +159,15 @@ pub enum InputError {
         known: String,
     },
     /// A rule of the journey that the request breaks.
-    #[error("{0}")]
-    Rule(String),
+    #[error("{message}")]
+    Rule {
+        /// Which rule, as a stable code a window translates (`plan_frozen`, …).
+        reason: &'static str,
+        /// The core's English sentence.
+        message: String,
+        /// What a translation needs (stages, dates).
+        params: Vec<(&'static str, String)>,
+    },
     /// A tranche that would take the payments above what the committee approved.
     #[error("this tranche would bring what was paid to {would_be} {currency}, above the {approved} {currency} the committee approved: pay at most {remaining} {currency}, or ask a supervisor to record it with a reason")]
     AboveApproved {
@@ -110,7 +205,7 @@ impl InputError {
             InputError::NotFound { .. } => "input.not_found",
             InputError::Duplicate { .. } => "input.duplicate",
             InputError::UnknownReference { .. } => "input.unknown_reference",
-            InputError::Rule(_) => "input.rule",
+            InputError::Rule { .. } => "input.rule",
             InputError::AboveApproved { .. } => "input.above_approved",
             InputError::Row { .. } => "input.row",
             InputError::File(_) => "input.file",
@@ -130,8 +225,44 @@ impl InputError {
     }
 }
 
-fn invalid(field: &str, value: &str, problem: impl Into<String>) -> InputError {
-    InputError::Invalid { field: field.to_string(), value: value.to_string(), problem: problem.into() }
+impl InputError {
+    /// A value refused for `problem`.
+    pub fn invalid(field: &str, value: &str, problem: Problem) -> InputError {
+        InputError::Invalid { field: field.to_string(), value: value.to_string(), problem }
+    }
+
+    /// A rule of the journey broken: `reason` is its stable code, `message` the English
+    /// sentence, `params` what a translation needs.
+    pub fn rule(reason: &'static str, message: impl Into<String>, params: &[(&'static str, &str)]) -> InputError {
+        InputError::Rule { reason, message: message.into(), params: params.iter().map(|(k, v)| (*k, (*v).to_string())).collect() }
+    }
+
+    /// The specific reason, and what its translation needs, for the errors that have one.
+    pub fn reason(&self) -> Option<(&'static str, Vec<(&'static str, String)>)> {
+        match self {
+            InputError::Invalid { problem, value, .. } => {
+                let mut params = problem.params();
+                params.push(("value", value.clone()));
+                Some((problem.code(), params))
+            }
+            InputError::Rule { reason, params, .. } => Some((reason, params.clone())),
+            InputError::Row { row, error } => error.reason().map(|(r, mut p)| {
+                p.push(("row", row.to_string()));
+                (r, p)
+            }),
+            InputError::AboveApproved { approved, would_be, remaining, currency } => Some((
+                "above_approved",
+                vec![("approved", approved.clone()), ("would_be", would_be.clone()), ("remaining", remaining.clone()), ("currency", currency.clone())],
+            )),
+            InputError::UnknownReference { list, value, .. } => Some(("unknown_reference", vec![("list", (*list).to_string()), ("value", value.clone())])),
+            InputError::Duplicate { value, .. } => Some(("duplicate", vec![("value", value.clone())])),
+            _ => None,
+        }
+    }
+}
+
+fn invalid(field: &str, value: &str, problem: Problem) -> InputError {
+    InputError::invalid(field, value, problem)
 }
 
 /// Reads a date typed as `YYYY-MM-DD`.
@@ -140,7 +271,7 @@ pub fn parse_date(field: &str, text: &str) -> Result<NaiveDate, InputError> {
     let ok = t.len() == 10 && t.as_bytes()[4] == b'-' && t.as_bytes()[7] == b'-';
     ok.then(|| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok())
         .flatten()
-        .ok_or_else(|| invalid(field, text, "is not a date: write it as YYYY-MM-DD, for example 2024-03-15"))
+        .ok_or_else(|| invalid(field, text, Problem::NotADate))
 }
 
 /// Reads an exact decimal amount; refuses floats' notations and, unless `signed`, negatives.
@@ -153,9 +284,9 @@ pub fn parse_amount(field: &str, text: &str, signed: bool) -> Result<Decimal, In
     let d = plain
         .then(|| Decimal::from_str_exact(t).ok())
         .flatten()
-        .ok_or_else(|| invalid(field, text, "is not an amount: write digits with a point for decimals, for example 1250.50"))?;
+        .ok_or_else(|| invalid(field, text, Problem::NotAnAmount))?;
     if !signed && d.is_sign_negative() && !d.is_zero() {
-        return Err(invalid(field, text, "is negative: an amount here must be zero or more"));
+        return Err(invalid(field, text, Problem::Negative));
     }
     Ok(d)
 }
@@ -174,7 +305,7 @@ pub(crate) fn required_text(field: &str, text: &str, hint: &str) -> Result<Strin
 pub fn split_pair(text: &str) -> Result<(String, String), InputError> {
     match text.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
-        _ => Err(invalid("KEY=VALUE", text, "is not of the form KEY=VALUE, for example city=Rabat")),
+        _ => Err(invalid("KEY=VALUE", text, Problem::NotKeyValue)),
     }
 }
 

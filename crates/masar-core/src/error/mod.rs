@@ -9,10 +9,12 @@ mod store;
 mod sync;
 
 pub use auth::AuthError;
-pub use input::{parse_amount, parse_date, split_pair, InputError};
+pub use input::{parse_amount, parse_date, split_pair, InputError, Problem};
 pub(crate) use input::required_text;
 pub use store::StoreError;
 pub use sync::SyncError;
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 use ts_rs::TS;
@@ -89,11 +91,18 @@ impl Error {
 
     /// The error as the window receives it.
     pub fn report(&self) -> ErrorReport {
-        let field = match self {
-            Error::Input(i) => i.field().map(str::to_owned),
-            _ => None,
+        let path = |p: &str| Some(("", vec![("path", p.to_string())]));
+        let (field, reason) = match self {
+            Error::Input(i) => (i.field().map(str::to_owned), i.reason()),
+            Error::Sync(SyncError::File { path: p, .. } | SyncError::Refused { path: p, .. } | SyncError::InFile { path: p, .. }) => (None, path(p)),
+            Error::Store(StoreError::NotFound(p) | StoreError::AlreadyExists(p) | StoreError::NotADatabase(p)) => (None, path(p)),
+            _ => (None, None),
         };
-        ErrorReport { code: self.code().to_string(), message: self.to_string(), field }
+        let (reason, params) = match reason {
+            Some((r, p)) => ((!r.is_empty()).then(|| r.to_string()), p.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
+            None => (None, BTreeMap::new()),
+        };
+        ErrorReport { code: self.code().to_string(), message: self.to_string(), field, reason, params }
     }
 }
 
@@ -122,6 +131,18 @@ pub struct ErrorReport {
     pub message: String,
     /// The field concerned, when there is one.
     pub field: Option<String>,
+    /// The specific reason (`not_a_date`, `plan_frozen`, …), so a window can say it in
+    /// the user's language.
+    pub reason: Option<String>,
+    /// What that sentence needs: the value typed, stages, dates, amounts.
+    pub params: BTreeMap<String, String>,
+}
+
+impl ErrorReport {
+    /// An error of a face itself (a lock, a worker, a file it reads), with no reason code.
+    pub fn app(code: &str, message: impl Into<String>, field: Option<&str>) -> ErrorReport {
+        ErrorReport { code: code.into(), message: message.into(), field: field.map(str::to_owned), reason: None, params: BTreeMap::new() }
+    }
 }
 
 /// Result of a core operation.

@@ -15,7 +15,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use crate::changes::Db;
-use crate::error::{parse_date, InputError};
+use crate::error::{parse_date, InputError, Problem};
 use crate::schema::stored_amount;
 use crate::Result;
 
@@ -58,7 +58,7 @@ impl Dimension {
         Dimension::ALL.into_iter().find(|d| d.as_str() == s.trim()).ok_or_else(|| InputError::Invalid {
             field: "by".into(),
             value: s.into(),
-            problem: "is not a breakdown: use sex, age, nationality, city, donor or sector".into(),
+            problem: Problem::NotOneOf(Dimension::ALL.iter().map(|d| d.as_str().to_string()).collect()),
         })
     }
 
@@ -378,7 +378,7 @@ impl Db {
         let from_d = parse_date("from", from)?;
         let to_d = parse_date("to", to)?;
         if from_d > to_d {
-            return Err(InputError::Rule(format!("the period starts ({from}) after it ends ({to}): swap --from and --to")).into());
+            return Err(InputError::rule("period_reversed", format!("the period starts ({from}) after it ends ({to}): swap --from and --to"), &[("from", from), ("to", to)]).into());
         }
         let mut dims = by.to_vec();
         dims.sort();

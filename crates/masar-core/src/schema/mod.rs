@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 
-use crate::error::{parse_amount, parse_date, InputError, StoreError};
+use crate::error::{parse_amount, parse_date, InputError, Problem, StoreError};
 
 /// Reads money stored as decimal text; text that does not read as one is an error
 /// (`store.corrupt`), never a silent zero.
@@ -361,8 +361,8 @@ impl Entity {
     }
 }
 
-fn invalid(field: &str, value: &str, problem: impl Into<String>) -> InputError {
-    InputError::Invalid { field: field.to_string(), value: value.to_string(), problem: problem.into() }
+fn invalid(field: &str, value: &str, problem: Problem) -> InputError {
+    InputError::invalid(field, value, problem)
 }
 
 impl FieldKind {
@@ -377,9 +377,9 @@ impl FieldKind {
             Date => Value::text(parse_date(field, t)?.format("%Y-%m-%d").to_string()),
             Amount { signed } => Value::text(parse_amount(field, t, signed)?.to_string()),
             Count { min } => {
-                let n: i64 = t.parse().map_err(|_| invalid(field, text, "is not a whole number"))?;
+                let n: i64 = t.parse().map_err(|_| invalid(field, text, Problem::NotWholeNumber))?;
                 if n < min {
-                    return Err(invalid(field, text, format!("is too small: it must be at least {min}")));
+                    return Err(invalid(field, text, Problem::TooSmall(min)));
                 }
                 Value::Int(n)
             }
@@ -387,31 +387,31 @@ impl FieldKind {
                 let lower = t.to_lowercase();
                 match options.iter().find(|o| **o == lower) {
                     Some(o) => Value::text(*o),
-                    None => return Err(invalid(field, text, format!("is not one of: {}", options.join(", ")))),
+                    None => return Err(invalid(field, text, Problem::NotOneOf(options.iter().map(|o| (*o).to_string()).collect()))),
                 }
             }
             Country => {
                 if t.len() == 3 && t.chars().all(|c| c.is_ascii_alphabetic()) {
                     Value::text(t.to_ascii_uppercase())
                 } else {
-                    return Err(invalid(field, text, "is not a country code: use the three-letter ISO code, for example SYR or COD"));
+                    return Err(invalid(field, text, Problem::NotACountry));
                 }
             }
             Currency => {
                 if t.len() == 3 && t.chars().all(|c| c.is_ascii_alphabetic()) {
                     Value::text(t.to_ascii_uppercase())
                 } else {
-                    return Err(invalid(field, text, "is not a currency code: use the three-letter ISO code, for example MAD or EUR"));
+                    return Err(invalid(field, text, Problem::NotACurrency));
                 }
             }
             Flag => match t.to_lowercase().as_str() {
                 "yes" | "true" | "1" | "oui" => Value::Bool(true),
                 "no" | "false" | "0" | "non" => Value::Bool(false),
-                _ => return Err(invalid(field, text, "is not yes or no")),
+                _ => return Err(invalid(field, text, Problem::NotYesNo)),
             },
             Link(_) => {
                 if uuid::Uuid::from_str(t).is_err() {
-                    return Err(invalid(field, text, "is not a record id: copy the id printed when the record was made"));
+                    return Err(invalid(field, text, Problem::NotAnId));
                 }
                 Value::text(t)
             }

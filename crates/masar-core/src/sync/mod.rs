@@ -24,7 +24,7 @@ use bundle::Header;
 use crate::auth::Permission;
 use crate::changes::{oplog, ClockState, Db, Op};
 use crate::clock::Hlc;
-use crate::error::{InputError, SyncError};
+use crate::error::{InputError, Problem, SyncError};
 use crate::schema::{Entity, Value};
 use crate::store::{meta_i64, set_meta};
 use crate::Result;
@@ -108,7 +108,7 @@ impl Resolution {
             (_, Some(v)) => Ok(Resolution::Value(v)),
             (Some("kept"), None) => Ok(Resolution::Kept),
             (Some("other"), None) => Ok(Resolution::Other),
-            (Some(k), None) => Err(InputError::Invalid { field: "keep".into(), value: k.into(), problem: "is not one of: kept, other".into() }),
+            (Some(k), None) => Err(InputError::Invalid { field: "keep".into(), value: k.into(), problem: Problem::NotOneOf(vec!["kept".into(), "other".into()]) }),
             (None, None) => Err(InputError::Missing { field: "keep".into(), hint: "say what to keep: --keep kept, --keep other or --value V".into() }),
         }
     }
@@ -446,7 +446,7 @@ impl Db {
             .find(|c| c.id == id)
             .ok_or_else(|| InputError::NotFound { what: "open conflict", id: id.to_string() })?;
         let entity = Entity::from_name(&conflict.entity)
-            .ok_or_else(|| InputError::Rule(format!("this version of Masar does not know '{}' records: update it to resolve this conflict", conflict.entity)))?;
+            .ok_or_else(|| InputError::rule("unknown_entity", format!("this version of Masar does not know '{}' records: update it to resolve this conflict", conflict.entity), &[]))?;
         let def = entity.field(&conflict.field)?;
         let value = match how {
             Resolution::Kept => conflict.kept.clone(),

@@ -13,7 +13,7 @@ use std::fmt;
 
 use rusqlite::Connection;
 
-use crate::error::InputError;
+use crate::error::{InputError, Problem};
 use crate::Result;
 
 /// A limit on what an export carries.
@@ -34,7 +34,7 @@ impl Scope {
             _ => Err(InputError::Invalid {
                 field: "scope".into(),
                 value: text.into(),
-                problem: "is not a scope: use city=NAME or counsellor=USER".into(),
+                problem: Problem::NotAScope,
             }),
         }
     }

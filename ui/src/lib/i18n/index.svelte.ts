@@ -95,13 +95,29 @@ export function formatNumber(n: number): string {
   return new Intl.NumberFormat(locales[current.lang]).format(n);
 }
 
-/** An error as the user reads it: a translated sentence for the errors every screen can
- *  meet, followed by the core's own details when they add something. */
-export function errorText(e: { code: string; message: string }): string {
-  // The core's own sentence is English and names the field, the value and the fix.
+/** A field of the core by its label in the user's language, never the core's name. */
+export function fieldLabel(field: string): string {
+  for (const key of [`person.${field}`, `projects.${field}`, `field.${field}`, `sessions.${field}`]) if (key in catalogues.en) return t(key);
+  return t("error.this_field");
+}
+
+/** Parameters that name a stage, shown by the stage's name. */
+const STAGE_PARAMS = ["stage", "current"];
+
+/** An error as the user reads it: built from the core's code, reason, field and values in
+ *  the user's language, never from the core's English sentence (which English keeps,
+ *  being the most precise). */
+export function errorText(e: { code: string; message: string; field?: string | null; reason?: string | null; params?: Record<string, string> }): string {
   if (current.lang === "en") return e.message;
-  const entry = catalogues[current.lang][`error.${e.code}`];
-  if (typeof entry !== "string") return e.message;
-  const translated = fill(entry, {});
-  return e.code === "auth.wrong_credentials" ? translated : `${translated} (${e.message})`;
+  const vars: Record<string, string> = { ...(e.params ?? {}), code: e.code, field: e.field ? fieldLabel(e.field) : t("error.this_field") };
+  for (const k of STAGE_PARAMS) if (vars[k] && `stage.${vars[k]}` in catalogues.en) vars[k] = t(`stage.${vars[k]}`);
+  for (const k of ["date", "since"]) if (vars[k] && /^\d{4}-\d{2}-\d{2}$/.test(vars[k])) vars[k] = formatDate(vars[k]);
+  for (const k of ["approved", "would_be", "remaining"]) if (vars[k]) vars[k] = formatAmount(vars[k]);
+  const table = catalogues[current.lang];
+  const keys = e.reason ? [`error.reason.${e.reason}`, `error.${e.code}`] : [`error.${e.code}`];
+  for (const key of keys) {
+    const entry = table[key];
+    if (typeof entry === "string") return fill(entry, vars);
+  }
+  return fill(table["error.generic"] as string, vars);
 }
