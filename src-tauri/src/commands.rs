@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use masar_core::{
-    AppInfo, BudgetSummary, Conflict, Dimension, Enrolled, ErrorReport, Exported, Home, Id, Imported, Masar, Person,
+    AppInfo, BudgetSummary, PersonQuery, PersonsPage, ProjectQuery, ProjectsPage, Conflict, Dimension, Enrolled, ErrorReport, Exported, Home, Id, Imported, Masar, Person,
     ProjectTile, ProjectView, Report, Resolution, Role, Scope, SessionInfo, SessionTile, SessionView, StageUndone, SyncState,
     SystemClock,
     Timeline, UserSummary,
@@ -101,6 +101,16 @@ pub fn home(state: State<'_, AppState>) -> Api<Home> {
 #[tauri::command(rename_all = "snake_case")]
 pub fn persons_search(state: State<'_, AppState>, text: String) -> Api<Vec<Person>> {
     with(&state, |m| Ok(m.list_persons(Some(&text))?.into_iter().take(200).collect()))
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn persons_page(state: State<'_, AppState>, query: PersonQuery) -> Api<PersonsPage> {
+    with(&state, |m| m.persons_page(&query))
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn projects_page(state: State<'_, AppState>, query: ProjectQuery) -> Api<ProjectsPage> {
+    with(&state, |m| m.projects_page(&query))
 }
 
 #[tauri::command(rename_all = "snake_case")]

@@ -49,6 +49,8 @@ fn main() {
             commands::set_language,
             commands::home,
             commands::persons_search,
+            commands::persons_page,
+            commands::projects_page,
             commands::person_timeline,
             commands::person_similar,
             commands::person_add,

@@ -68,6 +68,7 @@ test("every screen in every language, at 1024×600, on the demo programme", asyn
         ["persons", "record"],
         ["sessions", "record"],
         ["projects", null],
+        ["projects", "board"],
         ["projects", "record"],
         ["sync", null],
         ["supervisor", null],
@@ -91,8 +92,12 @@ test("every screen in every language, at 1024×600, on the demo programme", asyn
           await w.click(".list button");
           await w.find("[data-testid=attendance]");
         } else if (screen === "projects" && what === "record") {
-          await w.click("[data-testid=board] .tile");
+          await w.click("[data-testid=view-table]");
+          await w.click("[data-testid=projects-table] tbody button");
           await w.find("[data-testid=record-heading]");
+        } else if (screen === "projects" && what === "board") {
+          await w.click("[data-testid=view-board]");
+          await w.find("[data-testid=board] .tile");
         }
         await sleep(200);
         const name = `${screen}${what ? "-" + what : ""}`;

@@ -55,7 +55,8 @@ pub use report::{Dimension, Measure, Report};
 pub use store::SCHEMA_VERSION;
 pub use sync::{Conflict, Exported, Imported, Resolution, Scope};
 pub use views::{
-    AppInfo, Checked, Choices, Digest, Home, Id, Money, OverdueVisit, PasswordChanged, Permissions, ProjectTile, ProjectView,
+    AppInfo, Checked, Choices, Digest, Home, Id, Money, OverdueVisit, PasswordChanged, Permissions, PersonQuery, PersonsPage, ProjectQuery,
+    ProjectRow, ProjectTile, ProjectView, ProjectsPage,
     RecentChange, RecentEvent, ReferenceEntry, SessionInfo, SessionTile, SessionView, StageUndone, SyncState, Timeline, TimelineEvent, VisitDue,
 };
 

@@ -33,6 +33,19 @@ pub(crate) fn reindex_person(tx: &Transaction<'_>, id: &str) -> Result<(), Store
     Ok(())
 }
 
+/// A condition on the persons table (named `alias`) that keeps those matching `needle`,
+/// with its one parameter: the search as a filter among others.
+pub(crate) fn condition(alias: &str, needle: &str) -> (String, String) {
+    let folded = fold(needle.trim());
+    if folded.chars().count() >= 3 {
+        // A quoted FTS5 string is matched as a substring by the trigram tokenizer.
+        (format!("{alias}.rowid IN (SELECT rowid FROM person_search WHERE person_search MATCH ?)"), format!("\"{}\"", folded.replace('"', "\"\"")))
+    } else {
+        let pattern = format!("%{}%", folded.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        (format!("{alias}.rowid IN (SELECT rowid FROM person_search WHERE text LIKE ? ESCAPE '\\')"), pattern)
+    }
+}
+
 /// Ids of the persons matching `needle`, ordered by family then given name.
 pub(crate) fn find_persons(conn: &Connection, needle: &str) -> Result<Vec<String>, StoreError> {
     let folded = fold(needle.trim());

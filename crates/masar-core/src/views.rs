@@ -7,8 +7,8 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use rusqlite::params;
-use serde::Serialize;
+use rusqlite::{params, OptionalExtension};
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::auth::Permission;
@@ -183,6 +183,92 @@ pub struct Money {
     /// Exact amount.
     #[ts(type = "string")]
     pub amount: Decimal,
+}
+
+/// How the persons table is asked for: filters, order, page.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(default)]
+pub struct PersonQuery {
+    /// A fragment of a name (either script), a UNHCR number or a phone.
+    pub search: Option<String>,
+    /// Only the persons this user registered.
+    pub mine: bool,
+    /// Only the persons of this city.
+    pub city: Option<String>,
+    /// name, born, city, unhcr_id or registered.
+    pub sort: String,
+    /// Largest first.
+    pub descending: bool,
+    /// Rows skipped.
+    pub offset: u32,
+    /// Rows wanted (at most 200).
+    pub limit: u32,
+}
+
+/// A page of the persons table.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct PersonsPage {
+    /// Persons matching the filters, in all.
+    pub total: u64,
+    /// Rows skipped.
+    pub offset: u32,
+    /// This page's persons.
+    pub rows: Vec<Person>,
+    /// The cities persons live in, for the filter.
+    pub cities: Vec<String>,
+}
+
+/// How the projects table is asked for: filters, order, page.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(default)]
+pub struct ProjectQuery {
+    /// A fragment of the title.
+    pub search: Option<String>,
+    /// Only the projects this user opened.
+    pub mine: bool,
+    /// Only the projects at this stage.
+    pub stage: Option<String>,
+    /// Only the projects whose follow-up visit is overdue today.
+    pub overdue: bool,
+    /// title, stage, paid, next_due or opened.
+    pub sort: String,
+    /// Largest first.
+    pub descending: bool,
+    /// Rows skipped.
+    pub offset: u32,
+    /// Rows wanted (at most 200).
+    pub limit: u32,
+}
+
+/// A project as a row of the table.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct ProjectRow {
+    /// The project.
+    #[serde(flatten)]
+    pub project: Project,
+    /// Its members' names.
+    pub member_names: Vec<String>,
+    /// What was paid, per currency.
+    pub paid: Vec<Money>,
+    /// When the next visit is due, by the latest visit.
+    pub next_due: Option<NaiveDate>,
+    /// Whether that visit is overdue today.
+    pub overdue: bool,
+}
+
+/// A page of the projects table.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct ProjectsPage {
+    /// Projects matching the filters, in all.
+    pub total: u64,
+    /// Rows skipped.
+    pub offset: u32,
+    /// This page's projects.
+    pub rows: Vec<ProjectRow>,
+}
+
+fn refused_sort(value: &str, options: &[&str]) -> crate::Error {
+    crate::error::InputError::invalid("sort", value, crate::error::Problem::NotOneOf(options.iter().map(|o| (*o).to_string()).collect())).into()
 }
 
 /// One project with members, plan, stages, tranches, visits, and what may be done next.
@@ -563,6 +649,106 @@ impl Masar {
         Ok(out)
     }
 
+    /// A page of the persons table: the filters in SQL, so a large register is never
+    /// read whole.
+    pub fn persons_page(&self, q: &PersonQuery) -> Result<PersonsPage> {
+        let order = match q.sort.as_str() {
+            "" | "name" => "t.family COLLATE NOCASE, t.given COLLATE NOCASE",
+            "born" => "coalesce(t.born, t.birth_year)",
+            "city" => "t.city COLLATE NOCASE",
+            "unhcr_id" => "t.unhcr_id",
+            "registered" => "t.id",
+            other => return Err(refused_sort(other, &["name", "born", "city", "unhcr_id", "registered"])),
+        };
+        let mut conditions: Vec<String> = Vec::new();
+        let mut args: Vec<String> = Vec::new();
+        if let Some(s) = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            let (c, a) = crate::search::condition("t", s);
+            conditions.push(c);
+            args.push(a);
+        }
+        if q.mine {
+            conditions.push("t.counsellor = ?".into());
+            args.push(self.user().id.clone());
+        }
+        if let Some(c) = q.city.as_deref().filter(|c| !c.is_empty()) {
+            conditions.push("t.city = ? COLLATE NOCASE".into());
+            args.push(c.to_string());
+        }
+        let filter = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+        let total: i64 = self
+            .conn()
+            .prepare(&format!("SELECT count(*) FROM persons t {filter}"))?
+            .query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
+        let limit = q.limit.clamp(1, 200);
+        let dir = if q.descending { "DESC" } else { "ASC" };
+        let tail = format!("{filter} ORDER BY {order} {dir}, t.id LIMIT {limit} OFFSET {}", q.offset);
+        let rows = Person::select(self.conn(), &tail, rusqlite::params_from_iter(args.iter()))?;
+        let cities = self
+            .conn()
+            .prepare("SELECT DISTINCT city FROM persons WHERE city IS NOT NULL AND city <> '' ORDER BY city COLLATE NOCASE")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(PersonsPage { total: total as u64, offset: q.offset, rows, cities })
+    }
+
+    /// A page of the projects table, with what was paid and the next visit of each.
+    pub fn projects_page(&self, q: &ProjectQuery) -> Result<ProjectsPage> {
+        let today = self.clock().today();
+        let mut conditions: Vec<&str> = Vec::new();
+        let mut args: Vec<String> = Vec::new();
+        if let Some(s) = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            conditions.push("t.title LIKE ? ESCAPE '\\'");
+            args.push(format!("%{}%", s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+        }
+        if q.mine {
+            conditions.push("t.counsellor = ?");
+            args.push(self.user().id.clone());
+        }
+        if let Some(s) = q.stage.as_deref().filter(|s| !s.is_empty()) {
+            conditions.push("t.stage = ?");
+            args.push(s.to_string());
+        }
+        let filter = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+        let projects = Project::select(self.conn(), &format!("{filter} ORDER BY t.id"), rusqlite::params_from_iter(args.iter()))?;
+        let overdue: std::collections::HashSet<String> = self.overdue_followups(today)?.into_iter().map(|(p, _)| p).collect();
+        let mut rows = Vec::with_capacity(projects.len());
+        let mut next_stmt = self
+            .conn()
+            .prepare_cached("SELECT next_due FROM followups WHERE project_id = ?1 ORDER BY date DESC, id DESC LIMIT 1")?;
+        for project in projects {
+            let is_overdue = overdue.contains(&project.id);
+            if q.overdue && !is_overdue {
+                continue;
+            }
+            let next: Option<String> = next_stmt.query_row([&project.id], |r| r.get(0)).optional()?.flatten();
+            rows.push(ProjectRow {
+                member_names: self.members(&project.id)?.iter().map(Person::display_name).collect(),
+                paid: self.db().paid(&project.id)?.into_iter().map(|(currency, amount)| Money { currency, amount }).collect(),
+                next_due: date(next)?,
+                overdue: is_overdue,
+                project,
+            });
+        }
+        let stage_rank = |r: &ProjectRow| schema::STAGES.iter().position(|s| Some(*s) == r.project.stage.as_deref()).unwrap_or(usize::MAX);
+        let paid = |r: &ProjectRow| r.paid.iter().map(|m| m.amount).sum::<Decimal>();
+        match q.sort.as_str() {
+            "" | "title" => rows.sort_by(|a, b| a.project.title.cmp(&b.project.title)),
+            "stage" => rows.sort_by_key(stage_rank),
+            "paid" => rows.sort_by_key(paid),
+            "next_due" => rows.sort_by_key(|r| r.next_due),
+            "opened" => rows.sort_by(|a, b| a.project.id.cmp(&b.project.id)),
+            other => return Err(refused_sort(other, &["title", "stage", "paid", "next_due", "opened"])),
+        }
+        if q.descending {
+            rows.reverse();
+        }
+        let total = rows.len() as u64;
+        let limit = q.limit.clamp(1, 200) as usize;
+        let rows = rows.into_iter().skip(q.offset as usize).take(limit).collect();
+        Ok(ProjectsPage { total, offset: q.offset, rows })
+    }
+
     /// The visits this user owes on `day`: overdue follow-ups of the projects they opened.
     pub fn my_visits_due(&self, day: NaiveDate) -> Result<Vec<VisitDue>> {
         let mut out = Vec::new();
@@ -726,6 +912,55 @@ mod tests {
         assert!(kinds.contains(&("project_stage", "Bakery", Some("plan_ready"))), "{kinds:?}");
         assert!(kinds.contains(&("project_opened", "Bakery", None)), "{kinds:?}");
         assert!(!kinds.iter().any(|k| k.2 == Some("project_id") || k.2 == Some("stage_date")), "{kinds:?}");
+    }
+
+    #[test]
+    fn the_persons_table_filters_sorts_and_pages_in_the_database() {
+        let (_d, mut m) = temp_db();
+        for (i, city) in ["Rabat", "Oujda", "Rabat"].iter().cycle().take(30).enumerate() {
+            m.add_person(&kv(&[("given", &format!("Fatima{i:02}")), ("family", "Nasser"), ("sex", "female"), ("born", &format!("19{:02}-01-01", 60 + i)), ("nationality", "SYR"), ("city", city)])).unwrap();
+        }
+        let q = |search: Option<&str>, city: Option<&str>, sort: &str, descending: bool, offset: u32| crate::PersonQuery {
+            search: search.map(Into::into), mine: true, city: city.map(Into::into), sort: sort.into(), descending, offset, limit: 7,
+        };
+        let page = m.persons_page(&q(None, None, "born", false, 0)).unwrap();
+        assert_eq!((page.total, page.rows.len()), (30, 7));
+        assert_eq!(page.rows[0].given.as_deref(), Some("Fatima00"));
+        assert_eq!(page.cities, vec!["Oujda".to_string(), "Rabat".to_string()]);
+        let last = m.persons_page(&q(None, None, "born", false, 28)).unwrap();
+        assert_eq!(last.rows.len(), 2);
+        let rabat = m.persons_page(&q(Some("nass"), Some("rabat"), "born", true, 0)).unwrap();
+        assert_eq!(rabat.total, 20);
+        assert_eq!(rabat.rows[0].given.as_deref(), Some("Fatima29"));
+        assert_eq!(m.persons_page(&q(Some("zz"), None, "name", false, 0)).unwrap().total, 0);
+        assert_eq!(m.persons_page(&q(None, None, "shoe size", false, 0)).unwrap_err().code(), "input.invalid");
+    }
+
+    #[test]
+    fn the_projects_table_shows_what_was_paid_and_the_next_visit() {
+        let (_d, mut m) = temp_db();
+        let a = person(&mut m, "Amina", "female", "1990-01-01");
+        let mut ids = Vec::new();
+        for (i, amount) in ["300", "100", "200"].iter().enumerate() {
+            let p = m.add_project(&format!("Shop {i}"), "creation", "food", &[a.clone()], Some("2024-01-01")).unwrap();
+            m.add_budget_line(&p, "Stock", "1", amount).unwrap();
+            m.set_stage(&p, "plan_ready", "2024-01-02").unwrap();
+            m.set_stage(&p, "in_committee", "2024-01-03").unwrap();
+            m.decide(&p, "approved", "2024-01-04", Some(amount), None).unwrap();
+            m.add_disbursement(&p, "2024-01-05", amount, "MAD", "EU", None, None).unwrap();
+            ids.push(p);
+        }
+        m.add_followup(&ids[1], &kv(&[("date", "2024-02-01"), ("status", "active"), ("next_due", "2024-03-01")])).unwrap();
+        let q = crate::ProjectQuery { sort: "paid".into(), limit: 50, ..Default::default() };
+        let page = m.projects_page(&q).unwrap();
+        let titles: Vec<_> = page.rows.iter().map(|r| r.project.title.clone().unwrap_or_default()).collect();
+        assert_eq!(titles, vec!["Shop 1", "Shop 2", "Shop 0"]);
+        assert_eq!(page.rows[0].next_due.map(|d| d.to_string()).as_deref(), Some("2024-03-01"));
+        assert!(page.rows[0].overdue, "the fixed clock is at 2024-06-01");
+        let overdue = m.projects_page(&crate::ProjectQuery { overdue: true, limit: 50, ..Default::default() }).unwrap();
+        assert_eq!(overdue.total, 1);
+        let funded = m.projects_page(&crate::ProjectQuery { stage: Some("funded".into()), limit: 2, ..Default::default() }).unwrap();
+        assert_eq!((funded.total, funded.rows.len()), (3, 2));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
-  AppInfo, BudgetSummary, Conflict, Enrolled, ErrorReport, Exported, Home, Id, Imported, Person, ProjectTile,
+  AppInfo, BudgetSummary, PersonQuery, PersonsPage, ProjectQuery, ProjectsPage, Conflict, Enrolled, ErrorReport, Exported, Home, Id, Imported, Person, ProjectTile,
   ProjectView, Report, SessionInfo, SessionTile, SessionView, StageUndone, SyncState, Timeline, UserSummary,
 } from "./types";
 
@@ -32,6 +32,8 @@ export const api = {
   home: () => call<Home>("home"),
   personsSearch: (text: string) => call<Person[]>("persons_search", { text }),
   personTimeline: (id: string) => call<Timeline>("person_timeline", { id }),
+  personsPage: (query: PersonQuery) => call<PersonsPage>("persons_page", { query }),
+  projectsPage: (query: ProjectQuery) => call<ProjectsPage>("projects_page", { query }),
   personSimilar: (given: string, family: string) => call<Person[]>("person_similar", { given, family }),
   personAdd: (fields: Record<string, string>, intake_date: string | null) => call<Id>("person_add", { fields, intake_date }),
   personSet: (id: string, fields: Record<string, string>) => call<Done>("person_set", { id, fields }),

@@ -862,6 +862,184 @@ followups: Array<FollowUp>,
  */
 rules: ProjectRules, };
 
+export type PersonQuery = { 
+/**
+ * A fragment of a name (either script), a UNHCR number or a phone.
+ */
+search: string | null, 
+/**
+ * Only the persons this user registered.
+ */
+mine: boolean, 
+/**
+ * Only the persons of this city.
+ */
+city: string | null, 
+/**
+ * name, born, city, unhcr_id or registered.
+ */
+sort: string, 
+/**
+ * Largest first.
+ */
+descending: boolean, 
+/**
+ * Rows skipped.
+ */
+offset: number, 
+/**
+ * Rows wanted (at most 200).
+ */
+limit: number, };
+
+export type PersonsPage = { 
+/**
+ * Persons matching the filters, in all.
+ */
+total: number, 
+/**
+ * Rows skipped.
+ */
+offset: number, 
+/**
+ * This page's persons.
+ */
+rows: Array<Person>, 
+/**
+ * The cities persons live in, for the filter.
+ */
+cities: Array<string>, };
+
+export type ProjectQuery = { 
+/**
+ * A fragment of the title.
+ */
+search: string | null, 
+/**
+ * Only the projects this user opened.
+ */
+mine: boolean, 
+/**
+ * Only the projects at this stage.
+ */
+stage: string | null, 
+/**
+ * Only the projects whose follow-up visit is overdue today.
+ */
+overdue: boolean, 
+/**
+ * title, stage, paid, next_due or opened.
+ */
+sort: string, 
+/**
+ * Largest first.
+ */
+descending: boolean, 
+/**
+ * Rows skipped.
+ */
+offset: number, 
+/**
+ * Rows wanted (at most 200).
+ */
+limit: number, };
+
+export type ProjectRow = { 
+/**
+ * Its members' names.
+ */
+member_names: Array<string>, 
+/**
+ * What was paid, per currency.
+ */
+paid: Array<Money>, 
+/**
+ * When the next visit is due, by the latest visit.
+ */
+next_due: string | null, 
+/**
+ * Whether that visit is overdue today.
+ */
+overdue: boolean, 
+/**
+ * Stable id, the same on every laptop.
+ */
+id: string, 
+/**
+ * Short title.
+ */
+title: string | null, 
+/**
+ * creation, reinforcement or cooperative.
+ */
+kind: string | null, 
+/**
+ * Sector, from the organisation's list.
+ */
+sector: string | null, 
+/**
+ * Where it operates.
+ */
+place: string | null, 
+/**
+ * Description.
+ */
+description: string | null, 
+/**
+ * The currency of its plan (ISO 4217).
+ */
+currency: string | null, 
+/**
+ * The members' own contribution.
+ */
+own_contribution: string | null, 
+/**
+ * The amount asked of the committee.
+ */
+amount_requested: string | null, 
+/**
+ * Current stage.
+ */
+stage: string | null, 
+/**
+ * When it reached that stage.
+ */
+stage_date: string | null, 
+/**
+ * When the committee decided.
+ */
+committee_date: string | null, 
+/**
+ * The amount the committee approved.
+ */
+approved_amount: string | null, 
+/**
+ * The committee's remarks.
+ */
+committee_remarks: string | null, 
+/**
+ * Legal registration date of a cooperative.
+ */
+registered_on: string | null, 
+/**
+ * The user who opened it.
+ */
+counsellor: string | null, };
+
+export type ProjectsPage = { 
+/**
+ * Projects matching the filters, in all.
+ */
+total: number, 
+/**
+ * Rows skipped.
+ */
+offset: number, 
+/**
+ * This page's projects.
+ */
+rows: Array<ProjectRow>, };
+
 export type TimelineEvent = { 
 /**
  * When.
