@@ -80,6 +80,7 @@ test("every screen in every language, at 1024×600, on the demo programme", asyn
         if (screen === "persons" && what === "errors") {
           // Refused input, said in the user's language: a missing name, a wrong code.
           await w.click("[data-testid=register]");
+          await w.set("select[name=nationality]", "*");
           await w.type("input[name=nationality]", "Syria");
           await w.click("[data-testid=register-form] button[type=submit]");
           await w.find(".field-error, .error");

@@ -100,6 +100,8 @@ test("the whole journey in the window, in three languages", async () => {
     await w.set("select[name=sex]", "female");
     await w.set("input[name=born]", "1990-04-01");
     // A wrong value is explained beside its field, in the user's language, and nothing is saved.
+    // A country outside the list is typed as a code; a wrong one is refused beside its field.
+    await w.set("select[name=nationality]", "*");
     await w.type("input[name=nationality]", "Syria");
     await w.click("[data-testid=register-form] button[type=submit]");
     const beside = await w.until("the error beside the field", () => w.text("label:has(input[name=nationality]) .field-error"));
@@ -116,6 +118,12 @@ test("the whole journey in the window, in three languages", async () => {
       await w.until(`a result for ${fragment}`, async () => (await w.text("[data-testid=search-results]")).includes("Fatima"));
     }
 
+    // An intake for a person already registered.
+    await w.click("[data-testid=search-results] button");
+    await w.type("input[name=intake_referral]", "Employment agency");
+    await w.click("[data-testid=intake-form] button[type=submit]");
+    await w.until("the intake on the timeline", async () => (await w.all("[data-testid=timeline] li[data-kind=intake]")).length === 2);
+    await w.click("[data-testid=back]");
     // A record opened from a list is a page whose heading has the focus.
     await w.click("[data-testid=search-results] button");
     await headingHasFocus(w);
@@ -128,7 +136,7 @@ test("the whole journey in the window, in three languages", async () => {
     await w.set("select[name=sex]", "male");
     // A date typed in one go, in the French order: the 15th of March.
     await w.type("input[name=born]", "15031994");
-    await w.type("input[name=nationality]", "COD");
+    await w.set("select[name=nationality]", "COD");
     await w.click("[data-testid=register-form] button[type=submit]");
     await w.until("the profile", async () => (await w.text("[data-testid=profile-name]")).includes("<img"));
     assert.equal(await w.text("[data-testid=profile-name]"), `${evil} Test`);

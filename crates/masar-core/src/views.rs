@@ -97,6 +97,10 @@ pub struct Choices {
     pub decisions: Vec<String>,
     /// Ways the indicators may be split.
     pub dimensions: Vec<String>,
+    /// Nationalities offered first: ISO alpha-3 and alpha-2 codes.
+    pub countries: Vec<(String, String)>,
+    /// A person's required fields (`born` may be given as `birth_year`).
+    pub person_required: Vec<String>,
 }
 
 fn strings(list: &[&str]) -> Vec<String> {
@@ -119,6 +123,8 @@ impl Choices {
             roles: strings(schema::ROLES),
             decisions: strings(DECISIONS),
             dimensions: Dimension::ALL.iter().map(|d| d.as_str().to_string()).collect(),
+            countries: schema::COUNTRIES.iter().map(|(a3, a2)| ((*a3).to_string(), (*a2).to_string())).collect(),
+            person_required: strings(crate::domain::PERSON_REQUIRED),
         }
     }
 }

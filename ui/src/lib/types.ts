@@ -151,7 +151,15 @@ decisions: Array<string>,
 /**
  * Ways the indicators may be split.
  */
-dimensions: Array<string>, };
+dimensions: Array<string>, 
+/**
+ * Nationalities offered first: ISO alpha-3 and alpha-2 codes.
+ */
+countries: Array<[string, string]>, 
+/**
+ * A person's required fields (`born` may be given as `birth_year`).
+ */
+person_required: Array<string>, };
 
 export type Id = { 
 /**

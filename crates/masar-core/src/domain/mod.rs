@@ -12,7 +12,7 @@ mod sessions;
 
 pub(crate) use accounts::insert_user;
 pub use accounts::UserSummary;
-pub use persons::PersonImport;
+pub use persons::{PersonImport, PERSON_REQUIRED};
 pub use projects::{BudgetLineView, BudgetSummary, ProjectRules, DECISIONS};
 pub(crate) use records::Record;
 pub use records::{BudgetLine, Disbursement, FollowUp, Intake, Person, Project, Referral, Session, StageEvent};

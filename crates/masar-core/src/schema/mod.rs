@@ -125,6 +125,20 @@ pub const FOLLOWUP_STATUSES: &[&str] = &["active", "struggling", "suspended", "c
 pub const REFERRAL_STATUSES: &[&str] = &["pending", "accepted", "completed", "declined"];
 /// The reference lists an administrator edits.
 pub const REFERENCE_LISTS: &[&str] = &["donor", "sector", "city", "partner", "currency"];
+/// Nationalities offered first, as ISO 3166-1 alpha-3 codes with their alpha-2 codes (by
+/// which a window names the country in the user's language): the countries the persons
+/// served come from, and their neighbours. Any other three-letter code is accepted too.
+pub const COUNTRIES: &[(&str, &str)] = &[
+    ("SYR", "SY"), ("SDN", "SD"), ("SSD", "SS"), ("YEM", "YE"), ("IRQ", "IQ"), ("PSE", "PS"), ("LBN", "LB"), ("JOR", "JO"),
+    ("LBY", "LY"), ("EGY", "EG"), ("TCD", "TD"), ("CAF", "CF"), ("COD", "CD"), ("COG", "CG"), ("CMR", "CM"), ("NGA", "NG"),
+    ("NER", "NE"), ("MLI", "ML"), ("BFA", "BF"), ("SEN", "SN"), ("GIN", "GN"), ("GNB", "GW"), ("SLE", "SL"), ("LBR", "LR"),
+    ("CIV", "CI"), ("GHA", "GH"), ("TGO", "TG"), ("BEN", "BJ"), ("GMB", "GM"), ("MRT", "MR"), ("DZA", "DZ"), ("MAR", "MA"),
+    ("TUN", "TN"), ("ERI", "ER"), ("ETH", "ET"), ("SOM", "SO"), ("DJI", "DJ"), ("KEN", "KE"), ("UGA", "UG"), ("RWA", "RW"),
+    ("BDI", "BI"), ("TZA", "TZ"), ("AFG", "AF"), ("PAK", "PK"), ("BGD", "BD"), ("IRN", "IR"), ("LKA", "LK"), ("MMR", "MM"),
+    ("TUR", "TR"), ("UKR", "UA"), ("RUS", "RU"), ("VEN", "VE"), ("COL", "CO"), ("HTI", "HT"), ("AGO", "AO"), ("MOZ", "MZ"),
+    ("ZWE", "ZW"), ("ZMB", "ZM"), ("SAU", "SA"), ("ARE", "AE"), ("KWT", "KW"), ("QAT", "QA"), ("FRA", "FR"), ("ESP", "ES"),
+    ("ITA", "IT"), ("DEU", "DE"), ("BEL", "BE"), ("NLD", "NL"), ("GBR", "GB"), ("USA", "US"), ("CAN", "CA"),
+];
 /// Roles, as stored.
 pub const ROLES: &[&str] = &["counsellor", "supervisor", "admin"];
 

@@ -91,6 +91,15 @@ export function amountInput(text: string): string {
   return /^-?\d+(\.\d+)?$/.test(t) ? t : text;
 }
 
+/** A country by its name in the user's language, from its ISO alpha-2 code. */
+export function countryName(alpha2: string): string {
+  try {
+    return new Intl.DisplayNames([locales[current.lang]], { type: "region" }).of(alpha2) ?? alpha2;
+  } catch {
+    return alpha2;
+  }
+}
+
 export function formatNumber(n: number): string {
   return new Intl.NumberFormat(locales[current.lang]).format(n);
 }
