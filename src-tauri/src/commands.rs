@@ -93,6 +93,19 @@ pub fn set_language(state: State<'_, AppState>, language: String) -> Api<Done> {
     with(&state, |m| m.set_preference("language", &language).map(|_| Done))
 }
 
+/// The Arabic month names this user reads.
+#[tauri::command(rename_all = "snake_case")]
+pub fn set_months(state: State<'_, AppState>, months: String) -> Api<Done> {
+    if !["maghreb", "levant", "standard"].contains(&months.as_str()) {
+        return Err(report(masar_core::InputError::invalid(
+            "months",
+            &months,
+            masar_core::Problem::NotOneOf(vec!["maghreb".into(), "levant".into(), "standard".into()]),
+        )));
+    }
+    with(&state, |m| m.set_preference("months", &months).map(|_| Done))
+}
+
 #[tauri::command(rename_all = "snake_case")]
 pub fn home(state: State<'_, AppState>) -> Api<Home> {
     with(&state, |m| m.home())

@@ -47,6 +47,7 @@ fn main() {
             commands::login,
             commands::logout,
             commands::set_language,
+            commands::set_months,
             commands::home,
             commands::persons_search,
             commands::persons_page,

@@ -142,6 +142,8 @@ pub struct SessionInfo {
     pub device_name: String,
     /// The user's language on this laptop, when chosen.
     pub language: Option<String>,
+    /// The Arabic month names the user reads: maghreb, levant or standard.
+    pub months: Option<String>,
     /// Whether this is the demo database.
     pub demo: bool,
     /// What the user may do.
@@ -490,6 +492,7 @@ impl Masar {
             org_name: s.org_name,
             device_name: s.device_name,
             language: self.preference("language")?,
+            months: self.preference("months")?,
             demo,
             permissions: Permissions {
                 manage_users: Permission::ManageUsers.allows(role),

@@ -29,6 +29,7 @@ export const api = {
   login: (user: string, password: string) => call<SessionInfo>("login", { user, password }),
   logout: () => call<Done>("logout"),
   setLanguage: (language: string) => call<Done>("set_language", { language }),
+  setMonths: (months: string) => call<Done>("set_months", { months }),
   home: () => call<Home>("home"),
   personsSearch: (text: string) => call<Person[]>("persons_search", { text }),
   personTimeline: (id: string) => call<Timeline>("person_timeline", { id }),

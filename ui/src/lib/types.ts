@@ -65,6 +65,10 @@ device_name: string,
  */
 language: string | null, 
 /**
+ * The Arabic month names the user reads: maghreb, levant or standard.
+ */
+months: string | null, 
+/**
  * Whether this is the demo database.
  */
 demo: boolean, 

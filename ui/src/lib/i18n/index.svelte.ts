@@ -14,8 +14,20 @@ export const languages: { code: Lang; name: string }[] = [
 ];
 
 const locales: Record<Lang, string> = { fr: "fr-FR", ar: "ar-MA", en: "en-GB" };
+/** Arabic month names differ by region: the Maghreb's (يناير، ماي، غشت…), the Levant's
+ *  (كانون الثاني، أيار، آب…) and the standard ones of Egypt and Sudan (يناير، مايو، أغسطس…). */
+export type Months = "maghreb" | "levant" | "standard";
+const monthLocales: Record<Months, string> = { maghreb: "ar-MA-u-nu-latn", levant: "ar-SY-u-nu-latn", standard: "ar-EG-u-nu-latn" };
 
-let current = $state<{ lang: Lang }>({ lang: "fr" });
+let current = $state<{ lang: Lang; months: Months }>({ lang: "fr", months: "maghreb" });
+
+export function months(): Months {
+  return current.months;
+}
+
+export function setMonths(m: Months) {
+  current.months = m;
+}
 
 export function lang(): Lang {
   return current.lang;
@@ -27,8 +39,12 @@ export function setLang(l: Lang) {
   document.documentElement.dir = l === "ar" ? "rtl" : "ltr";
 }
 
+// Each value put into a sentence is isolated (U+2068 … U+2069), so a Latin name, a path or
+// an amount inside an Arabic sentence, or an Arabic name inside a French one, keeps its order.
+const FSI = String.fromCharCode(0x2068);
+const PDI = String.fromCharCode(0x2069);
 function fill(text: string, vars: Record<string, string | number>): string {
-  return text.replace(/\{(\w+)\}/g, (_, k) => (k in vars ? formatValue(vars[k]) : `{${k}}`));
+  return text.replace(/\{(\w+)\}/g, (_, k) => (k in vars ? `${FSI}${formatValue(vars[k])}${PDI}` : `{${k}}`));
 }
 
 function formatValue(v: string | number): string {
@@ -54,7 +70,8 @@ export function formatDate(iso: string | null | undefined): string {
   if (!iso) return "—";
   const d = new Date(iso.length === 10 ? iso + "T12:00:00Z" : iso);
   if (isNaN(d.getTime())) return iso;
-  return new Intl.DateTimeFormat(locales[current.lang], { year: "numeric", month: "short", day: "numeric", timeZone: "UTC" }).format(d);
+  const locale = current.lang === "ar" ? monthLocales[current.months] : locales[current.lang];
+  return new Intl.DateTimeFormat(locale, { year: "numeric", month: "short", day: "numeric", timeZone: "UTC" }).format(d);
 }
 
 /** An exact decimal string shown with the language's separators, never through a float. */
