@@ -94,8 +94,17 @@ test("every screen in every language, at 1024×600, on the demo programme", asyn
           await w.find("[data-testid=attendance]");
         } else if (screen === "projects" && what === "record") {
           await w.click("[data-testid=view-table]");
+          await w.set("[data-testid=filter-stage]", "approved");
+          await w.until("approved projects", async () => (await w.all("[data-testid=projects-table] tbody button")).length > 0);
           await w.click("[data-testid=projects-table] tbody button");
           await w.find("[data-testid=record-heading]");
+          // Paying far above the approved amount is refused, in the user's language.
+          await w.type("[data-testid=pay-form] input[name=amount]", "9 999 999");
+          await w.set("[data-testid=pay-form] select[name=donor]", await w.js("return document.querySelector('[data-testid=pay-form] select[name=donor] option:nth-child(2)').value"));
+          await w.click("[data-testid=pay]");
+          const refusal = await w.until("the refusal", () => w.text("[data-testid=project-error]"));
+          const expected = { fr: /montant approuvé/, ar: /المبلغ الموافق عليه/, en: /the committee approved/ }[lang];
+          assert.match(refusal, expected, `${lang}: ${refusal}`);
         } else if (screen === "projects" && what === "board") {
           await w.click("[data-testid=view-board]");
           await w.find("[data-testid=board] .tile");
