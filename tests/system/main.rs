@@ -6,6 +6,7 @@ mod bad_input;
 mod crash;
 mod basics;
 mod encryption;
+mod files;
 mod migration;
 mod programme;
 mod safeguards;

@@ -411,6 +411,8 @@ pub enum BundleCmd {
     },
     /// Read bundles: all are checked before any is applied.
     Import {
+        /// Bundle files, or folders whose .masar files are read (links, pipes and devices
+        /// in a folder are passed over).
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },

@@ -187,6 +187,8 @@ fn run(cli: Cli) -> Result<Json, Failure> {
         }
         Command::Bundle(BundleCmd::Import { files }) => {
             let mut m = open(&path)?;
+            // A folder stands for the bundle files in it, as in the window.
+            let files = Masar::bundle_files(&files)?;
             let paths: Vec<&std::path::Path> = files.iter().map(|f| f.as_path()).collect();
             let show = std::io::stderr().is_terminal() && paths.len() > 1;
             let done = m.import_bundles(&paths, |i, n| {

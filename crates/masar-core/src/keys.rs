@@ -1,7 +1,6 @@
 //! The key file: the database key wrapped once per user.
 
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -112,18 +111,9 @@ impl KeyFile {
     pub fn save(&self, path: &Path) -> Result<(), AuthError> {
         let text = serde_json::to_string_pretty(self)
             .map_err(|e| damaged(path, format!("it cannot be written ({e})")))?;
-        let tmp = path.with_extension("keys.tmp");
-        let write = || -> std::io::Result<()> {
-            let mut f = fs::File::create(&tmp)?;
-            f.write_all(text.as_bytes())?;
-            f.sync_all()?;
-            fs::rename(&tmp, path)?;
-            Ok(())
-        };
-        write().map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            damaged(path, format!("it cannot be written ({e}); check free space and permissions"))
-        })
+        // Owner-only, and never written through a name someone else planted.
+        crate::files::write_private_atomically(path, text.as_bytes())
+            .map_err(|e| damaged(path, format!("it cannot be written ({e}); check free space and permissions")))
     }
 
     /// Wraps `key` for `user` under `password`, replacing any earlier copy of theirs.

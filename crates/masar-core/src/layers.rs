@@ -11,6 +11,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("error", 0),
     ("clock", 0),
     ("fold", 0),
+    ("files", 0),
     ("auth", 1),
     // The schema registry.
     ("schema", 2),

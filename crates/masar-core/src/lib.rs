@@ -7,7 +7,7 @@
 //! path, the op log, the keys and the bundle internals are private to the crate.
 //!
 //! The modules form layers that only point down (ARCHITECTURE.md draws them; the test in
-//! `layers.rs` fails on an arrow going up): leaves (`clock`, `fold`, `error`, `auth`),
+//! `layers.rs` fails on an arrow going up): leaves (`clock`, `fold`, `files`, `error`, `auth`),
 //! the schema registry (`schema`), storage and keys (`store`, `keys`, `search`), the
 //! change log (`changes`), the domain, sync and reports as siblings, then the `Masar`
 //! handle (`masar`), the read models (`views`) and the demo.
@@ -17,6 +17,7 @@
 mod auth;
 mod clock;
 mod error;
+mod files;
 mod fold;
 // The schema registry.
 mod schema;

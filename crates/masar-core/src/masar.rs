@@ -149,6 +149,12 @@ impl Masar {
             })?;
         }
         let key = DbKey::generate();
+        // The database is its owner's only; SQLite gives its journal files the same mode.
+        crate::files::create_private(path).map_err(|e| StoreError::Io {
+            path: path.display().to_string(),
+            reason: format!("the database cannot be created ({e})"),
+            source: e,
+        })?;
         let mut conn = store::open_connection(path, &key, true)?;
         store::migrate(&mut conn)?;
         let Founding { org_id, org_name, device_id, enrolment } = founding;

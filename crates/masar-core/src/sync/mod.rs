@@ -25,6 +25,7 @@ use crate::auth::Permission;
 use crate::changes::{oplog, ClockState, Db, Op};
 use crate::clock::Hlc;
 use crate::error::{InputError, Problem, SyncError};
+use crate::files::ReadRefusal;
 use crate::schema::{Entity, Value};
 use crate::store::{meta_i64, set_meta};
 use crate::Result;
@@ -114,34 +115,13 @@ impl Resolution {
     }
 }
 
+/// Writes a bundle or an enrolment file whole, readable by its owner only.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SyncError> {
-    use std::io::Write;
-    let file_err = |e: std::io::Error| SyncError::File {
+    crate::files::write_private_atomically(path, bytes).map_err(|e| SyncError::File {
         path: path.display().to_string(),
         reason: format!("cannot be written ({e}): check the folder exists, is writable and has space"),
         source: e,
-    };
-    let tmp = {
-        let mut name = path.as_os_str().to_owned();
-        name.push(".partial");
-        std::path::PathBuf::from(name)
-    };
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if let Ok(d) = std::fs::File::open(dir) {
-                let _ = d.sync_all();
-            }
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(file_err)
+    })
 }
 
 fn conflict_id(entity: &str, record: &str, field: &str, loser: (Hlc, &str)) -> String {
@@ -159,8 +139,12 @@ pub(crate) fn bundle_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
                 reason: format!("cannot be read ({e}): check that the sync folder is reachable"),
                 source: e,
             })?;
+            // Only regular files: a link, a pipe or a device planted in a shared folder
+            // is passed over rather than read.
             let mut found: Vec<PathBuf> = entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                .map(|e| e.path())
                 .filter(|f| f.extension().is_some_and(|x| x == "masar"))
                 .collect();
             found.sort();
@@ -322,11 +306,15 @@ impl Db {
                 reason: format!("cannot be read ({e}): check the path and that the sync folder is reachable"),
                 source: e,
             };
-            let size = std::fs::metadata(path).map_err(unreadable)?.len();
-            if size > bundle::MAX_BYTES {
-                return Err(SyncError::Refused { path: path.display().to_string(), reason: "is far larger than any bundle: it is not a Masar bundle".into() }.into());
-            }
-            let bytes = std::fs::read(path).map_err(unreadable)?;
+            let refused = |reason: &str| SyncError::Refused { path: path.display().to_string(), reason: reason.into() };
+            let bytes = match crate::files::read_regular(path, bundle::MAX_BYTES) {
+                Ok(bytes) => bytes,
+                Err(ReadRefusal::NotRegular) => {
+                    return Err(refused("is not a regular file (a link, a pipe or a device): only bundle files are read").into())
+                }
+                Err(ReadRefusal::TooLarge) => return Err(refused("is far larger than any bundle: it is not a Masar bundle").into()),
+                Err(ReadRefusal::Io(e)) => return Err(unreadable(e).into()),
+            };
             let at = |e: SyncError| -> crate::Error { SyncError::InFile { path: path.display().to_string(), error: Box::new(e) }.into() };
             let (header, _) = bundle::read_header(&bytes).map_err(at)?;
             let seen = self

@@ -1,0 +1,131 @@
+//! Files Masar writes and reads outside its database: written whole or not at all,
+//! readable by their owner only, and read only when they are what they claim to be.
+//!
+//! A shared sync folder is written by others: a name there may be a symlink to a file of
+//! this user's, a FIFO that never ends, or a device that never stops. So a temporary file
+//! is always a new one (never opened through an existing name), and a file is read only
+//! if it is a regular file, at most `max` bytes.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use rand::RngCore;
+
+/// Opens a new file at `path` that only its owner may read or write; fails if anything
+/// already has that name (a symlink included).
+pub(crate) fn create_private(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+/// Writes `bytes` to `path` atomically: a new temporary file beside it (owner-only, a
+/// fresh random name), flushed to disk, then renamed over `path`; the folder is flushed
+/// too. A reader sees the old file or the whole new one, never a part.
+pub(crate) fn write_private_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut suffix = [0u8; 8];
+    rand::rngs::OsRng.fill_bytes(&mut suffix);
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".{}.partial", hex::encode(suffix)));
+    let tmp = PathBuf::from(name);
+    let result = (|| {
+        let mut f = create_private(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Why a file was not read.
+#[derive(Debug)]
+pub(crate) enum ReadRefusal {
+    /// A symlink, a FIFO, a device or a folder.
+    NotRegular,
+    /// Larger than allowed.
+    TooLarge,
+    /// The system refused.
+    Io(io::Error),
+}
+
+/// Reads a regular file of at most `max` bytes, without following a symlink and without
+/// waiting on a FIFO.
+pub(crate) fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>, ReadRefusal> {
+    let meta = std::fs::symlink_metadata(path).map_err(ReadRefusal::Io)?;
+    if !meta.file_type().is_file() {
+        return Err(ReadRefusal::NotRegular);
+    }
+    if meta.len() > max {
+        return Err(ReadRefusal::TooLarge);
+    }
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Whatever was swapped in since the check: no symlink followed, no FIFO waited on.
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(ReadRefusal::Io)?;
+    if !file.metadata().map_err(ReadRefusal::Io)?.file_type().is_file() {
+        return Err(ReadRefusal::NotRegular);
+    }
+    let mut bytes = Vec::new();
+    file.take(max + 1).read_to_end(&mut bytes).map_err(ReadRefusal::Io)?;
+    if bytes.len() as u64 > max {
+        return Err(ReadRefusal::TooLarge);
+    }
+    Ok(bytes)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn a_written_file_is_its_owners_only_and_a_planted_temporary_name_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"keep me").unwrap();
+        let out = dir.path().join("out.masar");
+        // The old temporary name, planted as a symlink to the victim.
+        std::os::unix::fs::symlink(&victim, dir.path().join("out.masar.partial")).unwrap();
+        write_private_atomically(&out, b"bundle").unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"keep me");
+        assert_eq!(std::fs::read(&out).unwrap(), b"bundle");
+        assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
+    #[test]
+    fn only_regular_files_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo.masar");
+        let status = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(status.success());
+        assert!(matches!(read_regular(&fifo, 1 << 20), Err(ReadRefusal::NotRegular)));
+        let zero = dir.path().join("zero.masar");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        assert!(matches!(read_regular(&zero, 1 << 20), Err(ReadRefusal::NotRegular)));
+        let big = dir.path().join("big.masar");
+        std::fs::write(&big, vec![0u8; 2048]).unwrap();
+        assert!(matches!(read_regular(&big, 1024), Err(ReadRefusal::TooLarge)));
+        assert_eq!(read_regular(&big, 4096).unwrap().len(), 2048);
+    }
+}
