@@ -294,10 +294,10 @@ test("a bundle exported in one window is imported in another, and a conflict is 
   } finally {
     await w.close();
   }
-  cli(B, ["user", "add", "sara", "--role", "supervisor"], "admin", PASSWORD, { MASAR_NEW_PASSWORD: "sara-password" });
+  cli(B, ["user", "add", "sara", "--role", "supervisor"], "admin", PASSWORD, { MASAR_NEW_PASSWORD: "sara-supervisor-26" });
   w = await Window.open(APP, ["--db", B]);
   try {
-    await login(w, "sara", "sara-password");
+    await login(w, "sara", "sara-supervisor-26");
     await go(w, "sync");
     await w.type("[data-testid=import-path]", SYNC);
     await w.click("[data-testid=import]");
@@ -317,7 +317,7 @@ test("a bundle exported in one window is imported in another, and a conflict is 
   }
   w = await Window.open(APP, ["--db", B]);
   try {
-    await login(w, "sara", "sara-password");
+    await login(w, "sara", "sara-supervisor-26");
     await w.until("Arabic again", async () => (await w.js("return document.documentElement.dir")) === "rtl");
     assert.equal(await w.js("return document.querySelector('[data-testid=language]').value"), "ar");
     assert.equal(await w.js("return document.querySelector('[data-testid=months]').value"), "levant");

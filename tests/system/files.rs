@@ -67,3 +67,18 @@ fn a_pipe_or_a_link_to_a_device_is_refused_and_passed_over_in_a_folder() {
     let done = db.ok(&["bundle", "import", folder.to_str().expect("a path")]);
     assert_eq!(done["bundles"], 1, "{done}");
 }
+
+#[test]
+fn a_weak_password_is_refused_with_its_reason_and_nothing_is_made() {
+    let dir = tempfile::tempdir().expect("a folder");
+    let path = dir.path().join("weak.db");
+    let out = crate::common::run(&path, "amina", "password1", &["init", "--org", "Org", "--device", "d"], &[]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("too easy to guess"), "{err}");
+    assert!(!path.exists() && !dir.path().join("weak.db.keys").exists(), "a refused init leaves no file");
+    let db = Db::new();
+    let out = crate::common::run(&db.path, &db.user, &db.password, &["user", "add", "eve", "--role", "counsellor"], &[("MASAR_NEW_PASSWORD", "12345678")]);
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!db.ok(&["user", "list"]).to_string().contains("eve"));
+}

@@ -113,12 +113,40 @@ pub struct User {
 /// The shortest password accepted.
 pub const MIN_PASSWORD_LEN: usize = 8;
 
-/// Refuses a password too easy to guess.
-pub(crate) fn check_password(password: &str) -> Result<(), AuthError> {
+/// The lowest zxcvbn score accepted: about 10^8 guesses, which against the key file's
+/// argon2id (tens of guesses a second per core) is years of work for a thief.
+pub const MIN_PASSWORD_SCORE: u8 = 3;
+
+/// Refuses a password too short or too easy to guess, by zxcvbn's estimate of how many
+/// guesses it takes (common passwords, words, dates, keyboard patterns, the user's name).
+pub(crate) fn check_password(password: &str, user: &str) -> Result<(), AuthError> {
     if password.chars().count() < MIN_PASSWORD_LEN {
         return Err(AuthError::WeakPassword(MIN_PASSWORD_LEN));
     }
+    let estimate = zxcvbn::zxcvbn(password, &[user]);
+    if u8::from(estimate.score()) < MIN_PASSWORD_SCORE {
+        let hint = estimate.feedback().and_then(|f| f.warning()).map(|w| format!(" ({w})")).unwrap_or_default();
+        return Err(AuthError::GuessablePassword { min: MIN_PASSWORD_LEN, hint });
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_common_and_guessable_passwords_are_refused_with_a_reason() {
+        for weak in ["12345678", "password", "Passw0rd!", "azertyuiop", "karim1990", "karimkarim"] {
+            let e = check_password(weak, "karim").unwrap_err();
+            assert_eq!(e.code(), "auth.weak_password", "{weak}");
+            assert!(e.to_string().contains("guess") || e.to_string().contains("short"), "{weak}: {e}");
+        }
+        assert!(check_password("short", "karim").unwrap_err().to_string().contains("too short"));
+        for strong in ["a long enough passphrase", "test-password-1", "tailoring in Oujda 2024"] {
+            check_password(strong, "karim").unwrap_or_else(|e| panic!("{strong}: {e}"));
+        }
+    }
 }
 
 /// Refuses a user name that could not be typed back or shown plainly.

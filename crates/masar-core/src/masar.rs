@@ -82,7 +82,7 @@ struct Founding {
 /// password, the names given, and no file to overwrite.
 fn check_new_database(path: &Path, admin: &str, password: &str, names: &[(&str, &str)]) -> Result<()> {
     check_user_name(admin)?;
-    check_password(password)?;
+    check_password(password, admin)?;
     for (field, value) in names {
         if value.trim().is_empty() {
             return Err(InputError::Missing { field: (*field).into(), hint: "give a name".into() }.into());
@@ -585,15 +585,15 @@ mod tests {
     fn a_new_database_opens_with_its_password_and_refuses_another() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("m.db");
-        let (m, _) = Masar::init(&db, "Org", "laptop", "admin", "long enough", clock()).unwrap();
+        let (m, _) = Masar::init(&db, "Org", "laptop", "admin", "a long enough passphrase", clock()).unwrap();
         drop(m);
-        let m = Masar::open(&db, "admin", "long enough", clock()).unwrap();
+        let m = Masar::open(&db, "admin", "a long enough passphrase", clock()).unwrap();
         assert_eq!(m.user().role, Role::Admin);
         assert_eq!(m.schema_version().unwrap(), SCHEMA_VERSION);
         drop(m);
         let e = Masar::open(&db, "admin", "wrong password", clock()).err().unwrap();
         assert_eq!(e.to_string(), "wrong user name or password");
-        let e = Masar::open(&db, "nobody", "long enough", clock()).err().unwrap();
+        let e = Masar::open(&db, "nobody", "a long enough passphrase", clock()).err().unwrap();
         assert_eq!(e.to_string(), "wrong user name or password");
     }
 
@@ -601,20 +601,20 @@ mod tests {
     fn init_refuses_to_overwrite_and_leaves_the_old_database_intact() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("m.db");
-        Masar::init(&db, "Org", "laptop", "admin", "long enough", clock()).unwrap();
-        let e = Masar::init(&db, "Org2", "laptop", "admin", "other password", clock()).err().unwrap();
+        Masar::init(&db, "Org", "laptop", "admin", "a long enough passphrase", clock()).unwrap();
+        let e = Masar::init(&db, "Org2", "laptop", "admin", "other long passphrase", clock()).err().unwrap();
         assert_eq!(e.code(), "store.already_exists");
-        assert!(Masar::open(&db, "admin", "long enough", clock()).is_ok());
+        assert!(Masar::open(&db, "admin", "a long enough passphrase", clock()).is_ok());
     }
 
     #[test]
     fn a_database_from_a_newer_version_is_refused_with_a_message_to_update() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("m.db");
-        let (m, _) = Masar::init(&db, "Org", "laptop", "admin", "long enough", clock()).unwrap();
+        let (m, _) = Masar::init(&db, "Org", "laptop", "admin", "a long enough passphrase", clock()).unwrap();
         m.conn().pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
         drop(m);
-        let e = Masar::open(&db, "admin", "long enough", clock()).err().unwrap();
+        let e = Masar::open(&db, "admin", "a long enough passphrase", clock()).err().unwrap();
         assert_eq!(e.code(), "store.newer_schema");
         assert!(e.to_string().contains("install the newer version"));
     }

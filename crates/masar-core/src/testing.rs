@@ -12,7 +12,7 @@ pub(crate) fn temp_db() -> (tempfile::TempDir, Masar) {
     let clock: Arc<dyn Clock> = Arc::new(FixedClock(
         chrono::NaiveDate::from_ymd_opt(2024, 6, 1).and_then(|d| d.and_hms_opt(12, 0, 0)).expect("a date").and_utc(),
     ));
-    let (mut m, _) = Masar::init(&dir.path().join("t.db"), "Org", "laptop", "admin", "long enough", clock).expect("init");
+    let (mut m, _) = Masar::init(&dir.path().join("t.db"), "Org", "laptop", "admin", "a long enough passphrase", clock).expect("init");
     for (list, name) in [("donor", "EU"), ("donor", "Japan"), ("sector", "food"), ("sector", "crafts"), ("currency", "MAD"), ("currency", "EUR")] {
         m.add_reference(list, name).expect("reference");
     }

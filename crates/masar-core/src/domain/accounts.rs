@@ -38,7 +38,7 @@ impl Db {
     pub(crate) fn add_user(&mut self, name: &str, role: Role, password: &str) -> Result<String> {
         self.require(Permission::ManageUsers)?;
         check_user_name(name)?;
-        check_password(password)?;
+        check_password(password, name)?;
         if self.user_id_by_name(name)?.is_some() {
             return Err(AuthError::UserExists(name.to_string()).into());
         }
@@ -57,10 +57,10 @@ impl Db {
 
     /// Changes the logged-in user's password: re-wraps their copy of the key only.
     pub(crate) fn change_password(&mut self, old: &str, new: &str) -> Result<()> {
-        check_password(new)?;
+        let name = self.user().name.clone();
+        check_password(new, &name)?;
         let path = self.key_file_path();
         let mut keys = KeyFile::load(&path)?;
-        let name = self.user().name.clone();
         keys.unwrap_for(&name, old)?;
         keys.add_user(&name, new, self.db_key())?;
         keys.save(&path)?;

@@ -705,9 +705,9 @@ mod tests {
         assert!(e.to_string().contains("11000") && e.to_string().contains("at most 4000"), "{e}");
         assert_eq!(e.report().field.as_deref(), Some("amount"));
         m.add_disbursement(&p, "2024-01-11", "4000", "MAD", "EU", None, None).expect("up to the approved amount");
-        m.add_user("karim", Role::Counsellor, "long enough").unwrap();
+        m.add_user("karim", Role::Counsellor, "a long enough passphrase").unwrap();
         let path = m.path().to_path_buf();
-        let mut karim = Masar::open(&path, "karim", "long enough", std::sync::Arc::new(crate::clock::SystemClock)).unwrap();
+        let mut karim = Masar::open(&path, "karim", "a long enough passphrase", std::sync::Arc::new(crate::clock::SystemClock)).unwrap();
         let e = karim.add_disbursement_above_approved(&p, "2024-01-12", "500", "MAD", "EU", None, None, "transport").unwrap_err();
         assert_eq!(e.code(), "auth.forbidden", "{e}");
         drop(karim);

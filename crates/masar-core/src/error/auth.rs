@@ -23,6 +23,14 @@ pub enum AuthError {
     /// A password that is too easy to guess.
     #[error("the password is too short: use at least {0} characters")]
     WeakPassword(usize),
+    /// A password long enough but easy to guess (common, a word, a pattern).
+    #[error("the password is too easy to guess{hint}: use a phrase of several words that others would not guess, at least {min} characters")]
+    GuessablePassword {
+        /// The shortest length accepted.
+        min: usize,
+        /// What makes it guessable, as ": …", or nothing.
+        hint: String,
+    },
     /// A user name that is empty or has spaces at its ends.
     #[error("'{0}' is not a usable user name: use letters, digits, '.', '-' or '_'")]
     BadUserName(String),
@@ -49,7 +57,7 @@ impl AuthError {
             AuthError::WrongCredentials => "auth.wrong_credentials",
             AuthError::Disabled(_) => "auth.disabled",
             AuthError::Forbidden { .. } => "auth.forbidden",
-            AuthError::WeakPassword(_) => "auth.weak_password",
+            AuthError::WeakPassword(_) | AuthError::GuessablePassword { .. } => "auth.weak_password",
             AuthError::BadUserName(_) => "auth.bad_user_name",
             AuthError::UserExists(_) => "auth.user_exists",
             AuthError::UnknownUser(_) => "auth.unknown_user",

@@ -53,7 +53,7 @@ fn clock(offset_days: i64) -> Arc<dyn Clock> {
 fn world(n: usize) -> World {
     let dir = tempfile::tempdir().expect("dir");
     // The last replica's clock is three years fast.
-    let (mut founder, _) = Masar::init(&dir.path().join("r0.db"), "Org", "r0", "admin", "long enough", clock(0)).expect("init");
+    let (mut founder, _) = Masar::init(&dir.path().join("r0.db"), "Org", "r0", "admin", "a long enough passphrase", clock(0)).expect("init");
     let persons: Vec<String> = (0..3)
         .map(|i| {
             founder
@@ -70,7 +70,7 @@ fn world(n: usize) -> World {
         replicas[0].enrol(&enrol, "passphrase!").expect("enrol");
         let bytes = std::fs::read(&enrol).expect("read");
         let skew = if i == n - 1 { 3 * 365 } else { 0 };
-        let (mut m, _) = Masar::join(&dir.path().join(format!("r{i}.db")), &bytes, "passphrase!", &format!("r{i}"), "admin", "long enough", clock(skew)).expect("join");
+        let (mut m, _) = Masar::join(&dir.path().join(format!("r{i}.db")), &bytes, "passphrase!", &format!("r{i}"), "admin", "a long enough passphrase", clock(skew)).expect("join");
         m.import_bundles(&[seed.as_path()], |_, _| {}).expect("seed");
         replicas.push(m);
     }
