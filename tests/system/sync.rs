@@ -441,6 +441,31 @@ fn two_laptops_recording_the_same_fact_do_not_conflict() {
 }
 
 #[test]
+fn an_erasure_blanks_the_notes_about_the_person_on_every_laptop_even_those_that_arrive_later() {
+    let org = Org::new(3);
+    let a = &org.laptops[0];
+    let p = a.id(&["person", "add", "--given", "Rania", "--family", "Darwish", "--sex", "female", "--born", "1990-03-03", "--nationality", "SYR"]);
+    a.ok(&["person", "set", &p, "occupation=Rania's tailoring shop"]);
+    let intake = a.id(&["intake", "add", &p, "--date", "2024-01-01", "--referral", "her brother Darwish"]);
+    let share = org.export(0, &[]);
+    org.import(1, &[&share]);
+    // Laptop 2 receives the intake only after the erasure.
+    a.ok(&["person", "erase", &p]);
+    let erasure = org.export(0, &[]);
+    org.import(1, &[&erasure]);
+    org.import(2, &[&erasure]);
+    org.import(2, &[&share]);
+    for i in 0..3 {
+        let db = &org.laptops[i];
+        assert_eq!(db.ok(&["person", "get", &p])["occupation"], Value::Null, "laptop {i}");
+        let history = format!("{}{}", db.ok(&["history", &p]), db.ok(&["history", &intake]));
+        for secret in ["Rania", "Darwish", "brother", "tailoring"] {
+            assert!(!history.contains(secret), "laptop {i} keeps {secret} in history");
+        }
+    }
+}
+
+#[test]
 fn an_erasure_reaches_a_laptop_whose_person_has_left_its_scope() {
     let org = Org::new(2);
     let a = &org.laptops[0];

@@ -26,6 +26,12 @@ impl DbKey {
         key
     }
 
+    /// The key's bytes, for the test that decrypts a database's pages itself.
+    #[cfg(test)]
+    pub(crate) fn bytes(&self) -> [u8; 32] {
+        *self.0
+    }
+
     /// The key as SQLCipher's raw-key literal, which skips SQLCipher's own slow KDF.
     pub(crate) fn sqlcipher_literal(&self) -> Zeroizing<String> {
         Zeroizing::new(format!("x'{}'", hex::encode(*self.0)))

@@ -646,3 +646,80 @@ mod full_disk {
             .unwrap();
     }
 }
+
+#[cfg(test)]
+mod erasure_on_disk {
+    //! What erasure leaves in the file's pages: every page of the database file and of its
+    //! WAL is decrypted here with the database key (SQLCipher 4: AES-256-CBC per page, the
+    //! IV at the start of each page's 80 reserved bytes, page 1's first 16 bytes a salt).
+    use aes::cipher::{BlockDecryptMut, KeyIvInit};
+
+    use crate::testing::{kv, temp_db};
+    use crate::Masar;
+
+    const PAGE: usize = 4096;
+    const RESERVE: usize = 80;
+
+    fn decrypt_page(key: &[u8; 32], page: &[u8], first: bool) -> Vec<u8> {
+        let start = if first { 16 } else { 0 };
+        let iv = &page[PAGE - RESERVE..PAGE - RESERVE + 16];
+        let mut data = page[start..PAGE - RESERVE].to_vec();
+        let dec = cbc::Decryptor::<aes::Aes256>::new(key.into(), iv.into());
+        let blocks = data.len() / 16;
+        let _ = dec.decrypt_padded_mut::<aes::cipher::block_padding::NoPadding>(&mut data[..blocks * 16]);
+        data
+    }
+
+    /// The decrypted text of the database file and its WAL, lower-cased.
+    fn plain(m: &Masar) -> String {
+        let key = m.db().db_key().bytes();
+        let mut out = Vec::new();
+        let file = std::fs::read(m.path()).expect("the database file");
+        for (i, page) in file.chunks(PAGE).enumerate() {
+            if page.len() == PAGE {
+                out.extend(decrypt_page(&key, page, i == 0));
+            }
+        }
+        let mut wal_path = m.path().as_os_str().to_owned();
+        wal_path.push("-wal");
+        if let Ok(wal) = std::fs::read(std::path::PathBuf::from(wal_path)) {
+            // A 32-byte header, then frames of a 24-byte header and one page.
+            for frame in wal.get(32..).unwrap_or_default().chunks(24 + PAGE) {
+                if frame.len() == 24 + PAGE {
+                    let number = u32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]);
+                    out.extend(decrypt_page(&key, &frame[24..], number == 1));
+                }
+            }
+        }
+        String::from_utf8_lossy(&out).to_lowercase()
+    }
+
+    #[test]
+    fn no_page_of_the_file_or_its_wal_keeps_an_erased_value_while_another_connection_holds_it() {
+        let (_d, mut m) = temp_db();
+        m.add_reference("partner", "Employment agency").unwrap();
+        let id = m
+            .register_person(
+                &kv(&[
+                    ("given", "Zoubida"), ("family", "Qarmouchi"), ("sex", "female"), ("born", "1991-07-19"),
+                    ("nationality", "SYR"), ("phone", "0677123499"), ("occupation", "Zoubida's bakery in Homs"),
+                ]),
+                Some("2024-03-01"),
+            )
+            .unwrap();
+        m.add_intake(&id, "2024-03-02", Some("sent by her cousin Qarmouchi")).unwrap();
+        m.add_referral(&id, "Employment agency", "2024-03-03", None).unwrap();
+        // Another connection holds the database open, as the window does.
+        let other = Masar::open(m.path(), "admin", "a long enough passphrase", std::sync::Arc::new(crate::clock::SystemClock)).unwrap();
+        let before = plain(&m);
+        for value in ["zoubida", "qarmouchi", "0677123499", "1991-07-19"] {
+            assert!(before.contains(value), "the test's decryption does not see '{value}' before the erasure");
+        }
+        m.erase_person(&id).unwrap();
+        let after = plain(&m);
+        for value in ["zoubida", "qarmouchi", "0677123499", "1991-07-19", "cousin"] {
+            assert!(!after.contains(value), "'{value}' is still in a page of the file or its WAL after the erasure");
+        }
+        drop(other);
+    }
+}

@@ -119,6 +119,14 @@ pub(crate) fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), 
     Ok(())
 }
 
+/// Moves the WAL's pages into the database file and empties the WAL, so that values just
+/// overwritten (an erasure) leave no old copy in it. Readers holding the file open without
+/// a transaction do not stop it.
+pub(crate) fn checkpoint(conn: &Connection) -> Result<(), StoreError> {
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    Ok(())
+}
+
 /// Removes what a failed `init` or `join` left, so that a later attempt can start over.
 pub(crate) fn remove_database_files(path: &Path) {
     for suffix in ["", "-wal", "-shm"] {

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rusqlite::{params, Transaction};
+use rusqlite::{params, OptionalExtension, Transaction};
 
 use crate::clock::Hlc;
 use crate::schema::{Entity, FieldKind, Value};
@@ -330,5 +330,52 @@ pub(crate) fn apply_erasure(tx: &Transaction<'_>, record: &str) -> Result<()> {
     .execute([record])?;
     tx.prepare_cached(&format!("DELETE FROM field_heads WHERE entity = 'person' AND record = ?1 AND field NOT IN ({kept})"))?
         .execute([record])?;
+    // The notes of the person's intakes and referrals are about them too.
+    for entity in [Entity::Intake, Entity::Referral] {
+        let linked: Vec<String> = tx
+            .prepare_cached(
+                "SELECT DISTINCT record FROM changes WHERE entity = ?1 AND field = 'person_id' AND value = ?2",
+            )?
+            .query_map(params![entity.name(), serde_json::Value::String(record.to_string()).to_string()], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for r in linked {
+            erase_linked(tx, entity, &r)?;
+        }
+    }
     Ok(())
+}
+
+/// Blanks the personal fields of a record linked to an erased person, in the log, the
+/// heads and the row.
+fn erase_linked(tx: &Transaction<'_>, entity: Entity, record: &str) -> Result<()> {
+    for def in entity.fields().iter().filter(|f| f.personal) {
+        tx.prepare_cached(
+            "UPDATE changes SET value = NULL, old = NULL
+             WHERE entity = ?1 AND record = ?2 AND field = ?3 AND (value IS NOT NULL OR old IS NOT NULL)",
+        )?
+        .execute(params![entity.name(), record, def.name])?;
+        tx.prepare_cached("DELETE FROM field_heads WHERE entity = ?1 AND record = ?2 AND field = ?3")?
+            .execute(params![entity.name(), record, def.name])?;
+    }
+    let heads = record_heads(tx, entity.name(), record)?;
+    settle_record(tx, entity, record, None, heads).map(|_| ())
+}
+
+/// The person a linked record (an intake, a referral) is about, by its log.
+pub(crate) fn linked_person(tx: &Transaction<'_>, entity: &str, record: &str) -> Result<Option<String>> {
+    let json: Option<String> = tx
+        .prepare_cached("SELECT value FROM changes WHERE entity = ?1 AND record = ?2 AND field = 'person_id' AND value IS NOT NULL LIMIT 1")?
+        .query_row(params![entity, record], |r| r.get(0))
+        .optional()?;
+    Ok(json.and_then(|j| Value::from_json(Some(&j)).as_str().map(str::to_string)))
+}
+
+/// Blanks a linked record's personal fields when the person it is about was erased
+/// (its changes may arrive after the erasure).
+pub(crate) fn erase_linked_if_erased(tx: &Transaction<'_>, entity: &str, record: &str) -> Result<()> {
+    let Some(e @ (Entity::Intake | Entity::Referral)) = Entity::from_name(entity) else { return Ok(()) };
+    match linked_person(tx, entity, record)? {
+        Some(person) if person_erased(tx, &person)? => erase_linked(tx, e, record),
+        _ => Ok(()),
+    }
 }

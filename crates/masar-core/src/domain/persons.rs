@@ -136,7 +136,9 @@ impl Db {
     pub(crate) fn erase_person(&mut self, id: &str) -> Result<()> {
         self.require(Permission::ErasePerson)?;
         Person::existing(self.conn(), id)?;
-        self.write(|w| w.erase_person(id))
+        self.write(|w| w.erase_person(id))?;
+        // The erased values must not stay in the WAL's old pages until some later time.
+        Ok(crate::store::checkpoint(self.conn())?)
     }
 
     /// Records a reception interview.

@@ -162,22 +162,23 @@ const PERSON: &[FieldDef] = &[
     personal("arrival", Date),
     f("city", Text),
     f("household_size", Count { min: 1 }),
-    f("languages", Text),
-    f("education", Text),
-    f("occupation", Text),
-    f("skills", Text),
+    // Free text can name the person or those around them: erasure blanks it too.
+    personal("languages", Text),
+    personal("education", Text),
+    personal("occupation", Text),
+    personal("skills", Text),
     personal("needs", Text),
     personal("phone", Text),
     f("consent", Date),
-    f("consent_scope", Text),
+    personal("consent_scope", Text),
     fixed("counsellor", Link(Entity::User)),
     fixed("erased", Flag),
 ];
 const INTAKE: &[FieldDef] = &[
     fixed("person_id", Link(Entity::Person)),
     f("date", Date),
-    f("referral", Text),
-    f("notes", Text),
+    personal("referral", Text),
+    personal("notes", Text),
     fixed("counsellor", Link(Entity::User)),
 ];
 const SESSION: &[FieldDef] = &[
@@ -253,7 +254,7 @@ const REFERRAL: &[FieldDef] = &[
     f("partner", Text),
     f("date", Date),
     f("status", Choice(REFERRAL_STATUSES)),
-    f("notes", Text),
+    personal("notes", Text),
 ];
 
 impl Entity {

@@ -332,7 +332,8 @@ impl Db {
         let now = self.clock().now().to_rfc3339();
         let now_millis = self.clock().now().timestamp_millis();
         let total = opened.len();
-        self.transaction(|tx| {
+        let erasures = opened.iter().filter_map(|(_, ops)| ops.as_ref()).flatten().any(|op| op.field == "erased");
+        let stats = self.transaction(|tx| {
             let mut stats = Imported { bundles: total as u64, ..Imported::default() };
             let mut clock = ClockState::load(tx)?;
             let mut touched: oplog::Touched = BTreeMap::new();
@@ -372,6 +373,7 @@ impl Db {
                 if entity == "person" && oplog::person_erased(tx, record)? {
                     oplog::apply_erasure(tx, record)?;
                 }
+                oplog::erase_linked_if_erased(tx, entity, record)?;
             }
             stats.conflicts = oplog::settle(tx, &touched)?;
             // Stamps seen ahead of this laptop's clock: keep later local stamps moving with
@@ -379,7 +381,11 @@ impl Db {
             clock.keep_lead(now_millis);
             clock.save(tx)?;
             Ok(stats)
-        })
+        })?;
+        if erasures {
+            crate::store::checkpoint(self.conn())?;
+        }
+        Ok(stats)
     }
 
     /// The open conflicts, in a stable order.
