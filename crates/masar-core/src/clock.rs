@@ -39,6 +39,16 @@ impl Clock for FixedClock {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Hlc(pub i64);
 
+/// No change may carry a stamp after this instant (2200-01-01): a bundle with one is
+/// refused. A constant, not the importer's clock, so every laptop decides alike.
+pub const STAMP_CEILING_MILLIS: i64 = 7_258_118_400_000;
+
+/// A laptop's own clock never follows a stamp further than this (2199-01-01). Stamps
+/// between it and the ceiling are accepted but not followed, so no import can push this
+/// laptop's later stamps over the ceiling, where every other laptop would refuse them.
+/// Order among changes is kept by their parents, not by following the clock.
+pub const FOLLOW_CEILING_MILLIS: i64 = 7_226_582_400_000;
+
 const COUNTER_BITS: u32 = 16;
 const COUNTER_MAX: i64 = (1 << COUNTER_BITS) - 1;
 

@@ -4,7 +4,7 @@
 
 use rusqlite::Connection;
 
-use crate::clock::Hlc;
+use crate::clock::{Hlc, FOLLOW_CEILING_MILLIS};
 use crate::store::{meta_i64, set_meta};
 use crate::Result;
 
@@ -57,10 +57,12 @@ impl ClockState {
     }
 
     /// Takes in a stamp seen in an import; `other_device` when another laptop made it.
+    /// Beyond [`FOLLOW_CEILING_MILLIS`] the stamp is not followed (see there).
     pub fn observe(&mut self, seen: Hlc, other_device: bool) {
-        self.hlc = self.hlc.observe(seen);
+        let followed = seen.min(Hlc::new(FOLLOW_CEILING_MILLIS, 0));
+        self.hlc = self.hlc.observe(followed);
         if other_device {
-            self.frontier = self.frontier.max(seen.millis());
+            self.frontier = self.frontier.max(followed.millis());
         }
     }
 
@@ -68,5 +70,24 @@ impl ClockState {
     /// local stamps move on with real time from there.
     pub fn keep_lead(&mut self, wall_millis: i64) {
         self.offset = self.offset.max(self.frontier - wall_millis);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::STAMP_CEILING_MILLIS;
+
+    #[test]
+    fn a_stamp_near_the_ceiling_does_not_drag_this_laptops_clock_over_it() {
+        let mut clock = ClockState { hlc: Hlc::new(1_700_000_000_000, 0), frontier: 0, offset: 0 };
+        clock.observe(Hlc::new(STAMP_CEILING_MILLIS - 1, 65_000), true);
+        // A lifetime of later changes, each borrowing a millisecond, stays below the ceiling.
+        let mut last = clock.hlc;
+        for _ in 0..100_000 {
+            last = clock.stamp(1_700_000_000_000);
+        }
+        assert!(last.millis() < STAMP_CEILING_MILLIS, "{}", last.millis());
+        assert!(clock.frontier <= FOLLOW_CEILING_MILLIS);
     }
 }

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use super::keys::{DeviceCert, OrgKeys};
 use crate::changes::Op;
-use crate::clock::Hlc;
+use crate::clock::{Hlc, STAMP_CEILING_MILLIS};
 use crate::error::SyncError;
 
 /// The first bytes of every bundle.
@@ -111,9 +111,14 @@ fn to_wire(op: &Op) -> WireOp {
 }
 
 fn from_wire(w: WireOp) -> Result<Op, SyncError> {
-    let plausible = |h: i64| h > 0 && Hlc(h).millis() < (1i64 << 46);
-    if !plausible(w.h) || w.p.iter().any(|(h, _)| !plausible(*h)) || w.d.is_empty() || w.r.is_empty() || w.f.is_empty() {
-        return Err(SyncError::Damaged("a change in it has an impossible stamp or an empty name".into()));
+    let plausible = |h: i64| h > 0 && Hlc(h).millis() <= STAMP_CEILING_MILLIS;
+    if !plausible(w.h) || w.p.iter().any(|(h, _)| !plausible(*h)) {
+        return Err(SyncError::Damaged(
+            "a change in it is stamped after the year 2200 or before 1970: the clock of the laptop that wrote it is wrong".into(),
+        ));
+    }
+    if w.d.is_empty() || w.r.is_empty() || w.f.is_empty() {
+        return Err(SyncError::Damaged("a change in it has an empty name".into()));
     }
     Ok(Op {
         hlc: Hlc(w.h),

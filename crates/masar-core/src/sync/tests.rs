@@ -206,3 +206,59 @@ fn changes_to_accounts_from_outside_are_ignored() {
     assert_eq!((r.applied, r.skipped), (0, 1));
     assert!(m.list_users().expect("users").iter().all(|u| u.active));
 }
+
+/// A bundle of one change to `person`'s city, stamped at `millis`, sealed with `m`'s own
+/// keys as a forger holding an enrolled laptop would.
+fn forged_city(m: &Masar, dir: &std::path::Path, person: &str, millis: i64, counter: i64, name: &str) -> PathBuf {
+    let keys = super::keys::load(m.conn()).expect("keys");
+    let op = crate::changes::Op {
+        hlc: crate::clock::Hlc::new(millis, counter),
+        device: keys.device_cert.device.clone(),
+        entity: "person".into(),
+        record: person.into(),
+        field: "city".into(),
+        value: Some("\"Nowhere\"".into()),
+        creates: false,
+        parents: vec![],
+        user_id: None,
+        user_name: Some("forger".into()),
+        at: "t".into(),
+        frontier: 0,
+    };
+    let header = super::Header {
+        org: keys.org_id.clone(),
+        bundle: name.into(),
+        device: keys.device_cert.device.clone(),
+        cert: keys.device_cert.clone(),
+        created: "t".into(),
+        changes: 1,
+        full: false,
+        scope: vec![],
+        schema: crate::store::SCHEMA_VERSION,
+    };
+    let path = dir.join(format!("{name}.masar"));
+    std::fs::write(&path, super::bundle::seal(&header, &[op], &keys).expect("seal")).expect("write");
+    path
+}
+
+#[test]
+fn a_stamp_at_the_ceiling_cannot_stop_a_laptop_from_syncing_afterwards() {
+    let mut w = world(2);
+    let dir = w._dir.path().to_path_buf();
+    let person = w.persons[0].clone();
+    // Beyond the ceiling: refused with its reason, nothing applied.
+    let beyond = forged_city(&w.replicas[0], &dir, &person, crate::clock::STAMP_CEILING_MILLIS + 1, 0, "beyond");
+    let e = w.replicas[1].import_bundles(&[beyond.as_path()], |_, _| {}).expect_err("refused");
+    assert!(e.to_string().contains("2200"), "{e}");
+    // At it, its last counter: accepted, but not followed by laptop 1's clock (following
+    // it, laptop 1's next stamp would be over the ceiling).
+    let under = forged_city(&w.replicas[0], &dir, &person, crate::clock::STAMP_CEILING_MILLIS, 0xFFFF, "under");
+    w.replicas[1].import_bundles(&[under.as_path()], |_, _| {}).expect("accepted");
+    // Laptop 1 keeps working, and what it writes next is still accepted by laptop 0.
+    w.replicas[1].set_person(&person, &kv(&[("city", "Oujda")])).expect("a later edit");
+    let later = dir.join("later.masar");
+    w.replicas[1].export_bundle(&later, false, &[]).expect("export");
+    w.replicas[0].import_bundles(&[under.as_path(), later.as_path()], |_, _| {}).expect("laptop 0 accepts it");
+    assert_eq!(w.replicas[0].digest().expect("digest"), w.replicas[1].digest().expect("digest"));
+    assert_eq!(w.replicas[0].person(&person).expect("person").city.as_deref(), Some("Oujda"), "the later edit names the forged one as parent");
+}
