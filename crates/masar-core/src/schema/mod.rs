@@ -381,6 +381,34 @@ fn invalid(field: &str, value: &str, problem: Problem) -> InputError {
 }
 
 impl FieldKind {
+    /// Checks a value as a change carries it (JSON) the way local entry would have
+    /// written it: the right type, and text in its canonical form (a real date, an exact
+    /// amount of the right sign, one of the choices, an upper-case code). `None` or JSON
+    /// null is an unset or erased value.
+    pub(crate) fn check_json(self, field: &str, json: Option<&str>) -> Result<(), String> {
+        let Some(json) = json else { return Ok(()) };
+        let parsed: serde_json::Value = serde_json::from_str(json).map_err(|_| "is not a value".to_string())?;
+        match (self, parsed) {
+            (_, serde_json::Value::Null) => Ok(()),
+            (Count { min }, serde_json::Value::Number(n)) => match n.as_i64() {
+                Some(i) if i >= min => Ok(()),
+                _ => Err(format!("is not a whole number of at least {min}")),
+            },
+            (Flag, serde_json::Value::Bool(_)) => Ok(()),
+            (Flag, serde_json::Value::Number(n)) if matches!(n.as_i64(), Some(0 | 1)) => Ok(()),
+            (Text, serde_json::Value::String(_)) => Ok(()),
+            (kind, serde_json::Value::String(text)) if !matches!(kind, Count { .. } | Flag) => match kind.parse(field, &text) {
+                Ok(Value::Text(canonical)) if canonical == text => Ok(()),
+                Ok(_) => Err("is not written as Masar writes it".to_string()),
+                Err(e) => Err(match e {
+                    InputError::Invalid { problem, .. } => problem.to_string(),
+                    other => other.to_string(),
+                }),
+            },
+            _ => Err("is not of the field's type".to_string()),
+        }
+    }
+
     /// Reads `text` typed by a user for the field `field`; empty text means unset.
     pub fn parse(self, field: &str, text: &str) -> Result<Value, InputError> {
         let t = text.trim();

@@ -129,6 +129,27 @@ fn conflict_id(entity: &str, record: &str, field: &str, loser: (Hlc, &str)) -> S
     uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, name.as_bytes()).to_string()
 }
 
+/// Refuses a bundle holding a value local entry could not have written (a sex that is not
+/// one of the choices, a date that is not a date, a negative household size): another
+/// laptop must not accept what this one would refuse. Entities and fields of newer
+/// versions are kept as they are.
+fn check_values(ops: &[Op]) -> Result<(), SyncError> {
+    for op in ops {
+        let Some(entity) = Entity::from_name(&op.entity) else { continue };
+        let Ok(def) = entity.field(&op.field) else { continue };
+        if let Err(problem) = def.kind.check_json(def.name, op.value.as_deref()) {
+            return Err(SyncError::Damaged(format!(
+                "its change to {} {} sets {} to {} which {problem}; a laptop could not have written it",
+                entity.label(),
+                op.record,
+                def.name,
+                op.value.as_deref().unwrap_or("null"),
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The bundle files among `paths`: a folder stands for every `.masar` file in it, sorted.
 pub(crate) fn bundle_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
@@ -325,6 +346,7 @@ impl Db {
                 opened.push((header, None));
             } else {
                 let (header, ops) = bundle::open(&bytes, &keys).map_err(at)?;
+                check_values(&ops).map_err(at)?;
                 opened.push((header, Some(ops)));
             }
         }

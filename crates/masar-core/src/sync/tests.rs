@@ -210,14 +210,19 @@ fn changes_to_accounts_from_outside_are_ignored() {
 /// A bundle of one change to `person`'s city, stamped at `millis`, sealed with `m`'s own
 /// keys as a forger holding an enrolled laptop would.
 fn forged_city(m: &Masar, dir: &std::path::Path, person: &str, millis: i64, counter: i64, name: &str) -> PathBuf {
+    forged_change(m, dir, person, "city", "\"Nowhere\"", crate::clock::Hlc::new(millis, counter), name)
+}
+
+/// A bundle of one change to a field of `person`, sealed with `m`'s own keys.
+fn forged_change(m: &Masar, dir: &std::path::Path, person: &str, field: &str, json: &str, hlc: crate::clock::Hlc, name: &str) -> PathBuf {
     let keys = super::keys::load(m.conn()).expect("keys");
     let op = crate::changes::Op {
-        hlc: crate::clock::Hlc::new(millis, counter),
+        hlc,
         device: keys.device_cert.device.clone(),
         entity: "person".into(),
         record: person.into(),
-        field: "city".into(),
-        value: Some("\"Nowhere\"".into()),
+        field: field.into(),
+        value: Some(json.into()),
         creates: false,
         parents: vec![],
         user_id: None,
@@ -261,4 +266,30 @@ fn a_stamp_at_the_ceiling_cannot_stop_a_laptop_from_syncing_afterwards() {
     w.replicas[0].import_bundles(&[under.as_path(), later.as_path()], |_, _| {}).expect("laptop 0 accepts it");
     assert_eq!(w.replicas[0].digest().expect("digest"), w.replicas[1].digest().expect("digest"));
     assert_eq!(w.replicas[0].person(&person).expect("person").city.as_deref(), Some("Oujda"), "the later edit names the forged one as parent");
+}
+
+#[test]
+fn a_value_local_entry_would_refuse_is_refused_on_import_with_the_whole_bundle() {
+    let mut w = world(2);
+    let dir = w._dir.path().to_path_buf();
+    let person = w.persons[0].clone();
+    let stamp = crate::clock::Hlc::new(1_800_000_000_000, 0);
+    for (i, (field, json, why)) in [
+        ("sex", "\"banana\"", "is not one of"),
+        ("household_size", "-1", "at least 1"),
+        ("born", "\"31/12/2024\"", "is not a date"),
+        ("nationality", "\"syria\"", "country code"),
+        ("phone", "42", "type"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let before = w.replicas[1].digest().expect("digest");
+        let bad = forged_change(&w.replicas[0], &dir, &person, field, json, stamp, &format!("bad{i}"));
+        let e = w.replicas[1].import_bundles(&[bad.as_path()], |_, _| {}).expect_err(field);
+        assert!(e.to_string().contains(field) && e.to_string().contains(why), "{field}: {e}");
+        assert_eq!(w.replicas[1].digest().expect("digest"), before, "{field}: nothing applied");
+    }
+    let good = forged_change(&w.replicas[0], &dir, &person, "city", "\"Oujda\"", stamp, "good");
+    w.replicas[1].import_bundles(&[good.as_path()], |_, _| {}).expect("a well-formed change is accepted");
 }
