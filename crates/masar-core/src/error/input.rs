@@ -37,6 +37,8 @@ pub enum Problem {
     NotAfter(String),
     /// Not a scope of export.
     NotAScope,
+    /// Longer than a value may be, in bytes.
+    TooLong(usize),
 }
 
 impl Problem {
@@ -57,6 +59,7 @@ impl Problem {
             Problem::NotKeyValue => "not_key_value",
             Problem::NotAfter(_) => "not_after",
             Problem::NotAScope => "not_a_scope",
+            Problem::TooLong(_) => "too_long",
         }
     }
 
@@ -66,6 +69,7 @@ impl Problem {
             Problem::TooSmall(min) => vec![("min", min.to_string())],
             Problem::NotOneOf(options) => vec![("options", options.join(", "))],
             Problem::NotAfter(date) => vec![("date", date.clone())],
+            Problem::TooLong(max) => vec![("max", (max / 1024).to_string())],
             _ => Vec::new(),
         }
     }
@@ -88,6 +92,7 @@ impl std::fmt::Display for Problem {
             Problem::NotKeyValue => f.write_str("is not of the form KEY=VALUE, for example city=Rabat"),
             Problem::NotAfter(date) => write!(f, "is not after the visit's date {date}: give the date of the next visit"),
             Problem::NotAScope => f.write_str("is not a scope: use city=NAME or counsellor=USER"),
+            Problem::TooLong(max) => write!(f, "is too long: a value may hold at most {} KiB", max / 1024),
         }
     }
 }

@@ -12,6 +12,10 @@ use rust_decimal::Decimal;
 
 use crate::error::{parse_amount, parse_date, InputError, Problem, StoreError};
 
+/// The most bytes a typed value may hold: what a bundle may carry (a long note is a few
+/// KiB).
+pub const MAX_TEXT_BYTES: usize = 60 * 1024;
+
 /// Reads money stored as decimal text; text that does not read as one is an error
 /// (`store.corrupt`), never a silent zero.
 pub(crate) fn stored_amount(field: &str, text: Option<String>) -> Result<Option<Decimal>, StoreError> {
@@ -415,6 +419,10 @@ impl FieldKind {
         if t.is_empty() {
             return Ok(Value::Null);
         }
+        if t.len() > MAX_TEXT_BYTES {
+            let shown = t.char_indices().nth(40).map_or(t, |(i, _)| &t[..i]);
+            return Err(invalid(field, shown, Problem::TooLong(MAX_TEXT_BYTES)));
+        }
         Ok(match self {
             Text => Value::text(t),
             Date => Value::text(parse_date(field, t)?.format("%Y-%m-%d").to_string()),
@@ -465,6 +473,14 @@ impl FieldKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_longer_than_a_bundle_may_carry_is_refused_at_entry() {
+        let long = "é".repeat(MAX_TEXT_BYTES);
+        let e = FieldKind::Text.parse("notes", &long).unwrap_err();
+        assert!(e.to_string().contains("too long"), "{e}");
+        assert!(FieldKind::Text.parse("notes", &"é".repeat(1000)).is_ok());
+    }
 
     #[test]
     fn every_entity_names_a_distinct_table_and_change_log_name() {

@@ -34,7 +34,17 @@ pub const FORMAT: u16 = 1;
 /// A bundle larger than this is refused before anything is read into memory.
 pub const MAX_BYTES: u64 = 2 << 30;
 const MAX_HEADER: u32 = 1 << 20;
-const MAX_OPS: usize = 50_000_000;
+/// The most changes one bundle may hold: three times the whole log of a national programme
+/// of 100,000 persons. A bundle announcing more is refused before it is decrypted.
+pub const MAX_CHANGES: u64 = 5_000_000;
+/// The most bytes one value may hold (a long note is a few KiB).
+pub const MAX_VALUE_BYTES: usize = 64 * 1024;
+/// The most bytes one name may hold (ids, devices, entities, fields).
+const MAX_NAME_BYTES: usize = 128;
+/// Decompressed bytes allowed per announced change, plus a fixed slack for a few long
+/// notes: a bundle that inflates beyond is a bomb, refused once that much is read.
+const BYTES_PER_CHANGE: u64 = 2048;
+const DECOMPRESSION_SLACK: u64 = 1 << 20;
 
 /// The bundle's clear header: who wrote it, for whom, what it holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,6 +129,12 @@ fn from_wire(w: WireOp) -> Result<Op, SyncError> {
     }
     if w.d.is_empty() || w.r.is_empty() || w.f.is_empty() {
         return Err(SyncError::Damaged("a change in it has an empty name".into()));
+    }
+    if [&w.d, &w.e, &w.r, &w.f].iter().any(|n| n.len() > MAX_NAME_BYTES) || w.p.iter().any(|(_, d)| d.len() > MAX_NAME_BYTES) {
+        return Err(SyncError::Damaged(format!("a change in it has a name longer than {MAX_NAME_BYTES} bytes")));
+    }
+    if w.v.as_ref().is_some_and(|v| v.len() > MAX_VALUE_BYTES) {
+        return Err(SyncError::Damaged(format!("a change in it holds a value longer than {} KiB", MAX_VALUE_BYTES / 1024)));
     }
     Ok(Op {
         hlc: Hlc(w.h),
@@ -228,9 +244,12 @@ pub(crate) fn read_header(bytes: &[u8]) -> Result<(Header, usize), SyncError> {
 /// Reads a bundle's decrypted body: deflated JSON holding exactly `expected` changes.
 /// Public so that the fuzzer can reach it without forging signatures.
 pub(crate) fn decode_body(compressed: &[u8], expected: u64) -> Result<Vec<Op>, SyncError> {
+    if expected > MAX_CHANGES {
+        return Err(SyncError::Damaged(format!("it announces {expected} changes, more than the {MAX_CHANGES} a bundle may hold")));
+    }
     let mut json = Vec::new();
-    // Bounded, so a small bomb cannot exhaust memory: JSON changes take well under 4 KiB each.
-    let limit = expected.saturating_mul(4096).min(MAX_BYTES * 8) + 1024;
+    // Bounded, so a small bomb cannot exhaust memory.
+    let limit = expected.saturating_mul(BYTES_PER_CHANGE) + DECOMPRESSION_SLACK;
     flate2::read::DeflateDecoder::new(compressed)
         .take(limit)
         .read_to_end(&mut json)
@@ -239,7 +258,7 @@ pub(crate) fn decode_body(compressed: &[u8], expected: u64) -> Result<Vec<Op>, S
         return Err(SyncError::Damaged("its contents are far larger than the changes it announces".into()));
     }
     let body: Body = serde_json::from_slice(&json).map_err(|e| SyncError::Damaged(format!("its contents cannot be read ({e})")))?;
-    if body.ops.len() > MAX_OPS || body.ops.len() as u64 != expected {
+    if body.ops.len() as u64 != expected {
         return Err(SyncError::Damaged("it does not hold the number of changes its header announces".into()));
     }
     body.ops.into_iter().map(from_wire).collect()
@@ -257,6 +276,9 @@ pub(crate) fn open(bytes: &[u8], keys: &OrgKeys) -> Result<(Header, Vec<Op>), Sy
     // the organisation certified.
     if hex::encode(signer.as_bytes()) != header.cert.public_key {
         return Err(SyncError::UnknownDevice { device: header.device.clone() });
+    }
+    if header.changes > MAX_CHANGES {
+        return Err(SyncError::Damaged(format!("it announces {} changes, more than the {MAX_CHANGES} a bundle may hold", header.changes)));
     }
     let payload = &bytes[header_end + 8..bytes.len() - 64 - TRAILER];
     if payload.len() < 24 {
@@ -295,6 +317,27 @@ mod tests {
             scope: vec![],
             schema: 2,
         }
+    }
+
+    #[test]
+    fn a_decompression_bomb_and_an_announced_flood_are_refused_before_they_cost_memory() {
+        let (_d, _m, k) = sample();
+        // One change whose value inflates from kilobytes to 10 MB.
+        let mut bomb = op();
+        bomb.value = Some(format!("\"{}\"", "a".repeat(10 << 20)));
+        let sealed = seal(&header(&k, 1), &[bomb], &k).unwrap();
+        assert!(sealed.len() < 100_000, "the bomb is small on disk: {}", sealed.len());
+        let e = open(&sealed, &k).unwrap_err().to_string();
+        assert!(e.contains("far larger"), "{e}");
+        // Ten million announced changes: refused from the header, before decryption.
+        let flood = seal(&header(&k, 10_000_000), &[op()], &k).unwrap();
+        let e = open(&flood, &k).unwrap_err().to_string();
+        assert!(e.contains("more than the 5000000"), "{e}");
+        // A value over the limit, compressed small, is refused too.
+        let mut long = op();
+        long.value = Some(format!("\"{}\"", "b".repeat(MAX_VALUE_BYTES + 10)));
+        let e = open(&seal(&header(&k, 1), &[long], &k).unwrap(), &k).unwrap_err().to_string();
+        assert!(e.contains("KiB"), "{e}");
     }
 
     fn op() -> Op {

@@ -229,6 +229,17 @@ impl Db {
         };
         let in_scope = if scope.is_empty() { None } else { Some(scope::records(self.conn(), scope)?) };
         let (ops, last_seq) = self.ops_since(since, in_scope.as_ref())?;
+        if ops.len() as u64 > bundle::MAX_CHANGES {
+            return Err(SyncError::Refused {
+                path: out.display().to_string(),
+                reason: format!(
+                    "this export would hold {} changes, more than the {} a bundle may: export by scope (--scope)",
+                    ops.len(),
+                    bundle::MAX_CHANGES
+                ),
+            }
+            .into());
+        }
         let header = Header {
             org: keys.org_id.clone(),
             bundle: uuid::Uuid::now_v7().to_string(),
