@@ -33,6 +33,7 @@ fn database_path() -> PathBuf {
 }
 
 fn main() {
+    masar_core::harden_process();
     let state = AppState {
         db: database_path(),
         demo: std::env::args().any(|a| a == "--demo") || std::env::var("MASAR_DEMO").is_ok_and(|v| v == "1"),

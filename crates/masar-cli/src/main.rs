@@ -51,6 +51,7 @@ impl<E: Into<masar_core::Error>> From<E> for Failure {
 }
 
 fn main() -> ExitCode {
+    masar_core::harden_process();
     let cli = Cli::parse();
     let json = cli.json;
     let is_report = matches!(cli.command, Command::Report(_));

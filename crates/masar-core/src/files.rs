@@ -129,3 +129,33 @@ mod tests {
         assert_eq!(read_regular(&big, 4096).unwrap().len(), 2048);
     }
 }
+
+/// Keeps the process's memory, which holds keys and personal data, out of core dumps and
+/// away from other processes of the same user (Linux: not dumpable, no core file).
+pub fn harden_process() {
+    #[cfg(unix)]
+    {
+        let none = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: setrlimit reads the struct passed; failure leaves the limit as it was.
+        unsafe {
+            libc::setrlimit(libc::RLIMIT_CORE, &none);
+        }
+    }
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_DUMPABLE takes a plain integer and changes only this process's flag.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod hardening {
+    #[test]
+    fn a_hardened_process_leaves_no_core_and_cannot_be_dumped() {
+        super::harden_process();
+        let mut limit = libc::rlimit { rlim_cur: 1, rlim_max: 1 };
+        // SAFETY: getrlimit writes into the struct passed; prctl reads a plain integer.
+        let (got, dumpable) = unsafe { (libc::getrlimit(libc::RLIMIT_CORE, &mut limit), libc::prctl(libc::PR_GET_DUMPABLE, 0, 0, 0, 0)) };
+        assert_eq!((got, limit.rlim_cur, limit.rlim_max, dumpable), (0, 0, 0, 0));
+    }
+}

@@ -50,6 +50,7 @@ pub use domain::{
     BudgetLine, BudgetLineView, BudgetSummary, Disbursement, FollowUp, Intake, Person, PersonImport, Project, ProjectRules,
     Referral, Session, StageEvent, UserSummary,
 };
+pub use files::harden_process;
 pub use error::{parse_date, split_pair, AuthError, Error, ErrorClass, ErrorReport, InputError, Problem, Result, StoreError, SyncError};
 pub use masar::{Created, Enrolled, Masar, Status};
 pub use report::{Dimension, Measure, Report};
