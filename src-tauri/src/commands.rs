@@ -301,7 +301,7 @@ pub fn user_add(state: State<'_, AppState>, name: String, role: String, password
 
 #[tauri::command(rename_all = "snake_case")]
 pub fn enrol(state: State<'_, AppState>, out: String, passphrase: String) -> Api<Enrolled> {
-    with(&state, |m| m.enrol(Path::new(&out), &passphrase))
+    with(&state, |m| m.enrol(Path::new(&out), &passphrase, None))
 }
 
 #[tauri::command(rename_all = "snake_case")]

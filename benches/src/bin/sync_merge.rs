@@ -39,7 +39,7 @@ fn main() {
     let mut changes = 0u64;
     for i in 0..bundles {
         let enrol = dir.path().join(format!("l{i}.enrol"));
-        founder.enrol(&enrol, PASSPHRASE).expect("enrol");
+        founder.enrol(&enrol, PASSPHRASE, None).expect("enrol");
         let bytes = std::fs::read(&enrol).expect("read enrolment");
         let (mut laptop, _) =
             Masar::join(&dir.path().join(format!("l{i}.db")), &bytes, PASSPHRASE, &format!("l{i}"), "admin", PASSWORD, clock.clone()).expect("join");
@@ -57,7 +57,7 @@ fn main() {
 
     // The merge.
     let enrol = dir.path().join("supervisor.enrol");
-    founder.enrol(&enrol, PASSPHRASE).expect("enrol");
+    founder.enrol(&enrol, PASSPHRASE, None).expect("enrol");
     let enrol = std::fs::read(&enrol).expect("read");
     let (mut supervisor, _) =
         Masar::join(&dir.path().join("supervisor.db"), &enrol, PASSPHRASE, "supervisor", "admin", PASSWORD, clock.clone()).expect("join");

@@ -47,6 +47,9 @@ pub enum Command {
     Enrol {
         #[arg(long)]
         out: PathBuf,
+        /// Days the file is accepted (1 to 90; default 7).
+        #[arg(long = "valid-days")]
+        valid_days: Option<i64>,
     },
     /// Sync bundles.
     #[command(subcommand)]

@@ -175,11 +175,11 @@ fn run(cli: Cli) -> Result<Json, Failure> {
             };
             Ok(json(&made))
         }
-        Command::Enrol { out } => {
+        Command::Enrol { out, valid_days } => {
             let mut m = open(&path)?;
             m.require(Permission::ManageUsers)?;
             let passphrase = env_or_ask("MASAR_ENROL_PASSPHRASE", "passphrase for the enrolment file", true)?;
-            Ok(json(&m.enrol(&out, &passphrase)?))
+            Ok(json(&m.enrol(&out, &passphrase, valid_days)?))
         }
         Command::Bundle(BundleCmd::Export { out, full, scope }) => {
             let mut m = open(&path)?;

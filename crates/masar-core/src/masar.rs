@@ -127,6 +127,7 @@ impl Masar {
     ) -> Result<(Masar, Created)> {
         check_new_database(path, admin, password, &[("device", device_name)])?;
         let enrolment = crate::sync::keys::open_enrolment(enrolment, passphrase)?;
+        enrolment.check_not_expired(clock.now())?;
         let founding = Founding {
             org_id: enrolment.org_id.clone(),
             org_name: enrolment.org_name.clone(),
@@ -499,9 +500,11 @@ impl Masar {
 
     // Sync.
 
-    /// Writes an enrolment file for a new laptop (admin, on the founding laptop).
-    pub fn enrol(&mut self, out: &Path, passphrase: &str) -> Result<Enrolled> {
-        let device_id = self.db.enrol(out, passphrase)?;
+    /// Writes an enrolment file for a new laptop (admin, on the founding laptop), accepted
+    /// for `valid_days` (default 7).
+    pub fn enrol(&mut self, out: &Path, passphrase: &str, valid_days: Option<i64>) -> Result<Enrolled> {
+        let days = valid_days.unwrap_or(crate::sync::keys::ENROLMENT_DAYS);
+        let device_id = self.db.enrol(out, passphrase, days)?;
         Ok(Enrolled { device_id, file: out.display().to_string() })
     }
 

@@ -140,6 +140,30 @@ pub(crate) struct Enrolment {
     pub cert: DeviceCert,
     /// The enrolling laptop's clock, so the new one starts after it.
     pub hlc: i64,
+    /// When the file stops being accepted (RFC 3339): a file found later on a stick is
+    /// no way into the organisation.
+    #[serde(default)]
+    pub expires: Option<String>,
+}
+
+/// How long an enrolment file is accepted, unless the administrator says otherwise.
+pub const ENROLMENT_DAYS: i64 = 7;
+
+impl Enrolment {
+    /// Refuses a file past its expiry. A file without one was made before files expired
+    /// (no release made such files; the format-1 fixture is one) and is read as before.
+    pub(crate) fn check_not_expired(&self, now: chrono::DateTime<chrono::Utc>) -> Result<(), SyncError> {
+        let Some(text) = self.expires.as_deref() else { return Ok(()) };
+        let expires = chrono::DateTime::parse_from_rfc3339(text)
+            .map_err(|_| SyncError::Enrolment("the enrolment file is damaged: ask the administrator for a new one".into()))?;
+        if now > expires {
+            return Err(SyncError::Enrolment(format!(
+                "this enrolment file expired on {}: ask the administrator for a new one",
+                expires.format("%Y-%m-%d %H:%M UTC")
+            )));
+        }
+        Ok(())
+    }
 }
 
 const ENROL_MAGIC: &[u8; 8] = b"MASARENR";

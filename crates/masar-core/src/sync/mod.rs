@@ -180,8 +180,11 @@ pub(crate) fn bundle_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 impl Db {
     /// Writes an enrolment file for a new laptop (admin, on the laptop that founded the
     /// organisation); returns the new device's id.
-    pub(crate) fn enrol(&mut self, out: &Path, passphrase: &str) -> Result<String> {
+    pub(crate) fn enrol(&mut self, out: &Path, passphrase: &str, valid_days: i64) -> Result<String> {
         self.require(Permission::ManageUsers)?;
+        if !(1..=90).contains(&valid_days) {
+            return Err(InputError::invalid("valid_days", &valid_days.to_string(), Problem::NotOneOf(vec!["1 to 90 days".into()])).into());
+        }
         if passphrase.chars().count() < 8 {
             return Err(SyncError::Enrolment("the passphrase is too short: use at least 8 characters, and give it to the laptop's user separately from the file".into()).into());
         }
@@ -203,6 +206,7 @@ impl Db {
             device_secret: hex::encode(device_key.to_bytes()),
             cert,
             hlc,
+            expires: Some((self.clock().now() + chrono::Duration::days(valid_days)).to_rfc3339()),
         };
         let sealed = keys::seal_enrolment(&enrolment, passphrase)?;
         write_atomically(out, &sealed)?;

@@ -67,10 +67,14 @@ fn world(n: usize) -> World {
     let mut replicas = vec![founder];
     for i in 1..n {
         let enrol = dir.path().join(format!("r{i}.enrol"));
-        replicas[0].enrol(&enrol, "passphrase!").expect("enrol");
+        replicas[0].enrol(&enrol, "passphrase!", None).expect("enrol");
         let bytes = std::fs::read(&enrol).expect("read");
         let skew = if i == n - 1 { 3 * 365 } else { 0 };
-        let (mut m, _) = Masar::join(&dir.path().join(format!("r{i}.db")), &bytes, "passphrase!", &format!("r{i}"), "admin", "a long enough passphrase", clock(skew)).expect("join");
+        let path = dir.path().join(format!("r{i}.db"));
+        // It joins on time (enrolment files expire), then runs with its own clock.
+        let (m, _) = Masar::join(&path, &bytes, "passphrase!", &format!("r{i}"), "admin", "a long enough passphrase", clock(0)).expect("join");
+        drop(m);
+        let mut m = Masar::open(&path, "admin", "a long enough passphrase", clock(skew)).expect("reopen");
         m.import_bundles(&[seed.as_path()], |_, _| {}).expect("seed");
         replicas.push(m);
     }
@@ -292,4 +296,19 @@ fn a_value_local_entry_would_refuse_is_refused_on_import_with_the_whole_bundle()
     }
     let good = forged_change(&w.replicas[0], &dir, &person, "city", "\"Oujda\"", stamp, "good");
     w.replicas[1].import_bundles(&[good.as_path()], |_, _| {}).expect("a well-formed change is accepted");
+}
+
+#[test]
+fn an_enrolment_file_is_refused_once_it_has_expired() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut founder, _) = Masar::init(&dir.path().join("f.db"), "Org", "f", "admin", "a long enough passphrase", clock(0)).expect("init");
+    let enrol = dir.path().join("new.enrol");
+    founder.enrol(&enrol, "passphrase!", Some(2)).expect("enrol");
+    let bytes = std::fs::read(&enrol).expect("read");
+    let late = Masar::join(&dir.path().join("late.db"), &bytes, "passphrase!", "late", "admin", "a long enough passphrase", clock(3));
+    let e = late.err().expect("refused");
+    assert_eq!(e.code(), "sync.enrolment");
+    assert!(e.to_string().contains("expired"), "{e}");
+    assert!(!dir.path().join("late.db").exists(), "a refused join leaves no file");
+    Masar::join(&dir.path().join("on-time.db"), &bytes, "passphrase!", "on-time", "admin", "a long enough passphrase", clock(1)).expect("on time");
 }
