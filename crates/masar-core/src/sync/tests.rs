@@ -177,7 +177,6 @@ proptest! {
 #[test]
 fn changes_to_accounts_from_outside_are_ignored() {
     let (d, mut m) = crate::testing::temp_db();
-    let keys = super::keys::load(m.conn()).expect("keys");
     let admin = m.user().id.clone();
     let forged = crate::changes::Op {
         hlc: crate::clock::Hlc::new(4_000_000_000_000, 0),
@@ -193,19 +192,7 @@ fn changes_to_accounts_from_outside_are_ignored() {
         at: "t".into(),
         frontier: 0,
     };
-    let header = super::Header {
-        org: keys.org_id.clone(),
-        bundle: "forged".into(),
-        device: keys.device_cert.device.clone(),
-        cert: keys.device_cert.clone(),
-        created: "t".into(),
-        changes: 1,
-        full: false,
-        scope: vec![],
-        schema: 2,
-    };
-    let path = d.path().join("forged.masar");
-    std::fs::write(&path, super::bundle::seal(&header, &[forged], &keys).expect("seal")).expect("write");
+    let path = seal_forged(&m, d.path(), vec![forged], "forged");
     let r = m.import_bundles(&[path.as_path()], |_, _| {}).expect("import");
     assert_eq!((r.applied, r.skipped), (0, 1));
     assert!(m.list_users().expect("users").iter().all(|u| u.active));
@@ -219,10 +206,9 @@ fn forged_city(m: &Masar, dir: &std::path::Path, person: &str, millis: i64, coun
 
 /// A bundle of one change to a field of `person`, sealed with `m`'s own keys.
 fn forged_change(m: &Masar, dir: &std::path::Path, person: &str, field: &str, json: &str, hlc: crate::clock::Hlc, name: &str) -> PathBuf {
-    let keys = super::keys::load(m.conn()).expect("keys");
     let op = crate::changes::Op {
         hlc,
-        device: keys.device_cert.device.clone(),
+        device: m.device_id().to_string(),
         entity: "person".into(),
         record: person.into(),
         field: field.into(),
@@ -234,19 +220,26 @@ fn forged_change(m: &Masar, dir: &std::path::Path, person: &str, field: &str, js
         at: "t".into(),
         frontier: 0,
     };
+    seal_forged(m, dir, vec![op], name)
+}
+
+/// A bundle of `ops` sealed with `m`'s own keys, as a forger holding an enrolled laptop
+/// would make it.
+fn seal_forged(m: &Masar, dir: &std::path::Path, ops: Vec<crate::changes::Op>, name: &str) -> PathBuf {
+    let keys = super::keys::load(m.conn()).expect("keys");
     let header = super::Header {
         org: keys.org_id.clone(),
         bundle: name.into(),
         device: keys.device_cert.device.clone(),
         cert: keys.device_cert.clone(),
         created: "t".into(),
-        changes: 1,
+        changes: ops.len() as u64,
         full: false,
         scope: vec![],
         schema: crate::store::SCHEMA_VERSION,
     };
     let path = dir.join(format!("{name}.masar"));
-    std::fs::write(&path, super::bundle::seal(&header, &[op], &keys).expect("seal")).expect("write");
+    std::fs::write(&path, super::bundle::seal(&header, &ops, &keys).expect("seal")).expect("write");
     path
 }
 
