@@ -131,6 +131,18 @@ pub(crate) fn check_password(password: &str, user: &str) -> Result<(), AuthError
     Ok(())
 }
 
+/// Refuses a user name that could not be typed back or shown plainly.
+pub(crate) fn check_user_name(name: &str) -> Result<(), AuthError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(AuthError::BadUserName(name.to_string()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,16 +160,3 @@ mod tests {
         }
     }
 }
-
-/// Refuses a user name that could not be typed back or shown plainly.
-pub(crate) fn check_user_name(name: &str) -> Result<(), AuthError> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'));
-    if ok {
-        Ok(())
-    } else {
-        Err(AuthError::BadUserName(name.to_string()))
-    }
-}
-

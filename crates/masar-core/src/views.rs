@@ -599,7 +599,7 @@ impl Masar {
                 events.push(TimelineEvent { date: date(day)?, kind, id, project, label });
             }
         }
-        events.sort_by(|a, b| a.date.cmp(&b.date));
+        events.sort_by_key(|e| e.date);
         Ok(Timeline { person: p, events })
     }
 
@@ -742,7 +742,7 @@ impl Masar {
         let stage_rank = |r: &ProjectRow| schema::STAGES.iter().position(|s| Some(*s) == r.project.stage.as_deref()).unwrap_or(usize::MAX);
         let paid = |r: &ProjectRow| r.paid.iter().map(|m| m.amount).sum::<Decimal>();
         match q.sort.as_str() {
-            "" | "title" => rows.sort_by(|a, b| a.project.title.cmp(&b.project.title)),
+            "" | "title" => rows.sort_by_key(|r| r.project.title.clone()),
             "stage" => rows.sort_by_key(stage_rank),
             "paid" => rows.sort_by_key(paid),
             "next_due" => rows.sort_by_key(|r| r.next_due),
@@ -888,7 +888,7 @@ mod tests {
             m.add_reference(list, name).unwrap();
         }
         let a = person(&mut m, "Amina", "female", "1990-01-01");
-        let p = m.add_project("Bakery", "creation", "food", &[a.clone()], Some("2024-01-01")).unwrap();
+        let p = m.add_project("Bakery", "creation", "food", std::slice::from_ref(&a), Some("2024-01-01")).unwrap();
         m.add_budget_line(&p, "Oven", "1", "900").unwrap();
         m.set_stage(&p, "plan_ready", "2024-01-02").unwrap();
         m.set_stage(&p, "in_committee", "2024-01-03").unwrap();
@@ -910,7 +910,7 @@ mod tests {
             person(&mut m, &format!("P{i}"), "female", "1990-01-01");
         }
         let a = person(&mut m, "Amina", "female", "1990-01-01");
-        let p = m.add_project("Bakery", "creation", "food", &[a.clone()], Some("2024-01-01")).unwrap();
+        let p = m.add_project("Bakery", "creation", "food", std::slice::from_ref(&a), Some("2024-01-01")).unwrap();
         m.add_budget_line(&p, "Oven", "1", "900").unwrap();
         m.set_stage(&p, "plan_ready", "2024-01-02").unwrap();
         m.set_person(&a, &kv(&[("city", "Rabat"), ("phone", "0600")])).unwrap();
@@ -951,7 +951,7 @@ mod tests {
         let a = person(&mut m, "Amina", "female", "1990-01-01");
         let mut ids = Vec::new();
         for (i, amount) in ["300", "100", "200"].iter().enumerate() {
-            let p = m.add_project(&format!("Shop {i}"), "creation", "food", &[a.clone()], Some("2024-01-01")).unwrap();
+            let p = m.add_project(&format!("Shop {i}"), "creation", "food", std::slice::from_ref(&a), Some("2024-01-01")).unwrap();
             m.add_budget_line(&p, "Stock", "1", amount).unwrap();
             m.set_stage(&p, "plan_ready", "2024-01-02").unwrap();
             m.set_stage(&p, "in_committee", "2024-01-03").unwrap();

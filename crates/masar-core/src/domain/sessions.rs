@@ -123,9 +123,11 @@ impl Db {
         let mut marks = Vec::new();
         for (person, want) in present.iter().map(|p| (p, true)).chain(absent.iter().map(|p| (p, false))) {
             let aid = fact_id("attendance", &[session, person]);
-            let now = present_mark(self, &aid)?;
-            if now != Some(want) && !(now.is_none() && !want) {
-                marks.push((person.clone(), aid, now.is_some(), want));
+            // A mark changes when it differs; no record and absent is already absent.
+            match present_mark(self, &aid)? {
+                Some(now) if now != want => marks.push((person.clone(), aid, true, want)),
+                None if want => marks.push((person.clone(), aid, false, want)),
+                _ => {}
             }
         }
         let changed = marks.len();
