@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use masar_core::{
-    AppInfo, BudgetSummary, PersonQuery, PersonsPage, ProjectQuery, ProjectsPage, Conflict, Dimension, Enrolled, ErrorReport, Exported, Home, Id, Imported, Masar, Person,
+    AppInfo, PersonQuery, PersonsPage, ProjectQuery, ProjectsPage, Conflict, Dimension, Enrolled, ErrorReport, Exported, Home, Id, Imported, Masar, Person,
     ProjectTile, ProjectView, Report, Resolution, Role, Scope, SessionInfo, SessionTile, SessionView, StageUndone, SyncState,
     SystemClock,
     Timeline, UserSummary,
@@ -177,16 +177,6 @@ pub fn session_add(state: State<'_, AppState>, kind: String, date: String, topic
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn session_attend(state: State<'_, AppState>, session: String, person: String) -> Api<Done> {
-    with(&state, |m| m.attend(&session, &person).map(|_| Done))
-}
-
-#[tauri::command(rename_all = "snake_case")]
-pub fn session_unattend(state: State<'_, AppState>, session: String, person: String) -> Api<Done> {
-    with(&state, |m| m.unattend(&session, &person).map(|_| Done))
-}
-
-#[tauri::command(rename_all = "snake_case")]
 pub fn session_roster(state: State<'_, AppState>, session: String, present: Vec<String>, absent: Vec<String>) -> Api<usize> {
     with(&state, |m| m.set_roster(&session, &present, &absent))
 }
@@ -224,11 +214,6 @@ pub fn project_set(state: State<'_, AppState>, id: String, fields: BTreeMap<Stri
 #[tauri::command(rename_all = "snake_case")]
 pub fn budget_add(state: State<'_, AppState>, project: String, item: String, quantity: String, unit_cost: String) -> Api<Id> {
     with(&state, |m| m.add_budget_line(&project, &item, &quantity, &unit_cost).map(Id::from))
-}
-
-#[tauri::command(rename_all = "snake_case")]
-pub fn budget(state: State<'_, AppState>, project: String) -> Api<BudgetSummary> {
-    with(&state, |m| m.budget(&project))
 }
 
 #[tauri::command(rename_all = "snake_case")]

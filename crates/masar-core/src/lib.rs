@@ -59,7 +59,7 @@ pub use sync::{Conflict, Exported, Imported, Resolution, Scope};
 pub use views::{
     AppInfo, Checked, Choices, Digest, Home, Id, Money, OverdueVisit, PasswordChanged, Permissions, PersonQuery, PersonsPage, ProjectQuery,
     ProjectRow, ProjectTile, ProjectView, ProjectsPage,
-    RecentChange, RecentEvent, ReferenceEntry, SessionInfo, SessionTile, SessionView, StageUndone, SyncState, Timeline, TimelineEvent, VisitDue,
+    RecentEvent, ReferenceEntry, SessionInfo, SessionTile, SessionView, StageUndone, SyncState, Timeline, TimelineEvent, VisitDue,
 };
 
 /// The newest bundle format this version writes and reads.

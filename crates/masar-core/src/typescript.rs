@@ -20,7 +20,7 @@ fn generate() -> String {
         ErrorReport, AppInfo, SessionInfo, Permissions, Choices, Id, Created, Status, Enrolled,
         UserSummary, Person, Intake, Session, Project, BudgetLine, BudgetLineView, BudgetSummary, StageEvent,
         Disbursement, FollowUp, Referral, PersonImport, ProjectRules, SessionTile, SessionView, ProjectTile,
-        Money, ProjectView, PersonQuery, PersonsPage, ProjectQuery, ProjectRow, ProjectsPage, TimelineEvent, Timeline, RecentChange, RecentEvent, VisitDue, SyncState, OverdueVisit, Home, Change,
+        Money, ProjectView, PersonQuery, PersonsPage, ProjectQuery, ProjectRow, ProjectsPage, TimelineEvent, Timeline, RecentEvent, VisitDue, SyncState, OverdueVisit, Home, Change,
         Conflict, Exported, Imported, Measure, Report, Checked, Digest, ReferenceEntry, PasswordChanged, StageUndone,
         demo::DemoSummary,
     );

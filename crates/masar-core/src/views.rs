@@ -327,23 +327,6 @@ pub struct Timeline {
     pub events: Vec<TimelineEvent>,
 }
 
-/// One of the latest changes on this laptop.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct RecentChange {
-    /// Entity name.
-    pub entity: String,
-    /// Record id.
-    pub record: String,
-    /// Field changed.
-    pub field: String,
-    /// Who.
-    pub user: Option<String>,
-    /// When, by the writer's clock.
-    pub at: String,
-    /// On which device.
-    pub device: String,
-}
-
 /// Where this laptop's exchanges stand.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct SyncState {
@@ -619,19 +602,6 @@ impl Masar {
                 pf == f && (g.is_empty() || pg.contains(&g) || g.contains(&pg))
             })
             .collect())
-    }
-
-    /// The latest changes on this laptop, newest first.
-    pub fn recent_changes(&self, limit: usize) -> Result<Vec<RecentChange>> {
-        let mut stmt = self.conn().prepare(
-            "SELECT entity, record, field, user_name, at, device FROM changes WHERE entity <> 'user' ORDER BY seq DESC LIMIT ?1",
-        )?;
-        let rows = stmt
-            .query_map(params![limit as i64], |r| {
-                Ok(RecentChange { entity: r.get(0)?, record: r.get(1)?, field: r.get(2)?, user: r.get(3)?, at: r.get(4)?, device: r.get(5)? })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
     }
 
     /// The state of the last exchanges: last export, last import, bundles read, pending.

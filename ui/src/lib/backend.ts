@@ -4,7 +4,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
-  AppInfo, BudgetSummary, PersonQuery, PersonsPage, ProjectQuery, ProjectsPage, Conflict, Enrolled, ErrorReport, Exported, Home, Id, Imported, Person, ProjectTile,
+  AppInfo, PersonQuery, PersonsPage, ProjectQuery, ProjectsPage, Conflict, Enrolled, ErrorReport, Exported, Home, Id, Imported, Person, ProjectTile,
   ProjectView, Report, SessionInfo, SessionTile, SessionView, StageUndone, SyncState, Timeline, UserSummary,
 } from "./types";
 
@@ -44,8 +44,6 @@ export const api = {
   sessions: () => call<SessionTile[]>("sessions"),
   session: (id: string) => call<SessionView>("session", { id }),
   sessionAdd: (a: { kind: string; date: string; topic: string; place: string | null; attendees: string[] }) => call<Id>("session_add", a),
-  sessionAttend: (session: string, person: string) => call<Done>("session_attend", { session, person }),
-  sessionUnattend: (session: string, person: string) => call<Done>("session_unattend", { session, person }),
   sessionRoster: (session: string, present: string[], absent: string[]) => call<number>("session_roster", { session, present, absent }),
   projects: () => call<ProjectTile[]>("projects"),
   project: (id: string) => call<ProjectView>("project", { id }),
@@ -53,7 +51,6 @@ export const api = {
   projectStage: (id: string, stage: string, date: string) => call<Done>("project_stage", { id, stage, date }),
   projectDecide: (a: { id: string; decision: string; date: string; amount: string | null; remarks: string | null }) => call<Done>("project_decide", a),
   projectSet: (id: string, fields: Record<string, string>) => call<Done>("project_set", { id, fields }),
-  budget: (project: string) => call<BudgetSummary>("budget", { project }),
   budgetAdd: (a: { project: string; item: string; quantity: string; unit_cost: string }) => call<Id>("budget_add", a),
   disbursementAdd: (a: {
     project: string; date: string; amount: string; currency: string; donor: string; mode: string | null; receipt: string | null;

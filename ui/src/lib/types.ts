@@ -1084,32 +1084,6 @@ person: Person,
  */
 events: Array<TimelineEvent>, };
 
-export type RecentChange = { 
-/**
- * Entity name.
- */
-entity: string, 
-/**
- * Record id.
- */
-record: string, 
-/**
- * Field changed.
- */
-field: string, 
-/**
- * Who.
- */
-user: string | null, 
-/**
- * When, by the writer's clock.
- */
-at: string, 
-/**
- * On which device.
- */
-device: string, };
-
 export type RecentEvent = { 
 /**
  * person_registered, project_opened, project_stage, tranche_paid, visit_recorded,

@@ -50,6 +50,19 @@ impl ClockState {
         Ok(())
     }
 
+    /// Saves what changed since `loaded`: a local write moves only the stamp, so it
+    /// writes one setting, not three.
+    pub fn save_since(&self, loaded: &ClockState, conn: &Connection) -> Result<()> {
+        set_meta(conn, HLC, &self.hlc.0.to_string())?;
+        if self.frontier != loaded.frontier {
+            set_meta(conn, FRONTIER, &self.frontier.to_string())?;
+        }
+        if self.offset != loaded.offset {
+            set_meta(conn, OFFSET, &self.offset.to_string())?;
+        }
+        Ok(())
+    }
+
     /// The stamp of a change made here at `wall_millis`.
     pub fn stamp(&mut self, wall_millis: i64) -> Hlc {
         self.hlc = self.hlc.tick(wall_millis + self.offset);

@@ -133,6 +133,7 @@ pub(crate) struct Writer<'t> {
     device: String,
     now: DateTime<Utc>,
     clock: ClockState,
+    loaded: ClockState,
     touched: oplog::Touched,
 }
 
@@ -170,7 +171,7 @@ impl<'t> Writer<'t> {
         now: DateTime<Utc>,
     ) -> Result<Writer<'t>> {
         let clock = ClockState::load(tx)?;
-        Ok(Writer { tx, user_id, user_name, device, now, clock, touched: Default::default() })
+        Ok(Writer { tx, user_id, user_name, device, now, clock, loaded: clock, touched: Default::default() })
     }
 
     /// Names the user once their own row exists (the founding admin).
@@ -182,7 +183,7 @@ impl<'t> Writer<'t> {
     /// before commit.
     fn finish(self) -> Result<()> {
         oplog::settle(self.tx, &self.touched)?;
-        self.clock.save(self.tx)
+        self.clock.save_since(&self.loaded, self.tx)
     }
 
     fn log(&mut self, entity: Entity, record: &str, field: &str, value: &Value, old: Option<&Value>, creates: bool) -> Result<()> {
