@@ -393,8 +393,8 @@ fn a_supervisor_export_relays_what_it_merged_and_deltas_stay_small() {
 }
 
 #[test]
-fn a_bundle_written_by_format_1_is_read_by_this_version() {
-    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/bundle-v1");
+fn a_bundle_written_by_format_2_is_read_by_this_version() {
+    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/bundle-v2");
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("masar.db");
     let out = run(
@@ -402,7 +402,8 @@ fn a_bundle_written_by_format_1_is_read_by_this_version() {
         "admin",
         PASSWORD,
         &["--json", "init", "--join", fixtures.join("laptop.enrol").to_str().expect("utf-8"), "--device", "new-laptop"],
-        &[("MASAR_ENROL_PASSPHRASE", "fixture-passphrase")],
+        // The file was made on 2024-06-01 and expired a week later: joined on its day.
+        &[("MASAR_ENROL_PASSPHRASE", "fixture-passphrase"), ("MASAR_CLOCK", "2024-06-02")],
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let db = Db::from_parts(dir, path);

@@ -86,6 +86,30 @@ impl Permission {
         role >= self.lowest_role()
     }
 
+    /// The permission a change needs, whoever makes it and wherever it is checked: the
+    /// write path checks it before logging a change, and every import checks it against
+    /// the author's certified role (the role table of docs/security.md). `value` is the
+    /// change's JSON; a resolution of a conflict needs what its field needs and a
+    /// supervisor's right to decide.
+    pub fn for_change(entity: &str, field: &str, value: Option<&str>, resolves: bool) -> Permission {
+        let base = match (entity, field) {
+            ("user", _) => Permission::ManageUsers,
+            ("ref_item", _) => Permission::EditReferenceLists,
+            ("person", "erased") if value != Some("false") => Permission::ErasePerson,
+            ("project", "committee_date" | "approved_amount" | "committee_remarks") => Permission::DecideInCommittee,
+            ("project" | "stage_event", "stage") if matches!(value, Some("\"approved\"" | "\"rejected\"")) => {
+                Permission::DecideInCommittee
+            }
+            ("disbursement", "override_reason") if value.is_some_and(|v| v != "null") => Permission::OverrideApprovedAmount,
+            _ => Permission::RecordWork,
+        };
+        if resolves && base.lowest_role() < Permission::DecideInCommittee.lowest_role() {
+            Permission::DecideInCommittee
+        } else {
+            base
+        }
+    }
+
     /// What the permission lets one do, as a refusal names it.
     pub fn describe(self) -> &'static str {
         match self {
@@ -146,6 +170,31 @@ pub(crate) fn check_user_name(name: &str) -> Result<(), AuthError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_role_table_names_what_each_kind_of_change_needs() {
+        use Permission::*;
+        let cases: &[(&str, &str, Option<&str>, bool, Permission)] = &[
+            ("person", "city", Some("\"Rabat\""), false, RecordWork),
+            ("person", "erased", Some("false"), false, RecordWork),
+            ("person", "erased", Some("true"), false, ErasePerson),
+            ("project", "stage", Some("\"plan_ready\""), false, RecordWork),
+            ("project", "stage", Some("\"approved\""), false, DecideInCommittee),
+            ("stage_event", "stage", Some("\"rejected\""), false, DecideInCommittee),
+            ("project", "approved_amount", Some("\"99999999\""), false, DecideInCommittee),
+            ("project", "approved_amount", Some("null"), false, DecideInCommittee),
+            ("disbursement", "amount", Some("\"5000000\""), false, RecordWork),
+            ("disbursement", "override_reason", Some("null"), false, RecordWork),
+            ("disbursement", "override_reason", Some("\"EU extension\""), false, OverrideApprovedAmount),
+            ("ref_item", "name", Some("\"EU\""), false, EditReferenceLists),
+            ("user", "role", Some("\"admin\""), false, ManageUsers),
+            ("person", "city", Some("\"Rabat\""), true, DecideInCommittee),
+            ("ref_item", "name", Some("\"EU\""), true, EditReferenceLists),
+        ];
+        for (entity, field, value, resolves, needed) in cases {
+            assert_eq!(Permission::for_change(entity, field, *value, *resolves), *needed, "{entity}.{field} = {value:?}");
+        }
+    }
 
     #[test]
     fn short_common_and_guessable_passwords_are_refused_with_a_reason() {

@@ -1,4 +1,6 @@
-//! The key file: the database key wrapped once per user.
+//! The key file: the database key wrapped once per user, with that user's own secrets
+//! (their signing key; for administrators, the organisation's root key) wrapped under the
+//! same password, so that no other user of the laptop can read them.
 
 use std::fs;
 use std::path::Path;
@@ -44,7 +46,7 @@ impl std::fmt::Debug for DbKey {
     }
 }
 
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 /// argon2id cost: 19 MiB and 2 passes, OWASP's recommended floor.
 const KDF_MEMORY_KIB: u32 = 19 * 1024;
 const KDF_PASSES: u32 = 2;
@@ -59,6 +61,29 @@ struct Entry {
     salt: String,
     nonce: String,
     wrapped: String,
+    /// The user's signing key: nonce and ciphertext, hex (format 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    signing: Option<String>,
+    /// The organisation's root key, for administrators only (format 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    root: Option<String>,
+}
+
+/// A user's own secrets, kept under their password beside their copy of the database key.
+#[derive(Default)]
+pub struct Secrets {
+    /// Their signing key.
+    pub signing: Option<Zeroizing<[u8; 32]>>,
+    /// The organisation's root key (administrators).
+    pub root: Option<Zeroizing<[u8; 32]>>,
+}
+
+/// What a user's password opens.
+pub struct Unlocked {
+    /// The database key.
+    pub db_key: DbKey,
+    /// Their own secrets.
+    pub secrets: Secrets,
 }
 
 /// The users' wrapped copies of the database key, stored beside the database.
@@ -88,6 +113,33 @@ fn derive(password: &str, salt: &[u8], memory_kib: u32, passes: u32) -> Result<Z
 fn aad(user: &str) -> Vec<u8> {
     // Binding the user name stops an entry from being copied under another name.
     format!("masar-db-key/v1/{user}").into_bytes()
+}
+
+fn secret_aad(what: &str, user: &str) -> Vec<u8> {
+    format!("masar-{what}/v2/{user}").into_bytes()
+}
+
+fn seal_secret(cipher: &XChaCha20Poly1305, what: &str, user: &str, secret: &[u8; 32]) -> Result<String, AuthError> {
+    let mut nonce = [0u8; 24];
+    rand::rngs::OsRng.fill_bytes(&mut nonce);
+    let sealed = cipher
+        .encrypt(XNonce::from_slice(&nonce), Payload { msg: &secret[..], aad: &secret_aad(what, user) })
+        .map_err(|_| AuthError::WrongCredentials)?;
+    Ok(hex::encode([&nonce[..], &sealed].concat()))
+}
+
+fn open_secret(cipher: &XChaCha20Poly1305, what: &str, user: &str, hex_text: &str) -> Result<Zeroizing<[u8; 32]>, AuthError> {
+    let bytes = hex::decode(hex_text).map_err(|_| AuthError::WrongCredentials)?;
+    if bytes.len() < 24 {
+        return Err(AuthError::WrongCredentials);
+    }
+    let plain = Zeroizing::new(
+        cipher
+            .decrypt(XNonce::from_slice(&bytes[..24]), Payload { msg: &bytes[24..], aad: &secret_aad(what, user) })
+            .map_err(|_| AuthError::WrongCredentials)?,
+    );
+    let arr: [u8; 32] = plain.as_slice().try_into().map_err(|_| AuthError::WrongCredentials)?;
+    Ok(Zeroizing::new(arr))
 }
 
 impl KeyFile {
@@ -122,8 +174,9 @@ impl KeyFile {
             .map_err(|e| damaged(path, format!("it cannot be written ({e}); check free space and permissions")))
     }
 
-    /// Wraps `key` for `user` under `password`, replacing any earlier copy of theirs.
-    pub fn add_user(&mut self, user: &str, password: &str, key: &DbKey) -> Result<(), AuthError> {
+    /// Wraps `key` and `secrets` for `user` under `password`, replacing any earlier copy
+    /// of theirs.
+    pub fn add_user(&mut self, user: &str, password: &str, key: &DbKey, secrets: &Secrets) -> Result<(), AuthError> {
         let mut salt = [0u8; 16];
         let mut nonce = [0u8; 24];
         rand::rngs::OsRng.fill_bytes(&mut salt);
@@ -133,6 +186,8 @@ impl KeyFile {
         let wrapped = cipher
             .encrypt(XNonce::from_slice(&nonce), Payload { msg: &key.0[..], aad: &aad(user) })
             .map_err(|_| AuthError::WrongCredentials)?;
+        let signing = secrets.signing.as_ref().map(|k| seal_secret(&cipher, "signing", user, k)).transpose()?;
+        let root = secrets.root.as_ref().map(|k| seal_secret(&cipher, "root", user, k)).transpose()?;
         self.entries.retain(|e| e.user != user);
         self.entries.push(Entry {
             user: user.to_string(),
@@ -142,12 +197,14 @@ impl KeyFile {
             salt: hex::encode(salt),
             nonce: hex::encode(nonce),
             wrapped: hex::encode(wrapped),
+            signing,
+            root,
         });
         Ok(())
     }
 
-    /// Recovers the database key with `user`'s password.
-    pub fn unwrap_for(&self, user: &str, password: &str) -> Result<DbKey, AuthError> {
+    /// Recovers the database key and the user's own secrets with their password.
+    pub fn unwrap_for(&self, user: &str, password: &str) -> Result<Unlocked, AuthError> {
         let entry = self
             .entries
             .iter()
@@ -167,7 +224,11 @@ impl KeyFile {
                 .map_err(|_| AuthError::WrongCredentials)?,
         );
         let bytes: [u8; 32] = plain.as_slice().try_into().map_err(|_| AuthError::WrongCredentials)?;
-        Ok(DbKey(Zeroizing::new(bytes)))
+        let secrets = Secrets {
+            signing: entry.signing.as_deref().map(|h| open_secret(&cipher, "signing", user, h)).transpose()?,
+            root: entry.root.as_deref().map(|h| open_secret(&cipher, "root", user, h)).transpose()?,
+        };
+        Ok(Unlocked { db_key: DbKey(Zeroizing::new(bytes)), secrets })
     }
 }
 
@@ -185,9 +246,12 @@ mod tests {
     fn the_right_password_unwraps_the_key_and_a_wrong_one_does_not() {
         let key = DbKey::generate();
         let mut file = KeyFile::new();
-        file.add_user("amina", "correct horse", &key).unwrap();
+        let secrets = Secrets { signing: Some(Zeroizing::new([3u8; 32])), root: None };
+        file.add_user("amina", "correct horse", &key, &secrets).unwrap();
         let back = file.unwrap_for("amina", "correct horse").unwrap();
-        assert_eq!(*back.0, *key.0);
+        assert_eq!(*back.db_key.0, *key.0);
+        assert_eq!(back.secrets.signing.as_deref(), Some(&[3u8; 32]));
+        assert!(back.secrets.root.is_none());
         assert!(matches!(file.unwrap_for("amina", "wrong horse"), Err(AuthError::WrongCredentials)));
         assert!(matches!(file.unwrap_for("nobody", "correct horse"), Err(AuthError::WrongCredentials)));
     }
@@ -196,7 +260,7 @@ mod tests {
     fn an_entry_copied_under_another_name_does_not_open() {
         let key = DbKey::generate();
         let mut file = KeyFile::new();
-        file.add_user("amina", "correct horse", &key).unwrap();
+        file.add_user("amina", "correct horse", &key, &Secrets::default()).unwrap();
         let mut stolen = file.entries[0].clone();
         stolen.user = "omar".into();
         file.entries.push(stolen);

@@ -18,6 +18,7 @@ const LAYERS: &[(&str, u8)] = &[
     // Storage and keys.
     ("keys", 3),
     ("search", 3),
+    ("trust", 3),
     ("store", 4),
     // The change log, which owns the clock's state.
     ("changes", 5),
@@ -29,6 +30,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("masar", 7),
     ("views", 8),
     ("demo", 8),
+    ("forge", 9),
 ];
 
 /// Items re-exported at the crate's root, by the module that defines them.

@@ -24,6 +24,7 @@ mod schema;
 // Storage and keys.
 mod keys;
 mod search;
+mod trust;
 mod store;
 // The change log.
 mod changes;
@@ -36,6 +37,10 @@ pub mod demo;
 mod masar;
 mod views;
 
+/// Forgeries for the attack suite (`tests/system/attacks.rs`); never in a release build.
+#[cfg(any(test, feature = "forging"))]
+#[doc(hidden)]
+pub mod forge;
 #[cfg(test)]
 mod layers;
 #[cfg(test)]

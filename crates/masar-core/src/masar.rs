@@ -16,9 +16,10 @@ use crate::changes::{Change, ClockState, Db};
 use crate::clock::{Clock, Hlc};
 use crate::domain::{BudgetSummary, Person, PersonImport, Project, UserSummary};
 use crate::error::{AuthError, InputError, StoreError};
-use crate::keys::{DbKey, KeyFile};
+use crate::keys::{DbKey, KeyFile, Secrets};
 use crate::report::{Dimension, Report};
 use crate::store::{self, key_file_path, meta, set_meta};
+use crate::sync::keys::Login;
 use crate::sync::{Conflict, Exported, Imported, Resolution, Scope};
 use crate::Result;
 
@@ -162,26 +163,32 @@ impl Masar {
         for (k, v) in [("org_id", &*org_id), ("org_name", &*org_name), ("device_id", &*device_id), ("device_name", device_name)] {
             set_meta(&conn, k, v)?;
         }
-        match &enrolment {
+        let root = match &enrolment {
             Some(e) => {
-                crate::sync::keys::store_member_keys(&conn, e)?;
+                let root = crate::sync::keys::store_member_keys(&conn, e)?;
                 // Start after everything the enrolling laptop had stamped.
                 ClockState::joined_after(Hlc(e.hlc)).save(&conn)?;
+                Some(root)
             }
             None => crate::sync::keys::ensure_founder_keys(&conn)?,
-        }
-        let user = User { id: String::new(), name: admin.to_string(), role: Role::Admin };
-        let mut db = Db::new(conn, path, key.clone(), user, device_id.clone(), clock);
-        let admin_id = db.write(|w| {
-            // The first user records their own creation.
-            let id = crate::domain::insert_user(w, admin, Role::Admin)?;
-            w.set_user(id.clone());
-            Ok(id)
-        })?;
-        db.set_user_id(admin_id);
+        };
+        let key_file = key_file_path(path);
         let mut keys = KeyFile::new();
-        keys.add_user(admin, password, &key)?;
-        keys.save(&key_file_path(path))?;
+        keys.add_user(admin, password, &key, &Secrets::default())?;
+        keys.save(&key_file)?;
+        // The first administrator: an organisation-wide identity, certified here with the
+        // root key they take into custody.
+        let user = User { id: uuid::Uuid::now_v7().to_string(), name: admin.to_string(), role: Role::Admin };
+        let now = clock.now().to_rfc3339();
+        let login = Login { key_file: &key_file, user: &user, password, db_key: &key };
+        let custody = crate::sync::keys::at_login(&conn, &login, Secrets::default(), root, &now)?;
+        let mut db = Db::new(conn, path, key, user.clone(), device_id.clone(), clock);
+        if let Some(signer) = custody.signer {
+            db.set_signer(signer);
+        }
+        db.set_root(custody.root);
+        // The first user records their own creation.
+        db.write(|w| crate::domain::insert_user(w, &user.id, admin, Role::Admin))?;
         Ok((Masar { db }, Created { org_id, device_id }))
     }
 
@@ -191,11 +198,11 @@ impl Masar {
         if !path.exists() {
             return Err(StoreError::NotFound(path.display().to_string()).into());
         }
-        let keys = KeyFile::load(&key_file_path(path))?;
-        let key = keys.unwrap_for(user, password)?;
-        let mut conn = store::open_connection(path, &key, false)?;
+        let key_file = key_file_path(path);
+        let unlocked = KeyFile::load(&key_file)?.unwrap_for(user, password)?;
+        let mut conn = store::open_connection(path, &unlocked.db_key, false)?;
         store::migrate(&mut conn)?;
-        crate::sync::keys::ensure_founder_keys(&conn)?;
+        let fresh_root = crate::sync::keys::ensure_founder_keys(&conn)?;
         let row: Option<(String, Option<String>, Option<bool>)> = conn
             .query_row("SELECT id, role, active FROM users WHERE name = ?1", [user], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
@@ -206,7 +213,15 @@ impl Masar {
         let role = role.as_deref().and_then(Role::parse).ok_or(AuthError::WrongCredentials)?;
         let device_id = meta(&conn, "device_id")?.ok_or_else(|| StoreError::NotADatabase(path.display().to_string()))?;
         let user = User { id, name: user.to_string(), role };
-        Ok(Masar { db: Db::new(conn, path, key, user, device_id, clock) })
+        let now = clock.now().to_rfc3339();
+        let login = Login { key_file: &key_file, user: &user, password, db_key: &unlocked.db_key };
+        let custody = crate::sync::keys::at_login(&conn, &login, unlocked.secrets, fresh_root, &now)?;
+        let mut db = Db::new(conn, path, unlocked.db_key, user, device_id, clock);
+        if let Some(signer) = custody.signer {
+            db.set_signer(signer);
+        }
+        db.set_root(custody.root);
+        Ok(Masar { db })
     }
 
     /// The open database, for the read models and the crate's tests.

@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../sql/v001_initial.sql"),
     include_str!("../sql/v002_sync.sql"),
     include_str!("../sql/v003_safeguards.sql"),
+    include_str!("../sql/v004_trust.sql"),
 ];
 
 /// The newest schema version this build knows.

@@ -1337,7 +1337,12 @@ already_imported: number,
 /**
  * Bundle files read.
  */
-bundles: number, };
+bundles: number, 
+/**
+ * Changes set aside because an administrator had revoked their author or laptop
+ * before they were made.
+ */
+revoked: number, };
 
 export type Measure = number | { [key in string]: string };
 

@@ -25,6 +25,7 @@ use crate::clock::{Clock, Hlc};
 use crate::error::{AuthError, InputError, StoreError};
 use crate::keys::DbKey;
 use crate::schema::{Entity, FieldKind, Value};
+use crate::trust::Signer;
 use crate::Result;
 
 /// An open database with its logged-in user: what every operation of the core runs on.
@@ -36,12 +37,34 @@ pub(crate) struct Db {
     user: User,
     device_id: String,
     clock: Arc<dyn Clock>,
+    signer: Option<Signer>,
+    root: Option<ed25519_dalek::SigningKey>,
 }
 
 impl Db {
     /// Wraps an open, migrated connection.
     pub fn new(conn: Connection, path: &Path, key: DbKey, user: User, device_id: String, clock: Arc<dyn Clock>) -> Db {
-        Db { conn, path: path.to_path_buf(), key, user, device_id, clock }
+        Db { conn, path: path.to_path_buf(), key, user, device_id, clock, signer: None, root: None }
+    }
+
+    /// Gives the logged-in user the key that signs their changes.
+    pub fn set_signer(&mut self, signer: Signer) {
+        self.signer = Some(signer);
+    }
+
+    /// Gives a logged-in administrator the organisation's root key.
+    pub fn set_root(&mut self, root: Option<ed25519_dalek::SigningKey>) {
+        self.root = root;
+    }
+
+    /// The organisation's root key, when an administrator holding it is logged in.
+    pub fn root_key(&self) -> Option<&ed25519_dalek::SigningKey> {
+        self.root.as_ref()
+    }
+
+    /// The logged-in user's certified key, if they have one on this laptop.
+    pub fn signer(&self) -> Option<&Signer> {
+        self.signer.as_ref()
     }
 
     /// The connection, for reads.
@@ -52,11 +75,6 @@ impl Db {
     /// The logged-in user.
     pub fn user(&self) -> &User {
         &self.user
-    }
-
-    /// Records the logged-in user's id once their row exists (the founding admin).
-    pub fn set_user_id(&mut self, id: String) {
-        self.user.id = id;
     }
 
     /// This laptop's id.
@@ -99,9 +117,10 @@ impl Db {
     pub fn write<T>(&mut self, f: impl FnOnce(&mut Writer<'_>) -> Result<T>) -> Result<T> {
         let user_id = (!self.user.id.is_empty()).then(|| self.user.id.clone());
         let now = self.clock.now();
+        let signer = self.signer.as_ref().ok_or_else(|| AuthError::Unsigned(self.user.name.clone()))?;
         let tx = self.conn.transaction().map_err(StoreError::from)?;
         let out = {
-            let mut w = Writer::new(&tx, user_id, Some(self.user.name.clone()), self.device_id.clone(), now)?;
+            let mut w = Writer::new(&tx, signer, user_id, Some(self.user.name.clone()), self.device_id.clone(), now)?;
             let out = f(&mut w)?;
             w.finish()?;
             out
@@ -125,9 +144,21 @@ impl Db {
     }
 }
 
+/// Keeps a certificate the root issued (a user's key on a device), which bundles carry to
+/// every laptop.
+pub(crate) fn keep_cert(conn: &Connection, cert: &crate::trust::AuthorCert) -> Result<()> {
+    let body = serde_json::to_string(cert).map_err(|e| StoreError::Corrupt { what: "a certificate".into(), value: e.to_string() })?;
+    conn.prepare_cached("INSERT OR IGNORE INTO certs(id, user, device, body) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(rusqlite::params![cert.id, cert.user, cert.device, body])?;
+    Ok(())
+}
+
 /// Writes records and logs each field change, inside one transaction.
 pub(crate) struct Writer<'t> {
     tx: &'t Transaction<'t>,
+    signer: &'t Signer,
+    /// The digests of this write's changes, in order: what its author signs.
+    digests: Vec<[u8; 32]>,
     user_id: Option<String>,
     user_name: Option<String>,
     device: String,
@@ -165,24 +196,36 @@ pub struct Change {
 impl<'t> Writer<'t> {
     fn new(
         tx: &'t Transaction<'t>,
+        signer: &'t Signer,
         user_id: Option<String>,
         user_name: Option<String>,
         device: String,
         now: DateTime<Utc>,
     ) -> Result<Writer<'t>> {
         let clock = ClockState::load(tx)?;
-        Ok(Writer { tx, user_id, user_name, device, now, clock, loaded: clock, touched: Default::default() })
+        Ok(Writer { tx, signer, digests: Vec::new(), user_id, user_name, device, now, clock, loaded: clock, touched: Default::default() })
     }
 
-    /// Names the user once their own row exists (the founding admin).
-    pub(crate) fn set_user(&mut self, user_id: String) {
-        self.user_id = Some(user_id);
+    /// Keeps a certificate issued in this write (a new user's).
+    pub(crate) fn keep_cert(&mut self, cert: &crate::trust::AuthorCert) -> Result<()> {
+        keep_cert(self.tx, cert)
     }
 
     /// Brings the touched records in line with the log and saves the clock; called
     /// before commit.
     fn finish(self) -> Result<()> {
         oplog::settle(self.tx, &self.touched)?;
+        if !self.digests.is_empty() {
+            // The author signs the whole write at once; its changes were logged with an
+            // empty commit id, filled in now that the digests are known.
+            let (id, signature) = self.signer.sign_commit(&self.digests);
+            self.tx
+                .prepare_cached("INSERT INTO commits(id, cert, size, signature) VALUES (?1, ?2, ?3, ?4)")?
+                .execute(rusqlite::params![id, self.signer.cert.id, self.digests.len() as i64, signature.to_vec()])?;
+            self.tx
+                .prepare_cached("UPDATE changes SET commit_id = ?1 WHERE device = ?2 AND commit_id = ''")?
+                .execute(rusqlite::params![id, self.device])?;
+        }
         self.clock.save_since(&self.loaded, self.tx)
     }
 
@@ -196,7 +239,7 @@ impl<'t> Writer<'t> {
     /// Writes a change that overwrites every head of a field: a conflict's resolution.
     pub(crate) fn resolve(&mut self, entity: Entity, record: &str, field: &str, value: &Value) -> Result<()> {
         let parents = oplog::head_stamps(self.tx, entity.name(), record, field)?;
-        self.append(entity, record, field, value, None, false, parents)
+        self.append_op(entity, record, field, value, None, false, parents, true)
     }
 
     /// Stamps a change made here and adds it to the log.
@@ -211,21 +254,56 @@ impl<'t> Writer<'t> {
         creates: bool,
         parents: Vec<(Hlc, String)>,
     ) -> Result<()> {
+        self.append_op(entity, record, field, value, old, creates, parents, false)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn append_op(
+        &mut self,
+        entity: Entity,
+        record: &str,
+        field: &str,
+        value: &Value,
+        old: Option<&Value>,
+        creates: bool,
+        parents: Vec<(Hlc, String)>,
+        resolves: bool,
+    ) -> Result<()> {
+        let json = value.to_json();
+        // The role table every import checks: what this laptop signs, others accept.
+        let needed = Permission::for_change(entity.name(), field, Some(&json), resolves);
+        let role = crate::auth::Role::parse(&self.signer.cert.role).unwrap_or(crate::auth::Role::Counsellor);
+        if !needed.allows(role) {
+            return Err(AuthError::Forbidden { role: role.as_str(), action: needed.describe(), needed: needed.lowest_role().as_str() }.into());
+        }
+        let personal = entity.field(field).is_ok_and(|f| f.personal);
+        let salt = personal.then(|| {
+            let mut salt = vec![0u8; 16];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut salt);
+            salt
+        });
         let hlc = self.clock.stamp(self.now.timestamp_millis());
-        let op = Op {
+        let mut op = Op {
             hlc,
             device: self.device.clone(),
             entity: entity.name().to_string(),
             record: record.to_string(),
             field: field.to_string(),
-            value: Some(value.to_json()),
+            value: Some(json),
             creates,
             parents,
             user_id: self.user_id.clone(),
             user_name: self.user_name.clone(),
             at: self.now.to_rfc3339_opts(SecondsFormat::Millis, true),
             frontier: self.clock.frontier,
+            resolves,
+            salt,
+            value_commit: None,
+            commit: None,
         };
+        let digest = op.digest().ok_or_else(|| StoreError::Corrupt { what: "a new change".into(), value: op.describe() })?;
+        op.commit = Some((String::new(), self.digests.len() as u32));
+        self.digests.push(digest);
         oplog::insert(self.tx, &op, old.map(Value::to_json).as_deref())?;
         self.touched.entry((op.entity, op.record)).or_default().insert(op.field);
         Ok(())

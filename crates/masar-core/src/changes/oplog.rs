@@ -47,6 +47,67 @@ pub struct Op {
     pub at: String,
     /// The newest stamp (milliseconds) its device had seen from other devices; 0 if none.
     pub frontier: i64,
+    /// Whether it resolves a conflict (it overwrites every head of its field).
+    pub resolves: bool,
+    /// The random salt of a personal value's commitment; gone with the value on erasure.
+    pub salt: Option<Vec<u8>>,
+    /// The commitment to a value erased since (the value itself is gone).
+    pub value_commit: Option<[u8; 32]>,
+    /// The signed commit it belongs to, and its place in it.
+    pub commit: Option<(String, u32)>,
+}
+
+impl Op {
+    /// The commitment to its value: from the value and salt, or the one kept after erasure.
+    pub fn commitment(&self) -> Option<[u8; 32]> {
+        match &self.value {
+            Some(v) => Some(crate::trust::value_commitment(self.salt.as_deref(), v)),
+            None => self.value_commit,
+        }
+    }
+
+    /// The hash of everything its author signed about it: its identity, what it writes,
+    /// what it overwrites, who and when. `None` for a blanked change without its
+    /// commitment (made before changes were signed).
+    pub fn digest(&self) -> Option<[u8; 32]> {
+        let value = self.commitment()?;
+        // Parents are a set: the order a laptop happens to list them in is not signed.
+        let mut sorted: Vec<&(Hlc, String)> = self.parents.iter().collect();
+        sorted.sort();
+        let mut parents = Vec::with_capacity(self.parents.len() * 24);
+        for (h, d) in sorted {
+            parents.extend_from_slice(&h.0.to_le_bytes());
+            parents.extend_from_slice(&(d.len() as u32).to_le_bytes());
+            parents.extend_from_slice(d.as_bytes());
+        }
+        let opt = |o: &Option<String>| -> Vec<u8> {
+            match o {
+                Some(s) => [b"1", s.as_bytes()].concat(),
+                None => b"0".to_vec(),
+            }
+        };
+        let (uid, uname) = (opt(&self.user_id), opt(&self.user_name));
+        Some(crate::trust::change_digest(&[
+            b"masar-change/2",
+            &self.hlc.0.to_le_bytes(),
+            self.device.as_bytes(),
+            self.entity.as_bytes(),
+            self.record.as_bytes(),
+            self.field.as_bytes(),
+            &[u8::from(self.creates), u8::from(self.resolves)],
+            &parents,
+            &uid,
+            &uname,
+            self.at.as_bytes(),
+            &self.frontier.to_le_bytes(),
+            &value,
+        ]))
+    }
+
+    /// How a refusal names it.
+    pub fn describe(&self) -> String {
+        format!("the change of {} {} field {} stamped {} on device {}", self.entity, self.record, self.field, self.hlc.0, self.device)
+    }
 }
 
 /// The rank of a head among concurrent heads: its stamp, but no more than
@@ -85,22 +146,66 @@ pub(crate) fn person_erased(tx: &Transaction<'_>, record: &str) -> Result<bool> 
 }
 
 /// Adds a change to the log and updates its field's heads. Returns false, changing
-/// nothing, when the change is already there. A personal field of an erased person is
-/// blanked afterwards by [`apply_erasure`], which every import runs on the persons it
-/// touched.
+/// nothing, when the change is already there. A change under an identity this laptop
+/// holds with another commit is refused: an identity names one change, for good. A
+/// personal field of an erased person is blanked afterwards by [`apply_erasure`], which
+/// every import runs on the persons it touched.
 pub(crate) fn insert(tx: &Transaction<'_>, op: &Op, old: Option<&str>) -> Result<bool> {
     let personal = op.entity == "person" && is_personal(&op.entity, &op.field);
     let old = if personal { None } else { old };
+    let (commit_id, commit_pos) = match &op.commit {
+        Some((id, pos)) => (Some(id.as_str()), Some(*pos)),
+        None => (None, None),
+    };
     // The (device, hlc) uniqueness makes a change already present a no-op.
     let added = tx
         .prepare_cached(
-            "INSERT OR IGNORE INTO changes(hlc, device, entity, record, field, value, old, user_id, at, creates, user_name, frontier)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            "INSERT OR IGNORE INTO changes(hlc, device, entity, record, field, value, old, user_id, at, creates, user_name, frontier,
+                                           resolves, salt, value_commit, commit_id, commit_pos)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
         )?
         .execute(params![
-            op.hlc.0, op.device, op.entity, op.record, op.field, op.value, old, op.user_id, op.at, op.creates, op.user_name, op.frontier
+            op.hlc.0,
+            op.device,
+            op.entity,
+            op.record,
+            op.field,
+            op.value,
+            old,
+            op.user_id,
+            op.at,
+            op.creates,
+            op.user_name,
+            op.frontier,
+            op.resolves,
+            op.salt,
+            op.value_commit.map(|c| c.to_vec()),
+            commit_id,
+            commit_pos
         ])?;
     if added == 0 {
+        if let Some((id, pos)) = &op.commit {
+            let held: Option<(Option<String>, Option<u32>)> = tx
+                .prepare_cached("SELECT commit_id, commit_pos FROM changes WHERE hlc = ?1 AND device = ?2")?
+                .query_row(params![op.hlc.0, op.device], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            match held {
+                Some((Some(h), Some(p))) if h == *id && p == *pos => {}
+                // Made before changes were signed: the signed copy is the same change.
+                Some((None, _)) => {
+                    tx.prepare_cached("UPDATE changes SET commit_id = ?3, commit_pos = ?4 WHERE hlc = ?1 AND device = ?2")?
+                        .execute(params![op.hlc.0, op.device, id, pos])?;
+                }
+                _ => {
+                    return Err(crate::error::SyncError::Untrusted {
+                        change: op.describe(),
+                        author: op.user_name.clone().unwrap_or_default(),
+                        reason: "this laptop holds another change under the same identity; a device signed two different changes as one (its key may be in other hands: revoke it)".into(),
+                    }
+                    .into())
+                }
+            }
+        }
         return Ok(false);
     }
     for (ph, pd) in &op.parents {
@@ -319,15 +424,34 @@ fn settle_record(
     Ok(true)
 }
 
+/// Blanks the values (and local old values) of the changes `filter` selects, keeping each
+/// value's commitment so that its author's signature stays checkable.
+fn blank(tx: &Transaction<'_>, filter: &str, args: &[&dyn rusqlite::ToSql]) -> Result<()> {
+    type Row = (i64, Option<String>, Option<Vec<u8>>, Option<Vec<u8>>);
+    let rows: Vec<Row> = tx
+        .prepare_cached(&format!("SELECT seq, value, salt, value_commit FROM changes WHERE {filter}"))?
+        .query_map(args, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (seq, value, salt, kept) in rows {
+        let commit = match value {
+            Some(v) => Some(crate::trust::value_commitment(salt.as_deref(), &v).to_vec()),
+            None => kept,
+        };
+        tx.prepare_cached("UPDATE changes SET value = NULL, old = NULL, salt = NULL, value_commit = ?2 WHERE seq = ?1")?
+            .execute(params![seq, commit])?;
+    }
+    Ok(())
+}
+
 /// Blanks an erased person's personal fields everywhere: the row, the log, the heads. Every
 /// field not known to be anonymous is blanked, including fields of newer versions.
 pub(crate) fn apply_erasure(tx: &Transaction<'_>, record: &str) -> Result<()> {
     let kept = kept_by_erasure();
-    tx.prepare_cached(&format!(
-        "UPDATE changes SET value = NULL, old = NULL
-         WHERE record = ?1 AND entity = 'person' AND field NOT IN ({kept}) AND (value IS NOT NULL OR old IS NOT NULL)"
-    ))?
-    .execute([record])?;
+    blank(
+        tx,
+        &format!("record = ?1 AND entity = 'person' AND field NOT IN ({kept}) AND (value IS NOT NULL OR old IS NOT NULL)"),
+        &[&record],
+    )?;
     tx.prepare_cached(&format!("DELETE FROM field_heads WHERE entity = 'person' AND record = ?1 AND field NOT IN ({kept})"))?
         .execute([record])?;
     // The notes of the person's intakes and referrals are about them too.
@@ -349,11 +473,11 @@ pub(crate) fn apply_erasure(tx: &Transaction<'_>, record: &str) -> Result<()> {
 /// heads and the row.
 fn erase_linked(tx: &Transaction<'_>, entity: Entity, record: &str) -> Result<()> {
     for def in entity.fields().iter().filter(|f| f.personal) {
-        tx.prepare_cached(
-            "UPDATE changes SET value = NULL, old = NULL
-             WHERE entity = ?1 AND record = ?2 AND field = ?3 AND (value IS NOT NULL OR old IS NOT NULL)",
-        )?
-        .execute(params![entity.name(), record, def.name])?;
+        blank(
+            tx,
+            "entity = ?1 AND record = ?2 AND field = ?3 AND (value IS NOT NULL OR old IS NOT NULL)",
+            &[&entity.name(), &record, &def.name],
+        )?;
         tx.prepare_cached("DELETE FROM field_heads WHERE entity = ?1 AND record = ?2 AND field = ?3")?
             .execute(params![entity.name(), record, def.name])?;
     }
@@ -378,4 +502,61 @@ pub(crate) fn erase_linked_if_erased(tx: &Transaction<'_>, entity: &str, record:
         Some(person) if person_erased(tx, &person)? => erase_linked(tx, e, record),
         _ => Ok(()),
     }
+}
+
+/// The changes `filter` selects (an SQL condition on `changes c`), with their parents and
+/// local sequence numbers, in log order.
+pub(crate) fn load_ops(conn: &rusqlite::Connection, filter: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Vec<(i64, Op)>> {
+    let mut parents: std::collections::HashMap<(i64, String), Vec<(Hlc, String)>> = std::collections::HashMap::new();
+    {
+        let mut stmt = conn.prepare(&format!(
+            "SELECT p.hlc, p.device, p.parent_hlc, p.parent_device FROM change_parents p
+             JOIN changes c ON c.hlc = p.hlc AND c.device = p.device WHERE {filter}"
+        ))?;
+        let rows = stmt.query_map(args, |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?)))?;
+        for row in rows {
+            let (h, d, ph, pd) = row?;
+            parents.entry((h, d)).or_default().push((Hlc(ph), pd));
+        }
+    }
+    let mut stmt = conn.prepare(&format!(
+        "SELECT c.seq, c.hlc, c.device, c.entity, c.record, c.field, c.value, c.creates, c.user_id, c.user_name, c.at, c.frontier,
+                c.resolves, c.salt, c.value_commit, c.commit_id, c.commit_pos
+         FROM changes c WHERE {filter} ORDER BY c.seq"
+    ))?;
+    let rows = stmt.query_map(args, |r| {
+        let commit: Option<String> = r.get(15)?;
+        let pos: Option<u32> = r.get(16)?;
+        let value_commit: Option<Vec<u8>> = r.get(14)?;
+        Ok((
+            r.get::<_, i64>(0)?,
+            Op {
+                hlc: Hlc(r.get(1)?),
+                device: r.get(2)?,
+                entity: r.get(3)?,
+                record: r.get(4)?,
+                field: r.get(5)?,
+                value: r.get(6)?,
+                creates: r.get(7)?,
+                parents: Vec::new(),
+                user_id: r.get(8)?,
+                user_name: r.get(9)?,
+                at: r.get(10)?,
+                frontier: r.get(11)?,
+                resolves: r.get(12)?,
+                salt: r.get(13)?,
+                value_commit: value_commit.and_then(|v| v.try_into().ok()),
+                commit: commit.zip(pos),
+            },
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, mut op) = row?;
+        if let Some(p) = parents.remove(&(op.hlc.0, op.device.clone())) {
+            op.parents = p;
+        }
+        out.push((seq, op));
+    }
+    Ok(out)
 }

@@ -8,16 +8,27 @@ use ts_rs::TS;
 use crate::auth::{check_password, check_user_name, Permission, Role};
 use crate::changes::{Db, Writer};
 use crate::error::AuthError;
-use crate::keys::KeyFile;
+use crate::keys::{KeyFile, Secrets};
+use crate::trust::AuthorCert;
+use zeroize::Zeroizing;
+
+fn rand_key() -> [u8; 32] {
+    let mut k = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut k);
+    k
+}
 use crate::schema::{Entity, Value};
 use crate::Result;
 
-/// Writes a user row through the write path; the caller has checked the name is free.
-pub(crate) fn insert_user(w: &mut Writer<'_>, name: &str, role: Role) -> Result<String> {
-    w.create(
+/// Writes a user row through the write path, under the id their certificate names; the
+/// caller has checked the name is free.
+pub(crate) fn insert_user(w: &mut Writer<'_>, id: &str, name: &str, role: Role) -> Result<String> {
+    w.create_with_id(
         Entity::User,
+        id,
         &[("name", Value::text(name)), ("role", Value::text(role.as_str())), ("active", Value::Bool(true))],
-    )
+    )?;
+    Ok(id.to_string())
 }
 
 /// A user as listed for administrators.
@@ -42,16 +53,30 @@ impl Db {
         if self.user_id_by_name(name)?.is_some() {
             return Err(AuthError::UserExists(name.to_string()).into());
         }
+        // The new user's signing key, certified now for this laptop with their role; an
+        // administrator also receives the root key, under their own password.
+        let root = self.root_key().cloned().ok_or_else(|| {
+            crate::error::SyncError::Keys("your account holds no organisation key on this laptop: add users from an administrator's account that created or joined the organisation here".into())
+        })?;
+        let id = uuid::Uuid::now_v7().to_string();
+        let signing = ed25519_dalek::SigningKey::from_bytes(&rand_key());
+        let org = crate::store::meta(self.conn(), "org_id")?.unwrap_or_default();
+        let cert = AuthorCert::issue(&root, &org, &id, name, role, self.device_id(), &signing.verifying_key(), &self.clock().now().to_rfc3339());
+        let secrets = Secrets {
+            signing: Some(Zeroizing::new(signing.to_bytes())),
+            root: (role == Role::Admin).then(|| Zeroizing::new(root.to_bytes())),
+        };
         // A key-file entry without a row (left by an interrupted attempt) is simply
         // replaced. The key file is saved inside the transaction so a failed save rolls
         // the row back.
         let path = self.key_file_path();
         let mut keys = KeyFile::load(&path)?;
-        keys.add_user(name, password, self.db_key())?;
+        keys.add_user(name, password, self.db_key(), &secrets)?;
         self.write(|w| {
-            let id = insert_user(w, name, role)?;
+            insert_user(w, &id, name, role)?;
+            w.keep_cert(&cert)?;
             keys.save(&path)?;
-            Ok(id)
+            Ok(id.clone())
         })
     }
 
@@ -61,8 +86,8 @@ impl Db {
         check_password(new, &name)?;
         let path = self.key_file_path();
         let mut keys = KeyFile::load(&path)?;
-        keys.unwrap_for(&name, old)?;
-        keys.add_user(&name, new, self.db_key())?;
+        let unlocked = keys.unwrap_for(&name, old)?;
+        keys.add_user(&name, new, self.db_key(), &unlocked.secrets)?;
         keys.save(&path)?;
         Ok(())
     }

@@ -40,6 +40,13 @@ pub enum AuthError {
     /// No such user.
     #[error("no user named '{0}': check the name with `masar user list`")]
     UnknownUser(String),
+    /// The account holds no certified signing key on this laptop, so its changes could not
+    /// be checked anywhere.
+    #[error("the account '{0}' has no signing key on this laptop: ask an administrator to reset its password (`masar user reset-password`), which certifies a new key")]
+    Unsigned(String),
+    /// The account or this laptop was revoked by an administrator.
+    #[error("{0} was revoked by an administrator: nothing more can be written with it")]
+    Revoked(String),
     /// The key file is missing, unreadable or damaged.
     #[error("the key file {path} cannot be used: {reason}")]
     KeyFile {
@@ -62,6 +69,8 @@ impl AuthError {
             AuthError::UserExists(_) => "auth.user_exists",
             AuthError::UnknownUser(_) => "auth.unknown_user",
             AuthError::KeyFile { .. } => "auth.key_file",
+            AuthError::Unsigned(_) => "auth.unsigned",
+            AuthError::Revoked(_) => "auth.revoked",
         }
     }
 }

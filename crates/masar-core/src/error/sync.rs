@@ -28,6 +28,16 @@ pub enum SyncError {
         /// The device it names.
         device: String,
     },
+    /// A change whose author, role or identity does not hold.
+    #[error("the bundle holds a change that cannot be trusted: {change}, claimed by {author}: {reason}. Nothing of it was applied; an administrator should check the laptop that wrote it")]
+    Untrusted {
+        /// Which change (entity, record, field, stamp, device).
+        change: String,
+        /// Who it claims made it.
+        author: String,
+        /// Why it is refused.
+        reason: String,
+    },
     /// Written by a newer Masar.
     #[error("the bundle was written by a newer version of Masar (format {found}; this version reads up to {supported}): update Masar on this laptop")]
     NewerFormat {
@@ -87,6 +97,7 @@ impl SyncError {
             SyncError::OtherOrganisation { .. } => "sync.other_organisation",
             SyncError::UnknownDevice { .. } => "sync.unknown_device",
             SyncError::NewerFormat { .. } => "sync.newer_format",
+            SyncError::Untrusted { .. } => "sync.untrusted",
             SyncError::Enrolment(_) => "sync.enrolment",
             SyncError::Keys(_) => "sync.keys",
             SyncError::InFile { error, .. } => error.code(),

@@ -1,5 +1,6 @@
 //! The bundle file: versioned, compressed, encrypted for the organisation and signed by
-//! the device that wrote it. See docs/bundle-format.md.
+//! the device that wrote it; inside, every change is signed by its author (a commit) and
+//! relays carry those signatures unchanged. See docs/bundle-format.md.
 //!
 //! ```text
 //! "MASARBND" | format u16 | header length u32 | header (JSON)
@@ -20,6 +21,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use super::keys::{DeviceCert, OrgKeys};
+use crate::trust::{AuthorCert, Revocation};
 use crate::changes::Op;
 use crate::clock::{Hlc, STAMP_CEILING_MILLIS};
 use crate::error::SyncError;
@@ -30,7 +32,12 @@ pub const MAGIC: &[u8; 8] = b"MASARBND";
 pub const END: &[u8; 8] = b"MASAREND";
 const TRAILER: usize = 16;
 /// The newest bundle format this version writes and reads.
-pub const FORMAT: u16 = 1;
+pub const FORMAT: u16 = 2;
+/// The oldest format this version reads: format 1 carried no author signatures and was
+/// retired before any release.
+pub const OLDEST_FORMAT: u16 = 2;
+/// The most certificates or revocations one bundle may carry.
+pub const MAX_CERTS: usize = 10_000;
 /// A bundle larger than this is refused before anything is read into memory.
 pub const MAX_BYTES: u64 = 2 << 30;
 const MAX_HEADER: u32 = 1 << 20;
@@ -44,7 +51,7 @@ const MAX_NAME_BYTES: usize = 128;
 /// Decompressed bytes allowed per announced change, plus a fixed slack for a few long
 /// notes: a bundle that inflates beyond is a bomb, refused once that much is read.
 const BYTES_PER_CHANGE: u64 = 2048;
-const DECOMPRESSION_SLACK: u64 = 1 << 20;
+const DECOMPRESSION_SLACK: u64 = 4 << 20;
 
 /// The bundle's clear header: who wrote it, for whom, what it holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,6 +99,55 @@ struct WireOp {
     t: String,
     #[serde(default)]
     fr: i64,
+    /// Resolves a conflict.
+    #[serde(default, skip_serializing_if = "is_false")]
+    k: bool,
+    /// The salt of a personal value's commitment, hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    s: Option<String>,
+    /// The commitment to a value erased since, hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    vc: Option<String>,
+    /// Its commit: an index into the body's commits, and its place in that commit.
+    m: u32,
+    i: u32,
+}
+
+/// A commit as bundles carry it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct WireCommit {
+    /// The author's certificate id.
+    c: String,
+    /// The author's signature, hex.
+    s: String,
+    /// How many changes it holds.
+    n: u32,
+    /// The digests of its changes this bundle does not carry: `[position, hex]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    a: Vec<(u32, String)>,
+}
+
+/// A commit of a bundle: who signed which changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Commit {
+    /// The author's certificate id.
+    pub cert: String,
+    /// The author's signature over the digests.
+    pub signature: [u8; 64],
+    /// How many changes it holds.
+    pub size: u32,
+    /// The digests of its changes the bundle does not carry, by position.
+    pub absent: Vec<(u32, [u8; 32])>,
+}
+
+/// What a bundle carries: the certificates and revocations its reader needs, the commits,
+/// and the changes, each with its commit (an index into `commits`) and place in it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Contents {
+    pub certs: Vec<AuthorCert>,
+    pub revocations: Vec<Revocation>,
+    pub commits: Vec<Commit>,
+    pub ops: Vec<(Op, usize, u32)>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -100,10 +156,16 @@ fn is_false(b: &bool) -> bool {
 
 #[derive(Serialize, Deserialize)]
 struct Body {
+    #[serde(default)]
+    certs: Vec<AuthorCert>,
+    #[serde(default)]
+    revocations: Vec<Revocation>,
+    #[serde(default)]
+    commits: Vec<WireCommit>,
     ops: Vec<WireOp>,
 }
 
-fn to_wire(op: &Op) -> WireOp {
+fn to_wire(op: &Op, commit: usize, pos: u32) -> WireOp {
     WireOp {
         h: op.hlc.0,
         d: op.device.clone(),
@@ -117,10 +179,19 @@ fn to_wire(op: &Op) -> WireOp {
         n: op.user_name.clone(),
         t: op.at.clone(),
         fr: op.frontier,
+        k: op.resolves,
+        s: op.salt.as_ref().map(hex::encode),
+        vc: if op.value.is_none() { op.value_commit.map(hex::encode) } else { None },
+        m: commit as u32,
+        i: pos,
     }
 }
 
-fn from_wire(w: WireOp) -> Result<Op, SyncError> {
+fn hex_array<const N: usize>(text: &str) -> Option<[u8; N]> {
+    hex::decode(text).ok()?.try_into().ok()
+}
+
+fn from_wire(w: WireOp) -> Result<(Op, usize, u32), SyncError> {
     let plausible = |h: i64| h > 0 && Hlc(h).millis() <= STAMP_CEILING_MILLIS;
     if !plausible(w.h) || w.p.iter().any(|(h, _)| !plausible(*h)) {
         return Err(SyncError::Damaged(
@@ -136,7 +207,17 @@ fn from_wire(w: WireOp) -> Result<Op, SyncError> {
     if w.v.as_ref().is_some_and(|v| v.len() > MAX_VALUE_BYTES) {
         return Err(SyncError::Damaged(format!("a change in it holds a value longer than {} KiB", MAX_VALUE_BYTES / 1024)));
     }
-    Ok(Op {
+    let salt = match &w.s {
+        Some(h) => Some(hex_array::<16>(h).ok_or_else(|| SyncError::Damaged("a change in it has a malformed salt".into()))?.to_vec()),
+        None => None,
+    };
+    let value_commit = match (&w.v, &w.vc) {
+        (None, Some(h)) => Some(hex_array::<32>(h).ok_or_else(|| SyncError::Damaged("a change in it has a malformed commitment".into()))?),
+        (None, None) => return Err(SyncError::Damaged("a change in it has neither a value nor the commitment to an erased one".into())),
+        _ => None,
+    };
+    let (commit, pos) = (w.m as usize, w.i);
+    let op = Op {
         hlc: Hlc(w.h),
         device: w.d,
         entity: w.e,
@@ -149,17 +230,40 @@ fn from_wire(w: WireOp) -> Result<Op, SyncError> {
         user_name: w.n,
         at: w.t,
         frontier: w.fr.max(0),
-    })
+        resolves: w.k,
+        salt,
+        value_commit,
+        commit: None,
+    };
+    Ok((op, commit, pos))
 }
 
-/// Writes a bundle of `ops` under `header`, encrypted and signed with `keys`.
-pub(crate) fn seal(header: &Header, ops: &[Op], keys: &OrgKeys) -> Result<Vec<u8>, SyncError> {
-    let body = Body { ops: ops.iter().map(to_wire).collect() };
+/// Writes a bundle of `contents` under `header`, encrypted and signed with `keys`.
+pub(crate) fn seal(header: &Header, contents: &Contents, keys: &OrgKeys) -> Result<Vec<u8>, SyncError> {
+    let body = Body {
+        certs: contents.certs.clone(),
+        revocations: contents.revocations.clone(),
+        commits: contents
+            .commits
+            .iter()
+            .map(|c| WireCommit {
+                c: c.cert.clone(),
+                s: hex::encode(c.signature),
+                n: c.size,
+                a: c.absent.iter().map(|(p, d)| (*p, hex::encode(d))).collect(),
+            })
+            .collect(),
+        ops: contents.ops.iter().map(|(op, c, p)| to_wire(op, *c, *p)).collect(),
+    };
     let json = serde_json::to_vec(&body).map_err(|e| SyncError::Seal(e.to_string()))?;
     let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
     z.write_all(&json).map_err(|e| SyncError::Seal(e.to_string()))?;
     let compressed = z.finish().map_err(|e| SyncError::Seal(e.to_string()))?;
+    seal_raw(header, &compressed, keys)
+}
 
+/// Encrypts and signs an already compressed body under `header`.
+pub(crate) fn seal_raw(header: &Header, compressed: &[u8], keys: &OrgKeys) -> Result<Vec<u8>, SyncError> {
     let header_json = serde_json::to_vec(header).map_err(|e| SyncError::Seal(e.to_string()))?;
     let mut out = Vec::with_capacity(compressed.len() + header_json.len() + 200);
     out.extend_from_slice(MAGIC);
@@ -170,7 +274,7 @@ pub(crate) fn seal(header: &Header, ops: &[Op], keys: &OrgKeys) -> Result<Vec<u8
     rand::rngs::OsRng.fill_bytes(&mut nonce);
     let aead = chacha20poly1305::XChaCha20Poly1305::new((&*keys.bundle_key).into());
     let sealed = aead
-        .encrypt(chacha20poly1305::XNonce::from_slice(&nonce), Payload { msg: &compressed, aad: &out })
+        .encrypt(chacha20poly1305::XNonce::from_slice(&nonce), Payload { msg: compressed, aad: &out })
         .map_err(|_| SyncError::Seal("encryption failed".into()))?;
     out.extend_from_slice(&((nonce.len() + sealed.len()) as u64).to_le_bytes());
     out.extend_from_slice(&nonce);
@@ -198,6 +302,11 @@ pub(crate) fn read_header(bytes: &[u8]) -> Result<(Header, usize), SyncError> {
     let format = u16::from_le_bytes([bytes[8], bytes[9]]);
     if format > FORMAT {
         return Err(SyncError::NewerFormat { found: format, supported: FORMAT });
+    }
+    if format < OLDEST_FORMAT {
+        return Err(SyncError::Damaged(format!(
+            "it was written in format {format}, before changes were signed by their authors, which no release wrote: export it again with this version"
+        )));
     }
     // A complete file ends with the marker and its own length; a file cut short does not.
     if bytes.len() < fixed + TRAILER || &bytes[bytes.len() - TRAILER..bytes.len() - 8] != END {
@@ -243,7 +352,7 @@ pub(crate) fn read_header(bytes: &[u8]) -> Result<(Header, usize), SyncError> {
 
 /// Reads a bundle's decrypted body: deflated JSON holding exactly `expected` changes.
 /// Public so that the fuzzer can reach it without forging signatures.
-pub(crate) fn decode_body(compressed: &[u8], expected: u64) -> Result<Vec<Op>, SyncError> {
+pub(crate) fn decode_body(compressed: &[u8], expected: u64) -> Result<Contents, SyncError> {
     if expected > MAX_CHANGES {
         return Err(SyncError::Damaged(format!("it announces {expected} changes, more than the {MAX_CHANGES} a bundle may hold")));
     }
@@ -261,12 +370,28 @@ pub(crate) fn decode_body(compressed: &[u8], expected: u64) -> Result<Vec<Op>, S
     if body.ops.len() as u64 != expected {
         return Err(SyncError::Damaged("it does not hold the number of changes its header announces".into()));
     }
-    body.ops.into_iter().map(from_wire).collect()
+    if body.certs.len() > MAX_CERTS || body.revocations.len() > MAX_CERTS || body.commits.len() > body.ops.len().max(1) {
+        return Err(SyncError::Damaged("it holds more certificates, revocations or commits than a bundle may".into()));
+    }
+    let mut commits = Vec::with_capacity(body.commits.len());
+    for c in body.commits {
+        let bad = || SyncError::Damaged("a commit in it is malformed".into());
+        if c.n as u64 > MAX_CHANGES || c.a.len() > c.n as usize || c.c.len() > MAX_NAME_BYTES {
+            return Err(bad());
+        }
+        let absent = c.a.iter().map(|(p, d)| hex_array::<32>(d).map(|d| (*p, d)).ok_or_else(bad)).collect::<Result<Vec<_>, _>>()?;
+        commits.push(Commit { cert: c.c, signature: hex_array::<64>(&c.s).ok_or_else(bad)?, size: c.n, absent });
+    }
+    let ops = body.ops.into_iter().map(from_wire).collect::<Result<Vec<_>, _>>()?;
+    if ops.iter().any(|(_, c, _)| *c >= commits.len()) {
+        return Err(SyncError::Damaged("a change in it names a commit it does not carry".into()));
+    }
+    Ok(Contents { certs: body.certs, revocations: body.revocations, commits, ops })
 }
 
 /// Checks everything about a bundle and returns its header and changes. Nothing of a
 /// refused bundle is returned.
-pub(crate) fn open(bytes: &[u8], keys: &OrgKeys) -> Result<(Header, Vec<Op>), SyncError> {
+pub(crate) fn open(bytes: &[u8], keys: &OrgKeys) -> Result<(Header, Contents), SyncError> {
     let (header, header_end) = read_header(bytes)?;
     if header.org != keys.org_id {
         return Err(SyncError::OtherOrganisation { org: header.org });
@@ -288,8 +413,8 @@ pub(crate) fn open(bytes: &[u8], keys: &OrgKeys) -> Result<(Header, Vec<Op>), Sy
     let compressed = aead
         .decrypt(chacha20poly1305::XNonce::from_slice(&payload[..24]), Payload { msg: &payload[24..], aad: &bytes[..header_end] })
         .map_err(|_| SyncError::OtherOrganisation { org: header.org.clone() })?;
-    let ops = decode_body(&compressed, header.changes)?;
-    Ok((header, ops))
+    let contents = decode_body(&compressed, header.changes)?;
+    Ok((header, contents))
 }
 
 #[cfg(test)]
@@ -315,7 +440,7 @@ mod tests {
             changes,
             full: true,
             scope: vec![],
-            schema: 2,
+            schema: crate::store::SCHEMA_VERSION,
         }
     }
 
@@ -325,19 +450,29 @@ mod tests {
         // One change whose value inflates from kilobytes to 10 MB.
         let mut bomb = op();
         bomb.value = Some(format!("\"{}\"", "a".repeat(10 << 20)));
-        let sealed = seal(&header(&k, 1), &[bomb], &k).unwrap();
+        let sealed = seal(&header(&k, 1), &one(bomb), &k).unwrap();
         assert!(sealed.len() < 100_000, "the bomb is small on disk: {}", sealed.len());
         let e = open(&sealed, &k).unwrap_err().to_string();
         assert!(e.contains("far larger"), "{e}");
         // Ten million announced changes: refused from the header, before decryption.
-        let flood = seal(&header(&k, 10_000_000), &[op()], &k).unwrap();
+        let flood = seal(&header(&k, 10_000_000), &one(op()), &k).unwrap();
         let e = open(&flood, &k).unwrap_err().to_string();
         assert!(e.contains("more than the 5000000"), "{e}");
         // A value over the limit, compressed small, is refused too.
         let mut long = op();
         long.value = Some(format!("\"{}\"", "b".repeat(MAX_VALUE_BYTES + 10)));
-        let e = open(&seal(&header(&k, 1), &[long], &k).unwrap(), &k).unwrap_err().to_string();
+        let e = open(&seal(&header(&k, 1), &one(long), &k).unwrap(), &k).unwrap_err().to_string();
         assert!(e.contains("KiB"), "{e}");
+    }
+
+    /// One change in a commit of its own (signed by no one: the reader's checks of
+    /// authors are in `sync`).
+    fn one(op: Op) -> Contents {
+        Contents {
+            commits: vec![Commit { cert: "c".into(), signature: [1; 64], size: 1, absent: vec![] }],
+            ops: vec![(op, 0, 0)],
+            ..Contents::default()
+        }
     }
 
     fn op() -> Op {
@@ -354,16 +489,21 @@ mod tests {
             user_name: Some("amina".into()),
             at: "t".into(),
             frontier: 0,
+            resolves: false,
+            salt: None,
+            value_commit: None,
+            commit: None,
         }
     }
 
     #[test]
     fn a_sealed_bundle_opens_with_the_same_changes() {
         let (_d, _m, k) = sample();
-        let bytes = seal(&header(&k, 1), &[op()], &k).expect("seal");
-        let (h, ops) = open(&bytes, &k).expect("open");
+        let bytes = seal(&header(&k, 1), &one(op()), &k).expect("seal");
+        let (h, contents) = open(&bytes, &k).expect("open");
         assert_eq!(h.changes, 1);
-        assert_eq!(ops, vec![op()]);
+        assert_eq!(contents.ops[0].0, op());
+        assert_eq!(contents.commits, one(op()).commits);
     }
 
     #[test]
@@ -376,20 +516,19 @@ mod tests {
         let rogue = OrgKeys {
             org_id: k.org_id.clone(),
             root_public: rogue_root.verifying_key(),
-            root_secret: Some(rogue_root),
             bundle_key: k.bundle_key.clone(),
             device_secret: rogue_device,
             device_cert: cert.clone(),
         };
         let mut h = header(&rogue, 1);
         h.device = "rogue".into();
-        let bytes = seal(&h, &[op()], &rogue).expect("seal");
+        let bytes = seal(&h, &one(op()), &rogue).expect("seal");
         assert!(matches!(open(&bytes, &k), Err(SyncError::UnknownDevice { .. })));
     }
 
     #[test]
     fn fields_added_by_a_newer_writer_are_ignored() {
-        let json = br#"{"ops":[{"h":111411200000000,"d":"d","e":"person","r":"r","f":"city","v":"\"Rabat\"","t":"t","fr":0,"zz":[1,2]}],"extra":true}"#;
+        let json = br#"{"ops":[{"h":111411200000000,"d":"d","e":"person","r":"r","f":"city","v":"\"Rabat\"","t":"t","fr":0,"m":0,"i":0,"zz":[1,2]}],"extra":true}"#;
         let body: Body = serde_json::from_slice(json).expect("newer body reads");
         assert_eq!(body.ops.len(), 1);
         assert!(from_wire(body.ops[0].clone()).is_ok());
@@ -397,7 +536,7 @@ mod tests {
 
     #[test]
     fn impossible_stamps_are_refused() {
-        let mut w = to_wire(&op());
+        let mut w = to_wire(&op(), 0, 0);
         w.h = -5;
         assert!(matches!(from_wire(w), Err(SyncError::Damaged(_))));
     }

@@ -1,17 +1,22 @@
 //! The organisation's keys and the devices' certificates.
 //!
 //! At `init` a laptop founds the organisation: it makes the organisation's root signing
-//! key (kept only on that laptop), the bundle key every enrolled laptop shares to read
-//! bundles, and its own device key, certified by the root. `enrol` certifies a new device
-//! key and seals everything the new laptop needs in a passphrase-protected file.
+//! key, the bundle key every enrolled laptop shares to read bundles, and its own device
+//! key, certified by the root. The root key is kept only under administrators' passwords
+//! (the key file), never in the database every user of a laptop can decrypt. `enrol`
+//! certifies a new device key and seals everything the new laptop and its first
+//! administrator need in a passphrase-protected file. At each log-in, [`at_login`] gives
+//! the user their certified signing key.
 
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier, VerifyingKey};
 use rand::RngCore;
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use crate::auth::Role;
 use crate::error::SyncError;
+use crate::trust::{AuthorCert, Revocation, Signer};
 use crate::Result;
 
 /// Proof that a device key belongs to the organisation: the root's signature over the
@@ -52,10 +57,8 @@ impl DeviceCert {
 pub(crate) struct OrgKeys {
     /// The organisation's id.
     pub(crate) org_id: String,
-    /// The root's public key, which certifies devices.
+    /// The root's public key, which certifies devices and users.
     pub(crate) root_public: VerifyingKey,
-    /// The root's secret key, only on the laptop that founded the organisation.
-    pub(crate) root_secret: Option<SigningKey>,
     /// The shared key that encrypts bundles.
     pub(crate) bundle_key: Zeroizing<[u8; 32]>,
     /// This device's signing key.
@@ -85,10 +88,10 @@ fn key32(hex_text: &str) -> Option<Zeroizing<[u8; 32]>> {
 }
 
 /// Gives a database that has none (a new one, or one made before sync) the keys of an
-/// organisation it founds.
-pub(crate) fn ensure_founder_keys(conn: &Connection) -> Result<()> {
+/// organisation it founds; returns the new root key, which the caller puts in custody.
+pub(crate) fn ensure_founder_keys(conn: &Connection) -> Result<Option<SigningKey>> {
     if get(conn, "bundle_key")?.is_some() {
-        return Ok(());
+        return Ok(None);
     }
     let org = get(conn, "org_id")?.unwrap_or_default();
     let device = get(conn, "device_id")?.unwrap_or_default();
@@ -96,19 +99,175 @@ pub(crate) fn ensure_founder_keys(conn: &Connection) -> Result<()> {
     let device_key = SigningKey::from_bytes(&random32());
     let cert = DeviceCert::issue(&root, &org, &device, &device_key.verifying_key());
     put(conn, "org_root_public", &hex::encode(root.verifying_key().as_bytes()))?;
-    put(conn, "org_root_secret", &hex::encode(root.to_bytes()))?;
     put(conn, "bundle_key", &hex::encode(*random32()))?;
     put(conn, "device_secret", &hex::encode(device_key.to_bytes()))?;
     put(conn, "device_cert", &serde_json::to_string(&cert).map_err(|e| SyncError::Seal(e.to_string()))?)?;
-    Ok(())
+    Ok(Some(root))
 }
 
-/// Stores the keys a laptop received at enrolment.
-pub(crate) fn store_member_keys(conn: &Connection, e: &Enrolment) -> Result<()> {
+/// Stores the keys a laptop received at enrolment; returns the root key its first
+/// administrator takes into custody.
+pub(crate) fn store_member_keys(conn: &Connection, e: &Enrolment) -> Result<SigningKey> {
     put(conn, "org_root_public", &e.root_public)?;
     put(conn, "bundle_key", &e.bundle_key)?;
     put(conn, "device_secret", &e.device_secret)?;
     put(conn, "device_cert", &serde_json::to_string(&e.cert).map_err(|e| SyncError::Seal(e.to_string()))?)?;
+    let root = key32(&e.root_secret).map(|k| SigningKey::from_bytes(&k)).ok_or_else(|| SyncError::Enrolment("the enrolment file is damaged: ask the administrator for a new one".into()))?;
+    if hex::encode(root.verifying_key().as_bytes()) != e.root_public {
+        return Err(SyncError::Enrolment("the enrolment file is damaged: ask the administrator for a new one".into()).into());
+    }
+    Ok(root)
+}
+
+/// Keeps a certificate the root issued (a user's key on a device).
+pub(crate) fn store_cert(conn: &Connection, cert: &AuthorCert) -> Result<()> {
+    crate::changes::keep_cert(conn, cert)
+}
+
+/// A certificate this laptop holds, by id.
+pub(crate) fn cert(conn: &Connection, id: &str) -> Result<Option<AuthorCert>> {
+    use rusqlite::OptionalExtension;
+    let body: Option<String> = conn.prepare_cached("SELECT body FROM certs WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?;
+    Ok(body.and_then(|b| serde_json::from_str(&b).ok()))
+}
+
+/// Every certificate this laptop holds.
+pub(crate) fn all_certs(conn: &Connection) -> Result<Vec<AuthorCert>> {
+    let bodies: Vec<String> = conn.prepare("SELECT body FROM certs ORDER BY id")?.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    Ok(bodies.iter().filter_map(|b| serde_json::from_str(b).ok()).collect())
+}
+
+/// Keeps a revocation the root signed.
+pub(crate) fn store_revocation(conn: &Connection, r: &Revocation) -> Result<()> {
+    let body = serde_json::to_string(r).map_err(|e| SyncError::Seal(e.to_string()))?;
+    let kind = serde_json::to_value(r.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    conn.prepare_cached("INSERT OR IGNORE INTO revocations(id, kind, subject, after, body) VALUES (?1, ?2, ?3, ?4, ?5)")?
+        .execute(rusqlite::params![r.id, kind, r.subject, r.after, body])?;
+    Ok(())
+}
+
+/// Every revocation this laptop holds.
+pub(crate) fn all_revocations(conn: &Connection) -> Result<Vec<Revocation>> {
+    let bodies: Vec<String> = conn.prepare("SELECT body FROM revocations ORDER BY id")?.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    Ok(bodies.iter().filter_map(|b| serde_json::from_str(b).ok()).collect())
+}
+
+/// Who is logging in, with what opens their key-file entry.
+#[derive(Clone, Copy)]
+pub(crate) struct Login<'a> {
+    /// The key file beside the database.
+    pub key_file: &'a std::path::Path,
+    /// The user.
+    pub user: &'a crate::auth::User,
+    /// Their password.
+    pub password: &'a str,
+    /// The database key.
+    pub db_key: &'a crate::keys::DbKey,
+}
+
+/// What a log-in holds beyond the database key: the user's certified signing key and,
+/// for an administrator, the organisation's root key.
+pub(crate) struct Custody {
+    /// Signs the user's changes; `None` when no key could be certified for them here.
+    pub signer: Option<Signer>,
+    /// The root key, for administrators.
+    pub root: Option<SigningKey>,
+}
+
+/// Gives the user logging in their signing key, certifying a new one when they have none
+/// on this laptop and a root key is at hand (a new database, or one made before changes
+/// were signed), and moves a root key found in the database (made before custody) under
+/// an administrator's password. `fresh_root` is a root just made or received.
+pub(crate) fn at_login(conn: &Connection, login: &Login<'_>, secrets: crate::keys::Secrets, fresh_root: Option<SigningKey>, now: &str) -> Result<Custody> {
+    let Login { key_file, user, password, db_key } = *login;
+    // Certificates, the archive's signatures and the custody of the root change together.
+    let tx = conn.unchecked_transaction()?;
+    let conn: &Connection = &tx;
+    let admin = user.role == Role::Admin;
+    let clear_root = get(conn, "org_root_secret")?.and_then(|h| key32(&h)).map(|k| SigningKey::from_bytes(&k));
+    let had_root = secrets.root.is_some();
+    let root = secrets.root.as_ref().map(|k| SigningKey::from_bytes(k)).or(fresh_root).or(clear_root.clone());
+    let org = get(conn, "org_id")?.unwrap_or_default();
+    let device = get(conn, "device_id")?.unwrap_or_default();
+    let mut signing = secrets.signing.as_ref().map(|k| SigningKey::from_bytes(k));
+    let mut signer = None;
+    if let Some(key) = &signing {
+        let public = hex::encode(key.verifying_key().as_bytes());
+        let bodies: Vec<String> = conn
+            .prepare_cached("SELECT body FROM certs WHERE user = ?1 AND device = ?2 ORDER BY rowid DESC")?
+            .query_map(rusqlite::params![user.id, device], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        signer = bodies
+            .iter()
+            .filter_map(|b| serde_json::from_str::<AuthorCert>(b).ok())
+            .find(|c| c.public_key == public && c.role == user.role.as_str())
+            .and_then(|c| Signer::new(c, key.clone()));
+    }
+    let mut rewrap = admin && !had_root && root.is_some();
+    if signer.is_none() {
+        if let Some(root) = &root {
+            let key = SigningKey::from_bytes(&random32());
+            let cert = AuthorCert::issue(root, &org, &user.id, &user.name, user.role, &device, &key.verifying_key(), now);
+            store_cert(conn, &cert)?;
+            signer = Signer::new(cert, key.clone());
+            signing = Some(key);
+            rewrap = true;
+        }
+    }
+    if rewrap {
+        let mut file = crate::keys::KeyFile::load(key_file)?;
+        let kept = crate::keys::Secrets {
+            signing: signing.as_ref().map(|k| Zeroizing::new(k.to_bytes())),
+            root: if admin { root.as_ref().map(|k| Zeroizing::new(k.to_bytes())) } else { None },
+        };
+        file.add_user(&user.name, password, db_key, &kept)?;
+        file.save(key_file)?;
+    }
+    if let Some(root) = &root {
+        sign_archive(conn, root, &org, now)?;
+        if admin {
+            // From here on only administrators' passwords open the root key.
+            conn.execute("DELETE FROM meta WHERE key = 'org_root_secret'", [])?;
+        } else if clear_root.is_none() && !had_root {
+            // A root just made for a database that had none, opened first by a user who is
+            // not an administrator: kept in the database until an administrator logs in.
+            put(conn, "org_root_secret", &hex::encode(root.to_bytes()))?;
+        }
+    }
+    tx.commit()?;
+    Ok(Custody { signer, root: if admin { root } else { None } })
+}
+
+/// Signs, under an archive certificate, the changes made before changes were signed, so
+/// that other laptops can check them like any other.
+fn sign_archive(conn: &Connection, root: &SigningKey, org: &str, now: &str) -> Result<()> {
+    let unsigned = conn.prepare_cached("SELECT 1 FROM changes WHERE commit_id IS NULL LIMIT 1")?.exists([])?;
+    if !unsigned {
+        return Ok(());
+    }
+    let key = SigningKey::from_bytes(&random32());
+    let cert = AuthorCert::issue(root, org, "archive", "before signatures", Role::Admin, crate::trust::ARCHIVE_DEVICE, &key.verifying_key(), now);
+    store_cert(conn, &cert)?;
+    let Some(signer) = Signer::new(cert, key) else { return Ok(()) };
+    let ops = crate::changes::oplog::load_ops(conn, "c.commit_id IS NULL", &[])?;
+    for chunk in ops.chunks(10_000) {
+        let mut digests = Vec::with_capacity(chunk.len());
+        for (_, op) in chunk {
+            let mut op = op.clone();
+            if op.value.is_none() && op.value_commit.is_none() {
+                op.value_commit = Some(crate::trust::value_commitment(None, ""));
+            }
+            digests.push(op.digest().unwrap_or_default());
+        }
+        let (id, signature) = signer.sign_commit(&digests);
+        conn.prepare_cached("INSERT INTO commits(id, cert, size, signature) VALUES (?1, ?2, ?3, ?4)")?
+            .execute(rusqlite::params![id, signer.cert.id, digests.len() as i64, signature.to_vec()])?;
+        for (pos, (seq, op)) in chunk.iter().enumerate() {
+            let kept = if op.value.is_none() { Some(crate::trust::value_commitment(None, "").to_vec()) } else { None };
+            conn.prepare_cached("UPDATE changes SET commit_id = ?2, commit_pos = ?3, value_commit = coalesce(value_commit, ?4) WHERE seq = ?1")?
+                .execute(rusqlite::params![seq, id, pos as i64, kept])?;
+        }
+    }
     Ok(())
 }
 
@@ -120,12 +279,11 @@ pub(crate) fn load(conn: &Connection) -> Result<OrgKeys> {
         .and_then(|h| key32(&h))
         .and_then(|k| VerifyingKey::from_bytes(&k).ok())
         .ok_or_else(broken)?;
-    let root_secret = get(conn, "org_root_secret")?.and_then(|h| key32(&h)).map(|k| SigningKey::from_bytes(&k));
     let bundle_key = get(conn, "bundle_key")?.and_then(|h| key32(&h)).ok_or_else(broken)?;
     let device_secret = get(conn, "device_secret")?.and_then(|h| key32(&h)).map(|k| SigningKey::from_bytes(&k)).ok_or_else(broken)?;
     let device_cert: DeviceCert =
         get(conn, "device_cert")?.and_then(|j| serde_json::from_str(&j).ok()).ok_or_else(broken)?;
-    Ok(OrgKeys { org_id, root_public, root_secret, bundle_key, device_secret, device_cert })
+    Ok(OrgKeys { org_id, root_public, bundle_key, device_secret, device_cert })
 }
 
 /// What an enrolment file carries to a new laptop.
@@ -134,6 +292,8 @@ pub(crate) struct Enrolment {
     pub org_id: String,
     pub org_name: String,
     pub root_public: String,
+    /// The root key, which the new laptop's first administrator takes into custody.
+    pub root_secret: String,
     pub bundle_key: String,
     pub device_id: String,
     pub device_secret: String,
@@ -142,19 +302,16 @@ pub(crate) struct Enrolment {
     pub hlc: i64,
     /// When the file stops being accepted (RFC 3339): a file found later on a stick is
     /// no way into the organisation.
-    #[serde(default)]
-    pub expires: Option<String>,
+    pub expires: String,
 }
 
 /// How long an enrolment file is accepted, unless the administrator says otherwise.
 pub const ENROLMENT_DAYS: i64 = 7;
 
 impl Enrolment {
-    /// Refuses a file past its expiry. A file without one was made before files expired
-    /// (no release made such files; the format-1 fixture is one) and is read as before.
+    /// Refuses a file past its expiry.
     pub(crate) fn check_not_expired(&self, now: chrono::DateTime<chrono::Utc>) -> Result<(), SyncError> {
-        let Some(text) = self.expires.as_deref() else { return Ok(()) };
-        let expires = chrono::DateTime::parse_from_rfc3339(text)
+        let expires = chrono::DateTime::parse_from_rfc3339(&self.expires)
             .map_err(|_| SyncError::Enrolment("the enrolment file is damaged: ask the administrator for a new one".into()))?;
         if now > expires {
             return Err(SyncError::Enrolment(format!(
@@ -167,7 +324,9 @@ impl Enrolment {
 }
 
 const ENROL_MAGIC: &[u8; 8] = b"MASARENR";
-const ENROL_VERSION: u16 = 1;
+/// Version 2 carries the root key for the new laptop's administrator; version 1 (no
+/// release made any) is refused.
+const ENROL_VERSION: u16 = 2;
 
 fn enrol_kek(passphrase: &str, salt: &[u8]) -> Result<Zeroizing<[u8; 32]>, SyncError> {
     let params = argon2::Params::new(64 * 1024, 3, 1, Some(32)).map_err(|e| SyncError::Seal(e.to_string()))?;
@@ -207,8 +366,12 @@ pub(crate) fn open_enrolment(bytes: &[u8], passphrase: &str) -> Result<Enrolment
     if bytes.len() < head || &bytes[..8] != ENROL_MAGIC {
         return Err(SyncError::Enrolment("this is not a Masar enrolment file".into()));
     }
-    if u16::from_le_bytes([bytes[8], bytes[9]]) > ENROL_VERSION {
+    let version = u16::from_le_bytes([bytes[8], bytes[9]]);
+    if version > ENROL_VERSION {
         return Err(SyncError::Enrolment("this enrolment file was made by a newer version of Masar: install it on this laptop".into()));
+    }
+    if version < ENROL_VERSION {
+        return Err(SyncError::Enrolment("this enrolment file was made by an earlier version of Masar, before changes were signed: ask the administrator for a new one".into()));
     }
     let kek = enrol_kek(passphrase, &bytes[10..26])?;
     let aead = chacha20poly1305::XChaCha20Poly1305::new((&*kek).into());

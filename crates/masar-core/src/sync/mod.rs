@@ -10,10 +10,11 @@ pub(crate) mod bundle;
 mod digest;
 pub(crate) mod keys;
 mod scope;
+mod verify;
 
 pub use scope::Scope;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use rusqlite::params;
@@ -29,6 +30,7 @@ use crate::files::ReadRefusal;
 use crate::schema::{Entity, Value};
 use crate::store::{meta_i64, set_meta};
 use crate::Result;
+use sha2::Digest as _;
 
 /// What an export wrote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -57,6 +59,9 @@ pub struct Imported {
     pub bundles_already_seen: u64,
     /// Bundle files read.
     pub bundles: u64,
+    /// Changes set aside because an administrator had revoked their author or laptop
+    /// before they were made.
+    pub revoked: u64,
 }
 
 /// A field on which concurrent changes disagree: the value kept and one other.
@@ -133,7 +138,7 @@ fn conflict_id(entity: &str, record: &str, field: &str, loser: (Hlc, &str)) -> S
 /// one of the choices, a date that is not a date, a negative household size): another
 /// laptop must not accept what this one would refuse. Entities and fields of newer
 /// versions are kept as they are.
-fn check_values(ops: &[Op]) -> Result<(), SyncError> {
+fn check_values<'a>(ops: impl Iterator<Item = &'a Op>) -> Result<(), SyncError> {
     for op in ops {
         let Some(entity) = Entity::from_name(&op.entity) else { continue };
         let Ok(def) = entity.field(&op.field) else { continue };
@@ -189,8 +194,8 @@ impl Db {
             return Err(SyncError::Enrolment("the passphrase is too short: use at least 8 characters, and give it to the laptop's user separately from the file".into()).into());
         }
         let keys = keys::load(self.conn())?;
-        let root = keys.root_secret.as_ref().ok_or_else(|| {
-            SyncError::Enrolment("only the laptop that created the organisation can enrol new laptops: run `masar enrol` there".into())
+        let root = self.root_key().ok_or_else(|| {
+            SyncError::Enrolment("this administrator's account holds no organisation key on this laptop: enrol the new laptop from the administrator's laptop that created or joined the organisation".into())
         })?;
         let device_id = uuid::Uuid::now_v7().to_string();
         let device_key = ed25519_dalek::SigningKey::from_bytes(&keys::random32());
@@ -201,12 +206,13 @@ impl Db {
             org_id: keys.org_id.clone(),
             org_name,
             root_public: hex::encode(keys.root_public.as_bytes()),
+            root_secret: hex::encode(root.to_bytes()),
             bundle_key: hex::encode(*keys.bundle_key),
             device_id: device_id.clone(),
             device_secret: hex::encode(device_key.to_bytes()),
             cert,
             hlc,
-            expires: Some((self.clock().now() + chrono::Duration::days(valid_days)).to_rfc3339()),
+            expires: (self.clock().now() + chrono::Duration::days(valid_days)).to_rfc3339(),
         };
         let sealed = keys::seal_enrolment(&enrolment, passphrase)?;
         write_atomically(out, &sealed)?;
@@ -263,56 +269,21 @@ impl Db {
             }
             .into());
         }
-        let bytes = bundle::seal(&header, &ops, &keys)?;
+        let contents = self.contents_of(ops)?;
+        let bytes = bundle::seal(&header, &contents, &keys)?;
         write_atomically(&out, &bytes)?;
         if scope.is_empty() && last_seq > since {
             set_meta(self.conn(), "export_seq", &last_seq.to_string())?;
         }
         set_meta(self.conn(), "last_export_at", &self.clock().now().to_rfc3339())?;
-        Ok(Exported { changes: ops.len() as u64, bytes: bytes.len() as u64, path: out })
+        Ok(Exported { changes: header.changes, bytes: bytes.len() as u64, path: out })
     }
 
     fn ops_since(&self, since: i64, in_scope: Option<&BTreeSet<(String, String)>>) -> Result<(Vec<Op>, i64)> {
-        let conn = self.conn();
-        let mut parents: BTreeMap<(i64, String), Vec<(Hlc, String)>> = BTreeMap::new();
-        {
-            let mut stmt = conn.prepare(
-                "SELECT p.hlc, p.device, p.parent_hlc, p.parent_device FROM change_parents p
-                 JOIN changes c ON c.hlc = p.hlc AND c.device = p.device WHERE c.seq > ?1",
-            )?;
-            let rows = stmt.query_map([since], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?)))?;
-            for row in rows {
-                let (h, d, ph, pd) = row?;
-                parents.entry((h, d)).or_default().push((Hlc(ph), pd));
-            }
-        }
-        let mut stmt = conn.prepare(
-            "SELECT seq, hlc, device, entity, record, field, value, creates, user_id, user_name, at, frontier
-             FROM changes WHERE seq > ?1 AND entity <> 'user' ORDER BY seq",
-        )?;
+        let rows = oplog::load_ops(self.conn(), "c.seq > ?1 AND c.entity <> 'user'", &[&since])?;
         let mut last = since;
-        let mut ops = Vec::new();
-        let rows = stmt.query_map([since], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                Op {
-                    hlc: Hlc(r.get(1)?),
-                    device: r.get(2)?,
-                    entity: r.get(3)?,
-                    record: r.get(4)?,
-                    field: r.get(5)?,
-                    value: r.get(6)?,
-                    creates: r.get(7)?,
-                    parents: Vec::new(),
-                    user_id: r.get(8)?,
-                    user_name: r.get(9)?,
-                    at: r.get(10)?,
-                    frontier: r.get(11)?,
-                },
-            ))
-        })?;
-        for row in rows {
-            let (seq, mut op) = row?;
+        let mut ops = Vec::with_capacity(rows.len());
+        for (seq, op) in rows {
             last = last.max(seq);
             if let Some(set) = in_scope {
                 // Reference lists and erasures go everywhere: an erasure carries no personal
@@ -322,12 +293,66 @@ impl Db {
                     continue;
                 }
             }
-            if let Some(p) = parents.remove(&(op.hlc.0, op.device.clone())) {
-                op.parents = p;
-            }
             ops.push(op);
         }
-        Ok((ops, last))
+        // Changes of accounts are not sent, but a later change may be: the watermark
+        // covers them too.
+        let top: Option<i64> = self.conn().query_row("SELECT max(seq) FROM changes", [], |r| r.get(0))?;
+        Ok((ops, last.max(top.unwrap_or(since).max(since))))
+    }
+
+    /// What a bundle of `ops` carries: their commits, with the digests of the changes of
+    /// those commits it does not carry, and every certificate and revocation this laptop
+    /// holds, so that any reader can check every author.
+    fn contents_of(&self, ops: Vec<Op>) -> Result<bundle::Contents> {
+        let conn = self.conn();
+        let unsigned = || SyncError::Keys("this laptop holds changes made before changes were signed and cannot sign them: an administrator should log in once on this laptop (or enrol it again)".into());
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut contents = bundle::Contents::default();
+        let mut present: Vec<BTreeSet<u32>> = Vec::new();
+        for op in ops {
+            let (id, pos) = op.commit.clone().ok_or_else(unsigned)?;
+            let i = match index.get(&id) {
+                Some(i) => *i,
+                None => {
+                    let (cert, size, signature): (String, u32, Vec<u8>) = conn
+                        .prepare_cached("SELECT cert, size, signature FROM commits WHERE id = ?1")?
+                        .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                        .map_err(|_| unsigned())?;
+                    let signature: [u8; 64] = signature.try_into().map_err(|_| unsigned())?;
+                    contents.commits.push(bundle::Commit { cert, signature, size, absent: Vec::new() });
+                    present.push(BTreeSet::new());
+                    index.insert(id.clone(), contents.commits.len() - 1);
+                    contents.commits.len() - 1
+                }
+            };
+            present[i].insert(pos);
+            contents.ops.push((op, i, pos));
+        }
+        for (id, i) in &index {
+            let commit = &mut contents.commits[*i];
+            if present[*i].len() as u32 == commit.size {
+                continue;
+            }
+            // The digests of the changes left out: from the changes this laptop holds, else
+            // from the digests it received with the commit.
+            let mut known: BTreeMap<u32, [u8; 32]> = BTreeMap::new();
+            let stored: Option<String> = conn.query_row("SELECT absent FROM commits WHERE id = ?1", [id], |r| r.get(0))?;
+            for (p, d) in stored.and_then(|j| serde_json::from_str::<Vec<(u32, String)>>(&j).ok()).unwrap_or_default() {
+                if let Some(d) = hex::decode(d).ok().and_then(|b| <[u8; 32]>::try_from(b).ok()) {
+                    known.insert(p, d);
+                }
+            }
+            for (_, held) in oplog::load_ops(conn, "c.commit_id = ?1", &[id])? {
+                if let (Some((_, p)), Some(d)) = (&held.commit, held.digest()) {
+                    known.insert(*p, d);
+                }
+            }
+            commit.absent = (0..commit.size).filter(|p| !present[*i].contains(p)).filter_map(|p| known.get(&p).map(|d| (p, *d))).collect();
+        }
+        contents.certs = keys::all_certs(conn)?;
+        contents.revocations = keys::all_revocations(conn)?;
+        Ok(contents)
     }
 
     /// Imports bundles: every file is read and checked before anything is applied, then
@@ -335,7 +360,7 @@ impl Db {
     pub(crate) fn import_bundles(&mut self, files: &[&Path], mut progress: impl FnMut(usize, usize)) -> Result<Imported> {
         self.require(Permission::RecordWork)?;
         let keys = keys::load(self.conn())?;
-        let mut opened: Vec<(Header, Option<Vec<Op>>)> = Vec::new();
+        let mut opened: Vec<(Header, String, Option<verify::Checked>)> = Vec::new();
         for path in files {
             let unreadable = |e: std::io::Error| SyncError::File {
                 path: path.display().to_string(),
@@ -351,37 +376,55 @@ impl Db {
                 Err(ReadRefusal::TooLarge) => return Err(refused("is far larger than any bundle: it is not a Masar bundle").into()),
                 Err(ReadRefusal::Io(e)) => return Err(unreadable(e).into()),
             };
-            let at = |e: SyncError| -> crate::Error { SyncError::InFile { path: path.display().to_string(), error: Box::new(e) }.into() };
-            let (header, _) = bundle::read_header(&bytes).map_err(at)?;
-            let seen = self
-                .conn()
-                .prepare_cached("SELECT 1 FROM imported_bundles WHERE bundle_id = ?1")?
-                .exists([&header.bundle])?;
-            if seen && header.org == keys.org_id {
-                opened.push((header, None));
+            let at = |e: crate::Error| -> crate::Error {
+                match e {
+                    crate::Error::Sync(e) => SyncError::InFile { path: path.display().to_string(), error: Box::new(e) }.into(),
+                    other => other,
+                }
+            };
+            let (header, _) = bundle::read_header(&bytes).map_err(|e| at(e.into()))?;
+            // Only the same bytes are skipped: an id read from a header proves nothing.
+            let sha = hex::encode(sha2::Sha256::digest(&bytes));
+            let seen = self.conn().prepare_cached("SELECT 1 FROM imported_bundles WHERE sha256 = ?1")?.exists([&sha])?;
+            if seen {
+                opened.push((header, sha, None));
             } else {
-                let (header, ops) = bundle::open(&bytes, &keys).map_err(at)?;
-                check_values(&ops).map_err(at)?;
-                opened.push((header, Some(ops)));
+                let (header, contents) = bundle::open(&bytes, &keys).map_err(|e| at(e.into()))?;
+                check_values(contents.ops.iter().map(|(op, _, _)| op)).map_err(|e| at(e.into()))?;
+                let checked = verify::check(self.conn(), &keys, contents).map_err(at)?;
+                opened.push((header, sha, Some(checked)));
             }
         }
         let me = self.device_id().to_string();
         let now = self.clock().now().to_rfc3339();
         let now_millis = self.clock().now().timestamp_millis();
         let total = opened.len();
-        let erasures = opened.iter().filter_map(|(_, ops)| ops.as_ref()).flatten().any(|op| op.field == "erased");
+        let erasures = opened.iter().filter_map(|(_, _, c)| c.as_ref()).flat_map(|c| &c.ops).any(|op| op.field == "erased");
         let stats = self.transaction(|tx| {
             let mut stats = Imported { bundles: total as u64, ..Imported::default() };
             let mut clock = ClockState::load(tx)?;
             let mut touched: oplog::Touched = BTreeMap::new();
-            for (i, (header, ops)) in opened.iter().enumerate() {
-                let Some(ops) = ops else {
+            for (i, (header, sha, checked)) in opened.iter().enumerate() {
+                let Some(checked) = checked else {
                     stats.skipped += header.changes;
                     stats.bundles_already_seen += 1;
                     progress(i + 1, total);
                     continue;
                 };
-                for op in ops {
+                for cert in &checked.certs {
+                    keys::store_cert(tx, cert)?;
+                }
+                for r in &checked.revocations {
+                    keys::store_revocation(tx, r)?;
+                }
+                for (id, c) in &checked.commits {
+                    let absent = (!c.absent.is_empty())
+                        .then(|| serde_json::to_string(&c.absent.iter().map(|(p, d)| (*p, hex::encode(d))).collect::<Vec<_>>()).unwrap_or_default());
+                    tx.prepare_cached("INSERT OR IGNORE INTO commits(id, cert, size, signature, absent) VALUES (?1, ?2, ?3, ?4, ?5)")?
+                        .execute(params![id, c.cert, c.size, c.signature.to_vec(), absent])?;
+                }
+                stats.revoked += checked.revoked;
+                for op in &checked.ops {
                     // Accounts are local to each laptop: a change to one never comes from outside.
                     if op.entity == "user" {
                         stats.skipped += 1;
@@ -395,8 +438,8 @@ impl Db {
                         stats.skipped += 1;
                     }
                 }
-                tx.prepare_cached("INSERT OR IGNORE INTO imported_bundles(bundle_id, device, imported_at, changes) VALUES (?1, ?2, ?3, ?4)")?
-                    .execute(params![header.bundle, header.device, now, header.changes as i64])?;
+                tx.prepare_cached("INSERT OR IGNORE INTO imported_bundles(bundle_id, device, imported_at, changes, sha256) VALUES (?1, ?2, ?3, ?4, ?5)")?
+                    .execute(params![header.bundle, header.device, now, header.changes as i64, sha])?;
                 tx.prepare_cached(
                     "INSERT INTO devices(id, public_key, last_seen) VALUES (?1, ?2, ?3)
                      ON CONFLICT(id) DO UPDATE SET last_seen = excluded.last_seen",
@@ -485,6 +528,7 @@ impl Db {
             Resolution::Value(text) => def.kind.parse(def.name, &text)?,
         };
         let (record, field) = (conflict.record.clone(), conflict.field.clone());
+        self.require(Permission::for_change(entity.name(), &field, Some(&value.to_json()), true))?;
         self.write(|w| w.resolve(entity, &record, &field, &value))
     }
 

@@ -178,21 +178,11 @@ proptest! {
 fn changes_to_accounts_from_outside_are_ignored() {
     let (d, mut m) = crate::testing::temp_db();
     let admin = m.user().id.clone();
-    let forged = crate::changes::Op {
-        hlc: crate::clock::Hlc::new(4_000_000_000_000, 0),
-        device: m.device_id().to_string(),
-        entity: "user".into(),
-        record: admin,
-        field: "active".into(),
-        value: Some("false".into()),
-        creates: false,
-        parents: vec![],
-        user_id: None,
-        user_name: None,
-        at: "t".into(),
-        frontier: 0,
-    };
-    let path = seal_forged(&m, d.path(), vec![forged], "forged");
+    let forger = crate::forge::Forger::new(&m);
+    let mut change = forger.change("user", &admin, "active", "false");
+    change.hlc = crate::clock::Hlc::new(4_000_000_000_000, 0).0;
+    let path = d.path().join("forged.masar");
+    std::fs::write(&path, forger.bundle(&[change], crate::forge::Author::Own, "forged")).expect("write");
     let r = m.import_bundles(&[path.as_path()], |_, _| {}).expect("import");
     assert_eq!((r.applied, r.skipped), (0, 1));
     assert!(m.list_users().expect("users").iter().all(|u| u.active));
@@ -204,42 +194,14 @@ fn forged_city(m: &Masar, dir: &std::path::Path, person: &str, millis: i64, coun
     forged_change(m, dir, person, "city", "\"Nowhere\"", crate::clock::Hlc::new(millis, counter), name)
 }
 
-/// A bundle of one change to a field of `person`, sealed with `m`'s own keys.
+/// A bundle of one change to a field of `person`, signed by `m`'s user and sealed with
+/// `m`'s keys.
 fn forged_change(m: &Masar, dir: &std::path::Path, person: &str, field: &str, json: &str, hlc: crate::clock::Hlc, name: &str) -> PathBuf {
-    let op = crate::changes::Op {
-        hlc,
-        device: m.device_id().to_string(),
-        entity: "person".into(),
-        record: person.into(),
-        field: field.into(),
-        value: Some(json.into()),
-        creates: false,
-        parents: vec![],
-        user_id: None,
-        user_name: Some("forger".into()),
-        at: "t".into(),
-        frontier: 0,
-    };
-    seal_forged(m, dir, vec![op], name)
-}
-
-/// A bundle of `ops` sealed with `m`'s own keys, as a forger holding an enrolled laptop
-/// would make it.
-fn seal_forged(m: &Masar, dir: &std::path::Path, ops: Vec<crate::changes::Op>, name: &str) -> PathBuf {
-    let keys = super::keys::load(m.conn()).expect("keys");
-    let header = super::Header {
-        org: keys.org_id.clone(),
-        bundle: name.into(),
-        device: keys.device_cert.device.clone(),
-        cert: keys.device_cert.clone(),
-        created: "t".into(),
-        changes: ops.len() as u64,
-        full: false,
-        scope: vec![],
-        schema: crate::store::SCHEMA_VERSION,
-    };
+    let forger = crate::forge::Forger::new(m);
+    let mut change = forger.change("person", person, field, json);
+    change.hlc = hlc.0;
     let path = dir.join(format!("{name}.masar"));
-    std::fs::write(&path, super::bundle::seal(&header, &ops, &keys).expect("seal")).expect("write");
+    std::fs::write(&path, forger.bundle(&[change], crate::forge::Author::Own, name)).expect("write");
     path
 }
 

@@ -1,0 +1,269 @@
+//! Who may sign what. The organisation's root key certifies each user's signing key on one
+//! device, with their role ([`AuthorCert`]); every write on a laptop is a *commit* whose
+//! changes' digests its author signs; the root revokes certificates, users and devices
+//! ([`Revocation`]). Any laptop can then check, from the changes alone, who made each one,
+//! on which device, and whether their role allowed it.
+
+use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::auth::Role;
+
+/// The device an archive certificate names: it attests changes made before changes were
+/// signed, on any device, and is issued only by the root while upgrading such a database.
+pub const ARCHIVE_DEVICE: &str = "*";
+
+/// The root's statement that a user's key, on one device, speaks for that user with a role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorCert {
+    /// Derived from everything signed, so two certificates never share an id.
+    pub id: String,
+    /// The organisation.
+    pub org: String,
+    /// The user's id, the same on every laptop.
+    pub user: String,
+    /// The user's name as the history shows it.
+    pub name: String,
+    /// The role the user holds under this certificate.
+    pub role: String,
+    /// The only device whose changes this key may sign.
+    pub device: String,
+    /// The user's ed25519 public key, hex.
+    pub public_key: String,
+    /// When it was issued (RFC 3339), information only.
+    pub issued: String,
+    /// The root's signature, hex.
+    pub signature: String,
+}
+
+fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
+fn id_of(message: &[u8]) -> String {
+    hex::encode(&Sha256::digest(message)[..16])
+}
+
+fn verifying_key(hex_text: &str) -> Option<VerifyingKey> {
+    let bytes: [u8; 32] = hex::decode(hex_text).ok()?.try_into().ok()?;
+    VerifyingKey::from_bytes(&bytes).ok()
+}
+
+fn signature(hex_text: &str) -> Option<Signature> {
+    let bytes: [u8; 64] = hex::decode(hex_text).ok()?.try_into().ok()?;
+    Some(Signature::from_bytes(&bytes))
+}
+
+impl AuthorCert {
+    fn message(&self) -> Vec<u8> {
+        let fields = ("masar-author-cert/2", &self.org, &self.user, &self.name, &self.role, &self.device, &self.public_key, &self.issued);
+        serde_json::to_vec(&fields).unwrap_or_default()
+    }
+
+    /// Certifies `key` for `user` with `role` on `device`, with the root key.
+    #[allow(clippy::too_many_arguments)]
+    pub fn issue(root: &SigningKey, org: &str, user: &str, name: &str, role: Role, device: &str, key: &VerifyingKey, issued: &str) -> AuthorCert {
+        let mut cert = AuthorCert {
+            id: String::new(),
+            org: org.into(),
+            user: user.into(),
+            name: name.into(),
+            role: role.as_str().into(),
+            device: device.into(),
+            public_key: hex::encode(key.as_bytes()),
+            issued: issued.into(),
+            signature: String::new(),
+        };
+        let message = cert.message();
+        cert.id = id_of(&message);
+        cert.signature = hex::encode(root.sign(&message).to_bytes());
+        cert
+    }
+
+    /// The key and role it certifies, if the root of `org` signed it; else why not.
+    pub fn verify(&self, root: &VerifyingKey, org: &str) -> Result<(VerifyingKey, Role), &'static str> {
+        if self.org != org {
+            return Err("its certificate belongs to another organisation");
+        }
+        let message = self.message();
+        if self.id != id_of(&message) {
+            return Err("its certificate's id does not match its contents");
+        }
+        let sig = signature(&self.signature).ok_or("its certificate's signature is malformed")?;
+        root.verify(&message, &sig).map_err(|_| "its certificate was not issued by this organisation's administrators")?;
+        let key = verifying_key(&self.public_key).ok_or("its certificate names a malformed key")?;
+        let role = Role::parse(&self.role).ok_or("its certificate names an unknown role")?;
+        Ok((key, role))
+    }
+
+    /// Whether it attests history made before changes were signed.
+    pub fn is_archive(&self) -> bool {
+        self.device == ARCHIVE_DEVICE
+    }
+}
+
+/// A logged-in user's certificate and signing key. The key is wiped when dropped.
+pub struct Signer {
+    /// The certificate other laptops check.
+    pub cert: AuthorCert,
+    key: SigningKey,
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signer").field("cert", &self.cert.id).finish_non_exhaustive()
+    }
+}
+
+impl Signer {
+    /// Pairs a key with its certificate; refuses a key the certificate does not name.
+    pub fn new(cert: AuthorCert, key: SigningKey) -> Option<Signer> {
+        (hex::encode(key.verifying_key().as_bytes()) == cert.public_key).then_some(Signer { cert, key })
+    }
+
+    /// Signs a commit of changes with these digests; returns its id and signature.
+    pub fn sign_commit(&self, digests: &[[u8; 32]]) -> (String, [u8; 64]) {
+        let message = commit_message(&self.cert.org, &self.cert.id, digests);
+        (id_of(&message), self.key.sign(&message).to_bytes())
+    }
+}
+
+/// What a commit's author signs: the organisation, the certificate, the changes' digests
+/// in order.
+pub fn commit_message(org: &str, cert: &str, digests: &[[u8; 32]]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(64 + digests.len() * 32);
+    m.extend_from_slice(b"masar-commit/2\0");
+    m.extend_from_slice(&sha256(&[org.as_bytes(), cert.as_bytes()]));
+    for d in digests {
+        m.extend_from_slice(d);
+    }
+    m
+}
+
+/// A commit's id: derived from what its author signed.
+pub fn commit_id(org: &str, cert: &str, digests: &[[u8; 32]]) -> String {
+    id_of(&commit_message(org, cert, digests))
+}
+
+/// Checks many commit signatures at once; false if any fails.
+pub fn verify_commits(items: &[(Vec<u8>, [u8; 64], VerifyingKey)]) -> bool {
+    let messages: Vec<&[u8]> = items.iter().map(|(m, _, _)| m.as_slice()).collect();
+    let signatures: Vec<Signature> = items.iter().map(|(_, s, _)| Signature::from_bytes(s)).collect();
+    let keys: Vec<VerifyingKey> = items.iter().map(|(_, _, k)| *k).collect();
+    ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok()
+}
+
+/// A commitment to a value: a salted hash for personal data, so that once the value is
+/// erased the commitment that stays (to keep the author's signature checkable) cannot be
+/// turned back into it by guessing.
+pub fn value_commitment(salt: Option<&[u8]>, value: &str) -> [u8; 32] {
+    sha256(&[b"masar-value/2", salt.unwrap_or_default(), value.as_bytes()])
+}
+
+/// The hash of a change's signed parts, as a list of byte strings.
+pub fn change_digest(parts: &[&[u8]]) -> [u8; 32] {
+    sha256(parts)
+}
+
+/// What a revocation withdraws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Revoked {
+    /// A laptop: none of its later changes or bundles are accepted.
+    Device,
+    /// A user: none of their later changes are accepted, on any laptop.
+    User,
+    /// One certificate (a role that changed).
+    Cert,
+}
+
+/// The root's statement that a device, a user or a certificate signs nothing valid after a
+/// stamp. Changes stamped at or before `after` stay valid, so laptops that imported them
+/// before the revocation arrived agree with those that did not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revocation {
+    /// Derived from everything signed.
+    pub id: String,
+    /// The organisation.
+    pub org: String,
+    /// What kind of thing is revoked.
+    pub kind: Revoked,
+    /// Its id (device id, user id or certificate id).
+    pub subject: String,
+    /// The last stamp still valid.
+    pub after: i64,
+    /// When, by the revoking laptop's clock (information only).
+    pub issued: String,
+    /// The root's signature, hex.
+    pub signature: String,
+}
+
+impl Revocation {
+    fn message(&self) -> Vec<u8> {
+        serde_json::to_vec(&("masar-revocation/2", &self.org, self.kind, &self.subject, self.after, &self.issued)).unwrap_or_default()
+    }
+
+    /// Signs a revocation with the root key.
+    pub fn issue(root: &SigningKey, org: &str, kind: Revoked, subject: &str, after: i64, issued: &str) -> Revocation {
+        let mut r = Revocation { id: String::new(), org: org.into(), kind, subject: subject.into(), after, issued: issued.into(), signature: String::new() };
+        let message = r.message();
+        r.id = id_of(&message);
+        r.signature = hex::encode(root.sign(&message).to_bytes());
+        r
+    }
+
+    /// Whether the root of `org` signed it.
+    pub fn verify(&self, root: &VerifyingKey, org: &str) -> bool {
+        let message = self.message();
+        self.org == org
+            && self.id == id_of(&message)
+            && signature(&self.signature).is_some_and(|s| root.verify(&message, &s).is_ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: u8) -> SigningKey {
+        SigningKey::from_bytes(&[n; 32])
+    }
+
+    #[test]
+    fn a_certificate_checks_only_under_its_root_and_unchanged() {
+        let root = key(1);
+        let user = key(2);
+        let cert = AuthorCert::issue(&root, "org", "u1", "amina", Role::Counsellor, "dev", &user.verifying_key(), "t");
+        assert_eq!(cert.verify(&root.verifying_key(), "org").map(|(_, r)| r), Ok(Role::Counsellor));
+        assert!(cert.verify(&key(3).verifying_key(), "org").is_err(), "another root");
+        assert!(cert.verify(&root.verifying_key(), "other").is_err(), "another organisation");
+        let mut promoted = cert.clone();
+        promoted.role = "admin".into();
+        assert!(promoted.verify(&root.verifying_key(), "org").is_err(), "a role edited in");
+        // Minted by a user's own key instead of the root.
+        let minted = AuthorCert::issue(&user, "org", "u1", "amina", Role::Admin, "dev", &user.verifying_key(), "t");
+        assert!(minted.verify(&root.verifying_key(), "org").is_err());
+    }
+
+    #[test]
+    fn commits_verify_in_a_batch_and_one_bad_signature_fails_it() {
+        let root = key(1);
+        let k = key(2);
+        let cert = AuthorCert::issue(&root, "org", "u", "n", Role::Admin, "d", &k.verifying_key(), "t");
+        let signer = Signer::new(cert.clone(), k.clone()).expect("pair");
+        let digests = [[7u8; 32], [8u8; 32]];
+        let (id, sig) = signer.sign_commit(&digests);
+        assert_eq!(id, commit_id("org", &cert.id, &digests));
+        let good = (commit_message("org", &cert.id, &digests), sig, k.verifying_key());
+        assert!(verify_commits(&[good.clone(), good.clone()]));
+        let bad = (commit_message("org", &cert.id, &[[9u8; 32]]), sig, k.verifying_key());
+        assert!(!verify_commits(&[good, bad]));
+        assert!(Signer::new(cert, key(5)).is_none(), "a key the certificate does not name");
+    }
+}
