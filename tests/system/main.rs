@@ -2,6 +2,8 @@
 
 mod common;
 
+mod attacks;
+
 mod bad_input;
 mod crash;
 mod basics;

@@ -51,6 +51,9 @@ pub enum Command {
         #[arg(long = "valid-days")]
         valid_days: Option<i64>,
     },
+    /// Laptops of the organisation: list them, revoke a lost one (admin).
+    #[command(subcommand)]
+    Device(DeviceCmd),
     /// Sync bundles.
     #[command(subcommand)]
     Bundle(BundleCmd),
@@ -121,6 +124,23 @@ pub enum UserCmd {
     },
     /// List users.
     List,
+    /// Revoke a user (by name or id): nothing they sign from now on is accepted anywhere.
+    Revoke {
+        /// Log-in name on this laptop, or the user's id.
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum DeviceCmd {
+    /// The laptops this one knows.
+    List,
+    /// Revoke a lost or stolen laptop: nothing it signs from now on is accepted anywhere,
+    /// and bundles written afterwards are sealed with a new key it does not hold.
+    Revoke {
+        /// The laptop's device id (`masar device list`, or the id `masar enrol` printed).
+        id: String,
+    },
 }
 
 #[derive(Args)]

@@ -16,7 +16,7 @@ use masar_core::{
 };
 use serde_json::Value as Json;
 
-use args::{BundleCmd, Cli, Command, ConflictsCmd, DisbursementCmd, FollowUpCmd, IntakeCmd, PersonCmd, ProjectCmd, RefCmd, ReferralCmd, ReportCmd, SessionCmd, UserCmd};
+use args::{BundleCmd, Cli, Command, ConflictsCmd, DeviceCmd, DisbursementCmd, FollowUpCmd, IntakeCmd, PersonCmd, ProjectCmd, RefCmd, ReferralCmd, ReportCmd, SessionCmd, UserCmd};
 use output::json;
 
 /// A failure to report: the message, already phrased for the user, and the exit status
@@ -257,6 +257,14 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                     Ok(id(m.add_user(&name, role, &password)?))
                 }
                 UserCmd::List => Ok(json(&m.list_users()?)),
+                UserCmd::Revoke { name } => Ok(json(&m.revoke_user(&name)?)),
+            }
+        }
+        Command::Device(cmd) => {
+            let mut m = open(&path)?;
+            match cmd {
+                DeviceCmd::List => Ok(json(&m.devices()?)),
+                DeviceCmd::Revoke { id } => Ok(json(&m.revoke_device(&id)?)),
             }
         }
         Command::Person(cmd) => {

@@ -44,3 +44,14 @@ CREATE TABLE revocations (
 -- A bundle already imported is recognised by its bytes, not by the id its header claims.
 ALTER TABLE imported_bundles ADD COLUMN sha256 TEXT;
 CREATE INDEX imported_bundles_sha256 ON imported_bundles(sha256);
+
+-- Bundle keys after the first (which stays in meta as epoch 0): a new one each time an
+-- administrator revokes a device or a user, with the root-signed keyring that carried it.
+CREATE TABLE bundle_keys (
+    epoch   INTEGER PRIMARY KEY,
+    key     BLOB NOT NULL,
+    keyring TEXT NOT NULL
+);
+
+-- A device's certificate (with its key-agreement key), to seal new bundle keys to it.
+ALTER TABLE devices ADD COLUMN cert TEXT;

@@ -154,6 +154,8 @@ impl<'m> Forger<'m> {
             full: false,
             scope: vec![],
             schema: crate::store::SCHEMA_VERSION,
+            epoch: self.keys.current().0,
+            keyring: self.keys.keyring.clone(),
         }
     }
 

@@ -60,7 +60,7 @@ pub use error::{parse_date, split_pair, AuthError, Error, ErrorClass, ErrorRepor
 pub use masar::{Created, Enrolled, Masar, Status};
 pub use report::{Dimension, Measure, Report};
 pub use store::SCHEMA_VERSION;
-pub use sync::{Conflict, Exported, Imported, Resolution, Scope};
+pub use sync::{Conflict, DeviceRow, Exported, Imported, Resolution, RevocationDone, Scope};
 pub use views::{
     AppInfo, Checked, Choices, Digest, Home, Id, Money, OverdueVisit, PasswordChanged, Permissions, PersonQuery, PersonsPage, ProjectQuery,
     ProjectRow, ProjectTile, ProjectView, ProjectsPage,

@@ -20,7 +20,7 @@ use crate::keys::{DbKey, KeyFile, Secrets};
 use crate::report::{Dimension, Report};
 use crate::store::{self, key_file_path, meta, set_meta};
 use crate::sync::keys::Login;
-use crate::sync::{Conflict, Exported, Imported, Resolution, Scope};
+use crate::sync::{Conflict, DeviceRow, Exported, Imported, Resolution, RevocationDone, Scope};
 use crate::Result;
 
 /// An open database with a logged-in user: the one handle every operation goes through.
@@ -211,6 +211,9 @@ impl Masar {
             return Err(AuthError::Disabled(user.to_string()).into());
         }
         let role = role.as_deref().and_then(Role::parse).ok_or(AuthError::WrongCredentials)?;
+        if conn.prepare("SELECT 1 FROM revocations WHERE kind = 'user' AND subject = ?1")?.exists([&id])? {
+            return Err(AuthError::Revoked(format!("the account '{user}'")).into());
+        }
         let device_id = meta(&conn, "device_id")?.ok_or_else(|| StoreError::NotADatabase(path.display().to_string()))?;
         let user = User { id, name: user.to_string(), role };
         let now = clock.now().to_rfc3339();
@@ -515,7 +518,25 @@ impl Masar {
 
     // Sync.
 
-    /// Writes an enrolment file for a new laptop (admin, on the founding laptop), accepted
+    /// The laptops this one knows (admin).
+    pub fn devices(&self) -> Result<Vec<DeviceRow>> {
+        self.db.devices()
+    }
+
+    /// Revokes a lost or stolen laptop (admin): its later changes are refused everywhere
+    /// and a new bundle key keeps it from reading later bundles.
+    pub fn revoke_device(&mut self, device: &str) -> Result<RevocationDone> {
+        self.db.revoke_device(device)
+    }
+
+    /// Revokes a user (admin), by name here or by id: their later changes are refused
+    /// everywhere and their account here is disabled.
+    pub fn revoke_user(&mut self, who: &str) -> Result<RevocationDone> {
+        self.db.revoke_user(who)
+    }
+
+    /// Writes an enrolment file for a new laptop (an administrator holding the
+    /// organisation's key: one who created or joined it on this laptop), accepted
     /// for `valid_days` (default 7).
     pub fn enrol(&mut self, out: &Path, passphrase: &str, valid_days: Option<i64>) -> Result<Enrolled> {
         let days = valid_days.unwrap_or(crate::sync::keys::ENROLMENT_DAYS);
@@ -690,6 +711,11 @@ mod erasure_on_disk {
 
     /// The decrypted text of the database file and its WAL, lower-cased.
     fn plain(m: &Masar) -> String {
+        String::from_utf8_lossy(&plain_bytes(m)).to_lowercase()
+    }
+
+    /// The decrypted bytes of the database file and its WAL.
+    fn plain_bytes(m: &Masar) -> Vec<u8> {
         let key = m.db().db_key().bytes();
         let mut out = Vec::new();
         let file = std::fs::read(m.path()).expect("the database file");
@@ -709,7 +735,27 @@ mod erasure_on_disk {
                 }
             }
         }
-        String::from_utf8_lossy(&out).to_lowercase()
+        out
+    }
+
+    #[test]
+    fn the_root_key_and_signing_keys_are_in_no_page_of_the_database() {
+        let (_d, mut m) = temp_db();
+        m.add_user("karim", crate::auth::Role::Counsellor, "karim tailors in Oujda").unwrap();
+        let root = m.db().root_key().expect("the admin holds the root key").to_bytes();
+        let karim = Masar::open(m.path(), "karim", "karim tailors in Oujda", std::sync::Arc::new(crate::clock::SystemClock)).unwrap();
+        assert!(karim.db().root_key().is_none(), "a counsellor's log-in holds no root key");
+        let mut secrets = vec![root];
+        for who in [&m, &karim] {
+            secrets.push(who.db().signer().expect("a signer").key_bytes());
+        }
+        let bytes = plain_bytes(&m);
+        assert!(bytes.windows(8).any(|w| w == b"org_name"), "the test's decryption reads the pages");
+        for secret in secrets {
+            let hex_text = hex::encode(secret);
+            assert!(!bytes.windows(32).any(|w| w == secret), "a secret key is in a page");
+            assert!(!String::from_utf8_lossy(&bytes).contains(&hex_text), "a secret key is in a page, as hex");
+        }
     }
 
     #[test]

@@ -33,6 +33,12 @@ pub(crate) fn reindex_person(tx: &Transaction<'_>, id: &str) -> Result<(), Store
     Ok(())
 }
 
+/// Removes one person's entry from the search index (their record is leaving the table).
+pub(crate) fn forget_person(tx: &Transaction<'_>, id: &str) -> Result<(), StoreError> {
+    tx.execute("DELETE FROM person_search WHERE rowid = (SELECT rowid FROM persons WHERE id = ?1)", [id])?;
+    Ok(())
+}
+
 /// A condition on the persons table (named `alias`) that keeps those matching `needle`,
 /// with its one parameter: the search as a filter among others.
 pub(crate) fn condition(alias: &str, needle: &str) -> (String, String) {

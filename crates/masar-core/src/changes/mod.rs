@@ -63,6 +63,7 @@ impl Db {
     }
 
     /// The logged-in user's certified key, if they have one on this laptop.
+    #[cfg(any(test, feature = "forging"))]
     pub fn signer(&self) -> Option<&Signer> {
         self.signer.as_ref()
     }

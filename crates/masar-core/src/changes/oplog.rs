@@ -560,3 +560,44 @@ pub(crate) fn load_ops(conn: &rusqlite::Connection, filter: &str, args: &[&dyn r
     }
     Ok(out)
 }
+
+/// Removes the changes `filter` selects (an SQL condition on `changes c`) from the log, as
+/// if they had never arrived: a revocation's changes made after it took effect. Their
+/// fields' heads are computed again from what remains, and a record whose creation is gone
+/// leaves its table. Returns the records touched, for the caller to settle.
+pub(crate) fn purge(tx: &Transaction<'_>, filter: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Touched> {
+    type Victim = (i64, i64, String, String, String, String);
+    let victims: Vec<Victim> = tx
+        .prepare(&format!("SELECT c.seq, c.hlc, c.device, c.entity, c.record, c.field FROM changes c WHERE {filter}"))?
+        .query_map(args, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut touched: Touched = BTreeMap::new();
+    for (seq, hlc, device, entity, record, field) in victims {
+        tx.prepare_cached("DELETE FROM change_parents WHERE hlc = ?1 AND device = ?2")?.execute(params![hlc, device])?;
+        tx.prepare_cached("DELETE FROM field_heads WHERE hlc = ?1 AND device = ?2")?.execute(params![hlc, device])?;
+        tx.prepare_cached("DELETE FROM changes WHERE seq = ?1")?.execute([seq])?;
+        touched.entry((entity, record)).or_default().insert(field);
+    }
+    for ((entity, record), fields) in &touched {
+        for field in fields.iter().filter(|f| *f != "erased") {
+            // A field's heads: its changes that no remaining change names as parent.
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO field_heads(entity, record, field, hlc, device)
+                 SELECT c.entity, c.record, c.field, c.hlc, c.device FROM changes c
+                 WHERE c.entity = ?1 AND c.record = ?2 AND c.field = ?3
+                   AND NOT EXISTS (SELECT 1 FROM change_parents p WHERE p.parent_hlc = c.hlc AND p.parent_device = c.device)",
+            )?
+            .execute(params![entity, record, field])?;
+        }
+        let created = tx
+            .prepare_cached("SELECT 1 FROM changes WHERE entity = ?1 AND record = ?2 AND creates = 1 LIMIT 1")?
+            .exists(params![entity, record])?;
+        if let (false, Some(e)) = (created, Entity::from_name(entity)) {
+            if e == Entity::Person {
+                crate::search::forget_person(tx, record)?;
+            }
+            tx.prepare_cached(&format!("DELETE FROM {} WHERE id = ?1", e.table()))?.execute([record])?;
+        }
+    }
+    Ok(touched)
+}

@@ -38,6 +38,12 @@ pub enum SyncError {
         /// Why it is refused.
         reason: String,
     },
+    /// Sealed with a bundle key this laptop never received.
+    #[error("the bundle was sealed with an organisation key this laptop has not received (key {epoch}): if this laptop was not revoked, import a newer bundle from an administrator's laptop first")]
+    NoKey {
+        /// The key's epoch.
+        epoch: u32,
+    },
     /// Written by a newer Masar.
     #[error("the bundle was written by a newer version of Masar (format {found}; this version reads up to {supported}): update Masar on this laptop")]
     NewerFormat {
@@ -98,6 +104,7 @@ impl SyncError {
             SyncError::UnknownDevice { .. } => "sync.unknown_device",
             SyncError::NewerFormat { .. } => "sync.newer_format",
             SyncError::Untrusted { .. } => "sync.untrusted",
+            SyncError::NoKey { .. } => "sync.no_key",
             SyncError::Enrolment(_) => "sync.enrolment",
             SyncError::Keys(_) => "sync.keys",
             SyncError::InFile { error, .. } => error.code(),

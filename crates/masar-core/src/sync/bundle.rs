@@ -21,7 +21,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use super::keys::{DeviceCert, OrgKeys};
-use crate::trust::{AuthorCert, Revocation};
+use crate::trust::{AuthorCert, Keyring, Revocation};
 use crate::changes::Op;
 use crate::clock::{Hlc, STAMP_CEILING_MILLIS};
 use crate::error::SyncError;
@@ -75,6 +75,13 @@ pub struct Header {
     pub scope: Vec<String>,
     /// The writer's schema version.
     pub schema: i64,
+    /// Which bundle key sealed it (0 the first; a new one after each revocation).
+    #[serde(default)]
+    pub epoch: u32,
+    /// The root's keyring for that key, so that every device still enrolled learns it from
+    /// whichever bundle reaches it first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keyring: Option<Keyring>,
 }
 
 /// A change as bundles carry it; short names keep bundles small. Fields unknown to this
@@ -272,7 +279,8 @@ pub(crate) fn seal_raw(header: &Header, compressed: &[u8], keys: &OrgKeys) -> Re
     out.extend_from_slice(&header_json);
     let mut nonce = [0u8; 24];
     rand::rngs::OsRng.fill_bytes(&mut nonce);
-    let aead = chacha20poly1305::XChaCha20Poly1305::new((&*keys.bundle_key).into());
+    let key = keys.key_for(header.epoch).ok_or(SyncError::NoKey { epoch: header.epoch })?;
+    let aead = chacha20poly1305::XChaCha20Poly1305::new((&**key).into());
     let sealed = aead
         .encrypt(chacha20poly1305::XNonce::from_slice(&nonce), Payload { msg: compressed, aad: &out })
         .map_err(|_| SyncError::Seal("encryption failed".into()))?;
@@ -409,7 +417,8 @@ pub(crate) fn open(bytes: &[u8], keys: &OrgKeys) -> Result<(Header, Contents), S
     if payload.len() < 24 {
         return Err(SyncError::Changed);
     }
-    let aead = chacha20poly1305::XChaCha20Poly1305::new((&*keys.bundle_key).into());
+    let key = keys.key_for(header.epoch).ok_or(SyncError::NoKey { epoch: header.epoch })?;
+    let aead = chacha20poly1305::XChaCha20Poly1305::new((&**key).into());
     let compressed = aead
         .decrypt(chacha20poly1305::XNonce::from_slice(&payload[..24]), Payload { msg: &payload[24..], aad: &bytes[..header_end] })
         .map_err(|_| SyncError::OtherOrganisation { org: header.org.clone() })?;
@@ -441,6 +450,8 @@ mod tests {
             full: true,
             scope: vec![],
             schema: crate::store::SCHEMA_VERSION,
+            epoch: 0,
+            keyring: None,
         }
     }
 
@@ -512,11 +523,12 @@ mod tests {
         // Same organisation id and bundle key, but a certificate from another root.
         let rogue_root = ed25519_dalek::SigningKey::from_bytes(&keys::random32());
         let rogue_device = ed25519_dalek::SigningKey::from_bytes(&keys::random32());
-        let cert = keys::DeviceCert::issue(&rogue_root, &k.org_id, "rogue", &rogue_device.verifying_key());
+        let cert = keys::DeviceCert::issue(&rogue_root, &k.org_id, "rogue", &rogue_device);
         let rogue = OrgKeys {
             org_id: k.org_id.clone(),
             root_public: rogue_root.verifying_key(),
-            bundle_key: k.bundle_key.clone(),
+            bundle_keys: k.bundle_keys.clone(),
+            keyring: None,
             device_secret: rogue_device,
             device_cert: cert.clone(),
         };

@@ -16,37 +16,47 @@ use zeroize::Zeroizing;
 
 use crate::auth::Role;
 use crate::error::SyncError;
-use crate::trust::{AuthorCert, Revocation, Signer};
+use crate::trust::{AuthorCert, Keyring, Revocation, Signer};
 use crate::Result;
 
 /// Proof that a device key belongs to the organisation: the root's signature over the
-/// organisation, the device id and its public key.
+/// organisation, the device id, its public key and its key-agreement key (to which new
+/// bundle keys are sealed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceCert {
     /// The device's id.
     pub device: String,
     /// Its ed25519 public key, hex.
     pub public_key: String,
+    /// Its X25519 key-agreement public key, hex (empty on certificates made before keys
+    /// were rotated).
+    #[serde(default)]
+    pub kx: String,
     /// The root's signature, hex.
     pub signature: String,
 }
 
-fn cert_message(org: &str, device: &str, public_key: &str) -> Vec<u8> {
-    format!("masar-device-cert/v1/{org}/{device}/{public_key}").into_bytes()
+fn cert_message(org: &str, device: &str, public_key: &str, kx: &str) -> Vec<u8> {
+    if kx.is_empty() {
+        format!("masar-device-cert/v1/{org}/{device}/{public_key}").into_bytes()
+    } else {
+        format!("masar-device-cert/v2/{org}/{device}/{public_key}/{kx}").into_bytes()
+    }
 }
 
 impl DeviceCert {
     /// Certifies `device`'s key with the root key.
-    pub fn issue(root: &SigningKey, org: &str, device: &str, key: &VerifyingKey) -> DeviceCert {
-        let public_key = hex::encode(key.as_bytes());
-        let signature = root.sign(&cert_message(org, device, &public_key));
-        DeviceCert { device: device.to_string(), public_key, signature: hex::encode(signature.to_bytes()) }
+    pub fn issue(root: &SigningKey, org: &str, device: &str, key: &SigningKey) -> DeviceCert {
+        let public_key = hex::encode(key.verifying_key().as_bytes());
+        let kx = crate::trust::agreement_public(key);
+        let signature = root.sign(&cert_message(org, device, &public_key, &kx));
+        DeviceCert { device: device.to_string(), public_key, kx, signature: hex::encode(signature.to_bytes()) }
     }
 
     /// The device's public key, if the root of `org` certified it.
     pub fn verify(&self, root: &VerifyingKey, org: &str) -> Option<VerifyingKey> {
         let sig: [u8; 64] = hex::decode(&self.signature).ok()?.try_into().ok()?;
-        root.verify(&cert_message(org, &self.device, &self.public_key), &Signature::from_bytes(&sig)).ok()?;
+        root.verify(&cert_message(org, &self.device, &self.public_key, &self.kx), &Signature::from_bytes(&sig)).ok()?;
         let key: [u8; 32] = hex::decode(&self.public_key).ok()?.try_into().ok()?;
         VerifyingKey::from_bytes(&key).ok()
     }
@@ -59,12 +69,49 @@ pub(crate) struct OrgKeys {
     pub(crate) org_id: String,
     /// The root's public key, which certifies devices and users.
     pub(crate) root_public: VerifyingKey,
-    /// The shared key that encrypts bundles.
-    pub(crate) bundle_key: Zeroizing<[u8; 32]>,
+    /// The shared keys that encrypt bundles, by epoch (0 the first); the newest seals.
+    pub(crate) bundle_keys: Vec<(u32, Zeroizing<[u8; 32]>)>,
+    /// The keyring that carried the newest key (none for epoch 0).
+    pub(crate) keyring: Option<Keyring>,
     /// This device's signing key.
     pub(crate) device_secret: SigningKey,
     /// This device's certificate.
     pub(crate) device_cert: DeviceCert,
+}
+
+impl OrgKeys {
+    /// The newest bundle key and its epoch.
+    pub(crate) fn current(&self) -> (u32, &Zeroizing<[u8; 32]>) {
+        let (epoch, key) = self.bundle_keys.iter().max_by_key(|(e, _)| *e).expect("epoch 0 is always there");
+        (*epoch, key)
+    }
+
+    /// The bundle key of `epoch`, if this laptop holds it.
+    pub(crate) fn key_for(&self, epoch: u32) -> Option<&Zeroizing<[u8; 32]>> {
+        self.bundle_keys.iter().find(|(e, _)| *e == epoch).map(|(_, k)| k)
+    }
+
+    /// Takes a bundle key from a keyring a bundle carries, if the root signed it and it
+    /// holds an envelope for this device; returns it to be kept.
+    pub(crate) fn learn(&mut self, ring: &Keyring) -> Option<(u32, Zeroizing<[u8; 32]>, Keyring)> {
+        if self.key_for(ring.epoch).is_some() || !ring.verify(&self.root_public, &self.org_id) {
+            return None;
+        }
+        let key = ring.open_for(&self.device_cert.device, &self.device_secret)?;
+        self.bundle_keys.push((ring.epoch, key.clone()));
+        if self.keyring.as_ref().is_none_or(|k| k.epoch < ring.epoch) {
+            self.keyring = Some(ring.clone());
+        }
+        Some((ring.epoch, key, ring.clone()))
+    }
+}
+
+/// Keeps a bundle key received or made, with its keyring.
+pub(crate) fn store_bundle_key(conn: &Connection, epoch: u32, key: &[u8; 32], ring: &Keyring) -> Result<()> {
+    let ring = serde_json::to_string(ring).map_err(|e| SyncError::Seal(e.to_string()))?;
+    conn.prepare_cached("INSERT OR IGNORE INTO bundle_keys(epoch, key, keyring) VALUES (?1, ?2, ?3)")?
+        .execute(rusqlite::params![epoch, key.to_vec(), ring])?;
+    Ok(())
 }
 
 pub(crate) fn random32() -> Zeroizing<[u8; 32]> {
@@ -97,7 +144,7 @@ pub(crate) fn ensure_founder_keys(conn: &Connection) -> Result<Option<SigningKey
     let device = get(conn, "device_id")?.unwrap_or_default();
     let root = SigningKey::from_bytes(&random32());
     let device_key = SigningKey::from_bytes(&random32());
-    let cert = DeviceCert::issue(&root, &org, &device, &device_key.verifying_key());
+    let cert = DeviceCert::issue(&root, &org, &device, &device_key);
     put(conn, "org_root_public", &hex::encode(root.verifying_key().as_bytes()))?;
     put(conn, "bundle_key", &hex::encode(*random32()))?;
     put(conn, "device_secret", &hex::encode(device_key.to_bytes()))?;
@@ -112,6 +159,12 @@ pub(crate) fn store_member_keys(conn: &Connection, e: &Enrolment) -> Result<Sign
     put(conn, "bundle_key", &e.bundle_key)?;
     put(conn, "device_secret", &e.device_secret)?;
     put(conn, "device_cert", &serde_json::to_string(&e.cert).map_err(|e| SyncError::Seal(e.to_string()))?)?;
+    for (epoch, key) in &e.later_keys {
+        let key = key32(key).ok_or_else(|| SyncError::Enrolment("the enrolment file is damaged: ask the administrator for a new one".into()))?;
+        if let Some(ring) = e.keyring.as_ref() {
+            store_bundle_key(conn, *epoch, &key, ring)?;
+        }
+    }
     let root = key32(&e.root_secret).map(|k| SigningKey::from_bytes(&k)).ok_or_else(|| SyncError::Enrolment("the enrolment file is damaged: ask the administrator for a new one".into()))?;
     if hex::encode(root.verifying_key().as_bytes()) != e.root_public {
         return Err(SyncError::Enrolment("the enrolment file is damaged: ask the administrator for a new one".into()).into());
@@ -137,13 +190,14 @@ pub(crate) fn all_certs(conn: &Connection) -> Result<Vec<AuthorCert>> {
     Ok(bodies.iter().filter_map(|b| serde_json::from_str(b).ok()).collect())
 }
 
-/// Keeps a revocation the root signed.
-pub(crate) fn store_revocation(conn: &Connection, r: &Revocation) -> Result<()> {
+/// Keeps a revocation the root signed; true if it is new here.
+pub(crate) fn store_revocation(conn: &Connection, r: &Revocation) -> Result<bool> {
     let body = serde_json::to_string(r).map_err(|e| SyncError::Seal(e.to_string()))?;
     let kind = serde_json::to_value(r.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-    conn.prepare_cached("INSERT OR IGNORE INTO revocations(id, kind, subject, after, body) VALUES (?1, ?2, ?3, ?4, ?5)")?
+    let added = conn
+        .prepare_cached("INSERT OR IGNORE INTO revocations(id, kind, subject, after, body) VALUES (?1, ?2, ?3, ?4, ?5)")?
         .execute(rusqlite::params![r.id, kind, r.subject, r.after, body])?;
-    Ok(())
+    Ok(added > 0)
 }
 
 /// Every revocation this laptop holds.
@@ -279,11 +333,22 @@ pub(crate) fn load(conn: &Connection) -> Result<OrgKeys> {
         .and_then(|h| key32(&h))
         .and_then(|k| VerifyingKey::from_bytes(&k).ok())
         .ok_or_else(broken)?;
-    let bundle_key = get(conn, "bundle_key")?.and_then(|h| key32(&h)).ok_or_else(broken)?;
+    let first = get(conn, "bundle_key")?.and_then(|h| key32(&h)).ok_or_else(broken)?;
+    let mut bundle_keys = vec![(0, first)];
+    let mut keyring: Option<Keyring> = None;
+    let rows: Vec<(u32, Vec<u8>, String)> = conn
+        .prepare("SELECT epoch, key, keyring FROM bundle_keys ORDER BY epoch")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (epoch, key, ring) in rows {
+        let key: [u8; 32] = key.try_into().map_err(|_| broken())?;
+        bundle_keys.push((epoch, Zeroizing::new(key)));
+        keyring = serde_json::from_str(&ring).ok();
+    }
     let device_secret = get(conn, "device_secret")?.and_then(|h| key32(&h)).map(|k| SigningKey::from_bytes(&k)).ok_or_else(broken)?;
     let device_cert: DeviceCert =
         get(conn, "device_cert")?.and_then(|j| serde_json::from_str(&j).ok()).ok_or_else(broken)?;
-    Ok(OrgKeys { org_id, root_public, bundle_key, device_secret, device_cert })
+    Ok(OrgKeys { org_id, root_public, bundle_keys, keyring, device_secret, device_cert })
 }
 
 /// What an enrolment file carries to a new laptop.
@@ -295,6 +360,12 @@ pub(crate) struct Enrolment {
     /// The root key, which the new laptop's first administrator takes into custody.
     pub root_secret: String,
     pub bundle_key: String,
+    /// Bundle keys after the first, by epoch, hex, with the newest keyring.
+    #[serde(default)]
+    pub later_keys: Vec<(u32, String)>,
+    /// The keyring of the newest key.
+    #[serde(default)]
+    pub keyring: Option<Keyring>,
     pub device_id: String,
     pub device_secret: String,
     pub cert: DeviceCert,

@@ -9,8 +9,11 @@
 pub(crate) mod bundle;
 mod digest;
 pub(crate) mod keys;
+mod revoke;
 mod scope;
 mod verify;
+
+pub use revoke::{DeviceRow, RevocationDone};
 
 pub use scope::Scope;
 
@@ -199,7 +202,11 @@ impl Db {
         })?;
         let device_id = uuid::Uuid::now_v7().to_string();
         let device_key = ed25519_dalek::SigningKey::from_bytes(&keys::random32());
-        let cert = keys::DeviceCert::issue(root, &keys.org_id, &device_id, &device_key.verifying_key());
+        let cert = keys::DeviceCert::issue(root, &keys.org_id, &device_id, &device_key);
+        // Known from now on, so that a new bundle key after a revocation is sealed to it too.
+        self.conn()
+            .prepare_cached("INSERT OR IGNORE INTO devices(id, public_key, cert) VALUES (?1, ?2, ?3)")?
+            .execute(params![device_id, cert.public_key, serde_json::to_string(&cert).unwrap_or_default()])?;
         let org_name = crate::store::meta(self.conn(), "org_name")?.unwrap_or_default();
         let hlc = ClockState::load(self.conn())?.hlc.0;
         let enrolment = keys::Enrolment {
@@ -207,7 +214,9 @@ impl Db {
             org_name,
             root_public: hex::encode(keys.root_public.as_bytes()),
             root_secret: hex::encode(root.to_bytes()),
-            bundle_key: hex::encode(*keys.bundle_key),
+            bundle_key: hex::encode(*keys.bundle_keys[0].1),
+            later_keys: keys.bundle_keys.iter().filter(|(e, _)| *e > 0).map(|(e, k)| (*e, hex::encode(**k))).collect(),
+            keyring: keys.keyring.clone(),
             device_id: device_id.clone(),
             device_secret: hex::encode(device_key.to_bytes()),
             cert,
@@ -260,6 +269,8 @@ impl Db {
             full: full || !scope.is_empty(),
             scope: scope.iter().map(Scope::to_string).collect(),
             schema: crate::store::SCHEMA_VERSION,
+            epoch: keys.current().0,
+            keyring: keys.keyring.clone(),
         };
         let out = if out.is_dir() { out.join(format!("{}.masar", header.bundle)) } else { out.to_path_buf() };
         if out.exists() {
@@ -359,7 +370,8 @@ impl Db {
     /// all are applied in one transaction. `progress` is told after each bundle.
     pub(crate) fn import_bundles(&mut self, files: &[&Path], mut progress: impl FnMut(usize, usize)) -> Result<Imported> {
         self.require(Permission::RecordWork)?;
-        let keys = keys::load(self.conn())?;
+        let mut keys = keys::load(self.conn())?;
+        let mut new_keys = Vec::new();
         let mut opened: Vec<(Header, String, Option<verify::Checked>)> = Vec::new();
         for path in files {
             let unreadable = |e: std::io::Error| SyncError::File {
@@ -383,6 +395,11 @@ impl Db {
                 }
             };
             let (header, _) = bundle::read_header(&bytes).map_err(|e| at(e.into()))?;
+            if let Some(ring) = header.keyring.as_ref().filter(|r| r.epoch == header.epoch && header.org == keys.org_id) {
+                if let Some(learned) = keys.learn(ring) {
+                    new_keys.push(learned);
+                }
+            }
             // Only the same bytes are skipped: an id read from a header proves nothing.
             let sha = hex::encode(sha2::Sha256::digest(&bytes));
             let seen = self.conn().prepare_cached("SELECT 1 FROM imported_bundles WHERE sha256 = ?1")?.exists([&sha])?;
@@ -404,6 +421,10 @@ impl Db {
             let mut stats = Imported { bundles: total as u64, ..Imported::default() };
             let mut clock = ClockState::load(tx)?;
             let mut touched: oplog::Touched = BTreeMap::new();
+            let mut fresh_revocations = Vec::new();
+            for (epoch, key, ring) in &new_keys {
+                keys::store_bundle_key(tx, *epoch, key, ring)?;
+            }
             for (i, (header, sha, checked)) in opened.iter().enumerate() {
                 let Some(checked) = checked else {
                     stats.skipped += header.changes;
@@ -415,7 +436,9 @@ impl Db {
                     keys::store_cert(tx, cert)?;
                 }
                 for r in &checked.revocations {
-                    keys::store_revocation(tx, r)?;
+                    if keys::store_revocation(tx, r)? {
+                        fresh_revocations.push(r.clone());
+                    }
                 }
                 for (id, c) in &checked.commits {
                     let absent = (!c.absent.is_empty())
@@ -441,11 +464,15 @@ impl Db {
                 tx.prepare_cached("INSERT OR IGNORE INTO imported_bundles(bundle_id, device, imported_at, changes, sha256) VALUES (?1, ?2, ?3, ?4, ?5)")?
                     .execute(params![header.bundle, header.device, now, header.changes as i64, sha])?;
                 tx.prepare_cached(
-                    "INSERT INTO devices(id, public_key, last_seen) VALUES (?1, ?2, ?3)
-                     ON CONFLICT(id) DO UPDATE SET last_seen = excluded.last_seen",
+                    "INSERT INTO devices(id, public_key, last_seen, cert) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT(id) DO UPDATE SET last_seen = excluded.last_seen, cert = excluded.cert",
                 )?
-                .execute(params![header.device, header.cert.public_key, now])?;
+                .execute(params![header.device, header.cert.public_key, now, serde_json::to_string(&header.cert).unwrap_or_default()])?;
                 progress(i + 1, total);
+            }
+            // Changes already taken from a laptop or user revoked since leave the log.
+            for r in &fresh_revocations {
+                stats.revoked += revoke::apply(tx, r)?;
             }
             // Personal data of an erased person, whether the erasure came now or earlier, and
             // whichever order its changes came in, is blanked before anything is shown.

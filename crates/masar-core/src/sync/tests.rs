@@ -20,6 +20,8 @@ enum Action {
     Export { replica: usize },
     Import { replica: usize, bundle: usize, twice: bool },
     Resolve { replica: usize, which: usize, other: bool },
+    /// An insider's forgery, imported alone or after an honest bundle: always refused whole.
+    Forge { replica: usize, person: usize, kind: usize, with_honest: usize },
 }
 
 fn action() -> impl Strategy<Value = Action> {
@@ -31,6 +33,7 @@ fn action() -> impl Strategy<Value = Action> {
         4 => (0..5usize).prop_map(|replica| Action::Export { replica }),
         5 => (0..5usize, 0..64usize, any::<bool>()).prop_map(|(replica, bundle, twice)| Action::Import { replica, bundle, twice }),
         1 => (0..5usize, 0..4usize, any::<bool>()).prop_map(|(replica, which, other)| Action::Resolve { replica, which, other }),
+        2 => (0..5usize, 0..3usize, 0..4usize, 0..64usize).prop_map(|(replica, person, kind, with_honest)| Action::Forge { replica, person, kind, with_honest }),
     ]
 }
 
@@ -43,6 +46,8 @@ struct World {
     persons: Vec<String>,
     session: String,
     bundles: Vec<PathBuf>,
+    /// Karim, a counsellor on replica 0, who forges.
+    insider: Masar,
 }
 
 fn clock(offset_days: i64) -> Arc<dyn Clock> {
@@ -62,6 +67,7 @@ fn world(n: usize) -> World {
         })
         .collect();
     let session = founder.add_session("awareness", "2024-05-01", "T", None, &persons[..1]).expect("session");
+    founder.add_user("karim", crate::auth::Role::Counsellor, "karim tailors in Oujda").expect("karim");
     let seed = dir.path().join("seed.masar");
     founder.export_bundle(&seed, true, &[]).expect("export");
     let mut replicas = vec![founder];
@@ -78,7 +84,8 @@ fn world(n: usize) -> World {
         m.import_bundles(&[seed.as_path()], |_, _| {}).expect("seed");
         replicas.push(m);
     }
-    World { _dir: dir, replicas, persons, session, bundles: Vec::new() }
+    let insider = Masar::open(&dir.path().join("r0.db"), "karim", "karim tailors in Oujda", clock(0)).expect("karim");
+    World { _dir: dir, replicas, persons, session, bundles: Vec::new(), insider }
 }
 
 fn run(w: &mut World, a: &Action) {
@@ -108,6 +115,51 @@ fn run(w: &mut World, a: &Action) {
             let b = w.bundles[bundle % w.bundles.len()].clone();
             let files: Vec<&std::path::Path> = if twice { vec![&b, &b] } else { vec![&b] };
             w.replicas[replica % n].import_bundles(&files, |_, _| {}).expect("import");
+        }
+        Action::Forge { replica, person, kind, with_honest } => {
+            use crate::forge::{Author, Forger};
+            let forger = Forger::new(&w.insider);
+            let target = &w.persons[person];
+            // Every forged value is marked, to be looked for in every log at the end.
+            let mut c = forger.change("person", target, "city", "\"Forged\"");
+            let author = match kind {
+                // Another device's identity: the newest change the founder holds from another laptop.
+                0 => {
+                    let other: Option<(i64, String)> = w.replicas[0]
+                        .conn()
+                        .query_row("SELECT hlc, device FROM changes WHERE device <> ?1 ORDER BY hlc DESC LIMIT 1", [w.replicas[0].device_id()], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .ok();
+                    if let Some((hlc, device)) = other {
+                        (c.hlc, c.device) = (hlc, device);
+                    } else {
+                        c.device = "another-laptop".into();
+                    }
+                    Author::Own
+                }
+                1 => {
+                    c.field = "erased".into();
+                    c.value = "true".into();
+                    c.user_name = "Forged".into();
+                    Author::Own
+                }
+                2 => {
+                    c.user_name = "admin".into();
+                    c.user_id = w.replicas[0].user().id.clone();
+                    Author::Own
+                }
+                _ => Author::Minted(crate::auth::Role::Admin),
+            };
+            let path = w._dir.path().join(format!("forged{}.masar", w.bundles.len()));
+            std::fs::write(&path, forger.bundle(&[c], author, "forged")).expect("write");
+            let m = &mut w.replicas[replica % n];
+            let before = m.digest().expect("digest");
+            let mut files: Vec<&std::path::Path> = Vec::new();
+            if !w.bundles.is_empty() {
+                files.push(&w.bundles[with_honest % w.bundles.len()]);
+            }
+            files.push(&path);
+            assert!(m.import_bundles(&files, |_, _| {}).is_err(), "a forgery was accepted");
+            assert_eq!(m.digest().expect("digest"), before, "a refused import changed something");
         }
         Action::Resolve { replica, which, other } => {
             let m = &mut w.replicas[replica % n];
@@ -170,6 +222,10 @@ proptest! {
         for m in &w.replicas {
             prop_assert_eq!(unaccounted(m), Vec::new());
             prop_assert_eq!(m.pending_count().expect("pending"), 0);
+            // No forged change entered any log, so none can be a head.
+            let forged: i64 = m.conn().query_row(
+                "SELECT count(*) FROM changes WHERE value LIKE '%Forged%' OR user_name = 'Forged'", [], |r| r.get(0)).expect("count");
+            prop_assert_eq!(forged, 0);
         }
     }
 }

@@ -1,0 +1,306 @@
+//! The attack suite: an enrolled counsellor who knows only their own password, has
+//! decrypted their own laptop's database and signs and seals bundles with what it holds
+//! (`masar_core::forge`, the project's own format code). Each test is one attack; each is
+//! refused or harmless, and afterwards every honest laptop still syncs with the others and
+//! their digests are equal. Files planted in a sync folder (a symlinked `*.partial`, a
+//! `*.masar` that is a FIFO or a link to `/dev/zero`) are in `files.rs`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use masar_core::forge::{stamp, Author, Forged, Forger};
+use masar_core::{Masar, Role, SystemClock};
+use serde_json::Value;
+
+use crate::common::{run, Db};
+use crate::sync::Org;
+
+const KARIM_PASSWORD: &str = "karim tailors in Oujda";
+
+/// Three laptops that hold the same programme; on laptop 1, the insider: Karim, a
+/// counsellor.
+fn field() -> (Org, String) {
+    let org = Org::new(3);
+    let out = run(
+        &org.laptops[1].path,
+        "admin",
+        crate::common::PASSWORD,
+        &["--json", "user", "add", "karim", "--role", "counsellor"],
+        &[("MASAR_NEW_PASSWORD", KARIM_PASSWORD)],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let p = org.laptops[0].person("Amina", "Haddad");
+    let b = org.export(0, &[]);
+    org.import(1, &[&b]);
+    org.import(2, &[&b]);
+    (org, p)
+}
+
+/// Karim's forgery, written into the shared folder.
+fn forge(org: &Org, name: &str, make: impl FnOnce(&Forger<'_>) -> Vec<u8>) -> PathBuf {
+    let m = Masar::open(&org.laptops[1].path, "karim", KARIM_PASSWORD, Arc::new(SystemClock)).expect("karim logs in");
+    let bytes = make(&Forger::new(&m));
+    let path = org.bundle_path().with_file_name(format!("{name}.masar"));
+    std::fs::write(&path, bytes).expect("write the forgery");
+    path
+}
+
+fn import_fails(db: &Db, bundle: &Path) -> String {
+    db.fail(&["bundle", "import", bundle.to_str().expect("utf-8")])
+}
+
+fn device(db: &Db) -> String {
+    db.ok(&["status"])["device_id"].as_str().expect("device").to_string()
+}
+
+/// The stamp of the newest change to `field` of `record` in `db`'s history.
+fn stamp_of(db: &Db, record: &str, field: &str) -> (i64, String) {
+    let history = db.ok(&["history", record]);
+    let change = history.as_array().expect("history").iter().rev().find(|c| c["field"] == field).expect("a change").clone();
+    (change["hlc"].as_str().expect("hlc").parse().expect("a number"), change["device"].as_str().expect("device").to_string())
+}
+
+/// Every honest laptop exchanges everything and ends with the same digest.
+fn honest_laptops_still_sync(org: &Org, laptops: &[usize]) {
+    let bundles: Vec<PathBuf> = laptops.iter().map(|i| org.export(*i, &["--full"])).collect();
+    let refs: Vec<&Path> = bundles.iter().map(PathBuf::as_path).collect();
+    for i in laptops {
+        org.import(*i, &refs);
+    }
+    let first = org.digest(laptops[0]);
+    for i in &laptops[1..] {
+        assert_eq!(org.digest(*i), first, "laptop {i} differs");
+    }
+}
+
+#[test]
+fn a_change_that_squats_another_laptops_identity_or_its_own_is_refused() {
+    let (org, p) = field();
+    org.laptops[0].ok(&["person", "set", &p, "city=Rabat"]);
+    let b = org.export(0, &[]);
+    org.import(2, &[&b]);
+    let (hlc, dev) = stamp_of(&org.laptops[0], &p, "city");
+    let squat = forge(&org, "squat", |f| {
+        let mut c = f.change("person", &p, "city", "\"Nowhere\"");
+        (c.hlc, c.device) = (hlc, dev.clone());
+        f.bundle(&[c], Author::Own, "squat")
+    });
+    let e = import_fails(&org.laptops[2], &squat);
+    assert!(e.contains("cannot be trusted") && e.contains("certified only for device"), "{e}");
+    // Karim's own laptop's identity, reused for other content: refused where the first is held.
+    let karim = |args: &[&str]| run(&org.laptops[1].path, "karim", KARIM_PASSWORD, args, &[]);
+    assert!(karim(&["person", "set", &p, "city=Oujda"]).status.success());
+    let honest = org.export(1, &[]);
+    org.import(2, &[&honest]);
+    let (own_hlc, own_dev) = stamp_of(&org.laptops[1], &p, "city");
+    let twin = forge(&org, "twin", |f| {
+        let mut c = f.change("person", &p, "city", "\"Elsewhere\"");
+        (c.hlc, c.device) = (own_hlc, own_dev.clone());
+        f.bundle(&[c], Author::Own, "twin")
+    });
+    let e = import_fails(&org.laptops[2], &twin);
+    assert!(e.contains("same identity"), "{e}");
+    assert_eq!(org.laptops[2].ok(&["person", "get", &p])["city"], "Oujda");
+    honest_laptops_still_sync(&org, &[0, 1, 2]);
+}
+
+/// The id in a bundle's clear header.
+fn bundle_id(path: &Path) -> String {
+    let bytes = std::fs::read(path).expect("read");
+    let len = u32::from_le_bytes(bytes[10..14].try_into().expect("length")) as usize;
+    let header: Value = serde_json::from_slice(&bytes[14..14 + len]).expect("header");
+    header["bundle"].as_str().expect("id").to_string()
+}
+
+#[test]
+fn an_empty_bundle_reusing_a_real_bundles_id_does_not_hide_it() {
+    let (org, _) = field();
+    org.laptops[0].person("Layla", "Nasser");
+    let real = org.export(0, &[]);
+    let id = bundle_id(&real);
+    let decoy = forge(&org, "decoy", |f| f.empty_bundle(&id));
+    assert_eq!(bundle_id(&decoy), id);
+    let r = org.import(2, &[&decoy]);
+    assert_eq!(r["applied"], 0, "{r}");
+    let r = org.import(2, &[&real]);
+    assert!(r["applied"].as_u64().is_some_and(|n| n > 0), "the real bundle is not skipped: {r}");
+    assert_eq!(r["already_imported"], 0, "{r}");
+    honest_laptops_still_sync(&org, &[0, 1, 2]);
+}
+
+#[test]
+fn a_change_naming_another_author_is_refused() {
+    let (org, p) = field();
+    let admin = org.laptops[0].ok(&["user", "list"]);
+    let admin_id = admin[0]["id"].as_str().expect("id").to_string();
+    let before = org.digest(2);
+    let claim = forge(&org, "claim", |f| {
+        let mut c = f.change("person", &p, "city", "\"Nowhere\"");
+        (c.user_id, c.user_name) = (admin_id.clone(), "admin".into());
+        f.bundle(&[c], Author::Own, "claim")
+    });
+    let e = import_fails(&org.laptops[2], &claim);
+    assert!(e.contains("names admin as its author but was signed by karim"), "{e}");
+    assert_eq!(org.digest(2), before, "nothing applied");
+    honest_laptops_still_sync(&org, &[0, 1, 2]);
+}
+
+#[test]
+fn changes_beyond_the_authors_role_are_refused_each_naming_why() {
+    let (org, p) = field();
+    let project = "01900000-0000-7000-8000-000000000001";
+    let before = org.digest(2);
+    type Attempt<'a> = (&'a str, Box<dyn Fn(&Forger<'_>) -> Forged + 'a>, &'a str);
+    let attempts: Vec<Attempt<'_>> = vec![
+        ("approval", Box::new(|f| f.change("project", project, "stage", "\"approved\"")), "record committee decisions"),
+        ("amount", Box::new(|f| f.change("project", project, "approved_amount", "\"99999999\"")), "record committee decisions"),
+        (
+            "payment",
+            Box::new(|f| f.change("disbursement", "01900000-0000-7000-8000-000000000002", "override_reason", "\"extension\"")),
+            "pay above the approved amount",
+        ),
+        ("erasure", Box::new(|f| f.change("person", &p, "erased", "true")), "erase a person's data"),
+        (
+            "resolution",
+            Box::new(|f| {
+                let mut c = f.change("person", &p, "city", "\"Oujda\"");
+                c.resolves = true;
+                c
+            }),
+            "record committee decisions",
+        ),
+        (
+            "user",
+            Box::new(|f| {
+                let mut c = f.change("user", "01900000-0000-7000-8000-000000000003", "role", "\"admin\"");
+                c.creates = true;
+                c
+            }),
+            "manage users",
+        ),
+    ];
+    for (name, make, why) in attempts {
+        let bundle = forge(&org, name, |f| f.bundle(&[make(f)], Author::Own, name));
+        let e = import_fails(&org.laptops[2], &bundle);
+        assert!(e.contains("claimed by karim") && e.contains(&format!("a counsellor may not {why}")), "{name}: {e}");
+    }
+    assert_eq!(org.digest(2), before, "nothing applied");
+    honest_laptops_still_sync(&org, &[0, 1, 2]);
+}
+
+#[test]
+fn a_certificate_minted_by_a_non_admin_is_refused() {
+    let (org, p) = field();
+    for role in [Role::Supervisor, Role::Admin] {
+        let minted = forge(&org, role.as_str(), |f| f.bundle(&[f.change("person", &p, "erased", "true")], Author::Minted(role), "minted"));
+        let e = import_fails(&org.laptops[2], &minted);
+        assert!(e.contains("not issued by this organisation's administrators"), "{e}");
+    }
+    assert_eq!(org.laptops[2].ok(&["person", "get", &p])["given"], "Amina");
+    honest_laptops_still_sync(&org, &[0, 1, 2]);
+}
+
+#[test]
+fn a_squatted_erasure_cannot_keep_the_erased_data_alive() {
+    let (org, p) = field();
+    org.laptops[0].ok(&["person", "erase", &p]);
+    let erasure = org.export(0, &[]);
+    let (hlc, dev) = stamp_of(&org.laptops[0], &p, "erased");
+    // The forgery reaches laptop 2 first, under the erasure's identity.
+    let squat = forge(&org, "squat-erasure", |f| {
+        let mut c = f.change("person", &p, "erased", "false");
+        (c.hlc, c.device) = (hlc, dev.clone());
+        f.bundle(&[c], Author::Own, "squat-erasure")
+    });
+    let e = import_fails(&org.laptops[2], &squat);
+    assert!(e.contains("certified only for device"), "{e}");
+    org.import(2, &[&erasure]);
+    let person = org.laptops[2].ok(&["person", "get", &p]);
+    assert_eq!(person["erased"], true, "{person}");
+    assert!(person["given"].is_null(), "{person}");
+    honest_laptops_still_sync(&org, &[0, 1, 2]);
+}
+
+#[test]
+fn a_stamp_past_the_ceiling_is_refused_and_one_at_it_stops_nobody() {
+    let (org, p) = field();
+    const CEILING_MILLIS: i64 = 7_258_118_400_000; // 2200-01-01
+    let beyond = forge(&org, "beyond", |f| {
+        let mut c = f.change("person", &p, "city", "\"Nowhere\"");
+        c.hlc = stamp(CEILING_MILLIS + 1, 0);
+        f.bundle(&[c], Author::Own, "beyond")
+    });
+    assert!(import_fails(&org.laptops[2], &beyond).contains("2200"));
+    let at = forge(&org, "at", |f| {
+        let mut c = f.change("person", &p, "city", "\"Nowhere\"");
+        c.hlc = stamp(CEILING_MILLIS, 0xFFFF);
+        f.bundle(&[c], Author::Own, "at")
+    });
+    org.import(2, &[&at]);
+    // Laptop 2 keeps working, and its later changes are still accepted everywhere.
+    org.laptops[2].ok(&["person", "set", &p, "city=Fès"]);
+    honest_laptops_still_sync(&org, &[0, 1, 2]);
+    assert_eq!(org.laptops[0].ok(&["person", "get", &p])["city"], "Fès");
+}
+
+#[test]
+fn a_decompression_bomb_and_ten_million_tiny_changes_are_refused_before_they_cost_memory() {
+    let (org, _) = field();
+    // A header that tells the truth: refused before decryption.
+    let flood = forge(&org, "flood", |f| f.inflating_bundle(10_000_000, 10_000));
+    assert!(import_fails(&org.laptops[2], &flood).contains("more than the 5000000"));
+    // Ten million tiny changes behind a header announcing a thousand: decompression stops
+    // at the limit the header allows.
+    let bomb = forge(&org, "bomb", |f| f.inflating_bundle(1_000, 10_000_000));
+    assert!(std::fs::metadata(&bomb).expect("size").len() < 20 << 20, "small on disk");
+    assert!(import_fails(&org.laptops[2], &bomb).contains("far larger"));
+    honest_laptops_still_sync(&org, &[0, 1, 2]);
+}
+
+#[test]
+fn a_lost_laptop_is_revoked_its_later_changes_refused_everywhere_and_later_bundles_unreadable_to_it() {
+    let (org, p) = field();
+    // Laptop 1 is stolen while Karim is logged in: the thief holds its keys and Karim's.
+    let stolen = device(&org.laptops[1]);
+    let karim_id = org.laptops[1].ok(&["user", "list"]).as_array().expect("users").iter().find(|u| u["name"] == "karim").expect("karim")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    // What laptop 1 did before the theft reached the others.
+    let karim = |args: &[&str]| run(&org.laptops[1].path, "karim", KARIM_PASSWORD, args, &[]);
+    assert!(karim(&["person", "set", &p, "city=Oujda"]).status.success());
+    let before_theft = org.export(1, &[]);
+    org.import(0, &[&before_theft]);
+    // The administrator revokes the laptop and its user, from laptop 0.
+    let r = org.laptops[0].ok(&["device", "revoke", &stolen]);
+    assert_eq!(r["bundle_key"], 1, "{r}");
+    org.laptops[0].ok(&["user", "revoke", &karim_id]);
+    let devices = org.laptops[0].ok(&["device", "list"]);
+    assert!(devices.as_array().expect("list").iter().any(|d| d["id"] == stolen && d["revoked"] == true), "{devices}");
+    let notice = org.export(0, &[]);
+    // The thief writes on and sends it out.
+    assert!(karim(&["person", "set", &p, "city=Nowhere"]).status.success());
+    let thief = org.export(1, &[]);
+    // Laptop 2 takes the thief's bundle before it hears of the revocation...
+    org.import(2, &[&thief]);
+    assert_eq!(org.laptops[2].ok(&["person", "get", &p])["city"], "Nowhere");
+    // ...and drops those changes when it does, keeping what came before the theft.
+    let r = org.import(2, &[&notice]);
+    assert!(r["revoked"].as_u64().is_some_and(|n| n > 0), "{r}");
+    assert_eq!(org.laptops[2].ok(&["person", "get", &p])["city"], "Oujda");
+    // Laptop 0, which revoked first, sets the thief's changes aside on arrival.
+    let r = org.import(0, &[&thief]);
+    assert!(r["revoked"].as_u64().is_some_and(|n| n > 0), "{r}");
+    assert_eq!(org.laptops[0].ok(&["person", "get", &p])["city"], "Oujda");
+    // A bundle written after the revocation is sealed with a key the stolen laptop lacks.
+    org.laptops[0].person("Layla", "Nasser");
+    let later = org.export(0, &[]);
+    let e = org.laptops[1].fail(&["bundle", "import", later.to_str().expect("utf-8")]);
+    assert!(e.contains("has not received"), "{e}");
+    // Laptop 2 received the new key from the notice and reads it.
+    org.import(2, &[&later]);
+    honest_laptops_still_sync(&org, &[0, 2]);
+    // Karim cannot log in where his account is known and the revocation arrived.
+    let out = run(&org.laptops[1].path, "karim", KARIM_PASSWORD, &["status"], &[]);
+    assert!(out.status.success(), "his own laptop has not heard of it: the thief still holds it");
+}
