@@ -58,3 +58,28 @@ fn an_upgraded_database_has_the_same_schema_as_a_new_one() {
     let new = Masar::open(&fresh.path, &fresh.user, &fresh.password, Arc::new(SystemClock)).expect("a new database opens");
     assert_eq!(upgraded.schema_sql().expect("schema"), new.schema_sql().expect("schema"));
 }
+
+#[test]
+fn the_history_of_an_upgraded_database_is_signed_on_upgrade_and_travels() {
+    let (dir, db) = fixture_copy();
+    let fixture = |args: &[&str], env: &[(&str, &str)]| {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = run(&db, "admin", FIXTURE_PASSWORD, &all, env);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("json")
+    };
+    // Changes made before changes were signed are signed at the upgrade, under the root's
+    // archive certificate, so another laptop can check them.
+    let enrol = dir.path().join("new.enrol");
+    fixture(&["enrol", "--out", enrol.to_str().expect("utf-8")], &[("MASAR_ENROL_PASSPHRASE", crate::sync::PASSPHRASE)]);
+    let bundle = dir.path().join("all.masar");
+    fixture(&["bundle", "export", "--full", "--out", bundle.to_str().expect("utf-8")], &[]);
+    let laptop = Db::joined(&enrol, "new-laptop");
+    let r = laptop.ok(&["bundle", "import", bundle.to_str().expect("utf-8")]);
+    assert!(r["applied"].as_u64().is_some_and(|n| n > 10), "{r}");
+    let found = laptop.ok(&["person", "list", "--search", "Fixture"]);
+    assert_eq!(found[0]["phone"], "0600000001");
+    let history = laptop.ok(&["history", found[0]["id"].as_str().expect("id")]);
+    assert!(history.as_array().is_some_and(|h| h.iter().all(|c| c["user"] == "admin")), "the authors' names are kept: {history}");
+}

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::common::{run, Db, PASSWORD};
 
-const PASSPHRASE: &str = "enrolment passphrase";
+pub const PASSPHRASE: &str = "enrolment passphrase";
 
 /// A founding laptop and laptops enrolled from it, each with its own database.
 pub struct Org {
