@@ -304,3 +304,70 @@ fn a_lost_laptop_is_revoked_its_later_changes_refused_everywhere_and_later_bundl
     let out = run(&org.laptops[1].path, "karim", KARIM_PASSWORD, &["status"], &[]);
     assert!(out.status.success(), "his own laptop has not heard of it: the thief still holds it");
 }
+
+#[test]
+fn a_second_laptop_joining_with_an_enrolment_file_already_used_is_refused() {
+    let org = Org::new(1);
+    let enrol = org.bundle_path().with_extension("enrol");
+    org.laptops[0].ok_env(&["enrol", "--out", enrol.to_str().expect("utf-8")], &[("MASAR_ENROL_PASSPHRASE", crate::sync::PASSPHRASE)]);
+    let first = Db::joined(&enrol, "first");
+    first.person("Layla", "Nasser");
+    let b = first.export_to(&org);
+    org.import(0, &[&b]);
+    // The same file, found later on a stick with its passphrase, makes a second laptop.
+    let second = Db::joined(&enrol, "second");
+    second.person("Eve", "Intruder");
+    let intruder = second.export_to(&org);
+    let e = import_fails(&org.laptops[0], &intruder);
+    assert!(e.contains("already joined the organisation with the same enrolment file"), "{e}");
+    // And the second laptop cannot take the organisation's bundles either.
+    let news = org.export(0, &[]);
+    let e = second.fail(&["bundle", "import", news.to_str().expect("utf-8")]);
+    assert!(e.contains("already joined"), "{e}");
+    let r = first.ok(&["bundle", "import", news.to_str().expect("utf-8")]);
+    assert!(r["applied"].as_u64().is_some(), "{r}");
+}
+
+#[test]
+fn a_user_made_on_one_laptop_is_admitted_on_another_and_a_role_change_travels() {
+    let org = Org::new(2);
+    let karim_id = org.laptops[0].ok_env(&["user", "add", "karim", "--role", "counsellor"], &[("MASAR_NEW_PASSWORD", KARIM_PASSWORD)])["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let b = org.export(0, &[]);
+    org.import(1, &[&b]);
+    // The administrator of laptop 1 gives Karim an account there, with his own password.
+    let admitted = org.laptops[1].ok_env(&["user", "admit", &karim_id], &[("MASAR_NEW_PASSWORD", KARIM_PASSWORD)]);
+    assert_eq!(admitted["id"], karim_id.as_str());
+    let karim = |args: &[&str]| {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        run(&org.laptops[1].path, "karim", KARIM_PASSWORD, &all, &[])
+    };
+    let p = karim(&["person", "add", "--given", "Omar", "--family", "Saleh", "--sex", "male", "--born", "1985-05-05", "--nationality", "SYR"]);
+    assert!(p.status.success(), "{}", String::from_utf8_lossy(&p.stderr));
+    let p: Value = serde_json::from_slice(&p.stdout).expect("json");
+    let p = p["id"].as_str().expect("id").to_string();
+    assert!(!karim(&["person", "erase", &p]).status.success(), "a counsellor may not erase");
+    let from_karim = org.export(1, &[]);
+    org.import(0, &[&from_karim]);
+    // Promoted to supervisor on laptop 0; laptop 1 learns it from the next bundle.
+    org.laptops[0].ok(&["user", "role", "karim", "supervisor"]);
+    let promotion = org.export(0, &[]);
+    org.import(1, &[&promotion]);
+    let erased = karim(&["person", "erase", &p]);
+    assert!(erased.status.success(), "{}", String::from_utf8_lossy(&erased.stderr));
+    let erasure = org.export(1, &[]);
+    org.import(0, &[&erasure]);
+    assert_eq!(org.laptops[0].ok(&["person", "get", &p])["erased"], true);
+    // Demoted again: what he signs afterwards with the supervisor's certificate is refused.
+    org.laptops[0].ok(&["user", "role", &karim_id, "counsellor"]);
+    let q = org.laptops[0].person("Sara", "Haddad");
+    let demotion = org.export(0, &[]);
+    org.import(1, &[&demotion]);
+    assert!(!karim(&["person", "erase", &q]).status.success(), "his laptop knows he is a counsellor again");
+    let last = org.export(1, &[]);
+    org.import(0, &[&last]);
+    assert_eq!(org.digest(0), org.digest(1));
+}

@@ -59,6 +59,13 @@ impl Org {
 }
 
 impl Db {
+    /// Exports this laptop's new changes into `org`'s shared folder.
+    pub fn export_to(&self, org: &Org) -> PathBuf {
+        let path = org.bundle_path();
+        self.ok(&["bundle", "export", "--out", path.to_str().expect("utf-8")]);
+        path
+    }
+
     /// Runs with extra environment variables and requires success.
     pub fn ok_env(&self, args: &[&str], env: &[(&str, &str)]) -> Value {
         let mut all = vec!["--json"];

@@ -124,6 +124,19 @@ pub enum UserCmd {
     },
     /// List users.
     List,
+    /// Give a user made on another laptop an account here (password from
+    /// MASAR_NEW_PASSWORD or asked); the id is the one `user list` shows there.
+    Admit {
+        /// The user's id.
+        id: String,
+    },
+    /// Change a user's role, on every laptop (by name here or by id).
+    Role {
+        /// Log-in name on this laptop, or the user's id.
+        name: String,
+        /// admin, supervisor or counsellor.
+        role: String,
+    },
     /// Revoke a user (by name or id): nothing they sign from now on is accepted anywhere.
     Revoke {
         /// Log-in name on this laptop, or the user's id.

@@ -258,6 +258,12 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                 }
                 UserCmd::List => Ok(json(&m.list_users()?)),
                 UserCmd::Revoke { name } => Ok(json(&m.revoke_user(&name)?)),
+                UserCmd::Admit { id: user } => {
+                    m.require(Permission::ManageUsers)?;
+                    let password = env_or_ask("MASAR_NEW_PASSWORD", "password for the user", true)?;
+                    Ok(id(m.admit_user(&user, &password)?))
+                }
+                UserCmd::Role { name, role } => Ok(id(m.change_role(&name, Role::from_input(&role)?)?)),
             }
         }
         Command::Device(cmd) => {

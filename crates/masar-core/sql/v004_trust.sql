@@ -55,3 +55,7 @@ CREATE TABLE bundle_keys (
 
 -- A device's certificate (with its key-agreement key), to seal new bundle keys to it.
 ALTER TABLE devices ADD COLUMN cert TEXT;
+
+-- The certificate of the first administrator of a laptop that joined with an enrolment
+-- file: one per device, so a second laptop joining with the same file is refused.
+ALTER TABLE certs ADD COLUMN joined INTEGER NOT NULL DEFAULT 0;

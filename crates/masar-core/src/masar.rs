@@ -180,7 +180,7 @@ impl Masar {
         // root key they take into custody.
         let user = User { id: uuid::Uuid::now_v7().to_string(), name: admin.to_string(), role: Role::Admin };
         let now = clock.now().to_rfc3339();
-        let login = Login { key_file: &key_file, user: &user, password, db_key: &key };
+        let login = Login { key_file: &key_file, user: &user, password, db_key: &key, joined: enrolment.is_some() };
         let custody = crate::sync::keys::at_login(&conn, &login, Secrets::default(), root, &now)?;
         let mut db = Db::new(conn, path, key, user.clone(), device_id.clone(), clock);
         if let Some(signer) = custody.signer {
@@ -188,7 +188,7 @@ impl Masar {
         }
         db.set_root(custody.root);
         // The first user records their own creation.
-        db.write(|w| crate::domain::insert_user(w, &user.id, admin, Role::Admin))?;
+        db.write(|w| w.add_user_row(&user.id, admin, Role::Admin))?;
         Ok((Masar { db }, Created { org_id, device_id }))
     }
 
@@ -217,8 +217,14 @@ impl Masar {
         let device_id = meta(&conn, "device_id")?.ok_or_else(|| StoreError::NotADatabase(path.display().to_string()))?;
         let user = User { id, name: user.to_string(), role };
         let now = clock.now().to_rfc3339();
-        let login = Login { key_file: &key_file, user: &user, password, db_key: &unlocked.db_key };
+        let login = Login { key_file: &key_file, user: &user, password, db_key: &unlocked.db_key, joined: false };
         let custody = crate::sync::keys::at_login(&conn, &login, unlocked.secrets, fresh_root, &now)?;
+        // The role is the one the organisation certified last (it may have changed on
+        // another laptop).
+        let mut user = user;
+        if let Some(role) = custody.signer.as_ref().and_then(|s| Role::parse(&s.cert.role)) {
+            user.role = role;
+        }
         let mut db = Db::new(conn, path, unlocked.db_key, user, device_id, clock);
         if let Some(signer) = custody.signer {
             db.set_signer(signer);
@@ -517,6 +523,17 @@ impl Masar {
     }
 
     // Sync.
+
+    /// Gives a user of the organisation, made on another laptop, an account here with
+    /// their own password (admin); returns their id.
+    pub fn admit_user(&mut self, user_id: &str, password: &str) -> Result<String> {
+        self.db.admit_user(user_id, password)
+    }
+
+    /// Changes a user's role on every laptop (admin), by name here or by id.
+    pub fn change_role(&mut self, who: &str, role: Role) -> Result<String> {
+        self.db.change_role(who, role)
+    }
 
     /// The laptops this one knows (admin).
     pub fn devices(&self) -> Result<Vec<DeviceRow>> {

@@ -31,8 +31,12 @@ pub struct AuthorCert {
     pub device: String,
     /// The user's ed25519 public key, hex.
     pub public_key: String,
-    /// When it was issued (RFC 3339), information only.
+    /// When it was issued (RFC 3339); the newest valid certificate of a key gives its role.
     pub issued: String,
+    /// Whether it was issued to a laptop's first administrator when the laptop joined with
+    /// an enrolment file: one device joins once.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub joined: bool,
     /// The root's signature, hex.
     pub signature: String,
 }
@@ -63,7 +67,11 @@ fn signature(hex_text: &str) -> Option<Signature> {
 impl AuthorCert {
     fn message(&self) -> Vec<u8> {
         let fields = ("masar-author-cert/2", &self.org, &self.user, &self.name, &self.role, &self.device, &self.public_key, &self.issued);
-        serde_json::to_vec(&fields).unwrap_or_default()
+        let mut m = serde_json::to_vec(&fields).unwrap_or_default();
+        if self.joined {
+            m.extend_from_slice(b"/joined");
+        }
+        m
     }
 
     /// Certifies `key` for `user` with `role` on `device`, with the root key.
@@ -78,12 +86,28 @@ impl AuthorCert {
             device: device.into(),
             public_key: hex::encode(key.as_bytes()),
             issued: issued.into(),
+            joined: false,
             signature: String::new(),
         };
         let message = cert.message();
         cert.id = id_of(&message);
         cert.signature = hex::encode(root.sign(&message).to_bytes());
         cert
+    }
+
+    /// Marks it as a joining laptop's first administrator's, and signs it again.
+    pub fn at_join(mut self, root: &SigningKey) -> AuthorCert {
+        self.joined = true;
+        let message = self.message();
+        self.id = id_of(&message);
+        self.signature = hex::encode(root.sign(&message).to_bytes());
+        self
+    }
+
+    /// The same key with another role, issued now by the root.
+    pub fn with_role(&self, root: &SigningKey, role: Role, issued: &str) -> Option<AuthorCert> {
+        let key = verifying_key(&self.public_key)?;
+        Some(AuthorCert::issue(root, &self.org, &self.user, &self.name, role, &self.device, &key, issued))
     }
 
     /// The key and role it certifies, if the root of `org` signed it; else why not.

@@ -149,8 +149,8 @@ impl Db {
 /// every laptop.
 pub(crate) fn keep_cert(conn: &Connection, cert: &crate::trust::AuthorCert) -> Result<()> {
     let body = serde_json::to_string(cert).map_err(|e| StoreError::Corrupt { what: "a certificate".into(), value: e.to_string() })?;
-    conn.prepare_cached("INSERT OR IGNORE INTO certs(id, user, device, body) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(rusqlite::params![cert.id, cert.user, cert.device, body])?;
+    conn.prepare_cached("INSERT OR IGNORE INTO certs(id, user, device, body, joined) VALUES (?1, ?2, ?3, ?4, ?5)")?
+        .execute(rusqlite::params![cert.id, cert.user, cert.device, body, cert.joined])?;
     Ok(())
 }
 
@@ -205,6 +205,16 @@ impl<'t> Writer<'t> {
     ) -> Result<Writer<'t>> {
         let clock = ClockState::load(tx)?;
         Ok(Writer { tx, signer, digests: Vec::new(), user_id, user_name, device, now, clock, loaded: clock, touched: Default::default() })
+    }
+
+    /// Writes a user's account row under the id their certificate names; the caller has
+    /// checked the name is free on this laptop.
+    pub(crate) fn add_user_row(&mut self, id: &str, name: &str, role: crate::auth::Role) -> Result<()> {
+        self.create_with_id(
+            Entity::User,
+            id,
+            &[("name", Value::text(name)), ("role", Value::text(role.as_str())), ("active", Value::Bool(true))],
+        )
     }
 
     /// Keeps a certificate issued in this write (a new user's).

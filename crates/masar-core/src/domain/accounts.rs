@@ -6,7 +6,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use crate::auth::{check_password, check_user_name, Permission, Role};
-use crate::changes::{Db, Writer};
+use crate::changes::Db;
 use crate::error::AuthError;
 use crate::keys::{KeyFile, Secrets};
 use crate::trust::AuthorCert;
@@ -17,19 +17,7 @@ fn rand_key() -> [u8; 32] {
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut k);
     k
 }
-use crate::schema::{Entity, Value};
 use crate::Result;
-
-/// Writes a user row through the write path, under the id their certificate names; the
-/// caller has checked the name is free.
-pub(crate) fn insert_user(w: &mut Writer<'_>, id: &str, name: &str, role: Role) -> Result<String> {
-    w.create_with_id(
-        Entity::User,
-        id,
-        &[("name", Value::text(name)), ("role", Value::text(role.as_str())), ("active", Value::Bool(true))],
-    )?;
-    Ok(id.to_string())
-}
 
 /// A user as listed for administrators.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -73,7 +61,7 @@ impl Db {
         let mut keys = KeyFile::load(&path)?;
         keys.add_user(name, password, self.db_key(), &secrets)?;
         self.write(|w| {
-            insert_user(w, &id, name, role)?;
+            w.add_user_row(&id, name, role)?;
             w.keep_cert(&cert)?;
             keys.save(&path)?;
             Ok(id.clone())

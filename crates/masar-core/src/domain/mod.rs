@@ -10,7 +10,6 @@ mod records;
 mod reflists;
 mod sessions;
 
-pub(crate) use accounts::insert_user;
 pub use accounts::UserSummary;
 pub use persons::{PersonImport, PERSON_REQUIRED};
 pub use projects::{BudgetLineView, BudgetSummary, ProjectRules, DECISIONS};

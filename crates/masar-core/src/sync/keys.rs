@@ -184,6 +184,20 @@ pub(crate) fn cert(conn: &Connection, id: &str) -> Result<Option<AuthorCert>> {
     Ok(body.and_then(|b| serde_json::from_str(&b).ok()))
 }
 
+/// The newest certificate of `user`'s key `public` on `device` that no revocation withdrew.
+pub(crate) fn current_cert(conn: &Connection, user: &str, device: &str, public: &str) -> Result<Option<AuthorCert>> {
+    let bodies: Vec<String> = conn
+        .prepare_cached(
+            "SELECT body FROM certs WHERE user = ?1 AND device = ?2
+               AND id NOT IN (SELECT subject FROM revocations WHERE kind = 'cert')",
+        )?
+        .query_map(rusqlite::params![user, device], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut certs: Vec<AuthorCert> = bodies.iter().filter_map(|b| serde_json::from_str(b).ok()).filter(|c: &AuthorCert| c.public_key == public).collect();
+    certs.sort_by(|a, b| (&b.issued, &b.id).cmp(&(&a.issued, &a.id)));
+    Ok(certs.into_iter().next())
+}
+
 /// Every certificate this laptop holds.
 pub(crate) fn all_certs(conn: &Connection) -> Result<Vec<AuthorCert>> {
     let bodies: Vec<String> = conn.prepare("SELECT body FROM certs ORDER BY id")?.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
@@ -217,6 +231,8 @@ pub(crate) struct Login<'a> {
     pub password: &'a str,
     /// The database key.
     pub db_key: &'a crate::keys::DbKey,
+    /// Whether this is the first administrator of a laptop joining with an enrolment file.
+    pub joined: bool,
 }
 
 /// What a log-in holds beyond the database key: the user's certified signing key and,
@@ -233,7 +249,7 @@ pub(crate) struct Custody {
 /// were signed), and moves a root key found in the database (made before custody) under
 /// an administrator's password. `fresh_root` is a root just made or received.
 pub(crate) fn at_login(conn: &Connection, login: &Login<'_>, secrets: crate::keys::Secrets, fresh_root: Option<SigningKey>, now: &str) -> Result<Custody> {
-    let Login { key_file, user, password, db_key } = *login;
+    let Login { key_file, user, password, db_key, .. } = *login;
     // Certificates, the archive's signatures and the custody of the root change together.
     let tx = conn.unchecked_transaction()?;
     let conn: &Connection = &tx;
@@ -247,21 +263,18 @@ pub(crate) fn at_login(conn: &Connection, login: &Login<'_>, secrets: crate::key
     let mut signer = None;
     if let Some(key) = &signing {
         let public = hex::encode(key.verifying_key().as_bytes());
-        let bodies: Vec<String> = conn
-            .prepare_cached("SELECT body FROM certs WHERE user = ?1 AND device = ?2 ORDER BY rowid DESC")?
-            .query_map(rusqlite::params![user.id, device], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        signer = bodies
-            .iter()
-            .filter_map(|b| serde_json::from_str::<AuthorCert>(b).ok())
-            .find(|c| c.public_key == public && c.role == user.role.as_str())
-            .and_then(|c| Signer::new(c, key.clone()));
+        // The newest certificate of this key not revoked: a role changed elsewhere arrives
+        // as a new certificate of the same key.
+        signer = current_cert(conn, &user.id, &device, &public)?.and_then(|c| Signer::new(c, key.clone()));
     }
     let mut rewrap = admin && !had_root && root.is_some();
     if signer.is_none() {
         if let Some(root) = &root {
             let key = SigningKey::from_bytes(&random32());
-            let cert = AuthorCert::issue(root, &org, &user.id, &user.name, user.role, &device, &key.verifying_key(), now);
+            let mut cert = AuthorCert::issue(root, &org, &user.id, &user.name, user.role, &device, &key.verifying_key(), now);
+            if login.joined {
+                cert = cert.at_join(root);
+            }
             store_cert(conn, &cert)?;
             signer = Signer::new(cert, key.clone());
             signing = Some(key);

@@ -9,6 +9,7 @@
 pub(crate) mod bundle;
 mod digest;
 pub(crate) mod keys;
+mod members;
 mod revoke;
 mod scope;
 mod verify;

@@ -14,7 +14,7 @@ use ts_rs::TS;
 use super::keys;
 use crate::auth::Permission;
 use crate::changes::{oplog, Db};
-use crate::error::{InputError, Problem, SyncError};
+use crate::error::{InputError, SyncError};
 use crate::schema::{Entity, Value};
 use crate::trust::{Keyring, Revocation, Revoked};
 use crate::Result;
@@ -115,17 +115,7 @@ impl Db {
     /// here is disabled.
     pub(crate) fn revoke_user(&mut self, who: &str) -> Result<RevocationDone> {
         self.require(Permission::ManageUsers)?;
-        let who = who.trim();
-        let ids: Vec<String> = self
-            .conn()
-            .prepare("SELECT id FROM users WHERE name = ?1 OR id = ?1 UNION SELECT DISTINCT user FROM certs WHERE user = ?1")?
-            .query_map([who], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        let id = match ids.as_slice() {
-            [one] => one.clone(),
-            [] => return Err(InputError::NotFound { what: "user", id: who.to_string() }.into()),
-            _ => return Err(InputError::invalid("user", who, Problem::NotOneOf(ids.clone())).into()),
-        };
+        let id = self.user_id_of(who)?;
         if id == self.user().id {
             return Err(InputError::rule("revoke_self", "you cannot revoke your own account: ask another administrator", &[]).into());
         }

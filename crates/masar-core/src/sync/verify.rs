@@ -67,6 +67,23 @@ pub(crate) fn check(conn: &Connection, keys: &OrgKeys, contents: Contents) -> Re
         })?;
         certs.insert(cert.id.clone(), (cert.clone(), key, role));
     }
+    // One laptop joins with one enrolment file: the first to reach a laptop is the one.
+    let mut joins: HashMap<&str, &str> = HashMap::new();
+    for cert in contents.certs.iter().filter(|c| c.joined) {
+        let other: Option<String> = conn
+            .prepare_cached("SELECT id FROM certs WHERE device = ?1 AND joined = 1 AND id <> ?2 LIMIT 1")?
+            .query_row([&cert.device, &cert.id], |r| r.get(0))
+            .ok();
+        let twin = joins.insert(&cert.device, &cert.id).is_some_and(|id| id != cert.id);
+        if other.is_some() || twin {
+            return Err(SyncError::Untrusted {
+                change: format!("the joining of device {}", cert.device),
+                author: cert.name.clone(),
+                reason: "another laptop had already joined the organisation with the same enrolment file: the later one cannot sync; ask the administrator for a new enrolment file for it".into(),
+            }
+            .into());
+        }
+    }
     for r in &contents.revocations {
         if !r.verify(root, org) {
             return Err(SyncError::Untrusted {
