@@ -2,7 +2,13 @@
 //! database, against the floor of inserting the same number of rows into a bare SQLite
 //! table; then the re-import of all 50. Prints a table of figures and ratios.
 //!
-//! Run: `cargo run --release -p masar-benches --bin sync-merge [BUNDLES] [PERSONS_PER_BUNDLE]`
+//! Every change carries its author's signature: a laptop signs each write (a commit), and
+//! the merge checks every commit's signature in one batch. By default each laptop imports
+//! its persons from one CSV file (one commit per laptop); with `per-person` each person is
+//! registered by hand (one commit per person, as counsellors work), so the merge checks
+//! as many signatures as there are persons.
+//!
+//! Run: `cargo run --release -p masar-benches --bin sync-merge [BUNDLES] [PERSONS_PER_BUNDLE] [per-person]`
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -29,6 +35,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let bundles: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(50);
     let persons: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let per_person = args.get(3).is_some_and(|a| a == "per-person");
     let dir = tempfile::tempdir().expect("a temporary folder");
     let clock = Arc::new(SystemClock);
     let (mut founder, _) = Masar::init(&dir.path().join("founder.db"), "Bench", "founder", "admin", PASSWORD, clock.clone()).expect("init");
@@ -43,11 +50,30 @@ fn main() {
         let bytes = std::fs::read(&enrol).expect("read enrolment");
         let (mut laptop, _) =
             Masar::join(&dir.path().join(format!("l{i}.db")), &bytes, PASSPHRASE, &format!("l{i}"), "admin", PASSWORD, clock.clone()).expect("join");
-        let mut csv = String::from("given,family,sex,born,nationality,city,phone,unhcr_id\n");
-        for p in 0..persons {
-            csv.push_str(&format!("Given{i}x{p},Family{p},female,1990-01-01,SYR,Rabat,06{i:02}{p:06},250-{i:02}C{p:05}\n"));
+        if per_person {
+            for p in 0..persons {
+                let fields: Vec<(String, String)> = [
+                    ("given", format!("Given{i}x{p}")),
+                    ("family", format!("Family{p}")),
+                    ("sex", "female".into()),
+                    ("born", "1990-01-01".into()),
+                    ("nationality", "SYR".into()),
+                    ("city", "Rabat".into()),
+                    ("phone", format!("06{i:02}{p:06}")),
+                    ("unhcr_id", format!("250-{i:02}C{p:05}")),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
+                laptop.add_person(&fields).expect("person");
+            }
+        } else {
+            let mut csv = String::from("given,family,sex,born,nationality,city,phone,unhcr_id\n");
+            for p in 0..persons {
+                csv.push_str(&format!("Given{i}x{p},Family{p},female,1990-01-01,SYR,Rabat,06{i:02}{p:06},250-{i:02}C{p:05}\n"));
+            }
+            laptop.import_persons_csv(csv.as_bytes()).expect("persons");
         }
-        laptop.import_persons_csv(csv.as_bytes()).expect("persons");
         let out = dir.path().join(format!("l{i}.masar"));
         changes += laptop.export_bundle(&out, false, &[]).expect("export").changes;
         files.push(out);
@@ -72,6 +98,8 @@ fn main() {
     let reimport = t.elapsed();
     assert_eq!(again.applied, 0);
 
+    let commits = if per_person { bundles * persons } else { bundles };
+    let signatures = batch_verify(commits, (merged.applied as usize / commits.max(1)).max(1));
     let floor = bare_insert(&dir.path().join("bare.db"), None, merged.applied);
     let floor_encrypted = bare_insert(&dir.path().join("bare-encrypted.db"), Some("x'00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff'"), merged.applied);
 
@@ -79,6 +107,7 @@ fn main() {
     println!("| --- | --- |");
     println!("| bundles | {bundles} |");
     println!("| field changes carried | {changes} |");
+    println!("| signed commits checked | {commits} |");
     println!("| changes applied by the merge | {} |", merged.applied);
     println!("| bundle bytes in all | {bytes} ({:.1} bytes per change) |", bytes as f64 / changes.max(1) as f64);
     println!("| merge of all bundles | {:.3} s ({:.0} changes/s) |", secs(merge), merged.applied as f64 / secs(merge));
@@ -86,9 +115,24 @@ fn main() {
     println!("| floor: same rows into a bare table of an encrypted (SQLCipher) file | {:.3} s |", secs(floor_encrypted));
     println!("| merge / bare floor | {:.2}× (goal ≤ 3×) |", secs(merge) / secs(floor));
     println!("| merge / encrypted floor | {:.2}× |", secs(merge) / secs(floor_encrypted));
+    println!("| signature checks alone: the same number of commits, one batch | {:.3} s ({:.1}% of the merge) |", secs(signatures), 100.0 * secs(signatures) / secs(merge));
     println!("| re-import of all bundles | {:.3} s |", secs(reimport));
     println!("| re-import / merge | {:.2}% (goal ≤ 1%) |", 100.0 * secs(reimport) / secs(merge));
     println!("| peak memory after the merge | {rss_after_merge:.0} MiB |");
+}
+
+/// Verifies `commits` ed25519 signatures, each over the digests of `changes` changes, in one
+/// batch as an import does; returns how long the verification took.
+fn batch_verify(commits: usize, changes: usize) -> Duration {
+    use ed25519_dalek::{Signer, SigningKey};
+    let key = SigningKey::from_bytes(&[7; 32]);
+    let messages: Vec<Vec<u8>> = (0..commits).map(|i| (0..changes * 32).map(|b| (b ^ i) as u8).collect()).collect();
+    let signatures: Vec<ed25519_dalek::Signature> = messages.iter().map(|m| key.sign(m)).collect();
+    let keys = vec![key.verifying_key(); commits];
+    let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
+    let t = Instant::now();
+    ed25519_dalek::verify_batch(&refs, &signatures, &keys).expect("valid signatures");
+    t.elapsed()
 }
 
 /// Inserts `rows` rows shaped like change-log rows into a bare table, in one transaction,

@@ -189,11 +189,12 @@ pub fn verify_commits(items: &[(Vec<u8>, [u8; 64], VerifyingKey)]) -> bool {
     ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok()
 }
 
-/// A commitment to a value: a salted hash for personal data, so that once the value is
-/// erased the commitment that stays (to keep the author's signature checkable) cannot be
-/// turned back into it by guessing.
-pub fn value_commitment(salt: Option<&[u8]>, value: &str) -> [u8; 32] {
-    sha256(&[b"masar-value/2", salt.unwrap_or_default(), value.as_bytes()])
+/// A commitment to a field's value: a salted hash for personal data, so that once the
+/// value is erased the commitment that stays (to keep the author's signature checkable)
+/// cannot be turned back into it by guessing. The field is in it, so two fields of one
+/// record that share a salt and a value do not show it.
+pub fn value_commitment(salt: Option<&[u8]>, field: &str, value: &str) -> [u8; 32] {
+    sha256(&[b"masar-value/2", salt.unwrap_or_default(), field.as_bytes(), value.as_bytes()])
 }
 
 /// The hash of a change's signed parts, as a list of byte strings.

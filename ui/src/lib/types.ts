@@ -1339,8 +1339,8 @@ already_imported: number,
  */
 bundles: number, 
 /**
- * Changes set aside because an administrator had revoked their author or laptop
- * before they were made.
+ * Changes of a revoked laptop or author made after their revocation took effect: set
+ * aside on arrival, or removed from this laptop's log when the revocation arrived.
  */
 revoked: number, };
 

@@ -160,6 +160,8 @@ pub(crate) struct Writer<'t> {
     signer: &'t Signer,
     /// The digests of this write's changes, in order: what its author signs.
     digests: Vec<[u8; 32]>,
+    /// The salt of each record's personal values in this write.
+    salts: std::collections::HashMap<String, Vec<u8>>,
     user_id: Option<String>,
     user_name: Option<String>,
     device: String,
@@ -204,7 +206,7 @@ impl<'t> Writer<'t> {
         now: DateTime<Utc>,
     ) -> Result<Writer<'t>> {
         let clock = ClockState::load(tx)?;
-        Ok(Writer { tx, signer, digests: Vec::new(), user_id, user_name, device, now, clock, loaded: clock, touched: Default::default() })
+        Ok(Writer { tx, signer, digests: Vec::new(), salts: Default::default(), user_id, user_name, device, now, clock, loaded: clock, touched: Default::default() })
     }
 
     /// Writes a user's account row under the id their certificate names; the caller has
@@ -244,7 +246,7 @@ impl<'t> Writer<'t> {
         // A local edit overwrites what the user saw: the current value, however many laptops
         // recorded it. Heads with other values stay in conflict until a supervisor resolves.
         let parents = if creates { Vec::new() } else { oplog::current_stamps(self.tx, entity.name(), record, field)? };
-        self.append(entity, record, field, value, old, creates, parents)
+        self.append_op(entity, record, field, value, old, creates, parents, false)
     }
 
     /// Writes a change that overwrites every head of a field: a conflict's resolution.
@@ -253,21 +255,7 @@ impl<'t> Writer<'t> {
         self.append_op(entity, record, field, value, None, false, parents, true)
     }
 
-    /// Stamps a change made here and adds it to the log.
-    #[allow(clippy::too_many_arguments)]
-    fn append(
-        &mut self,
-        entity: Entity,
-        record: &str,
-        field: &str,
-        value: &Value,
-        old: Option<&Value>,
-        creates: bool,
-        parents: Vec<(Hlc, String)>,
-    ) -> Result<()> {
-        self.append_op(entity, record, field, value, old, creates, parents, false)
-    }
-
+    /// Stamps a change made here, checks its author may make it, and adds it to the log.
     #[allow(clippy::too_many_arguments)]
     fn append_op(
         &mut self,
@@ -287,11 +275,18 @@ impl<'t> Writer<'t> {
         if !needed.allows(role) {
             return Err(AuthError::Forbidden { role: role.as_str(), action: needed.describe(), needed: needed.lowest_role().as_str() }.into());
         }
+        // One salt per record and write: erasure blanks all of a record's personal values
+        // together, so they need no salts of their own, and bundles repeat it cheaply.
         let personal = entity.field(field).is_ok_and(|f| f.personal);
         let salt = personal.then(|| {
-            let mut salt = vec![0u8; 16];
-            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut salt);
-            salt
+            self.salts
+                .entry(record.to_string())
+                .or_insert_with(|| {
+                    let mut salt = vec![0u8; 16];
+                    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut salt);
+                    salt
+                })
+                .clone()
         });
         let hlc = self.clock.stamp(self.now.timestamp_millis());
         let mut op = Op {

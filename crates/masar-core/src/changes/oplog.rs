@@ -61,7 +61,7 @@ impl Op {
     /// The commitment to its value: from the value and salt, or the one kept after erasure.
     pub fn commitment(&self) -> Option<[u8; 32]> {
         match &self.value {
-            Some(v) => Some(crate::trust::value_commitment(self.salt.as_deref(), v)),
+            Some(v) => Some(crate::trust::value_commitment(self.salt.as_deref(), &self.field, v)),
             None => self.value_commit,
         }
     }
@@ -427,14 +427,14 @@ fn settle_record(
 /// Blanks the values (and local old values) of the changes `filter` selects, keeping each
 /// value's commitment so that its author's signature stays checkable.
 fn blank(tx: &Transaction<'_>, filter: &str, args: &[&dyn rusqlite::ToSql]) -> Result<()> {
-    type Row = (i64, Option<String>, Option<Vec<u8>>, Option<Vec<u8>>);
+    type Row = (i64, String, Option<String>, Option<Vec<u8>>, Option<Vec<u8>>);
     let rows: Vec<Row> = tx
-        .prepare_cached(&format!("SELECT seq, value, salt, value_commit FROM changes WHERE {filter}"))?
-        .query_map(args, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .prepare_cached(&format!("SELECT seq, field, value, salt, value_commit FROM changes WHERE {filter}"))?
+        .query_map(args, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    for (seq, value, salt, kept) in rows {
+    for (seq, field, value, salt, kept) in rows {
         let commit = match value {
-            Some(v) => Some(crate::trust::value_commitment(salt.as_deref(), &v).to_vec()),
+            Some(v) => Some(crate::trust::value_commitment(salt.as_deref(), &field, &v).to_vec()),
             None => kept,
         };
         tx.prepare_cached("UPDATE changes SET value = NULL, old = NULL, salt = NULL, value_commit = ?2 WHERE seq = ?1")?

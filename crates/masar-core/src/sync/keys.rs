@@ -322,7 +322,7 @@ fn sign_archive(conn: &Connection, root: &SigningKey, org: &str, now: &str) -> R
         for (_, op) in chunk {
             let mut op = op.clone();
             if op.value.is_none() && op.value_commit.is_none() {
-                op.value_commit = Some(crate::trust::value_commitment(None, ""));
+                op.value_commit = Some(crate::trust::value_commitment(None, &op.field, ""));
             }
             digests.push(op.digest().unwrap_or_default());
         }
@@ -330,7 +330,7 @@ fn sign_archive(conn: &Connection, root: &SigningKey, org: &str, now: &str) -> R
         conn.prepare_cached("INSERT INTO commits(id, cert, size, signature) VALUES (?1, ?2, ?3, ?4)")?
             .execute(rusqlite::params![id, signer.cert.id, digests.len() as i64, signature.to_vec()])?;
         for (pos, (seq, op)) in chunk.iter().enumerate() {
-            let kept = if op.value.is_none() { Some(crate::trust::value_commitment(None, "").to_vec()) } else { None };
+            let kept = if op.value.is_none() { Some(crate::trust::value_commitment(None, &op.field, "").to_vec()) } else { None };
             conn.prepare_cached("UPDATE changes SET commit_id = ?2, commit_pos = ?3, value_commit = coalesce(value_commit, ?4) WHERE seq = ?1")?
                 .execute(rusqlite::params![seq, id, pos as i64, kept])?;
         }

@@ -63,8 +63,8 @@ pub struct Imported {
     pub bundles_already_seen: u64,
     /// Bundle files read.
     pub bundles: u64,
-    /// Changes set aside because an administrator had revoked their author or laptop
-    /// before they were made.
+    /// Changes of a revoked laptop or author made after their revocation took effect: set
+    /// aside on arrival, or removed from this laptop's log when the revocation arrived.
     pub revoked: u64,
 }
 
