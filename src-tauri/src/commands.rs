@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use masar_core::{
-    AppInfo, PersonQuery, PersonsPage, ProjectQuery, ProjectsPage, Conflict, Dimension, Enrolled, ErrorReport, Exported, Home, Id, Imported, Masar, Person,
+    AppInfo, DeviceRow, RevocationDone, PersonQuery, PersonsPage, ProjectQuery, ProjectsPage, Conflict, Dimension, Enrolled, ErrorReport, Exported, Home, Id, Imported, Masar, Person,
     ProjectTile, ProjectView, Report, Resolution, Role, Scope, SessionInfo, SessionTile, SessionView, StageUndone, SyncState,
     SystemClock,
     Timeline, UserSummary,
@@ -282,6 +282,21 @@ pub fn users(state: State<'_, AppState>) -> Api<Vec<UserSummary>> {
 #[tauri::command(rename_all = "snake_case")]
 pub fn user_add(state: State<'_, AppState>, name: String, role: String, password: String) -> Api<Id> {
     with(&state, |m| m.add_user(&name, Role::from_input(&role)?, &password).map(Id::from))
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn devices(state: State<'_, AppState>) -> Api<Vec<DeviceRow>> {
+    with(&state, |m| m.devices())
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn device_revoke(state: State<'_, AppState>, id: String) -> Api<RevocationDone> {
+    with(&state, |m| m.revoke_device(&id))
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn user_revoke(state: State<'_, AppState>, id: String) -> Api<RevocationDone> {
+    with(&state, |m| m.revoke_user(&id))
 }
 
 #[tauri::command(rename_all = "snake_case")]

@@ -349,6 +349,28 @@ test("the demo database opens fast enough and its memory is measured", async () 
   }
 });
 
+test("an administrator revokes a lost laptop in the window, after saying yes twice", async () => {
+  const b = cli(B, ["status"]).device_id;
+  const w = await Window.open(APP, ["--db", A]);
+  try {
+    await login(w);
+    await go(w, "admin");
+    await w.screenshot(join(SHOTS, "admin-devices.png"));
+    await w.click("[data-testid=revoke-device]");
+    // Nothing happens before the confirmation, and cancelling is offered.
+    assert.equal(cli(A, ["device", "list"]).find((d) => d.id === b).revoked, false);
+    await w.click("[data-testid=revoke-confirm]");
+    await w.until("the revocation", async () => (await w.bodyText()).includes(b.slice(-12)) && /revoked|révoqué|ألغ/.test(await w.bodyText()));
+    await noRawKeys(w, "admin after a revocation");
+  } finally {
+    await w.close();
+  }
+  assert.equal(cli(A, ["device", "list"]).find((d) => d.id === b).revoked, true);
+  // Laptop B cannot read what A writes from now on.
+  cli(A, ["bundle", "export", "--out", join(dir, "after-revocation.masar")]);
+  assert.throws(() => cli(B, ["bundle", "import", join(dir, "after-revocation.masar")]), /has not received/);
+});
+
 after(() => {
   console.log(`E2E figures: ${JSON.stringify(figures)}`);
 });

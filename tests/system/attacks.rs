@@ -371,3 +371,27 @@ fn a_user_made_on_one_laptop_is_admitted_on_another_and_a_role_change_travels() 
     org.import(0, &[&last]);
     assert_eq!(org.digest(0), org.digest(1));
 }
+
+#[test]
+fn a_revoked_user_is_refused_everywhere_while_their_laptop_keeps_syncing() {
+    let (org, p) = field();
+    let karim = |args: &[&str]| run(&org.laptops[1].path, "karim", KARIM_PASSWORD, args, &[]);
+    assert!(karim(&["person", "set", &p, "city=Oujda"]).status.success());
+    let before = org.export(1, &[]);
+    org.import(0, &[&before]);
+    // Karim leaves; his account on laptop 1 stays until the revocation reaches it.
+    org.laptops[0].ok(&["user", "revoke", "karim"]).get("subject").expect("subject");
+    let notice = org.export(0, &[]);
+    assert!(karim(&["person", "set", &p, "city=Nowhere"]).status.success());
+    org.laptops[1].ok(&["person", "set", &p, "phone=0600000009"]);
+    let after = org.export(1, &[]);
+    let r = org.import(0, &[&after]);
+    assert_eq!(r["revoked"], 1, "Karim's change is set aside, his laptop's administrator's is not: {r}");
+    let person = org.laptops[0].ok(&["person", "get", &p]);
+    assert_eq!((person["city"].as_str(), person["phone"].as_str()), (Some("Oujda"), Some("0600000009")), "{person}");
+    // Once laptop 1 hears of it, Karim can no longer log in there.
+    org.import(1, &[&notice]);
+    let out = karim(&["status"]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("revoked"), "{}", String::from_utf8_lossy(&out.stderr));
+    honest_laptops_still_sync(&org, &[0, 1, 2]);
+}

@@ -4,7 +4,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
-  AppInfo, PersonQuery, PersonsPage, ProjectQuery, ProjectsPage, Conflict, Enrolled, ErrorReport, Exported, Home, Id, Imported, Person, ProjectTile,
+  AppInfo, DeviceRow, RevocationDone, PersonQuery, PersonsPage, ProjectQuery, ProjectsPage, Conflict, Enrolled, ErrorReport, Exported, Home, Id, Imported, Person, ProjectTile,
   ProjectView, Report, SessionInfo, SessionTile, SessionView, StageUndone, SyncState, Timeline, UserSummary,
 } from "./types";
 
@@ -66,6 +66,9 @@ export const api = {
   users: () => call<UserSummary[]>("users"),
   userAdd: (name: string, role: string, password: string) => call<Id>("user_add", { name, role, password }),
   enrol: (out: string, passphrase: string) => call<Enrolled>("enrol", { out, passphrase }),
+  devices: () => call<DeviceRow[]>("devices"),
+  deviceRevoke: (id: string) => call<RevocationDone>("device_revoke", { id }),
+  userRevoke: (id: string) => call<RevocationDone>("user_revoke", { id }),
   syncState: () => call<SyncState>("sync_state"),
   setSyncFolder: (folder: string) => call<Done>("set_sync_folder", { folder }),
   bundleExport: (out: string, full: boolean, scope: string | null) => call<Exported>("bundle_export", { out, full, scope }),

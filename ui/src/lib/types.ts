@@ -1344,6 +1344,42 @@ bundles: number,
  */
 revoked: number, };
 
+export type DeviceRow = { 
+/**
+ * The device's id.
+ */
+id: string, 
+/**
+ * When this laptop last read a bundle of it.
+ */
+last_seen: string | null, 
+/**
+ * Whether it was revoked.
+ */
+revoked: boolean, 
+/**
+ * Whether it is this laptop.
+ */
+this_laptop: boolean, };
+
+export type RevocationDone = { 
+/**
+ * The device or user revoked.
+ */
+subject: string, 
+/**
+ * The last stamp of theirs still valid.
+ */
+after: string, 
+/**
+ * The new bundle key's number, when one was started (devices).
+ */
+bundle_key: number | null, 
+/**
+ * Changes of theirs, later than that stamp, removed from this laptop's log.
+ */
+removed: number, };
+
 export type Measure = number | { [key in string]: string };
 
 export type Report = { 

@@ -28,11 +28,17 @@ impl Db {
 
     /// The user a name on this laptop or an id names.
     pub(super) fn user_id_of(&self, who: &str) -> Result<String> {
-        let ids: Vec<String> = self
+        let who = who.trim();
+        let mut ids: std::collections::BTreeSet<String> = self
             .conn()
             .prepare("SELECT id FROM users WHERE name = ?1 OR id = ?1 UNION SELECT DISTINCT user FROM certs WHERE user = ?1")?
-            .query_map([who.trim()], |r| r.get(0))?
+            .query_map([who], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
+        // A user of another laptop, by the name their certificates carry.
+        if ids.is_empty() {
+            ids.extend(keys::all_certs(self.conn())?.into_iter().filter(|c| c.name == who && !c.is_archive()).map(|c| c.user));
+        }
+        let ids: Vec<String> = ids.into_iter().collect();
         match ids.as_slice() {
             [one] => Ok(one.clone()),
             [] => Err(InputError::NotFound { what: "user", id: who.to_string() }.into()),
