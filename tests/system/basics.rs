@@ -231,3 +231,33 @@ fn the_demo_fills_an_empty_database_with_a_programme_in_every_stage() {
     assert!(r["breakdown"]["donor"].as_object().is_some_and(|d| d.len() >= 2), "several donors: {r}");
     assert!(db.fail(&["demo"]).contains("only an empty database"));
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_the_listing_quietly() {
+    use std::io::BufRead;
+    let db = Db::new();
+    let csv = db.dir().join("many.csv");
+    let mut text = String::from("given,family,sex,born,nationality\n");
+    for i in 0..2000 {
+        text.push_str(&format!("Given{i},Family{i},female,1990-01-01,SYR\n"));
+    }
+    std::fs::write(&csv, text).expect("csv");
+    db.ok(&["import", "persons", csv.to_str().expect("utf-8")]);
+    // `masar person list | head -1`: far more than a pipe holds, and a reader that leaves.
+    let mut child = std::process::Command::new(crate::common::masar_bin())
+        .env("MASAR_DB", &db.path)
+        .env("MASAR_USER", "admin")
+        .env("MASAR_PASSWORD", PASSWORD)
+        .args(["person", "list"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("masar runs");
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut first).expect("a line");
+    assert!(!first.is_empty());
+    let out = child.wait_with_output().expect("masar ends");
+    assert!(out.status.success(), "status {:?}", out.status);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "", "nothing on stderr, no panic");
+}

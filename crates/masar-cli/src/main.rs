@@ -55,18 +55,19 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let json = cli.json;
     let is_report = matches!(cli.command, Command::Report(_));
-    match run(cli) {
-        Ok(value) if is_report && !json => {
-            print!("{}", output::report_table(&value));
-            ExitCode::SUCCESS
-        }
-        Ok(value) => {
-            output::print(&value, json);
-            ExitCode::SUCCESS
-        }
+    let text = match run(cli) {
+        Ok(value) if is_report && !json => output::report_table(&value),
+        Ok(value) => output::render(&value, json),
         Err(Failure { message, status }) => {
             eprintln!("error: {message}");
-            ExitCode::from(status)
+            return ExitCode::from(status);
+        }
+    };
+    match output::write_stdout(&text) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: the answer could not be written ({e}): check where the output goes (disk space, a closed terminal)");
+            ExitCode::from(5)
         }
     }
 }

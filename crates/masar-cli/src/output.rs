@@ -4,15 +4,25 @@
 use serde::Serialize;
 use serde_json::Value as Json;
 
-/// Prints a command's answer on stdout.
-pub fn print(value: &Json, as_json: bool) {
+/// The text of a command's answer: one JSON value, or readable lines.
+pub fn render(value: &Json, as_json: bool) -> String {
     if as_json {
-        println!("{value}");
-        return;
+        return format!("{value}\n");
     }
     let mut out = String::new();
     human(value, 0, &mut out);
-    print!("{out}");
+    out
+}
+
+/// Writes text on stdout. A reader that stopped reading (`masar person list | head -1`)
+/// is not an error: the write stops there, quietly.
+pub fn write_stdout(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
 }
 
 /// The answer as JSON, as both faces send it.
