@@ -53,8 +53,10 @@ CREATE TABLE bundle_keys (
     keyring TEXT NOT NULL
 );
 
--- A device's certificate (with its key-agreement key), to seal new bundle keys to it.
+-- A device's certificate (with its key-agreement key), to seal new bundle keys to it, and
+-- the name its laptop gave itself (from its bundles), for administrators.
 ALTER TABLE devices ADD COLUMN cert TEXT;
+ALTER TABLE devices ADD COLUMN name TEXT;
 
 -- The certificate of the first administrator of a laptop that joined with an enrolment
 -- file: one per device, so a second laptop joining with the same file is refused.

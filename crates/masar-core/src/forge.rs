@@ -130,6 +130,7 @@ impl<'m> Forger<'m> {
             }
         };
         let contents = Contents {
+            device_name: None,
             certs: vec![cert.clone()],
             revocations: Vec::new(),
             commits: vec![Commit { cert: cert.id.clone(), signature, size: ops.len() as u32, absent: Vec::new() }],

@@ -1350,6 +1350,10 @@ export type DeviceRow = {
  */
 id: string, 
 /**
+ * The name its laptop gave itself, once one of its bundles was read here.
+ */
+name: string | null, 
+/**
  * When this laptop last read a bundle of it.
  */
 last_seen: string | null, 

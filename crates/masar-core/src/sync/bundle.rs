@@ -151,6 +151,7 @@ pub(crate) struct Commit {
 /// and the changes, each with its commit (an index into `commits`) and place in it.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Contents {
+    pub device_name: Option<String>,
     pub certs: Vec<AuthorCert>,
     pub revocations: Vec<Revocation>,
     pub commits: Vec<Commit>,
@@ -163,6 +164,9 @@ fn is_false(b: &bool) -> bool {
 
 #[derive(Serialize, Deserialize)]
 struct Body {
+    /// The name the writing laptop gave itself (information for administrators).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dn: Option<String>,
     #[serde(default)]
     certs: Vec<AuthorCert>,
     #[serde(default)]
@@ -248,6 +252,7 @@ fn from_wire(w: WireOp) -> Result<(Op, usize, u32), SyncError> {
 /// Writes a bundle of `contents` under `header`, encrypted and signed with `keys`.
 pub(crate) fn seal(header: &Header, contents: &Contents, keys: &OrgKeys) -> Result<Vec<u8>, SyncError> {
     let body = Body {
+        dn: contents.device_name.clone(),
         certs: contents.certs.clone(),
         revocations: contents.revocations.clone(),
         commits: contents
@@ -394,7 +399,8 @@ pub(crate) fn decode_body(compressed: &[u8], expected: u64) -> Result<Contents, 
     if ops.iter().any(|(_, c, _)| *c >= commits.len()) {
         return Err(SyncError::Damaged("a change in it names a commit it does not carry".into()));
     }
-    Ok(Contents { certs: body.certs, revocations: body.revocations, commits, ops })
+    let device_name = body.dn.filter(|n| n.len() <= MAX_NAME_BYTES);
+    Ok(Contents { device_name, certs: body.certs, revocations: body.revocations, commits, ops })
 }
 
 /// Checks everything about a bundle and returns its header and changes. Nothing of a

@@ -364,6 +364,7 @@ impl Db {
         }
         contents.certs = keys::all_certs(conn)?;
         contents.revocations = keys::all_revocations(conn)?;
+        contents.device_name = crate::store::meta(conn, "device_name")?;
         Ok(contents)
     }
 
@@ -464,11 +465,19 @@ impl Db {
                 }
                 tx.prepare_cached("INSERT OR IGNORE INTO imported_bundles(bundle_id, device, imported_at, changes, sha256) VALUES (?1, ?2, ?3, ?4, ?5)")?
                     .execute(params![header.bundle, header.device, now, header.changes as i64, sha])?;
+                // A relay's bundle names its own writer, whose name it carries.
                 tx.prepare_cached(
-                    "INSERT INTO devices(id, public_key, last_seen, cert) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT(id) DO UPDATE SET last_seen = excluded.last_seen, cert = excluded.cert",
+                    "INSERT INTO devices(id, public_key, last_seen, cert, name) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT(id) DO UPDATE SET last_seen = excluded.last_seen, cert = excluded.cert,
+                                                   name = coalesce(excluded.name, devices.name)",
                 )?
-                .execute(params![header.device, header.cert.public_key, now, serde_json::to_string(&header.cert).unwrap_or_default()])?;
+                .execute(params![
+                    header.device,
+                    header.cert.public_key,
+                    now,
+                    serde_json::to_string(&header.cert).unwrap_or_default(),
+                    checked.device_name
+                ])?;
                 progress(i + 1, total);
             }
             // Changes already taken from a laptop or user revoked since leave the log.

@@ -37,6 +37,8 @@ pub struct RevocationDone {
 pub struct DeviceRow {
     /// The device's id.
     pub id: String,
+    /// The name its laptop gave itself, once one of its bundles was read here.
+    pub name: Option<String>,
     /// When this laptop last read a bundle of it.
     pub last_seen: Option<String>,
     /// Whether it was revoked.
@@ -78,13 +80,14 @@ impl Db {
         let mut rows: Vec<DeviceRow> = self
             .conn()
             .prepare(
-                "SELECT d.id, d.last_seen, EXISTS (SELECT 1 FROM revocations r WHERE r.kind = 'device' AND r.subject = d.id)
+                "SELECT d.id, d.name, d.last_seen, EXISTS (SELECT 1 FROM revocations r WHERE r.kind = 'device' AND r.subject = d.id)
                  FROM devices d ORDER BY d.id",
             )?
-            .query_map([], |r| Ok(DeviceRow { id: r.get(0)?, last_seen: r.get(1)?, revoked: r.get(2)?, this_laptop: false }))?
+            .query_map([], |r| Ok(DeviceRow { id: r.get(0)?, name: r.get(1)?, last_seen: r.get(2)?, revoked: r.get(3)?, this_laptop: false }))?
             .collect::<rusqlite::Result<_>>()?;
         if !rows.iter().any(|d| d.id == me) {
-            rows.insert(0, DeviceRow { id: me.clone(), last_seen: None, revoked: false, this_laptop: true });
+            let name = crate::store::meta(self.conn(), "device_name")?;
+            rows.insert(0, DeviceRow { id: me.clone(), name, last_seen: None, revoked: false, this_laptop: true });
         }
         for d in &mut rows {
             d.this_laptop = d.id == me;

@@ -34,6 +34,8 @@ pub(crate) struct Checked {
     pub revocations: Vec<Revocation>,
     /// Changes set aside because their author or device was revoked before them.
     pub revoked: u64,
+    /// The name the writing laptop gave itself.
+    pub device_name: Option<String>,
 }
 
 fn untrusted(op: &Op, author: &str, reason: impl Into<String>) -> SyncError {
@@ -180,5 +182,5 @@ pub(crate) fn check(conn: &Connection, keys: &OrgKeys, contents: Contents) -> Re
     }
     let commits = contents.commits.into_iter().zip(ids).filter_map(|(c, id)| id.map(|id| (id, c))).collect();
     let certs = certs.into_values().map(|(c, _, _)| c).collect();
-    Ok(Checked { ops: out, commits, certs, revocations: contents.revocations, revoked })
+    Ok(Checked { ops: out, commits, certs, revocations: contents.revocations, revoked, device_name: contents.device_name })
 }
