@@ -292,6 +292,17 @@ fn a_lost_laptop_is_revoked_its_later_changes_refused_everywhere_and_later_bundl
     let r = org.import(0, &[&thief]);
     assert!(r["revoked"].as_u64().is_some_and(|n| n > 0), "{r}");
     assert_eq!(org.laptops[0].ok(&["person", "get", &p])["city"], "Oujda");
+    // Backdating does not help: a change stamped long before the revocation, by the
+    // stolen keys, is set aside too (the revocation lists the commits that stay valid).
+    let backdated = forge(&org, "backdated", |f| {
+        let mut c = f.change("person", &p, "city", "\"Backdated\"");
+        c.hlc = stamp(1_600_000_000_000, 7);
+        f.bundle(&[c], Author::Own, "backdated")
+    });
+    for laptop in [0, 2] {
+        let r = org.import(laptop, &[&backdated]);
+        assert_eq!(r["revoked"], 1, "{r}");
+    }
     // A bundle written after the revocation is sealed with a key the stolen laptop lacks.
     org.laptops[0].person("Layla", "Nasser");
     let later = org.export(0, &[]);

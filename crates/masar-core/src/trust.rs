@@ -214,9 +214,11 @@ pub enum Revoked {
     Cert,
 }
 
-/// The root's statement that a device, a user or a certificate signs nothing valid after a
-/// stamp. Changes stamped at or before `after` stay valid, so laptops that imported them
-/// before the revocation arrived agree with those that did not.
+/// The root's statement that a device, a user or a certificate signs nothing valid but
+/// the commits it lists: those the revoking laptop held. Listing them, rather than giving
+/// a date, means a thief cannot slip in a change backdated before the revocation; laptops
+/// that imported the listed commits before the revocation arrived agree with those that
+/// did not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Revocation {
     /// Derived from everything signed.
@@ -227,8 +229,10 @@ pub struct Revocation {
     pub kind: Revoked,
     /// Its id (device id, user id or certificate id).
     pub subject: String,
-    /// The last stamp still valid.
+    /// The newest stamp among the kept commits (information only).
     pub after: i64,
+    /// The ids of the subject's commits that stay valid, sorted.
+    pub kept: Vec<String>,
     /// When, by the revoking laptop's clock (information only).
     pub issued: String,
     /// The root's signature, hex.
@@ -237,16 +241,23 @@ pub struct Revocation {
 
 impl Revocation {
     fn message(&self) -> Vec<u8> {
-        serde_json::to_vec(&("masar-revocation/2", &self.org, self.kind, &self.subject, self.after, &self.issued)).unwrap_or_default()
+        serde_json::to_vec(&("masar-revocation/2", &self.org, self.kind, &self.subject, self.after, &self.kept, &self.issued)).unwrap_or_default()
     }
 
     /// Signs a revocation with the root key.
-    pub fn issue(root: &SigningKey, org: &str, kind: Revoked, subject: &str, after: i64, issued: &str) -> Revocation {
-        let mut r = Revocation { id: String::new(), org: org.into(), kind, subject: subject.into(), after, issued: issued.into(), signature: String::new() };
+    pub fn issue(root: &SigningKey, org: &str, kind: Revoked, subject: &str, after: i64, mut kept: Vec<String>, issued: &str) -> Revocation {
+        kept.sort();
+        kept.dedup();
+        let mut r = Revocation { id: String::new(), org: org.into(), kind, subject: subject.into(), after, kept, issued: issued.into(), signature: String::new() };
         let message = r.message();
         r.id = id_of(&message);
         r.signature = hex::encode(root.sign(&message).to_bytes());
         r
+    }
+
+    /// Whether a commit of its subject stays valid.
+    pub fn keeps(&self, commit: &str) -> bool {
+        self.kept.binary_search_by(|k| k.as_str().cmp(commit)).is_ok()
     }
 
     /// Whether the root of `org` signed it.

@@ -1372,9 +1372,13 @@ export type RevocationDone = {
  */
 subject: string, 
 /**
- * The last stamp of theirs still valid.
+ * The newest stamp among their changes that stay valid.
  */
 after: string, 
+/**
+ * How many of their commits stay valid.
+ */
+kept: number, 
 /**
  * The new bundle key's number, when one was started (devices).
  */

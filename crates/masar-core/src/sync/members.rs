@@ -114,12 +114,8 @@ impl Db {
                 renewed.push(new);
             }
             if lower {
-                let after: i64 = self.conn().query_row(
-                    "SELECT coalesce(max(c.hlc), 0) FROM changes c JOIN commits m ON m.id = c.commit_id WHERE m.cert = ?1",
-                    [&cert.id],
-                    |r| r.get(0),
-                )?;
-                revocations.push(Revocation::issue(&root, &cert.org, Revoked::Cert, &cert.id, after, &now));
+                let (kept, after) = revoke::held_commits(self.conn(), Revoked::Cert, &cert.id)?;
+                revocations.push(Revocation::issue(&root, &cert.org, Revoked::Cert, &cert.id, after, kept, &now));
             }
         }
         let local = self.conn().prepare("SELECT 1 FROM users WHERE id = ?1")?.exists([&id])?;

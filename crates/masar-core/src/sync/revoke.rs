@@ -1,11 +1,12 @@
 //! Revoking a lost laptop or a user who left, and what follows: their later changes leave
 //! every log, and a lost laptop cannot read bundles written afterwards.
 //!
-//! A revocation is signed by the root (an administrator) and names the last stamp of its
-//! subject still valid: the newest this laptop holds. It travels in every bundle. Every
-//! laptop that holds it sets aside the subject's later changes on import and removes those
-//! it already took (`oplog::purge`), so laptops that heard of it early and late agree. A
-//! device's revocation also starts a new bundle key, sealed to every other device.
+//! A revocation is signed by the root (an administrator) and lists the commits of its
+//! subject that stay valid: those this laptop holds. It travels in every bundle. Every
+//! laptop that holds it sets aside the subject's other changes on import and removes those
+//! it already took (`oplog::purge`), so laptops that heard of it early and late agree, and
+//! a change backdated by a thief is no more valid than a new one. A device's revocation
+//! also starts a new bundle key, sealed to every other device.
 
 use rusqlite::Transaction;
 use serde::Serialize;
@@ -24,8 +25,10 @@ use crate::Result;
 pub struct RevocationDone {
     /// The device or user revoked.
     pub subject: String,
-    /// The last stamp of theirs still valid.
+    /// The newest stamp among their changes that stay valid.
     pub after: String,
+    /// How many of their commits stay valid.
+    pub kept: u64,
     /// The new bundle key's number, when one was started (devices).
     pub bundle_key: Option<u32>,
     /// Changes of theirs, later than that stamp, removed from this laptop's log.
@@ -47,20 +50,30 @@ pub struct DeviceRow {
     pub this_laptop: bool,
 }
 
-fn where_revoked(r: &Revocation) -> (&'static str, &'static str) {
-    match r.kind {
-        Revoked::Device => ("c.device = ?1 AND c.hlc > ?2", "device"),
-        Revoked::User => ("c.user_id = ?1 AND c.hlc > ?2", "user"),
-        Revoked::Cert => ("c.hlc > ?2 AND c.commit_id IN (SELECT id FROM commits WHERE cert = ?1)", "cert"),
+/// The changes of a revocation's subject (`?1`), in the log as `c`.
+fn of_subject(kind: Revoked) -> &'static str {
+    match kind {
+        Revoked::Device => "c.device = ?1",
+        Revoked::User => "c.user_id = ?1",
+        Revoked::Cert => "c.commit_id IN (SELECT id FROM commits WHERE cert = ?1)",
     }
+}
+
+/// The commits of `subject` this laptop holds: what a revocation keeps.
+pub(super) fn held_commits(conn: &rusqlite::Connection, kind: Revoked, subject: &str) -> Result<(Vec<String>, i64)> {
+    let sql = format!("SELECT DISTINCT c.commit_id FROM changes c WHERE {} AND c.commit_id IS NOT NULL", of_subject(kind));
+    let kept: Vec<String> = conn.prepare(&sql)?.query_map([subject], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    let newest: i64 = conn.query_row(&format!("SELECT coalesce(max(c.hlc), 0) FROM changes c WHERE {}", of_subject(kind)), [subject], |r| r.get(0))?;
+    Ok((kept, newest))
 }
 
 /// Removes from the log what `r` revokes, and settles what that touched. Returns how many
 /// changes left.
 pub(crate) fn apply(tx: &Transaction<'_>, r: &Revocation) -> Result<u64> {
-    let (filter, _) = where_revoked(r);
+    let filter = format!("{} AND coalesce(c.commit_id, '') NOT IN (SELECT value FROM json_each(?2))", of_subject(r.kind));
+    let kept = serde_json::to_string(&r.kept).unwrap_or_else(|_| "[]".into());
     let before: i64 = tx.query_row("SELECT count(*) FROM changes", [], |row| row.get(0))?;
-    let touched = oplog::purge(tx, filter, &[&r.subject, &r.after])?;
+    let touched = oplog::purge(tx, &filter, &[&r.subject, &kept])?;
     for (entity, record) in touched.keys() {
         if entity == "person" && oplog::person_erased(tx, record)? {
             oplog::apply_erasure(tx, record)?;
@@ -109,8 +122,7 @@ impl Db {
         if !known {
             return Err(InputError::NotFound { what: "device", id: device.to_string() }.into());
         }
-        let after: i64 = self.conn().query_row("SELECT coalesce(max(hlc), 0) FROM changes WHERE device = ?1", [device], |r| r.get(0))?;
-        self.revoke(Revoked::Device, device, after)
+        self.revoke(Revoked::Device, device)
     }
 
     /// Revokes a user (by name on this laptop, or by id): nothing they sign after the
@@ -122,8 +134,7 @@ impl Db {
         if id == self.user().id {
             return Err(InputError::rule("revoke_self", "you cannot revoke your own account: ask another administrator", &[]).into());
         }
-        let after: i64 = self.conn().query_row("SELECT coalesce(max(hlc), 0) FROM changes WHERE user_id = ?1", [&id], |r| r.get(0))?;
-        let done = self.revoke(Revoked::User, &id, after)?;
+        let done = self.revoke(Revoked::User, &id)?;
         let local = self.conn().prepare("SELECT 1 FROM users WHERE id = ?1 AND active = 1")?.exists([&id])?;
         if local {
             self.write(|w| w.update_kept(Entity::User, &id, &[("active", Value::Bool(false))]).map(|_| ()))?;
@@ -131,19 +142,20 @@ impl Db {
         Ok(done)
     }
 
-    fn revoke(&mut self, kind: Revoked, subject: &str, after: i64) -> Result<RevocationDone> {
+    fn revoke(&mut self, kind: Revoked, subject: &str) -> Result<RevocationDone> {
         let root = self.root_key().cloned().ok_or_else(|| {
             SyncError::Keys("your account holds no organisation key on this laptop: revoke from an administrator's account that created or joined the organisation here".into())
         })?;
         let org = crate::store::meta(self.conn(), "org_id")?.unwrap_or_default();
         let now = self.clock().now().to_rfc3339();
-        let revocation = Revocation::issue(&root, &org, kind, subject, after, &now);
+        let (kept, after) = held_commits(self.conn(), kind, subject)?;
+        let revocation = Revocation::issue(&root, &org, kind, subject, after, kept, &now);
         let org_keys = keys::load(self.conn())?;
         self.transaction(|tx| {
             keys::store_revocation(tx, &revocation)?;
             let removed = apply(tx, &revocation)?;
             let bundle_key = if kind == Revoked::Device { Some(rotate(tx, &root, &org_keys, &now)?) } else { None };
-            Ok(RevocationDone { subject: subject.to_string(), after: after.to_string(), bundle_key, removed })
+            Ok(RevocationDone { subject: subject.to_string(), after: after.to_string(), kept: revocation.kept.len() as u64, bundle_key, removed })
         })
     }
 }

@@ -42,15 +42,16 @@ fn untrusted(op: &Op, author: &str, reason: impl Into<String>) -> SyncError {
     SyncError::Untrusted { change: op.describe(), author: author.to_string(), reason: reason.into() }
 }
 
-/// The revocations that apply to a change: by its device, its author, its certificate.
-pub(crate) fn revoked_by(revocations: &[Revocation], op: &Op, cert: &AuthorCert) -> bool {
+/// Whether a revocation withdraws a change: one of its device's, its author's or its
+/// certificate's, in a commit the revocation does not keep.
+pub(crate) fn revoked_by(revocations: &[Revocation], op: &Op, cert: &AuthorCert, commit: &str) -> bool {
     revocations.iter().any(|r| {
         let subject = match r.kind {
             Revoked::Device => &op.device,
             Revoked::User => &cert.user,
             Revoked::Cert => &cert.id,
         };
-        *subject == r.subject && op.hlc.0 > r.after
+        *subject == r.subject && !r.keeps(commit)
     })
 }
 
@@ -108,8 +109,7 @@ pub(crate) fn check(conn: &Connection, keys: &OrgKeys, contents: Contents) -> Re
         }
     }
     let mut ops = Vec::with_capacity(contents.ops.len());
-    let mut set_aside = vec![false; contents.ops.len()];
-    for (n, (op, commit, pos)) in contents.ops.into_iter().enumerate() {
+    for (op, commit, pos) in contents.ops.into_iter() {
         let c = &contents.commits[commit];
         if !certs.contains_key(&c.cert) {
             let held = keys::cert(conn, &c.cert)?.ok_or_else(|| untrusted(&op, "an unknown author", "its author's certificate is unknown to this organisation"))?;
@@ -139,7 +139,6 @@ pub(crate) fn check(conn: &Connection, keys: &OrgKeys, contents: Contents) -> Re
         if slot.replace(digest).is_some() {
             return Err(untrusted(&op, &cert.name, "two changes claim the same place in one commit").into());
         }
-        set_aside[n] = revoked_by(&revocations, &op, cert);
         ops.push((op, commit, pos));
     }
     // Every commit whole, and every signature right (checked in one batch).
@@ -171,12 +170,13 @@ pub(crate) fn check(conn: &Connection, keys: &OrgKeys, contents: Contents) -> Re
     }
     let mut revoked = 0;
     let mut out = Vec::with_capacity(ops.len());
-    for ((mut op, commit, pos), aside) in ops.into_iter().zip(set_aside) {
-        if aside {
+    for (mut op, commit, pos) in ops {
+        let id = ids[commit].clone().ok_or(SyncError::Changed)?;
+        let cert = &certs[&contents.commits[commit].cert].0;
+        if revoked_by(&revocations, &op, cert, &id) {
             revoked += 1;
             continue;
         }
-        let id = ids[commit].clone().ok_or(SyncError::Changed)?;
         op.commit = Some((id, pos));
         out.push(op);
     }
