@@ -243,6 +243,8 @@ test("the whole journey in the window, in three languages", async () => {
     await w.until("Fatima found", async () => (await w.all("[data-testid=search-results] button")).length > 0);
     await w.click("[data-testid=search-results] button");
     for (const kind of ["disbursement", "followup"]) {
+      // The person's page loads its timeline after it opens: wait for it, on a slow machine too.
+      await w.until(`the ${kind} on the timeline`, async () => (await w.all(`[data-testid=timeline] li[data-kind=${kind}]`)).length > 0);
       const eventId = await w.js(`return document.querySelector('[data-testid=timeline] li[data-kind=${kind}]').dataset.id`);
       await w.click(`[data-testid=timeline] li[data-kind=${kind}] [data-testid=open-project]`);
       await w.until(`the project opened from a ${kind}`, async () => (await w.text("[data-testid=project-detail]")).includes("Couture Fatima"));
