@@ -261,3 +261,37 @@ fn a_reader_that_stops_early_ends_the_listing_quietly() {
     assert!(out.status.success(), "status {:?}", out.status);
     assert_eq!(String::from_utf8_lossy(&out.stderr), "", "nothing on stderr, no panic");
 }
+
+/// 100,000 persons, in the debug build CI runs (`benches/` times the same size in release).
+#[test]
+fn a_search_among_many_answers_one_page_best_matches_first_with_the_total() {
+    let db = Db::new();
+    let csv = db.dir().join("many.csv");
+    let mut text = String::from("given,family,sex,born,nationality,phone,unhcr_id\n");
+    for i in 0..100_000 {
+        text.push_str(&format!("Given{i},Fam{},female,1990-01-01,SYR,06{i:08},250-{i:05}C\n", i % 100));
+    }
+    std::fs::write(&csv, text).expect("csv");
+    db.ok(&["import", "persons", csv.to_str().expect("utf-8")]);
+    let page = |search: &str, offset: &str| db.ok(&["person", "list", "--search", search, "--limit", "20", "--offset", offset]);
+    // "Fam7": the whole word for 1,000 persons, the beginning of Fam70–Fam79 for 10,000 more.
+    let first = page("fam7", "0");
+    assert_eq!(first["total"], 11_000, "{first}");
+    let rows = first["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 20, "one page, never every match");
+    assert!(rows.iter().all(|p| p["family"] == "Fam7"), "whole words first");
+    let second = page("fam7", "20");
+    let ids = |v: &serde_json::Value| v["rows"].as_array().expect("rows").iter().map(|p| p["id"].as_str().unwrap_or("").to_string()).collect::<Vec<_>>();
+    assert!(ids(&second).iter().all(|id| !ids(&first).contains(id)), "the next page goes on");
+    let last = page("fam7", "10990");
+    assert_eq!(last["rows"].as_array().map(Vec::len), Some(10));
+    assert!(last["rows"].as_array().expect("rows").iter().all(|p| p["family"] != "Fam7"), "beginnings after whole words");
+    // A phone given whole is on top, alone; a UNHCR number too.
+    let phone = page("0600004242", "0");
+    assert_eq!((phone["total"].as_u64(), phone["rows"][0]["given"].as_str()), (Some(1), Some("Given4242")));
+    let unhcr = page("250-04242C", "0");
+    assert_eq!(unhcr["rows"][0]["given"], "Given4242", "{unhcr}");
+    // Two letters are looked up as word beginnings, not by a scan: still one page.
+    let short = page("gi", "0");
+    assert_eq!((short["total"].as_u64(), short["rows"].as_array().map(Vec::len)), (Some(100_000), Some(20)));
+}

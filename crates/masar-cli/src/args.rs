@@ -200,10 +200,17 @@ pub enum PersonCmd {
     },
     /// Show a person.
     Get { id: String },
-    /// List persons, or those matching a fragment of name, UNHCR id or phone.
+    /// List persons, or those matching a fragment of name, UNHCR id or phone, best matches
+    /// first (a whole UNHCR number or phone, a whole word, a word's beginning, a fragment).
     List {
         #[arg(long)]
         search: Option<String>,
+        /// Answer one page of at most N persons (up to 200), with the total count.
+        #[arg(long)]
+        limit: Option<u32>,
+        /// With --limit: the persons to skip (the next page starts at the previous offset + N).
+        #[arg(long, default_value_t = 0)]
+        offset: u32,
     },
     /// Erase a person's personal data (asks for confirmation on a terminal).
     Erase {

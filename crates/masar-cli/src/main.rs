@@ -301,7 +301,14 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                     Ok(id(pid))
                 }
                 PersonCmd::Get { id } => Ok(json(&m.person(&id)?)),
-                PersonCmd::List { search } => Ok(json(&m.list_persons(search.as_deref())?)),
+                PersonCmd::List { search, limit: None, .. } => Ok(json(&m.list_persons(search.as_deref())?)),
+                PersonCmd::List { search, limit: Some(limit), offset } => {
+                    let query = masar_core::PersonQuery { search, limit, offset, ..Default::default() };
+                    let mut page = m.persons_page(&query)?;
+                    // The window's list of cities is not this answer's business.
+                    page.cities.clear();
+                    Ok(json(&page))
+                }
                 PersonCmd::Erase { id: pid, yes } => {
                     let name = m.person(&pid)?.display_name();
                     if !yes && !confirm(&format!("Erase the personal data of {name} ({pid}) on this laptop and, through sync, everywhere? This cannot be undone."))? {

@@ -1,9 +1,11 @@
 //! Finding persons by a fragment of a name in Latin or Arabic script, a UNHCR id or a
 //! phone number, regardless of case, accents and Arabic diacritics.
 //!
-//! Text is folded (`fold`) the same way when indexed and when searched, and indexed by an
-//! FTS5 trigram table; fragments shorter than a trigram fall back to a scan of the folded
-//! text.
+//! Text is folded (`fold`) the same way when indexed and when searched. Each person's words
+//! and codes are indexed (`person_words`), and their whole folded text by an FTS5 trigram
+//! table. A search ranks what it finds: a UNHCR number or phone given whole, then a whole
+//! word, then the beginning of a word, then a fragment inside one (three letters or more:
+//! shorter fragments are looked up as word beginnings only, never by a scan).
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
@@ -29,49 +31,158 @@ pub(crate) fn reindex_person(tx: &Transaction<'_>, id: &str) -> Result<(), Store
     if let Some((rowid, text)) = row {
         tx.execute("DELETE FROM person_search WHERE rowid = ?1", [rowid])?;
         tx.execute("INSERT INTO person_search(rowid, text) VALUES (?1, ?2)", params![rowid, text])?;
+        index_words(tx, rowid, id)?;
     }
     Ok(())
+}
+
+/// The words a fragment is matched against: runs of letters and digits.
+fn words(folded: &str) -> impl Iterator<Item = &str> {
+    folded.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty())
+}
+
+/// A code (UNHCR number, phone) as one word: its letters and digits only, marked so that it
+/// never equals a name.
+fn code(folded: &str) -> Option<String> {
+    let c: String = folded.chars().filter(|c| c.is_alphanumeric()).collect();
+    (!c.is_empty()).then(|| format!("#{c}"))
+}
+
+fn index_words(tx: &Transaction<'_>, rowid: i64, id: &str) -> Result<(), StoreError> {
+    let sql = format!("SELECT {} FROM persons WHERE id = ?1", INDEXED.join(", "));
+    let values: Vec<Option<String>> = tx.query_row(&sql, [id], |r| (0..INDEXED.len()).map(|i| r.get(i)).collect())?;
+    let mut all = std::collections::BTreeSet::new();
+    for (field, value) in INDEXED.iter().zip(values) {
+        let Some(value) = value else { continue };
+        let folded = fold(&value);
+        all.extend(words(&folded).map(str::to_string));
+        if matches!(*field, "unhcr_id" | "phone") {
+            all.extend(code(&folded));
+        }
+    }
+    tx.execute("DELETE FROM person_words WHERE person = ?1", [rowid])?;
+    let mut insert = tx.prepare_cached("INSERT OR IGNORE INTO person_words(word, person) VALUES (?1, ?2)")?;
+    for w in all {
+        insert.execute(params![w, rowid])?;
+    }
+    Ok(())
+}
+
+/// Indexes every person again (a database upgraded to word search).
+pub(crate) fn reindex_all(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    let ids: Vec<String> = tx.prepare("SELECT id FROM persons")?.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    for id in ids {
+        reindex_person(tx, &id)?;
+    }
+    Ok(())
+}
+
+/// The persons matching `needle` and how well, as an SQL subquery of `(person, r)` (the
+/// person's rowid; `r` 0 for a whole code, 1 a whole word, 2 a word's beginning, 3 a
+/// fragment inside a word) with its parameters, in the order the text names them. Every
+/// word of the needle must match: the longest word finds the candidates, and each other
+/// word is checked on each candidate alone, so a word common to everyone ("250" of every
+/// UNHCR number) costs nothing. `None` when the needle has no letter or digit: it matches
+/// no one.
+pub(crate) fn matching(needle: &str) -> Option<(String, Vec<String>)> {
+    let folded = fold(needle.trim());
+    let mut needle_words: Vec<&str> = words(&folded).collect();
+    if needle_words.is_empty() {
+        return None;
+    }
+    needle_words.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
+    needle_words.dedup();
+    let (first, others) = needle_words.split_first()?;
+    let upper = |w: &str| format!("{w}\u{10FFFF}");
+    // The candidates: the longest word, from the word index and the trigram index.
+    let mut cand_args = vec![first.to_string(), first.to_string(), upper(first)];
+    let mut parts = vec!["SELECT person, CASE WHEN word = ? THEN 1 ELSE 2 END AS r FROM person_words WHERE word >= ? AND word < ?".to_string()];
+    if first.chars().count() >= 3 {
+        // A quoted FTS5 string is matched as a substring by the trigram tokenizer.
+        parts.push("SELECT rowid AS person, 3 AS r FROM person_search WHERE person_search MATCH ?".into());
+        cand_args.push(format!("\"{first}\""));
+    }
+    let candidates = format!("SELECT person, min(r) AS r FROM ({}) GROUP BY person", parts.join(" UNION ALL "));
+    let (mut sql, mut args) = if others.is_empty() {
+        (candidates, cand_args)
+    } else {
+        // Each other word on one candidate: its best rank there, or NULL.
+        let mut args = Vec::new();
+        let mut columns = Vec::new();
+        for w in others {
+            let mut expr = "(SELECT min(CASE WHEN x.word = ? THEN 1 ELSE 2 END) FROM person_words x
+                              WHERE x.person = c.person AND x.word >= ? AND x.word < ?)"
+                .to_string();
+            args.extend([w.to_string(), w.to_string(), upper(w)]);
+            if w.chars().count() >= 3 {
+                expr = format!("coalesce({expr}, CASE WHEN (SELECT text FROM person_search WHERE rowid = c.person) LIKE ? ESCAPE '\\' THEN 3 END)");
+                args.push(format!("%{}%", w.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+            }
+            columns.push(expr);
+        }
+        let named: Vec<String> = columns.iter().enumerate().map(|(i, e)| format!("{e} AS r{i}")).collect();
+        let all: Vec<String> = std::iter::once("r".to_string()).chain((0..columns.len()).map(|i| format!("r{i}"))).collect();
+        let present: Vec<String> = (0..columns.len()).map(|i| format!("r{i} IS NOT NULL")).collect();
+        args.extend(cand_args);
+        (
+            format!(
+                "SELECT person, max({}) AS r FROM (SELECT c.person, c.r, {} FROM ({candidates}) c) WHERE {}",
+                all.join(", "),
+                named.join(", "),
+                present.join(" AND ")
+            ),
+            args,
+        )
+    };
+    if let Some(c) = code(&folded) {
+        sql = format!("SELECT person, min(r) AS r FROM ({sql} UNION ALL SELECT person, 0 AS r FROM person_words WHERE word = ?) GROUP BY person");
+        args.push(c);
+    }
+    Some((sql, args))
 }
 
 /// Removes one person's entry from the search index (their record is leaving the table).
 pub(crate) fn forget_person(tx: &Transaction<'_>, id: &str) -> Result<(), StoreError> {
     tx.execute("DELETE FROM person_search WHERE rowid = (SELECT rowid FROM persons WHERE id = ?1)", [id])?;
+    tx.execute("DELETE FROM person_words WHERE person = (SELECT rowid FROM persons WHERE id = ?1)", [id])?;
     Ok(())
 }
 
-/// A condition on the persons table (named `alias`) that keeps those matching `needle`,
-/// with its one parameter: the search as a filter among others.
-pub(crate) fn condition(alias: &str, needle: &str) -> (String, String) {
-    let folded = fold(needle.trim());
-    if folded.chars().count() >= 3 {
-        // A quoted FTS5 string is matched as a substring by the trigram tokenizer.
-        (format!("{alias}.rowid IN (SELECT rowid FROM person_search WHERE person_search MATCH ?)"), format!("\"{}\"", folded.replace('"', "\"\"")))
-    } else {
-        let pattern = format!("%{}%", folded.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-        (format!("{alias}.rowid IN (SELECT rowid FROM person_search WHERE text LIKE ? ESCAPE '\\')"), pattern)
-    }
+/// Ids of the persons matching `needle`, best matches first, then by family and given name.
+pub(crate) fn find_persons(conn: &Connection, needle: &str) -> Result<Vec<String>, StoreError> {
+    let Some((sub, args)) = matching(needle) else { return Ok(Vec::new()) };
+    let sql = format!("SELECT p.id FROM persons p JOIN ({sub}) k ON k.person = p.rowid ORDER BY k.r, p.family, p.given, p.id");
+    let ids = conn.prepare(&sql)?.query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+    Ok(ids)
 }
 
-/// Ids of the persons matching `needle`, ordered by family then given name.
-pub(crate) fn find_persons(conn: &Connection, needle: &str) -> Result<Vec<String>, StoreError> {
-    let folded = fold(needle.trim());
-    let ids = if folded.chars().count() >= 3 {
-        // A quoted FTS5 string is matched as a substring by the trigram tokenizer.
-        let phrase = format!("\"{}\"", folded.replace('"', "\"\""));
-        let mut stmt = conn.prepare(
-            "SELECT p.id FROM person_search s JOIN persons p ON p.rowid = s.rowid
-             WHERE person_search MATCH ?1 ORDER BY p.family, p.given, p.id",
-        )?;
-        let ids = stmt.query_map([phrase], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
-        ids
-    } else {
-        let pattern = format!("%{}%", folded.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-        let mut stmt = conn.prepare(
-            "SELECT p.id FROM person_search s JOIN persons p ON p.rowid = s.rowid
-             WHERE s.text LIKE ?1 ESCAPE '\\' ORDER BY p.family, p.given, p.id",
-        )?;
-        let ids = stmt.query_map([pattern], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
-        ids
-    };
-    Ok(ids)
+#[cfg(test)]
+mod tests {
+    use crate::testing::{kv, temp_db};
+    use crate::PersonQuery;
+
+    #[test]
+    fn a_search_ranks_a_whole_code_then_a_whole_word_then_a_beginning_then_a_fragment() {
+        let (_d, mut m) = temp_db();
+        let mut add = |given: &str, family: &str, phone: &str| {
+            m.add_person(&kv(&[("given", given), ("family", family), ("sex", "female"), ("born", "1990-01-01"), ("nationality", "SYR"), ("phone", phone)]))
+                .expect("person")
+        };
+        let inside = add("Salim", "Abdelkarim", "0600000001"); // "karim" inside a word
+        let begins = add("Karima", "Zaid", "0600000002"); // a word beginning with "karim"
+        let whole = add("Karim", "Nasser", "0600000003"); // the whole word
+        let code = add("Lina", "Haddad", "0612345678");
+        let ids = |needle: &str| super::find_persons(m.conn(), needle).expect("search");
+        assert_eq!(ids("karim"), vec![whole.clone(), begins.clone(), inside.clone()]);
+        assert_eq!(ids("06 12 34 56 78"), vec![code.clone()], "a phone typed with spaces, whole");
+        assert_eq!(ids("ka"), vec![whole.clone(), begins.clone()], "two letters: word beginnings only, no scan");
+        assert_eq!(ids("karim nass"), vec![whole.clone()], "every word must match");
+        assert!(ids("\"").is_empty() && ids("-").is_empty(), "punctuation matches no one");
+        // The window's page: at most what it asks for, best first, with the total.
+        let page = m.persons_page(&PersonQuery { search: Some("karim".into()), limit: 2, ..Default::default() }).expect("page");
+        assert_eq!(page.total, 3);
+        assert_eq!(page.rows.iter().map(|p| p.id.clone()).collect::<Vec<_>>(), vec![whole, begins]);
+        let sorted = m.persons_page(&PersonQuery { search: Some("karim".into()), limit: 5, sort: "name".into(), ..Default::default() }).expect("page");
+        assert_eq!(sorted.rows[0].id, inside, "a column the user sorts by wins over relevance");
+    }
 }

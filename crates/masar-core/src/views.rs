@@ -203,7 +203,8 @@ pub struct PersonQuery {
     pub mine: bool,
     /// Only the persons of this city.
     pub city: Option<String>,
-    /// name, born, city, unhcr_id or registered.
+    /// name, born, city, unhcr_id or registered; empty: the best matches of a search first,
+    /// else by name.
     pub sort: String,
     /// Largest first.
     pub descending: bool,
@@ -631,6 +632,9 @@ impl Masar {
     /// A page of the persons table: the filters in SQL, so a large register is never
     /// read whole.
     pub fn persons_page(&self, q: &PersonQuery) -> Result<PersonsPage> {
+        // Searching, the best matches come first unless the user sorted by a column.
+        let searching = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let by_relevance = searching.is_some() && q.sort.is_empty();
         let order = match q.sort.as_str() {
             "" | "name" => "t.family COLLATE NOCASE, t.given COLLATE NOCASE",
             "born" => "coalesce(t.born, t.birth_year)",
@@ -641,10 +645,16 @@ impl Masar {
         };
         let mut conditions: Vec<String> = Vec::new();
         let mut args: Vec<String> = Vec::new();
-        if let Some(s) = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            let (c, a) = crate::search::condition("t", s);
-            conditions.push(c);
-            args.push(a);
+        let mut join = String::new();
+        if let Some(s) = searching {
+            match crate::search::matching(s) {
+                Some((sub, a)) => {
+                    join = format!("JOIN ({sub}) k ON k.person = t.rowid");
+                    args.extend(a);
+                }
+                // Nothing that could be a name or a number: no one matches.
+                None => conditions.push("0".into()),
+            }
         }
         if q.mine {
             conditions.push("t.counsellor = ?".into());
@@ -655,17 +665,34 @@ impl Masar {
             args.push(c.to_string());
         }
         let filter = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
-        let total: i64 = self
-            .conn()
-            .prepare(&format!("SELECT count(*) FROM persons t {filter}"))?
-            .query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
         let limit = q.limit.clamp(1, 200);
         let dir = if q.descending { "DESC" } else { "ASC" };
-        let tail = format!("{filter} ORDER BY {order} {dir}, t.id LIMIT {limit} OFFSET {}", q.offset);
-        let rows = Person::select(self.conn(), &tail, rusqlite::params_from_iter(args.iter()))?;
+        let rank = if by_relevance && !join.is_empty() { "k.r, " } else { "" };
+        // The page's ids and the count of every match in one pass over the matches.
+        let page_sql = format!(
+            "SELECT t.id, count(*) OVER () FROM persons t {join} {filter} ORDER BY {rank}{order} {dir}, t.id LIMIT {limit} OFFSET {}",
+            q.offset
+        );
+        let hits: Vec<(String, i64)> = self
+            .conn()
+            .prepare_cached(&page_sql)?
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let total = match hits.first() {
+            Some((_, n)) => *n,
+            // A page past the end says nothing of the count: ask for it.
+            None => self
+                .conn()
+                .prepare_cached(&format!("SELECT count(*) FROM persons t {join} {filter}"))?
+                .query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?,
+        };
+        let mut rows = Vec::with_capacity(hits.len());
+        for (id, _) in &hits {
+            rows.extend(Person::read(self.conn(), id)?);
+        }
         let cities = self
             .conn()
-            .prepare("SELECT DISTINCT city FROM persons WHERE city IS NOT NULL AND city <> '' ORDER BY city COLLATE NOCASE")?
+            .prepare_cached("SELECT DISTINCT city COLLATE NOCASE FROM persons WHERE city IS NOT NULL AND city <> '' ORDER BY city COLLATE NOCASE")?
             .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<Vec<String>>>()?;
         Ok(PersonsPage { total: total as u64, offset: q.offset, rows, cities })

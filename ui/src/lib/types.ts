@@ -888,7 +888,8 @@ mine: boolean,
  */
 city: string | null, 
 /**
- * name, born, city, unhcr_id or registered.
+ * name, born, city, unhcr_id or registered; empty: the best matches of a search first,
+ * else by name.
  */
 sort: string, 
 /**
