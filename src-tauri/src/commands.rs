@@ -1,5 +1,8 @@
 //! The commands the window may call, one adapter each over a core method. Every answer
-//! is the core's typed answer, unchanged; every error is the core's `ErrorReport`.
+//! is the core's typed answer, unchanged; every error is the core's `ErrorReport`. Every
+//! command runs off the window's main thread (`async`), so a slow search, a report or the
+//! log-in's key derivation never freezes the window; the open database's lock makes a
+//! second command wait its turn.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -57,18 +60,18 @@ fn pairs(fields: BTreeMap<String, String>) -> Vec<(String, String)> {
 #[derive(Serialize)]
 pub struct Done;
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn app_info(state: State<'_, AppState>) -> Api<AppInfo> {
     Ok(AppInfo::new(&state.db, state.demo))
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn create_org(state: State<'_, AppState>, org: String, device: String, user: String, password: String) -> Api<SessionInfo> {
     let (m, _) = Masar::init(&state.db, &org, &device, &user, &password, Arc::new(SystemClock)).map_err(report)?;
     start(&state, m)
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn join_org(state: State<'_, AppState>, file: String, passphrase: String, device: String, user: String, password: String) -> Api<SessionInfo> {
     let bytes = std::fs::read(&file)
         .map_err(|e| ErrorReport::app("sync.file", format!("{file}: cannot be read ({e}): check the path"), Some("file")))?;
@@ -76,25 +79,25 @@ pub fn join_org(state: State<'_, AppState>, file: String, passphrase: String, de
     start(&state, m)
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn login(state: State<'_, AppState>, user: String, password: String) -> Api<SessionInfo> {
     let m = Masar::open(&state.db, &user, &password, Arc::new(SystemClock)).map_err(report)?;
     start(&state, m)
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn logout(state: State<'_, AppState>) -> Api<Done> {
     *state.masar.lock().map_err(|_| lock_poisoned())? = None;
     Ok(Done)
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn set_language(state: State<'_, AppState>, language: String) -> Api<Done> {
     with(&state, |m| m.set_preference("language", &language).map(|_| Done))
 }
 
 /// The Arabic month names this user reads.
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn set_months(state: State<'_, AppState>, months: String) -> Api<Done> {
     if !["maghreb", "levant", "standard"].contains(&months.as_str()) {
         return Err(report(masar_core::InputError::invalid(
@@ -106,112 +109,112 @@ pub fn set_months(state: State<'_, AppState>, months: String) -> Api<Done> {
     with(&state, |m| m.set_preference("months", &months).map(|_| Done))
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn home(state: State<'_, AppState>) -> Api<Home> {
     with(&state, |m| m.home())
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn persons_search(state: State<'_, AppState>, text: String) -> Api<Vec<Person>> {
     with(&state, |m| Ok(m.list_persons(Some(&text))?.into_iter().take(200).collect()))
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn persons_page(state: State<'_, AppState>, query: PersonQuery) -> Api<PersonsPage> {
     with(&state, |m| m.persons_page(&query))
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn projects_page(state: State<'_, AppState>, query: ProjectQuery) -> Api<ProjectsPage> {
     with(&state, |m| m.projects_page(&query))
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn person_timeline(state: State<'_, AppState>, id: String) -> Api<Timeline> {
     with(&state, |m| m.timeline(&id))
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn person_similar(state: State<'_, AppState>, given: String, family: String) -> Api<Vec<Person>> {
     with(&state, |m| m.similar_persons(&given, &family))
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn person_add(state: State<'_, AppState>, fields: BTreeMap<String, String>, intake_date: Option<String>) -> Api<Id> {
     with(&state, |m| m.register_person(&pairs(fields), intake_date.as_deref()).map(Id::from))
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn person_set(state: State<'_, AppState>, id: String, fields: BTreeMap<String, String>) -> Api<Done> {
     with(&state, |m| m.set_person(&id, &pairs(fields)).map(|_| Done))
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn person_erase(state: State<'_, AppState>, id: String) -> Api<Done> {
     with(&state, |m| m.erase_person(&id).map(|_| Done))
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn intake_add(state: State<'_, AppState>, person: String, date: String, referral: Option<String>) -> Api<Id> {
     with(&state, |m| m.add_intake(&person, &date, referral.as_deref()).map(Id::from))
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn referral_add(state: State<'_, AppState>, person: String, partner: String, date: String) -> Api<Id> {
     with(&state, |m| m.add_referral(&person, &partner, &date, None).map(Id::from))
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn sessions(state: State<'_, AppState>) -> Api<Vec<SessionTile>> {
     with(&state, |m| m.sessions_view())
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn session(state: State<'_, AppState>, id: String) -> Api<SessionView> {
     with(&state, |m| m.session_view(&id))
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn session_add(state: State<'_, AppState>, kind: String, date: String, topic: String, place: Option<String>, attendees: Vec<String>) -> Api<Id> {
     with(&state, |m| m.add_session(&kind, &date, &topic, place.as_deref(), &attendees).map(Id::from))
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn session_roster(state: State<'_, AppState>, session: String, present: Vec<String>, absent: Vec<String>) -> Api<usize> {
     with(&state, |m| m.set_roster(&session, &present, &absent))
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn projects(state: State<'_, AppState>) -> Api<Vec<ProjectTile>> {
     with(&state, |m| m.projects_view())
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn project(state: State<'_, AppState>, id: String) -> Api<ProjectView> {
     with(&state, |m| m.project_view(&id))
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn project_add(state: State<'_, AppState>, title: String, kind: String, sector: String, members: Vec<String>) -> Api<Id> {
     with(&state, |m| m.add_project(&title, &kind, &sector, &members, None).map(Id::from))
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn project_stage(state: State<'_, AppState>, id: String, stage: String, date: String) -> Api<Done> {
     with(&state, |m| m.set_stage(&id, &stage, &date).map(|_| Done))
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn project_decide(state: State<'_, AppState>, id: String, decision: String, date: String, amount: Option<String>, remarks: Option<String>) -> Api<Done> {
     with(&state, |m| m.decide(&id, &decision, &date, amount.as_deref().filter(|a| !a.is_empty()), remarks.as_deref()).map(|_| Done))
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn project_set(state: State<'_, AppState>, id: String, fields: BTreeMap<String, String>) -> Api<Done> {
     with(&state, |m| m.set_project(&id, &pairs(fields)).map(|_| Done))
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn budget_add(state: State<'_, AppState>, project: String, item: String, quantity: String, unit_cost: String) -> Api<Id> {
     with(&state, |m| m.add_budget_line(&project, &item, &quantity, &unit_cost).map(Id::from))
 }
@@ -239,82 +242,82 @@ pub fn disbursement_add(
     })
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn budget_set(state: State<'_, AppState>, line: String, fields: BTreeMap<String, String>) -> Api<Done> {
     with(&state, |m| m.set_budget_line(&line, &pairs(fields)).map(|_| Done))
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn budget_remove(state: State<'_, AppState>, line: String) -> Api<Done> {
     with(&state, |m| m.remove_budget_line(&line).map(|_| Done))
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn project_undo_stage(state: State<'_, AppState>, id: String) -> Api<StageUndone> {
     with(&state, |m| m.undo_stage(&id).map(|stage| StageUndone { id: id.clone(), stage }))
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn followup_add(state: State<'_, AppState>, project: String, fields: BTreeMap<String, String>) -> Api<Id> {
     with(&state, |m| m.add_followup(&project, &pairs(fields)).map(Id::from))
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn refs(state: State<'_, AppState>, list: String) -> Api<Vec<String>> {
     with(&state, |m| m.references(&list))
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn ref_add(state: State<'_, AppState>, list: String, name: String) -> Api<Id> {
     with(&state, |m| m.add_reference(&list, &name).map(Id::from))
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn ref_remove(state: State<'_, AppState>, list: String, name: String) -> Api<Done> {
     with(&state, |m| m.remove_reference(&list, &name).map(|_| Done))
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn users(state: State<'_, AppState>) -> Api<Vec<UserSummary>> {
     with(&state, |m| m.list_users())
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn user_add(state: State<'_, AppState>, name: String, role: String, password: String) -> Api<Id> {
     with(&state, |m| m.add_user(&name, Role::from_input(&role)?, &password).map(Id::from))
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn devices(state: State<'_, AppState>) -> Api<Vec<DeviceRow>> {
     with(&state, |m| m.devices())
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn device_revoke(state: State<'_, AppState>, id: String) -> Api<RevocationDone> {
     with(&state, |m| m.revoke_device(&id))
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn user_revoke(state: State<'_, AppState>, id: String) -> Api<RevocationDone> {
     with(&state, |m| m.revoke_user(&id))
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn enrol(state: State<'_, AppState>, out: String, passphrase: String) -> Api<Enrolled> {
     with(&state, |m| m.enrol(Path::new(&out), &passphrase, None))
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn sync_state(state: State<'_, AppState>) -> Api<SyncState> {
     with(&state, |m| m.sync_state())
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn set_sync_folder(state: State<'_, AppState>, folder: String) -> Api<Done> {
     with(&state, |m| m.set_sync_folder(&folder).map(|_| Done))
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn bundle_export(state: State<'_, AppState>, out: String, full: bool, scope: Option<String>) -> Api<Exported> {
     let scope: Vec<Scope> = match scope.filter(|s| !s.is_empty()) {
         Some(s) => vec![Scope::parse(&s).map_err(report)?],
@@ -350,19 +353,19 @@ pub async fn bundle_import(app: tauri::AppHandle, files: Vec<String>) -> Api<Imp
     .map_err(|e| ErrorReport::app("app.worker", e.to_string(), None))?
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn conflicts(state: State<'_, AppState>) -> Api<Vec<Conflict>> {
     with(&state, |m| m.conflicts())
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn conflict_resolve(state: State<'_, AppState>, id: String, keep: Option<String>, value: Option<String>) -> Api<Done> {
     // The same reading of the choice as the command line's: anything unknown is refused.
     let how = Resolution::parse(keep.as_deref(), value).map_err(report)?;
     with(&state, |m| m.resolve_conflict(&id, how).map(|_| Done))
 }
 
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn report_indicators(state: State<'_, AppState>, from: String, to: String, by: Vec<String>) -> Api<Report> {
     let dims = by.iter().map(|b| Dimension::parse(b)).collect::<Result<Vec<_>, _>>().map_err(report)?;
     with(&state, |m| m.report(&from, &to, &dims))
