@@ -1,0 +1,84 @@
+//! Export benchmark (W5): a laptop's new changes as a bundle — 1,000 persons registered
+//! one by one, about 10,000 changes in 1,000 signed commits — and then the whole log of a
+//! laptop of 100,000 persons, with its peak memory. The floor is writing the same number
+//! of bytes to a new file and syncing it, which any export must at least do. Prints a
+//! table of figures and ratios.
+//!
+//! Run: `cargo run --release -p masar-benches --bin export [PERSONS_BY_HAND] [PERSONS_IN_LOG]`
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use masar_core::{Masar, SystemClock};
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+fn write_floor(path: &std::path::Path, bytes: u64) -> Duration {
+    let data = vec![0x5au8; bytes as usize];
+    let t = Instant::now();
+    let mut f = std::fs::File::create(path).expect("file");
+    f.write_all(&data).expect("write");
+    f.sync_all().expect("sync");
+    t.elapsed()
+}
+
+fn main() {
+    let by_hand: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1_000);
+    let in_log: usize = std::env::args().nth(2).and_then(|a| a.parse().ok()).unwrap_or(100_000);
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let (mut m, _) = Masar::init(&dir.path().join("laptop.db"), "Bench", "laptop", "admin", "benchmark-password", Arc::new(SystemClock)).expect("init");
+    for p in 0..by_hand {
+        let fields: Vec<(String, String)> = [
+            ("given", format!("Given{p}")),
+            ("family", format!("Family{p}")),
+            ("sex", "female".into()),
+            ("born", "1990-01-01".into()),
+            ("nationality", "SYR".into()),
+            ("city", "Rabat".into()),
+            ("phone", format!("06{p:08}")),
+            ("unhcr_id", format!("250-00C{p:05}")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        m.add_person(&fields).expect("person");
+    }
+    let t = Instant::now();
+    let small = m.export_bundle(&dir.path().join("small.masar"), false, &[]).expect("export");
+    let small_time = t.elapsed();
+    let small_floor = write_floor(&dir.path().join("small.floor"), small.bytes);
+
+    eprintln!("registering {in_log} persons for the whole log…");
+    for chunk in (0..in_log).collect::<Vec<_>>().chunks(10_000) {
+        let mut csv = String::from("given,family,sex,born,nationality,city,phone,unhcr_id\n");
+        for &i in chunk {
+            csv.push_str(&format!("G{i},F{i},female,1990-01-01,SYR,Oujda,07{i:08},250-01C{i:05}\n"));
+        }
+        m.import_persons_csv(csv.as_bytes()).expect("persons");
+    }
+    let before = peak_rss_mib();
+    let t = Instant::now();
+    let whole = m.export_bundle(&dir.path().join("whole.masar"), true, &[]).expect("export");
+    let whole_time = t.elapsed();
+    let after = peak_rss_mib();
+    let whole_floor = write_floor(&dir.path().join("whole.floor"), whole.bytes);
+
+    println!("| measure | value |");
+    println!("| --- | --- |");
+    println!("| new changes of {by_hand} persons registered by hand | {} changes |", small.changes);
+    println!("| their export | {:.1} ms (goal < 200 ms) |", small_time.as_secs_f64() * 1000.0);
+    println!("| bytes per change | {:.1} (goal ≤ 30) |", small.bytes as f64 / small.changes.max(1) as f64);
+    println!("| floor: the same bytes written and synced | {:.1} ms |", small_floor.as_secs_f64() * 1000.0);
+    println!("| export / floor | {:.0}× |", small_time.as_secs_f64() / small_floor.as_secs_f64());
+    println!("| whole log ({} persons) | {} changes, {} bytes ({:.1} per change) |", by_hand + in_log, whole.changes, whole.bytes, whole.bytes as f64 / whole.changes.max(1) as f64);
+    println!("| its export | {:.2} s |", whole_time.as_secs_f64());
+    println!("| floor: the same bytes written and synced | {:.3} s |", whole_floor.as_secs_f64());
+    println!("| peak memory before / after the whole export | {before:.0} / {after:.0} MiB (goal < 200 MB) |");
+}
