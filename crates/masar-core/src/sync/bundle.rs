@@ -249,14 +249,46 @@ fn from_wire(w: WireOp) -> Result<(Op, usize, u32), SyncError> {
     Ok((op, commit, pos))
 }
 
-/// Writes a bundle of `contents` under `header`, encrypted and signed with `keys`.
-pub(crate) fn seal(header: &Header, contents: &Contents, keys: &OrgKeys) -> Result<Vec<u8>, SyncError> {
-    let body = Body {
-        dn: contents.device_name.clone(),
-        certs: contents.certs.clone(),
-        revocations: contents.revocations.clone(),
-        commits: contents
-            .commits
+/// Writes a bundle's body change by change into the compressor, so that an export holds
+/// the compressed bundle rather than its changes. The changes come first and the commits
+/// after them (a reader takes the keys in any order), so commits are known when written.
+pub(crate) struct BodyWriter {
+    // Buffered: JSON is written a token at a time, and the compressor works best on blocks.
+    z: std::io::BufWriter<flate2::write::DeflateEncoder<Vec<u8>>>,
+    /// Changes written so far.
+    pub count: u64,
+}
+
+impl BodyWriter {
+    /// Starts a body with the writer's name, certificates and revocations.
+    pub(crate) fn new(device_name: Option<&str>, certs: &[AuthorCert], revocations: &[Revocation]) -> Result<BodyWriter, SyncError> {
+        let seal = |e: &dyn std::fmt::Display| SyncError::Seal(e.to_string());
+        let mut z = std::io::BufWriter::with_capacity(1 << 16, flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default()));
+        z.write_all(b"{\"dn\":").map_err(|e| seal(&e))?;
+        serde_json::to_writer(&mut z, &device_name).map_err(|e| seal(&e))?;
+        z.write_all(b",\"certs\":").map_err(|e| seal(&e))?;
+        serde_json::to_writer(&mut z, certs).map_err(|e| seal(&e))?;
+        z.write_all(b",\"revocations\":").map_err(|e| seal(&e))?;
+        serde_json::to_writer(&mut z, revocations).map_err(|e| seal(&e))?;
+        z.write_all(b",\"ops\":[").map_err(|e| seal(&e))?;
+        Ok(BodyWriter { z, count: 0 })
+    }
+
+    /// Adds a change, the `pos`-th of the body's `commit`-th commit.
+    pub(crate) fn push(&mut self, op: &Op, commit: usize, pos: u32) -> Result<(), SyncError> {
+        let seal = |e: &dyn std::fmt::Display| SyncError::Seal(e.to_string());
+        if self.count > 0 {
+            self.z.write_all(b",").map_err(|e| seal(&e))?;
+        }
+        serde_json::to_writer(&mut self.z, &to_wire(op, commit, pos)).map_err(|e| seal(&e))?;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Ends the body with its commits; returns it compressed.
+    pub(crate) fn finish(mut self, commits: &[Commit]) -> Result<Vec<u8>, SyncError> {
+        let seal = |e: &dyn std::fmt::Display| SyncError::Seal(e.to_string());
+        let wire: Vec<WireCommit> = commits
             .iter()
             .map(|c| WireCommit {
                 c: c.cert.clone(),
@@ -264,13 +296,23 @@ pub(crate) fn seal(header: &Header, contents: &Contents, keys: &OrgKeys) -> Resu
                 n: c.size,
                 a: c.absent.iter().map(|(p, d)| (*p, hex::encode(d))).collect(),
             })
-            .collect(),
-        ops: contents.ops.iter().map(|(op, c, p)| to_wire(op, *c, *p)).collect(),
-    };
-    let json = serde_json::to_vec(&body).map_err(|e| SyncError::Seal(e.to_string()))?;
-    let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
-    z.write_all(&json).map_err(|e| SyncError::Seal(e.to_string()))?;
-    let compressed = z.finish().map_err(|e| SyncError::Seal(e.to_string()))?;
+            .collect();
+        self.z.write_all(b"],\"commits\":").map_err(|e| seal(&e))?;
+        serde_json::to_writer(&mut self.z, &wire).map_err(|e| seal(&e))?;
+        self.z.write_all(b"}").map_err(|e| seal(&e))?;
+        self.z.into_inner().map_err(|e| seal(&e))?.finish().map_err(|e| seal(&e))
+    }
+}
+
+/// Writes a bundle of `contents` under `header`, encrypted and signed with `keys` (the
+/// forgeries of the attack suite and the format's tests; exports stream with `BodyWriter`).
+#[cfg(any(test, feature = "forging"))]
+pub(crate) fn seal(header: &Header, contents: &Contents, keys: &OrgKeys) -> Result<Vec<u8>, SyncError> {
+    let mut body = BodyWriter::new(contents.device_name.as_deref(), &contents.certs, &contents.revocations)?;
+    for (op, c, p) in &contents.ops {
+        body.push(op, *c, *p)?;
+    }
+    let compressed = body.finish(&contents.commits)?;
     seal_raw(header, &compressed, keys)
 }
 

@@ -186,6 +186,63 @@ pub(crate) fn bundle_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// The commits of a bundle being written: each one's index in the body and the positions
+/// of its changes the bundle carries, to give the digests of those it leaves out.
+#[derive(Default)]
+struct Commits {
+    index: HashMap<String, usize>,
+    list: Vec<(String, bundle::Commit, Vec<u32>)>,
+}
+
+impl Commits {
+    /// The body's index of `op`'s commit, and its position in it.
+    fn place(&mut self, conn: &rusqlite::Connection, op: &Op) -> Result<(usize, u32)> {
+        let unsigned = || SyncError::Keys("this laptop holds changes made before changes were signed and cannot sign them: an administrator should log in once on this laptop (or enrol it again)".into());
+        let (id, pos) = op.commit.clone().ok_or_else(unsigned)?;
+        let i = match self.index.get(&id) {
+            Some(i) => *i,
+            None => {
+                let (cert, size, signature): (String, u32, Vec<u8>) = conn
+                    .prepare_cached("SELECT cert, size, signature FROM commits WHERE id = ?1")?
+                    .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .map_err(|_| unsigned())?;
+                let signature: [u8; 64] = signature.try_into().map_err(|_| unsigned())?;
+                self.list.push((id.clone(), bundle::Commit { cert, signature, size, absent: Vec::new() }, Vec::new()));
+                self.index.insert(id, self.list.len() - 1);
+                self.list.len() - 1
+            }
+        };
+        self.list[i].2.push(pos);
+        Ok((i, pos))
+    }
+
+    /// The commits, each with the digests of its changes the bundle leaves out: from the
+    /// changes this laptop holds, else from the digests it received with the commit.
+    fn finish(self, conn: &rusqlite::Connection) -> Result<Vec<bundle::Commit>> {
+        let mut out = Vec::with_capacity(self.list.len());
+        for (id, mut commit, present) in self.list {
+            if present.len() as u32 != commit.size {
+                let present: BTreeSet<u32> = present.into_iter().collect();
+                let mut known: BTreeMap<u32, [u8; 32]> = BTreeMap::new();
+                let stored: Option<String> = conn.query_row("SELECT absent FROM commits WHERE id = ?1", [&id], |r| r.get(0))?;
+                for (p, d) in stored.and_then(|j| serde_json::from_str::<Vec<(u32, String)>>(&j).ok()).unwrap_or_default() {
+                    if let Some(d) = hex::decode(d).ok().and_then(|b| <[u8; 32]>::try_from(b).ok()) {
+                        known.insert(p, d);
+                    }
+                }
+                for (_, held) in oplog::load_ops(conn, "c.commit_id = ?1", &[&id])? {
+                    if let (Some((_, p)), Some(d)) = (&held.commit, held.digest()) {
+                        known.insert(*p, d);
+                    }
+                }
+                commit.absent = (0..commit.size).filter(|p| !present.contains(p)).filter_map(|p| known.get(&p).map(|d| (p, *d))).collect();
+            }
+            out.push(commit);
+        }
+        Ok(out)
+    }
+}
+
 impl Db {
     /// Writes an enrolment file for a new laptop (admin, on the laptop that founded the
     /// organisation); returns the new device's id.
@@ -233,7 +290,9 @@ impl Db {
     /// export, or everything this laptop holds with `full` (to resend a lost bundle);
     /// limited to `scope` when given (supervisors). `out` is a new file, or a folder in
     /// which the bundle is named by its id; an existing file is never overwritten, since
-    /// it may be a bundle nobody has imported yet. Returns what was written and where.
+    /// it may be a bundle nobody has imported yet. The changes are streamed from the log
+    /// into the compressor, so memory holds the compressed bundle, not the changes.
+    /// Returns what was written and where.
     pub(crate) fn export_bundle(&mut self, out: &Path, full: bool, scope: &[Scope]) -> Result<Exported> {
         if !scope.is_empty() {
             // A refusal by role stays an authorisation error, with its own code.
@@ -248,32 +307,8 @@ impl Db {
             meta_i64(self.conn(), "export_seq")?.unwrap_or(0)
         };
         let in_scope = if scope.is_empty() { None } else { Some(scope::records(self.conn(), scope)?) };
-        let (ops, last_seq) = self.ops_since(since, in_scope.as_ref())?;
-        if ops.len() as u64 > bundle::MAX_CHANGES {
-            return Err(SyncError::Refused {
-                path: out.display().to_string(),
-                reason: format!(
-                    "this export would hold {} changes, more than the {} a bundle may: export by scope (--scope)",
-                    ops.len(),
-                    bundle::MAX_CHANGES
-                ),
-            }
-            .into());
-        }
-        let header = Header {
-            org: keys.org_id.clone(),
-            bundle: uuid::Uuid::now_v7().to_string(),
-            device: self.device_id().to_string(),
-            cert: keys.device_cert.clone(),
-            created: self.clock().now().to_rfc3339(),
-            changes: ops.len() as u64,
-            full: full || !scope.is_empty(),
-            scope: scope.iter().map(Scope::to_string).collect(),
-            schema: crate::store::SCHEMA_VERSION,
-            epoch: keys.current().0,
-            keyring: keys.keyring.clone(),
-        };
-        let out = if out.is_dir() { out.join(format!("{}.masar", header.bundle)) } else { out.to_path_buf() };
+        let bundle_id = uuid::Uuid::now_v7().to_string();
+        let out = if out.is_dir() { out.join(format!("{bundle_id}.masar")) } else { out.to_path_buf() };
         if out.exists() {
             return Err(SyncError::Refused {
                 path: out.display().to_string(),
@@ -281,91 +316,56 @@ impl Db {
             }
             .into());
         }
-        let contents = self.contents_of(ops)?;
-        let bytes = bundle::seal(&header, &contents, &keys)?;
+        let conn = self.conn();
+        let certs = keys::all_certs(conn)?;
+        let revocations = keys::all_revocations(conn)?;
+        let device_name = crate::store::meta(conn, "device_name")?;
+        let mut body = bundle::BodyWriter::new(device_name.as_deref(), &certs, &revocations)?;
+        let mut commits = Commits::default();
+        let too_many = || SyncError::Refused {
+            path: out.display().to_string(),
+            reason: format!("this export would hold more than the {} changes a bundle may: export by scope (--scope)", bundle::MAX_CHANGES),
+        };
+        oplog::each_op(conn, "c.seq > ?1 AND c.entity <> 'user'", &[&since], |_, op| {
+            if let Some(set) = &in_scope {
+                // Reference lists and erasures go everywhere: an erasure carries no personal
+                // data and must reach laptops that hold a person who has left their scope.
+                let everywhere = op.entity == "ref_item" || (op.entity == "person" && op.field == "erased");
+                if !everywhere && !set.contains(&(op.entity.clone(), op.record.clone())) {
+                    return Ok(());
+                }
+            }
+            if body.count >= bundle::MAX_CHANGES {
+                return Err(too_many().into());
+            }
+            let (index, pos) = commits.place(conn, &op)?;
+            body.push(&op, index, pos)?;
+            Ok(())
+        })?;
+        let changes = body.count;
+        let compressed = body.finish(&commits.finish(conn)?)?;
+        // Changes of accounts are not sent, but the watermark covers them too.
+        let last_seq: i64 = conn.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| r.get(0))?;
+        let header = Header {
+            org: keys.org_id.clone(),
+            bundle: bundle_id,
+            device: self.device_id().to_string(),
+            cert: keys.device_cert.clone(),
+            created: self.clock().now().to_rfc3339(),
+            changes,
+            full: full || !scope.is_empty(),
+            scope: scope.iter().map(Scope::to_string).collect(),
+            schema: crate::store::SCHEMA_VERSION,
+            epoch: keys.current().0,
+            keyring: keys.keyring.clone(),
+        };
+        let bytes = bundle::seal_raw(&header, &compressed, &keys)?;
         write_atomically(&out, &bytes)?;
         if scope.is_empty() && last_seq > since {
             set_meta(self.conn(), "export_seq", &last_seq.to_string())?;
         }
         set_meta(self.conn(), "last_export_at", &self.clock().now().to_rfc3339())?;
-        Ok(Exported { changes: header.changes, bytes: bytes.len() as u64, path: out })
-    }
-
-    fn ops_since(&self, since: i64, in_scope: Option<&BTreeSet<(String, String)>>) -> Result<(Vec<Op>, i64)> {
-        let rows = oplog::load_ops(self.conn(), "c.seq > ?1 AND c.entity <> 'user'", &[&since])?;
-        let mut last = since;
-        let mut ops = Vec::with_capacity(rows.len());
-        for (seq, op) in rows {
-            last = last.max(seq);
-            if let Some(set) = in_scope {
-                // Reference lists and erasures go everywhere: an erasure carries no personal
-                // data and must reach laptops that hold a person who has left their scope.
-                let everywhere = op.entity == "ref_item" || (op.entity == "person" && op.field == "erased");
-                if !everywhere && !set.contains(&(op.entity.clone(), op.record.clone())) {
-                    continue;
-                }
-            }
-            ops.push(op);
-        }
-        // Changes of accounts are not sent, but a later change may be: the watermark
-        // covers them too.
-        let top: Option<i64> = self.conn().query_row("SELECT max(seq) FROM changes", [], |r| r.get(0))?;
-        Ok((ops, last.max(top.unwrap_or(since).max(since))))
-    }
-
-    /// What a bundle of `ops` carries: their commits, with the digests of the changes of
-    /// those commits it does not carry, and every certificate and revocation this laptop
-    /// holds, so that any reader can check every author.
-    fn contents_of(&self, ops: Vec<Op>) -> Result<bundle::Contents> {
-        let conn = self.conn();
-        let unsigned = || SyncError::Keys("this laptop holds changes made before changes were signed and cannot sign them: an administrator should log in once on this laptop (or enrol it again)".into());
-        let mut index: HashMap<String, usize> = HashMap::new();
-        let mut contents = bundle::Contents::default();
-        let mut present: Vec<BTreeSet<u32>> = Vec::new();
-        for op in ops {
-            let (id, pos) = op.commit.clone().ok_or_else(unsigned)?;
-            let i = match index.get(&id) {
-                Some(i) => *i,
-                None => {
-                    let (cert, size, signature): (String, u32, Vec<u8>) = conn
-                        .prepare_cached("SELECT cert, size, signature FROM commits WHERE id = ?1")?
-                        .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                        .map_err(|_| unsigned())?;
-                    let signature: [u8; 64] = signature.try_into().map_err(|_| unsigned())?;
-                    contents.commits.push(bundle::Commit { cert, signature, size, absent: Vec::new() });
-                    present.push(BTreeSet::new());
-                    index.insert(id.clone(), contents.commits.len() - 1);
-                    contents.commits.len() - 1
-                }
-            };
-            present[i].insert(pos);
-            contents.ops.push((op, i, pos));
-        }
-        for (id, i) in &index {
-            let commit = &mut contents.commits[*i];
-            if present[*i].len() as u32 == commit.size {
-                continue;
-            }
-            // The digests of the changes left out: from the changes this laptop holds, else
-            // from the digests it received with the commit.
-            let mut known: BTreeMap<u32, [u8; 32]> = BTreeMap::new();
-            let stored: Option<String> = conn.query_row("SELECT absent FROM commits WHERE id = ?1", [id], |r| r.get(0))?;
-            for (p, d) in stored.and_then(|j| serde_json::from_str::<Vec<(u32, String)>>(&j).ok()).unwrap_or_default() {
-                if let Some(d) = hex::decode(d).ok().and_then(|b| <[u8; 32]>::try_from(b).ok()) {
-                    known.insert(p, d);
-                }
-            }
-            for (_, held) in oplog::load_ops(conn, "c.commit_id = ?1", &[id])? {
-                if let (Some((_, p)), Some(d)) = (&held.commit, held.digest()) {
-                    known.insert(*p, d);
-                }
-            }
-            commit.absent = (0..commit.size).filter(|p| !present[*i].contains(p)).filter_map(|p| known.get(&p).map(|d| (p, *d))).collect();
-        }
-        contents.certs = keys::all_certs(conn)?;
-        contents.revocations = keys::all_revocations(conn)?;
-        contents.device_name = crate::store::meta(conn, "device_name")?;
-        Ok(contents)
+        Ok(Exported { changes, bytes: bytes.len() as u64, path: out })
     }
 
     /// Imports bundles: every file is read and checked before anything is applied, then
