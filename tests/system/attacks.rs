@@ -406,3 +406,44 @@ fn a_revoked_user_is_refused_everywhere_while_their_laptop_keeps_syncing() {
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("revoked"), "{}", String::from_utf8_lossy(&out.stderr));
     honest_laptops_still_sync(&org, &[0, 1, 2]);
 }
+
+#[test]
+fn a_tranche_above_the_approved_amount_signed_by_an_insider_is_shown_with_its_author() {
+    let (org, p) = field();
+    let admin = &org.laptops[0];
+    let project = admin.id(&["project", "add", "--title", "Bakery", "--kind", "creation", "--sector", "tailoring", "--member", &p, "--date", "2024-01-05"]);
+    admin.ok(&["project", "budget-add", &project, "--item", "Oven", "--quantity", "1", "--unit-cost", "1000"]);
+    admin.ok(&["project", "stage", &project, "plan_ready", "--date", "2024-01-10"]);
+    admin.ok(&["project", "stage", &project, "in_committee", "--date", "2024-01-20"]);
+    admin.ok(&["project", "decide", &project, "approved", "--date", "2024-02-01", "--amount", "1000"]);
+    admin.ok(&["disbursement", "add", &project, "--date", "2024-03-01", "--amount", "600", "--currency", "MAD", "--donor", "EU"]);
+    let b = org.export(0, &[]);
+    org.import(1, &[&b]);
+    assert_eq!(admin.ok(&["report", "unexplained"]), serde_json::json!([]), "a tranche within the approved amount is not shown");
+    // Karim, a counsellor, signs a tranche far above the approved amount, with no reason, on
+    // his own laptop's database: a counsellor may record payments, so it is accepted...
+    let tranche = "01900000-0000-7000-8000-0000000000aa";
+    let payment = forge(&org, "payment", |f| {
+        let fields = [("project_id", format!("\"{project}\"")), ("date", "\"2024-03-05\"".into()), ("amount", "\"5000000\"".into()), ("currency", "\"MAD\"".into()), ("donor", "\"EU\"".into())];
+        let base = f.change("disbursement", tranche, "project_id", "null").hlc;
+        let changes: Vec<Forged> = fields
+            .iter()
+            .enumerate()
+            .map(|(i, (field, json))| {
+                let mut c = f.change("disbursement", tranche, field, json);
+                c.hlc = base + i as i64;
+                c.creates = i == 0;
+                c
+            })
+            .collect();
+        f.bundle(&changes, Author::Own, "payment")
+    });
+    org.import(0, &[&payment]);
+    // ...and shown to supervisors, with who signed it.
+    let shown = admin.ok(&["report", "unexplained"]);
+    assert_eq!(shown.as_array().map(Vec::len), Some(1), "{shown}");
+    assert_eq!((shown[0]["tranche"].as_str(), shown[0]["recorded_by"].as_str(), shown[0]["paid"].as_str()), (Some(tranche), Some("karim"), Some("5000600")), "{shown}");
+    let karim = run(&org.laptops[1].path, "karim", KARIM_PASSWORD, &["report", "unexplained"], &[]);
+    assert_eq!(karim.status.code(), Some(3), "counsellors do not see this list");
+    honest_laptops_still_sync(&org, &[0, 1, 2]);
+}

@@ -437,6 +437,9 @@ pub enum ReportCmd {
         #[arg(long)]
         by: Vec<String>,
     },
+    /// Tranches that took a project above its approved amount without a supervisor's
+    /// reason, with who recorded them (supervisor).
+    Unexplained,
 }
 
 #[derive(Subcommand)]

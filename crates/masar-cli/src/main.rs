@@ -54,7 +54,7 @@ fn main() -> ExitCode {
     masar_core::harden_process();
     let cli = Cli::parse();
     let json = cli.json;
-    let is_report = matches!(cli.command, Command::Report(_));
+    let is_report = matches!(cli.command, Command::Report(ReportCmd::Indicators { .. }));
     let text = match run(cli) {
         Ok(value) if is_report && !json => output::report_table(&value),
         Ok(value) => output::render(&value, json),
@@ -433,6 +433,7 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                 RefCmd::List { list } => Ok(json(&m.references(&list)?)),
             }
         }
+        Command::Report(ReportCmd::Unexplained) => Ok(json(&open(&path)?.unexplained_tranches()?)),
         Command::Report(ReportCmd::Indicators { from, to, by }) => {
             let m = open(&path)?;
             let dims = by.iter().map(|b| Dimension::parse(b)).collect::<Result<Vec<_>, _>>()?;

@@ -535,6 +535,12 @@ impl Masar {
         self.db.change_role(who, role)
     }
 
+    /// Tranches that took a project above its approved amount without a supervisor's
+    /// reason, with who recorded them (supervisors).
+    pub fn unexplained_tranches(&self) -> Result<Vec<crate::report::UnexplainedTranche>> {
+        self.db.unexplained_tranches()
+    }
+
     /// The laptops this one knows (admin).
     pub fn devices(&self) -> Result<Vec<DeviceRow>> {
         self.db.devices()

@@ -372,6 +372,85 @@ fn person_facts(conn: &Connection, day: NaiveDate) -> Result<HashMap<String, Per
     Ok(rows.collect::<rusqlite::Result<HashMap<_, _>>>()?)
 }
 
+/// A tranche that took its project's payments above the amount the committee approved,
+/// in the project's currency, with no supervisor's reason: what the laptop that recorded
+/// it should have refused. An insider can sign one under their own name by editing their
+/// own database; it is shown, with who recorded it, rather than left unnoticed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct UnexplainedTranche {
+    /// The project.
+    pub project: String,
+    /// Its title.
+    pub title: Option<String>,
+    /// The tranche.
+    pub tranche: String,
+    /// When it was paid.
+    pub date: Option<String>,
+    /// How much, as a decimal.
+    pub amount: String,
+    /// The currency.
+    pub currency: String,
+    /// Paid in that currency up to and with this tranche.
+    pub paid: String,
+    /// The amount the committee approved.
+    pub approved: String,
+    /// Who recorded it, by the name their certificate carries.
+    pub recorded_by: Option<String>,
+    /// On which laptop.
+    pub device: Option<String>,
+}
+
+/// Every tranche above its project's approved amount without a reason, by project and date.
+pub(crate) fn unexplained_tranches(conn: &Connection) -> Result<Vec<UnexplainedTranche>> {
+    type ProjectRow = (String, Option<String>, Option<String>, Option<String>);
+    let projects: Vec<ProjectRow> = conn
+        .prepare("SELECT id, title, approved_amount, currency FROM projects WHERE approved_amount IS NOT NULL ORDER BY id")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    type TrancheRow = (String, Option<String>, Option<String>, Option<String>, Option<String>);
+    let mut tranches = conn.prepare(
+        "SELECT id, date, amount, currency, override_reason FROM disbursements WHERE project_id = ?1 ORDER BY date, id",
+    )?;
+    let mut author = conn.prepare(
+        "SELECT user_name, device FROM changes WHERE entity = 'disbursement' AND record = ?1 AND creates = 1 LIMIT 1",
+    )?;
+    let mut out = Vec::new();
+    for (project, title, approved, currency) in projects {
+        let Some(approved) = stored_amount("approved_amount", approved)? else { continue };
+        let rows: Vec<TrancheRow> =
+            tranches.query_map([&project], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?.collect::<rusqlite::Result<_>>()?;
+        // The approved amount is in the project's currency, else in that of its first tranche.
+        let Some(currency) = currency.or_else(|| rows.first().and_then(|t| t.3.clone())) else { continue };
+        let mut paid = Decimal::ZERO;
+        for (tranche, date, amount, tranche_currency, reason) in rows {
+            if tranche_currency.as_deref() != Some(currency.as_str()) {
+                continue;
+            }
+            let amount = stored_amount("amount", amount)?.unwrap_or_default();
+            paid += amount;
+            if paid > approved && reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+                let (recorded_by, device) = author
+                    .query_row([&tranche], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map(|(n, d): (Option<String>, String)| (n, Some(d)))
+                    .unwrap_or((None, None));
+                out.push(UnexplainedTranche {
+                    project: project.clone(),
+                    title: title.clone(),
+                    tranche,
+                    date,
+                    amount: amount.to_string(),
+                    currency: currency.clone(),
+                    paid: paid.to_string(),
+                    approved: approved.to_string(),
+                    recorded_by,
+                    device,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
 impl Db {
     /// The indicators of the period `[from, to]` with the breakdowns in `by`.
     pub(crate) fn report(&self, from: &str, to: &str, by: &[Dimension]) -> Result<Report> {
@@ -384,6 +463,12 @@ impl Db {
         dims.sort();
         dims.dedup();
         indicators(self.conn(), from_d, to_d, &dims)
+    }
+
+    /// Tranches above their project's approved amount without a reason (supervisors).
+    pub(crate) fn unexplained_tranches(&self) -> Result<Vec<UnexplainedTranche>> {
+        self.require(crate::auth::Permission::DecideInCommittee)?;
+        unexplained_tranches(self.conn())
     }
 
     /// Funded or active projects whose next visit was due before `day` with no visit
