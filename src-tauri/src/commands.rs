@@ -12,7 +12,7 @@ use masar_core::{
     AppInfo, DeviceRow, RevocationDone, PersonQuery, PersonsPage, ProjectQuery, ProjectsPage, Conflict, Dimension, Enrolled, ErrorReport, Exported, Home, Id, Imported, Masar, Person,
     ProjectTile, ProjectView, Report, Resolution, Role, Scope, SessionInfo, SessionTile, SessionView, StageUndone, SyncState,
     SystemClock,
-    Timeline, UserSummary,
+    Timeline, UnexplainedTranche, UserSummary,
 };
 use serde::Serialize;
 use tauri::{Emitter, State};
@@ -351,6 +351,11 @@ pub async fn bundle_import(app: tauri::AppHandle, files: Vec<String>) -> Api<Imp
     })
     .await
     .map_err(|e| ErrorReport::app("app.worker", e.to_string(), None))?
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn unexplained_tranches(state: State<'_, AppState>) -> Api<Vec<UnexplainedTranche>> {
+    with(&state, |m| m.unexplained_tranches())
 }
 
 #[tauri::command(async, rename_all = "snake_case")]

@@ -80,6 +80,7 @@ fn main() {
             commands::user_add,
             commands::user_revoke,
             commands::devices,
+            commands::unexplained_tranches,
             commands::device_revoke,
             commands::enrol,
             commands::sync_state,

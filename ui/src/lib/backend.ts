@@ -5,7 +5,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
   AppInfo, DeviceRow, RevocationDone, PersonQuery, PersonsPage, ProjectQuery, ProjectsPage, Conflict, Enrolled, ErrorReport, Exported, Home, Id, Imported, Person, ProjectTile,
-  ProjectView, Report, SessionInfo, SessionTile, SessionView, StageUndone, SyncState, Timeline, UserSummary,
+  ProjectView, Report, SessionInfo, SessionTile, SessionView, StageUndone, SyncState, Timeline, UnexplainedTranche, UserSummary,
 } from "./types";
 
 export type { ErrorReport } from "./types";
@@ -74,6 +74,7 @@ export const api = {
   bundleExport: (out: string, full: boolean, scope: string | null) => call<Exported>("bundle_export", { out, full, scope }),
   bundleImport: (files: string[]) => call<Imported>("bundle_import", { files }),
   conflicts: () => call<Conflict[]>("conflicts"),
+  unexplained: () => call<UnexplainedTranche[]>("unexplained_tranches"),
   conflictResolve: (id: string, keep: "kept" | "other" | null, value: string | null) => call<Done>("conflict_resolve", { id, keep, value }),
   report: (from: string, to: string, by: string[]) => call<Report>("report_indicators", { from, to, by }),
 };

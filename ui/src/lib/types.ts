@@ -1389,6 +1389,48 @@ bundle_key: number | null,
  */
 removed: number, };
 
+export type UnexplainedTranche = { 
+/**
+ * The project.
+ */
+project: string, 
+/**
+ * Its title.
+ */
+title: string | null, 
+/**
+ * The tranche.
+ */
+tranche: string, 
+/**
+ * When it was paid.
+ */
+date: string | null, 
+/**
+ * How much, as a decimal.
+ */
+amount: string, 
+/**
+ * The currency.
+ */
+currency: string, 
+/**
+ * Paid in that currency up to and with this tranche.
+ */
+paid: string, 
+/**
+ * The amount the committee approved.
+ */
+approved: string, 
+/**
+ * Who recorded it, by the name their certificate carries.
+ */
+recorded_by: string | null, 
+/**
+ * On which laptop.
+ */
+device: string | null, };
+
 export type Measure = number | { [key in string]: string };
 
 export type Report = { 
