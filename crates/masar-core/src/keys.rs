@@ -203,6 +203,11 @@ impl KeyFile {
         Ok(())
     }
 
+    /// Whether some user's entry holds the organisation's root key.
+    pub fn holds_root(&self) -> bool {
+        self.entries.iter().any(|e| e.root.is_some())
+    }
+
     /// Recovers the database key and the user's own secrets with their password.
     pub fn unwrap_for(&self, user: &str, password: &str) -> Result<Unlocked, AuthError> {
         let entry = self

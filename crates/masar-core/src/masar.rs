@@ -644,6 +644,29 @@ mod tests {
     }
 
     #[test]
+    fn an_upgraded_database_keeps_its_root_key_until_every_user_is_certified() {
+        let (_d, mut m) = crate::testing::temp_db();
+        let karim = m.add_user("karim", Role::Counsellor, "karim tailors in Oujda").unwrap();
+        let root = m.db().root_key().unwrap().to_bytes();
+        let (path, key) = (m.path().to_path_buf(), m.db().db_key().clone());
+        // As a database made before custody: the root key in the database, Karim with no
+        // certified key of his own.
+        m.conn().execute("DELETE FROM certs WHERE user = ?1", [&karim]).unwrap();
+        set_meta(m.conn(), "org_root_secret", &hex::encode(root)).unwrap();
+        let mut file = KeyFile::load(&key_file_path(&path)).unwrap();
+        file.add_user("karim", "karim tailors in Oujda", &key, &Secrets::default()).unwrap();
+        file.save(&key_file_path(&path)).unwrap();
+        drop(m);
+        let root_in_db = |m: &Masar| meta(m.conn(), "org_root_secret").unwrap().is_some();
+        let admin = Masar::open(&path, "admin", "a long enough passphrase", clock()).unwrap();
+        assert!(root_in_db(&admin), "kept while Karim has no key: he could never get one after");
+        drop(admin);
+        let mut karim = Masar::open(&path, "karim", "karim tailors in Oujda", clock()).unwrap();
+        crate::testing::person(&mut karim, "Amina", "female", "1990-01-01");
+        assert!(!root_in_db(&karim), "every user certified, an administrator holding the root: gone");
+    }
+
+    #[test]
     fn a_new_database_opens_with_its_password_and_refuses_another() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("m.db");

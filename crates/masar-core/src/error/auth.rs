@@ -42,7 +42,7 @@ pub enum AuthError {
     UnknownUser(String),
     /// The account holds no certified signing key on this laptop, so its changes could not
     /// be checked anywhere.
-    #[error("the account '{0}' has no signing key on this laptop: ask an administrator to reset its password (`masar user reset-password`), which certifies a new key")]
+    #[error("the account '{0}' has no signing key on this laptop (its database was made by an earlier version, and its administrator's key was put away before this account logged in): ask an administrator to make you a new account")]
     Unsigned(String),
     /// The account or this laptop was revoked by an administrator.
     #[error("{0} was revoked by an administrator: nothing more can be written with it")]

@@ -292,12 +292,20 @@ pub(crate) fn at_login(conn: &Connection, login: &Login<'_>, secrets: crate::key
     }
     if let Some(root) = &root {
         sign_archive(conn, root, &org, now)?;
-        if admin {
-            // From here on only administrators' passwords open the root key.
+        // A database made before custody keeps its root key in the database until every
+        // active user of this laptop holds a certified key (each gets one at their first
+        // log-in) and an administrator holds the root under their password; from then on
+        // only administrators' passwords open it.
+        let uncertified = conn
+            .prepare_cached(
+                "SELECT 1 FROM users u WHERE u.active = 1
+                   AND NOT EXISTS (SELECT 1 FROM certs c WHERE c.user = u.id AND c.device = ?1) LIMIT 1",
+            )?
+            .exists([&device])?;
+        let held = crate::keys::KeyFile::load(key_file)?.holds_root();
+        if held && !uncertified {
             conn.execute("DELETE FROM meta WHERE key = 'org_root_secret'", [])?;
         } else if clear_root.is_none() && !had_root {
-            // A root just made for a database that had none, opened first by a user who is
-            // not an administrator: kept in the database until an administrator logs in.
             put(conn, "org_root_secret", &hex::encode(root.to_bytes()))?;
         }
     }
