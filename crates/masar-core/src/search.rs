@@ -14,24 +14,33 @@ use crate::fold::fold;
 
 const INDEXED: &[&str] = &["given", "family", "given_ar", "family_ar", "unhcr_id", "phone"];
 
-/// Rewrites one person's entry in the search index from their current fields.
+/// Rewrites one person's entries in the search indexes (their folded text and their
+/// words) from their current fields, read once.
 pub(crate) fn reindex_person(tx: &Transaction<'_>, id: &str) -> Result<(), StoreError> {
     let sql = format!("SELECT rowid, {} FROM persons WHERE id = ?1", INDEXED.join(", "));
-    let row: Option<(i64, String)> = tx
-        .query_row(&sql, [id], |r| {
-            let mut parts = Vec::new();
-            for i in 0..INDEXED.len() {
-                if let Some(s) = r.get::<_, Option<String>>(i + 1)? {
-                    parts.push(fold(&s));
-                }
-            }
-            Ok((r.get(0)?, parts.join(" | ")))
-        })
+    type Row = (i64, Vec<Option<String>>);
+    let row: Option<Row> = tx
+        .prepare_cached(&sql)?
+        .query_row([id], |r| Ok((r.get(0)?, (1..=INDEXED.len()).map(|i| r.get(i)).collect::<rusqlite::Result<_>>()?)))
         .optional()?;
-    if let Some((rowid, text)) = row {
-        tx.execute("DELETE FROM person_search WHERE rowid = ?1", [rowid])?;
-        tx.execute("INSERT INTO person_search(rowid, text) VALUES (?1, ?2)", params![rowid, text])?;
-        index_words(tx, rowid, id)?;
+    let Some((rowid, values)) = row else { return Ok(()) };
+    let mut parts = Vec::new();
+    let mut all = std::collections::BTreeSet::new();
+    for (field, value) in INDEXED.iter().zip(values) {
+        let Some(value) = value else { continue };
+        let folded = fold(&value);
+        all.extend(words(&folded).map(str::to_string));
+        if matches!(*field, "unhcr_id" | "phone") {
+            all.extend(code(&folded));
+        }
+        parts.push(folded);
+    }
+    tx.prepare_cached("DELETE FROM person_search WHERE rowid = ?1")?.execute([rowid])?;
+    tx.prepare_cached("INSERT INTO person_search(rowid, text) VALUES (?1, ?2)")?.execute(params![rowid, parts.join(" | ")])?;
+    tx.prepare_cached("DELETE FROM person_words WHERE person = ?1")?.execute([rowid])?;
+    let mut insert = tx.prepare_cached("INSERT OR IGNORE INTO person_words(word, person) VALUES (?1, ?2)")?;
+    for w in all {
+        insert.execute(params![w, rowid])?;
     }
     Ok(())
 }
@@ -46,26 +55,6 @@ fn words(folded: &str) -> impl Iterator<Item = &str> {
 fn code(folded: &str) -> Option<String> {
     let c: String = folded.chars().filter(|c| c.is_alphanumeric()).collect();
     (!c.is_empty()).then(|| format!("#{c}"))
-}
-
-fn index_words(tx: &Transaction<'_>, rowid: i64, id: &str) -> Result<(), StoreError> {
-    let sql = format!("SELECT {} FROM persons WHERE id = ?1", INDEXED.join(", "));
-    let values: Vec<Option<String>> = tx.query_row(&sql, [id], |r| (0..INDEXED.len()).map(|i| r.get(i)).collect())?;
-    let mut all = std::collections::BTreeSet::new();
-    for (field, value) in INDEXED.iter().zip(values) {
-        let Some(value) = value else { continue };
-        let folded = fold(&value);
-        all.extend(words(&folded).map(str::to_string));
-        if matches!(*field, "unhcr_id" | "phone") {
-            all.extend(code(&folded));
-        }
-    }
-    tx.execute("DELETE FROM person_words WHERE person = ?1", [rowid])?;
-    let mut insert = tx.prepare_cached("INSERT OR IGNORE INTO person_words(word, person) VALUES (?1, ?2)")?;
-    for w in all {
-        insert.execute(params![w, rowid])?;
-    }
-    Ok(())
 }
 
 /// Indexes every person again (a database upgraded to word search).

@@ -172,11 +172,6 @@ pub(crate) fn store_member_keys(conn: &Connection, e: &Enrolment) -> Result<Sign
     Ok(root)
 }
 
-/// Keeps a certificate the root issued (a user's key on a device).
-pub(crate) fn store_cert(conn: &Connection, cert: &AuthorCert) -> Result<()> {
-    crate::changes::keep_cert(conn, cert)
-}
-
 /// A certificate this laptop holds, by id.
 pub(crate) fn cert(conn: &Connection, id: &str) -> Result<Option<AuthorCert>> {
     use rusqlite::OptionalExtension;
@@ -275,7 +270,7 @@ pub(crate) fn at_login(conn: &Connection, login: &Login<'_>, secrets: crate::key
             if login.joined {
                 cert = cert.at_join(root);
             }
-            store_cert(conn, &cert)?;
+            crate::changes::keep_cert(conn, &cert)?;
             signer = Signer::new(cert, key.clone());
             signing = Some(key);
             rewrap = true;
@@ -296,17 +291,22 @@ pub(crate) fn at_login(conn: &Connection, login: &Login<'_>, secrets: crate::key
         // active user of this laptop holds a certified key (each gets one at their first
         // log-in) and an administrator holds the root under their password; from then on
         // only administrators' passwords open it.
-        let uncertified = conn
-            .prepare_cached(
-                "SELECT 1 FROM users u WHERE u.active = 1
-                   AND NOT EXISTS (SELECT 1 FROM certs c WHERE c.user = u.id AND c.device = ?1) LIMIT 1",
-            )?
-            .exists([&device])?;
-        let held = crate::keys::KeyFile::load(key_file)?.holds_root();
-        if held && !uncertified {
-            conn.execute("DELETE FROM meta WHERE key = 'org_root_secret'", [])?;
-        } else if clear_root.is_none() && !had_root {
-            put(conn, "org_root_secret", &hex::encode(root.to_bytes()))?;
+        // Only a database made before custody, or a root just made or received, pays for
+        // this check: an ordinary log-in skips it.
+        if clear_root.is_some() || !had_root {
+            let uncertified = conn
+                .prepare_cached(
+                    "SELECT 1 FROM users u WHERE u.active = 1
+                       AND NOT EXISTS (SELECT 1 FROM certs c WHERE c.user = u.id AND c.device = ?1) LIMIT 1",
+                )?
+                .exists([&device])?;
+            if clear_root.is_some() {
+                if !uncertified && crate::keys::KeyFile::load(key_file)?.holds_root() {
+                    conn.execute("DELETE FROM meta WHERE key = 'org_root_secret'", [])?;
+                }
+            } else if uncertified || !admin {
+                put(conn, "org_root_secret", &hex::encode(root.to_bytes()))?;
+            }
         }
     }
     tx.commit()?;
@@ -322,7 +322,7 @@ fn sign_archive(conn: &Connection, root: &SigningKey, org: &str, now: &str) -> R
     }
     let key = SigningKey::from_bytes(&random32());
     let cert = AuthorCert::issue(root, org, "archive", "before signatures", Role::Admin, crate::trust::ARCHIVE_DEVICE, &key.verifying_key(), now);
-    store_cert(conn, &cert)?;
+    crate::changes::keep_cert(conn, &cert)?;
     let Some(signer) = Signer::new(cert, key) else { return Ok(()) };
     let ops = crate::changes::oplog::load_ops(conn, "c.commit_id IS NULL", &[])?;
     for chunk in ops.chunks(10_000) {

@@ -435,7 +435,7 @@ impl Db {
                     continue;
                 };
                 for cert in &checked.certs {
-                    keys::store_cert(tx, cert)?;
+                    crate::changes::keep_cert(tx, cert)?;
                 }
                 for r in &checked.revocations {
                     if keys::store_revocation(tx, r)? {

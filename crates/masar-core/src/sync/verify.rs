@@ -142,7 +142,9 @@ pub(crate) fn check(conn: &Connection, keys: &OrgKeys, contents: Contents) -> Re
         ops.push((op, commit, pos));
     }
     // Every commit whole, and every signature right (checked in one batch).
-    let mut items = Vec::with_capacity(contents.commits.len());
+    // The messages to check in one batch, and which commit each is.
+    let mut batch = Vec::with_capacity(contents.commits.len());
+    let mut which = Vec::with_capacity(contents.commits.len());
     let mut ids = Vec::with_capacity(contents.commits.len());
     for (i, c) in contents.commits.iter().enumerate() {
         let full: Vec<[u8; 32]> = digests[i]
@@ -155,13 +157,13 @@ pub(crate) fn check(conn: &Connection, keys: &OrgKeys, contents: Contents) -> Re
             continue;
         };
         ids.push(Some(commit_id(org, &c.cert, &full)));
-        items.push((commit_message(org, &c.cert, &full), c.signature, *key, i));
+        batch.push((commit_message(org, &c.cert, &full), c.signature, *key));
+        which.push(i);
     }
-    let batch: Vec<_> = items.iter().map(|(m, s, k, _)| (m.clone(), *s, *k)).collect();
     if !verify_commits(&batch) {
         // Find the first that fails, to name it.
-        for (m, s, k, i) in &items {
-            if !verify_commits(&[(m.clone(), *s, *k)]) {
+        for (item, i) in batch.iter().zip(&which) {
+            if !verify_commits(std::slice::from_ref(item)) {
                 let (op, _, _) = ops.iter().find(|(_, c, _)| c == i).ok_or(SyncError::Changed)?;
                 let name = certs.get(&contents.commits[*i].cert).map(|c| c.0.name.clone()).unwrap_or_default();
                 return Err(untrusted(op, &name, "its author's signature does not cover it: it was changed or forged").into());
