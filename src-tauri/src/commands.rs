@@ -318,19 +318,14 @@ pub fn set_sync_folder(state: State<'_, AppState>, folder: String) -> Api<Done> 
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
-pub fn bundle_export(state: State<'_, AppState>, out: String, full: bool, scope: Option<String>) -> Api<Exported> {
+pub fn bundle_export(app: tauri::AppHandle, state: State<'_, AppState>, out: String, full: bool, scope: Option<String>) -> Api<Exported> {
     let scope: Vec<Scope> = match scope.filter(|s| !s.is_empty()) {
         Some(s) => vec![Scope::parse(&s).map_err(report)?],
         None => Vec::new(),
     };
-    with(&state, |m| m.export_bundle(Path::new(&out), full, &scope))
-}
-
-/// How far an import got, sent to the window as it goes.
-#[derive(Clone, Serialize)]
-struct Progress {
-    done: usize,
-    total: usize,
+    with(&state, |m| m.export_bundle(Path::new(&out), full, &scope, |p| {
+        let _ = app.emit("sync-progress", p);
+    }))
 }
 
 /// Imports bundles on a worker thread, telling the window how far it got, so the window
@@ -344,8 +339,8 @@ pub async fn bundle_import(app: tauri::AppHandle, files: Vec<String>) -> Api<Imp
         let state = handle.state::<AppState>();
         let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
         with(&state, |m| {
-            m.import_bundles(&refs, |done, total| {
-                let _ = handle.emit("import-progress", Progress { done, total });
+            m.import_bundles(&refs, |p| {
+                let _ = handle.emit("sync-progress", p);
             })
         })
     })

@@ -89,3 +89,24 @@ fn exit_statuses_say_what_kind_of_failure_it_was() {
         assert!(help.contains(line), "--help lacks '{line}': {help}");
     }
 }
+
+#[test]
+fn an_export_and_an_import_show_a_progress_bar_on_a_terminal_and_nothing_on_a_pipe() {
+    let db = Db::new();
+    for i in 0..3 {
+        db.person(&format!("Amina{i}"), "Haddad");
+    }
+    let first = db.dir().join("first.masar");
+    let (status, text) = at_terminal(&db, &format!("bundle export --full --out {}", first.display()), &[("password (or set MASAR_PASSWORD)", PASSWORD)]);
+    assert_eq!(status, 0, "{text}");
+    assert!(text.contains("changes written"), "no progress bar on the terminal: {text}");
+    // On a pipe, and with --json, stderr stays empty: scripts read what they read before.
+    let second = db.dir().join("second.masar");
+    let out = db.run(&["bundle", "export", "--full", "--out", second.to_str().expect("utf-8")]);
+    assert!(out.status.success() && out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = db.run(&["--json", "bundle", "import", first.to_str().expect("utf-8")]);
+    assert!(out.status.success() && out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (status, text) = at_terminal(&db, &format!("bundle import {}", second.display()), &[("password (or set MASAR_PASSWORD)", PASSWORD)]);
+    assert_eq!(status, 0, "{text}");
+    assert!(text.contains("changes read and checked"), "no progress bar on the terminal: {text}");
+}

@@ -51,7 +51,7 @@ fn main() {
         m.add_person(&fields).expect("person");
     }
     let t = Instant::now();
-    let small = m.export_bundle(&dir.path().join("small.masar"), false, &[]).expect("export");
+    let small = m.export_bundle(&dir.path().join("small.masar"), false, &[], |_| {}).expect("export");
     let small_time = t.elapsed();
     let small_floor = write_floor(&dir.path().join("small.floor"), small.bytes);
 
@@ -65,7 +65,7 @@ fn main() {
     }
     let before = peak_rss_mib();
     let t = Instant::now();
-    let whole = m.export_bundle(&dir.path().join("whole.masar"), true, &[]).expect("export");
+    let whole = m.export_bundle(&dir.path().join("whole.masar"), true, &[], |_| {}).expect("export");
     let whole_time = t.elapsed();
     let after = peak_rss_mib();
     let whole_floor = write_floor(&dir.path().join("whole.floor"), whole.bytes);

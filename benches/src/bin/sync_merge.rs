@@ -75,7 +75,7 @@ fn main() {
             laptop.import_persons_csv(csv.as_bytes()).expect("persons");
         }
         let out = dir.path().join(format!("l{i}.masar"));
-        changes += laptop.export_bundle(&out, false, &[]).expect("export").changes;
+        changes += laptop.export_bundle(&out, false, &[], |_| {}).expect("export").changes;
         files.push(out);
     }
     eprintln!("prepared in {:.1} s", secs(t.elapsed()));
@@ -89,12 +89,12 @@ fn main() {
         Masar::join(&dir.path().join("supervisor.db"), &enrol, PASSPHRASE, "supervisor", "admin", PASSWORD, clock.clone()).expect("join");
     let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
     let t = Instant::now();
-    let merged = supervisor.import_bundles(&paths, |_, _| {}).expect("merge");
+    let merged = supervisor.import_bundles(&paths, |_| {}).expect("merge");
     let merge = t.elapsed();
     let rss_after_merge = peak_rss_mib();
 
     let t = Instant::now();
-    let again = supervisor.import_bundles(&paths, |_, _| {}).expect("re-import");
+    let again = supervisor.import_bundles(&paths, |_| {}).expect("re-import");
     let reimport = t.elapsed();
     assert_eq!(again.applied, 0);
 

@@ -3,6 +3,7 @@
 
 mod args;
 mod output;
+mod progress;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -160,6 +161,7 @@ fn confirm(question: &str) -> Result<bool, Failure> {
 
 fn run(cli: Cli) -> Result<Json, Failure> {
     let path = db_path(cli.db)?;
+    let json_out = cli.json;
     match cli.command {
         Command::Init { org, join, device } => {
             let made = match join {
@@ -185,22 +187,17 @@ fn run(cli: Cli) -> Result<Json, Failure> {
         Command::Bundle(BundleCmd::Export { out, full, scope }) => {
             let mut m = open(&path)?;
             let scope = scope.iter().map(|s| Scope::parse(s)).collect::<Result<Vec<_>, _>>()?;
-            Ok(json(&m.export_bundle(&out, full, &scope)?))
+            let mut bar = progress::Bar::new(json_out);
+            Ok(json(&m.export_bundle(&out, full, &scope, |p| bar.tell(p))?))
         }
         Command::Bundle(BundleCmd::Import { files }) => {
             let mut m = open(&path)?;
             // A folder stands for the bundle files in it, as in the window.
             let files = Masar::bundle_files(&files)?;
             let paths: Vec<&std::path::Path> = files.iter().map(|f| f.as_path()).collect();
-            let show = std::io::stderr().is_terminal() && paths.len() > 1;
-            let done = m.import_bundles(&paths, |i, n| {
-                if show {
-                    eprint!("\rbundles checked and applied: {i}/{n}");
-                }
-            })?;
-            if show {
-                eprintln!();
-            }
+            let mut bar = progress::Bar::new(json_out);
+            let done = m.import_bundles(&paths, |p| bar.tell(p))?;
+            drop(bar);
             Ok(json(&done))
         }
         Command::Conflicts(ConflictsCmd::List) => {

@@ -66,6 +66,24 @@ pub(crate) enum ReadRefusal {
 /// Reads a regular file of at most `max` bytes, without following a symlink and without
 /// waiting on a FIFO.
 pub(crate) fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>, ReadRefusal> {
+    let file = open_regular(path, max)?;
+    let mut bytes = Vec::new();
+    file.take(max + 1).read_to_end(&mut bytes).map_err(ReadRefusal::Io)?;
+    if bytes.len() as u64 > max {
+        return Err(ReadRefusal::TooLarge);
+    }
+    Ok(bytes)
+}
+
+/// The first `n` bytes of a regular file of any size (fewer if it is shorter), read as
+/// [`read_regular`] reads.
+pub(crate) fn read_regular_start(path: &Path, n: u64) -> Result<Vec<u8>, ReadRefusal> {
+    let mut bytes = Vec::new();
+    open_regular(path, u64::MAX)?.take(n).read_to_end(&mut bytes).map_err(ReadRefusal::Io)?;
+    Ok(bytes)
+}
+
+fn open_regular(path: &Path, max: u64) -> Result<std::fs::File, ReadRefusal> {
     let meta = std::fs::symlink_metadata(path).map_err(ReadRefusal::Io)?;
     if !meta.file_type().is_file() {
         return Err(ReadRefusal::NotRegular);
@@ -85,12 +103,7 @@ pub(crate) fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>, ReadRefusal
     if !file.metadata().map_err(ReadRefusal::Io)?.file_type().is_file() {
         return Err(ReadRefusal::NotRegular);
     }
-    let mut bytes = Vec::new();
-    file.take(max + 1).read_to_end(&mut bytes).map_err(ReadRefusal::Io)?;
-    if bytes.len() as u64 > max {
-        return Err(ReadRefusal::TooLarge);
-    }
-    Ok(bytes)
+    Ok(file)
 }
 
 #[cfg(all(test, unix))]

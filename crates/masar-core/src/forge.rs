@@ -115,10 +115,10 @@ impl<'m> Forger<'m> {
     pub fn bundle(&self, changes: &[Forged], author: Author, id: &str) -> Vec<u8> {
         let ops: Vec<Op> = changes.iter().enumerate().map(|(i, f)| Self::op(f, i as u32)).collect();
         let digests: Vec<[u8; 32]> = ops.iter().map(|o| o.digest().expect("a digest")).collect();
-        let (cert, signature) = match author {
+        let (cert, (commit_id, signature)) = match author {
             Author::Own => {
                 let signer = self.m.db().signer().expect("the insider's key");
-                (signer.cert.clone(), signer.sign_commit(&digests).1)
+                (signer.cert.clone(), signer.sign_commit(&digests))
             }
             Author::Minted(role) => {
                 let fake_root = SigningKey::from_bytes(&crate::sync::keys::random32());
@@ -126,14 +126,14 @@ impl<'m> Forger<'m> {
                 let user = self.m.user();
                 let cert = AuthorCert::issue(&fake_root, &self.keys.org_id, &user.id, &user.name, role, self.m.device_id(), &key.verifying_key(), "t");
                 let signer = crate::trust::Signer::new(cert.clone(), key).expect("a pair");
-                (cert, signer.sign_commit(&digests).1)
+                (cert, signer.sign_commit(&digests))
             }
         };
         let contents = Contents {
             device_name: None,
             certs: vec![cert.clone()],
             revocations: Vec::new(),
-            commits: vec![Commit { cert: cert.id.clone(), signature, size: ops.len() as u32, absent: Vec::new() }],
+            commits: vec![Commit { id: commit_id, cert: cert.id.clone(), signature, size: ops.len() as u32, absent: Vec::new() }],
             ops: ops.into_iter().enumerate().map(|(i, o)| (o, 0, i as u32)).collect(),
         };
         self.seal(&contents, id)
@@ -167,16 +167,16 @@ impl<'m> Forger<'m> {
     }
 
     /// A sealed bundle that announces `announced` changes and whose body inflates to
-    /// `tiny` copies of one small change: a bomb that an honest header does not show.
-    pub fn inflating_bundle(&self, announced: u64, tiny: u64) -> Vec<u8> {
+    /// `inflated` bytes of padding before anything else: a bomb that an honest header does
+    /// not show.
+    pub fn inflating_bundle(&self, announced: u64, inflated: u64) -> Vec<u8> {
         let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
-        z.write_all(b"{\"commits\":[],\"ops\":[").expect("deflate");
-        let one = b"{\"h\":1,\"d\":\"d\",\"e\":\"person\",\"r\":\"r\",\"f\":\"city\",\"v\":\"1\",\"t\":\"t\",\"m\":0,\"i\":0},";
-        let chunk: Vec<u8> = one.iter().copied().cycle().take(one.len() * 10_000).collect();
-        for _ in 0..tiny / 10_000 {
+        z.write_all(b"{\"padding\":\"").expect("deflate");
+        let chunk = vec![b'a'; 1 << 20];
+        for _ in 0..inflated >> 20 {
             z.write_all(&chunk).expect("deflate");
         }
-        z.write_all(b"{}]}").expect("deflate");
+        z.write_all(b"\",\"commits\":[],\"ops\":[]}").expect("deflate");
         let compressed = z.finish().expect("deflate");
         bundle::seal_raw(&self.header("bomb", announced), &compressed, &self.keys).expect("seal")
     }

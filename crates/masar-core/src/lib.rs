@@ -60,7 +60,7 @@ pub use error::{parse_date, split_pair, AuthError, Error, ErrorClass, ErrorRepor
 pub use masar::{Created, Enrolled, Masar, Status};
 pub use report::{Dimension, Measure, Report, UnexplainedTranche};
 pub use store::SCHEMA_VERSION;
-pub use sync::{Conflict, DeviceRow, Exported, Imported, Resolution, RevocationDone, Scope};
+pub use sync::{Conflict, DeviceRow, Exported, Imported, Resolution, RevocationDone, Scope, SyncProgress, SyncStage};
 pub use views::{
     AppInfo, Checked, Choices, Digest, Home, Id, Money, OverdueVisit, PasswordChanged, Permissions, PersonQuery, PersonsPage, ProjectQuery,
     ProjectRow, ProjectTile, ProjectView, ProjectsPage,

@@ -20,7 +20,7 @@ use crate::keys::{DbKey, KeyFile, Secrets};
 use crate::report::{Dimension, Report};
 use crate::store::{self, key_file_path, meta, set_meta};
 use crate::sync::keys::Login;
-use crate::sync::{Conflict, DeviceRow, Exported, Imported, Resolution, RevocationDone, Scope};
+use crate::sync::{Conflict, DeviceRow, Exported, Imported, Resolution, RevocationDone, Scope, SyncProgress};
 use crate::Result;
 
 /// An open database with a logged-in user: the one handle every operation goes through.
@@ -567,14 +567,15 @@ impl Masar {
         Ok(Enrolled { device_id, file: out.display().to_string() })
     }
 
-    /// Writes a bundle of what readers may lack (see `sync`).
-    pub fn export_bundle(&mut self, out: &Path, full: bool, scope: &[Scope]) -> Result<Exported> {
-        self.db.export_bundle(out, full, scope)
+    /// Writes a bundle of what readers may lack (see `sync`); `progress` is told as the
+    /// changes are written.
+    pub fn export_bundle(&mut self, out: &Path, full: bool, scope: &[Scope], progress: impl FnMut(SyncProgress)) -> Result<Exported> {
+        self.db.export_bundle(out, full, scope, progress)
     }
 
-    /// Imports bundles: every file is checked before anything is applied, then all are
-    /// applied in one transaction. `progress` is told after each bundle.
-    pub fn import_bundles(&mut self, files: &[&Path], progress: impl FnMut(usize, usize)) -> Result<Imported> {
+    /// Imports bundles in one transaction, checking each change as it streams in; a
+    /// refusal anywhere applies nothing. `progress` is told as changes are read and settled.
+    pub fn import_bundles(&mut self, files: &[&Path], progress: impl FnMut(SyncProgress)) -> Result<Imported> {
         self.db.import_bundles(files, progress)
     }
 

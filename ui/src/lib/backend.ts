@@ -5,7 +5,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
   AppInfo, DeviceRow, RevocationDone, PersonQuery, PersonsPage, ProjectQuery, ProjectsPage, Conflict, Enrolled, ErrorReport, Exported, Home, Id, Imported, Person, ProjectTile,
-  ProjectView, Report, SessionInfo, SessionTile, SessionView, StageUndone, SyncState, Timeline, UnexplainedTranche, UserSummary,
+  ProjectView, Report, SessionInfo, SessionTile, SessionView, StageUndone, SyncProgress, SyncState, Timeline, UnexplainedTranche, UserSummary,
 } from "./types";
 
 export type { ErrorReport } from "./types";
@@ -79,12 +79,7 @@ export const api = {
   report: (from: string, to: string, by: string[]) => call<Report>("report_indicators", { from, to, by }),
 };
 
-/** How far a bundle import got. */
-export interface ImportProgress {
-  done: number;
-  total: number;
-}
-
-export function onImportProgress(f: (p: ImportProgress) => void): Promise<UnlistenFn> {
-  return listen<ImportProgress>("import-progress", (e) => f(e.payload));
+/** Tells `f` how far a bundle export or import got, as it goes. */
+export function onSyncProgress(f: (p: SyncProgress) => void): Promise<UnlistenFn> {
+  return listen<SyncProgress>("sync-progress", (e) => f(e.payload));
 }

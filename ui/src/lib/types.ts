@@ -1345,6 +1345,22 @@ bundles: number,
  */
 revoked: number, };
 
+export type SyncStage = "reading" | "settling" | "writing";
+
+export type SyncProgress = { 
+/**
+ * The step.
+ */
+stage: SyncStage, 
+/**
+ * Changes done.
+ */
+done: number, 
+/**
+ * Changes in all (as announced: a bundle may hold fewer).
+ */
+total: number, };
+
 export type DeviceRow = { 
 /**
  * The device's id.

@@ -227,7 +227,7 @@ impl<'t> Writer<'t> {
     /// Brings the touched records in line with the log and saves the clock; called
     /// before commit.
     fn finish(self) -> Result<()> {
-        oplog::settle(self.tx, &self.touched)?;
+        oplog::settle(self.tx, &self.touched, &mut oplog::Conflicted::new())?;
         if !self.digests.is_empty() {
             // The author signs the whole write at once; its changes were logged with an
             // empty commit id, filled in now that the digests are known.
@@ -332,7 +332,7 @@ impl<'t> Writer<'t> {
             self.log(entity, id, name, value, None, i == 0)?;
         }
         // Settled now, so that later steps of the same write see the row.
-        oplog::settle(self.tx, &std::mem::take(&mut self.touched)).map(|_| ())
+        oplog::settle(self.tx, &std::mem::take(&mut self.touched), &mut oplog::Conflicted::new())
     }
 
     /// Sets settable fields of an existing record (refusing any other); logs only the
@@ -373,7 +373,7 @@ impl<'t> Writer<'t> {
             self.log(entity, id, name, value, Some(&old), false)?;
             changed += 1;
         }
-        oplog::settle(self.tx, &std::mem::take(&mut self.touched))?;
+        oplog::settle(self.tx, &std::mem::take(&mut self.touched), &mut oplog::Conflicted::new())?;
         Ok(changed)
     }
 
@@ -393,7 +393,7 @@ impl<'t> Writer<'t> {
         }
         self.log(entity, id, "erased", &Value::Bool(true), None, false)?;
         oplog::apply_erasure(self.tx, id)?;
-        oplog::settle(self.tx, &std::mem::take(&mut self.touched)).map(|_| ())
+        oplog::settle(self.tx, &std::mem::take(&mut self.touched), &mut oplog::Conflicted::new())
     }
 }
 

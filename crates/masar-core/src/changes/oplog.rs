@@ -311,17 +311,27 @@ fn json_to_value(def_kind: FieldKind, json: Option<&str>) -> Value {
 /// Records touched by a batch of changes, with the fields touched in each.
 pub(crate) type Touched = BTreeMap<(String, String), BTreeSet<String>>;
 
+/// The fields in conflict, with how many values disagree with the one shown.
+pub(crate) type Conflicted = BTreeMap<(String, String, String), u64>;
+
 /// Brings the entity rows of the touched records in line with the log: updates the touched
 /// fields of shown records, shows records that can now be shown, and retries pending ones.
-/// Returns how many conflicts the touched fields are in.
-pub(crate) fn settle(tx: &Transaction<'_>, records: &Touched) -> Result<u64> {
+/// Records in `conflicted` each touched field's disagreeing values (removing a field that
+/// no longer has any).
+pub(crate) fn settle(tx: &Transaction<'_>, records: &Touched, conflicted: &mut Conflicted) -> Result<()> {
     let mut shown_any = false;
-    let mut conflicts = 0;
     for ((entity, record), fields) in records {
         let heads = record_heads(tx, entity, record)?;
         for field in fields {
-            if let Some((winner, losers)) = heads.get(field).and_then(|h| h.split_first()) {
-                conflicts += losers.iter().filter(|l| l.value != winner.value).count() as u64;
+            let losers = match heads.get(field).and_then(|h| h.split_first()) {
+                Some((winner, losers)) => losers.iter().filter(|l| l.value != winner.value).count() as u64,
+                None => 0,
+            };
+            let key = (entity.clone(), record.clone(), field.clone());
+            if losers > 0 {
+                conflicted.insert(key, losers);
+            } else {
+                conflicted.remove(&key);
             }
         }
         let Some(e) = Entity::from_name(entity) else { continue };
@@ -341,7 +351,49 @@ pub(crate) fn settle(tx: &Transaction<'_>, records: &Touched) -> Result<u64> {
             }
         }
     }
-    Ok(conflicts)
+    Ok(())
+}
+
+/// Settles records touched by changes that arrived from elsewhere: an erased person's
+/// personal data is blanked first, whether the erasure came now or earlier and whichever
+/// order its changes came in, so that nothing of it is ever shown.
+pub(crate) fn settle_arrived(tx: &Transaction<'_>, records: &Touched, conflicted: &mut Conflicted) -> Result<()> {
+    for (entity, record) in records.keys() {
+        if entity == "person" && person_erased(tx, record)? {
+            apply_erasure(tx, record)?;
+        }
+        erase_linked_if_erased(tx, entity, record)?;
+    }
+    settle(tx, records, conflicted)
+}
+
+/// Settles, as [`settle_arrived`], every record touched by the changes logged after `seq`,
+/// a slice of the log at a time, so that a large import never lists its records whole.
+/// Returns the fields left in conflict; `progress` is told how many changes were settled.
+pub(crate) fn settle_since(tx: &Transaction<'_>, seq: i64, progress: &mut dyn FnMut(u64)) -> Result<Conflicted> {
+    const SLICE: i64 = 20_000;
+    let mut conflicted = Conflicted::new();
+    let mut from = seq;
+    let mut done = 0;
+    loop {
+        let mut touched: Touched = BTreeMap::new();
+        let mut last = from;
+        let mut stmt = tx.prepare_cached("SELECT seq, entity, record, field FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+        let mut rows = stmt.query(params![from, SLICE])?;
+        while let Some(r) = rows.next()? {
+            last = r.get(0)?;
+            done += 1;
+            touched.entry((r.get(1)?, r.get(2)?)).or_default().insert(r.get(3)?);
+        }
+        drop(rows);
+        drop(stmt);
+        if touched.is_empty() {
+            return Ok(conflicted);
+        }
+        settle_arrived(tx, &touched, &mut conflicted)?;
+        progress(done);
+        from = last;
+    }
 }
 
 /// Returns true when the record was shown by this call. `fields` limits the update of a

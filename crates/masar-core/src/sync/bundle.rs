@@ -5,17 +5,20 @@
 //! ```text
 //! "MASARBND" | format u16 | header length u32 | header (JSON)
 //!            | payload length u64 | payload | signature (64 bytes) | "MASAREND" | file length u64
-//! payload   = nonce (24) | XChaCha20-Poly1305(bundle key, deflate(JSON ops), aad = all before payload length)
+//! payload   = nonce (24) | XChaCha20-Poly1305(bundle key, deflate(JSON body), aad = all before payload length)
 //! signature = ed25519(device key, every byte before it)
 //! ```
 //!
 //! Reading checks, in this order: the magic, the format version, the end marker (a file
 //! cut short has none), the lengths, the signature (a changed byte), the organisation, the
-//! device's certificate, then decrypts. Nothing is applied before all of it holds.
+//! device's certificate, then decrypts in place. The body is then read part by part
+//! (`read_body`): certificates, revocations and commits first, then one change at a time,
+//! so that a reader never holds a bundle's changes whole; the caller applies them inside
+//! one transaction that a refusal anywhere rolls back, so nothing of a refused bundle stays.
 
-use std::io::{Read, Write};
+use std::io::{BufReader, Read, Write};
 
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::aead::{Aead, AeadInPlace, KeyInit, Payload};
 use ed25519_dalek::{Signature, Signer, Verifier, VerifyingKey};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -32,10 +35,11 @@ pub const MAGIC: &[u8; 8] = b"MASARBND";
 pub const END: &[u8; 8] = b"MASAREND";
 const TRAILER: usize = 16;
 /// The newest bundle format this version writes and reads.
-pub const FORMAT: u16 = 2;
-/// The oldest format this version reads: format 1 carried no author signatures and was
-/// retired before any release.
-pub const OLDEST_FORMAT: u16 = 2;
+pub const FORMAT: u16 = 3;
+/// The oldest format this version reads: format 1 carried no author signatures and format
+/// 2 its commits after its changes (so a reader had to hold them whole); both were retired
+/// before any release.
+pub const OLDEST_FORMAT: u16 = 3;
 /// The most certificates or revocations one bundle may carry.
 pub const MAX_CERTS: usize = 10_000;
 /// A bundle larger than this is refused before anything is read into memory.
@@ -123,6 +127,9 @@ struct WireOp {
 /// A commit as bundles carry it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct WireCommit {
+    /// Its id, as its writer knows it: a reader uses it while the changes stream by and
+    /// refuses the bundle if it is not the id of what the author signed.
+    id: String,
     /// The author's certificate id.
     c: String,
     /// The author's signature, hex.
@@ -137,6 +144,8 @@ struct WireCommit {
 /// A commit of a bundle: who signed which changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Commit {
+    /// Its id, derived from what its author signed (claimed, until a reader checks it).
+    pub id: String,
     /// The author's certificate id.
     pub cert: String,
     /// The author's signature over the digests.
@@ -147,6 +156,7 @@ pub(crate) struct Commit {
     pub absent: Vec<(u32, [u8; 32])>,
 }
 
+#[cfg(any(test, feature = "forging", feature = "fuzzing"))]
 /// What a bundle carries: the certificates and revocations its reader needs, the commits,
 /// and the changes, each with its commit (an index into `commits`) and place in it.
 #[derive(Debug, Clone, Default)]
@@ -160,20 +170,6 @@ pub(crate) struct Contents {
 
 fn is_false(b: &bool) -> bool {
     !*b
-}
-
-#[derive(Serialize, Deserialize)]
-struct Body {
-    /// The name the writing laptop gave itself (information for administrators).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    dn: Option<String>,
-    #[serde(default)]
-    certs: Vec<AuthorCert>,
-    #[serde(default)]
-    revocations: Vec<Revocation>,
-    #[serde(default)]
-    commits: Vec<WireCommit>,
-    ops: Vec<WireOp>,
 }
 
 fn to_wire(op: &Op, commit: usize, pos: u32) -> WireOp {
@@ -250,8 +246,8 @@ fn from_wire(w: WireOp) -> Result<(Op, usize, u32), SyncError> {
 }
 
 /// Writes a bundle's body change by change into the compressor, so that an export holds
-/// the compressed bundle rather than its changes. The changes come first and the commits
-/// after them (a reader takes the keys in any order), so commits are known when written.
+/// the compressed bundle rather than its changes. The commits come before the changes,
+/// so that a reader can check each change as it streams by.
 pub(crate) struct BodyWriter {
     // Buffered: JSON is written a token at a time, and the compressor works best on blocks.
     z: std::io::BufWriter<flate2::write::DeflateEncoder<Vec<u8>>>,
@@ -259,9 +255,20 @@ pub(crate) struct BodyWriter {
     pub count: u64,
 }
 
+fn wire_commit(c: &Commit) -> WireCommit {
+    WireCommit {
+        id: c.id.clone(),
+        c: c.cert.clone(),
+        s: hex::encode(c.signature),
+        n: c.size,
+        a: c.absent.iter().map(|(p, d)| (*p, hex::encode(d))).collect(),
+    }
+}
+
 impl BodyWriter {
-    /// Starts a body with the writer's name, certificates and revocations.
-    pub(crate) fn new(device_name: Option<&str>, certs: &[AuthorCert], revocations: &[Revocation]) -> Result<BodyWriter, SyncError> {
+    /// Starts a body with the writer's name, certificates, revocations and the commits of
+    /// the changes to come.
+    pub(crate) fn new(device_name: Option<&str>, certs: &[AuthorCert], revocations: &[Revocation], commits: &[Commit]) -> Result<BodyWriter, SyncError> {
         let seal = |e: &dyn std::fmt::Display| SyncError::Seal(e.to_string());
         let mut z = std::io::BufWriter::with_capacity(1 << 16, flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default()));
         z.write_all(b"{\"dn\":").map_err(|e| seal(&e))?;
@@ -270,6 +277,8 @@ impl BodyWriter {
         serde_json::to_writer(&mut z, certs).map_err(|e| seal(&e))?;
         z.write_all(b",\"revocations\":").map_err(|e| seal(&e))?;
         serde_json::to_writer(&mut z, revocations).map_err(|e| seal(&e))?;
+        z.write_all(b",\"commits\":").map_err(|e| seal(&e))?;
+        serde_json::to_writer(&mut z, &commits.iter().map(wire_commit).collect::<Vec<_>>()).map_err(|e| seal(&e))?;
         z.write_all(b",\"ops\":[").map_err(|e| seal(&e))?;
         Ok(BodyWriter { z, count: 0 })
     }
@@ -285,21 +294,10 @@ impl BodyWriter {
         Ok(())
     }
 
-    /// Ends the body with its commits; returns it compressed.
-    pub(crate) fn finish(mut self, commits: &[Commit]) -> Result<Vec<u8>, SyncError> {
+    /// Ends the body; returns it compressed.
+    pub(crate) fn finish(mut self) -> Result<Vec<u8>, SyncError> {
         let seal = |e: &dyn std::fmt::Display| SyncError::Seal(e.to_string());
-        let wire: Vec<WireCommit> = commits
-            .iter()
-            .map(|c| WireCommit {
-                c: c.cert.clone(),
-                s: hex::encode(c.signature),
-                n: c.size,
-                a: c.absent.iter().map(|(p, d)| (*p, hex::encode(d))).collect(),
-            })
-            .collect();
-        self.z.write_all(b"],\"commits\":").map_err(|e| seal(&e))?;
-        serde_json::to_writer(&mut self.z, &wire).map_err(|e| seal(&e))?;
-        self.z.write_all(b"}").map_err(|e| seal(&e))?;
+        self.z.write_all(b"]}").map_err(|e| seal(&e))?;
         self.z.into_inner().map_err(|e| seal(&e))?.finish().map_err(|e| seal(&e))
     }
 }
@@ -308,11 +306,11 @@ impl BodyWriter {
 /// forgeries of the attack suite and the format's tests; exports stream with `BodyWriter`).
 #[cfg(any(test, feature = "forging"))]
 pub(crate) fn seal(header: &Header, contents: &Contents, keys: &OrgKeys) -> Result<Vec<u8>, SyncError> {
-    let mut body = BodyWriter::new(contents.device_name.as_deref(), &contents.certs, &contents.revocations)?;
+    let mut body = BodyWriter::new(contents.device_name.as_deref(), &contents.certs, &contents.revocations, &contents.commits)?;
     for (op, c, p) in &contents.ops {
         body.push(op, *c, *p)?;
     }
-    let compressed = body.finish(&contents.commits)?;
+    let compressed = body.finish()?;
     seal_raw(header, &compressed, keys)
 }
 
@@ -341,6 +339,18 @@ pub(crate) fn seal_raw(header: &Header, compressed: &[u8], keys: &OrgKeys) -> Re
     Ok(out)
 }
 
+/// How many changes a bundle file's header announces, read without checking anything and
+/// 0 when it cannot be read: for a progress bar's length only.
+pub(crate) fn announced_changes(path: &std::path::Path) -> u64 {
+    let fixed = MAGIC.len() + 2 + 4;
+    let Ok(start) = crate::files::read_regular_start(path, (fixed + MAX_HEADER as usize) as u64) else { return 0 };
+    let Some(len) = start.get(10..14).and_then(|b| <[u8; 4]>::try_from(b).ok()).map(u32::from_le_bytes) else { return 0 };
+    start
+        .get(fixed..fixed + len as usize)
+        .and_then(|h| serde_json::from_slice::<Header>(h).ok())
+        .map_or(0, |h| h.changes.min(MAX_CHANGES))
+}
+
 /// Reads only what identifies a bundle, after checking its signature: enough to skip a
 /// bundle already imported without decrypting it.
 pub(crate) fn read_header(bytes: &[u8]) -> Result<(Header, usize), SyncError> {
@@ -359,8 +369,9 @@ pub(crate) fn read_header(bytes: &[u8]) -> Result<(Header, usize), SyncError> {
         return Err(SyncError::NewerFormat { found: format, supported: FORMAT });
     }
     if format < OLDEST_FORMAT {
+        let why = if format < 2 { "before changes were signed by their authors" } else { "with its commits after its changes" };
         return Err(SyncError::Damaged(format!(
-            "it was written in format {format}, before changes were signed by their authors, which no release wrote: export it again with this version"
+            "it was written in format {format} ({why}) by a development version that no release shipped: export it again with this version"
         )));
     }
     // A complete file ends with the marker and its own length; a file cut short does not.
@@ -405,50 +416,10 @@ pub(crate) fn read_header(bytes: &[u8]) -> Result<(Header, usize), SyncError> {
     Ok((header, header_end))
 }
 
-/// Reads a bundle's decrypted body: deflated JSON holding exactly `expected` changes.
-/// Public so that the fuzzer can reach it without forging signatures.
-pub(crate) fn decode_body(compressed: &[u8], expected: u64) -> Result<Contents, SyncError> {
-    if expected > MAX_CHANGES {
-        return Err(SyncError::Damaged(format!("it announces {expected} changes, more than the {MAX_CHANGES} a bundle may hold")));
-    }
-    let mut json = Vec::new();
-    // Bounded, so a small bomb cannot exhaust memory.
-    let limit = expected.saturating_mul(BYTES_PER_CHANGE) + DECOMPRESSION_SLACK;
-    flate2::read::DeflateDecoder::new(compressed)
-        .take(limit)
-        .read_to_end(&mut json)
-        .map_err(|_| SyncError::Damaged("its contents cannot be decompressed".into()))?;
-    if json.len() as u64 >= limit {
-        return Err(SyncError::Damaged("its contents are far larger than the changes it announces".into()));
-    }
-    let body: Body = serde_json::from_slice(&json).map_err(|e| SyncError::Damaged(format!("its contents cannot be read ({e})")))?;
-    if body.ops.len() as u64 != expected {
-        return Err(SyncError::Damaged("it does not hold the number of changes its header announces".into()));
-    }
-    if body.certs.len() > MAX_CERTS || body.revocations.len() > MAX_CERTS || body.commits.len() > body.ops.len().max(1) {
-        return Err(SyncError::Damaged("it holds more certificates, revocations or commits than a bundle may".into()));
-    }
-    let mut commits = Vec::with_capacity(body.commits.len());
-    for c in body.commits {
-        let bad = || SyncError::Damaged("a commit in it is malformed".into());
-        if c.n as u64 > MAX_CHANGES || c.a.len() > c.n as usize || c.c.len() > MAX_NAME_BYTES {
-            return Err(bad());
-        }
-        let absent = c.a.iter().map(|(p, d)| hex_array::<32>(d).map(|d| (*p, d)).ok_or_else(bad)).collect::<Result<Vec<_>, _>>()?;
-        commits.push(Commit { cert: c.c, signature: hex_array::<64>(&c.s).ok_or_else(bad)?, size: c.n, absent });
-    }
-    let ops = body.ops.into_iter().map(from_wire).collect::<Result<Vec<_>, _>>()?;
-    if ops.iter().any(|(_, c, _)| *c >= commits.len()) {
-        return Err(SyncError::Damaged("a change in it names a commit it does not carry".into()));
-    }
-    let device_name = body.dn.filter(|n| n.len() <= MAX_NAME_BYTES);
-    Ok(Contents { device_name, certs: body.certs, revocations: body.revocations, commits, ops })
-}
-
-/// Checks everything about a bundle and returns its header and changes. Nothing of a
-/// refused bundle is returned.
-pub(crate) fn open(bytes: &[u8], keys: &OrgKeys) -> Result<(Header, Contents), SyncError> {
-    let (header, header_end) = read_header(bytes)?;
+/// Checks everything about a bundle's frame, decrypts its payload in place and returns
+/// its header and its compressed body. Nothing of a refused bundle is returned.
+pub(crate) fn open(mut bytes: Vec<u8>, keys: &OrgKeys) -> Result<(Header, Vec<u8>), SyncError> {
+    let (header, header_end) = read_header(&bytes)?;
     if header.org != keys.org_id {
         return Err(SyncError::OtherOrganisation { org: header.org });
     }
@@ -461,17 +432,259 @@ pub(crate) fn open(bytes: &[u8], keys: &OrgKeys) -> Result<(Header, Contents), S
     if header.changes > MAX_CHANGES {
         return Err(SyncError::Damaged(format!("it announces {} changes, more than the {MAX_CHANGES} a bundle may hold", header.changes)));
     }
-    let payload = &bytes[header_end + 8..bytes.len() - 64 - TRAILER];
-    if payload.len() < 24 {
+    let (start, end) = (header_end + 8, bytes.len() - 64 - TRAILER);
+    if end - start < 24 + 16 {
         return Err(SyncError::Changed);
     }
     let key = keys.key_for(header.epoch).ok_or(SyncError::NoKey { epoch: header.epoch })?;
     let aead = chacha20poly1305::XChaCha20Poly1305::new((&**key).into());
-    let compressed = aead
-        .decrypt(chacha20poly1305::XNonce::from_slice(&payload[..24]), Payload { msg: &payload[24..], aad: &bytes[..header_end] })
+    // In place: a large bundle is held once, not twice.
+    let (aad, rest) = bytes.split_at_mut(header_end);
+    let payload = &mut rest[8..end - header_end];
+    let (nonce, sealed) = payload.split_at_mut(24);
+    let (text, tag) = sealed.split_at_mut(sealed.len() - 16);
+    aead.decrypt_in_place_detached(chacha20poly1305::XNonce::from_slice(nonce), aad, text, chacha20poly1305::Tag::from_slice(tag))
         .map_err(|_| SyncError::OtherOrganisation { org: header.org.clone() })?;
-    let contents = decode_body(&compressed, header.changes)?;
-    Ok((header, contents))
+    bytes.truncate(end - 16);
+    bytes.drain(..start + 24);
+    Ok((header, bytes))
+}
+
+/// A part of a bundle's body, in the order a reader meets them.
+// A change is handed over one at a time and never stored in this shape: boxing it would
+// cost an allocation per change for nothing.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Part {
+    /// The name the writing laptop gave itself (information for administrators).
+    Name(Option<String>),
+    /// The authors' certificates it carries.
+    Certs(Vec<AuthorCert>),
+    /// The revocations it carries.
+    Revocations(Vec<Revocation>),
+    /// Its commits, before any change.
+    Commits(Vec<Commit>),
+    /// A change, the `pos`-th of the body's `commit`-th commit.
+    Op(Op, usize, u32),
+}
+
+/// Reads a decrypted body (deflated JSON holding exactly `expected` changes) part by
+/// part, handing each to `sink` as it is read: only one change is held at a time. A
+/// refusal by `sink` stops the reading and is returned as it is.
+pub(crate) fn read_body(compressed: &[u8], expected: u64, sink: &mut dyn FnMut(Part) -> crate::Result<()>) -> crate::Result<()> {
+    if expected > MAX_CHANGES {
+        return Err(SyncError::Damaged(format!("it announces {expected} changes, more than the {MAX_CHANGES} a bundle may hold")).into());
+    }
+    // Bounded, so a small bomb cannot exhaust memory or time.
+    let limit = expected.saturating_mul(BYTES_PER_CHANGE) + DECOMPRESSION_SLACK;
+    let mut inflated = Bounded { inner: flate2::read::DeflateDecoder::new(compressed), left: limit, exceeded: false };
+    let mut body = BodyReader { expected, sink, stopped: None, commits: None, ops: 0, seen: Vec::new() };
+    let read = {
+        let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(1 << 16, &mut inflated));
+        serde::de::Deserializer::deserialize_map(&mut de, &mut body).and_then(|()| de.end())
+    };
+    if let Some(stopped) = body.stopped {
+        return Err(stopped);
+    }
+    if inflated.exceeded {
+        return Err(SyncError::Damaged("its contents are far larger than the changes it announces".into()).into());
+    }
+    match read {
+        Err(e) if e.is_io() => return Err(SyncError::Damaged("its contents cannot be decompressed".into()).into()),
+        Err(e) => return Err(SyncError::Damaged(format!("its contents cannot be read ({e})")).into()),
+        Ok(()) => {}
+    }
+    if body.ops != expected {
+        return Err(SyncError::Damaged("it does not hold the number of changes its header announces".into()).into());
+    }
+    Ok(())
+}
+
+/// A reader that refuses to give more than `left` bytes.
+struct Bounded<R> {
+    inner: R,
+    left: u64,
+    exceeded: bool,
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            self.exceeded = true;
+            return Err(std::io::Error::other("the contents inflate beyond their bound"));
+        }
+        let most = buf.len().min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..most])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+/// The body's reader: hands each part to the sink as serde reads it.
+struct BodyReader<'s> {
+    expected: u64,
+    sink: &'s mut dyn FnMut(Part) -> crate::Result<()>,
+    /// Why the reading stopped, when the sink or a check refused.
+    stopped: Option<crate::Error>,
+    /// How many commits, once read.
+    commits: Option<usize>,
+    ops: u64,
+    seen: Vec<String>,
+}
+
+impl BodyReader<'_> {
+    fn emit<E: serde::de::Error>(&mut self, part: Part) -> Result<(), E> {
+        (self.sink)(part).map_err(|e| {
+            self.stopped = Some(e);
+            E::custom("refused")
+        })
+    }
+
+    fn refuse<E: serde::de::Error>(&mut self, why: &str) -> E {
+        self.stopped = Some(SyncError::Damaged(why.into()).into());
+        E::custom(why)
+    }
+
+    fn commits<E: serde::de::Error>(&mut self, wire: Vec<WireCommit>) -> Result<Vec<Commit>, E> {
+        if wire.len() as u64 > self.expected.max(1) {
+            return Err(self.refuse("it holds more commits than changes"));
+        }
+        // Each carried change fills one place of a commit and each digest another: more
+        // places than that cannot all be filled (and would cost memory to track).
+        let places: u64 = wire.iter().map(|c| u64::from(c.n)).sum();
+        let absent: u64 = wire.iter().map(|c| c.a.len() as u64).sum();
+        if places > self.expected + absent {
+            return Err(self.refuse("its commits hold more changes than it carries or names"));
+        }
+        let mut out = Vec::with_capacity(wire.len());
+        for c in wire {
+            let bad = |r: &mut Self| r.refuse("a commit in it is malformed");
+            if c.a.len() > c.n as usize || c.c.len() > MAX_NAME_BYTES || c.id.len() > MAX_NAME_BYTES {
+                return Err(bad(self));
+            }
+            let mut absent = Vec::with_capacity(c.a.len());
+            for (p, d) in &c.a {
+                match hex_array::<32>(d) {
+                    Some(d) => absent.push((*p, d)),
+                    None => return Err(bad(self)),
+                }
+            }
+            let Some(signature) = hex_array::<64>(&c.s) else { return Err(bad(self)) };
+            out.push(Commit { id: c.id, cert: c.c, signature, size: c.n, absent });
+        }
+        Ok(out)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for &mut BodyReader<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a bundle's body")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            if self.seen.contains(&key) {
+                return Err(self.refuse(&format!("its contents name {key} twice")));
+            }
+            match key.as_str() {
+                "dn" => {
+                    let name: Option<String> = map.next_value()?;
+                    self.emit(Part::Name(name.filter(|n| n.len() <= MAX_NAME_BYTES)))?;
+                }
+                "certs" => {
+                    let certs: Vec<AuthorCert> = map.next_value()?;
+                    if certs.len() > MAX_CERTS {
+                        return Err(self.refuse("it holds more certificates than a bundle may"));
+                    }
+                    self.emit(Part::Certs(certs))?;
+                }
+                "revocations" => {
+                    let revocations: Vec<Revocation> = map.next_value()?;
+                    if revocations.len() > MAX_CERTS {
+                        return Err(self.refuse("it holds more revocations than a bundle may"));
+                    }
+                    self.emit(Part::Revocations(revocations))?;
+                }
+                "commits" => {
+                    let wire: Vec<WireCommit> = map.next_value()?;
+                    let commits = self.commits(wire)?;
+                    self.commits = Some(commits.len());
+                    self.emit(Part::Commits(commits))?;
+                }
+                "ops" => {
+                    if self.commits.is_none() {
+                        return Err(self.refuse("its changes come before their commits"));
+                    }
+                    map.next_value_seed(Ops(&mut *self))?;
+                }
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+            self.seen.push(key);
+        }
+        Ok(())
+    }
+}
+
+/// The changes, read one at a time.
+struct Ops<'a, 's>(&'a mut BodyReader<'s>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Ops<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Ops<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of changes")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let r = self.0;
+        let commits = r.commits.unwrap_or(0);
+        while let Some(wire) = seq.next_element::<WireOp>()? {
+            r.ops += 1;
+            if r.ops > r.expected {
+                return Err(r.refuse("it does not hold the number of changes its header announces"));
+            }
+            let (op, commit, pos) = match from_wire(wire) {
+                Ok(read) => read,
+                Err(e) => {
+                    r.stopped = Some(e.into());
+                    return Err(serde::de::Error::custom("refused"));
+                }
+            };
+            if commit >= commits {
+                return Err(r.refuse("a change in it names a commit it does not carry"));
+            }
+            r.emit(Part::Op(op, commit, pos))?;
+        }
+        Ok(())
+    }
+}
+
+/// What a bundle carries, read whole (the format's tests and the fuzzer; imports stream).
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn decode_body(compressed: &[u8], expected: u64) -> crate::Result<Contents> {
+    let mut contents = Contents::default();
+    read_body(compressed, expected, &mut |part| {
+        match part {
+            Part::Name(n) => contents.device_name = n,
+            Part::Certs(c) => contents.certs = c,
+            Part::Revocations(r) => contents.revocations = r,
+            Part::Commits(c) => contents.commits = c,
+            Part::Op(op, c, p) => contents.ops.push((op, c, p)),
+        }
+        Ok(())
+    })?;
+    Ok(contents)
 }
 
 #[cfg(test)]
@@ -485,6 +698,13 @@ mod tests {
         person(&mut m, "Amina", "female", "1990-01-01");
         let k = keys::load(m.conn()).expect("keys");
         (d, m, k)
+    }
+
+    /// Opens and reads a bundle whole.
+    fn open_whole(bytes: Vec<u8>, k: &OrgKeys) -> crate::Result<(Header, Contents)> {
+        let (header, body) = open(bytes, k)?;
+        let contents = decode_body(&body, header.changes)?;
+        Ok((header, contents))
     }
 
     fn header(k: &OrgKeys, changes: u64) -> Header {
@@ -511,16 +731,16 @@ mod tests {
         bomb.value = Some(format!("\"{}\"", "a".repeat(40 << 20)));
         let sealed = seal(&header(&k, 1), &one(bomb), &k).unwrap();
         assert!(sealed.len() < 100_000, "the bomb is small on disk: {}", sealed.len());
-        let e = open(&sealed, &k).unwrap_err().to_string();
+        let e = open_whole(sealed, &k).unwrap_err().to_string();
         assert!(e.contains("far larger"), "{e}");
         // Ten million announced changes: refused from the header, before decryption.
         let flood = seal(&header(&k, 10_000_000), &one(op()), &k).unwrap();
-        let e = open(&flood, &k).unwrap_err().to_string();
+        let e = open_whole(flood, &k).unwrap_err().to_string();
         assert!(e.contains("more than the 5000000"), "{e}");
         // A value over the limit, compressed small, is refused too.
         let mut long = op();
         long.value = Some(format!("\"{}\"", "b".repeat(MAX_VALUE_BYTES + 10)));
-        let e = open(&seal(&header(&k, 1), &one(long), &k).unwrap(), &k).unwrap_err().to_string();
+        let e = open_whole(seal(&header(&k, 1), &one(long), &k).unwrap(), &k).unwrap_err().to_string();
         assert!(e.contains("KiB"), "{e}");
     }
 
@@ -528,7 +748,7 @@ mod tests {
     /// authors are in `sync`).
     fn one(op: Op) -> Contents {
         Contents {
-            commits: vec![Commit { cert: "c".into(), signature: [1; 64], size: 1, absent: vec![] }],
+            commits: vec![Commit { id: "i".into(), cert: "c".into(), signature: [1; 64], size: 1, absent: vec![] }],
             ops: vec![(op, 0, 0)],
             ..Contents::default()
         }
@@ -559,7 +779,7 @@ mod tests {
     fn a_sealed_bundle_opens_with_the_same_changes() {
         let (_d, _m, k) = sample();
         let bytes = seal(&header(&k, 1), &one(op()), &k).expect("seal");
-        let (h, contents) = open(&bytes, &k).expect("open");
+        let (h, contents) = open_whole(bytes, &k).expect("open");
         assert_eq!(h.changes, 1);
         assert_eq!(contents.ops[0].0, op());
         assert_eq!(contents.commits, one(op()).commits);
@@ -583,15 +803,57 @@ mod tests {
         let mut h = header(&rogue, 1);
         h.device = "rogue".into();
         let bytes = seal(&h, &one(op()), &rogue).expect("seal");
-        assert!(matches!(open(&bytes, &k), Err(SyncError::UnknownDevice { .. })));
+        assert!(matches!(open(bytes, &k), Err(SyncError::UnknownDevice { .. })));
+    }
+
+    fn deflate(json: &[u8]) -> Vec<u8> {
+        let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        z.write_all(json).unwrap();
+        z.finish().unwrap()
     }
 
     #[test]
     fn fields_added_by_a_newer_writer_are_ignored() {
-        let json = br#"{"ops":[{"h":111411200000000,"d":"d","e":"person","r":"r","f":"city","v":"\"Rabat\"","t":"t","fr":0,"m":0,"i":0,"zz":[1,2]}],"extra":true}"#;
-        let body: Body = serde_json::from_slice(json).expect("newer body reads");
+        let json = br#"{"commits":[{"id":"i","c":"c","s":"","n":1,"zz":3}],"ops":[{"h":111411200000000,"d":"d","e":"person","r":"r","f":"city","v":"\"Rabat\"","t":"t","fr":0,"m":0,"i":0,"zz":[1,2]}],"extra":true}"#;
+        let e = decode_body(&deflate(json), 1).unwrap_err().to_string();
+        assert!(e.contains("malformed"), "an empty signature is malformed, whatever else: {e}");
+        let json = String::from_utf8_lossy(json).replace(r#""s":"""#, &format!(r#""s":"{}""#, "ab".repeat(64)));
+        let body = decode_body(&deflate(json.as_bytes()), 1).expect("newer body reads");
         assert_eq!(body.ops.len(), 1);
-        assert!(from_wire(body.ops[0].clone()).is_ok());
+        assert_eq!(body.commits[0].id, "i");
+    }
+
+    #[test]
+    fn a_body_out_of_order_or_miscounted_is_refused_while_it_streams() {
+        let op = r#"{"h":111411200000000,"d":"d","e":"person","r":"r","f":"city","v":"\"Rabat\"","t":"t","m":0,"i":0}"#;
+        let commits = format!(r#""commits":[{{"id":"i","c":"c","s":"{}","n":1}}]"#, "ab".repeat(64));
+        let cases = [
+            (format!(r#"{{"ops":[{op}],{commits}}}"#), 1, "before their commits"),
+            (format!(r#"{{{commits},"ops":[{op},{op}]}}"#), 1, "number of changes"),
+            (format!(r#"{{{commits},"ops":[{op}]}}"#), 2, "number of changes"),
+            (format!(r#"{{{commits},{commits},"ops":[{op}]}}"#), 1, "twice"),
+            (format!(r#"{{{commits},"ops":[{}]}}"#, op.replace(r#""m":0"#, r#""m":1"#)), 1, "names a commit it does not carry"),
+            (format!(r#"{{{},"ops":[{op}]}}"#, commits.replace(r#""n":1"#, r#""n":9"#)), 1, "more changes than it carries"),
+            (format!(r#"{{{commits},"ops":[{op}]"#), 1, "cannot be read"),
+        ];
+        for (json, expected, why) in cases {
+            let mut seen = 0;
+            let e = read_body(&deflate(json.as_bytes()), expected, &mut |_| {
+                seen += 1;
+                Ok(())
+            })
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains(why), "{json}: {e}");
+        }
+        // A refusal by the reader's caller stops the reading with the caller's error.
+        let json = format!(r#"{{{commits},"ops":[{op}]}}"#);
+        let e = read_body(&deflate(json.as_bytes()), 1, &mut |part| match part {
+            Part::Op(..) => Err(SyncError::Changed.into()),
+            _ => Ok(()),
+        })
+        .unwrap_err();
+        assert!(matches!(e, crate::Error::Sync(SyncError::Changed)), "{e}");
     }
 
     #[test]

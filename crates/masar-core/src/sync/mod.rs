@@ -142,21 +142,79 @@ fn conflict_id(entity: &str, record: &str, field: &str, loser: (Hlc, &str)) -> S
 /// one of the choices, a date that is not a date, a negative household size): another
 /// laptop must not accept what this one would refuse. Entities and fields of newer
 /// versions are kept as they are.
-fn check_values<'a>(ops: impl Iterator<Item = &'a Op>) -> Result<(), SyncError> {
-    for op in ops {
-        let Some(entity) = Entity::from_name(&op.entity) else { continue };
-        let Ok(def) = entity.field(&op.field) else { continue };
-        if let Err(problem) = def.kind.check_json(def.name, op.value.as_deref()) {
-            return Err(SyncError::Damaged(format!(
-                "its change to {} {} sets {} to {} which {problem}; a laptop could not have written it",
-                entity.label(),
-                op.record,
-                def.name,
-                op.value.as_deref().unwrap_or("null"),
-            )));
+fn check_value(op: &Op) -> Result<(), SyncError> {
+    let Some(entity) = Entity::from_name(&op.entity) else { return Ok(()) };
+    let Ok(def) = entity.field(&op.field) else { return Ok(()) };
+    def.kind.check_json(def.name, op.value.as_deref()).map_err(|problem| {
+        SyncError::Damaged(format!(
+            "its change to {} {} sets {} to {} which {problem}; a laptop could not have written it",
+            entity.label(),
+            op.record,
+            def.name,
+            op.value.as_deref().unwrap_or("null"),
+        ))
+    })
+}
+
+/// Reads a bundle file whole (its compressed bytes: the changes are read from them as
+/// they stream), refusing what is not a regular file or is far larger than any bundle.
+fn read_bundle_file(path: &Path) -> Result<Vec<u8>> {
+    let refused = |reason: &str| SyncError::Refused { path: path.display().to_string(), reason: reason.into() };
+    match crate::files::read_regular(path, bundle::MAX_BYTES) {
+        Ok(bytes) => Ok(bytes),
+        Err(ReadRefusal::NotRegular) => Err(refused("is not a regular file (a link, a pipe or a device): only bundle files are read").into()),
+        Err(ReadRefusal::TooLarge) => Err(refused("is far larger than any bundle: it is not a Masar bundle").into()),
+        Err(ReadRefusal::Io(e)) => Err(SyncError::File {
+            path: path.display().to_string(),
+            reason: format!("cannot be read ({e}): check the path and that the sync folder is reachable"),
+            source: e,
+        }
+        .into()),
+    }
+}
+
+/// Which step of a sync is under way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncStage {
+    /// Changes read from bundles, checked and added to the log.
+    Reading,
+    /// Records brought in line with the changes that arrived.
+    Settling,
+    /// Changes written into a bundle.
+    Writing,
+}
+
+/// How far a long sync step has gone: `done` of `total` changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+pub struct SyncProgress {
+    /// The step.
+    pub stage: SyncStage,
+    /// Changes done.
+    pub done: u64,
+    /// Changes in all (as announced: a bundle may hold fewer).
+    pub total: u64,
+}
+
+/// Tells progress at most once per slice of changes, and at the end.
+struct Throttle {
+    total: u64,
+    next: u64,
+}
+
+impl Throttle {
+    const STEP: u64 = 5_000;
+
+    fn new(total: u64) -> Throttle {
+        Throttle { total, next: 0 }
+    }
+
+    fn at(&mut self, done: u64, progress: &mut impl FnMut(SyncProgress), stage: SyncStage) {
+        if done >= self.next || done >= self.total {
+            progress(SyncProgress { stage, done: done.min(self.total.max(done)), total: self.total.max(done) });
+            self.next = done + Self::STEP;
         }
     }
-    Ok(())
 }
 
 /// The bundle files among `paths`: a folder stands for every `.masar` file in it, sorted.
@@ -191,14 +249,14 @@ pub(crate) fn bundle_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 #[derive(Default)]
 struct Commits {
     index: HashMap<String, usize>,
-    list: Vec<(String, bundle::Commit, Vec<u32>)>,
+    list: Vec<(bundle::Commit, Vec<u32>)>,
 }
 
 impl Commits {
-    /// The body's index of `op`'s commit, and its position in it.
-    fn place(&mut self, conn: &rusqlite::Connection, op: &Op) -> Result<(usize, u32)> {
+    /// Counts a change, the `pos`-th of commit `id`, as carried.
+    fn place(&mut self, conn: &rusqlite::Connection, id: Option<String>, pos: Option<u32>) -> Result<()> {
         let unsigned = || SyncError::Keys("this laptop holds changes made before changes were signed and cannot sign them: an administrator should log in once on this laptop (or enrol it again)".into());
-        let (id, pos) = op.commit.clone().ok_or_else(unsigned)?;
+        let (id, pos) = id.zip(pos).ok_or_else(unsigned)?;
         let i = match self.index.get(&id) {
             Some(i) => *i,
             None => {
@@ -207,30 +265,31 @@ impl Commits {
                     .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                     .map_err(|_| unsigned())?;
                 let signature: [u8; 64] = signature.try_into().map_err(|_| unsigned())?;
-                self.list.push((id.clone(), bundle::Commit { cert, signature, size, absent: Vec::new() }, Vec::new()));
+                self.list.push((bundle::Commit { id: id.clone(), cert, signature, size, absent: Vec::new() }, Vec::new()));
                 self.index.insert(id, self.list.len() - 1);
                 self.list.len() - 1
             }
         };
-        self.list[i].2.push(pos);
-        Ok((i, pos))
+        self.list[i].1.push(pos);
+        Ok(())
     }
 
-    /// The commits, each with the digests of its changes the bundle leaves out: from the
-    /// changes this laptop holds, else from the digests it received with the commit.
-    fn finish(self, conn: &rusqlite::Connection) -> Result<Vec<bundle::Commit>> {
+    /// The commits, each with the digests of its changes the bundle leaves out (from the
+    /// changes this laptop holds, else from the digests it received with the commit), and
+    /// each commit's index in the list by id.
+    fn finish(self, conn: &rusqlite::Connection) -> Result<(Vec<bundle::Commit>, HashMap<String, usize>)> {
         let mut out = Vec::with_capacity(self.list.len());
-        for (id, mut commit, present) in self.list {
+        for (mut commit, present) in self.list {
             if present.len() as u32 != commit.size {
                 let present: BTreeSet<u32> = present.into_iter().collect();
                 let mut known: BTreeMap<u32, [u8; 32]> = BTreeMap::new();
-                let stored: Option<String> = conn.query_row("SELECT absent FROM commits WHERE id = ?1", [&id], |r| r.get(0))?;
+                let stored: Option<String> = conn.query_row("SELECT absent FROM commits WHERE id = ?1", [&commit.id], |r| r.get(0))?;
                 for (p, d) in stored.and_then(|j| serde_json::from_str::<Vec<(u32, String)>>(&j).ok()).unwrap_or_default() {
                     if let Some(d) = hex::decode(d).ok().and_then(|b| <[u8; 32]>::try_from(b).ok()) {
                         known.insert(p, d);
                     }
                 }
-                for (_, held) in oplog::load_ops(conn, "c.commit_id = ?1", &[&id])? {
+                for (_, held) in oplog::load_ops(conn, "c.commit_id = ?1", &[&commit.id])? {
                     if let (Some((_, p)), Some(d)) = (&held.commit, held.digest()) {
                         known.insert(*p, d);
                     }
@@ -239,7 +298,7 @@ impl Commits {
             }
             out.push(commit);
         }
-        Ok(out)
+        Ok((out, self.index))
     }
 }
 
@@ -291,9 +350,9 @@ impl Db {
     /// limited to `scope` when given (supervisors). `out` is a new file, or a folder in
     /// which the bundle is named by its id; an existing file is never overwritten, since
     /// it may be a bundle nobody has imported yet. The changes are streamed from the log
-    /// into the compressor, so memory holds the compressed bundle, not the changes.
-    /// Returns what was written and where.
-    pub(crate) fn export_bundle(&mut self, out: &Path, full: bool, scope: &[Scope]) -> Result<Exported> {
+    /// into the compressor, so memory holds the compressed bundle, not the changes;
+    /// `progress` is told as they are written. Returns what was written and where.
+    pub(crate) fn export_bundle(&mut self, out: &Path, full: bool, scope: &[Scope], mut progress: impl FnMut(SyncProgress)) -> Result<Exported> {
         if !scope.is_empty() {
             // A refusal by role stays an authorisation error, with its own code.
             self.require(Permission::DecideInCommittee)?;
@@ -317,35 +376,54 @@ impl Db {
             .into());
         }
         let conn = self.conn();
-        let certs = keys::all_certs(conn)?;
-        let revocations = keys::all_revocations(conn)?;
-        let device_name = crate::store::meta(conn, "device_name")?;
-        let mut body = bundle::BodyWriter::new(device_name.as_deref(), &certs, &revocations)?;
-        let mut commits = Commits::default();
+        // Both passes read the same slice of the log, whatever is written meanwhile.
+        let last_seq: i64 = conn.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| r.get(0))?;
+        let included = |entity: &str, record: &str, field: &str| match &in_scope {
+            None => true,
+            // Reference lists and erasures go everywhere: an erasure carries no personal
+            // data and must reach laptops that hold a person who has left their scope.
+            Some(set) => entity == "ref_item" || (entity == "person" && field == "erased") || set.contains(&(entity.to_string(), record.to_string())),
+        };
         let too_many = || SyncError::Refused {
             path: out.display().to_string(),
             reason: format!("this export would hold more than the {} changes a bundle may: export by scope (--scope)", bundle::MAX_CHANGES),
         };
-        oplog::each_op(conn, "c.seq > ?1 AND c.entity <> 'user'", &[&since], |_, op| {
-            if let Some(set) = &in_scope {
-                // Reference lists and erasures go everywhere: an erasure carries no personal
-                // data and must reach laptops that hold a person who has left their scope.
-                let everywhere = op.entity == "ref_item" || (op.entity == "person" && op.field == "erased");
-                if !everywhere && !set.contains(&(op.entity.clone(), op.record.clone())) {
-                    return Ok(());
+        // First the commits, which the body gives before the changes (so that a reader
+        // checks each change as it streams by): which of their changes go, by position.
+        let mut commits = Commits::default();
+        let mut total = 0u64;
+        {
+            let mut stmt = conn.prepare("SELECT entity, record, field, commit_id, commit_pos FROM changes WHERE seq > ?1 AND seq <= ?2 AND entity <> 'user' ORDER BY seq")?;
+            let mut rows = stmt.query(params![since, last_seq])?;
+            while let Some(r) = rows.next()? {
+                let (entity, record, field): (String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+                if !included(&entity, &record, &field) {
+                    continue;
                 }
+                if total >= bundle::MAX_CHANGES {
+                    return Err(too_many().into());
+                }
+                commits.place(conn, r.get(3)?, r.get(4)?)?;
+                total += 1;
             }
-            if body.count >= bundle::MAX_CHANGES {
-                return Err(too_many().into());
+        }
+        let (commits, index) = commits.finish(conn)?;
+        let certs = keys::all_certs(conn)?;
+        let revocations = keys::all_revocations(conn)?;
+        let device_name = crate::store::meta(conn, "device_name")?;
+        let mut body = bundle::BodyWriter::new(device_name.as_deref(), &certs, &revocations, &commits)?;
+        let mut tell = Throttle::new(total);
+        oplog::each_op(conn, "c.seq > ?1 AND c.seq <= ?2 AND c.entity <> 'user'", &[&since, &last_seq], |_, op| {
+            if !included(&op.entity, &op.record, &op.field) {
+                return Ok(());
             }
-            let (index, pos) = commits.place(conn, &op)?;
-            body.push(&op, index, pos)?;
+            let (i, pos) = op.commit.as_ref().and_then(|(id, pos)| Some((*index.get(id)?, *pos))).ok_or(SyncError::Changed)?;
+            body.push(&op, i, pos)?;
+            tell.at(body.count, &mut progress, SyncStage::Writing);
             Ok(())
         })?;
         let changes = body.count;
-        let compressed = body.finish(&commits.finish(conn)?)?;
-        // Changes of accounts are not sent, but the watermark covers them too.
-        let last_seq: i64 = conn.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| r.get(0))?;
+        let compressed = body.finish()?;
         let header = Header {
             org: keys.org_id.clone(),
             bundle: bundle_id,
@@ -368,100 +446,93 @@ impl Db {
         Ok(Exported { changes, bytes: bytes.len() as u64, path: out })
     }
 
-    /// Imports bundles: every file is read and checked before anything is applied, then
-    /// all are applied in one transaction. `progress` is told after each bundle.
-    pub(crate) fn import_bundles(&mut self, files: &[&Path], mut progress: impl FnMut(usize, usize)) -> Result<Imported> {
+    /// Imports bundles in one transaction: each file is read, checked and applied change
+    /// by change as it streams (never held whole but for its compressed bytes), and a
+    /// refusal anywhere rolls back everything this call applied. `progress` is told as
+    /// changes are read and as the records they touch are settled.
+    pub(crate) fn import_bundles(&mut self, files: &[&Path], mut progress: impl FnMut(SyncProgress)) -> Result<Imported> {
         self.require(Permission::RecordWork)?;
         let mut keys = keys::load(self.conn())?;
-        let mut new_keys = Vec::new();
-        let mut opened: Vec<(Header, String, Option<verify::Checked>)> = Vec::new();
-        for path in files {
-            let unreadable = |e: std::io::Error| SyncError::File {
-                path: path.display().to_string(),
-                reason: format!("cannot be read ({e}): check the path and that the sync folder is reachable"),
-                source: e,
-            };
-            let refused = |reason: &str| SyncError::Refused { path: path.display().to_string(), reason: reason.into() };
-            let bytes = match crate::files::read_regular(path, bundle::MAX_BYTES) {
-                Ok(bytes) => bytes,
-                Err(ReadRefusal::NotRegular) => {
-                    return Err(refused("is not a regular file (a link, a pipe or a device): only bundle files are read").into())
-                }
-                Err(ReadRefusal::TooLarge) => return Err(refused("is far larger than any bundle: it is not a Masar bundle").into()),
-                Err(ReadRefusal::Io(e)) => return Err(unreadable(e).into()),
-            };
-            let at = |e: crate::Error| -> crate::Error {
-                match e {
-                    crate::Error::Sync(e) => SyncError::InFile { path: path.display().to_string(), error: Box::new(e) }.into(),
-                    other => other,
-                }
-            };
-            let (header, _) = bundle::read_header(&bytes).map_err(|e| at(e.into()))?;
-            if let Some(ring) = header.keyring.as_ref().filter(|r| r.epoch == header.epoch && header.org == keys.org_id) {
-                if let Some(learned) = keys.learn(ring) {
-                    new_keys.push(learned);
-                }
-            }
-            // Only the same bytes are skipped: an id read from a header proves nothing.
-            let sha = hex::encode(sha2::Sha256::digest(&bytes));
-            let seen = self.conn().prepare_cached("SELECT 1 FROM imported_bundles WHERE sha256 = ?1")?.exists([&sha])?;
-            if seen {
-                opened.push((header, sha, None));
-            } else {
-                let (header, contents) = bundle::open(&bytes, &keys).map_err(|e| at(e.into()))?;
-                check_values(contents.ops.iter().map(|(op, _, _)| op)).map_err(|e| at(e.into()))?;
-                let checked = verify::check(self.conn(), &keys, contents).map_err(at)?;
-                opened.push((header, sha, Some(checked)));
-            }
-        }
+        // What the headers announce, for the progress only (nothing is trusted from it).
+        let announced: u64 = files.iter().map(|p| bundle::announced_changes(p)).sum();
         let me = self.device_id().to_string();
         let now = self.clock().now().to_rfc3339();
         let now_millis = self.clock().now().timestamp_millis();
-        let total = opened.len();
-        let erasures = opened.iter().filter_map(|(_, _, c)| c.as_ref()).flat_map(|c| &c.ops).any(|op| op.field == "erased");
+        let mut erasures = false;
         let stats = self.transaction(|tx| {
-            let mut stats = Imported { bundles: total as u64, ..Imported::default() };
+            let mut stats = Imported { bundles: files.len() as u64, ..Imported::default() };
             let mut clock = ClockState::load(tx)?;
-            let mut touched: oplog::Touched = BTreeMap::new();
+            let before: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| r.get(0))?;
             let mut fresh_revocations = Vec::new();
-            for (epoch, key, ring) in &new_keys {
-                keys::store_bundle_key(tx, *epoch, key, ring)?;
-            }
-            for (i, (header, sha, checked)) in opened.iter().enumerate() {
-                let Some(checked) = checked else {
+            let mut read = 0u64;
+            let mut tell = Throttle::new(announced);
+            for path in files {
+                let at = |e: crate::Error| -> crate::Error {
+                    match e {
+                        crate::Error::Sync(e) => SyncError::InFile { path: path.display().to_string(), error: Box::new(e) }.into(),
+                        other => other,
+                    }
+                };
+                let bytes = read_bundle_file(path)?;
+                let (header, _) = bundle::read_header(&bytes).map_err(|e| at(e.into()))?;
+                if let Some(ring) = header.keyring.as_ref().filter(|r| r.epoch == header.epoch && header.org == keys.org_id) {
+                    if let Some((epoch, key, ring)) = keys.learn(ring) {
+                        keys::store_bundle_key(tx, epoch, &key, &ring)?;
+                    }
+                }
+                // Only the same bytes are skipped: an id read from a header proves nothing.
+                let sha = hex::encode(sha2::Sha256::digest(&bytes));
+                if tx.prepare_cached("SELECT 1 FROM imported_bundles WHERE sha256 = ?1")?.exists([&sha])? {
                     stats.skipped += header.changes;
                     stats.bundles_already_seen += 1;
-                    progress(i + 1, total);
+                    read += header.changes;
+                    tell.at(read, &mut progress, SyncStage::Reading);
                     continue;
-                };
-                for cert in &checked.certs {
+                }
+                let (header, body) = bundle::open(bytes, &keys).map_err(|e| at(e.into()))?;
+                let mut verifier = verify::Verifier::new(tx, &keys)?;
+                let mut device_name = None;
+                bundle::read_body(&body, header.changes, &mut |part| {
+                    match part {
+                        bundle::Part::Name(name) => device_name = name,
+                        bundle::Part::Certs(certs) => verifier.certs(tx, certs)?,
+                        bundle::Part::Revocations(r) => verifier.revocations(r)?,
+                        bundle::Part::Commits(commits) => verifier.commits(commits)?,
+                        bundle::Part::Op(op, commit, pos) => {
+                            read += 1;
+                            tell.at(read, &mut progress, SyncStage::Reading);
+                            check_value(&op)?;
+                            let Some(op) = verifier.op(tx, op, commit, pos)? else { return Ok(()) };
+                            // Accounts are local to each laptop: a change to one never comes from outside.
+                            if op.entity == "user" {
+                                stats.skipped += 1;
+                            } else if oplog::insert(tx, &op, None)? {
+                                stats.applied += 1;
+                                erasures |= op.field == "erased";
+                                clock.observe(op.hlc, op.device != me);
+                            } else {
+                                stats.skipped += 1;
+                            }
+                        }
+                    }
+                    Ok(())
+                })
+                .map_err(at)?;
+                let verified = verifier.finish().map_err(at)?;
+                stats.revoked += verified.revoked;
+                for cert in &verified.certs {
                     crate::changes::keep_cert(tx, cert)?;
                 }
-                for r in &checked.revocations {
+                for r in &verified.revocations {
                     if keys::store_revocation(tx, r)? {
                         fresh_revocations.push(r.clone());
                     }
                 }
-                for (id, c) in &checked.commits {
+                for c in &verified.commits {
                     let absent = (!c.absent.is_empty())
                         .then(|| serde_json::to_string(&c.absent.iter().map(|(p, d)| (*p, hex::encode(d))).collect::<Vec<_>>()).unwrap_or_default());
                     tx.prepare_cached("INSERT OR IGNORE INTO commits(id, cert, size, signature, absent) VALUES (?1, ?2, ?3, ?4, ?5)")?
-                        .execute(params![id, c.cert, c.size, c.signature.to_vec(), absent])?;
-                }
-                stats.revoked += checked.revoked;
-                for op in &checked.ops {
-                    // Accounts are local to each laptop: a change to one never comes from outside.
-                    if op.entity == "user" {
-                        stats.skipped += 1;
-                        continue;
-                    }
-                    if oplog::insert(tx, op, None)? {
-                        stats.applied += 1;
-                        clock.observe(op.hlc, op.device != me);
-                        touched.entry((op.entity.clone(), op.record.clone())).or_default().insert(op.field.clone());
-                    } else {
-                        stats.skipped += 1;
-                    }
+                        .execute(params![c.id, c.cert, c.size, c.signature.to_vec(), absent])?;
                 }
                 tx.prepare_cached("INSERT OR IGNORE INTO imported_bundles(bundle_id, device, imported_at, changes, sha256) VALUES (?1, ?2, ?3, ?4, ?5)")?
                     .execute(params![header.bundle, header.device, now, header.changes as i64, sha])?;
@@ -471,28 +542,16 @@ impl Db {
                      ON CONFLICT(id) DO UPDATE SET last_seen = excluded.last_seen, cert = excluded.cert,
                                                    name = coalesce(excluded.name, devices.name)",
                 )?
-                .execute(params![
-                    header.device,
-                    header.cert.public_key,
-                    now,
-                    serde_json::to_string(&header.cert).unwrap_or_default(),
-                    checked.device_name
-                ])?;
-                progress(i + 1, total);
+                .execute(params![header.device, header.cert.public_key, now, serde_json::to_string(&header.cert).unwrap_or_default(), device_name])?;
             }
+            tell.at(announced.max(read), &mut progress, SyncStage::Reading);
             // Changes already taken from a laptop or user revoked since leave the log.
             for r in &fresh_revocations {
                 stats.revoked += revoke::apply(tx, r)?;
             }
-            // Personal data of an erased person, whether the erasure came now or earlier, and
-            // whichever order its changes came in, is blanked before anything is shown.
-            for (entity, record) in touched.keys() {
-                if entity == "person" && oplog::person_erased(tx, record)? {
-                    oplog::apply_erasure(tx, record)?;
-                }
-                oplog::erase_linked_if_erased(tx, entity, record)?;
-            }
-            stats.conflicts = oplog::settle(tx, &touched)?;
+            let mut tell = Throttle::new(stats.applied);
+            let conflicted = oplog::settle_since(tx, before, &mut |done| tell.at(done, &mut progress, SyncStage::Settling))?;
+            stats.conflicts = conflicted.values().sum();
             // Stamps seen ahead of this laptop's clock: keep later local stamps moving with
             // real time from there (see changes::ClockState).
             clock.keep_lead(now_millis);

@@ -74,13 +74,7 @@ pub(crate) fn apply(tx: &Transaction<'_>, r: &Revocation) -> Result<u64> {
     let kept = serde_json::to_string(&r.kept).unwrap_or_else(|_| "[]".into());
     let before: i64 = tx.query_row("SELECT count(*) FROM changes", [], |row| row.get(0))?;
     let touched = oplog::purge(tx, &filter, &[&r.subject, &kept])?;
-    for (entity, record) in touched.keys() {
-        if entity == "person" && oplog::person_erased(tx, record)? {
-            oplog::apply_erasure(tx, record)?;
-        }
-        oplog::erase_linked_if_erased(tx, entity, record)?;
-    }
-    oplog::settle(tx, &touched)?;
+    oplog::settle_arrived(tx, &touched, &mut oplog::Conflicted::new())?;
     let after: i64 = tx.query_row("SELECT count(*) FROM changes", [], |row| row.get(0))?;
     Ok((before - after).max(0) as u64)
 }

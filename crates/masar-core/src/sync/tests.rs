@@ -69,7 +69,7 @@ fn world(n: usize) -> World {
     let session = founder.add_session("awareness", "2024-05-01", "T", None, &persons[..1]).expect("session");
     founder.add_user("karim", crate::auth::Role::Counsellor, "karim tailors in Oujda").expect("karim");
     let seed = dir.path().join("seed.masar");
-    founder.export_bundle(&seed, true, &[]).expect("export");
+    founder.export_bundle(&seed, true, &[], |_| {}).expect("export");
     let mut replicas = vec![founder];
     for i in 1..n {
         let enrol = dir.path().join(format!("r{i}.enrol"));
@@ -81,7 +81,7 @@ fn world(n: usize) -> World {
         let (m, _) = Masar::join(&path, &bytes, "passphrase!", &format!("r{i}"), "admin", "a long enough passphrase", clock(0)).expect("join");
         drop(m);
         let mut m = Masar::open(&path, "admin", "a long enough passphrase", clock(skew)).expect("reopen");
-        m.import_bundles(&[seed.as_path()], |_, _| {}).expect("seed");
+        m.import_bundles(&[seed.as_path()], |_| {}).expect("seed");
         replicas.push(m);
     }
     let insider = Masar::open(&dir.path().join("r0.db"), "karim", "karim tailors in Oujda", clock(0)).expect("karim");
@@ -105,7 +105,7 @@ fn run(w: &mut World, a: &Action) {
         }
         Action::Export { replica } => {
             let path = w._dir.path().join(format!("b{}.masar", w.bundles.len()));
-            w.replicas[replica % n].export_bundle(&path, false, &[]).expect("export");
+            w.replicas[replica % n].export_bundle(&path, false, &[], |_| {}).expect("export");
             w.bundles.push(path);
         }
         Action::Import { replica, bundle, twice } => {
@@ -114,7 +114,7 @@ fn run(w: &mut World, a: &Action) {
             }
             let b = w.bundles[bundle % w.bundles.len()].clone();
             let files: Vec<&std::path::Path> = if twice { vec![&b, &b] } else { vec![&b] };
-            w.replicas[replica % n].import_bundles(&files, |_, _| {}).expect("import");
+            w.replicas[replica % n].import_bundles(&files, |_| {}).expect("import");
         }
         Action::Forge { replica, person, kind, with_honest } => {
             use crate::forge::{Author, Forger};
@@ -158,7 +158,7 @@ fn run(w: &mut World, a: &Action) {
                 files.push(&w.bundles[with_honest % w.bundles.len()]);
             }
             files.push(&path);
-            assert!(m.import_bundles(&files, |_, _| {}).is_err(), "a forgery was accepted");
+            assert!(m.import_bundles(&files, |_| {}).is_err(), "a forgery was accepted");
             assert_eq!(m.digest().expect("digest"), before, "a refused import changed something");
         }
         Action::Resolve { replica, which, other } => {
@@ -204,12 +204,12 @@ proptest! {
         // Exchange everything.
         let finals: Vec<PathBuf> = (0..n).map(|i| {
             let path = w._dir.path().join(format!("final{i}.masar"));
-            w.replicas[i].export_bundle(&path, true, &[]).expect("export");
+            w.replicas[i].export_bundle(&path, true, &[], |_| {}).expect("export");
             path
         }).collect();
         for m in w.replicas.iter_mut() {
             let files: Vec<&std::path::Path> = finals.iter().map(PathBuf::as_path).collect();
-            m.import_bundles(&files, |_, _| {}).expect("import");
+            m.import_bundles(&files, |_| {}).expect("import");
         }
         let digests: Vec<String> = w.replicas.iter().map(|m| m.digest().expect("digest")).collect();
         for (i, d) in digests.iter().enumerate() {
@@ -239,7 +239,7 @@ fn changes_to_accounts_from_outside_are_ignored() {
     change.hlc = crate::clock::Hlc::new(4_000_000_000_000, 0).0;
     let path = d.path().join("forged.masar");
     std::fs::write(&path, forger.bundle(&[change], crate::forge::Author::Own, "forged")).expect("write");
-    let r = m.import_bundles(&[path.as_path()], |_, _| {}).expect("import");
+    let r = m.import_bundles(&[path.as_path()], |_| {}).expect("import");
     assert_eq!((r.applied, r.skipped), (0, 1));
     assert!(m.list_users().expect("users").iter().all(|u| u.active));
 }
@@ -268,17 +268,17 @@ fn a_stamp_at_the_ceiling_cannot_stop_a_laptop_from_syncing_afterwards() {
     let person = w.persons[0].clone();
     // Beyond the ceiling: refused with its reason, nothing applied.
     let beyond = forged_city(&w.replicas[0], &dir, &person, crate::clock::STAMP_CEILING_MILLIS + 1, 0, "beyond");
-    let e = w.replicas[1].import_bundles(&[beyond.as_path()], |_, _| {}).expect_err("refused");
+    let e = w.replicas[1].import_bundles(&[beyond.as_path()], |_| {}).expect_err("refused");
     assert!(e.to_string().contains("2200"), "{e}");
     // At it, its last counter: accepted, but not followed by laptop 1's clock (following
     // it, laptop 1's next stamp would be over the ceiling).
     let under = forged_city(&w.replicas[0], &dir, &person, crate::clock::STAMP_CEILING_MILLIS, 0xFFFF, "under");
-    w.replicas[1].import_bundles(&[under.as_path()], |_, _| {}).expect("accepted");
+    w.replicas[1].import_bundles(&[under.as_path()], |_| {}).expect("accepted");
     // Laptop 1 keeps working, and what it writes next is still accepted by laptop 0.
     w.replicas[1].set_person(&person, &kv(&[("city", "Oujda")])).expect("a later edit");
     let later = dir.join("later.masar");
-    w.replicas[1].export_bundle(&later, false, &[]).expect("export");
-    w.replicas[0].import_bundles(&[under.as_path(), later.as_path()], |_, _| {}).expect("laptop 0 accepts it");
+    w.replicas[1].export_bundle(&later, false, &[], |_| {}).expect("export");
+    w.replicas[0].import_bundles(&[under.as_path(), later.as_path()], |_| {}).expect("laptop 0 accepts it");
     assert_eq!(w.replicas[0].digest().expect("digest"), w.replicas[1].digest().expect("digest"));
     assert_eq!(w.replicas[0].person(&person).expect("person").city.as_deref(), Some("Oujda"), "the later edit names the forged one as parent");
 }
@@ -301,12 +301,12 @@ fn a_value_local_entry_would_refuse_is_refused_on_import_with_the_whole_bundle()
     {
         let before = w.replicas[1].digest().expect("digest");
         let bad = forged_change(&w.replicas[0], &dir, &person, field, json, stamp, &format!("bad{i}"));
-        let e = w.replicas[1].import_bundles(&[bad.as_path()], |_, _| {}).expect_err(field);
+        let e = w.replicas[1].import_bundles(&[bad.as_path()], |_| {}).expect_err(field);
         assert!(e.to_string().contains(field) && e.to_string().contains(why), "{field}: {e}");
         assert_eq!(w.replicas[1].digest().expect("digest"), before, "{field}: nothing applied");
     }
     let good = forged_change(&w.replicas[0], &dir, &person, "city", "\"Oujda\"", stamp, "good");
-    w.replicas[1].import_bundles(&[good.as_path()], |_, _| {}).expect("a well-formed change is accepted");
+    w.replicas[1].import_bundles(&[good.as_path()], |_| {}).expect("a well-formed change is accepted");
 }
 
 #[test]

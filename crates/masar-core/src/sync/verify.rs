@@ -1,4 +1,5 @@
-//! Checking who made each change of a bundle, before anything of it is applied.
+//! Checking who made each change of a bundle, as it streams in; a refusal rolls back
+//! whatever of it was applied.
 //!
 //! Every change belongs to a commit that its author signed; the author's key is certified
 //! by the organisation's root for one device with a role. A change is accepted only if
@@ -14,29 +15,13 @@ use std::collections::HashMap;
 use ed25519_dalek::VerifyingKey;
 use rusqlite::Connection;
 
-use super::bundle::{Commit, Contents};
+use super::bundle::Commit;
 use super::keys::{self, OrgKeys};
 use crate::auth::{Permission, Role};
 use crate::changes::Op;
 use crate::error::SyncError;
 use crate::trust::{commit_id, commit_message, verify_commits, AuthorCert, Revocation, Revoked};
 use crate::Result;
-
-/// A bundle's contents once checked: its changes, each naming its commit, and what to keep.
-pub(crate) struct Checked {
-    /// The changes to apply, each with its commit id and position.
-    pub ops: Vec<Op>,
-    /// The commits, by id.
-    pub commits: Vec<(String, Commit)>,
-    /// Certificates and revocations to keep.
-    pub certs: Vec<AuthorCert>,
-    /// Revocations to keep.
-    pub revocations: Vec<Revocation>,
-    /// Changes set aside because their author or device was revoked before them.
-    pub revoked: u64,
-    /// The name the writing laptop gave itself.
-    pub device_name: Option<String>,
-}
 
 fn untrusted(op: &Op, author: &str, reason: impl Into<String>) -> SyncError {
     SyncError::Untrusted { change: op.describe(), author: author.to_string(), reason: reason.into() }
@@ -55,68 +40,146 @@ pub(crate) fn revoked_by(revocations: &[Revocation], op: &Op, cert: &AuthorCert,
     })
 }
 
-/// Checks every change of `contents` against its author's certificate, role and
-/// signature; `known` looks up certificates this laptop already holds.
-pub(crate) fn check(conn: &Connection, keys: &OrgKeys, contents: Contents) -> Result<Checked> {
-    let org = keys.org_id.as_str();
-    let root = &keys.root_public;
-    // Certificates: those carried, and those this laptop holds.
-    let mut certs: HashMap<String, (AuthorCert, VerifyingKey, Role)> = HashMap::new();
-    for cert in &contents.certs {
-        let (key, role) = cert.verify(root, org).map_err(|why| SyncError::Untrusted {
-            change: format!("the certificate {} of user {} on device {}", cert.id, cert.name, cert.device),
-            author: cert.name.clone(),
-            reason: why.into(),
-        })?;
-        certs.insert(cert.id.clone(), (cert.clone(), key, role));
-    }
-    // One laptop joins with one enrolment file: the first to reach a laptop is the one.
-    let mut joins: HashMap<&str, &str> = HashMap::new();
-    for cert in contents.certs.iter().filter(|c| c.joined) {
-        let other: Option<String> = conn
-            .prepare_cached("SELECT id FROM certs WHERE device = ?1 AND joined = 1 AND id <> ?2 LIMIT 1")?
-            .query_row([&cert.device, &cert.id], |r| r.get(0))
-            .ok();
-        let twin = joins.insert(&cert.device, &cert.id).is_some_and(|id| id != cert.id);
-        if other.is_some() || twin {
-            return Err(SyncError::Untrusted {
-                change: format!("the joining of device {}", cert.device),
-                author: cert.name.clone(),
-                reason: "another laptop had already joined the organisation with the same enrolment file: the later one cannot sync; ask the administrator for a new enrolment file for it".into(),
-            }
-            .into());
-        }
-    }
-    for r in &contents.revocations {
-        if !r.verify(root, org) {
-            return Err(SyncError::Untrusted {
-                change: format!("the revocation of {}", r.subject),
-                author: "?".into(),
-                reason: "it was not signed by this organisation's administrators".into(),
-            }
-            .into());
-        }
-    }
-    let mut revocations = keys::all_revocations(conn)?;
-    revocations.extend(contents.revocations.iter().cloned());
+/// A bundle's checks, made as its parts stream by: certificates and revocations first,
+/// then the commits, then each change; `finish` checks that every commit is whole and
+/// signed. A change passes to the caller as soon as its own checks hold; the signatures
+/// are checked as each commit fills (in batches), so a caller applies changes inside a
+/// transaction that `finish`'s refusal rolls back.
+pub(crate) struct Verifier<'k> {
+    keys: &'k OrgKeys,
+    certs: HashMap<String, (AuthorCert, VerifyingKey, Role)>,
+    /// Revocations held and carried.
+    revocations: Vec<Revocation>,
+    /// The commits, with the digests of their places while they fill.
+    commits: Vec<Filling>,
+    /// Commits whole, waiting for their signatures to be checked together.
+    batch: Vec<(Vec<u8>, [u8; 64], VerifyingKey, usize)>,
+    batch_bytes: usize,
+    carried_certs: Vec<AuthorCert>,
+    carried_revocations: Vec<Revocation>,
+    revoked: u64,
+}
 
-    // Each commit's digests: the changes carried, and the digests of those it lacks.
-    let mut digests: Vec<Vec<Option<[u8; 32]>>> = contents.commits.iter().map(|c| vec![None; c.size as usize]).collect();
-    for (i, c) in contents.commits.iter().enumerate() {
-        for (pos, d) in &c.absent {
-            let slot = digests[i].get_mut(*pos as usize).ok_or_else(|| SyncError::Damaged("a commit in it lists a change beyond its size".into()))?;
-            *slot = Some(*d);
-        }
+/// What a bundle checked whole leaves to keep.
+pub(crate) struct Verified {
+    /// The commits of which it carried a change.
+    pub commits: Vec<Commit>,
+    /// The certificates it carried.
+    pub certs: Vec<AuthorCert>,
+    /// The revocations it carried.
+    pub revocations: Vec<Revocation>,
+    /// Changes set aside because their author or device was revoked before them.
+    pub revoked: u64,
+}
+
+/// A commit while its changes stream by.
+struct Filling {
+    commit: Commit,
+    /// Each place's digest, once known; dropped once the commit is whole.
+    digests: Vec<Option<[u8; 32]>>,
+    filled: u32,
+    /// Whether one of its changes is carried (else it is not kept).
+    carried: bool,
+    done: bool,
+}
+
+/// Commits whose signatures are checked together, at most (one batch is cheaper per
+/// signature than one at a time, and this bounds what the batch holds).
+const BATCH_BYTES: usize = 8 << 20;
+
+impl<'k> Verifier<'k> {
+    /// Starts the checks of one bundle with the revocations this laptop holds.
+    pub(crate) fn new(conn: &Connection, keys: &'k OrgKeys) -> Result<Verifier<'k>> {
+        Ok(Verifier {
+            keys,
+            certs: HashMap::new(),
+            revocations: keys::all_revocations(conn)?,
+            commits: Vec::new(),
+            batch: Vec::new(),
+            batch_bytes: 0,
+            carried_certs: Vec::new(),
+            carried_revocations: Vec::new(),
+            revoked: 0,
+        })
     }
-    let mut ops = Vec::with_capacity(contents.ops.len());
-    for (op, commit, pos) in contents.ops.into_iter() {
-        let c = &contents.commits[commit];
-        if !certs.contains_key(&c.cert) {
-            let held = keys::cert(conn, &c.cert)?.ok_or_else(|| untrusted(&op, "an unknown author", "its author's certificate is unknown to this organisation"))?;
-            let (key, role) = held.verify(root, org).map_err(|why| untrusted(&op, &held.name, why))?;
-            certs.insert(held.id.clone(), (held, key, role));
+
+    /// Checks the certificates a bundle carries: signed by this organisation's root, and
+    /// one joining per laptop.
+    pub(crate) fn certs(&mut self, conn: &Connection, carried: Vec<AuthorCert>) -> Result<()> {
+        let (root, org) = (&self.keys.root_public, self.keys.org_id.as_str());
+        for cert in &carried {
+            let (key, role) = cert.verify(root, org).map_err(|why| SyncError::Untrusted {
+                change: format!("the certificate {} of user {} on device {}", cert.id, cert.name, cert.device),
+                author: cert.name.clone(),
+                reason: why.into(),
+            })?;
+            self.certs.insert(cert.id.clone(), (cert.clone(), key, role));
         }
-        let (cert, _, role) = &certs[&c.cert];
+        // One laptop joins with one enrolment file: the first to reach a laptop is the one.
+        let mut joins: HashMap<&str, &str> = HashMap::new();
+        for cert in carried.iter().filter(|c| c.joined) {
+            let other: Option<String> = conn
+                .prepare_cached("SELECT id FROM certs WHERE device = ?1 AND joined = 1 AND id <> ?2 LIMIT 1")?
+                .query_row([&cert.device, &cert.id], |r| r.get(0))
+                .ok();
+            let twin = joins.insert(&cert.device, &cert.id).is_some_and(|id| id != cert.id);
+            if other.is_some() || twin {
+                return Err(SyncError::Untrusted {
+                    change: format!("the joining of device {}", cert.device),
+                    author: cert.name.clone(),
+                    reason: "another laptop had already joined the organisation with the same enrolment file: the later one cannot sync; ask the administrator for a new enrolment file for it".into(),
+                }
+                .into());
+            }
+        }
+        self.carried_certs.extend(carried);
+        Ok(())
+    }
+
+    /// Checks the revocations a bundle carries: signed by this organisation's root.
+    pub(crate) fn revocations(&mut self, carried: Vec<Revocation>) -> Result<()> {
+        for r in &carried {
+            if !r.verify(&self.keys.root_public, &self.keys.org_id) {
+                return Err(SyncError::Untrusted {
+                    change: format!("the revocation of {}", r.subject),
+                    author: "?".into(),
+                    reason: "it was not signed by this organisation's administrators".into(),
+                }
+                .into());
+            }
+        }
+        self.revocations.extend(carried.iter().cloned());
+        self.carried_revocations.extend(carried);
+        Ok(())
+    }
+
+    /// Takes the bundle's commits, each with the digests of its changes it does not carry.
+    pub(crate) fn commits(&mut self, commits: Vec<Commit>) -> Result<()> {
+        for commit in commits {
+            let mut filling = Filling { digests: Vec::new(), filled: 0, carried: false, done: false, commit };
+            let absent = std::mem::take(&mut filling.commit.absent);
+            for (pos, d) in &absent {
+                filling.place(*pos, *d).map_err(|_| SyncError::Damaged("a commit in it lists a change beyond its size, or one twice".into()))?;
+            }
+            filling.commit.absent = absent;
+            self.commits.push(filling);
+            self.check_if_whole(self.commits.len() - 1)?;
+        }
+        Ok(())
+    }
+
+    /// Checks one change: its author's certificate, device, name and role, and its place
+    /// in its commit. Returns it with its commit's id, or `None` when a revocation sets it
+    /// aside.
+    pub(crate) fn op(&mut self, conn: &Connection, mut op: Op, commit: usize, pos: u32) -> Result<Option<Op>> {
+        let (root, org) = (&self.keys.root_public, self.keys.org_id.as_str());
+        let cert_id = self.commits[commit].commit.cert.clone();
+        if !self.certs.contains_key(&cert_id) {
+            let held = keys::cert(conn, &cert_id)?.ok_or_else(|| untrusted(&op, "an unknown author", "its author's certificate is unknown to this organisation"))?;
+            let (key, role) = held.verify(root, org).map_err(|why| untrusted(&op, &held.name, why))?;
+            self.certs.insert(held.id.clone(), (held, key, role));
+        }
+        let (cert, _, role) = &self.certs[&cert_id];
         if !cert.is_archive() {
             if op.device != cert.device {
                 return Err(untrusted(&op, &cert.name, format!("it claims device {} but its author's key is certified only for device {}", op.device, cert.device)).into());
@@ -135,54 +198,99 @@ pub(crate) fn check(conn: &Connection, keys: &OrgKeys, contents: Contents) -> Re
             return Err(untrusted(&op, &cert.name, format!("a {} may not {}", role.as_str(), needed.describe())).into());
         }
         let digest = op.digest().ok_or_else(|| untrusted(&op, &cert.name, "it has neither a value nor a commitment"))?;
-        let slot = digests[commit].get_mut(pos as usize).ok_or_else(|| untrusted(&op, &cert.name, "its place in its commit is beyond the commit's size"))?;
-        if slot.replace(digest).is_some() {
-            return Err(untrusted(&op, &cert.name, "two changes claim the same place in one commit").into());
-        }
-        ops.push((op, commit, pos));
-    }
-    // Every commit whole, and every signature right (checked in one batch).
-    // The messages to check in one batch, and which commit each is.
-    let mut batch = Vec::with_capacity(contents.commits.len());
-    let mut which = Vec::with_capacity(contents.commits.len());
-    let mut ids = Vec::with_capacity(contents.commits.len());
-    for (i, c) in contents.commits.iter().enumerate() {
-        let full: Vec<[u8; 32]> = digests[i]
-            .iter()
-            .map(|d| d.ok_or_else(|| SyncError::Damaged("a commit in it lacks one of its changes and its digest".into())))
-            .collect::<Result<_, _>>()?;
-        let Some((_, key, _)) = certs.get(&c.cert) else {
-            // A commit none of whose changes the bundle carries: nothing to check or keep.
-            ids.push(None);
-            continue;
-        };
-        ids.push(Some(commit_id(org, &c.cert, &full)));
-        batch.push((commit_message(org, &c.cert, &full), c.signature, *key));
-        which.push(i);
-    }
-    if !verify_commits(&batch) {
-        // Find the first that fails, to name it.
-        for (item, i) in batch.iter().zip(&which) {
-            if !verify_commits(std::slice::from_ref(item)) {
-                let (op, _, _) = ops.iter().find(|(_, c, _)| c == i).ok_or(SyncError::Changed)?;
-                let name = certs.get(&contents.commits[*i].cert).map(|c| c.0.name.clone()).unwrap_or_default();
-                return Err(untrusted(op, &name, "its author's signature does not cover it: it was changed or forged").into());
-            }
-        }
-    }
-    let mut revoked = 0;
-    let mut out = Vec::with_capacity(ops.len());
-    for (mut op, commit, pos) in ops {
-        let id = ids[commit].clone().ok_or(SyncError::Changed)?;
-        let cert = &certs[&contents.commits[commit].cert].0;
-        if revoked_by(&revocations, &op, cert, &id) {
-            revoked += 1;
-            continue;
+        let filling = &mut self.commits[commit];
+        filling.place(pos, digest).map_err(|beyond| {
+            let why = if beyond { "its place in its commit is beyond the commit's size" } else { "two changes claim the same place in one commit" };
+            untrusted(&op, &cert.name, why)
+        })?;
+        filling.carried = true;
+        let id = filling.commit.id.clone();
+        let set_aside = revoked_by(&self.revocations, &op, cert, &id);
+        self.check_if_whole(commit)?;
+        if set_aside {
+            self.revoked += 1;
+            return Ok(None);
         }
         op.commit = Some((id, pos));
-        out.push(op);
+        Ok(Some(op))
     }
-    let commits = contents.commits.into_iter().zip(ids).filter_map(|(c, id)| id.map(|id| (id, c))).collect();
-    let certs = certs.into_values().map(|(c, _, _)| c).collect();
-    Ok(Checked { ops: out, commits, certs, revocations: contents.revocations, revoked, device_name: contents.device_name })
+
+    /// Once a commit has every digest: its id must be that of what its author signed, and
+    /// its signature joins the batch.
+    fn check_if_whole(&mut self, i: usize) -> Result<()> {
+        let filling = &mut self.commits[i];
+        if filling.done || filling.filled < filling.commit.size || !filling.carried {
+            return Ok(());
+        }
+        filling.done = true;
+        let digests: Vec<[u8; 32]> = std::mem::take(&mut filling.digests).into_iter().flatten().collect();
+        let Some((cert, key, _)) = self.certs.get(&filling.commit.cert) else { return Ok(()) };
+        let org = self.keys.org_id.as_str();
+        if commit_id(org, &filling.commit.cert, &digests) != filling.commit.id {
+            return Err(SyncError::Untrusted {
+                change: format!("the commit {} of {}", filling.commit.id, cert.name),
+                author: cert.name.clone(),
+                reason: "its id is not that of what its author signed: it was changed or forged".into(),
+            }
+            .into());
+        }
+        let message = commit_message(org, &filling.commit.cert, &digests);
+        self.batch_bytes += message.len();
+        self.batch.push((message, filling.commit.signature, *key, i));
+        if self.batch_bytes >= BATCH_BYTES {
+            self.check_batch()?;
+        }
+        Ok(())
+    }
+
+    /// Checks the signatures of the commits waiting, in one batch; names the first that fails.
+    fn check_batch(&mut self) -> Result<()> {
+        let batch = std::mem::take(&mut self.batch);
+        self.batch_bytes = 0;
+        let items: Vec<(Vec<u8>, [u8; 64], VerifyingKey)> = batch.iter().map(|(m, s, k, _)| (m.clone(), *s, *k)).collect();
+        if verify_commits(&items) {
+            return Ok(());
+        }
+        for (item, (_, _, _, i)) in items.iter().zip(&batch) {
+            if !verify_commits(std::slice::from_ref(item)) {
+                let c = &self.commits[*i].commit;
+                let name = self.certs.get(&c.cert).map(|c| c.0.name.clone()).unwrap_or_default();
+                return Err(SyncError::Untrusted {
+                    change: format!("the commit {} of {}", c.id, name),
+                    author: name,
+                    reason: "its author's signature does not cover it: it was changed or forged".into(),
+                }
+                .into());
+            }
+        }
+        Err(SyncError::Changed.into())
+    }
+
+    /// Every commit whole and every signature right; returns what to keep.
+    pub(crate) fn finish(mut self) -> Result<Verified> {
+        if self.commits.iter().any(|f| f.filled < f.commit.size) {
+            return Err(SyncError::Damaged("a commit in it lacks one of its changes and its digest".into()).into());
+        }
+        self.check_batch()?;
+        let commits = self.commits.into_iter().filter(|f| f.carried && self.certs.contains_key(&f.commit.cert)).map(|f| f.commit).collect();
+        Ok(Verified { commits, certs: self.carried_certs, revocations: self.carried_revocations, revoked: self.revoked })
+    }
+}
+
+impl Filling {
+    /// Records a place's digest: `Err(true)` beyond the commit's size, `Err(false)` taken.
+    fn place(&mut self, pos: u32, digest: [u8; 32]) -> Result<(), bool> {
+        if pos >= self.commit.size || self.done {
+            return Err(pos >= self.commit.size);
+        }
+        if self.digests.is_empty() {
+            self.digests = vec![None; self.commit.size as usize];
+        }
+        let slot = &mut self.digests[pos as usize];
+        if slot.replace(digest).is_some() {
+            return Err(false);
+        }
+        self.filled += 1;
+        Ok(())
+    }
 }
