@@ -12,5 +12,6 @@ mod files;
 mod migration;
 mod programme;
 mod safeguards;
+mod scale;
 mod sync;
 mod terminal;

@@ -177,8 +177,14 @@ pub fn commit_message(org: &str, cert: &str, digests: &[[u8; 32]]) -> Vec<u8> {
 }
 
 /// A commit's id: derived from what its author signed.
+#[cfg(test)]
 pub fn commit_id(org: &str, cert: &str, digests: &[[u8; 32]]) -> String {
     id_of(&commit_message(org, cert, digests))
+}
+
+/// The id of a commit whose whole message is at hand.
+pub fn commit_id_of_message(message: &[u8]) -> String {
+    id_of(message)
 }
 
 /// Checks many commit signatures at once; false if any fails.

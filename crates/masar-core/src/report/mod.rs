@@ -6,7 +6,7 @@
 //! attribute is unset); a project funded by several donors is counted under the donor of
 //! its first tranche in the period, while money is split by the donor of each tranche.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
@@ -18,6 +18,9 @@ use crate::changes::Db;
 use crate::error::{parse_date, InputError, Problem};
 use crate::schema::stored_amount;
 use crate::Result;
+
+#[cfg(test)]
+mod by_records;
 
 /// A way to split the indicators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -110,33 +113,6 @@ pub struct Report {
     pub breakdown: BTreeMap<&'static str, BTreeMap<String, Cell>>,
 }
 
-/// The UNHCR age bracket of someone born on `born`, on `day`.
-pub fn age_bracket(born: Option<NaiveDate>, birth_year: Option<i32>, day: NaiveDate) -> &'static str {
-    let age = match (born, birth_year) {
-        (Some(b), _) => {
-            let before_birthday = (day.month(), day.day()) < (b.month(), b.day());
-            day.year() - b.year() - i32::from(before_birthday)
-        }
-        // An erased person keeps only the year: count them as born mid-year.
-        (None, Some(y)) => day.year() - y - i32::from(day.ordinal() < 183),
-        (None, None) => return "unknown",
-    };
-    match age {
-        i32::MIN..=4 => "0-4",
-        5..=11 => "5-11",
-        12..=17 => "12-17",
-        18..=59 => "18-59",
-        _ => "60+",
-    }
-}
-
-struct PersonFacts {
-    sex: String,
-    age: &'static str,
-    nationality: String,
-    city: String,
-}
-
 struct Tranche {
     project: String,
     date: String,
@@ -150,12 +126,6 @@ struct Tranche {
 
 fn or_unknown(v: Option<String>) -> String {
     v.filter(|s| !s.trim().is_empty()).unwrap_or_else(|| "unknown".into())
-}
-
-fn person_set(conn: &Connection, sql: &str, from: &str, to: &str) -> Result<BTreeSet<String>> {
-    let mut stmt = conn.prepare(sql)?;
-    let ids = stmt.query_map([from, to], |r| r.get(0))?.collect::<rusqlite::Result<BTreeSet<String>>>()?;
-    Ok(ids)
 }
 
 /// Funded or active projects whose latest visit on or before `day` set a next visit due
@@ -193,24 +163,70 @@ fn money_into(cells: &mut BTreeMap<String, Cell>, part: &str, currency: &str, am
     }
 }
 
-/// Computes the indicators of `[from, to]` and the breakdowns in `by`.
+/// A person's part in a person dimension, as SQL over `persons p` (all NULL when the
+/// person is unknown: "unknown"), on the period's last day `to` for the age.
+fn person_part(dim: Dimension, to: NaiveDate) -> String {
+    let text = |column: &str| format!("coalesce(nullif(trim(p.{column}), ''), 'unknown')");
+    let bracket = |age: &str| {
+        format!("CASE WHEN {age} <= 4 THEN '0-4' WHEN {age} <= 11 THEN '5-11' WHEN {age} <= 17 THEN '12-17' WHEN {age} <= 59 THEN '18-59' ELSE '60+' END")
+    };
+    match dim {
+        Dimension::Sex => text("sex"),
+        Dimension::Nationality => text("nationality"),
+        Dimension::City => text("city"),
+        // As `by_records::age_bracket`: from the birth date (a day not yet reached this year counts one
+        // year less), else from the year an erasure kept, as if born mid-year.
+        _ => {
+            let (year, month_day, ordinal) = (to.year(), to.format("%m-%d"), to.ordinal());
+            let from_born = bracket(&format!("({year} - CAST(substr(p.born, 1, 4) AS INTEGER) - ('{month_day}' < substr(p.born, 6, 5)))"));
+            let from_year = bracket(&format!("({year} - p.birth_year - {})", i32::from(ordinal < 183)));
+            format!(
+                "CASE WHEN p.born GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' THEN {from_born}
+                      WHEN p.birth_year IS NOT NULL THEN {from_year} ELSE 'unknown' END"
+            )
+        }
+    }
+}
+
+/// The person indicators, counted in SQL in one pass over the period's events: for each
+/// combination of sex, age bracket, nationality and city, how many persons were welcomed,
+/// sensitised, trained and members of a project funded (first funded) in the period.
+/// Each person counts once per indicator, in exactly one combination.
+fn person_counts(conn: &Connection, f: &str, t: &str, to: NaiveDate) -> Result<Vec<([String; 4], [u64; 4])>> {
+    let parts = [Dimension::Sex, Dimension::Age, Dimension::Nationality, Dimension::City].map(|d| person_part(d, to));
+    let sql = format!(
+        "WITH events(id, w, s, t, b) AS (
+             SELECT person_id, 1, 0, 0, 0 FROM intakes WHERE date BETWEEN ?1 AND ?2
+             UNION ALL
+             SELECT a.person_id, 0, s.kind = 'awareness', s.kind = 'training', 0
+               FROM sessions s JOIN attendance a ON a.session_id = s.id
+              WHERE s.date BETWEEN ?1 AND ?2 AND s.kind IN ('awareness', 'training') AND a.present = 1
+             UNION ALL
+             SELECT m.person_id, 0, 0, 0, 1 FROM members m
+              WHERE m.active = 1 AND m.project_id IN (
+                    SELECT d.project_id FROM disbursements d JOIN projects pr ON pr.id = d.project_id
+                     WHERE d.date BETWEEN ?1 AND ?2 AND pr.kind = 'creation')),
+         counted AS (SELECT id, max(w) AS w, max(s) AS s, max(t) AS t, max(b) AS b FROM events WHERE id IS NOT NULL GROUP BY id)
+         SELECT {}, {}, {}, {}, sum(c.w), sum(c.s), sum(c.t), sum(c.b)
+         FROM counted c LEFT JOIN persons p ON p.id = c.id GROUP BY 1, 2, 3, 4",
+        parts[0], parts[1], parts[2], parts[3]
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map([f, t], |r| {
+        Ok(([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?], [r.get::<_, i64>(4)?, r.get(5)?, r.get(6)?, r.get(7)?].map(|n| n.max(0) as u64)))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// The person indicators, in the order `person_counts` gives them.
+const PERSON_INDICATORS: [&str; 4] = ["welcomed", "sensitised", "trained", "funded_beneficiaries"];
+
+/// Computes the indicators of `[from, to]` and the breakdowns in `by`. Persons are counted
+/// and split in SQL; tranches of the period are read to add their money exactly (SQLite
+/// would add decimals as floating point) and to find each project's first donor.
 pub(crate) fn indicators(conn: &Connection, from: NaiveDate, to: NaiveDate, by: &[Dimension]) -> Result<Report> {
     let (f, t) = (from.format("%Y-%m-%d").to_string(), to.format("%Y-%m-%d").to_string());
-
-    let welcomed = person_set(conn, "SELECT DISTINCT person_id FROM intakes WHERE date BETWEEN ?1 AND ?2", &f, &t)?;
-    let attended = |kind: &str| {
-        person_set(
-            conn,
-            &format!(
-                "SELECT DISTINCT a.person_id FROM attendance a JOIN sessions s ON s.id = a.session_id
-                 WHERE s.kind = '{kind}' AND a.present = 1 AND s.date BETWEEN ?1 AND ?2"
-            ),
-            &f,
-            &t,
-        )
-    };
-    let sensitised = attended("awareness")?;
-    let trained = attended("training")?;
+    let persons = person_counts(conn, &f, &t, to)?;
 
     let mut stmt = conn.prepare(
         "SELECT d.project_id, d.date, d.id, d.amount, d.currency, d.donor, p.kind, p.sector
@@ -252,16 +268,6 @@ pub(crate) fn indicators(conn: &Connection, from: NaiveDate, to: NaiveDate, by: 
     let funded: Vec<&Tranche> = first.values().copied().filter(|tr| tr.kind == "creation").collect();
     let reinforced: Vec<&Tranche> = first.values().copied().filter(|tr| tr.kind == "reinforcement").collect();
 
-    let mut beneficiaries = BTreeSet::new();
-    {
-        let mut stmt = conn.prepare("SELECT person_id FROM members WHERE project_id = ?1 AND active = 1")?;
-        for tr in &funded {
-            for id in stmt.query_map([&tr.project], |r| r.get::<_, String>(0))? {
-                beneficiaries.insert(id?);
-            }
-        }
-    }
-
     let mut stmt = conn.prepare(
         "SELECT id, sector FROM projects WHERE kind = 'cooperative' AND registered_on BETWEEN ?1 AND ?2",
     )?;
@@ -277,43 +283,27 @@ pub(crate) fn indicators(conn: &Connection, from: NaiveDate, to: NaiveDate, by: 
     }
 
     let mut totals = Cell::new();
-    totals.insert("welcomed", Measure::Count(welcomed.len() as u64));
-    totals.insert("sensitised", Measure::Count(sensitised.len() as u64));
-    totals.insert("trained", Measure::Count(trained.len() as u64));
+    for (i, name) in PERSON_INDICATORS.iter().enumerate() {
+        totals.insert(name, Measure::Count(persons.iter().map(|(_, n)| n[i]).sum()));
+    }
     totals.insert("projects_funded", Measure::Count(funded.len() as u64));
-    totals.insert("funded_beneficiaries", Measure::Count(beneficiaries.len() as u64));
     totals.insert("enterprises_reinforced", Measure::Count(reinforced.len() as u64));
     totals.insert("cooperatives_created", Measure::Count(cooperatives.len() as u64));
     totals.insert("amount_disbursed", Measure::Money(amount));
     totals.insert("followups_overdue", Measure::Count(overdue.len() as u64));
 
     let mut breakdown = BTreeMap::new();
-    let person_dims: Vec<Dimension> =
-        by.iter().copied().filter(|d| matches!(d, Dimension::Sex | Dimension::Age | Dimension::Nationality | Dimension::City)).collect();
-    let facts = if person_dims.is_empty() { HashMap::new() } else { person_facts(conn, to)? };
     for dim in by {
         let mut cells: BTreeMap<String, Cell> = BTreeMap::new();
         match dim {
             Dimension::Sex | Dimension::Age | Dimension::Nationality | Dimension::City => {
-                let part = |id: &String| -> String {
-                    match facts.get(id) {
-                        None => "unknown".into(),
-                        Some(p) => match dim {
-                            Dimension::Sex => p.sex.clone(),
-                            Dimension::Age => p.age.to_string(),
-                            Dimension::Nationality => p.nationality.clone(),
-                            _ => p.city.clone(),
-                        },
-                    }
-                };
-                for (name, set) in [
-                    ("welcomed", &welcomed),
-                    ("sensitised", &sensitised),
-                    ("trained", &trained),
-                    ("funded_beneficiaries", &beneficiaries),
-                ] {
-                    for id in set {
-                        count_into(&mut cells, &part(id), name);
+                let column = [Dimension::Sex, Dimension::Age, Dimension::Nationality, Dimension::City].iter().position(|d| d == dim).unwrap_or(0);
+                for (parts, counts) in &persons {
+                    let cell = cells.entry(parts[column].clone()).or_default();
+                    for (name, n) in PERSON_INDICATORS.iter().zip(counts) {
+                        if let Measure::Count(c) = cell.entry(name).or_insert(Measure::Count(0)) {
+                            *c += n;
+                        }
                     }
                 }
             }
@@ -351,25 +341,6 @@ pub(crate) fn indicators(conn: &Connection, from: NaiveDate, to: NaiveDate, by: 
         breakdown.insert(dim.as_str(), cells);
     }
     Ok(Report { from, to, indicators: totals, breakdown })
-}
-
-fn person_facts(conn: &Connection, day: NaiveDate) -> Result<HashMap<String, PersonFacts>> {
-    let mut stmt = conn.prepare("SELECT id, sex, born, birth_year, nationality, city FROM persons")?;
-    let rows = stmt.query_map([], |r| {
-        let born: Option<String> = r.get(2)?;
-        let born = born.and_then(|b| NaiveDate::parse_from_str(&b, "%Y-%m-%d").ok());
-        let year: Option<i32> = r.get(3)?;
-        Ok((
-            r.get::<_, String>(0)?,
-            PersonFacts {
-                sex: or_unknown(r.get(1)?),
-                age: age_bracket(born, year, day),
-                nationality: or_unknown(r.get(4)?),
-                city: or_unknown(r.get(5)?),
-            },
-        ))
-    })?;
-    Ok(rows.collect::<rusqlite::Result<HashMap<_, _>>>()?)
 }
 
 /// A tranche that took its project's payments above the amount the committee approved,
@@ -506,6 +477,7 @@ mod tests {
 
     #[test]
     fn age_is_taken_on_the_last_day_of_the_period() {
+        use super::by_records::age_bracket;
         assert_eq!(age_bracket(Some(d("2000-06-15")), None, d("2018-06-14")), "12-17");
         assert_eq!(age_bracket(Some(d("2000-06-15")), None, d("2018-06-15")), "18-59");
         assert_eq!(age_bracket(Some(d("1960-01-01")), None, d("2020-01-01")), "60+");
@@ -526,12 +498,17 @@ mod properties {
     use super::{Dimension, Measure};
     use crate::testing::{kv, temp_db};
 
+    /// Kind, sector, members, and tranches (day, cents, in euros, from Japan).
+    type ProjectPlan = (u8, u8, Vec<usize>, Vec<(i64, u32, bool, bool)>);
+
     #[derive(Debug, Clone)]
     struct Programme {
-        persons: Vec<(u8, i32, u8, Option<u8>)>,
+        /// Sex, age in years on the period's last day and a day either side (so that
+        /// birthdays fall on it), nationality, city, erased.
+        persons: Vec<(u8, u32, i64, u8, Option<u8>, bool)>,
         intakes: Vec<(usize, i64)>,
         sessions: Vec<(bool, i64, Vec<usize>)>,
-        projects: Vec<(u8, u8, Vec<usize>, Vec<(i64, u32, bool, bool)>)>,
+        projects: Vec<ProjectPlan>,
         from: i64,
         len: i64,
     }
@@ -539,7 +516,7 @@ mod properties {
     fn programme() -> impl Strategy<Value = Programme> {
         (1usize..10).prop_flat_map(|n| {
             (
-                prop::collection::vec((0u8..3, 1950i32..2015, 0u8..3, prop::option::of(0u8..3)), n),
+                prop::collection::vec((0u8..3, 0u32..70, -1i64..=1, 0u8..3, prop::option::of(0u8..3), prop::bool::weighted(0.2)), n),
                 prop::collection::vec((0..n, 0i64..730), 0..15),
                 prop::collection::vec((any::<bool>(), 0i64..730, prop::collection::btree_set(0..n, 0..n).prop_map(|s| s.into_iter().collect())), 0..4),
                 prop::collection::vec(
@@ -560,22 +537,24 @@ mod properties {
     proptest! {
         #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
-        /// Whatever the programme, every split adds up to its total, and the totals agree
-        /// with a direct count of what was typed.
+        /// Whatever the programme, every split adds up to its total, the totals agree with
+        /// a direct count of what was typed, and the report aggregated in SQL is the one
+        /// computed record by record.
         #[test]
         fn breakdowns_add_up_and_totals_match_a_direct_count(p in programme()) {
             let (_d, mut m) = temp_db();
             let base = NaiveDate::from_ymd_opt(2020, 1, 1).expect("date");
-            let ids: Vec<String> = p.persons.iter().enumerate().map(|(i, (sex, year, nat, city))| {
+            let from = base + Duration::days(p.from);
+            let to = from + Duration::days(p.len);
+            let ids: Vec<String> = p.persons.iter().enumerate().map(|(i, (sex, years, days, nat, city, _))| {
+                let born = to.checked_sub_months(chrono::Months::new(12 * years)).expect("a date") + Duration::days(*days);
                 let mut fields = kv(&[
                     ("given", &format!("P{i}")), ("family", "F"), ("sex", ["female", "male", "other"][*sex as usize]),
-                    ("born", &format!("{year}-03-04")), ("nationality", ["SYR", "COD", "YEM"][*nat as usize]),
+                    ("born", &day(born)), ("nationality", ["SYR", "COD", "YEM"][*nat as usize]),
                 ]);
                 if let Some(c) = city { fields.push(("city".into(), ["Rabat", "Oujda", "Fès"][*c as usize].into())); }
                 m.add_person(&fields).expect("person")
             }).collect();
-            let from = base + Duration::days(p.from);
-            let to = from + Duration::days(p.len);
             let inside = |d: NaiveDate| d >= from && d <= to;
             let mut welcomed = BTreeSet::new();
             for (who, off) in &p.intakes {
@@ -610,7 +589,13 @@ mod properties {
                 }
                 if counted && kind == "creation" { funded += 1; }
             }
+            // An erased person keeps only their year of birth, which the age bracket uses.
+            for (id, (.., erased)) in ids.iter().zip(&p.persons) {
+                if *erased { m.erase_person(id).expect("erase"); }
+            }
             let r = m.report(&day(from), &day(to), &Dimension::ALL).expect("report");
+            // Counted and split in SQL, the report is the one a count record by record gives.
+            prop_assert_eq!(&r, &super::by_records::indicators(m.conn(), from, to, &Dimension::ALL).expect("by records"));
             prop_assert_eq!(&r.indicators["welcomed"], &Measure::Count(welcomed.len() as u64));
             prop_assert_eq!(&r.indicators["projects_funded"], &Measure::Count(funded));
             prop_assert_eq!(&r.indicators["amount_disbursed"], &Measure::Money(amount));

@@ -20,7 +20,7 @@ use super::keys::{self, OrgKeys};
 use crate::auth::{Permission, Role};
 use crate::changes::Op;
 use crate::error::SyncError;
-use crate::trust::{commit_id, commit_message, verify_commits, AuthorCert, Revocation, Revoked};
+use crate::trust::{commit_id_of_message, commit_message, verify_commits, AuthorCert, Revocation, Revoked};
 use crate::Result;
 
 fn untrusted(op: &Op, author: &str, reason: impl Into<String>) -> SyncError {
@@ -52,8 +52,10 @@ pub(crate) struct Verifier<'k> {
     revocations: Vec<Revocation>,
     /// The commits, with the digests of their places while they fill.
     commits: Vec<Filling>,
-    /// Commits whole, waiting for their signatures to be checked together.
-    batch: Vec<(Vec<u8>, [u8; 64], VerifyingKey, usize)>,
+    /// Commits whole, waiting for their signatures to be checked together: the message,
+    /// signature and key of each, and which commit it is.
+    batch: Vec<(Vec<u8>, [u8; 64], VerifyingKey)>,
+    batched: Vec<usize>,
     batch_bytes: usize,
     carried_certs: Vec<AuthorCert>,
     carried_revocations: Vec<Revocation>,
@@ -75,8 +77,14 @@ pub(crate) struct Verified {
 /// A commit while its changes stream by.
 struct Filling {
     commit: Commit,
-    /// Each place's digest, once known; dropped once the commit is whole.
-    digests: Vec<Option<[u8; 32]>>,
+    /// The message its author signed, its digests written in place as their changes
+    /// arrive (in any order): a commit of a million changes is held once, as 32 MB, and
+    /// checked without another copy. Empty until its first digest, and once checked.
+    message: Vec<u8>,
+    /// Which places hold their digest.
+    placed: Vec<u64>,
+    /// Where the digests begin in `message`.
+    start: usize,
     filled: u32,
     /// Whether one of its changes is carried (else it is not kept).
     carried: bool,
@@ -96,6 +104,7 @@ impl<'k> Verifier<'k> {
             revocations: keys::all_revocations(conn)?,
             commits: Vec::new(),
             batch: Vec::new(),
+            batched: Vec::new(),
             batch_bytes: 0,
             carried_certs: Vec::new(),
             carried_revocations: Vec::new(),
@@ -156,10 +165,10 @@ impl<'k> Verifier<'k> {
     /// Takes the bundle's commits, each with the digests of its changes it does not carry.
     pub(crate) fn commits(&mut self, commits: Vec<Commit>) -> Result<()> {
         for commit in commits {
-            let mut filling = Filling { digests: Vec::new(), filled: 0, carried: false, done: false, commit };
+            let mut filling = Filling { message: Vec::new(), placed: Vec::new(), start: 0, filled: 0, carried: false, done: false, commit };
             let absent = std::mem::take(&mut filling.commit.absent);
             for (pos, d) in &absent {
-                filling.place(*pos, *d).map_err(|_| SyncError::Damaged("a commit in it lists a change beyond its size, or one twice".into()))?;
+                filling.place(&self.keys.org_id, *pos, d).map_err(|_| SyncError::Damaged("a commit in it lists a change beyond its size, or one twice".into()))?;
             }
             filling.commit.absent = absent;
             self.commits.push(filling);
@@ -199,7 +208,7 @@ impl<'k> Verifier<'k> {
         }
         let digest = op.digest().ok_or_else(|| untrusted(&op, &cert.name, "it has neither a value nor a commitment"))?;
         let filling = &mut self.commits[commit];
-        filling.place(pos, digest).map_err(|beyond| {
+        filling.place(&self.keys.org_id, pos, &digest).map_err(|beyond| {
             let why = if beyond { "its place in its commit is beyond the commit's size" } else { "two changes claim the same place in one commit" };
             untrusted(&op, &cert.name, why)
         })?;
@@ -223,10 +232,10 @@ impl<'k> Verifier<'k> {
             return Ok(());
         }
         filling.done = true;
-        let digests: Vec<[u8; 32]> = std::mem::take(&mut filling.digests).into_iter().flatten().collect();
+        let message = std::mem::take(&mut filling.message);
+        filling.placed = Vec::new();
         let Some((cert, key, _)) = self.certs.get(&filling.commit.cert) else { return Ok(()) };
-        let org = self.keys.org_id.as_str();
-        if commit_id(org, &filling.commit.cert, &digests) != filling.commit.id {
+        if commit_id_of_message(&message) != filling.commit.id {
             return Err(SyncError::Untrusted {
                 change: format!("the commit {} of {}", filling.commit.id, cert.name),
                 author: cert.name.clone(),
@@ -234,9 +243,9 @@ impl<'k> Verifier<'k> {
             }
             .into());
         }
-        let message = commit_message(org, &filling.commit.cert, &digests);
         self.batch_bytes += message.len();
-        self.batch.push((message, filling.commit.signature, *key, i));
+        self.batch.push((message, filling.commit.signature, *key));
+        self.batched.push(i);
         if self.batch_bytes >= BATCH_BYTES {
             self.check_batch()?;
         }
@@ -245,13 +254,13 @@ impl<'k> Verifier<'k> {
 
     /// Checks the signatures of the commits waiting, in one batch; names the first that fails.
     fn check_batch(&mut self) -> Result<()> {
-        let batch = std::mem::take(&mut self.batch);
+        let items = std::mem::take(&mut self.batch);
+        let which = std::mem::take(&mut self.batched);
         self.batch_bytes = 0;
-        let items: Vec<(Vec<u8>, [u8; 64], VerifyingKey)> = batch.iter().map(|(m, s, k, _)| (m.clone(), *s, *k)).collect();
         if verify_commits(&items) {
             return Ok(());
         }
-        for (item, (_, _, _, i)) in items.iter().zip(&batch) {
+        for (item, i) in items.iter().zip(&which) {
             if !verify_commits(std::slice::from_ref(item)) {
                 let c = &self.commits[*i].commit;
                 let name = self.certs.get(&c.cert).map(|c| c.0.name.clone()).unwrap_or_default();
@@ -279,17 +288,23 @@ impl<'k> Verifier<'k> {
 
 impl Filling {
     /// Records a place's digest: `Err(true)` beyond the commit's size, `Err(false)` taken.
-    fn place(&mut self, pos: u32, digest: [u8; 32]) -> Result<(), bool> {
+    fn place(&mut self, org: &str, pos: u32, digest: &[u8; 32]) -> Result<(), bool> {
         if pos >= self.commit.size || self.done {
             return Err(pos >= self.commit.size);
         }
-        if self.digests.is_empty() {
-            self.digests = vec![None; self.commit.size as usize];
+        if self.message.is_empty() {
+            self.message = commit_message(org, &self.commit.cert, &[]);
+            self.start = self.message.len();
+            self.message.resize(self.start + 32 * self.commit.size as usize, 0);
+            self.placed = vec![0; (self.commit.size as usize).div_ceil(64)];
         }
-        let slot = &mut self.digests[pos as usize];
-        if slot.replace(digest).is_some() {
+        let (word, bit) = (pos as usize / 64, 1u64 << (pos % 64));
+        if self.placed[word] & bit != 0 {
             return Err(false);
         }
+        self.placed[word] |= bit;
+        let at = self.start + 32 * pos as usize;
+        self.message[at..at + 32].copy_from_slice(digest);
         self.filled += 1;
         Ok(())
     }

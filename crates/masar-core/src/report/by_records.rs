@@ -1,0 +1,226 @@
+//! The indicators computed record by record, as the first version did: every counted
+//! person's id in a set, every person's attributes in a map. Kept only as the reference
+//! the SQL aggregation is compared with (`tests::the_aggregated_report_equals_a_record_by_record_count`).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::Decimal;
+use rusqlite::Connection;
+
+use super::{add_money, count_into, money_into, or_unknown, overdue_projects, Cell, Dimension, Measure, Report, Tranche};
+use crate::schema::stored_amount;
+use crate::Result;
+
+/// The UNHCR age bracket of someone born on `born`, on `day`.
+pub(crate) fn age_bracket(born: Option<NaiveDate>, birth_year: Option<i32>, day: NaiveDate) -> &'static str {
+    let age = match (born, birth_year) {
+        (Some(b), _) => {
+            let before_birthday = (day.month(), day.day()) < (b.month(), b.day());
+            day.year() - b.year() - i32::from(before_birthday)
+        }
+        // An erased person keeps only the year: count them as born mid-year.
+        (None, Some(y)) => day.year() - y - i32::from(day.ordinal() < 183),
+        (None, None) => return "unknown",
+    };
+    match age {
+        i32::MIN..=4 => "0-4",
+        5..=11 => "5-11",
+        12..=17 => "12-17",
+        18..=59 => "18-59",
+        _ => "60+",
+    }
+}
+
+struct PersonFacts {
+    sex: String,
+    age: &'static str,
+    nationality: String,
+    city: String,
+}
+
+
+fn person_set(conn: &Connection, sql: &str, from: &str, to: &str) -> Result<BTreeSet<String>> {
+    let mut stmt = conn.prepare(sql)?;
+    let ids = stmt.query_map([from, to], |r| r.get(0))?.collect::<rusqlite::Result<BTreeSet<String>>>()?;
+    Ok(ids)
+}
+
+/// Computes the indicators of `[from, to]` and the breakdowns in `by`, record by record.
+pub(crate) fn indicators(conn: &Connection, from: NaiveDate, to: NaiveDate, by: &[Dimension]) -> Result<Report> {
+    let (f, t) = (from.format("%Y-%m-%d").to_string(), to.format("%Y-%m-%d").to_string());
+
+    let welcomed = person_set(conn, "SELECT DISTINCT person_id FROM intakes WHERE date BETWEEN ?1 AND ?2", &f, &t)?;
+    let attended = |kind: &str| {
+        person_set(
+            conn,
+            &format!(
+                "SELECT DISTINCT a.person_id FROM attendance a JOIN sessions s ON s.id = a.session_id
+                 WHERE s.kind = '{kind}' AND a.present = 1 AND s.date BETWEEN ?1 AND ?2"
+            ),
+            &f,
+            &t,
+        )
+    };
+    let sensitised = attended("awareness")?;
+    let trained = attended("training")?;
+
+    let mut stmt = conn.prepare(
+        "SELECT d.project_id, d.date, d.id, d.amount, d.currency, d.donor, p.kind, p.sector
+         FROM disbursements d JOIN projects p ON p.id = d.project_id
+         WHERE d.date BETWEEN ?1 AND ?2 ORDER BY d.project_id, d.date, d.id",
+    )?;
+    let rows = stmt
+        .query_map([&f, &t], |r| {
+            Ok((
+                r.get::<_, Option<String>>(3)?,
+                Tranche {
+                    project: r.get(0)?,
+                    date: r.get(1)?,
+                    id: r.get(2)?,
+                    amount: Decimal::ZERO,
+                    currency: or_unknown(r.get(4)?),
+                    donor: or_unknown(r.get(5)?),
+                    kind: or_unknown(r.get(6)?),
+                    sector: or_unknown(r.get(7)?),
+                },
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    // Stored money that does not read as a decimal is an error, never counted as zero.
+    let mut tranches = Vec::with_capacity(rows.len());
+    for (text, mut tr) in rows {
+        tr.amount = stored_amount("amount", text)?.unwrap_or_default();
+        tranches.push(tr);
+    }
+
+    // The first tranche of each project in the period decides its donor for counting.
+    let mut first: BTreeMap<&str, &Tranche> = BTreeMap::new();
+    for tr in &tranches {
+        let e = first.entry(&tr.project).or_insert(tr);
+        if (tr.date.as_str(), tr.id.as_str()) < (e.date.as_str(), e.id.as_str()) {
+            *e = tr;
+        }
+    }
+    let funded: Vec<&Tranche> = first.values().copied().filter(|tr| tr.kind == "creation").collect();
+    let reinforced: Vec<&Tranche> = first.values().copied().filter(|tr| tr.kind == "reinforcement").collect();
+
+    let mut beneficiaries = BTreeSet::new();
+    {
+        let mut stmt = conn.prepare("SELECT person_id FROM members WHERE project_id = ?1 AND active = 1")?;
+        for tr in &funded {
+            for id in stmt.query_map([&tr.project], |r| r.get::<_, String>(0))? {
+                beneficiaries.insert(id?);
+            }
+        }
+    }
+
+    let mut stmt = conn.prepare(
+        "SELECT id, sector FROM projects WHERE kind = 'cooperative' AND registered_on BETWEEN ?1 AND ?2",
+    )?;
+    let cooperatives = stmt
+        .query_map([&f, &t], |r| Ok((r.get::<_, String>(0)?, or_unknown(r.get(1)?))))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+
+    let overdue = overdue_projects(conn, to)?;
+
+    let mut amount = BTreeMap::new();
+    for tr in &tranches {
+        add_money(&mut amount, &tr.currency, tr.amount);
+    }
+
+    let mut totals = Cell::new();
+    totals.insert("welcomed", Measure::Count(welcomed.len() as u64));
+    totals.insert("sensitised", Measure::Count(sensitised.len() as u64));
+    totals.insert("trained", Measure::Count(trained.len() as u64));
+    totals.insert("projects_funded", Measure::Count(funded.len() as u64));
+    totals.insert("funded_beneficiaries", Measure::Count(beneficiaries.len() as u64));
+    totals.insert("enterprises_reinforced", Measure::Count(reinforced.len() as u64));
+    totals.insert("cooperatives_created", Measure::Count(cooperatives.len() as u64));
+    totals.insert("amount_disbursed", Measure::Money(amount));
+    totals.insert("followups_overdue", Measure::Count(overdue.len() as u64));
+
+    let mut breakdown = BTreeMap::new();
+    let person_dims: Vec<Dimension> =
+        by.iter().copied().filter(|d| matches!(d, Dimension::Sex | Dimension::Age | Dimension::Nationality | Dimension::City)).collect();
+    let facts = if person_dims.is_empty() { HashMap::new() } else { person_facts(conn, to)? };
+    for dim in by {
+        let mut cells: BTreeMap<String, Cell> = BTreeMap::new();
+        match dim {
+            Dimension::Sex | Dimension::Age | Dimension::Nationality | Dimension::City => {
+                let part = |id: &String| -> String {
+                    match facts.get(id) {
+                        None => "unknown".into(),
+                        Some(p) => match dim {
+                            Dimension::Sex => p.sex.clone(),
+                            Dimension::Age => p.age.to_string(),
+                            Dimension::Nationality => p.nationality.clone(),
+                            _ => p.city.clone(),
+                        },
+                    }
+                };
+                for (name, set) in [
+                    ("welcomed", &welcomed),
+                    ("sensitised", &sensitised),
+                    ("trained", &trained),
+                    ("funded_beneficiaries", &beneficiaries),
+                ] {
+                    for id in set {
+                        count_into(&mut cells, &part(id), name);
+                    }
+                }
+            }
+            Dimension::Donor | Dimension::Sector => {
+                let part = |tr: &Tranche| if *dim == Dimension::Donor { tr.donor.clone() } else { tr.sector.clone() };
+                for tr in &funded {
+                    count_into(&mut cells, &part(tr), "projects_funded");
+                }
+                for tr in &reinforced {
+                    count_into(&mut cells, &part(tr), "enterprises_reinforced");
+                }
+                for tr in &tranches {
+                    money_into(&mut cells, &part(tr), &tr.currency, tr.amount);
+                }
+                if *dim == Dimension::Sector {
+                    for (_, sector) in &cooperatives {
+                        count_into(&mut cells, sector, "cooperatives_created");
+                    }
+                    let mut stmt = conn.prepare("SELECT sector FROM projects WHERE id = ?1")?;
+                    for (id, _) in &overdue {
+                        let sector: Option<String> = stmt.query_row([id], |r| r.get(0))?;
+                        count_into(&mut cells, &or_unknown(sector), "followups_overdue");
+                    }
+                }
+            }
+        }
+        // Every part shows every indicator of its dimension, zero where nothing counted.
+        for cell in cells.values_mut() {
+            for name in dim.indicators() {
+                cell.entry(name).or_insert_with(|| {
+                    if *name == "amount_disbursed" { Measure::Money(BTreeMap::new()) } else { Measure::Count(0) }
+                });
+            }
+        }
+        breakdown.insert(dim.as_str(), cells);
+    }
+    Ok(Report { from, to, indicators: totals, breakdown })
+}
+
+fn person_facts(conn: &Connection, day: NaiveDate) -> Result<HashMap<String, PersonFacts>> {
+    let mut stmt = conn.prepare("SELECT id, sex, born, birth_year, nationality, city FROM persons")?;
+    let rows = stmt.query_map([], |r| {
+        let born: Option<String> = r.get(2)?;
+        let born = born.and_then(|b| NaiveDate::parse_from_str(&b, "%Y-%m-%d").ok());
+        let year: Option<i32> = r.get(3)?;
+        Ok((
+            r.get::<_, String>(0)?,
+            PersonFacts {
+                sex: or_unknown(r.get(1)?),
+                age: age_bracket(born, year, day),
+                nationality: or_unknown(r.get(4)?),
+                city: or_unknown(r.get(5)?),
+            },
+        ))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<HashMap<_, _>>>()?)
+}
