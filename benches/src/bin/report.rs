@@ -4,6 +4,8 @@
 //! floor of counting the period's events with the same indexes. Prints a table.
 //!
 //! Run: `cargo run --release -p masar-benches --bin report [PERSONS]` (default 100,000).
+//! Building the programme takes about five minutes; with `REPORT_DB=PATH` it is built once
+//! there and reused (opened, so migrated) by later runs.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -36,48 +38,21 @@ fn day(i: usize) -> String {
 fn main() {
     let persons: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let (mut m, _) = Masar::init(&dir.path().join("report.db"), "Bench", "laptop", "admin", "benchmark-password", Arc::new(SystemClock)).expect("init");
-    for (list, name) in [("donor", "EU"), ("donor", "Japan"), ("sector", "food"), ("sector", "crafts"), ("currency", "MAD")] {
-        m.add_reference(list, name).expect("reference");
-    }
-    let t = Instant::now();
-    let cities = ["Rabat", "Oujda", "Fès", "Tanger", "Agadir", "Casablanca"];
-    let nationalities = ["SYR", "COD", "YEM", "SDN", "CMR"];
-    let mut ids = Vec::with_capacity(persons);
-    for chunk in (0..persons).collect::<Vec<_>>().chunks(10_000) {
-        let mut csv = String::from("given,family,sex,born,nationality,city,intake_date\n");
-        for &i in chunk {
-            let born = format!("{}-{:02}-{:02}", 1950 + i % 70, 1 + i % 12, 1 + i % 28);
-            let sex = ["female", "male"][i % 2];
-            csv.push_str(&format!("Given{i},Family{},{sex},{born},{},{},{}\n", i % 997, nationalities[i % 5], cities[i % 6], day(i)));
+    let kept = std::env::var_os("REPORT_DB").map(std::path::PathBuf::from);
+    let path = kept.clone().unwrap_or_else(|| dir.path().join("report.db"));
+    let (sessions, per_session, projects) = (persons * 9 / 400, 400, persons / 100);
+    let (m, ids) = if path.exists() {
+        let m = Masar::open(&path, "admin", "benchmark-password", Arc::new(SystemClock)).expect("open");
+        // The persons' ids, kept beside it, for the floor's copy of the events.
+        let ids = std::fs::read_to_string(path.with_extension("ids")).expect("the kept ids").lines().map(str::to_string).collect();
+        (m, ids)
+    } else {
+        let (m, ids) = build(&path, persons, sessions, per_session, projects);
+        if kept.is_some() {
+            std::fs::write(path.with_extension("ids"), ids.join("\n")).expect("ids");
         }
-        ids.extend(m.import_persons_csv(csv.as_bytes()).expect("persons").ids);
-    }
-    eprintln!("{persons} persons with their intakes in {:.0} s", t.elapsed().as_secs_f64());
-    let t = Instant::now();
-    let per_session = 400;
-    let sessions = persons * 9 / per_session;
-    for s in 0..sessions {
-        let attendees: Vec<String> = (0..per_session).map(|k| ids[(s * 7 + k * 251) % ids.len()].clone()).collect();
-        let kind = if s % 3 == 0 { "training" } else { "awareness" };
-        m.add_session(kind, &day(s * 13), "Session", None, &attendees).expect("session");
-    }
-    eprintln!("{sessions} sessions of {per_session} in {:.0} s", t.elapsed().as_secs_f64());
-    let t = Instant::now();
-    let projects = persons / 100;
-    for p in 0..projects {
-        let members = vec![ids[p * 37 % ids.len()].clone(), ids[(p * 37 + 1) % ids.len()].clone()];
-        let kind = ["creation", "reinforcement"][p % 2];
-        let id = m.add_project("Project", kind, ["food", "crafts"][p % 2], &members, Some("2020-12-01")).expect("project");
-        m.add_budget_line(&id, "Oven", "1", "9000").expect("line");
-        m.set_stage(&id, "plan_ready", "2020-12-02").expect("stage");
-        m.set_stage(&id, "in_committee", "2020-12-03").expect("stage");
-        m.decide(&id, "approved", "2020-12-04", None, None).expect("approve");
-        for k in 0..2 {
-            m.add_disbursement(&id, &day(p * 3 + k), "4500.50", "MAD", ["EU", "Japan"][p % 2], None, None).expect("tranche");
-        }
-    }
-    eprintln!("{projects} projects in {:.0} s", t.elapsed().as_secs_f64());
+        (m, ids)
+    };
     let by = [Dimension::Sex, Dimension::Age, Dimension::City, Dimension::Donor];
     let (from, to) = ("2024-01-01", "2024-12-31");
     let report = m.report(from, to, &by).expect("report");
@@ -143,4 +118,48 @@ fn floor(path: &std::path::Path, ids: &[String], sessions: usize, per_session: u
               + (SELECT count(*) FROM sessions s JOIN attendance a ON a.session_id = s.id WHERE s.date BETWEEN ?1 AND ?2)",
     );
     (time, events)
+}
+
+/// Builds the programme at `path`: persons with their intakes, sessions, funded projects.
+fn build(path: &std::path::Path, persons: usize, sessions: usize, per_session: usize, projects: usize) -> (Masar, Vec<String>) {
+    let (mut m, _) = Masar::init(path, "Bench", "laptop", "admin", "benchmark-password", Arc::new(SystemClock)).expect("init");
+    for (list, name) in [("donor", "EU"), ("donor", "Japan"), ("sector", "food"), ("sector", "crafts"), ("currency", "MAD")] {
+        m.add_reference(list, name).expect("reference");
+    }
+    let t = Instant::now();
+    let cities = ["Rabat", "Oujda", "Fès", "Tanger", "Agadir", "Casablanca"];
+    let nationalities = ["SYR", "COD", "YEM", "SDN", "CMR"];
+    let mut ids = Vec::with_capacity(persons);
+    for chunk in (0..persons).collect::<Vec<_>>().chunks(10_000) {
+        let mut csv = String::from("given,family,sex,born,nationality,city,intake_date\n");
+        for &i in chunk {
+            let born = format!("{}-{:02}-{:02}", 1950 + i % 70, 1 + i % 12, 1 + i % 28);
+            let sex = ["female", "male"][i % 2];
+            csv.push_str(&format!("Given{i},Family{},{sex},{born},{},{},{}\n", i % 997, nationalities[i % 5], cities[i % 6], day(i)));
+        }
+        ids.extend(m.import_persons_csv(csv.as_bytes()).expect("persons").ids);
+    }
+    eprintln!("{persons} persons with their intakes in {:.0} s", t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    for s in 0..sessions {
+        let attendees: Vec<String> = (0..per_session).map(|k| ids[(s * 7 + k * 251) % ids.len()].clone()).collect();
+        let kind = if s % 3 == 0 { "training" } else { "awareness" };
+        m.add_session(kind, &day(s * 13), "Session", None, &attendees).expect("session");
+    }
+    eprintln!("{sessions} sessions of {per_session} in {:.0} s", t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    for p in 0..projects {
+        let members = vec![ids[p * 37 % ids.len()].clone(), ids[(p * 37 + 1) % ids.len()].clone()];
+        let kind = ["creation", "reinforcement"][p % 2];
+        let id = m.add_project("Project", kind, ["food", "crafts"][p % 2], &members, Some("2020-12-01")).expect("project");
+        m.add_budget_line(&id, "Oven", "1", "9000").expect("line");
+        m.set_stage(&id, "plan_ready", "2020-12-02").expect("stage");
+        m.set_stage(&id, "in_committee", "2020-12-03").expect("stage");
+        m.decide(&id, "approved", "2020-12-04", None, None).expect("approve");
+        for k in 0..2 {
+            m.add_disbursement(&id, &day(p * 3 + k), "4500.50", "MAD", ["EU", "Japan"][p % 2], None, None).expect("tranche");
+        }
+    }
+    eprintln!("{projects} projects in {:.0} s", t.elapsed().as_secs_f64());
+    (m, ids)
 }

@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../sql/v003_safeguards.sql"),
     include_str!("../sql/v004_trust.sql"),
     include_str!("../sql/v005_search_words.sql"),
+    include_str!("../sql/v006_report_indexes.sql"),
 ];
 
 /// The newest schema version this build knows.
