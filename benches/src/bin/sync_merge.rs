@@ -88,6 +88,8 @@ fn main() {
     let (mut supervisor, _) =
         Masar::join(&dir.path().join("supervisor.db"), &enrol, PASSPHRASE, "supervisor", "admin", PASSWORD, clock.clone()).expect("join");
     let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    // The peak from here on is the merge's, not the preparation's (Linux: "5" resets it).
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
     let t = Instant::now();
     let merged = supervisor.import_bundles(&paths, |_| {}).expect("merge");
     let merge = t.elapsed();
@@ -118,7 +120,7 @@ fn main() {
     println!("| signature checks alone: the same number of commits, one batch | {:.3} s ({:.1}% of the merge) |", secs(signatures), 100.0 * secs(signatures) / secs(merge));
     println!("| re-import of all bundles | {:.3} s |", secs(reimport));
     println!("| re-import / merge | {:.2}% (goal ≤ 1%) |", 100.0 * secs(reimport) / secs(merge));
-    println!("| peak memory after the merge | {rss_after_merge:.0} MiB |");
+    println!("| peak memory during the merge | {rss_after_merge:.0} MiB (goal < 200 MB) |");
 }
 
 /// Verifies `commits` ed25519 signatures, each over the digests of `changes` changes, in one

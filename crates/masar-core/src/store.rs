@@ -164,4 +164,27 @@ mod tests {
         assert_eq!(e.code(), "store.corrupt");
         assert!(e.to_string().contains("4x2"), "{e}");
     }
+
+    /// Where a database's bytes go, table by table and index by index, for persons
+    /// registered with an intake as a CSV import does (issue 10: at most 3 KB per person).
+    /// A measurement, not a check: `cargo test -p masar-core --lib space -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn space_per_person_by_table_and_index() {
+        let (_d, mut m) = crate::testing::temp_db();
+        let persons = 10_000;
+        let mut csv = String::from("given,family,sex,born,nationality,city,phone,unhcr_id,intake_date\n");
+        for i in 0..persons {
+            csv.push_str(&format!("Given{i},Family{},female,1990-01-01,SYR,Rabat,06{i:08},250-{i:05}C,2024-05-0{}\n", i % 100, 1 + i % 9));
+        }
+        m.import_persons_csv(csv.as_bytes()).expect("import");
+        m.conn().execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").expect("checkpoint");
+        let mut stmt = m.conn().prepare("SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC").expect("dbstat");
+        let rows: Vec<(String, i64)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).expect("rows").collect::<rusqlite::Result<_>>().expect("rows");
+        let total: i64 = rows.iter().map(|(_, b)| b).sum();
+        for (name, bytes) in &rows {
+            println!("{name:40} {:8.0} bytes per person", *bytes as f64 / persons as f64);
+        }
+        println!("{:40} {:8.0} bytes per person", "in all", total as f64 / persons as f64);
+    }
 }

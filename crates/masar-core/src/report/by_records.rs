@@ -5,11 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{Datelike, NaiveDate};
-use rust_decimal::Decimal;
 use rusqlite::Connection;
 
-use super::{add_money, count_into, money_into, or_unknown, overdue_projects, Cell, Dimension, Measure, Report, Tranche};
-use crate::schema::stored_amount;
+use super::{add_money, count_into, fill_indicators, first_tranches, or_unknown, overdue_projects, period_tranches, project_cells, Cell, Dimension, Measure, Projects, Report};
 use crate::Result;
 
 /// The UNHCR age bracket of someone born on `born`, on `day`.
@@ -65,45 +63,8 @@ pub(crate) fn indicators(conn: &Connection, from: NaiveDate, to: NaiveDate, by: 
     let sensitised = attended("awareness")?;
     let trained = attended("training")?;
 
-    let mut stmt = conn.prepare(
-        "SELECT d.project_id, d.date, d.id, d.amount, d.currency, d.donor, p.kind, p.sector
-         FROM disbursements d JOIN projects p ON p.id = d.project_id
-         WHERE d.date BETWEEN ?1 AND ?2 ORDER BY d.project_id, d.date, d.id",
-    )?;
-    let rows = stmt
-        .query_map([&f, &t], |r| {
-            Ok((
-                r.get::<_, Option<String>>(3)?,
-                Tranche {
-                    project: r.get(0)?,
-                    date: r.get(1)?,
-                    id: r.get(2)?,
-                    amount: Decimal::ZERO,
-                    currency: or_unknown(r.get(4)?),
-                    donor: or_unknown(r.get(5)?),
-                    kind: or_unknown(r.get(6)?),
-                    sector: or_unknown(r.get(7)?),
-                },
-            ))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    // Stored money that does not read as a decimal is an error, never counted as zero.
-    let mut tranches = Vec::with_capacity(rows.len());
-    for (text, mut tr) in rows {
-        tr.amount = stored_amount("amount", text)?.unwrap_or_default();
-        tranches.push(tr);
-    }
-
-    // The first tranche of each project in the period decides its donor for counting.
-    let mut first: BTreeMap<&str, &Tranche> = BTreeMap::new();
-    for tr in &tranches {
-        let e = first.entry(&tr.project).or_insert(tr);
-        if (tr.date.as_str(), tr.id.as_str()) < (e.date.as_str(), e.id.as_str()) {
-            *e = tr;
-        }
-    }
-    let funded: Vec<&Tranche> = first.values().copied().filter(|tr| tr.kind == "creation").collect();
-    let reinforced: Vec<&Tranche> = first.values().copied().filter(|tr| tr.kind == "reinforcement").collect();
+    let tranches = period_tranches(conn, &f, &t)?;
+    let (funded, reinforced) = first_tranches(&tranches);
 
     let mut beneficiaries = BTreeSet::new();
     {
@@ -171,36 +132,11 @@ pub(crate) fn indicators(conn: &Connection, from: NaiveDate, to: NaiveDate, by: 
                 }
             }
             Dimension::Donor | Dimension::Sector => {
-                let part = |tr: &Tranche| if *dim == Dimension::Donor { tr.donor.clone() } else { tr.sector.clone() };
-                for tr in &funded {
-                    count_into(&mut cells, &part(tr), "projects_funded");
-                }
-                for tr in &reinforced {
-                    count_into(&mut cells, &part(tr), "enterprises_reinforced");
-                }
-                for tr in &tranches {
-                    money_into(&mut cells, &part(tr), &tr.currency, tr.amount);
-                }
-                if *dim == Dimension::Sector {
-                    for (_, sector) in &cooperatives {
-                        count_into(&mut cells, sector, "cooperatives_created");
-                    }
-                    let mut stmt = conn.prepare("SELECT sector FROM projects WHERE id = ?1")?;
-                    for (id, _) in &overdue {
-                        let sector: Option<String> = stmt.query_row([id], |r| r.get(0))?;
-                        count_into(&mut cells, &or_unknown(sector), "followups_overdue");
-                    }
-                }
+                let projects = Projects { funded: &funded, reinforced: &reinforced, tranches: &tranches, cooperatives: &cooperatives, overdue: &overdue };
+                project_cells(conn, *dim, &projects, &mut cells)?;
             }
         }
-        // Every part shows every indicator of its dimension, zero where nothing counted.
-        for cell in cells.values_mut() {
-            for name in dim.indicators() {
-                cell.entry(name).or_insert_with(|| {
-                    if *name == "amount_disbursed" { Measure::Money(BTreeMap::new()) } else { Measure::Count(0) }
-                });
-            }
-        }
+        fill_indicators(*dim, &mut cells);
         breakdown.insert(dim.as_str(), cells);
     }
     Ok(Report { from, to, indicators: totals, breakdown })

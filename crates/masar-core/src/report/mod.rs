@@ -163,6 +163,97 @@ fn money_into(cells: &mut BTreeMap<String, Cell>, part: &str, currency: &str, am
     }
 }
 
+/// The tranches paid in `[f, t]`, by project, date and id, their money read exactly.
+fn period_tranches(conn: &Connection, f: &str, t: &str) -> Result<Vec<Tranche>> {
+    let mut stmt = conn.prepare(
+        "SELECT d.project_id, d.date, d.id, d.amount, d.currency, d.donor, p.kind, p.sector
+         FROM disbursements d JOIN projects p ON p.id = d.project_id
+         WHERE d.date BETWEEN ?1 AND ?2 ORDER BY d.project_id, d.date, d.id",
+    )?;
+    let rows = stmt
+        .query_map([f, t], |r| {
+            Ok((
+                r.get::<_, Option<String>>(3)?,
+                Tranche {
+                    project: r.get(0)?,
+                    date: r.get(1)?,
+                    id: r.get(2)?,
+                    amount: Decimal::ZERO,
+                    currency: or_unknown(r.get(4)?),
+                    donor: or_unknown(r.get(5)?),
+                    kind: or_unknown(r.get(6)?),
+                    sector: or_unknown(r.get(7)?),
+                },
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    // Stored money that does not read as a decimal is an error, never counted as zero.
+    let mut tranches = Vec::with_capacity(rows.len());
+    for (text, mut tr) in rows {
+        tr.amount = stored_amount("amount", text)?.unwrap_or_default();
+        tranches.push(tr);
+    }
+    Ok(tranches)
+}
+
+/// The first tranche in the period of each project funded (`creation`) and reinforced:
+/// it decides the project's donor for counting.
+fn first_tranches(tranches: &[Tranche]) -> (Vec<&Tranche>, Vec<&Tranche>) {
+    let mut first: BTreeMap<&str, &Tranche> = BTreeMap::new();
+    for tr in tranches {
+        let e = first.entry(&tr.project).or_insert(tr);
+        if (tr.date.as_str(), tr.id.as_str()) < (e.date.as_str(), e.id.as_str()) {
+            *e = tr;
+        }
+    }
+    let funded = first.values().copied().filter(|tr| tr.kind == "creation").collect();
+    let reinforced = first.values().copied().filter(|tr| tr.kind == "reinforcement").collect();
+    (funded, reinforced)
+}
+
+/// What the project indicators of a period count.
+struct Projects<'a> {
+    funded: &'a [&'a Tranche],
+    reinforced: &'a [&'a Tranche],
+    tranches: &'a [Tranche],
+    cooperatives: &'a [(String, String)],
+    overdue: &'a [(String, String)],
+}
+
+/// Splits the project indicators by donor or sector into `cells`.
+fn project_cells(conn: &Connection, dim: Dimension, p: &Projects<'_>, cells: &mut BTreeMap<String, Cell>) -> Result<()> {
+    let part = |tr: &Tranche| if dim == Dimension::Donor { tr.donor.clone() } else { tr.sector.clone() };
+    for tr in p.funded {
+        count_into(cells, &part(tr), "projects_funded");
+    }
+    for tr in p.reinforced {
+        count_into(cells, &part(tr), "enterprises_reinforced");
+    }
+    for tr in p.tranches {
+        money_into(cells, &part(tr), &tr.currency, tr.amount);
+    }
+    if dim == Dimension::Sector {
+        for (_, sector) in p.cooperatives {
+            count_into(cells, sector, "cooperatives_created");
+        }
+        let mut stmt = conn.prepare("SELECT sector FROM projects WHERE id = ?1")?;
+        for (id, _) in p.overdue {
+            let sector: Option<String> = stmt.query_row([id], |r| r.get(0))?;
+            count_into(cells, &or_unknown(sector), "followups_overdue");
+        }
+    }
+    Ok(())
+}
+
+/// Every part shows every indicator of its dimension, zero where nothing counted.
+fn fill_indicators(dim: Dimension, cells: &mut BTreeMap<String, Cell>) {
+    for cell in cells.values_mut() {
+        for name in dim.indicators() {
+            cell.entry(name).or_insert_with(|| if *name == "amount_disbursed" { Measure::Money(BTreeMap::new()) } else { Measure::Count(0) });
+        }
+    }
+}
+
 /// A person's part in a person dimension, as SQL over `persons p` (all NULL when the
 /// person is unknown: "unknown"), on the period's last day `to` for the age.
 fn person_part(dim: Dimension, to: NaiveDate) -> String {
@@ -228,45 +319,8 @@ pub(crate) fn indicators(conn: &Connection, from: NaiveDate, to: NaiveDate, by: 
     let (f, t) = (from.format("%Y-%m-%d").to_string(), to.format("%Y-%m-%d").to_string());
     let persons = person_counts(conn, &f, &t, to)?;
 
-    let mut stmt = conn.prepare(
-        "SELECT d.project_id, d.date, d.id, d.amount, d.currency, d.donor, p.kind, p.sector
-         FROM disbursements d JOIN projects p ON p.id = d.project_id
-         WHERE d.date BETWEEN ?1 AND ?2 ORDER BY d.project_id, d.date, d.id",
-    )?;
-    let rows = stmt
-        .query_map([&f, &t], |r| {
-            Ok((
-                r.get::<_, Option<String>>(3)?,
-                Tranche {
-                    project: r.get(0)?,
-                    date: r.get(1)?,
-                    id: r.get(2)?,
-                    amount: Decimal::ZERO,
-                    currency: or_unknown(r.get(4)?),
-                    donor: or_unknown(r.get(5)?),
-                    kind: or_unknown(r.get(6)?),
-                    sector: or_unknown(r.get(7)?),
-                },
-            ))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    // Stored money that does not read as a decimal is an error, never counted as zero.
-    let mut tranches = Vec::with_capacity(rows.len());
-    for (text, mut tr) in rows {
-        tr.amount = stored_amount("amount", text)?.unwrap_or_default();
-        tranches.push(tr);
-    }
-
-    // The first tranche of each project in the period decides its donor for counting.
-    let mut first: BTreeMap<&str, &Tranche> = BTreeMap::new();
-    for tr in &tranches {
-        let e = first.entry(&tr.project).or_insert(tr);
-        if (tr.date.as_str(), tr.id.as_str()) < (e.date.as_str(), e.id.as_str()) {
-            *e = tr;
-        }
-    }
-    let funded: Vec<&Tranche> = first.values().copied().filter(|tr| tr.kind == "creation").collect();
-    let reinforced: Vec<&Tranche> = first.values().copied().filter(|tr| tr.kind == "reinforcement").collect();
+    let tranches = period_tranches(conn, &f, &t)?;
+    let (funded, reinforced) = first_tranches(&tranches);
 
     let mut stmt = conn.prepare(
         "SELECT id, sector FROM projects WHERE kind = 'cooperative' AND registered_on BETWEEN ?1 AND ?2",
@@ -308,36 +362,11 @@ pub(crate) fn indicators(conn: &Connection, from: NaiveDate, to: NaiveDate, by: 
                 }
             }
             Dimension::Donor | Dimension::Sector => {
-                let part = |tr: &Tranche| if *dim == Dimension::Donor { tr.donor.clone() } else { tr.sector.clone() };
-                for tr in &funded {
-                    count_into(&mut cells, &part(tr), "projects_funded");
-                }
-                for tr in &reinforced {
-                    count_into(&mut cells, &part(tr), "enterprises_reinforced");
-                }
-                for tr in &tranches {
-                    money_into(&mut cells, &part(tr), &tr.currency, tr.amount);
-                }
-                if *dim == Dimension::Sector {
-                    for (_, sector) in &cooperatives {
-                        count_into(&mut cells, sector, "cooperatives_created");
-                    }
-                    let mut stmt = conn.prepare("SELECT sector FROM projects WHERE id = ?1")?;
-                    for (id, _) in &overdue {
-                        let sector: Option<String> = stmt.query_row([id], |r| r.get(0))?;
-                        count_into(&mut cells, &or_unknown(sector), "followups_overdue");
-                    }
-                }
+                let projects = Projects { funded: &funded, reinforced: &reinforced, tranches: &tranches, cooperatives: &cooperatives, overdue: &overdue };
+                project_cells(conn, *dim, &projects, &mut cells)?;
             }
         }
-        // Every part shows every indicator of its dimension, zero where nothing counted.
-        for cell in cells.values_mut() {
-            for name in dim.indicators() {
-                cell.entry(name).or_insert_with(|| {
-                    if *name == "amount_disbursed" { Measure::Money(BTreeMap::new()) } else { Measure::Count(0) }
-                });
-            }
-        }
+        fill_indicators(*dim, &mut cells);
         breakdown.insert(dim.as_str(), cells);
     }
     Ok(Report { from, to, indicators: totals, breakdown })
