@@ -19,18 +19,25 @@ function memory(needle) {
     try {
       const status = readFileSync(`/proc/${pid}/status`, "utf8");
       const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
-      const rss = Number((/VmRSS:\s+(\d+)/.exec(status) ?? [0, 0])[1]) / 1024;
+      const kib = (field) => Number((new RegExp(`${field}:\\s+(\\d+)`).exec(status) ?? [0, 0])[1]) / 1024;
+      const rss = kib("VmRSS");
+      const anon = kib("RssAnon");
       const ppid = (/PPid:\s+(\d+)/.exec(status) ?? [0, ""])[1];
-      info.set(pid, { cmd, rss, ppid, name: (/Name:\s+(\S+)/.exec(status) ?? [0, "?"])[1] });
+      info.set(pid, { cmd, rss, anon, ppid, name: (/Name:\s+(\S+)/.exec(status) ?? [0, "?"])[1] });
     } catch {
       // The process ended meanwhile.
     }
   }
   const app = [...info].filter(([, p]) => p.cmd.includes(needle) && !p.cmd.includes("node"));
   const out = {};
+  const add = (p) => {
+    out[p.name] ??= { rss: 0, anon: 0 };
+    out[p.name].rss += p.rss;
+    out[p.name].anon += p.anon;
+  };
   for (const [pid, p] of app) {
-    out[p.name] = (out[p.name] ?? 0) + p.rss;
-    for (const [, c] of [...info].filter(([, c]) => c.ppid === pid)) out[c.name] = (out[c.name] ?? 0) + c.rss;
+    add(p);
+    for (const [, c] of [...info].filter(([, c]) => c.ppid === pid)) add(c);
   }
   return out;
 }
@@ -69,6 +76,6 @@ console.log(`| floor: launch to the window's first WebDriver answer | ${f} ms |`
 console.log(`| launch to the login screen | ${l} ms (goal < 1 s) |`);
 console.log(`| login screen / floor | ${(l / f).toFixed(2)}× |`);
 console.log(`| log-in (key derivation included) to home | ${h} ms |`);
-for (const [name, mib] of Object.entries(mem)) console.log(`| resident memory: ${name} | ${mib.toFixed(0)} MiB |`);
-console.log(`| resident memory, all the app's processes | ${Object.values(mem).reduce((a, b) => a + b, 0).toFixed(0)} MiB |`);
+for (const [name, m] of Object.entries(mem)) console.log(`| resident memory: ${name} | ${m.rss.toFixed(0)} MiB (${m.anon.toFixed(0)} MiB its own, the rest mapped files: libraries, fonts) |`);
+console.log(`| resident memory, all the app's processes | ${Object.values(mem).reduce((a, m) => a + m.rss, 0).toFixed(0)} MiB |`);
 console.log(`| release binary | ${(Number(execFileSync("stat", ["-c", "%s", APP]).toString()) / 1048576).toFixed(1)} MiB |`);
