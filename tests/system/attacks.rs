@@ -244,7 +244,7 @@ fn a_stamp_past_the_ceiling_is_refused_and_one_at_it_stops_nobody() {
 }
 
 #[test]
-fn a_decompression_bomb_and_ten_million_tiny_changes_are_refused_before_they_cost_memory() {
+fn an_insiders_decompression_bomb_and_announced_flood_are_refused_before_they_cost_memory() {
     let (org, _) = field();
     // A header that tells the truth: refused before decryption.
     let flood = forge(&org, "flood", |f| f.inflating_bundle(10_000_000, 10_000));

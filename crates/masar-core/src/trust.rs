@@ -159,8 +159,18 @@ impl Signer {
 
     /// Signs a commit of changes with these digests; returns its id and signature.
     pub fn sign_commit(&self, digests: &[[u8; 32]]) -> (String, [u8; 64]) {
-        let message = commit_message(&self.cert.org, &self.cert.id, digests);
-        (id_of(&message), self.key.sign(&message).to_bytes())
+        self.sign_message(&commit_message(&self.cert.org, &self.cert.id, digests))
+    }
+
+    /// A commit's message with no digest yet: a writer appends each change's digest to it.
+    pub fn empty_message(&self) -> Vec<u8> {
+        commit_message(&self.cert.org, &self.cert.id, &[])
+    }
+
+    /// Signs a commit whose whole message (`commit_message`) is at hand; returns its id
+    /// and signature.
+    pub fn sign_message(&self, message: &[u8]) -> (String, [u8; 64]) {
+        (id_of(message), self.key.sign(message).to_bytes())
     }
 }
 

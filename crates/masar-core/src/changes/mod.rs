@@ -158,8 +158,11 @@ pub(crate) fn keep_cert(conn: &Connection, cert: &crate::trust::AuthorCert) -> R
 pub(crate) struct Writer<'t> {
     tx: &'t Transaction<'t>,
     signer: &'t Signer,
-    /// The digests of this write's changes, in order: what its author signs.
-    digests: Vec<[u8; 32]>,
+    /// What its author signs: the commit's message, each change's digest appended in
+    /// order (held once: a write of a million changes holds 32 MB, not twice that).
+    message: Vec<u8>,
+    /// How many changes the write logged.
+    count: u32,
     /// The salt of each record's personal values in this write.
     salts: std::collections::HashMap<String, Vec<u8>>,
     user_id: Option<String>,
@@ -206,7 +209,7 @@ impl<'t> Writer<'t> {
         now: DateTime<Utc>,
     ) -> Result<Writer<'t>> {
         let clock = ClockState::load(tx)?;
-        Ok(Writer { tx, signer, digests: Vec::new(), salts: Default::default(), user_id, user_name, device, now, clock, loaded: clock, touched: Default::default() })
+        Ok(Writer { tx, signer, message: signer.empty_message(), count: 0, salts: Default::default(), user_id, user_name, device, now, clock, loaded: clock, touched: Default::default() })
     }
 
     /// Writes a user's account row under the id their certificate names; the caller has
@@ -228,13 +231,13 @@ impl<'t> Writer<'t> {
     /// before commit.
     fn finish(self) -> Result<()> {
         oplog::settle(self.tx, &self.touched, &mut oplog::Conflicted::new())?;
-        if !self.digests.is_empty() {
+        if self.count > 0 {
             // The author signs the whole write at once; its changes were logged with an
             // empty commit id, filled in now that the digests are known.
-            let (id, signature) = self.signer.sign_commit(&self.digests);
+            let (id, signature) = self.signer.sign_message(&self.message);
             self.tx
                 .prepare_cached("INSERT INTO commits(id, cert, size, signature) VALUES (?1, ?2, ?3, ?4)")?
-                .execute(rusqlite::params![id, self.signer.cert.id, self.digests.len() as i64, signature.to_vec()])?;
+                .execute(rusqlite::params![id, self.signer.cert.id, i64::from(self.count), signature.to_vec()])?;
             self.tx
                 .prepare_cached("UPDATE changes SET commit_id = ?1 WHERE device = ?2 AND commit_id = ''")?
                 .execute(rusqlite::params![id, self.device])?;
@@ -308,8 +311,9 @@ impl<'t> Writer<'t> {
             commit: None,
         };
         let digest = op.digest().ok_or_else(|| StoreError::Corrupt { what: "a new change".into(), value: op.describe() })?;
-        op.commit = Some((String::new(), self.digests.len() as u32));
-        self.digests.push(digest);
+        op.commit = Some((String::new(), self.count));
+        self.message.extend_from_slice(&digest);
+        self.count += 1;
         oplog::insert(self.tx, &op, old.map(Value::to_json).as_deref())?;
         self.touched.entry((op.entity, op.record)).or_default().insert(op.field);
         Ok(())
