@@ -17,7 +17,7 @@ const P: usize = 430;
 fn sex(i: usize) -> &'static str {
     if i == P - 1 {
         "other"
-    } else if i % 2 == 0 {
+    } else if i.is_multiple_of(2) {
         "female"
     } else {
         "male"

@@ -56,6 +56,16 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let json = cli.json;
     let is_report = matches!(cli.command, Command::Report(ReportCmd::Indicators { .. }));
+    if let Command::Person(PersonCmd::List { search, limit: None, .. }) = &cli.command {
+        let search = search.clone();
+        return match list_all_persons(cli.db, search.as_deref(), json) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(Failure { message, status }) => {
+                eprintln!("error: {message}");
+                ExitCode::from(status)
+            }
+        };
+    }
     let text = match run(cli) {
         Ok(value) if is_report && !json => output::report_table(&value),
         Ok(value) => output::render(&value, json),
@@ -122,6 +132,48 @@ fn env_or_ask(var: &str, prompt: &str, secret: bool) -> Result<String, Failure> 
 
 fn credentials() -> Result<(String, String), Failure> {
     Ok((env_or_ask("MASAR_USER", "user name", false)?, env_or_ask("MASAR_PASSWORD", "password", true)?))
+}
+
+/// `person list` without `--limit`: the whole register (or every match), written person by
+/// person as it is read, so that neither the list nor its JSON is ever held whole.
+fn list_all_persons(db: Option<PathBuf>, search: Option<&str>, as_json: bool) -> Result<(), Failure> {
+    use std::io::Write;
+    let m = open(&db_path(db)?)?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let mut written = 0u64;
+    // The first write that fails stops the writing; a reader that stopped reading
+    // (`| head -1`) is not a failure.
+    let mut failed: Option<std::io::Error> = None;
+    let mut write = |out: &mut std::io::BufWriter<std::io::StdoutLock<'_>>, text: &str| {
+        if failed.is_none() {
+            failed = out.write_all(text.as_bytes()).err();
+        }
+    };
+    m.each_person(search, |person| {
+        let text = if as_json {
+            let item = json(&person).to_string();
+            format!("{}{item}", if written == 0 { "[" } else { "," })
+        } else {
+            format!("{}{}", if written == 0 { "" } else { "\n" }, output::render(&json(&person), false))
+        };
+        written += 1;
+        write(&mut out, &text);
+        Ok(())
+    })?;
+    let end = match (as_json, written) {
+        (true, 0) => "[]\n",
+        (true, _) => "]\n",
+        (false, 0) => "(none)\n",
+        (false, _) => "",
+    };
+    write(&mut out, end);
+    let failed = failed.or_else(|| out.flush().err());
+    match failed {
+        Some(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Failure { message: format!("the answer could not be written ({e}): check where the output goes (disk space, a closed terminal)"), status: 5 })
+        }
+        _ => Ok(()),
+    }
 }
 
 fn open(path: &std::path::Path) -> Result<Masar, Failure> {
@@ -298,7 +350,8 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                     Ok(id(pid))
                 }
                 PersonCmd::Get { id } => Ok(json(&m.person(&id)?)),
-                PersonCmd::List { search, limit: None, .. } => Ok(json(&m.list_persons(search.as_deref())?)),
+                // Written person by person by `list_all_persons`, before `run`.
+                PersonCmd::List { limit: None, .. } => Err(Failure::usage("person list without --limit is written as it is read")),
                 PersonCmd::List { search, limit: Some(limit), offset } => {
                     let query = masar_core::PersonQuery { search, limit, offset, ..Default::default() };
                     let mut page = m.persons_page(&query)?;

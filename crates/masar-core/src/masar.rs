@@ -360,6 +360,12 @@ impl Masar {
         self.db.list_persons(search)
     }
 
+    /// Hands every person (matching `search`, best matches first) to `f` one at a time:
+    /// the whole register without holding it whole.
+    pub fn each_person(&self, search: Option<&str>, f: impl FnMut(Person) -> Result<()>) -> Result<()> {
+        self.db.each_person(search, f)
+    }
+
     /// Erases a person's personal data everywhere in this database, history included.
     pub fn erase_person(&mut self, id: &str) -> Result<()> {
         self.db.erase_person(id)

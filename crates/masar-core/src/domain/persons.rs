@@ -118,17 +118,27 @@ impl Db {
     /// Persons whose names (either script), UNHCR id or phone contain `search`, or all
     /// persons, ordered by family then given name.
     pub(crate) fn list_persons(&self, search: Option<&str>) -> Result<Vec<Person>> {
+        let mut out = Vec::new();
+        self.each_person(search, |p| {
+            out.push(p);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Hands every person (matching `search`, best matches first; else by name) to `f`,
+    /// one at a time.
+    pub(crate) fn each_person(&self, search: Option<&str>, mut f: impl FnMut(Person) -> Result<()>) -> Result<()> {
         let ids = match search.map(str::trim).filter(|s| !s.is_empty()) {
             Some(text) => crate::search::find_persons(self.conn(), text)?,
-            None => return Person::select(self.conn(), "ORDER BY t.family, t.given, t.id", []),
+            None => return Person::each(self.conn(), "ORDER BY t.family, t.given, t.id", [], f),
         };
-        let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(p) = Person::read(self.conn(), &id)? {
-                out.push(p);
+                f(p)?;
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Erases a person's personal data everywhere in this database, history included;

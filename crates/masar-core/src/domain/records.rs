@@ -42,15 +42,25 @@ pub(crate) trait Record: Sized {
     /// Reads the records of `SELECT … FROM table t {tail}`: `tail` joins, filters and
     /// orders, naming the record's table `t`.
     fn select(conn: &Connection, tail: &str, params: impl rusqlite::Params) -> Result<Vec<Self>> {
+        let mut out = Vec::new();
+        Self::each(conn, tail, params, |record| {
+            out.push(record);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Hands the records of `SELECT … FROM table t {tail}` to `f` one at a time, so that a
+    /// register of any size is never held whole.
+    fn each(conn: &Connection, tail: &str, params: impl rusqlite::Params, mut f: impl FnMut(Self) -> Result<()>) -> Result<()> {
         let cols: Vec<String> = Self::FIELDS.iter().map(|f| format!("t.{f}")).collect();
         let sql = format!("SELECT t.id, {} FROM {} t {tail}", cols.join(", "), Self::ENTITY.table());
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(params)?;
-        let mut out = Vec::new();
         while let Some(r) = rows.next()? {
-            out.push(Self::from_row(r)?);
+            f(Self::from_row(r)?)?;
         }
-        Ok(out)
+        Ok(())
     }
 }
 
