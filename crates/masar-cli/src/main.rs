@@ -144,12 +144,12 @@ fn list_all_persons(db: Option<PathBuf>, search: Option<&str>, as_json: bool) ->
     // The first write that fails stops the writing; a reader that stopped reading
     // (`| head -1`) is not a failure.
     let mut failed: Option<std::io::Error> = None;
-    let mut write = |out: &mut std::io::BufWriter<std::io::StdoutLock<'_>>, text: &str| {
+    let write = |out: &mut std::io::BufWriter<std::io::StdoutLock<'_>>, failed: &mut Option<std::io::Error>, text: &str| {
         if failed.is_none() {
-            failed = out.write_all(text.as_bytes()).err();
+            *failed = out.write_all(text.as_bytes()).err();
         }
     };
-    m.each_person(search, |person| {
+    let listed = m.each_person(search, |person| {
         let text = if as_json {
             let item = json(&person).to_string();
             format!("{}{item}", if written == 0 { "[" } else { "," })
@@ -157,16 +157,23 @@ fn list_all_persons(db: Option<PathBuf>, search: Option<&str>, as_json: bool) ->
             format!("{}{}", if written == 0 { "" } else { "\n" }, output::render(&json(&person), false))
         };
         written += 1;
-        write(&mut out, &text);
-        Ok(())
-    })?;
+        write(&mut out, &mut failed, &text);
+        // Nobody reads any more: stop reading the register too (the error is not shown).
+        match failed {
+            Some(_) => Err(masar_core::Error::Store(masar_core::StoreError::Busy)),
+            None => Ok(()),
+        }
+    });
+    if failed.is_none() {
+        listed?;
+    }
     let end = match (as_json, written) {
         (true, 0) => "[]\n",
         (true, _) => "]\n",
         (false, 0) => "(none)\n",
         (false, _) => "",
     };
-    write(&mut out, end);
+    write(&mut out, &mut failed, end);
     let failed = failed.or_else(|| out.flush().err());
     match failed {
         Some(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
