@@ -10,15 +10,8 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use masar_benches::{peak_rss_mib, person_fields};
 use masar_core::{Masar, SystemClock};
-
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
-        .map_or(0.0, |kib| kib / 1024.0)
-}
 
 fn write_floor(path: &std::path::Path, bytes: u64) -> Duration {
     let data = vec![0x5au8; bytes as usize];
@@ -35,19 +28,7 @@ fn main() {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let (mut m, _) = Masar::init(&dir.path().join("laptop.db"), "Bench", "laptop", "admin", "benchmark-password", Arc::new(SystemClock)).expect("init");
     for p in 0..by_hand {
-        let fields: Vec<(String, String)> = [
-            ("given", format!("Given{p}")),
-            ("family", format!("Family{p}")),
-            ("sex", "female".into()),
-            ("born", "1990-01-01".into()),
-            ("nationality", "SYR".into()),
-            ("city", "Rabat".into()),
-            ("phone", format!("06{p:08}")),
-            ("unhcr_id", format!("250-00C{p:05}")),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
+        let fields = person_fields(format!("Given{p}"), format!("Family{p}"), format!("06{p:08}"), format!("250-00C{p:05}"));
         m.add_person(&fields).expect("person");
     }
     let t = Instant::now();

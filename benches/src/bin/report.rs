@@ -10,11 +10,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use masar_benches::ms;
 use masar_core::{Dimension, Masar, SystemClock};
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
 
 /// The median of `runs` timings of `f`.
 fn median(runs: usize, mut f: impl FnMut()) -> Duration {

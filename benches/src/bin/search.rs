@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use masar_benches::ms;
 use masar_core::{Masar, PersonQuery, SystemClock};
 
 const GIVEN: [&str; 20] = [
@@ -26,10 +27,6 @@ const FAMILY_AR: [&str; 25] = [
     "حداد", "خطيب", "ناصر", "صالح", "منصور", "درويش", "حمدان", "قاسم", "جابر", "رحمن", "عزيزي", "بركات", "شامي", "ظاهر", "فارس",
     "غانم", "حبيب", "عيسى", "جمال", "كنعان", "لحام", "مصري", "نجار", "عثمان", "صباغ",
 ];
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]

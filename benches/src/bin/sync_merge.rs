@@ -14,18 +14,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use masar_benches::{peak_rss_mib, person_fields};
 use masar_core::{Masar, SystemClock};
 
 const PASSWORD: &str = "benchmark-password";
 const PASSPHRASE: &str = "benchmark-passphrase";
-
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
-        .map_or(0.0, |kib| kib / 1024.0)
-}
 
 fn secs(d: Duration) -> f64 {
     d.as_secs_f64()
@@ -52,19 +45,7 @@ fn main() {
             Masar::join(&dir.path().join(format!("l{i}.db")), &bytes, PASSPHRASE, &format!("l{i}"), "admin", PASSWORD, clock.clone()).expect("join");
         if per_person {
             for p in 0..persons {
-                let fields: Vec<(String, String)> = [
-                    ("given", format!("Given{i}x{p}")),
-                    ("family", format!("Family{p}")),
-                    ("sex", "female".into()),
-                    ("born", "1990-01-01".into()),
-                    ("nationality", "SYR".into()),
-                    ("city", "Rabat".into()),
-                    ("phone", format!("06{i:02}{p:06}")),
-                    ("unhcr_id", format!("250-{i:02}C{p:05}")),
-                ]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect();
+                let fields = person_fields(format!("Given{i}x{p}"), format!("Family{p}"), format!("06{i:02}{p:06}"), format!("250-{i:02}C{p:05}"));
                 laptop.add_person(&fields).expect("person");
             }
         } else {

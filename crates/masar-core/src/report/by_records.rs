@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{Datelike, NaiveDate};
 use rusqlite::Connection;
 
-use super::{add_money, count_into, fill_indicators, first_tranches, or_unknown, overdue_projects, period_tranches, project_cells, Cell, Dimension, Measure, Projects, Report};
+use super::{count_into, fill_indicators, first_tranches, or_unknown, overdue_projects, period_cooperatives, period_tranches, project_cells, total_amount, Cell, Dimension, Measure, Projects, Report};
 use crate::Result;
 
 /// The UNHCR age bracket of someone born on `born`, on `day`.
@@ -76,19 +76,9 @@ pub(crate) fn indicators(conn: &Connection, from: NaiveDate, to: NaiveDate, by: 
         }
     }
 
-    let mut stmt = conn.prepare(
-        "SELECT id, sector FROM projects WHERE kind = 'cooperative' AND registered_on BETWEEN ?1 AND ?2",
-    )?;
-    let cooperatives = stmt
-        .query_map([&f, &t], |r| Ok((r.get::<_, String>(0)?, or_unknown(r.get(1)?))))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-
+    let cooperatives = period_cooperatives(conn, &f, &t)?;
     let overdue = overdue_projects(conn, to)?;
-
-    let mut amount = BTreeMap::new();
-    for tr in &tranches {
-        add_money(&mut amount, &tr.currency, tr.amount);
-    }
+    let amount = total_amount(&tranches);
 
     let mut totals = Cell::new();
     totals.insert("welcomed", Measure::Count(welcomed.len() as u64));

@@ -196,6 +196,22 @@ fn period_tranches(conn: &Connection, f: &str, t: &str) -> Result<Vec<Tranche>> 
     Ok(tranches)
 }
 
+/// The cooperatives registered in `[f, t]`, with their sector.
+fn period_cooperatives(conn: &Connection, f: &str, t: &str) -> Result<Vec<(String, String)>> {
+    let mut stmt = conn.prepare("SELECT id, sector FROM projects WHERE kind = 'cooperative' AND registered_on BETWEEN ?1 AND ?2")?;
+    let rows = stmt.query_map([f, t], |r| Ok((r.get::<_, String>(0)?, or_unknown(r.get(1)?))))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// The money of `tranches`, per currency.
+fn total_amount(tranches: &[Tranche]) -> BTreeMap<String, Decimal> {
+    let mut amount = BTreeMap::new();
+    for tr in tranches {
+        add_money(&mut amount, &tr.currency, tr.amount);
+    }
+    amount
+}
+
 /// The first tranche in the period of each project funded (`creation`) and reinforced:
 /// it decides the project's donor for counting.
 fn first_tranches(tranches: &[Tranche]) -> (Vec<&Tranche>, Vec<&Tranche>) {
@@ -322,19 +338,9 @@ pub(crate) fn indicators(conn: &Connection, from: NaiveDate, to: NaiveDate, by: 
     let tranches = period_tranches(conn, &f, &t)?;
     let (funded, reinforced) = first_tranches(&tranches);
 
-    let mut stmt = conn.prepare(
-        "SELECT id, sector FROM projects WHERE kind = 'cooperative' AND registered_on BETWEEN ?1 AND ?2",
-    )?;
-    let cooperatives = stmt
-        .query_map([&f, &t], |r| Ok((r.get::<_, String>(0)?, or_unknown(r.get(1)?))))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-
+    let cooperatives = period_cooperatives(conn, &f, &t)?;
     let overdue = overdue_projects(conn, to)?;
-
-    let mut amount = BTreeMap::new();
-    for tr in &tranches {
-        add_money(&mut amount, &tr.currency, tr.amount);
-    }
+    let amount = total_amount(&tranches);
 
     let mut totals = Cell::new();
     for (i, name) in PERSON_INDICATORS.iter().enumerate() {

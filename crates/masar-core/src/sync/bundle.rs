@@ -343,8 +343,10 @@ pub(crate) fn seal_raw(header: &Header, compressed: &[u8], keys: &OrgKeys) -> Re
 /// 0 when it cannot be read: for a progress bar's length only.
 pub(crate) fn announced_changes(path: &std::path::Path) -> u64 {
     let fixed = MAGIC.len() + 2 + 4;
-    let Ok(start) = crate::files::read_regular_start(path, (fixed + MAX_HEADER as usize) as u64) else { return 0 };
-    let Some(len) = start.get(10..14).and_then(|b| <[u8; 4]>::try_from(b).ok()).map(u32::from_le_bytes) else { return 0 };
+    // The fixed part first, then exactly the header: a small bundle is not read twice.
+    let Ok(start) = crate::files::read_regular_start(path, fixed as u64) else { return 0 };
+    let Some(len) = start.get(10..14).and_then(|b| <[u8; 4]>::try_from(b).ok()).map(u32::from_le_bytes).filter(|l| *l <= MAX_HEADER) else { return 0 };
+    let Ok(start) = crate::files::read_regular_start(path, (fixed + len as usize) as u64) else { return 0 };
     start
         .get(fixed..fixed + len as usize)
         .and_then(|h| serde_json::from_slice::<Header>(h).ok())

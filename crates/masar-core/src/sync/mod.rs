@@ -196,8 +196,9 @@ pub struct SyncProgress {
     pub total: u64,
 }
 
-/// Tells progress at most once per slice of changes, and at the end.
+/// Tells a step's progress at most once per slice of changes, and at its end.
 struct Throttle {
+    stage: SyncStage,
     total: u64,
     next: u64,
 }
@@ -205,13 +206,14 @@ struct Throttle {
 impl Throttle {
     const STEP: u64 = 5_000;
 
-    fn new(total: u64) -> Throttle {
-        Throttle { total, next: 0 }
+    fn new(stage: SyncStage, total: u64) -> Throttle {
+        Throttle { stage, total, next: 0 }
     }
 
-    fn at(&mut self, done: u64, progress: &mut impl FnMut(SyncProgress), stage: SyncStage) {
+    fn at(&mut self, done: u64, progress: &mut impl FnMut(SyncProgress)) {
         if done >= self.next || done >= self.total {
-            progress(SyncProgress { stage, done: done.min(self.total.max(done)), total: self.total.max(done) });
+            // A header may announce fewer changes than its bundle holds: never past 100%.
+            progress(SyncProgress { stage: self.stage, done, total: self.total.max(done) });
             self.next = done + Self::STEP;
         }
     }
@@ -412,14 +414,14 @@ impl Db {
         let revocations = keys::all_revocations(conn)?;
         let device_name = crate::store::meta(conn, "device_name")?;
         let mut body = bundle::BodyWriter::new(device_name.as_deref(), &certs, &revocations, &commits)?;
-        let mut tell = Throttle::new(total);
+        let mut tell = Throttle::new(SyncStage::Writing, total);
         oplog::each_op(conn, "c.seq > ?1 AND c.seq <= ?2 AND c.entity <> 'user'", &[&since, &last_seq], |_, op| {
             if !included(&op.entity, &op.record, &op.field) {
                 return Ok(());
             }
             let (i, pos) = op.commit.as_ref().and_then(|(id, pos)| Some((*index.get(id)?, *pos))).ok_or(SyncError::Changed)?;
             body.push(&op, i, pos)?;
-            tell.at(body.count, &mut progress, SyncStage::Writing);
+            tell.at(body.count, &mut progress);
             Ok(())
         })?;
         let changes = body.count;
@@ -465,7 +467,7 @@ impl Db {
             let before: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| r.get(0))?;
             let mut fresh_revocations = Vec::new();
             let mut read = 0u64;
-            let mut tell = Throttle::new(announced);
+            let mut tell = Throttle::new(SyncStage::Reading, announced);
             for path in files {
                 let at = |e: crate::Error| -> crate::Error {
                     match e {
@@ -486,7 +488,7 @@ impl Db {
                     stats.skipped += header.changes;
                     stats.bundles_already_seen += 1;
                     read += header.changes;
-                    tell.at(read, &mut progress, SyncStage::Reading);
+                    tell.at(read, &mut progress);
                     continue;
                 }
                 let (header, body) = bundle::open(bytes, &keys).map_err(|e| at(e.into()))?;
@@ -500,7 +502,7 @@ impl Db {
                         bundle::Part::Commits(commits) => verifier.commits(commits)?,
                         bundle::Part::Op(op, commit, pos) => {
                             read += 1;
-                            tell.at(read, &mut progress, SyncStage::Reading);
+                            tell.at(read, &mut progress);
                             check_value(&op)?;
                             let Some(op) = verifier.op(tx, op, commit, pos)? else { return Ok(()) };
                             // Accounts are local to each laptop: a change to one never comes from outside.
@@ -544,13 +546,13 @@ impl Db {
                 )?
                 .execute(params![header.device, header.cert.public_key, now, serde_json::to_string(&header.cert).unwrap_or_default(), device_name])?;
             }
-            tell.at(announced.max(read), &mut progress, SyncStage::Reading);
+            tell.at(announced.max(read), &mut progress);
             // Changes already taken from a laptop or user revoked since leave the log.
             for r in &fresh_revocations {
                 stats.revoked += revoke::apply(tx, r)?;
             }
-            let mut tell = Throttle::new(stats.applied);
-            let conflicted = oplog::settle_since(tx, before, &mut |done| tell.at(done, &mut progress, SyncStage::Settling))?;
+            let mut tell = Throttle::new(SyncStage::Settling, stats.applied);
+            let conflicted = oplog::settle_since(tx, before, &mut |done| tell.at(done, &mut progress))?;
             stats.conflicts = conflicted.values().sum();
             // Stamps seen ahead of this laptop's clock: keep later local stamps moving with
             // real time from there (see changes::ClockState).

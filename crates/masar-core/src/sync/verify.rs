@@ -182,13 +182,13 @@ impl<'k> Verifier<'k> {
     /// aside.
     pub(crate) fn op(&mut self, conn: &Connection, mut op: Op, commit: usize, pos: u32) -> Result<Option<Op>> {
         let (root, org) = (&self.keys.root_public, self.keys.org_id.as_str());
-        let cert_id = self.commits[commit].commit.cert.clone();
-        if !self.certs.contains_key(&cert_id) {
-            let held = keys::cert(conn, &cert_id)?.ok_or_else(|| untrusted(&op, "an unknown author", "its author's certificate is unknown to this organisation"))?;
+        let cert_id = self.commits[commit].commit.cert.as_str();
+        if !self.certs.contains_key(cert_id) {
+            let held = keys::cert(conn, cert_id)?.ok_or_else(|| untrusted(&op, "an unknown author", "its author's certificate is unknown to this organisation"))?;
             let (key, role) = held.verify(root, org).map_err(|why| untrusted(&op, &held.name, why))?;
             self.certs.insert(held.id.clone(), (held, key, role));
         }
-        let (cert, _, role) = &self.certs[&cert_id];
+        let (cert, _, role) = &self.certs[cert_id];
         if !cert.is_archive() {
             if op.device != cert.device {
                 return Err(untrusted(&op, &cert.name, format!("it claims device {} but its author's key is certified only for device {}", op.device, cert.device)).into());
