@@ -1,5 +1,6 @@
-//! A database made by the first schema opens with this version, upgraded in place, with
-//! its data intact and the same schema as a new database.
+//! Databases made by earlier schemas (the first, and the sixth: the last before the change
+//! log was stored compactly) open with this version, upgraded in place, with their data
+//! and their log intact and the same schema as a new database.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,7 +12,11 @@ use crate::common::{run, Db};
 const FIXTURE_PASSWORD: &str = "fixture-password";
 
 fn fixture_copy() -> (tempfile::TempDir, PathBuf) {
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/schema-v1");
+    copy_of("schema-v1")
+}
+
+fn copy_of(fixture: &str) -> (tempfile::TempDir, PathBuf) {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures").join(fixture);
     let dir = tempfile::tempdir().expect("a temporary folder");
     for name in ["masar.db", "masar.db.keys"] {
         std::fs::copy(src.join(name), dir.path().join(name)).expect("copy the fixture");
@@ -82,4 +87,46 @@ fn the_history_of_an_upgraded_database_is_signed_on_upgrade_and_travels() {
     assert_eq!(found[0]["phone"], "0600000001");
     let history = laptop.ok(&["history", found[0]["id"].as_str().expect("id")]);
     assert!(history.as_array().is_some_and(|h| h.iter().all(|c| c["user"] == "admin")), "the authors' names are kept: {history}");
+}
+
+#[test]
+fn a_database_made_by_schema_6_gives_back_the_same_log_and_its_changes_still_check_elsewhere() {
+    let (_dir, db) = copy_of("schema-v6");
+    let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/schema-v6");
+    let json = |args: &[&str]| -> serde_json::Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = run(&db, "admin", FIXTURE_PASSWORD, &all, &[]);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("json")
+    };
+    let expected = |name: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(fixture.join(name)).expect("an expected answer")).expect("json")
+    };
+    // What the schema-6 build answered from this file, the upgraded file answers alike:
+    // authors, wall times (one of them not the time of its stamp), devices, blanked values.
+    assert_eq!(json(&["status"])["schema_version"], masar_core::SCHEMA_VERSION);
+    let conflicts = json(&["conflicts", "list"]);
+    assert_eq!(conflicts, expected("conflicts.json"));
+    assert_eq!(json(&["digest"]), expected("digest.json"));
+    let history = |name: &str| expected(name).as_array().expect("a history")[0]["record"].as_str().expect("an id").to_string();
+    for name in ["history-person.json", "history-erased.json", "history-project.json"] {
+        assert_eq!(json(&["history", &history(name)]), expected(name), "{name}");
+    }
+    // Every change still carries its author's signature: a new laptop checks them all.
+    let (laptop, _) = crate::sync::joined_from_fixture("schema-v6");
+    let bundle = laptop.dir().join("all.masar");
+    json(&["bundle", "export", "--full", "--out", bundle.to_str().expect("utf-8")]);
+    let r = laptop.ok(&["bundle", "import", bundle.to_str().expect("utf-8")]);
+    assert!(r["applied"].as_u64().is_some_and(|n| n > 30), "{r}");
+    assert_eq!(laptop.ok(&["digest"]), expected("digest.json"));
+    assert_eq!(laptop.ok(&["conflicts", "list"]), conflicts);
+    // And the upgraded file takes new work, which travels too.
+    let person = history("history-person.json");
+    json(&["person", "set", &person, "city=Tanger"]);
+    let more = laptop.dir().join("more.masar");
+    json(&["bundle", "export", "--out", more.to_str().expect("utf-8")]);
+    laptop.ok(&["bundle", "import", more.to_str().expect("utf-8")]);
+    assert_eq!(laptop.ok(&["person", "get", &person])["city"], "Tanger");
+    assert_eq!(laptop.ok(&["digest"]), json(&["digest"]));
 }

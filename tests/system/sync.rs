@@ -422,7 +422,9 @@ fn a_bundle_of_the_unreleased_format_2_is_refused_with_what_to_do() {
 }
 
 /// A laptop joined with a fixture's enrolment file, on the day it was made.
-fn joined_from_fixture(name: &str) -> (Db, PathBuf) {
+/// A new laptop joined with the enrolment file of fixture `name` (made on 2024-06-01 or
+/// 2024-06-02, valid a week), and the fixture's folder.
+pub(crate) fn joined_from_fixture(name: &str) -> (Db, PathBuf) {
     let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures").join(name);
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("masar.db");
@@ -431,7 +433,6 @@ fn joined_from_fixture(name: &str) -> (Db, PathBuf) {
         "admin",
         PASSWORD,
         &["--json", "init", "--join", fixtures.join("laptop.enrol").to_str().expect("utf-8"), "--device", "new-laptop"],
-        // The file was made on 2024-06-01 and expired a week later: joined on its day.
         &[("MASAR_ENROL_PASSPHRASE", "fixture-passphrase"), ("MASAR_CLOCK", "2024-06-02")],
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -149,8 +149,8 @@ impl Db {
 /// every laptop.
 pub(crate) fn keep_cert(conn: &Connection, cert: &crate::trust::AuthorCert) -> Result<()> {
     let body = serde_json::to_string(cert).map_err(|e| StoreError::Corrupt { what: "a certificate".into(), value: e.to_string() })?;
-    conn.prepare_cached("INSERT OR IGNORE INTO certs(id, user, device, body, joined) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(rusqlite::params![cert.id, cert.user, cert.device, body, cert.joined])?;
+    conn.prepare_cached("INSERT OR IGNORE INTO certs(id, user, device, body, joined, name) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+        .execute(rusqlite::params![cert.id, cert.user, cert.device, body, cert.joined, cert.name])?;
     Ok(())
 }
 
@@ -168,6 +168,10 @@ pub(crate) struct Writer<'t> {
     user_id: Option<String>,
     user_name: Option<String>,
     device: String,
+    /// Where its changes are filed: this device's number, and the commit's once its row
+    /// is added (with the first change); the record's is set per change.
+    filed: oplog::Filed,
+    numbers: oplog::Numbers,
     now: DateTime<Utc>,
     clock: ClockState,
     loaded: ClockState,
@@ -209,7 +213,25 @@ impl<'t> Writer<'t> {
         now: DateTime<Utc>,
     ) -> Result<Writer<'t>> {
         let clock = ClockState::load(tx)?;
-        Ok(Writer { tx, signer, message: signer.empty_message(), count: 0, salts: Default::default(), user_id, user_name, device, now, clock, loaded: clock, touched: Default::default() })
+        let by_cert = user_id.as_deref() == Some(signer.cert.user.as_str()) && user_name.as_deref() == Some(signer.cert.name.as_str());
+        let mut numbers = oplog::Numbers::default();
+        let filed = oplog::Filed { device: numbers.device(tx, &device)?, record: 0, commit: None, by_cert };
+        Ok(Writer {
+            tx,
+            signer,
+            message: signer.empty_message(),
+            count: 0,
+            salts: Default::default(),
+            user_id,
+            user_name,
+            device,
+            filed,
+            numbers,
+            now,
+            clock,
+            loaded: clock,
+            touched: Default::default(),
+        })
     }
 
     /// Writes a user's account row under the id their certificate names; the caller has
@@ -231,16 +253,13 @@ impl<'t> Writer<'t> {
     /// before commit.
     fn finish(self) -> Result<()> {
         oplog::settle(self.tx, &self.touched, &mut oplog::Conflicted::new())?;
-        if self.count > 0 {
-            // The author signs the whole write at once; its changes were logged with an
-            // empty commit id, filled in now that the digests are known.
+        if let Some(n) = self.filed.commit {
+            // The author signs the whole write at once; its commit's row, added with the
+            // first change, gets its id and signature now that the digests are known.
             let (id, signature) = self.signer.sign_message(&self.message);
             self.tx
-                .prepare_cached("INSERT INTO commits(id, cert, size, signature) VALUES (?1, ?2, ?3, ?4)")?
-                .execute(rusqlite::params![id, self.signer.cert.id, i64::from(self.count), signature.to_vec()])?;
-            self.tx
-                .prepare_cached("UPDATE changes SET commit_id = ?1 WHERE device = ?2 AND commit_id = ''")?
-                .execute(rusqlite::params![id, self.device])?;
+                .prepare_cached("UPDATE commits SET id = ?1, size = ?2, signature = ?3 WHERE n = ?4")?
+                .execute(rusqlite::params![id, i64::from(self.count), signature.to_vec(), n])?;
         }
         self.clock.save_since(&self.loaded, self.tx)
     }
@@ -314,7 +333,15 @@ impl<'t> Writer<'t> {
         op.commit = Some((String::new(), self.count));
         self.message.extend_from_slice(&digest);
         self.count += 1;
-        oplog::insert(self.tx, &op, old.map(Value::to_json).as_deref())?;
+        if self.filed.commit.is_none() {
+            // No write is signed yet, so no commit has this empty id.
+            self.tx
+                .prepare_cached("INSERT INTO commits(id, cert, size, signature) VALUES ('', ?1, 0, x'')")?
+                .execute([&self.signer.cert.id])?;
+            self.filed.commit = Some(self.tx.last_insert_rowid());
+        }
+        self.filed.record = self.numbers.record(self.tx, record)?;
+        oplog::insert(self.tx, &op, old.map(Value::to_json).as_deref(), self.filed)?;
         self.touched.entry((op.entity, op.record)).or_default().insert(op.field);
         Ok(())
     }

@@ -141,8 +141,73 @@ fn kept_by_erasure() -> String {
 /// Whether an erasure of this person is in the log.
 pub(crate) fn person_erased(tx: &Transaction<'_>, record: &str) -> Result<bool> {
     Ok(tx
-        .prepare_cached("SELECT 1 FROM changes WHERE record = ?1 AND entity = 'person' AND field = 'erased' AND value = 'true' LIMIT 1")?
+        .prepare_cached("SELECT 1 FROM change_log WHERE record = (SELECT n FROM record_numbers WHERE id = ?1) AND entity = 'person' AND field = 'erased' AND value = 'true' LIMIT 1")?
         .exists([record])?)
+}
+
+/// Where a change is filed in this laptop's log: its device's, record's and commit's local
+/// numbers, and whether its author is the one its commit's certificate names (then the
+/// author is not stored again with the change).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Filed {
+    pub device: i64,
+    pub record: i64,
+    pub commit: Option<i64>,
+    pub by_cert: bool,
+}
+
+/// The time a stamp carries, written as a change's `at` is (RFC 3339, milliseconds, `Z`),
+/// as an SQL expression on `hlc`. A change whose `at` is this stores none: the view
+/// `changes` (schema 7) gives it back with the same expression, so both must stay equal.
+fn stamp_time_sql(hlc: &str) -> String {
+    format!("strftime('%Y-%m-%dT%H:%M:%S', ({hlc} >> 16) / 1000, 'unixepoch') || printf('.%03dZ', ({hlc} >> 16) % 1000)")
+}
+
+/// This laptop's numbers for the devices and records its log names (the log stores these
+/// small integers instead of 36-character ids), remembered over a run of changes.
+#[derive(Debug, Default)]
+pub(crate) struct Numbers {
+    devices: std::collections::HashMap<String, i64>,
+    /// Changes come a record at a time: the last one is the one asked again.
+    last_record: Option<(String, i64)>,
+}
+
+impl Numbers {
+    /// A device's number, given it now if it has none.
+    pub fn device(&mut self, tx: &rusqlite::Connection, id: &str) -> Result<i64> {
+        if let Some(n) = self.devices.get(id) {
+            return Ok(*n);
+        }
+        let n = number(tx, "device_numbers", id)?;
+        self.devices.insert(id.to_string(), n);
+        Ok(n)
+    }
+
+    /// A record's number, given it now if it has none.
+    pub fn record(&mut self, tx: &rusqlite::Connection, id: &str) -> Result<i64> {
+        match &self.last_record {
+            Some((last, n)) if last == id => Ok(*n),
+            _ => {
+                let n = number(tx, "record_numbers", id)?;
+                self.last_record = Some((id.to_string(), n));
+                Ok(n)
+            }
+        }
+    }
+}
+
+/// The number `table` gives `id`, added if it has none. Numbers are never reused or
+/// changed (each table's `n` is its INTEGER PRIMARY KEY, which VACUUM keeps).
+fn number(tx: &rusqlite::Connection, table: &str, id: &str) -> Result<i64> {
+    if let Some(n) = tx
+        .prepare_cached(&format!("SELECT n FROM {table} WHERE id = ?1"))?
+        .query_row([id], |r| r.get(0))
+        .optional()?
+    {
+        return Ok(n);
+    }
+    tx.prepare_cached(&format!("INSERT INTO {table}(id) VALUES (?1)"))?.execute([id])?;
+    Ok(tx.last_insert_rowid())
 }
 
 /// Adds a change to the log and updates its field's heads. Returns false, changing
@@ -150,51 +215,61 @@ pub(crate) fn person_erased(tx: &Transaction<'_>, record: &str) -> Result<bool> 
 /// holds with another commit is refused: an identity names one change, for good. A
 /// personal field of an erased person is blanked afterwards by [`apply_erasure`], which
 /// every import runs on the persons it touched.
-pub(crate) fn insert(tx: &Transaction<'_>, op: &Op, old: Option<&str>) -> Result<bool> {
+pub(crate) fn insert(tx: &Transaction<'_>, op: &Op, old: Option<&str>, filed: Filed) -> Result<bool> {
     let personal = op.entity == "person" && is_personal(&op.entity, &op.field);
     let old = if personal { None } else { old };
-    let (commit_id, commit_pos) = match &op.commit {
-        Some((id, pos)) => (Some(id.as_str()), Some(*pos)),
-        None => (None, None),
-    };
+    let pos = op.commit.as_ref().map(|(_, pos)| *pos);
+    // A change is a head unless a change already here overwrote it (it may have come
+    // first); an erasure is no field's value.
+    let head = op.field != "erased"
+        && !tx
+            .prepare_cached("SELECT 1 FROM change_parents WHERE parent_hlc = ?1 AND parent_device = ?2 LIMIT 1")?
+            .exists(params![op.hlc.0, op.device])?;
+    let (user_id, user_name) = if filed.by_cert { (None, None) } else { (op.user_id.as_deref(), op.user_name.as_deref()) };
     // The (device, hlc) uniqueness makes a change already present a no-op.
     let added = tx
-        .prepare_cached(
-            "INSERT OR IGNORE INTO changes(hlc, device, entity, record, field, value, old, user_id, at, creates, user_name, frontier,
-                                           resolves, salt, value_commit, commit_id, commit_pos)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-        )?
+        .prepare_cached(&format!(
+            "INSERT OR IGNORE INTO change_log(hlc, device, entity, record, field, creates, resolves, head, by_cert, frontier,
+                                              commit_n, commit_pos, value, salt, old, value_commit, user_id, user_name, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+                     CASE WHEN ?19 = {} THEN NULL ELSE ?19 END)",
+            stamp_time_sql("?1")
+        ))?
         .execute(params![
             op.hlc.0,
-            op.device,
+            filed.device,
             op.entity,
-            op.record,
+            filed.record,
             op.field,
-            op.value,
-            old,
-            op.user_id,
-            op.at,
             op.creates,
-            op.user_name,
-            op.frontier,
             op.resolves,
+            head,
+            filed.by_cert,
+            op.frontier,
+            filed.commit,
+            pos,
+            op.value,
             op.salt,
+            old,
             op.value_commit.map(|c| c.to_vec()),
-            commit_id,
-            commit_pos
+            user_id,
+            user_name,
+            op.at,
         ])?;
     if added == 0 {
-        if let Some((id, pos)) = &op.commit {
+        if let (Some((id, pos)), Some(n)) = (&op.commit, filed.commit) {
             let held: Option<(Option<String>, Option<u32>)> = tx
-                .prepare_cached("SELECT commit_id, commit_pos FROM changes WHERE hlc = ?1 AND device = ?2")?
-                .query_row(params![op.hlc.0, op.device], |r| Ok((r.get(0)?, r.get(1)?)))
+                .prepare_cached(
+                    "SELECT m.id, l.commit_pos FROM change_log l LEFT JOIN commits m ON m.n = l.commit_n WHERE l.device = ?1 AND l.hlc = ?2",
+                )?
+                .query_row(params![filed.device, op.hlc.0], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
             match held {
                 Some((Some(h), Some(p))) if h == *id && p == *pos => {}
                 // Made before changes were signed: the signed copy is the same change.
                 Some((None, _)) => {
-                    tx.prepare_cached("UPDATE changes SET commit_id = ?3, commit_pos = ?4 WHERE hlc = ?1 AND device = ?2")?
-                        .execute(params![op.hlc.0, op.device, id, pos])?;
+                    tx.prepare_cached("UPDATE change_log SET commit_n = ?3, commit_pos = ?4 WHERE device = ?1 AND hlc = ?2")?
+                        .execute(params![filed.device, op.hlc.0, n, pos])?;
                 }
                 _ => {
                     return Err(crate::error::SyncError::Untrusted {
@@ -215,16 +290,13 @@ pub(crate) fn insert(tx: &Transaction<'_>, op: &Op, old: Option<&str>) -> Result
     if op.field == "erased" {
         return Ok(true);
     }
-    let has_child = tx
-        .prepare_cached("SELECT 1 FROM change_parents WHERE parent_hlc = ?1 AND parent_device = ?2 LIMIT 1")?
-        .exists(params![op.hlc.0, op.device])?;
-    if !has_child {
-        tx.prepare_cached("INSERT OR IGNORE INTO field_heads(entity, record, field, hlc, device) VALUES (?1, ?2, ?3, ?4, ?5)")?
-            .execute(params![op.entity, op.record, op.field, op.hlc.0, op.device])?;
-    }
     for (ph, pd) in &op.parents {
-        tx.prepare_cached("DELETE FROM field_heads WHERE entity = ?1 AND record = ?2 AND field = ?3 AND hlc = ?4 AND device = ?5")?
-            .execute(params![op.entity, op.record, op.field, ph.0, pd])?;
+        tx.prepare_cached(
+            "UPDATE change_log SET head = 0
+             WHERE device = (SELECT n FROM device_numbers WHERE id = ?1) AND hlc = ?2
+               AND entity = ?3 AND record = ?4 AND field = ?5 AND head = 1",
+        )?
+        .execute(params![pd, ph.0, op.entity, filed.record, op.field])?;
     }
     Ok(true)
 }
@@ -247,9 +319,8 @@ impl Head {
 /// A field's heads, winner first.
 pub(crate) fn heads(tx: &rusqlite::Connection, entity: &str, record: &str, field: &str) -> Result<Vec<Head>> {
     let mut stmt = tx.prepare_cached(
-        "SELECT h.hlc, h.device, c.frontier, c.value FROM field_heads h
-         JOIN changes c ON c.hlc = h.hlc AND c.device = h.device
-         WHERE h.entity = ?1 AND h.record = ?2 AND h.field = ?3",
+        "SELECT l.hlc, d.id, l.frontier, l.value FROM change_log l JOIN device_numbers d ON d.n = l.device
+         WHERE l.record = (SELECT n FROM record_numbers WHERE id = ?2) AND l.entity = ?1 AND l.field = ?3 AND l.head = 1",
     )?;
     let mut heads = stmt
         .query_map(params![entity, record, field], |r| {
@@ -263,9 +334,8 @@ pub(crate) fn heads(tx: &rusqlite::Connection, entity: &str, record: &str, field
 /// Every head of every field of one record, each field's winner first.
 fn record_heads(tx: &Transaction<'_>, entity: &str, record: &str) -> Result<BTreeMap<String, Vec<Head>>> {
     let mut stmt = tx.prepare_cached(
-        "SELECT h.field, h.hlc, h.device, c.frontier, c.value FROM field_heads h
-         JOIN changes c ON c.hlc = h.hlc AND c.device = h.device
-         WHERE h.entity = ?1 AND h.record = ?2",
+        "SELECT l.field, l.hlc, d.id, l.frontier, l.value FROM change_log l JOIN device_numbers d ON d.n = l.device
+         WHERE l.record = (SELECT n FROM record_numbers WHERE id = ?2) AND l.entity = ?1 AND l.head = 1",
     )?;
     let mut out: BTreeMap<String, Vec<Head>> = BTreeMap::new();
     let rows = stmt.query_map(params![entity, record], |r| {
@@ -320,9 +390,19 @@ pub(crate) type Conflicted = BTreeMap<(String, String, String), u64>;
 /// no longer has any).
 pub(crate) fn settle(tx: &Transaction<'_>, records: &Touched, conflicted: &mut Conflicted) -> Result<()> {
     let mut shown_any = false;
+    // Most logs have no forked field: then none needs looking up to be unlisted.
+    let mut any_forked = tx.prepare_cached("SELECT 1 FROM forked_fields LIMIT 1")?.exists([])?;
     for ((entity, record), fields) in records {
         let heads = record_heads(tx, entity, record)?;
         for field in fields {
+            let forked = heads.get(field).is_some_and(|h| h.len() > 1);
+            if forked {
+                tx.prepare_cached("INSERT OR IGNORE INTO forked_fields(entity, record, field) VALUES (?1, ?2, ?3)")?
+                    .execute(params![entity, record, field])?;
+                any_forked = true;
+            } else if any_forked {
+                unfork(tx, entity, record, field)?;
+            }
             let losers = match heads.get(field).and_then(|h| h.split_first()) {
                 Some((winner, losers)) => losers.iter().filter(|l| l.value != winner.value).count() as u64,
                 None => 0,
@@ -354,6 +434,13 @@ pub(crate) fn settle(tx: &Transaction<'_>, records: &Touched, conflicted: &mut C
     Ok(())
 }
 
+/// Takes a field off the list of those with several heads.
+fn unfork(tx: &Transaction<'_>, entity: &str, record: &str, field: &str) -> Result<()> {
+    tx.prepare_cached("DELETE FROM forked_fields WHERE entity = ?1 AND record = ?2 AND field = ?3")?
+        .execute(params![entity, record, field])?;
+    Ok(())
+}
+
 /// Settles records touched by changes that arrived from elsewhere: an erased person's
 /// personal data is blanked first, whether the erasure came now or earlier and whichever
 /// order its changes came in, so that nothing of it is ever shown.
@@ -378,7 +465,7 @@ pub(crate) fn settle_since(tx: &Transaction<'_>, seq: i64, progress: &mut dyn Fn
     loop {
         let mut touched: Touched = BTreeMap::new();
         let mut last = from;
-        let mut stmt = tx.prepare_cached("SELECT seq, entity, record, field FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+        let mut stmt = tx.prepare_cached("SELECT l.seq, l.entity, r.id, l.field FROM change_log l JOIN record_numbers r ON r.n = l.record WHERE l.seq > ?1 ORDER BY l.seq LIMIT ?2")?;
         let mut rows = stmt.query(params![from, SLICE])?;
         while let Some(r) = rows.next()? {
             last = r.get(0)?;
@@ -441,7 +528,7 @@ fn settle_record(
         return Ok(false);
     }
     let created = tx
-        .prepare_cached("SELECT 1 FROM changes WHERE entity = ?1 AND record = ?2 AND creates = 1 LIMIT 1")?
+        .prepare_cached("SELECT 1 FROM change_log WHERE record = (SELECT n FROM record_numbers WHERE id = ?2) AND entity = ?1 AND creates = 1 LIMIT 1")?
         .exists(params![entity.name(), record])?;
     let mut ready = created;
     for (def, (_, v)) in entity.fields().iter().zip(&values) {
@@ -481,7 +568,7 @@ fn settle_record(
 fn blank(tx: &Transaction<'_>, filter: &str, args: &[&dyn rusqlite::ToSql]) -> Result<()> {
     type Row = (i64, String, Option<String>, Option<Vec<u8>>, Option<Vec<u8>>);
     let rows: Vec<Row> = tx
-        .prepare_cached(&format!("SELECT seq, field, value, salt, value_commit FROM changes WHERE {filter}"))?
+        .prepare_cached(&format!("SELECT seq, field, value, salt, value_commit FROM change_log WHERE {filter}"))?
         .query_map(args, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
         .collect::<rusqlite::Result<_>>()?;
     for (seq, field, value, salt, kept) in rows {
@@ -489,7 +576,7 @@ fn blank(tx: &Transaction<'_>, filter: &str, args: &[&dyn rusqlite::ToSql]) -> R
             Some(v) => Some(crate::trust::value_commitment(salt.as_deref(), &field, &v).to_vec()),
             None => kept,
         };
-        tx.prepare_cached("UPDATE changes SET value = NULL, old = NULL, salt = NULL, value_commit = ?2 WHERE seq = ?1")?
+        tx.prepare_cached("UPDATE change_log SET value = NULL, old = NULL, salt = NULL, value_commit = ?2 WHERE seq = ?1")?
             .execute(params![seq, commit])?;
     }
     Ok(())
@@ -501,16 +588,18 @@ pub(crate) fn apply_erasure(tx: &Transaction<'_>, record: &str) -> Result<()> {
     let kept = kept_by_erasure();
     blank(
         tx,
-        &format!("record = ?1 AND entity = 'person' AND field NOT IN ({kept}) AND (value IS NOT NULL OR old IS NOT NULL)"),
+        &format!("record = (SELECT n FROM record_numbers WHERE id = ?1) AND entity = 'person' AND field NOT IN ({kept}) AND (value IS NOT NULL OR old IS NOT NULL)"),
         &[&record],
     )?;
-    tx.prepare_cached(&format!("DELETE FROM field_heads WHERE entity = 'person' AND record = ?1 AND field NOT IN ({kept})"))?
+    tx.prepare_cached(&format!("UPDATE change_log SET head = 0 WHERE record = (SELECT n FROM record_numbers WHERE id = ?1) AND entity = 'person' AND field NOT IN ({kept}) AND head = 1"))?
+        .execute([record])?;
+    tx.prepare_cached(&format!("DELETE FROM forked_fields WHERE entity = 'person' AND record = ?1 AND field NOT IN ({kept})"))?
         .execute([record])?;
     // The notes of the person's intakes and referrals are about them too.
     for entity in [Entity::Intake, Entity::Referral] {
         let linked: Vec<String> = tx
             .prepare_cached(
-                "SELECT DISTINCT record FROM changes WHERE entity = ?1 AND field = 'person_id' AND value = ?2",
+                "SELECT DISTINCT r.id FROM change_log l JOIN record_numbers r ON r.n = l.record WHERE l.entity = ?1 AND l.field = 'person_id' AND l.value = ?2",
             )?
             .query_map(params![entity.name(), serde_json::Value::String(record.to_string()).to_string()], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
@@ -527,11 +616,12 @@ fn erase_linked(tx: &Transaction<'_>, entity: Entity, record: &str) -> Result<()
     for def in entity.fields().iter().filter(|f| f.personal) {
         blank(
             tx,
-            "entity = ?1 AND record = ?2 AND field = ?3 AND (value IS NOT NULL OR old IS NOT NULL)",
+            "record = (SELECT n FROM record_numbers WHERE id = ?2) AND entity = ?1 AND field = ?3 AND (value IS NOT NULL OR old IS NOT NULL)",
             &[&entity.name(), &record, &def.name],
         )?;
-        tx.prepare_cached("DELETE FROM field_heads WHERE entity = ?1 AND record = ?2 AND field = ?3")?
+        tx.prepare_cached("UPDATE change_log SET head = 0 WHERE record = (SELECT n FROM record_numbers WHERE id = ?2) AND entity = ?1 AND field = ?3 AND head = 1")?
             .execute(params![entity.name(), record, def.name])?;
+        unfork(tx, entity.name(), record, def.name)?;
     }
     let heads = record_heads(tx, entity.name(), record)?;
     settle_record(tx, entity, record, None, heads).map(|_| ())
@@ -540,7 +630,7 @@ fn erase_linked(tx: &Transaction<'_>, entity: Entity, record: &str) -> Result<()
 /// The person a linked record (an intake, a referral) is about, by its log.
 pub(crate) fn linked_person(tx: &Transaction<'_>, entity: &str, record: &str) -> Result<Option<String>> {
     let json: Option<String> = tx
-        .prepare_cached("SELECT value FROM changes WHERE entity = ?1 AND record = ?2 AND field = 'person_id' AND value IS NOT NULL LIMIT 1")?
+        .prepare_cached("SELECT value FROM change_log WHERE record = (SELECT n FROM record_numbers WHERE id = ?2) AND entity = ?1 AND field = 'person_id' AND value IS NOT NULL LIMIT 1")?
         .query_row(params![entity, record], |r| r.get(0))
         .optional()?;
     Ok(json.and_then(|j| Value::from_json(Some(&j)).as_str().map(str::to_string)))
@@ -631,23 +721,22 @@ pub(crate) fn purge(tx: &Transaction<'_>, filter: &str, args: &[&dyn rusqlite::T
     let mut touched: Touched = BTreeMap::new();
     for (seq, hlc, device, entity, record, field) in victims {
         tx.prepare_cached("DELETE FROM change_parents WHERE hlc = ?1 AND device = ?2")?.execute(params![hlc, device])?;
-        tx.prepare_cached("DELETE FROM field_heads WHERE hlc = ?1 AND device = ?2")?.execute(params![hlc, device])?;
-        tx.prepare_cached("DELETE FROM changes WHERE seq = ?1")?.execute([seq])?;
+        tx.prepare_cached("DELETE FROM change_log WHERE seq = ?1")?.execute([seq])?;
         touched.entry((entity, record)).or_default().insert(field);
     }
     for ((entity, record), fields) in &touched {
         for field in fields.iter().filter(|f| *f != "erased") {
             // A field's heads: its changes that no remaining change names as parent.
             tx.prepare_cached(
-                "INSERT OR IGNORE INTO field_heads(entity, record, field, hlc, device)
-                 SELECT c.entity, c.record, c.field, c.hlc, c.device FROM changes c
-                 WHERE c.entity = ?1 AND c.record = ?2 AND c.field = ?3
-                   AND NOT EXISTS (SELECT 1 FROM change_parents p WHERE p.parent_hlc = c.hlc AND p.parent_device = c.device)",
+                "UPDATE change_log SET head = 1
+                 WHERE record = (SELECT n FROM record_numbers WHERE id = ?2) AND entity = ?1 AND field = ?3 AND head = 0
+                   AND NOT EXISTS (SELECT 1 FROM change_parents p JOIN device_numbers d ON d.id = p.parent_device
+                                   WHERE p.parent_hlc = change_log.hlc AND d.n = change_log.device)",
             )?
             .execute(params![entity, record, field])?;
         }
         let created = tx
-            .prepare_cached("SELECT 1 FROM changes WHERE entity = ?1 AND record = ?2 AND creates = 1 LIMIT 1")?
+            .prepare_cached("SELECT 1 FROM change_log WHERE record = (SELECT n FROM record_numbers WHERE id = ?2) AND entity = ?1 AND creates = 1 LIMIT 1")?
             .exists(params![entity, record])?;
         if let (false, Some(e)) = (created, Entity::from_name(entity)) {
             if e == Entity::Person {

@@ -337,10 +337,12 @@ fn sign_archive(conn: &Connection, root: &SigningKey, org: &str, now: &str) -> R
         let (id, signature) = signer.sign_commit(&digests);
         conn.prepare_cached("INSERT INTO commits(id, cert, size, signature) VALUES (?1, ?2, ?3, ?4)")?
             .execute(rusqlite::params![id, signer.cert.id, digests.len() as i64, signature.to_vec()])?;
+        let n = conn.last_insert_rowid();
         for (pos, (seq, op)) in chunk.iter().enumerate() {
             let kept = if op.value.is_none() { Some(crate::trust::value_commitment(None, &op.field, "").to_vec()) } else { None };
-            conn.prepare_cached("UPDATE changes SET commit_id = ?2, commit_pos = ?3, value_commit = coalesce(value_commit, ?4) WHERE seq = ?1")?
-                .execute(rusqlite::params![seq, id, pos as i64, kept])?;
+            // Their authors stay as logged (by_cert stays 0): the archive certificate names none of them.
+            conn.prepare_cached("UPDATE change_log SET commit_n = ?2, commit_pos = ?3, value_commit = coalesce(value_commit, ?4) WHERE seq = ?1")?
+                .execute(rusqlite::params![seq, n, pos as i64, kept])?;
         }
     }
     Ok(())

@@ -219,6 +219,42 @@ impl Throttle {
     }
 }
 
+/// This laptop's number for a commit, which it holds from now on (as it arrived: a
+/// commit already held keeps the digests it was kept with).
+fn file_commit(tx: &rusqlite::Connection, commit: &bundle::Commit) -> Result<i64> {
+    let absent = (!commit.absent.is_empty())
+        .then(|| serde_json::to_string(&commit.absent.iter().map(|(p, d)| (*p, hex::encode(d))).collect::<Vec<_>>()).unwrap_or_default());
+    tx.prepare_cached("INSERT OR IGNORE INTO commits(id, cert, size, signature, absent) VALUES (?1, ?2, ?3, ?4, ?5)")?
+        .execute(params![commit.id, commit.cert, commit.size, commit.signature.to_vec(), absent])?;
+    Ok(tx.prepare_cached("SELECT n FROM commits WHERE id = ?1")?.query_row([&commit.id], |r| r.get(0))?)
+}
+
+/// Where an arriving change is filed: its commit's row (added with the commit's first
+/// change here), its device's and record's numbers, and whether its author is its
+/// certificate's.
+fn file(
+    tx: &rusqlite::Connection,
+    verifier: &verify::Verifier<'_>,
+    commit_numbers: &mut [Option<i64>],
+    numbers: &mut oplog::Numbers,
+    op: &Op,
+    commit: usize,
+) -> Result<oplog::Filed> {
+    let n = match commit_numbers.get(commit).copied().flatten() {
+        Some(n) => n,
+        None => {
+            let n = file_commit(tx, verifier.commit(commit))?;
+            if let Some(slot) = commit_numbers.get_mut(commit) {
+                *slot = Some(n);
+            }
+            n
+        }
+    };
+    let (device, record) = (numbers.device(tx, &op.device)?, numbers.record(tx, &op.record)?);
+    let by_cert = verifier.author(commit).is_some_and(|(user, name)| op.user_id.as_deref() == Some(user) && op.user_name.as_deref() == Some(name));
+    Ok(oplog::Filed { device, record, commit: Some(n), by_cert })
+}
+
 /// The bundle files among `paths`: a folder stands for every `.masar` file in it, sorted.
 pub(crate) fn bundle_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
@@ -466,6 +502,7 @@ impl Db {
             let mut clock = ClockState::load(tx)?;
             let before: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| r.get(0))?;
             let mut fresh_revocations = Vec::new();
+            let mut numbers = oplog::Numbers::default();
             let mut read = 0u64;
             let mut tell = Throttle::new(SyncStage::Reading, announced);
             for path in files {
@@ -494,12 +531,17 @@ impl Db {
                 let (header, body) = bundle::open(bytes, &keys).map_err(|e| at(e.into()))?;
                 let mut verifier = verify::Verifier::new(tx, &keys)?;
                 let mut device_name = None;
+                // Each commit's local number, filed with its first change that arrives.
+                let mut commit_numbers: Vec<Option<i64>> = Vec::new();
                 bundle::read_body(&body, header.changes, &mut |part| {
                     match part {
                         bundle::Part::Name(name) => device_name = name,
                         bundle::Part::Certs(certs) => verifier.certs(tx, certs)?,
                         bundle::Part::Revocations(r) => verifier.revocations(r)?,
-                        bundle::Part::Commits(commits) => verifier.commits(commits)?,
+                        bundle::Part::Commits(commits) => {
+                            commit_numbers.resize(commit_numbers.len() + commits.len(), None);
+                            verifier.commits(commits)?
+                        }
                         bundle::Part::Op(op, commit, pos) => {
                             read += 1;
                             tell.at(read, &mut progress);
@@ -508,7 +550,7 @@ impl Db {
                             // Accounts are local to each laptop: a change to one never comes from outside.
                             if op.entity == "user" {
                                 stats.skipped += 1;
-                            } else if oplog::insert(tx, &op, None)? {
+                            } else if oplog::insert(tx, &op, None, file(tx, &verifier, &mut commit_numbers, &mut numbers, &op, commit)?)? {
                                 stats.applied += 1;
                                 erasures |= op.field == "erased";
                                 clock.observe(op.hlc, op.device != me);
@@ -529,12 +571,6 @@ impl Db {
                     if keys::store_revocation(tx, r)? {
                         fresh_revocations.push(r.clone());
                     }
-                }
-                for c in &verified.commits {
-                    let absent = (!c.absent.is_empty())
-                        .then(|| serde_json::to_string(&c.absent.iter().map(|(p, d)| (*p, hex::encode(d))).collect::<Vec<_>>()).unwrap_or_default());
-                    tx.prepare_cached("INSERT OR IGNORE INTO commits(id, cert, size, signature, absent) VALUES (?1, ?2, ?3, ?4, ?5)")?
-                        .execute(params![c.id, c.cert, c.size, c.signature.to_vec(), absent])?;
                 }
                 tx.prepare_cached("INSERT OR IGNORE INTO imported_bundles(bundle_id, device, imported_at, changes, sha256) VALUES (?1, ?2, ?3, ?4, ?5)")?
                     .execute(params![header.bundle, header.device, now, header.changes as i64, sha])?;
@@ -570,7 +606,7 @@ impl Db {
     pub(crate) fn conflicts(&self) -> Result<Vec<Conflict>> {
         let conn = self.conn();
         let fields: Vec<(String, String, String)> = conn
-            .prepare("SELECT entity, record, field FROM field_heads GROUP BY entity, record, field HAVING count(*) > 1 ORDER BY entity, record, field")?
+            .prepare("SELECT entity, record, field FROM forked_fields ORDER BY entity, record, field")?
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<rusqlite::Result<_>>()?;
         let mut out = Vec::new();

@@ -180,7 +180,7 @@ fn unaccounted(m: &Masar) -> Vec<(i64, String, String)> {
         .prepare(
             "SELECT c.hlc, c.device, c.field FROM changes c
              WHERE c.entity <> 'user' AND c.field <> 'erased'
-               AND NOT EXISTS (SELECT 1 FROM field_heads h WHERE h.hlc = c.hlc AND h.device = c.device)
+               AND c.head = 0
                AND NOT EXISTS (SELECT 1 FROM change_parents p WHERE p.parent_hlc = c.hlc AND p.parent_device = c.device)
                AND NOT (c.entity = 'person' AND c.value IS NULL
                         AND EXISTS (SELECT 1 FROM persons p WHERE p.id = c.record AND p.erased = 1))",

@@ -64,8 +64,6 @@ pub(crate) struct Verifier<'k> {
 
 /// What a bundle checked whole leaves to keep.
 pub(crate) struct Verified {
-    /// The commits of which it carried a change.
-    pub commits: Vec<Commit>,
     /// The certificates it carried.
     pub certs: Vec<AuthorCert>,
     /// The revocations it carried.
@@ -177,6 +175,16 @@ impl<'k> Verifier<'k> {
         Ok(())
     }
 
+    /// The bundle's commit at `i`, as it was read.
+    pub(crate) fn commit(&self, i: usize) -> &Commit {
+        &self.commits[i].commit
+    }
+
+    /// The user id and name that the certificate of the commit at `i` names, once checked.
+    pub(crate) fn author(&self, i: usize) -> Option<(&str, &str)> {
+        self.certs.get(&self.commits[i].commit.cert).map(|(cert, _, _)| (cert.user.as_str(), cert.name.as_str()))
+    }
+
     /// Checks one change: its author's certificate, device, name and role, and its place
     /// in its commit. Returns it with its commit's id, or `None` when a revocation sets it
     /// aside.
@@ -281,8 +289,7 @@ impl<'k> Verifier<'k> {
             return Err(SyncError::Damaged("a commit in it lacks one of its changes and its digest".into()).into());
         }
         self.check_batch()?;
-        let commits = self.commits.into_iter().filter(|f| f.carried && self.certs.contains_key(&f.commit.cert)).map(|f| f.commit).collect();
-        Ok(Verified { commits, certs: self.carried_certs, revocations: self.carried_revocations, revoked: self.revoked })
+        Ok(Verified { certs: self.carried_certs, revocations: self.carried_revocations, revoked: self.revoked })
     }
 }
 
