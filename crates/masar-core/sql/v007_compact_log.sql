@@ -110,6 +110,8 @@ CREATE UNIQUE INDEX change_log_identity ON change_log(device, hlc);
 -- A record's changes are few: they are ordered by stamp after they are found.
 CREATE INDEX change_log_record ON change_log(record);
 CREATE INDEX change_log_commit ON change_log(commit_n);
+-- Erasures, few: whether a log holds any, and which persons, without a scan.
+CREATE INDEX change_log_erasures ON change_log(record) WHERE field = 'erased';
 
 -- The log as it reads everywhere: ids, authors and times, as bundles carry them.
 CREATE VIEW changes AS

@@ -15,8 +15,9 @@ use crate::fold::fold;
 const INDEXED: &[&str] = &["given", "family", "given_ar", "family_ar", "unhcr_id", "phone"];
 
 /// Rewrites one person's entries in the search indexes (their folded text and their
-/// words) from their current fields, read once.
-pub(crate) fn reindex_person(tx: &Transaction<'_>, id: &str) -> Result<(), StoreError> {
+/// words) from their current fields, read once; `fresh` for a person just shown, who has
+/// none to remove.
+pub(crate) fn reindex_person(tx: &Transaction<'_>, id: &str, fresh: bool) -> Result<(), StoreError> {
     let sql = format!("SELECT rowid, {} FROM persons WHERE id = ?1", INDEXED.join(", "));
     type Row = (i64, Vec<Option<String>>);
     let row: Option<Row> = tx
@@ -35,9 +36,12 @@ pub(crate) fn reindex_person(tx: &Transaction<'_>, id: &str) -> Result<(), Store
         }
         parts.push(folded);
     }
-    tx.prepare_cached("DELETE FROM person_search WHERE rowid = ?1")?.execute([rowid])?;
+    // A person just shown has nothing indexed yet (leaving removes it: `forget_person`).
+    if !fresh {
+        tx.prepare_cached("DELETE FROM person_search WHERE rowid = ?1")?.execute([rowid])?;
+        tx.prepare_cached("DELETE FROM person_words WHERE person = ?1")?.execute([rowid])?;
+    }
     tx.prepare_cached("INSERT INTO person_search(rowid, text) VALUES (?1, ?2)")?.execute(params![rowid, parts.join(" | ")])?;
-    tx.prepare_cached("DELETE FROM person_words WHERE person = ?1")?.execute([rowid])?;
     let mut insert = tx.prepare_cached("INSERT OR IGNORE INTO person_words(word, person) VALUES (?1, ?2)")?;
     for w in all {
         insert.execute(params![w, rowid])?;
@@ -61,7 +65,7 @@ fn code(folded: &str) -> Option<String> {
 pub(crate) fn reindex_all(tx: &Transaction<'_>) -> Result<(), StoreError> {
     let ids: Vec<String> = tx.prepare("SELECT id FROM persons")?.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
     for id in ids {
-        reindex_person(tx, &id)?;
+        reindex_person(tx, &id, false)?;
     }
     Ok(())
 }

@@ -215,7 +215,7 @@ impl<'t> Writer<'t> {
         let clock = ClockState::load(tx)?;
         let by_cert = user_id.as_deref() == Some(signer.cert.user.as_str()) && user_name.as_deref() == Some(signer.cert.name.as_str());
         let mut numbers = oplog::Numbers::default();
-        let filed = oplog::Filed { device: numbers.device(tx, &device)?, record: 0, commit: None, by_cert };
+        let filed = oplog::Filed { device: numbers.device(tx, &device)?, record: 0, childless: false, commit: None, by_cert };
         Ok(Writer {
             tx,
             signer,
@@ -340,7 +340,7 @@ impl<'t> Writer<'t> {
                 .execute([&self.signer.cert.id])?;
             self.filed.commit = Some(self.tx.last_insert_rowid());
         }
-        self.filed.record = self.numbers.record(self.tx, record)?;
+        (self.filed.record, self.filed.childless) = self.numbers.record(self.tx, &op)?;
         oplog::insert(self.tx, &op, old.map(Value::to_json).as_deref(), self.filed)?;
         self.touched.entry((op.entity, op.record)).or_default().insert(op.field);
         Ok(())

@@ -152,6 +152,8 @@ pub(crate) fn person_erased(tx: &Transaction<'_>, record: &str) -> Result<bool> 
 pub(crate) struct Filed {
     pub device: i64,
     pub record: i64,
+    /// No change in the log can name this one as parent ([`Numbers::record`]).
+    pub childless: bool,
     pub commit: Option<i64>,
     pub by_cert: bool,
 }
@@ -169,7 +171,16 @@ fn stamp_time_sql(hlc: &str) -> String {
 pub(crate) struct Numbers {
     devices: std::collections::HashMap<String, i64>,
     /// Changes come a record at a time: the last one is the one asked again.
-    last_record: Option<(String, i64)>,
+    last_record: Option<LastRecord>,
+}
+
+#[derive(Debug)]
+struct LastRecord {
+    id: String,
+    n: i64,
+    /// Numbered in this run, and none of its changes since named a parent: no change in
+    /// the log can have overwritten the next one of it.
+    childless: bool,
 }
 
 impl Numbers {
@@ -178,36 +189,51 @@ impl Numbers {
         if let Some(n) = self.devices.get(id) {
             return Ok(*n);
         }
-        let n = number(tx, "device_numbers", id)?;
+        let (n, _) = number(tx, "device_numbers", id)?;
         self.devices.insert(id.to_string(), n);
         Ok(n)
     }
 
-    /// A record's number, given it now if it has none.
-    pub fn record(&mut self, tx: &rusqlite::Connection, id: &str) -> Result<i64> {
-        match &self.last_record {
-            Some((last, n)) if last == id => Ok(*n),
-            _ => {
-                let n = number(tx, "record_numbers", id)?;
-                self.last_record = Some((id.to_string(), n));
-                Ok(n)
+    /// The number of the record `op` writes (given it now if it has none), and whether no
+    /// change in the log can name `op` as parent (so that nothing need be looked up to
+    /// know it is a head).
+    pub fn record(&mut self, tx: &rusqlite::Connection, op: &Op) -> Result<(i64, bool)> {
+        let last = match &mut self.last_record {
+            Some(last) if last.id == op.record => last,
+            slot => {
+                let (n, new) = number(tx, "record_numbers", &op.record)?;
+                slot.insert(LastRecord { id: op.record.clone(), n, childless: new })
             }
-        }
+        };
+        let childless = last.childless;
+        last.childless &= op.parents.is_empty();
+        Ok((last.n, childless))
     }
 }
 
-/// The number `table` gives `id`, added if it has none. Numbers are never reused or
-/// changed (each table's `n` is its INTEGER PRIMARY KEY, which VACUUM keeps).
-fn number(tx: &rusqlite::Connection, table: &str, id: &str) -> Result<i64> {
+/// The number `table` gives `id`, added if it has none (then `true`). Numbers are never
+/// reused or changed (each table's `n` is its INTEGER PRIMARY KEY, which VACUUM keeps).
+fn number(tx: &rusqlite::Connection, table: &str, id: &str) -> Result<(i64, bool)> {
     if let Some(n) = tx
         .prepare_cached(&format!("SELECT n FROM {table} WHERE id = ?1"))?
         .query_row([id], |r| r.get(0))
         .optional()?
     {
-        return Ok(n);
+        return Ok((n, false));
     }
     tx.prepare_cached(&format!("INSERT INTO {table}(id) VALUES (?1)"))?.execute([id])?;
-    Ok(tx.last_insert_rowid())
+    Ok((tx.last_insert_rowid(), true))
+}
+
+/// Whether a change held names `op` as parent and writes the same field of the same
+/// record (a parent elsewhere overwrites nothing, in whichever order the two arrive).
+fn overwritten(tx: &Transaction<'_>, op: &Op, record: i64) -> Result<bool> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT 1 FROM change_parents p JOIN change_log c ON c.hlc = p.hlc AND c.device = (SELECT n FROM device_numbers WHERE id = p.device)
+             WHERE p.parent_hlc = ?1 AND p.parent_device = ?2 AND c.record = ?3 AND c.entity = ?4 AND c.field = ?5 LIMIT 1",
+        )?
+        .exists(params![op.hlc.0, op.device, record, op.entity, op.field])?)
 }
 
 /// Adds a change to the log and updates its field's heads. Returns false, changing
@@ -219,12 +245,9 @@ pub(crate) fn insert(tx: &Transaction<'_>, op: &Op, old: Option<&str>, filed: Fi
     let personal = op.entity == "person" && is_personal(&op.entity, &op.field);
     let old = if personal { None } else { old };
     let pos = op.commit.as_ref().map(|(_, pos)| *pos);
-    // A change is a head unless a change already here overwrote it (it may have come
-    // first); an erasure is no field's value.
-    let head = op.field != "erased"
-        && !tx
-            .prepare_cached("SELECT 1 FROM change_parents WHERE parent_hlc = ?1 AND parent_device = ?2 LIMIT 1")?
-            .exists(params![op.hlc.0, op.device])?;
+    // A change is a head unless a change of its field already here overwrote it (it may
+    // have come first); an erasure is no field's value.
+    let head = op.field != "erased" && (filed.childless || !overwritten(tx, op, filed.record)?);
     let (user_id, user_name) = if filed.by_cert { (None, None) } else { (op.user_id.as_deref(), op.user_name.as_deref()) };
     // The (device, hlc) uniqueness makes a change already present a no-op.
     let added = tx
@@ -331,24 +354,36 @@ pub(crate) fn heads(tx: &rusqlite::Connection, entity: &str, record: &str, field
     Ok(heads)
 }
 
-/// Every head of every field of one record, each field's winner first.
-fn record_heads(tx: &Transaction<'_>, entity: &str, record: &str) -> Result<BTreeMap<String, Vec<Head>>> {
+/// What settling a record reads of its log, in one query: each field's heads (winner
+/// first), whether a change created it, and whether it is a person who was erased.
+struct RecordState {
+    heads: BTreeMap<String, Vec<Head>>,
+    created: bool,
+    erased: bool,
+}
+
+fn record_state(tx: &Transaction<'_>, entity: &str, record: &str) -> Result<RecordState> {
     let mut stmt = tx.prepare_cached(
-        "SELECT l.field, l.hlc, d.id, l.frontier, l.value FROM change_log l JOIN device_numbers d ON d.n = l.device
-         WHERE l.record = (SELECT n FROM record_numbers WHERE id = ?2) AND l.entity = ?1 AND l.head = 1",
+        "SELECT l.field, l.hlc, d.id, l.frontier, l.value, l.head, l.creates FROM change_log l JOIN device_numbers d ON d.n = l.device
+         WHERE l.record = (SELECT n FROM record_numbers WHERE id = ?2) AND l.entity = ?1",
     )?;
-    let mut out: BTreeMap<String, Vec<Head>> = BTreeMap::new();
-    let rows = stmt.query_map(params![entity, record], |r| {
-        Ok((r.get::<_, String>(0)?, Head { hlc: Hlc(r.get(1)?), device: r.get(2)?, frontier: r.get(3)?, value: r.get(4)? }))
-    })?;
-    for row in rows {
-        let (field, head) = row?;
-        out.entry(field).or_default().push(head);
+    let mut state = RecordState { heads: BTreeMap::new(), created: false, erased: false };
+    let mut rows = stmt.query(params![entity, record])?;
+    while let Some(r) = rows.next()? {
+        let field: String = r.get(0)?;
+        let head = Head { hlc: Hlc(r.get(1)?), device: r.get(2)?, frontier: r.get(3)?, value: r.get(4)? };
+        state.created |= r.get::<_, bool>(6)?;
+        if field == "erased" {
+            state.erased |= entity == "person" && head.value.as_deref() == Some("true");
+        }
+        if r.get::<_, bool>(5)? {
+            state.heads.entry(field).or_default().push(head);
+        }
     }
-    for heads in out.values_mut() {
+    for heads in state.heads.values_mut() {
         heads.sort_by_key(|h| std::cmp::Reverse(h.rank()));
     }
-    Ok(out)
+    Ok(state)
 }
 
 /// The stamps of a field's heads, to name as parents of a change that overwrites them.
@@ -393,7 +428,8 @@ pub(crate) fn settle(tx: &Transaction<'_>, records: &Touched, conflicted: &mut C
     // Most logs have no forked field: then none needs looking up to be unlisted.
     let mut any_forked = tx.prepare_cached("SELECT 1 FROM forked_fields LIMIT 1")?.exists([])?;
     for ((entity, record), fields) in records {
-        let heads = record_heads(tx, entity, record)?;
+        let state = record_state(tx, entity, record)?;
+        let heads = &state.heads;
         for field in fields {
             let forked = heads.get(field).is_some_and(|h| h.len() > 1);
             if forked {
@@ -415,7 +451,7 @@ pub(crate) fn settle(tx: &Transaction<'_>, records: &Touched, conflicted: &mut C
             }
         }
         let Some(e) = Entity::from_name(entity) else { continue };
-        shown_any |= settle_record(tx, e, record, Some(fields), heads)?;
+        shown_any |= settle_record(tx, e, record, Some(fields), state)?;
     }
     // A record shown now may unblock pending records that link to it.
     while shown_any {
@@ -426,8 +462,8 @@ pub(crate) fn settle(tx: &Transaction<'_>, records: &Touched, conflicted: &mut C
             .collect::<rusqlite::Result<_>>()?;
         for (entity, record) in pending {
             if let Some(e) = Entity::from_name(&entity) {
-                let heads = record_heads(tx, &entity, &record)?;
-                shown_any |= settle_record(tx, e, &record, None, heads)?;
+                let state = record_state(tx, &entity, &record)?;
+                shown_any |= settle_record(tx, e, &record, None, state)?;
             }
         }
     }
@@ -445,7 +481,9 @@ fn unfork(tx: &Transaction<'_>, entity: &str, record: &str, field: &str) -> Resu
 /// personal data is blanked first, whether the erasure came now or earlier and whichever
 /// order its changes came in, so that nothing of it is ever shown.
 pub(crate) fn settle_arrived(tx: &Transaction<'_>, records: &Touched, conflicted: &mut Conflicted) -> Result<()> {
-    for (entity, record) in records.keys() {
+    // A log without any erasure (the common case, read from a partial index) has nothing to blank.
+    let any_erasure = tx.prepare_cached("SELECT 1 FROM change_log WHERE field = 'erased' LIMIT 1")?.exists([])?;
+    for (entity, record) in records.keys().filter(|_| any_erasure) {
         if entity == "person" && person_erased(tx, record)? {
             apply_erasure(tx, record)?;
         }
@@ -490,13 +528,13 @@ fn settle_record(
     entity: Entity,
     record: &str,
     fields: Option<&BTreeSet<String>>,
-    heads: BTreeMap<String, Vec<Head>>,
+    state: RecordState,
 ) -> Result<bool> {
     let table = entity.table();
     let exists = tx
         .prepare_cached(&format!("SELECT 1 FROM {table} WHERE id = ?1"))?
         .exists([record])?;
-    let erased = entity == Entity::Person && person_erased(tx, record)?;
+    let RecordState { heads, created, erased } = state;
     let winner = |name: &str, kind: FieldKind| -> Option<Value> {
         heads.get(name).and_then(|h| h.first()).map(|h| json_to_value(kind, h.value.as_deref()))
     };
@@ -523,13 +561,10 @@ fn settle_record(
                 .execute(params![v, record])?;
         }
         if entity == Entity::Person {
-            crate::search::reindex_person(tx, record)?;
+            crate::search::reindex_person(tx, record, false)?;
         }
         return Ok(false);
     }
-    let created = tx
-        .prepare_cached("SELECT 1 FROM change_log WHERE record = (SELECT n FROM record_numbers WHERE id = ?2) AND entity = ?1 AND creates = 1 LIMIT 1")?
-        .exists(params![entity.name(), record])?;
     let mut ready = created;
     for (def, (_, v)) in entity.fields().iter().zip(&values) {
         if let (FieldKind::Link(target), Value::Text(id)) = (def.kind, v) {
@@ -558,7 +593,7 @@ fn settle_record(
     tx.prepare_cached("DELETE FROM pending WHERE entity = ?1 AND record = ?2")?
         .execute(params![entity.name(), record])?;
     if entity == Entity::Person {
-        crate::search::reindex_person(tx, record)?;
+        crate::search::reindex_person(tx, record, true)?;
     }
     Ok(true)
 }
@@ -623,8 +658,8 @@ fn erase_linked(tx: &Transaction<'_>, entity: Entity, record: &str) -> Result<()
             .execute(params![entity.name(), record, def.name])?;
         unfork(tx, entity.name(), record, def.name)?;
     }
-    let heads = record_heads(tx, entity.name(), record)?;
-    settle_record(tx, entity, record, None, heads).map(|_| ())
+    let state = record_state(tx, entity.name(), record)?;
+    settle_record(tx, entity, record, None, state).map(|_| ())
 }
 
 /// The person a linked record (an intake, a referral) is about, by its log.
@@ -730,8 +765,12 @@ pub(crate) fn purge(tx: &Transaction<'_>, filter: &str, args: &[&dyn rusqlite::T
             tx.prepare_cached(
                 "UPDATE change_log SET head = 1
                  WHERE record = (SELECT n FROM record_numbers WHERE id = ?2) AND entity = ?1 AND field = ?3 AND head = 0
-                   AND NOT EXISTS (SELECT 1 FROM change_parents p JOIN device_numbers d ON d.id = p.parent_device
-                                   WHERE p.parent_hlc = change_log.hlc AND d.n = change_log.device)",
+                   AND NOT EXISTS (SELECT 1 FROM change_parents p
+                                   JOIN device_numbers d ON d.id = p.parent_device
+                                   JOIN device_numbers cd ON cd.id = p.device
+                                   JOIN change_log c ON c.hlc = p.hlc AND c.device = cd.n
+                                   WHERE p.parent_hlc = change_log.hlc AND d.n = change_log.device
+                                     AND c.record = change_log.record AND c.entity = change_log.entity AND c.field = change_log.field)",
             )?
             .execute(params![entity, record, field])?;
         }

@@ -250,9 +250,10 @@ fn file(
             n
         }
     };
-    let (device, record) = (numbers.device(tx, &op.device)?, numbers.record(tx, &op.record)?);
+    let device = numbers.device(tx, &op.device)?;
+    let (record, childless) = numbers.record(tx, op)?;
     let by_cert = verifier.author(commit).is_some_and(|(user, name)| op.user_id.as_deref() == Some(user) && op.user_name.as_deref() == Some(name));
-    Ok(oplog::Filed { device, record, commit: Some(n), by_cert })
+    Ok(oplog::Filed { device, record, childless, commit: Some(n), by_cert })
 }
 
 /// The bundle files among `paths`: a folder stands for every `.masar` file in it, sorted.
