@@ -70,68 +70,119 @@ pub(crate) fn reindex_all(tx: &Transaction<'_>) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The persons matching `needle` and how well, as an SQL subquery of `(person, r)` (the
-/// person's rowid; `r` 0 for a whole code, 1 a whole word, 2 a word's beginning, 3 a
-/// fragment inside a word) with its parameters, in the order the text names them. Every
-/// word of the needle must match: the longest word finds the candidates, and each other
-/// word is checked on each candidate alone, so a word common to everyone ("250" of every
-/// UNHCR number) costs nothing. `None` when the needle has no letter or digit: it matches
-/// no one.
-pub(crate) fn matching(needle: &str) -> Option<(String, Vec<String>)> {
-    let folded = fold(needle.trim());
-    let mut needle_words: Vec<&str> = words(&folded).collect();
-    if needle_words.is_empty() {
-        return None;
-    }
-    needle_words.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
-    needle_words.dedup();
-    let (first, others) = needle_words.split_first()?;
-    let upper = |w: &str| format!("{w}\u{10FFFF}");
-    // The candidates: the longest word, from the word index and the trigram index.
-    let mut cand_args = vec![first.to_string(), first.to_string(), upper(first)];
-    let mut parts = vec!["SELECT person, CASE WHEN word = ? THEN 1 ELSE 2 END AS r FROM person_words WHERE word >= ? AND word < ?".to_string()];
-    if first.chars().count() >= 3 {
-        // A quoted FTS5 string is matched as a substring by the trigram tokenizer.
-        parts.push("SELECT rowid AS person, 3 AS r FROM person_search WHERE person_search MATCH ?".into());
-        cand_args.push(format!("\"{first}\""));
-    }
-    let candidates = format!("SELECT person, min(r) AS r FROM ({}) GROUP BY person", parts.join(" UNION ALL "));
-    let (mut sql, mut args) = if others.is_empty() {
-        (candidates, cand_args)
-    } else {
-        // Each other word on one candidate: its best rank there, or NULL.
-        let mut args = Vec::new();
-        let mut columns = Vec::new();
-        for w in others {
-            let mut expr = "(SELECT min(CASE WHEN x.word = ? THEN 1 ELSE 2 END) FROM person_words x
-                              WHERE x.person = c.person AND x.word >= ? AND x.word < ?)"
-                .to_string();
-            args.extend([w.to_string(), w.to_string(), upper(w)]);
-            if w.chars().count() >= 3 {
-                expr = format!("coalesce({expr}, CASE WHEN (SELECT text FROM person_search WHERE rowid = c.person) LIKE ? ESCAPE '\\' THEN 3 END)");
-                args.push(format!("%{}%", w.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
-            }
-            columns.push(expr);
+/// A search as the indexes answer it: the needle's words, longest first, and the needle as
+/// a whole code (UNHCR number, phone) when some person has it.
+pub(crate) struct Needle {
+    words: Vec<String>,
+    code: Option<String>,
+}
+
+impl Needle {
+    /// `None` when the needle has no letter or digit: it matches no one.
+    pub fn parse(conn: &Connection, needle: &str) -> Result<Option<Needle>, StoreError> {
+        let folded = fold(needle.trim());
+        let mut found: Vec<String> = words(&folded).map(str::to_string).collect();
+        if found.is_empty() {
+            return Ok(None);
         }
-        let named: Vec<String> = columns.iter().enumerate().map(|(i, e)| format!("{e} AS r{i}")).collect();
-        let all: Vec<String> = std::iter::once("r".to_string()).chain((0..columns.len()).map(|i| format!("r{i}"))).collect();
-        let present: Vec<String> = (0..columns.len()).map(|i| format!("r{i} IS NOT NULL")).collect();
-        args.extend(cand_args);
-        (
-            format!(
-                "SELECT person, max({}) AS r FROM (SELECT c.person, c.r, {} FROM ({candidates}) c) WHERE {}",
-                all.join(", "),
-                named.join(", "),
-                present.join(" AND ")
-            ),
-            args,
-        )
-    };
-    if let Some(c) = code(&folded) {
-        sql = format!("SELECT person, min(r) AS r FROM ({sql} UNION ALL SELECT person, 0 AS r FROM person_words WHERE word = ?) GROUP BY person");
-        args.push(c);
+        found.sort();
+        found.dedup();
+        found.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
+        // A code no one has adds no match, and would cost a second grouping of them all.
+        let code = match code(&folded) {
+            Some(c) if conn.prepare_cached("SELECT 1 FROM person_words WHERE word = ?1")?.exists([&c])? => Some(c),
+            _ => None,
+        };
+        Ok(Some(Needle { words: found, code }))
     }
-    Some((sql, args))
+
+    /// The persons matching, and how well, as an SQL subquery of `(person, r)` (the
+    /// person's rowid; `r` 0 for a whole code, 1 a whole word, 2 a word's beginning, 3 a
+    /// fragment inside a word) with its parameters, in the order the text names them.
+    /// Every word must match: the longest word finds the candidates, and each other word
+    /// is checked on each candidate alone, so a word common to everyone ("250" of every
+    /// UNHCR number) costs nothing.
+    pub fn candidates(&self) -> (String, Vec<String>) {
+        let Some((first, others)) = self.words.split_first() else { return ("SELECT 0 AS person, 0 AS r WHERE 0".into(), Vec::new()) };
+        // The candidates: the longest word, from the word index and the trigram index.
+        let mut cand_args = vec![first.to_string(), first.to_string(), upper(first)];
+        let mut parts = vec!["SELECT person, CASE WHEN word = ? THEN 1 ELSE 2 END AS r FROM person_words WHERE word >= ? AND word < ?".to_string()];
+        if first.chars().count() >= 3 {
+            // A quoted FTS5 string is matched as a substring by the trigram tokenizer.
+            parts.push("SELECT rowid AS person, 3 AS r FROM person_search WHERE person_search MATCH ?".into());
+            cand_args.push(format!("\"{first}\""));
+        }
+        let candidates = format!("SELECT person, min(r) AS r FROM ({}) GROUP BY person", parts.join(" UNION ALL "));
+        let (mut sql, mut args) = if others.is_empty() {
+            (candidates, cand_args)
+        } else {
+            // Each other word on one candidate: its best rank there, or NULL.
+            let mut args = Vec::new();
+            let mut columns = Vec::new();
+            for w in others {
+                let mut expr = "(SELECT min(CASE WHEN x.word = ? THEN 1 ELSE 2 END) FROM person_words x
+                                  WHERE x.person = c.person AND x.word >= ? AND x.word < ?)"
+                    .to_string();
+                args.extend([w.to_string(), w.to_string(), upper(w)]);
+                if w.chars().count() >= 3 {
+                    expr = format!("coalesce({expr}, CASE WHEN (SELECT text FROM person_search WHERE rowid = c.person) LIKE ? ESCAPE '\\' THEN 3 END)");
+                    args.push(like_inside(w));
+                }
+                columns.push(expr);
+            }
+            let named: Vec<String> = columns.iter().enumerate().map(|(i, e)| format!("{e} AS r{i}")).collect();
+            let all: Vec<String> = std::iter::once("r".to_string()).chain((0..columns.len()).map(|i| format!("r{i}"))).collect();
+            let present: Vec<String> = (0..columns.len()).map(|i| format!("r{i} IS NOT NULL")).collect();
+            args.extend(cand_args);
+            (
+                format!(
+                    "SELECT person, max({}) AS r FROM (SELECT c.person, c.r, {} FROM ({candidates}) c) WHERE {}",
+                    all.join(", "),
+                    named.join(", "),
+                    present.join(" AND ")
+                ),
+                args,
+            )
+        };
+        if let Some(c) = &self.code {
+            sql = format!("SELECT person, min(r) AS r FROM ({sql} UNION ALL SELECT person, 0 AS r FROM person_words WHERE word = ?) GROUP BY person");
+            args.push(c.clone());
+        }
+        (sql, args)
+    }
+
+    /// Whether the person whose rowid is the SQL expression `person` matches, as an SQL
+    /// condition with its parameters: the same persons as [`Needle::candidates`], asked of
+    /// one person (to walk persons in name order when the matches are many).
+    pub fn predicate(&self, person: &str) -> (String, Vec<String>) {
+        let mut args = Vec::new();
+        let mut all = Vec::new();
+        for w in &self.words {
+            let mut clause = format!("EXISTS (SELECT 1 FROM person_words x WHERE x.person = {person} AND x.word >= ? AND x.word < ?)");
+            args.extend([w.to_string(), upper(w)]);
+            if w.chars().count() >= 3 {
+                clause = format!("({clause} OR (SELECT text FROM person_search WHERE rowid = {person}) LIKE ? ESCAPE '\\')");
+                args.push(like_inside(w));
+            }
+            all.push(clause);
+        }
+        let mut sql = format!("({})", all.join(" AND "));
+        if let Some(c) = &self.code {
+            sql = format!("({sql} OR EXISTS (SELECT 1 FROM person_words x WHERE x.person = {person} AND x.word = ?))");
+            args.push(c.clone());
+        }
+        (sql, args)
+    }
+}
+
+/// Just past every word that begins with `w`, for a range of the word index.
+fn upper(w: &str) -> String {
+    format!("{w}\u{10FFFF}")
+}
+
+/// A LIKE pattern for `w` anywhere in a text.
+fn like_inside(w: &str) -> String {
+    format!("%{}%", w.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
 }
 
 /// Removes one person's entry from the search index (their record is leaving the table).
@@ -143,7 +194,8 @@ pub(crate) fn forget_person(tx: &Transaction<'_>, id: &str) -> Result<(), StoreE
 
 /// Ids of the persons matching `needle`, best matches first, then by family and given name.
 pub(crate) fn find_persons(conn: &Connection, needle: &str) -> Result<Vec<String>, StoreError> {
-    let Some((sub, args)) = matching(needle) else { return Ok(Vec::new()) };
+    let Some(needle) = Needle::parse(conn, needle)? else { return Ok(Vec::new()) };
+    let (sub, args) = needle.candidates();
     let sql = format!("SELECT p.id FROM persons p JOIN ({sub}) k ON k.person = p.rowid ORDER BY k.r, p.family, p.given, p.id");
     let ids = conn.prepare(&sql)?.query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
     Ok(ids)

@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../sql/v005_search_words.sql"),
     include_str!("../sql/v006_report_indexes.sql"),
     include_str!("../sql/v007_compact_log.sql"),
+    include_str!("../sql/v008_person_names.sql"),
 ];
 
 /// The newest schema version this build knows.

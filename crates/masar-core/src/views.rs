@@ -22,6 +22,10 @@ use crate::report::Dimension;
 use crate::schema;
 use crate::Result;
 
+/// A search matching more persons than this, all equally well, gives its page by walking
+/// persons in name order: below it, sorting the matches is as fast.
+const WALK_FROM: u64 = 1_000;
+
 /// The answer of a command that made or changed one record: its id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct Id {
@@ -632,30 +636,26 @@ impl Masar {
     /// A page of the persons table: the filters in SQL, so a large register is never
     /// read whole.
     pub fn persons_page(&self, q: &PersonQuery) -> Result<PersonsPage> {
+        self.persons_page_walking_from(q, WALK_FROM)
+    }
+
+    /// [`Masar::persons_page`], walking persons in name order once a search matches more
+    /// than `walk_from` persons, all equally well (tests compare both ways).
+    fn persons_page_walking_from(&self, q: &PersonQuery, walk_from: u64) -> Result<PersonsPage> {
         // Searching, the best matches come first unless the user sorted by a column.
         let searching = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
         let by_relevance = searching.is_some() && q.sort.is_empty();
+        let dir = if q.descending { "DESC" } else { "ASC" };
         let order = match q.sort.as_str() {
-            "" | "name" => "t.family COLLATE NOCASE, t.given COLLATE NOCASE",
-            "born" => "coalesce(t.born, t.birth_year)",
-            "city" => "t.city COLLATE NOCASE",
-            "unhcr_id" => "t.unhcr_id",
-            "registered" => "t.id",
+            "" | "name" => format!("t.family COLLATE NOCASE {dir}, t.given COLLATE NOCASE {dir}"),
+            "born" => format!("coalesce(t.born, t.birth_year) {dir}"),
+            "city" => format!("t.city COLLATE NOCASE {dir}"),
+            "unhcr_id" => format!("t.unhcr_id {dir}"),
+            "registered" => format!("t.id {dir}"),
             other => return Err(refused_sort(other, &["name", "born", "city", "unhcr_id", "registered"])),
         };
         let mut conditions: Vec<String> = Vec::new();
         let mut args: Vec<String> = Vec::new();
-        let mut join = String::new();
-        if let Some(s) = searching {
-            match crate::search::matching(s) {
-                Some((sub, a)) => {
-                    join = format!("JOIN ({sub}) k ON k.person = t.rowid");
-                    args.extend(a);
-                }
-                // Nothing that could be a name or a number: no one matches.
-                None => conditions.push("0".into()),
-            }
-        }
         if q.mine {
             conditions.push("t.counsellor = ?".into());
             args.push(self.user().id.clone());
@@ -664,38 +664,126 @@ impl Masar {
             conditions.push("t.city = ? COLLATE NOCASE".into());
             args.push(c.to_string());
         }
-        let filter = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
-        let limit = q.limit.clamp(1, 200);
-        let dir = if q.descending { "DESC" } else { "ASC" };
-        let rank = if by_relevance && !join.is_empty() { "k.r, " } else { "" };
-        // The page's ids and the count of every match in one pass over the matches.
-        let page_sql = format!(
-            "SELECT t.id, count(*) OVER () FROM persons t {join} {filter} ORDER BY {rank}{order} {dir}, t.id LIMIT {limit} OFFSET {}",
-            q.offset
-        );
-        let hits: Vec<(String, i64)> = self
-            .conn()
-            .prepare_cached(&page_sql)?
-            .query_map(rusqlite::params_from_iter(args.iter()), |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        let total = match hits.first() {
-            Some((_, n)) => *n,
-            // A page past the end says nothing of the count: ask for it.
-            None => self
-                .conn()
-                .prepare_cached(&format!("SELECT count(*) FROM persons t {join} {filter}"))?
-                .query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?,
+        let needle = match searching {
+            Some(s) => match crate::search::Needle::parse(self.conn(), s)? {
+                Some(n) => Some(n),
+                // Nothing that could be a name or a number: no one matches.
+                None => return Ok(PersonsPage { total: 0, offset: q.offset, rows: Vec::new(), cities: self.cities()? }),
+            },
+            None => None,
         };
-        let mut rows = Vec::with_capacity(hits.len());
-        for (id, _) in &hits {
+        let filter = |extra: Option<&str>| -> String {
+            let all: Vec<&str> = extra.into_iter().chain(conditions.iter().map(String::as_str)).collect();
+            if all.is_empty() { String::new() } else { format!("WHERE {}", all.join(" AND ")) }
+        };
+        let limit = q.limit.clamp(1, 200);
+        let page = format!("LIMIT {limit} OFFSET {}", q.offset);
+        let read_ids = |sql: &str, args: &[String]| -> Result<Vec<String>> {
+            Ok(self.conn().prepare_cached(sql)?.query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?.collect::<rusqlite::Result<_>>()?)
+        };
+        let (total, ids) = match needle {
+            None => {
+                let total: i64 = self.conn().prepare_cached(&format!("SELECT count(*) FROM persons t {}", filter(None)))?.query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
+                (total as u64, read_ids(&format!("SELECT t.id FROM persons t {} ORDER BY {order}, t.id {dir} {page}", filter(None)), &args)?)
+            }
+            Some(needle) => {
+                let (sub, mut sub_args) = needle.candidates();
+                sub_args.extend(args.iter().cloned());
+                // How many match at each rank; persons are read only for the filters.
+                let tiers_sql = if conditions.is_empty() {
+                    format!("SELECT r, count(*) FROM ({sub}) GROUP BY r")
+                } else {
+                    format!("SELECT k.r, count(*) FROM ({sub}) k JOIN persons t ON t.rowid = k.person {} GROUP BY k.r", filter(None))
+                };
+                let tiers: Vec<(i64, i64)> =
+                    self.conn().prepare_cached(&tiers_sql)?.query_map(rusqlite::params_from_iter(sub_args.iter()), |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+                let total = tiers.iter().map(|(_, n)| *n as u64).sum::<u64>();
+                let by_name = by_relevance || q.sort == "name";
+                let walked = if by_name && tiers.len() == 1 && total > walk_from {
+                    self.walk_in_name_order(&needle, &order, dir, &filter(None), &args, total, q.offset, limit)?
+                } else {
+                    None
+                };
+                let ids = match walked {
+                    Some(ids) => ids,
+                    None => {
+                        let rank = if by_relevance { "k.r, " } else { "" };
+                        read_ids(&format!("SELECT t.id FROM persons t JOIN ({sub}) k ON k.person = t.rowid {} ORDER BY {rank}{order}, t.id {dir} {page}", filter(None)), &sub_args)?
+                    }
+                };
+                (total, ids)
+            }
+        };
+        let mut rows = Vec::with_capacity(ids.len());
+        for id in &ids {
             rows.extend(Person::read(self.conn(), id)?);
         }
-        let cities = self
+        Ok(PersonsPage { total, offset: q.offset, rows, cities: self.cities()? })
+    }
+
+    /// A page of a search's matches, all equally good, in name order: found by walking the
+    /// name index and asking each person whether they match, which is faster than sorting
+    /// thousands of matches when they are spread through the register. `None` (sort them)
+    /// when they are few among many persons, or a deep page is asked, or the walk finds
+    /// them bunched further on (one family name) than a budget of persons asked.
+    #[allow(clippy::too_many_arguments)]
+    fn walk_in_name_order(
+        &self,
+        needle: &crate::search::Needle,
+        order: &str,
+        dir: &str,
+        filter: &str,
+        args: &[String],
+        total: u64,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Option<Vec<String>>> {
+        let wanted = u64::from(offset) + u64::from(limit);
+        // Rowids are dense enough to say roughly how many persons there are, in one seek.
+        let persons: i64 = self.conn().query_row("SELECT coalesce(max(rowid), 0) FROM persons", [], |r| r.get(0))?;
+        let spread = persons as f64 / total.max(1) as f64;
+        if spread > 10.0 || wanted > 400 {
+            return Ok(None);
+        }
+        let budget = (4.0 * wanted as f64 * spread) as u64 + 50;
+        let (pred, mut walk_args) = needle.predicate("t.rowid");
+        walk_args.extend(args.iter().cloned());
+        // The limit also makes SQLite read the name index rather than sort every person.
+        let mut stmt = self.conn().prepare_cached(&format!("SELECT t.id, {pred} FROM persons t {filter} ORDER BY {order}, t.id {dir} LIMIT {budget}"))?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(walk_args.iter()))?;
+        let (mut asked, mut found, mut ids) = (0u64, 0u64, Vec::new());
+        while let Some(r) = rows.next()? {
+            asked += 1;
+            if r.get::<_, bool>(1)? {
+                found += 1;
+                if found > u64::from(offset) {
+                    ids.push(r.get(0)?);
+                }
+                if found == wanted {
+                    return Ok(Some(ids));
+                }
+            }
+        }
+        // Every person asked, or the budget spent first.
+        Ok((asked < budget).then_some(ids))
+    }
+
+    /// The cities persons live in, for the persons table's filter.
+    fn cities(&self) -> Result<Vec<String>> {
+        Ok(self
             .conn()
-            .prepare_cached("SELECT DISTINCT city COLLATE NOCASE FROM persons WHERE city IS NOT NULL AND city <> '' ORDER BY city COLLATE NOCASE")?
+            // One seek in the city index per city, not a walk through every person's entry.
+            .prepare_cached(
+                "WITH RECURSIVE c(city) AS (
+                     SELECT min(city COLLATE NOCASE) FROM persons WHERE city COLLATE NOCASE > ''
+                     UNION ALL
+                     SELECT (SELECT min(p.city COLLATE NOCASE) FROM persons p WHERE p.city COLLATE NOCASE > c.city COLLATE NOCASE)
+                     FROM c WHERE c.city IS NOT NULL
+                 )
+                 SELECT city FROM c WHERE city IS NOT NULL",
+            )?
             .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<Vec<String>>>()?;
-        Ok(PersonsPage { total: total as u64, offset: q.offset, rows, cities })
+            .collect::<rusqlite::Result<Vec<String>>>()?)
     }
 
     /// A page of the projects table, with what was paid and the next visit of each.
@@ -940,6 +1028,38 @@ mod tests {
         assert_eq!(rabat.rows[0].given.as_deref(), Some("Fatima29"));
         assert_eq!(m.persons_page(&q(Some("zz"), None, "name", false, 0)).unwrap().total, 0);
         assert_eq!(m.persons_page(&q(None, None, "shoe size", false, 0)).unwrap_err().code(), "input.invalid");
+    }
+
+    #[test]
+    fn a_search_walking_persons_in_name_order_gives_the_pages_that_sorting_its_matches_gives() {
+        let (_d, mut m) = temp_db();
+        let given = ["Amina", "Samir", "Salma", "Karim", "Sara", "Omar"];
+        let family = ["Haddad", "Saleh", "Nasser", "Khatib", "Sabri"];
+        let mut csv = String::from("given,family,given_ar,sex,born,nationality,phone,unhcr_id,city\n");
+        for i in 0..240 {
+            let (g, f) = (given[i % given.len()], family[(i / given.len()) % family.len()]);
+            let ar = ["أمينة", "سمير", "سلمى"][i % 3];
+            let city = ["Rabat", "Oujda", "rabat"][i % 3];
+            csv.push_str(&format!("{g},{f},{ar},female,1990-01-01,SYR,06{i:08},250-00C{i:05},{city}\n"));
+        }
+        m.import_persons_csv(csv.as_bytes()).unwrap();
+        for needle in ["amina", "sa", "sal", "adda", "karim hadd", "سلم", "0600000012", "250 00c", "zz"] {
+            for (sort, descending) in [("", false), ("name", false), ("name", true), ("born", false)] {
+                for offset in [0, 15, 90] {
+                    for city in [None, Some("RABAT")] {
+                        let q = crate::PersonQuery {
+                            search: Some(needle.into()), mine: false, city: city.map(Into::into), sort: sort.into(), descending, offset, limit: 15,
+                        };
+                        let walked = m.persons_page_walking_from(&q, 0).unwrap();
+                        let sorted = m.persons_page_walking_from(&q, u64::MAX).unwrap();
+                        assert_eq!(walked, sorted, "{q:?}");
+                    }
+                }
+            }
+        }
+        let all = |needle: &str| crate::PersonQuery { search: Some(needle.into()), limit: 200, ..Default::default() };
+        assert_eq!(m.persons_page(&all("amina")).unwrap().total, 40);
+        assert_eq!(m.persons_page(&all("sa")).unwrap().total, 120 + 48, "Samir, Salma and Sara, and two in five of the others (Saleh, Sabri)");
     }
 
     #[test]
