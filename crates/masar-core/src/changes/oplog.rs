@@ -453,7 +453,16 @@ pub(crate) fn settle(tx: &Transaction<'_>, records: &Touched, conflicted: &mut C
         let Some(e) = Entity::from_name(entity) else { continue };
         shown_any |= settle_record(tx, e, record, Some(fields), state)?;
     }
-    // A record shown now may unblock pending records that link to it.
+    if shown_any {
+        retry_pending(tx)?;
+    }
+    Ok(())
+}
+
+/// Shows the pending records that can now be shown (a record they link to was shown),
+/// until none more can.
+fn retry_pending(tx: &Transaction<'_>) -> Result<()> {
+    let mut shown_any = true;
     while shown_any {
         shown_any = false;
         let pending: Vec<(String, String)> = tx
@@ -468,6 +477,81 @@ pub(crate) fn settle(tx: &Transaction<'_>, records: &Touched, conflicted: &mut C
         }
     }
     Ok(())
+}
+
+/// The bulk path of an import. A record first seen in this import whose changes arrive
+/// together, each creating one field that no change overwrote, is shown from those
+/// changes as they pass, its row written once, instead of being read back from the log
+/// when the import settles. What it shows is what settling would: the same
+/// [`settle_record`] on the same heads. Anything else about a record (a parent, a second
+/// change of a field, an erasure, a change that comes back to it later, a link not yet
+/// shown) leaves it to the ordinary path.
+#[derive(Debug, Default)]
+pub(crate) struct Bulk {
+    run: Option<Run>,
+    /// The records shown this way (by number), which settling passes over.
+    shown: std::collections::HashSet<i64>,
+}
+
+#[derive(Debug)]
+struct Run {
+    entity: Option<Entity>,
+    record: String,
+    n: i64,
+    heads: BTreeMap<String, Vec<Head>>,
+    plain: bool,
+}
+
+impl Bulk {
+    /// Takes a change just added to the log, filed as `filed`. `erasures` says whether the
+    /// log may hold an erasure, which a linked record must be settled against.
+    pub fn take(&mut self, tx: &Transaction<'_>, op: &Op, filed: Filed, erasures: bool) -> Result<()> {
+        // A record's first change creates it; the others write its other fields. A person
+        // is created "not erased": an erasure flag is no field's head, as in `insert`.
+        let flag = op.field == "erased";
+        let plain = filed.childless && op.parents.is_empty() && !(flag && op.value.as_deref() != Some("false"));
+        match &mut self.run {
+            Some(run) if run.n == filed.record => {
+                run.plain &= plain && !run.heads.contains_key(&op.field);
+                if !flag {
+                    run.heads.insert(op.field.clone(), vec![Head { hlc: op.hlc, device: op.device.clone(), frontier: op.frontier, value: op.value.clone() }]);
+                }
+                return Ok(());
+            }
+            _ => self.flush(tx, erasures)?,
+        }
+        // A record shown in bulk that another change comes back to is settled as usual.
+        self.shown.remove(&filed.record);
+        if plain && op.creates && !flag {
+            let heads = BTreeMap::from([(op.field.clone(), vec![Head { hlc: op.hlc, device: op.device.clone(), frontier: op.frontier, value: op.value.clone() }])]);
+            self.run = Some(Run { entity: Entity::from_name(&op.entity), record: op.record.clone(), n: filed.record, heads, plain });
+        }
+        Ok(())
+    }
+
+    /// Shows the record whose changes were passing, if it qualifies.
+    fn flush(&mut self, tx: &Transaction<'_>, erasures: bool) -> Result<()> {
+        let Some(run) = self.run.take() else { return Ok(()) };
+        let Some(entity) = run.entity.filter(|e| run.plain && *e != Entity::User) else { return Ok(()) };
+        // An intake's or referral's notes are blanked if its person was erased: settled as usual.
+        if erasures && matches!(entity, Entity::Intake | Entity::Referral) {
+            return Ok(());
+        }
+        if settle_record(tx, entity, &run.record, None, RecordState { heads: run.heads, created: true, erased: false })? {
+            self.shown.insert(run.n);
+        }
+        Ok(())
+    }
+
+    /// Ends the import's stream: shows the last record, and retries pending records that
+    /// a record shown in bulk may unblock. Returns the records shown in bulk.
+    pub fn finish(mut self, tx: &Transaction<'_>, erasures: bool) -> Result<std::collections::HashSet<i64>> {
+        self.flush(tx, erasures)?;
+        if !self.shown.is_empty() {
+            retry_pending(tx)?;
+        }
+        Ok(self.shown)
+    }
 }
 
 /// Takes a field off the list of those with several heads.
@@ -492,10 +576,11 @@ pub(crate) fn settle_arrived(tx: &Transaction<'_>, records: &Touched, conflicted
     settle(tx, records, conflicted)
 }
 
-/// Settles, as [`settle_arrived`], every record touched by the changes logged after `seq`,
-/// a slice of the log at a time, so that a large import never lists its records whole.
+/// Settles, as [`settle_arrived`], every record touched by the changes logged after `seq`
+/// but those `shown` by the bulk path, a slice of the log at a time, so that a large
+/// import never lists its records whole.
 /// Returns the fields left in conflict; `progress` is told how many changes were settled.
-pub(crate) fn settle_since(tx: &Transaction<'_>, seq: i64, progress: &mut dyn FnMut(u64)) -> Result<Conflicted> {
+pub(crate) fn settle_since(tx: &Transaction<'_>, seq: i64, shown: &std::collections::HashSet<i64>, progress: &mut dyn FnMut(u64)) -> Result<Conflicted> {
     const SLICE: i64 = 20_000;
     let mut conflicted = Conflicted::new();
     let mut from = seq;
@@ -503,16 +588,22 @@ pub(crate) fn settle_since(tx: &Transaction<'_>, seq: i64, progress: &mut dyn Fn
     loop {
         let mut touched: Touched = BTreeMap::new();
         let mut last = from;
-        let mut stmt = tx.prepare_cached("SELECT l.seq, l.entity, r.id, l.field FROM change_log l JOIN record_numbers r ON r.n = l.record WHERE l.seq > ?1 ORDER BY l.seq LIMIT ?2")?;
+        let mut stmt = tx.prepare_cached(
+            "SELECT l.seq, l.entity, r.id, l.field, l.record FROM change_log l JOIN record_numbers r ON r.n = l.record WHERE l.seq > ?1 ORDER BY l.seq LIMIT ?2",
+        )?;
         let mut rows = stmt.query(params![from, SLICE])?;
+        let mut any = false;
         while let Some(r) = rows.next()? {
             last = r.get(0)?;
             done += 1;
-            touched.entry((r.get(1)?, r.get(2)?)).or_default().insert(r.get(3)?);
+            any = true;
+            if !shown.contains(&r.get(4)?) {
+                touched.entry((r.get(1)?, r.get(2)?)).or_default().insert(r.get(3)?);
+            }
         }
         drop(rows);
         drop(stmt);
-        if touched.is_empty() {
+        if !any {
             return Ok(conflicted);
         }
         settle_arrived(tx, &touched, &mut conflicted)?;

@@ -504,6 +504,8 @@ impl Db {
             let before: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| r.get(0))?;
             let mut fresh_revocations = Vec::new();
             let mut numbers = oplog::Numbers::default();
+            let mut bulk = oplog::Bulk::default();
+            let erased_before = tx.prepare_cached("SELECT 1 FROM change_log WHERE field = 'erased' LIMIT 1")?.exists([])?;
             let mut read = 0u64;
             let mut tell = Throttle::new(SyncStage::Reading, announced);
             for path in files {
@@ -551,12 +553,16 @@ impl Db {
                             // Accounts are local to each laptop: a change to one never comes from outside.
                             if op.entity == "user" {
                                 stats.skipped += 1;
-                            } else if oplog::insert(tx, &op, None, file(tx, &verifier, &mut commit_numbers, &mut numbers, &op, commit)?)? {
+                            } else {
+                                let filed = file(tx, &verifier, &mut commit_numbers, &mut numbers, &op, commit)?;
+                                if !oplog::insert(tx, &op, None, filed)? {
+                                    stats.skipped += 1;
+                                    return Ok(());
+                                }
                                 stats.applied += 1;
                                 erasures |= op.field == "erased";
+                                bulk.take(tx, &op, filed, erased_before || erasures)?;
                                 clock.observe(op.hlc, op.device != me);
-                            } else {
-                                stats.skipped += 1;
                             }
                         }
                     }
@@ -584,12 +590,13 @@ impl Db {
                 .execute(params![header.device, header.cert.public_key, now, serde_json::to_string(&header.cert).unwrap_or_default(), device_name])?;
             }
             tell.at(announced.max(read), &mut progress);
+            let shown = bulk.finish(tx, erased_before || erasures)?;
             // Changes already taken from a laptop or user revoked since leave the log.
             for r in &fresh_revocations {
                 stats.revoked += revoke::apply(tx, r)?;
             }
             let mut tell = Throttle::new(SyncStage::Settling, stats.applied);
-            let conflicted = oplog::settle_since(tx, before, &mut |done| tell.at(done, &mut progress))?;
+            let conflicted = oplog::settle_since(tx, before, &shown, &mut |done| tell.at(done, &mut progress))?;
             stats.conflicts = conflicted.values().sum();
             // Stamps seen ahead of this laptop's clock: keep later local stamps moving with
             // real time from there (see changes::ClockState).
