@@ -25,16 +25,19 @@ fn copy_of(fixture: &str) -> (tempfile::TempDir, PathBuf) {
     (dir, db)
 }
 
+/// The fixture's admin runs `masar --json ARGS` on `db`; the answer, which must succeed.
+fn fixture_json(db: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let out = run(db, "admin", FIXTURE_PASSWORD, &all, &[]);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
 #[test]
 fn a_database_made_by_schema_1_opens_with_its_data_and_accepts_new_work() {
     let (_dir, db) = fixture_copy();
-    let json = |args: &[&str]| -> serde_json::Value {
-        let mut all = vec!["--json"];
-        all.extend_from_slice(args);
-        let out = run(&db, "admin", FIXTURE_PASSWORD, &all, &[]);
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        serde_json::from_slice(&out.stdout).expect("json")
-    };
+    let json = |args: &[&str]| fixture_json(&db, args);
     let status = json(&["status"]);
     assert_eq!(status["org_name"], "Fixture programme");
     assert_eq!(status["schema_version"], masar_core::SCHEMA_VERSION);
@@ -93,13 +96,7 @@ fn the_history_of_an_upgraded_database_is_signed_on_upgrade_and_travels() {
 fn a_database_made_by_schema_6_gives_back_the_same_log_and_its_changes_still_check_elsewhere() {
     let (_dir, db) = copy_of("schema-v6");
     let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/schema-v6");
-    let json = |args: &[&str]| -> serde_json::Value {
-        let mut all = vec!["--json"];
-        all.extend_from_slice(args);
-        let out = run(&db, "admin", FIXTURE_PASSWORD, &all, &[]);
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        serde_json::from_slice(&out.stdout).expect("json")
-    };
+    let json = |args: &[&str]| fixture_json(&db, args);
     let expected = |name: &str| -> serde_json::Value {
         serde_json::from_slice(&std::fs::read(fixture.join(name)).expect("an expected answer")).expect("json")
     };
