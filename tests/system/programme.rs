@@ -268,3 +268,32 @@ fn the_indicators_of_a_typed_programme_are_exactly_its_counts() {
         }
     }
 }
+
+#[test]
+fn the_survival_report_follows_each_funded_enterprise_from_its_first_tranche() {
+    let db = Db::new().with_reference_lists();
+    let amina = db.person("Amina", "Haddad");
+    let projects: Vec<String> = (0..3).map(|_| db.approved_project("creation", &[&amina])).collect();
+    for p in &projects {
+        db.ok(&["disbursement", "add", p, "--date", "2019-03-01", "--amount", "900", "--currency", "MAD", "--donor", "EU"]);
+    }
+    // One closes on day 92, one is last seen running on day 184, one is never visited.
+    db.ok(&["followup", "add", &projects[0], "--date", "2019-06-01", "--status", "closed"]);
+    db.ok(&["followup", "add", &projects[1], "--date", "2019-09-01", "--status", "struggling"]);
+    let s = db.ok(&["report", "survival", "--at", "2020-12-31", "--by", "sector"]);
+    assert_eq!(s["as_of"], "2020-12-31");
+    let all = &s["curves"][0];
+    assert_eq!((all["group"].as_str(), all["enterprises"].as_u64(), all["closed"].as_u64()), (Some("all"), Some(3), Some(1)), "{all}");
+    let six = &all["at"][0];
+    assert_eq!(six["months"], 6);
+    // 1 − 1/2 after day 92 (the never-visited one left the risk set on day 0).
+    assert_eq!(six["survival"].as_f64(), Some(0.5), "{six}");
+    assert_eq!(all["at"][2]["survival"], Value::Null, "no one followed 24 months: unknown, not 1");
+    assert_eq!(s["curves"][1]["group"], "tailoring");
+    // Without --json, a table a person reads: the share at 6 months with its interval.
+    let table = String::from_utf8_lossy(&db.run(&["report", "survival", "--at", "2020-12-31"]).stdout).to_string();
+    let row = table.lines().find(|l| l.trim_start().starts_with("all")).unwrap_or_default().to_string();
+    assert!(row.contains(" 3 ") && row.contains("50% (") && row.contains('—'), "{table}");
+    let refused = db.fail(&["report", "survival", "--by", "donor"]);
+    assert!(refused.contains("cohort") && refused.contains("sector") && refused.contains("sex"), "{refused}");
+}

@@ -440,6 +440,16 @@ pub enum ReportCmd {
     /// Tranches that took a project above its approved amount without a supervisor's
     /// reason, with who recorded them (supervisor).
     Unexplained,
+    /// Survival of funded enterprises: the share still running 6, 12 and 24 months after
+    /// their first tranche (Kaplan–Meier; docs/indicators.md).
+    Survival {
+        /// cohort (year of the first tranche), sector or sex.
+        #[arg(long)]
+        by: Option<String>,
+        /// The day of the analysis (YYYY-MM-DD); today by default.
+        #[arg(long)]
+        at: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]

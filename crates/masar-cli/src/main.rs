@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use masar_core::{
-    split_pair, Checked, Clock, Digest, Dimension, FixedClock, Id, Masar, PasswordChanged, Permission, ReferenceEntry,
+    split_pair, Checked, Clock, Digest, Dimension, FixedClock, Id, Masar, PasswordChanged, Permission, ReferenceEntry, SurvivalBy,
     Resolution, Role, Scope, SystemClock,
 };
 use serde_json::Value as Json;
@@ -56,6 +56,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let json = cli.json;
     let is_report = matches!(cli.command, Command::Report(ReportCmd::Indicators { .. }));
+    let is_survival = matches!(cli.command, Command::Report(ReportCmd::Survival { .. }));
     if let Command::Person(PersonCmd::List { search, limit: None, .. }) = &cli.command {
         let search = search.clone();
         return match list_all_persons(cli.db, search.as_deref(), json) {
@@ -68,6 +69,7 @@ fn main() -> ExitCode {
     }
     let text = match run(cli) {
         Ok(value) if is_report && !json => output::report_table(&value),
+        Ok(value) if is_survival && !json => output::survival_table(&value),
         Ok(value) => output::render(&value, json),
         Err(Failure { message, status }) => {
             eprintln!("error: {message}");
@@ -491,6 +493,10 @@ fn run(cli: Cli) -> Result<Json, Failure> {
             }
         }
         Command::Report(ReportCmd::Unexplained) => Ok(json(&open(&path)?.unexplained_tranches()?)),
+        Command::Report(ReportCmd::Survival { by, at }) => {
+            let by = by.as_deref().map(SurvivalBy::parse).transpose()?;
+            Ok(json(&open(&path)?.survival(at.as_deref(), by)?))
+        }
         Command::Report(ReportCmd::Indicators { from, to, by }) => {
             let m = open(&path)?;
             let dims = by.iter().map(|b| Dimension::parse(b)).collect::<Result<Vec<_>, _>>()?;

@@ -108,16 +108,49 @@ pub fn report_table(r: &Json) -> String {
             row.push(text(&totals.get(name).cloned().unwrap_or(Json::Null)));
             rows.push(row);
         }
-        let cols = rows[0].len();
-        let widths: Vec<usize> = (0..cols).map(|i| rows.iter().map(|r| r.get(i).map_or(0, |c| c.chars().count())).max().unwrap_or(0)).collect();
         out.push('\n');
-        for row in rows {
-            let cells: Vec<String> = row.iter().enumerate().map(|(i, c)| {
-                let pad = widths[i].saturating_sub(c.chars().count());
-                if i == 0 { format!("{c}{}", " ".repeat(pad)) } else { format!("{}{c}", " ".repeat(pad)) }
-            }).collect();
-            out.push_str(&format!("  {}\n", cells.join("  ")));
-        }
+        out.push_str(&aligned(&rows));
     }
     out
+}
+
+/// Rows as columns: the first left-aligned, the others (figures) right-aligned.
+fn aligned(rows: &[Vec<String>]) -> String {
+    let cols = rows.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..cols).map(|i| rows.iter().map(|r| r.get(i).map_or(0, |c| c.chars().count())).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let pad = widths.get(i).copied().unwrap_or(0).saturating_sub(c.chars().count());
+                if i == 0 { format!("{c}{}", " ".repeat(pad)) } else { format!("{}{c}", " ".repeat(pad)) }
+            })
+            .collect();
+        out.push_str(&format!("  {}\n", cells.join("  ")));
+    }
+    out
+}
+
+/// Survival of enterprises as a table: each group's enterprises and closings, and the
+/// share still running at 6, 12 and 24 months with its 95% interval.
+pub fn survival_table(s: &Json) -> String {
+    let percent = |v: &Json| v.as_f64().map(|x| format!("{:.0}%", x * 100.0));
+    let mut rows: Vec<Vec<String>> = vec![["group", "enterprises", "closed", "6 months", "12 months", "24 months"].map(String::from).to_vec()];
+    for c in s["curves"].as_array().into_iter().flatten() {
+        let mut row = vec![scalar(&c["group"]), scalar(&c["enterprises"]), scalar(&c["closed"])];
+        for at in c["at"].as_array().into_iter().flatten() {
+            row.push(match (percent(&at["survival"]), percent(&at["lower"]), percent(&at["upper"])) {
+                (Some(s), Some(l), Some(u)) => format!("{s} ({l}–{u})"),
+                _ => "—".into(),
+            });
+        }
+        rows.push(row);
+    }
+    format!(
+        "Enterprises still running after their first tranche, as of {}\n\n{}\n  In brackets, the 95% interval; —: no enterprise followed that long.\n  docs/indicators.md defines these figures.\n",
+        scalar(&s["as_of"]),
+        aligned(&rows)
+    )
 }

@@ -622,6 +622,12 @@ impl Masar {
         self.db.report(from, to, by)
     }
 
+    /// Survival of the funded enterprises on `as_of` (today by default), for all of them
+    /// and, with `by`, per cohort, sector or sex (`docs/indicators.md`).
+    pub fn survival(&self, as_of: Option<&str>, by: Option<crate::report::SurvivalBy>) -> Result<crate::report::Survival> {
+        self.db.survival(as_of, by)
+    }
+
     // Settings of this laptop.
 
     /// A setting of this user on this laptop (language, …); never synced.

@@ -21,6 +21,9 @@ use crate::Result;
 
 #[cfg(test)]
 mod by_records;
+mod survival;
+
+pub use survival::{Survival, SurvivalAt, SurvivalBy, SurvivalCurve, SurvivalStep};
 
 /// A way to split the indicators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -469,6 +472,15 @@ impl Db {
         dims.sort();
         dims.dedup();
         indicators(self.conn(), from_d, to_d, &dims)
+    }
+
+    /// Survival of the funded enterprises as of `as_of` (today by default), split `by`.
+    pub(crate) fn survival(&self, as_of: Option<&str>, by: Option<SurvivalBy>) -> Result<Survival> {
+        let day = match as_of {
+            Some(text) => parse_date("at", text)?,
+            None => self.clock().today(),
+        };
+        survival::survival(self.conn(), day, by)
     }
 
     /// Tranches above their project's approved amount without a reason (supervisors).
