@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and testing Masar needs on a fresh Debian/Ubuntu machine, then
-# the front end's npm packages. Idempotent: what is already present is not fetched again.
+# the front end's npm packages and the Python readers of the exports. Idempotent: what is already present is not fetched again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +13,8 @@ packages=(
   xvfb xauth x11-utils imagemagick webkit2gtk-driver
   # Node.js for the front end's build.
   nodejs npm
+  # Python readers of the exports (a virtual environment, below).
+  python3 python3-venv
 )
 
 missing=()
@@ -34,6 +36,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 command -v cargo >/dev/null || { echo "setup: Rust (cargo) is required: install it with rustup" >&2; exit 1; }
+
+# Python readers the exports are checked with (the csv module, and libhxl from PyPI), in a
+# virtual environment of the project's own.
+if ! target/py/bin/python -c "import hxl" >/dev/null 2>&1; then
+  python3 -m venv target/py || { echo "setup: python3 with venv is required (Debian: python3-venv)" >&2; exit 1; }
+  target/py/bin/pip install -q --disable-pip-version-check libhxl==5.2.2 six==1.16.0
+fi
 
 # The front end: exact versions from the lock file, built into ui/dist for the window.
 if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then

@@ -8,6 +8,7 @@ mod bad_input;
 mod crash;
 mod basics;
 mod encryption;
+mod exports;
 mod files;
 mod migration;
 mod programme;

@@ -110,6 +110,31 @@ pub enum Command {
     /// Reports.
     #[command(subcommand)]
     Report(ReportCmd),
+    /// Write a table to a CSV (UTF-8, for spreadsheets) or HXL file; persons and attendance
+    /// are for supervisors and administrators, and every export is recorded (`masar exports`).
+    Export {
+        /// csv or hxl.
+        #[arg(long)]
+        format: String,
+        /// persons, sessions, attendance, projects, disbursements or followups.
+        #[arg(long)]
+        what: String,
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// The period's first day (YYYY-MM-DD); every date by default.
+        #[arg(long)]
+        from: Option<String>,
+        /// The period's last day (YYYY-MM-DD).
+        #[arg(long)]
+        to: Option<String>,
+        /// Leave out names, phones, registration numbers and dates of birth, and give each
+        /// person a stable pseudonym instead of their id.
+        #[arg(long)]
+        pseudonymise: bool,
+    },
+    /// The exports made on this laptop: who took which data out, and when.
+    Exports,
 }
 
 #[derive(Subcommand)]

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use masar_core::{
-    split_pair, Checked, Clock, Digest, Dimension, FixedClock, Id, Masar, PasswordChanged, Permission, ReferenceEntry, SurvivalBy,
+    split_pair, Checked, Clock, Digest, Dimension, ExportFormat, ExportTable, FixedClock, Id, Masar, PasswordChanged, Permission, ReferenceEntry, SurvivalBy,
     Resolution, Role, Scope, SystemClock,
 };
 use serde_json::Value as Json;
@@ -493,6 +493,11 @@ fn run(cli: Cli) -> Result<Json, Failure> {
             }
         }
         Command::Report(ReportCmd::Unexplained) => Ok(json(&open(&path)?.unexplained_tranches()?)),
+        Command::Export { format, what, out, from, to, pseudonymise } => {
+            let (table, format) = (ExportTable::parse(&what)?, ExportFormat::parse(&format)?);
+            Ok(json(&open(&path)?.export_table(table, format, (from.as_deref(), to.as_deref()), pseudonymise, &out)?))
+        }
+        Command::Exports => Ok(json(&open(&path)?.exports()?)),
         Command::Report(ReportCmd::Survival { by, at }) => {
             let by = by.as_deref().map(SurvivalBy::parse).transpose()?;
             Ok(json(&open(&path)?.survival(at.as_deref(), by)?))

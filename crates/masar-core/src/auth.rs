@@ -59,6 +59,8 @@ pub enum Permission {
     RecordWork,
     /// Pay a project above the amount its committee approved, giving a reason.
     OverrideApprovedAmount,
+    /// Export person-level data (persons, attendance) out of Masar.
+    ExportPersonData,
 }
 
 impl Permission {
@@ -66,19 +68,22 @@ impl Permission {
     pub fn lowest_role(self) -> Role {
         match self {
             Permission::ManageUsers | Permission::EditReferenceLists => Role::Admin,
-            Permission::DecideInCommittee | Permission::ErasePerson | Permission::OverrideApprovedAmount => Role::Supervisor,
+            Permission::DecideInCommittee | Permission::ErasePerson | Permission::OverrideApprovedAmount | Permission::ExportPersonData => {
+                Role::Supervisor
+            }
             Permission::RecordWork => Role::Counsellor,
         }
     }
 
     /// Every permission.
-    pub const ALL: [Permission; 6] = [
+    pub const ALL: [Permission; 7] = [
         Permission::ManageUsers,
         Permission::EditReferenceLists,
         Permission::DecideInCommittee,
         Permission::ErasePerson,
         Permission::RecordWork,
         Permission::OverrideApprovedAmount,
+        Permission::ExportPersonData,
     ];
 
     /// Whether `role` holds this permission.
@@ -119,6 +124,7 @@ impl Permission {
             Permission::ErasePerson => "erase a person's data",
             Permission::RecordWork => "record work",
             Permission::OverrideApprovedAmount => "pay above the approved amount",
+            Permission::ExportPersonData => "export person-level data",
         }
     }
 }

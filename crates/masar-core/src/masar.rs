@@ -628,6 +628,25 @@ impl Masar {
         self.db.survival(as_of, by)
     }
 
+    /// Writes a table (persons, sessions, attendance, projects, disbursements, follow-ups)
+    /// of a period to a CSV or HXL file, pseudonymised if asked; person-level tables are for
+    /// supervisors and administrators, and every export is recorded.
+    pub fn export_table(
+        &self,
+        table: crate::report::ExportTable,
+        format: crate::report::ExportFormat,
+        period: (Option<&str>, Option<&str>),
+        pseudonymise: bool,
+        out: &std::path::Path,
+    ) -> Result<crate::report::ExportDone> {
+        self.db.export_table(table, format, period, pseudonymise, out)
+    }
+
+    /// The exports made on this laptop, newest first: who took which data out, when.
+    pub fn exports(&self) -> Result<Vec<crate::report::ExportRecord>> {
+        self.db.exports()
+    }
+
     // Settings of this laptop.
 
     /// A setting of this user on this laptop (language, …); never synced.

@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../sql/v006_report_indexes.sql"),
     include_str!("../sql/v007_compact_log.sql"),
     include_str!("../sql/v008_person_names.sql"),
+    include_str!("../sql/v009_exports.sql"),
 ];
 
 /// The newest schema version this build knows.

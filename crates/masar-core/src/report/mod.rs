@@ -21,8 +21,10 @@ use crate::Result;
 
 #[cfg(test)]
 mod by_records;
+mod export;
 mod survival;
 
+pub use export::{ExportDone, ExportFormat, ExportRecord, ExportTable};
 pub use survival::{Survival, SurvivalAt, SurvivalBy, SurvivalCurve, SurvivalStep};
 
 /// A way to split the indicators.
@@ -481,6 +483,57 @@ impl Db {
             None => self.clock().today(),
         };
         survival::survival(self.conn(), day, by)
+    }
+
+    /// Writes a table of `[from, to]` (every date by default) to `out`, and records who
+    /// exported what: person-level tables are for supervisors and administrators.
+    pub(crate) fn export_table(
+        &self,
+        table: ExportTable,
+        format: ExportFormat,
+        period: (Option<&str>, Option<&str>),
+        pseudonymise: bool,
+        out: &std::path::Path,
+    ) -> Result<ExportDone> {
+        if table.person_level() {
+            self.require(crate::auth::Permission::ExportPersonData)?;
+        }
+        let dates = match period {
+            (None, None) => None,
+            (from, to) => {
+                let from = from.map(|d| parse_date("from", d)).transpose()?.unwrap_or(NaiveDate::MIN);
+                let to = to.map(|d| parse_date("to", d)).transpose()?.unwrap_or(NaiveDate::MAX);
+                if from > to {
+                    return Err(InputError::rule("period_reversed", "the period starts after it ends: swap --from and --to".to_string(), &[]).into());
+                }
+                Some((from.max(NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or(from)), to.min(NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(to))))
+            }
+        };
+        let done = export::export_table(self.conn(), table, format, dates, pseudonymise, out)?;
+        let user = self.user();
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO exports(at, user_id, user_name, what, format, period_from, period_to, pseudonymised, rows, path)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(rusqlite::params![
+                self.clock().now().to_rfc3339(),
+                user.id,
+                user.name,
+                table.as_str(),
+                if format == ExportFormat::Csv { "csv" } else { "hxl" },
+                period.0.unwrap_or(""),
+                period.1.unwrap_or(""),
+                pseudonymise,
+                done.rows as i64,
+                done.path,
+            ])?;
+        Ok(done)
+    }
+
+    /// The exports made on this laptop, newest first.
+    pub(crate) fn exports(&self) -> Result<Vec<ExportRecord>> {
+        export::records(self.conn())
     }
 
     /// Tranches above their project's approved amount without a reason (supervisors).

@@ -1,0 +1,389 @@
+//! Tables leaving Masar for the tools partners use: CSV (UTF-8 with a byte-order mark, so
+//! that a spreadsheet shows Arabic) and HXL (the same CSV with a row of hashtags under the
+//! header, for the humanitarian data ecosystem). Rows are written as they are read, into a
+//! temporary file renamed at the end: no row cap, bounded memory, and never half a file.
+
+use std::io::Write;
+use std::path::Path;
+
+use chrono::NaiveDate;
+use rusqlite::Connection;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use ts_rs::TS;
+
+use crate::error::{InputError, Problem, StoreError};
+use crate::Result;
+
+/// A file format of an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    /// Comma-separated values, UTF-8 with a byte-order mark.
+    Csv,
+    /// CSV with HXL hashtags under the header.
+    Hxl,
+}
+
+impl ExportFormat {
+    /// Reads a format's name.
+    pub fn parse(s: &str) -> Result<ExportFormat, InputError> {
+        match s.trim() {
+            "csv" => Ok(ExportFormat::Csv),
+            "hxl" => Ok(ExportFormat::Hxl),
+            _ => Err(InputError::Invalid { field: "format".into(), value: s.into(), problem: Problem::NotOneOf(vec!["csv".into(), "hxl".into()]) }),
+        }
+    }
+}
+
+/// What a column holds, which says how it leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Free text someone typed: neutralised against spreadsheet formulas.
+    Text,
+    /// A value Masar wrote itself (a number, a date, a code from a list).
+    Value,
+    /// A name, a phone, a registration number, a date of birth: left out of a
+    /// pseudonymised export.
+    Personal,
+    /// A person's id: a stable pseudonym in a pseudonymised export.
+    PersonId,
+}
+
+/// One column: its header, its HXL hashtag, the SQL that reads it, and its kind.
+type Column = (&'static str, &'static str, &'static str, Kind);
+
+/// A table that can be exported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportTable {
+    /// Persons (person-level: supervisors and administrators).
+    Persons,
+    /// Awareness and training sessions.
+    Sessions,
+    /// Who attended which session (person-level).
+    Attendance,
+    /// Projects.
+    Projects,
+    /// Tranches paid.
+    Disbursements,
+    /// Follow-up visits.
+    Followups,
+}
+
+impl ExportTable {
+    /// Every table.
+    pub const ALL: [ExportTable; 6] =
+        [ExportTable::Persons, ExportTable::Sessions, ExportTable::Attendance, ExportTable::Projects, ExportTable::Disbursements, ExportTable::Followups];
+
+    /// The table's name as typed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportTable::Persons => "persons",
+            ExportTable::Sessions => "sessions",
+            ExportTable::Attendance => "attendance",
+            ExportTable::Projects => "projects",
+            ExportTable::Disbursements => "disbursements",
+            ExportTable::Followups => "followups",
+        }
+    }
+
+    /// Reads a table's name.
+    pub fn parse(s: &str) -> Result<ExportTable, InputError> {
+        ExportTable::ALL.into_iter().find(|t| t.as_str() == s.trim()).ok_or_else(|| InputError::Invalid {
+            field: "what".into(),
+            value: s.into(),
+            problem: Problem::NotOneOf(ExportTable::ALL.iter().map(|t| t.as_str().to_string()).collect()),
+        })
+    }
+
+    /// Whether a row is about one person.
+    pub fn person_level(self) -> bool {
+        matches!(self, ExportTable::Persons | ExportTable::Attendance)
+    }
+
+    /// The columns, and the rows as SQL (`?1`, `?2`: the period, both days included; `?3`:
+    /// no period was given, so persons with no intake and projects with no tranche count).
+    fn source(self) -> (&'static [Column], &'static str) {
+        use Kind::*;
+        match self {
+            ExportTable::Persons => (
+                &[
+                    ("id", "#beneficiary +id", "t.id", PersonId),
+                    ("given", "#beneficiary +name +given", "t.given", Personal),
+                    ("family", "#beneficiary +name +family", "t.family", Personal),
+                    ("given_ar", "#beneficiary +name +given +ar", "t.given_ar", Personal),
+                    ("family_ar", "#beneficiary +name +family +ar", "t.family_ar", Personal),
+                    ("sex", "#beneficiary +sex", "t.sex", Value),
+                    ("born", "#date +birth", "t.born", Personal),
+                    ("birth_year", "#beneficiary +birth_year", "coalesce(substr(t.born, 1, 4), t.birth_year)", Value),
+                    ("nationality", "#country +origin", "t.nationality", Value),
+                    ("legal_status", "#beneficiary +status", "t.legal_status", Value),
+                    ("unhcr_id", "#beneficiary +code +unhcr", "t.unhcr_id", Personal),
+                    ("phone", "#contact +phone", "t.phone", Personal),
+                    ("city", "#loc +name", "t.city", Text),
+                    ("first_intake", "#date +intake", "(SELECT min(i.date) FROM intakes i WHERE i.person_id = t.id)", Value),
+                ],
+                "FROM persons t WHERE ?3 OR EXISTS (SELECT 1 FROM intakes i WHERE i.person_id = t.id AND i.date BETWEEN ?1 AND ?2) ORDER BY t.id",
+            ),
+            ExportTable::Sessions => (
+                &[
+                    ("id", "#activity +id", "t.id", Value),
+                    ("kind", "#activity +type", "t.kind", Value),
+                    ("date", "#date", "t.date", Value),
+                    ("topic", "#activity +name", "t.topic", Text),
+                    ("place", "#loc +name", "t.place", Text),
+                    ("present", "#reached", "(SELECT count(*) FROM attendance a WHERE a.session_id = t.id AND a.present = 1)", Value),
+                ],
+                "FROM sessions t WHERE t.date BETWEEN ?1 AND ?2 ORDER BY t.date, t.id",
+            ),
+            ExportTable::Attendance => (
+                &[
+                    ("session", "#activity +id", "t.session_id", Value),
+                    ("date", "#date", "s.date", Value),
+                    ("kind", "#activity +type", "s.kind", Value),
+                    ("person", "#beneficiary +id", "t.person_id", PersonId),
+                    ("present", "#indicator +present", "t.present", Value),
+                    ("completed", "#indicator +completed", "t.completed", Value),
+                ],
+                "FROM attendance t JOIN sessions s ON s.id = t.session_id WHERE s.date BETWEEN ?1 AND ?2 ORDER BY s.date, t.session_id, t.id",
+            ),
+            ExportTable::Projects => (
+                &[
+                    ("id", "#activity +id", "t.id", Value),
+                    ("title", "#activity +name", "t.title", Text),
+                    ("kind", "#activity +type", "t.kind", Value),
+                    ("sector", "#sector", "t.sector", Value),
+                    ("place", "#loc +name", "t.place", Text),
+                    ("stage", "#status", "t.stage", Value),
+                    ("approved_amount", "#value +approved", "t.approved_amount", Value),
+                    ("currency", "#currency", "t.currency", Value),
+                    ("members", "#reached", "(SELECT count(*) FROM members m WHERE m.project_id = t.id AND m.active = 1)", Value),
+                ],
+                "FROM projects t WHERE ?3 OR EXISTS (SELECT 1 FROM disbursements d WHERE d.project_id = t.id AND d.date BETWEEN ?1 AND ?2) ORDER BY t.id",
+            ),
+            ExportTable::Disbursements => (
+                &[
+                    ("id", "#meta +id", "t.id", Value),
+                    ("project", "#activity +id", "t.project_id", Value),
+                    ("date", "#date", "t.date", Value),
+                    ("amount", "#value", "t.amount", Value),
+                    ("currency", "#currency", "t.currency", Value),
+                    ("donor", "#org +funder", "t.donor", Value),
+                    ("mode", "#modality", "t.mode", Value),
+                ],
+                "FROM disbursements t WHERE t.date BETWEEN ?1 AND ?2 ORDER BY t.date, t.id",
+            ),
+            ExportTable::Followups => (
+                &[
+                    ("id", "#meta +id", "t.id", Value),
+                    ("project", "#activity +id", "t.project_id", Value),
+                    ("date", "#date", "t.date", Value),
+                    ("status", "#status", "t.status", Value),
+                    ("revenue", "#value +revenue", "t.revenue", Value),
+                    ("profit", "#value +profit", "t.profit", Value),
+                    ("jobs", "#indicator +jobs", "t.jobs", Value),
+                ],
+                "FROM followups t WHERE t.date BETWEEN ?1 AND ?2 ORDER BY t.date, t.id",
+            ),
+        }
+    }
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct ExportDone {
+    /// The file written.
+    pub path: String,
+    /// Rows written, the header and hashtags aside.
+    pub rows: u64,
+    /// Whether names, phones and registration numbers were left out and ids replaced.
+    pub pseudonymised: bool,
+}
+
+/// One export made on this laptop: who took which data out, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct ExportRecord {
+    /// When (RFC 3339).
+    pub at: String,
+    /// Who, by name.
+    pub user: String,
+    /// Which table.
+    pub what: String,
+    /// csv or hxl.
+    pub format: String,
+    /// The period's first day, empty for every date.
+    pub from: String,
+    /// The period's last day, empty for every date.
+    pub to: String,
+    /// Whether names, phones and registration numbers were left out.
+    pub pseudonymised: bool,
+    /// Rows written.
+    pub rows: u64,
+    /// Where the file was written.
+    pub path: String,
+}
+
+/// The exports made on this laptop, newest first.
+pub(crate) fn records(conn: &Connection) -> Result<Vec<ExportRecord>> {
+    let mut stmt = conn.prepare("SELECT at, user_name, what, format, period_from, period_to, pseudonymised, rows, path FROM exports ORDER BY rowid DESC")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(ExportRecord {
+            at: r.get(0)?,
+            user: r.get(1)?,
+            what: r.get(2)?,
+            format: r.get(3)?,
+            from: r.get(4)?,
+            to: r.get(5)?,
+            pseudonymised: r.get(6)?,
+            rows: r.get::<_, i64>(7)?.max(0) as u64,
+            path: r.get(8)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Text a spreadsheet would take for a formula (`=`, `+`, `-`, `@`, or a tab or carriage
+/// return before one) is written with a leading apostrophe, so that it stays text.
+pub(crate) fn neutralised(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
+/// A person's stable pseudonym: the same on every laptop of the organisation (keyed by its
+/// first bundle key, which they all hold), and no way back to the id without that key.
+fn pseudonym(key: &[u8], id: &str) -> String {
+    let digest = Sha256::new().chain_update(b"masar-pseudonym/1\0").chain_update(key).chain_update(id.as_bytes()).finalize();
+    format!("P-{}", hex::encode(&digest[..8]))
+}
+
+/// Writes `table`'s rows of `[from, to]` (every date when `None`) to `out` in `format`.
+pub(crate) fn export_table(
+    conn: &Connection,
+    table: ExportTable,
+    format: ExportFormat,
+    period: Option<(NaiveDate, NaiveDate)>,
+    pseudonymise: bool,
+    out: &Path,
+) -> Result<ExportDone> {
+    let key = crate::store::meta(conn, "bundle_key")?
+        .and_then(|h| hex::decode(h).ok())
+        .ok_or_else(|| StoreError::Corrupt { what: "the organisation's keys".into(), value: "no first bundle key".into() })?;
+    let (columns, rows_sql) = table.source();
+    let kept: Vec<&Column> = columns.iter().filter(|c| !(pseudonymise && c.3 == Kind::Personal)).collect();
+    let select: Vec<&str> = kept.iter().map(|c| c.2).collect();
+    let sql = format!("SELECT {} {rows_sql}", select.join(", "));
+    let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let not_written = |e: &dyn std::fmt::Display| {
+        InputError::rule("export_not_written", format!("{} could not be written ({e}): choose a folder you may write to, with free space", out.display()), &[("path", &out.display().to_string())])
+    };
+    let cannot = |e: std::io::Error| not_written(&e);
+    let fail = |e: csv::Error| not_written(&e);
+    let temp = TempFile::new(dir).map_err(cannot)?;
+    let mut file = std::io::BufWriter::with_capacity(1 << 16, temp.as_file());
+    if format == ExportFormat::Csv {
+        file.write_all("\u{feff}".as_bytes()).map_err(cannot)?;
+    }
+    let mut writer = csv::WriterBuilder::new().from_writer(&mut file);
+    writer.write_record(kept.iter().map(|c| c.0)).map_err(fail)?;
+    if format == ExportFormat::Hxl {
+        writer.write_record(kept.iter().map(|c| c.1)).map_err(fail)?;
+    }
+    // Dates are stored as YYYY-MM-DD and compared as text: every date lies in these bounds.
+    let (f, t) = period.map_or(("0000-01-01".into(), "9999-12-31".into()), |(f, t)| (f.format("%Y-%m-%d").to_string(), t.format("%Y-%m-%d").to_string()));
+    let mut stmt = conn.prepare(&sql)?;
+    let all: [&dyn rusqlite::ToSql; 3] = [&f, &t, &period.is_none()];
+    let mut rows = stmt.query(&all[..stmt.parameter_count().min(3)])?;
+    let mut count = 0u64;
+    let mut record: Vec<String> = Vec::with_capacity(kept.len());
+    while let Some(r) = rows.next()? {
+        record.clear();
+        for (i, column) in kept.iter().enumerate() {
+            let value = match r.get_ref(i)? {
+                rusqlite::types::ValueRef::Null => String::new(),
+                rusqlite::types::ValueRef::Integer(n) => n.to_string(),
+                rusqlite::types::ValueRef::Real(x) => x.to_string(),
+                rusqlite::types::ValueRef::Text(b) | rusqlite::types::ValueRef::Blob(b) => String::from_utf8_lossy(b).into_owned(),
+            };
+            record.push(match column.3 {
+                Kind::PersonId if pseudonymise && !value.is_empty() => pseudonym(&key, &value),
+                Kind::Text | Kind::Personal => neutralised(&value).into_owned(),
+                _ => value,
+            });
+        }
+        writer.write_record(&record).map_err(fail)?;
+        count += 1;
+    }
+    writer.flush().map_err(cannot)?;
+    drop(writer);
+    file.flush().map_err(cannot)?;
+    drop(file);
+    temp.as_file().sync_all().map_err(cannot)?;
+    temp.persist(out).map_err(|e| cannot(e.error))?;
+    Ok(ExportDone { path: out.display().to_string(), rows: count, pseudonymised: pseudonymise })
+}
+
+/// A temporary file beside the export, renamed over it once whole, removed if not.
+struct TempFile {
+    path: std::path::PathBuf,
+    file: std::fs::File,
+    kept: bool,
+}
+
+/// A persist that failed, with its cause.
+struct PersistError {
+    error: std::io::Error,
+}
+
+impl TempFile {
+    fn new(dir: &Path) -> std::io::Result<TempFile> {
+        let path = dir.join(format!(".masar-export-{}.tmp", uuid::Uuid::now_v7()));
+        let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
+        Ok(TempFile { path, file, kept: false })
+    }
+
+    fn as_file(&self) -> &std::fs::File {
+        &self.file
+    }
+
+    fn persist(mut self, to: &Path) -> Result<(), PersistError> {
+        std::fs::rename(&self.path, to).map_err(|error| PersistError { error })?;
+        self.kept = true;
+        Ok(())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.kept {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_a_spreadsheet_would_run_stays_text() {
+        assert_eq!(neutralised("=HYPERLINK(\"http://x\")"), "'=HYPERLINK(\"http://x\")");
+        for f in ["+1", "-1+2", "@SUM(A1)", "\t=1", "\r=1"] {
+            assert!(neutralised(f).starts_with('\''), "{f}");
+        }
+        assert_eq!(neutralised("Amina"), "Amina");
+        assert_eq!(neutralised("أمينة"), "أمينة");
+    }
+
+    #[test]
+    fn a_pseudonym_is_stable_for_one_key_and_differs_by_key_and_id() {
+        let (a, b) = (pseudonym(b"key one", "id-1"), pseudonym(b"key one", "id-1"));
+        assert_eq!(a, b);
+        assert_ne!(a, pseudonym(b"key two", "id-1"));
+        assert_ne!(a, pseudonym(b"key one", "id-2"));
+        assert!(a.starts_with("P-") && a.len() == 18 && !a.contains("id-1"));
+    }
+}
