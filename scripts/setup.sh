@@ -13,8 +13,8 @@ packages=(
   xvfb xauth x11-utils imagemagick webkit2gtk-driver
   # Node.js for the front end's build.
   nodejs npm
-  # Python readers of the exports (a virtual environment, below).
-  python3 python3-venv
+  # Readers of the exports: Python (a virtual environment, below) and LibreOffice for XLSX.
+  python3 python3-venv libreoffice-calc-nogui
 )
 
 missing=()

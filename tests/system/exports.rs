@@ -123,3 +123,47 @@ fn a_counsellor_may_not_export_persons_and_every_export_is_recorded() {
     assert!(unwritten.contains("could not be written") && unwritten.contains("choose a folder"), "{unwritten}");
     assert_eq!(db.ok(&["exports"]).as_array().map(Vec::len), Some(2), "an export that failed is not recorded");
 }
+
+/// LibreOffice converts `xlsx` to CSV in `dir`, with cells as shown or as stored; the rows.
+fn libreoffice_rows(xlsx: &Path, dir: &Path, as_shown: bool) -> Vec<Vec<String>> {
+    let filter = format!("csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,{as_shown},false,false");
+    let profile = format!("-env:UserInstallation=file://{}", dir.join("libreoffice-profile").display());
+    let out = Command::new("libreoffice")
+        .args([profile.as_str(), "--headless", "--convert-to", &filter, "--outdir", dir.to_str().expect("utf-8"), xlsx.to_str().expect("utf-8")])
+        .output()
+        .expect("LibreOffice (scripts/setup.sh installs libreoffice-calc-nogui)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let csv = dir.join(xlsx.file_stem().expect("a name")).with_extension("csv");
+    let rows = read_with_python("import csv, json, sys\nwith open(sys.argv[1], newline='', encoding='utf-8') as f:\n    print(json.dumps(list(csv.reader(f))))", &csv);
+    serde_json::from_value(rows).expect("rows of text")
+}
+
+#[test]
+fn an_xlsx_export_is_opened_by_libreoffice_with_typed_cells_and_a_frozen_header() {
+    let (db, amina) = programme();
+    let project = db.approved_project("creation", &[&amina]);
+    db.ok(&["disbursement", "add", &project, "--date", "2024-03-01", "--amount", "1500.25", "--currency", "MAD", "--donor", "EU"]);
+    let lo = tempfile::tempdir().expect("a folder for LibreOffice");
+    let tranches = lo.path().join("tranches.xlsx");
+    let done = db.ok(&["export", "--format", "xlsx", "--what", "disbursements", "--out", tranches.to_str().expect("utf-8")]);
+    assert_eq!(done["rows"], 1, "{done}");
+    let shown = libreoffice_rows(&tranches, lo.path(), true);
+    assert_eq!(shown[0], vec!["id", "project", "date", "amount", "currency", "donor", "mode"]);
+    assert_eq!((shown[1][2].as_str(), shown[1][3].as_str()), ("2024-03-01", "1,500.25 MAD"), "a date, and a number in its currency's format: {shown:?}");
+    let stored = libreoffice_rows(&tranches, lo.path(), false);
+    assert_eq!(stored[1][3], "1500.25", "the amount is a number, exactly the one recorded");
+    let persons = lo.path().join("persons.xlsx");
+    db.ok(&["export", "--format", "xlsx", "--what", "persons", "--out", persons.to_str().expect("utf-8")]);
+    let rows = libreoffice_rows(&persons, lo.path(), true);
+    let column = |name: &str| rows[0].iter().position(|h| h == name).expect(name);
+    let row = &rows[1];
+    assert_eq!(row[column("given_ar")], "أمينة");
+    assert_eq!(row[column("given")], "=HYPERLINK(\"http://x\",\"y\")", "a text cell, never run as a formula");
+    assert_eq!(row[column("phone")], "0611223344", "a phone stays text, its leading zero kept");
+    assert_eq!((row[column("born")].as_str(), row[column("birth_year")].as_str()), ("1990-02-03", "1990"));
+    let sheet = read_with_python(
+        "import json, sys, zipfile\nprint(json.dumps(zipfile.ZipFile(sys.argv[1]).read('xl/worksheets/sheet1.xml').decode()))",
+        &persons,
+    );
+    assert!(sheet.as_str().is_some_and(|x| x.contains("state=\"frozen\"") && x.contains("ySplit=\"1\"")), "the header row is frozen");
+}

@@ -110,10 +110,10 @@ pub enum Command {
     /// Reports.
     #[command(subcommand)]
     Report(ReportCmd),
-    /// Write a table to a CSV (UTF-8, for spreadsheets) or HXL file; persons and attendance
+    /// Write a table to a CSV (UTF-8, for spreadsheets), HXL or XLSX file; persons and attendance
     /// are for supervisors and administrators, and every export is recorded (`masar exports`).
     Export {
-        /// csv or hxl.
+        /// csv, hxl or xlsx.
         #[arg(long)]
         format: String,
         /// persons, sessions, attendance, projects, disbursements or followups.

@@ -629,7 +629,7 @@ impl Masar {
     }
 
     /// Writes a table (persons, sessions, attendance, projects, disbursements, follow-ups)
-    /// of a period to a CSV or HXL file, pseudonymised if asked; person-level tables are for
+    /// of a period to a CSV, HXL or XLSX file, pseudonymised if asked; person-level tables are for
     /// supervisors and administrators, and every export is recorded.
     pub fn export_table(
         &self,

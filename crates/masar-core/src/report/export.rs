@@ -1,7 +1,9 @@
 //! Tables leaving Masar for the tools partners use: CSV (UTF-8 with a byte-order mark, so
-//! that a spreadsheet shows Arabic) and HXL (the same CSV with a row of hashtags under the
-//! header, for the humanitarian data ecosystem). Rows are written as they are read, into a
-//! temporary file renamed at the end: no row cap, bounded memory, and never half a file.
+//! that a spreadsheet shows Arabic), HXL (the same CSV with a row of hashtags under the
+//! header, for the humanitarian data ecosystem) and XLSX (typed cells). Rows are written
+//! as they are read, into a temporary file renamed at the end: no row cap, bounded memory,
+//! and never half a file. A workbook's amounts are the one place an exact decimal becomes
+//! a floating-point number: a spreadsheet's numbers are nothing else.
 
 use std::io::Write;
 use std::path::Path;
@@ -23,6 +25,9 @@ pub enum ExportFormat {
     Csv,
     /// CSV with HXL hashtags under the header.
     Hxl,
+    /// An Excel workbook: typed cells (numbers, amounts in their currency's format, dates),
+    /// the header row frozen.
+    Xlsx,
 }
 
 impl ExportFormat {
@@ -31,7 +36,17 @@ impl ExportFormat {
         match s.trim() {
             "csv" => Ok(ExportFormat::Csv),
             "hxl" => Ok(ExportFormat::Hxl),
-            _ => Err(InputError::Invalid { field: "format".into(), value: s.into(), problem: Problem::NotOneOf(vec!["csv".into(), "hxl".into()]) }),
+            "xlsx" => Ok(ExportFormat::Xlsx),
+            _ => Err(InputError::Invalid { field: "format".into(), value: s.into(), problem: Problem::NotOneOf(vec!["csv".into(), "hxl".into(), "xlsx".into()]) }),
+        }
+    }
+
+    /// The format's name as typed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "csv",
+            ExportFormat::Hxl => "hxl",
+            ExportFormat::Xlsx => "xlsx",
         }
     }
 }
@@ -50,8 +65,18 @@ enum Kind {
     PersonId,
 }
 
-/// One column: its header, its HXL hashtag, the SQL that reads it, and its kind.
-type Column = (&'static str, &'static str, &'static str, Kind);
+/// What a cell is in a workbook (CSV and HXL write text either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cell {
+    Text,
+    Whole,
+    /// An exact decimal amount, in the currency of the row's `currency` column if any.
+    Money,
+    Date,
+}
+
+/// One column: its header, its HXL hashtag, the SQL that reads it, its kind, and its cell.
+type Column = (&'static str, &'static str, &'static str, Kind, Cell);
 
 /// A table that can be exported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
@@ -109,80 +134,80 @@ impl ExportTable {
         match self {
             ExportTable::Persons => (
                 &[
-                    ("id", "#beneficiary +id", "t.id", PersonId),
-                    ("given", "#beneficiary +name +given", "t.given", Personal),
-                    ("family", "#beneficiary +name +family", "t.family", Personal),
-                    ("given_ar", "#beneficiary +name +given +ar", "t.given_ar", Personal),
-                    ("family_ar", "#beneficiary +name +family +ar", "t.family_ar", Personal),
-                    ("sex", "#beneficiary +sex", "t.sex", Value),
-                    ("born", "#date +birth", "t.born", Personal),
-                    ("birth_year", "#beneficiary +birth_year", "coalesce(substr(t.born, 1, 4), t.birth_year)", Value),
-                    ("nationality", "#country +origin", "t.nationality", Value),
-                    ("legal_status", "#beneficiary +status", "t.legal_status", Value),
-                    ("unhcr_id", "#beneficiary +code +unhcr", "t.unhcr_id", Personal),
-                    ("phone", "#contact +phone", "t.phone", Personal),
-                    ("city", "#loc +name", "t.city", Text),
-                    ("first_intake", "#date +intake", "(SELECT min(i.date) FROM intakes i WHERE i.person_id = t.id)", Value),
+                    ("id", "#beneficiary +id", "t.id", PersonId, Cell::Text),
+                    ("given", "#beneficiary +name +given", "t.given", Personal, Cell::Text),
+                    ("family", "#beneficiary +name +family", "t.family", Personal, Cell::Text),
+                    ("given_ar", "#beneficiary +name +given +ar", "t.given_ar", Personal, Cell::Text),
+                    ("family_ar", "#beneficiary +name +family +ar", "t.family_ar", Personal, Cell::Text),
+                    ("sex", "#beneficiary +sex", "t.sex", Value, Cell::Text),
+                    ("born", "#date +birth", "t.born", Personal, Cell::Date),
+                    ("birth_year", "#beneficiary +birth_year", "coalesce(substr(t.born, 1, 4), t.birth_year)", Value, Cell::Whole),
+                    ("nationality", "#country +origin", "t.nationality", Value, Cell::Text),
+                    ("legal_status", "#beneficiary +status", "t.legal_status", Value, Cell::Text),
+                    ("unhcr_id", "#beneficiary +code +unhcr", "t.unhcr_id", Personal, Cell::Text),
+                    ("phone", "#contact +phone", "t.phone", Personal, Cell::Text),
+                    ("city", "#loc +name", "t.city", Text, Cell::Text),
+                    ("first_intake", "#date +intake", "(SELECT min(i.date) FROM intakes i WHERE i.person_id = t.id)", Value, Cell::Date),
                 ],
                 "FROM persons t WHERE ?3 OR EXISTS (SELECT 1 FROM intakes i WHERE i.person_id = t.id AND i.date BETWEEN ?1 AND ?2) ORDER BY t.id",
             ),
             ExportTable::Sessions => (
                 &[
-                    ("id", "#activity +id", "t.id", Value),
-                    ("kind", "#activity +type", "t.kind", Value),
-                    ("date", "#date", "t.date", Value),
-                    ("topic", "#activity +name", "t.topic", Text),
-                    ("place", "#loc +name", "t.place", Text),
-                    ("present", "#reached", "(SELECT count(*) FROM attendance a WHERE a.session_id = t.id AND a.present = 1)", Value),
+                    ("id", "#activity +id", "t.id", Value, Cell::Text),
+                    ("kind", "#activity +type", "t.kind", Value, Cell::Text),
+                    ("date", "#date", "t.date", Value, Cell::Date),
+                    ("topic", "#activity +name", "t.topic", Text, Cell::Text),
+                    ("place", "#loc +name", "t.place", Text, Cell::Text),
+                    ("present", "#reached", "(SELECT count(*) FROM attendance a WHERE a.session_id = t.id AND a.present = 1)", Value, Cell::Whole),
                 ],
                 "FROM sessions t WHERE t.date BETWEEN ?1 AND ?2 ORDER BY t.date, t.id",
             ),
             ExportTable::Attendance => (
                 &[
-                    ("session", "#activity +id", "t.session_id", Value),
-                    ("date", "#date", "s.date", Value),
-                    ("kind", "#activity +type", "s.kind", Value),
-                    ("person", "#beneficiary +id", "t.person_id", PersonId),
-                    ("present", "#indicator +present", "t.present", Value),
-                    ("completed", "#indicator +completed", "t.completed", Value),
+                    ("session", "#activity +id", "t.session_id", Value, Cell::Text),
+                    ("date", "#date", "s.date", Value, Cell::Date),
+                    ("kind", "#activity +type", "s.kind", Value, Cell::Text),
+                    ("person", "#beneficiary +id", "t.person_id", PersonId, Cell::Text),
+                    ("present", "#indicator +present", "t.present", Value, Cell::Whole),
+                    ("completed", "#indicator +completed", "t.completed", Value, Cell::Whole),
                 ],
                 "FROM attendance t JOIN sessions s ON s.id = t.session_id WHERE s.date BETWEEN ?1 AND ?2 ORDER BY s.date, t.session_id, t.id",
             ),
             ExportTable::Projects => (
                 &[
-                    ("id", "#activity +id", "t.id", Value),
-                    ("title", "#activity +name", "t.title", Text),
-                    ("kind", "#activity +type", "t.kind", Value),
-                    ("sector", "#sector", "t.sector", Value),
-                    ("place", "#loc +name", "t.place", Text),
-                    ("stage", "#status", "t.stage", Value),
-                    ("approved_amount", "#value +approved", "t.approved_amount", Value),
-                    ("currency", "#currency", "t.currency", Value),
-                    ("members", "#reached", "(SELECT count(*) FROM members m WHERE m.project_id = t.id AND m.active = 1)", Value),
+                    ("id", "#activity +id", "t.id", Value, Cell::Text),
+                    ("title", "#activity +name", "t.title", Text, Cell::Text),
+                    ("kind", "#activity +type", "t.kind", Value, Cell::Text),
+                    ("sector", "#sector", "t.sector", Value, Cell::Text),
+                    ("place", "#loc +name", "t.place", Text, Cell::Text),
+                    ("stage", "#status", "t.stage", Value, Cell::Text),
+                    ("approved_amount", "#value +approved", "t.approved_amount", Value, Cell::Money),
+                    ("currency", "#currency", "t.currency", Value, Cell::Text),
+                    ("members", "#reached", "(SELECT count(*) FROM members m WHERE m.project_id = t.id AND m.active = 1)", Value, Cell::Whole),
                 ],
                 "FROM projects t WHERE ?3 OR EXISTS (SELECT 1 FROM disbursements d WHERE d.project_id = t.id AND d.date BETWEEN ?1 AND ?2) ORDER BY t.id",
             ),
             ExportTable::Disbursements => (
                 &[
-                    ("id", "#meta +id", "t.id", Value),
-                    ("project", "#activity +id", "t.project_id", Value),
-                    ("date", "#date", "t.date", Value),
-                    ("amount", "#value", "t.amount", Value),
-                    ("currency", "#currency", "t.currency", Value),
-                    ("donor", "#org +funder", "t.donor", Value),
-                    ("mode", "#modality", "t.mode", Value),
+                    ("id", "#meta +id", "t.id", Value, Cell::Text),
+                    ("project", "#activity +id", "t.project_id", Value, Cell::Text),
+                    ("date", "#date", "t.date", Value, Cell::Date),
+                    ("amount", "#value", "t.amount", Value, Cell::Money),
+                    ("currency", "#currency", "t.currency", Value, Cell::Text),
+                    ("donor", "#org +funder", "t.donor", Value, Cell::Text),
+                    ("mode", "#modality", "t.mode", Value, Cell::Text),
                 ],
                 "FROM disbursements t WHERE t.date BETWEEN ?1 AND ?2 ORDER BY t.date, t.id",
             ),
             ExportTable::Followups => (
                 &[
-                    ("id", "#meta +id", "t.id", Value),
-                    ("project", "#activity +id", "t.project_id", Value),
-                    ("date", "#date", "t.date", Value),
-                    ("status", "#status", "t.status", Value),
-                    ("revenue", "#value +revenue", "t.revenue", Value),
-                    ("profit", "#value +profit", "t.profit", Value),
-                    ("jobs", "#indicator +jobs", "t.jobs", Value),
+                    ("id", "#meta +id", "t.id", Value, Cell::Text),
+                    ("project", "#activity +id", "t.project_id", Value, Cell::Text),
+                    ("date", "#date", "t.date", Value, Cell::Date),
+                    ("status", "#status", "t.status", Value, Cell::Text),
+                    ("revenue", "#value +revenue", "t.revenue", Value, Cell::Money),
+                    ("profit", "#value +profit", "t.profit", Value, Cell::Money),
+                    ("jobs", "#indicator +jobs", "t.jobs", Value, Cell::Whole),
                 ],
                 "FROM followups t WHERE t.date BETWEEN ?1 AND ?2 ORDER BY t.date, t.id",
             ),
@@ -210,7 +235,7 @@ pub struct ExportRecord {
     pub user: String,
     /// Which table.
     pub what: String,
-    /// csv or hxl.
+    /// csv, hxl or xlsx.
     pub format: String,
     /// The period's first day, empty for every date.
     pub from: String,
@@ -280,18 +305,11 @@ pub(crate) fn export_table(
     let not_written = |e: &dyn std::fmt::Display| {
         InputError::rule("export_not_written", format!("{} could not be written ({e}): choose a folder you may write to, with free space", out.display()), &[("path", &out.display().to_string())])
     };
-    let cannot = |e: std::io::Error| not_written(&e);
-    let fail = |e: csv::Error| not_written(&e);
-    let temp = TempFile::new(dir).map_err(cannot)?;
-    let mut file = std::io::BufWriter::with_capacity(1 << 16, temp.as_file());
-    if format == ExportFormat::Csv {
-        file.write_all("\u{feff}".as_bytes()).map_err(cannot)?;
-    }
-    let mut writer = csv::WriterBuilder::new().from_writer(&mut file);
-    writer.write_record(kept.iter().map(|c| c.0)).map_err(fail)?;
-    if format == ExportFormat::Hxl {
-        writer.write_record(kept.iter().map(|c| c.1)).map_err(fail)?;
-    }
+    let temp = TempFile::new(dir).map_err(|e| not_written(&e))?;
+    let mut sink: Box<dyn Sink + '_> = match format {
+        ExportFormat::Csv | ExportFormat::Hxl => Box::new(CsvSink::new(temp.as_file(), format, &kept).map_err(|e| not_written(&e))?),
+        ExportFormat::Xlsx => Box::new(XlsxSink::new(table, &kept).map_err(|e| not_written(&e))?),
+    };
     // Dates are stored as YYYY-MM-DD and compared as text: every date lies in these bounds.
     let (f, t) = period.map_or(("0000-01-01".into(), "9999-12-31".into()), |(f, t)| (f.format("%Y-%m-%d").to_string(), t.format("%Y-%m-%d").to_string()));
     let mut stmt = conn.prepare(&sql)?;
@@ -310,20 +328,159 @@ pub(crate) fn export_table(
             };
             record.push(match column.3 {
                 Kind::PersonId if pseudonymise && !value.is_empty() => pseudonym(&key, &value),
-                Kind::Text | Kind::Personal => neutralised(&value).into_owned(),
                 _ => value,
             });
         }
-        writer.write_record(&record).map_err(fail)?;
+        sink.row(&record).map_err(|e| not_written(&e))?;
         count += 1;
     }
-    writer.flush().map_err(cannot)?;
-    drop(writer);
-    file.flush().map_err(cannot)?;
-    drop(file);
-    temp.as_file().sync_all().map_err(cannot)?;
-    temp.persist(out).map_err(|e| cannot(e.error))?;
+    sink.finish(temp.path()).map_err(|e| not_written(&e))?;
+    drop(sink);
+    temp.as_file().sync_all().map_err(|e| not_written(&e))?;
+    temp.persist(out).map_err(|e| not_written(&e.error))?;
     Ok(ExportDone { path: out.display().to_string(), rows: count, pseudonymised: pseudonymise })
+}
+
+/// Where an export's rows go, in one format.
+trait Sink {
+    /// Adds a row of values as read (ids already pseudonymised where asked).
+    fn row(&mut self, values: &[String]) -> Result<(), String>;
+    /// Writes what is left into the temporary file at `path`.
+    fn finish(&mut self, path: &Path) -> Result<(), String>;
+}
+
+/// CSV and HXL: text, a formula neutralised, written through a buffer.
+struct CsvSink<'a> {
+    writer: csv::Writer<std::io::BufWriter<&'a std::fs::File>>,
+    kinds: Vec<Kind>,
+    cells: Vec<String>,
+}
+
+impl<'a> CsvSink<'a> {
+    fn new(file: &'a std::fs::File, format: ExportFormat, kept: &[&Column]) -> Result<CsvSink<'a>, String> {
+        let mut buffer = std::io::BufWriter::with_capacity(1 << 16, file);
+        if format == ExportFormat::Csv {
+            buffer.write_all("\u{feff}".as_bytes()).map_err(|e| e.to_string())?;
+        }
+        let mut writer = csv::WriterBuilder::new().from_writer(buffer);
+        writer.write_record(kept.iter().map(|c| c.0)).map_err(|e| e.to_string())?;
+        if format == ExportFormat::Hxl {
+            writer.write_record(kept.iter().map(|c| c.1)).map_err(|e| e.to_string())?;
+        }
+        Ok(CsvSink { writer, kinds: kept.iter().map(|c| c.3).collect(), cells: Vec::with_capacity(kept.len()) })
+    }
+}
+
+impl Sink for CsvSink<'_> {
+    fn row(&mut self, values: &[String]) -> Result<(), String> {
+        self.cells.clear();
+        for (value, kind) in values.iter().zip(&self.kinds) {
+            self.cells.push(match kind {
+                Kind::Text | Kind::Personal => neutralised(value).into_owned(),
+                _ => value.clone(),
+            });
+        }
+        self.writer.write_record(&self.cells).map_err(|e| e.to_string())
+    }
+
+    fn finish(&mut self, _: &Path) -> Result<(), String> {
+        self.writer.flush().map_err(|e| e.to_string())
+    }
+}
+
+/// A workbook in constant memory (rows go to a temporary file as they are written): typed
+/// cells, the header frozen, a new sheet when one is full. Text is written as text cells,
+/// which a spreadsheet never runs as formulas, so it needs no neutralising.
+struct XlsxSink {
+    workbook: rust_xlsxwriter::Workbook,
+    name: &'static str,
+    headers: Vec<&'static str>,
+    cells: Vec<Cell>,
+    currency: Option<usize>,
+    header: rust_xlsxwriter::Format,
+    date: rust_xlsxwriter::Format,
+    money: std::collections::HashMap<String, rust_xlsxwriter::Format>,
+    sheets: u32,
+    row: u32,
+}
+
+/// Rows in a sheet, the header included (Excel's limit).
+const SHEET_ROWS: u32 = 1_048_576;
+
+impl XlsxSink {
+    fn new(table: ExportTable, kept: &[&Column]) -> Result<XlsxSink, String> {
+        let mut sink = XlsxSink {
+            workbook: rust_xlsxwriter::Workbook::new(),
+            name: table.as_str(),
+            headers: kept.iter().map(|c| c.0).collect(),
+            cells: kept.iter().map(|c| c.4).collect(),
+            currency: kept.iter().position(|c| c.0 == "currency"),
+            header: rust_xlsxwriter::Format::new().set_bold(),
+            date: rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd"),
+            money: std::collections::HashMap::new(),
+            sheets: 0,
+            row: 0,
+        };
+        sink.new_sheet()?;
+        Ok(sink)
+    }
+
+    fn new_sheet(&mut self) -> Result<(), String> {
+        self.sheets += 1;
+        let name = if self.sheets == 1 { self.name.to_string() } else { format!("{} ({})", self.name, self.sheets) };
+        let sheet = self.workbook.add_worksheet_with_constant_memory().map_err(|e| e.to_string())?;
+        sheet.set_name(name).map_err(|e| e.to_string())?;
+        for (col, header) in self.headers.iter().enumerate() {
+            sheet.write_string_with_format(0, col as u16, *header, &self.header).map_err(|e| e.to_string())?;
+        }
+        sheet.set_freeze_panes(1, 0).map_err(|e| e.to_string())?;
+        self.row = 1;
+        Ok(())
+    }
+
+    /// The number format of an amount in `currency`: two decimals and the currency's code.
+    fn money_format(&mut self, currency: &str) -> rust_xlsxwriter::Format {
+        let code: String = currency.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+        self.money
+            .entry(code.clone())
+            .or_insert_with(|| {
+                let format = if code.is_empty() { "#,##0.00".to_string() } else { format!("#,##0.00 \"{code}\"") };
+                rust_xlsxwriter::Format::new().set_num_format(format)
+            })
+            .clone()
+    }
+}
+
+impl Sink for XlsxSink {
+    fn row(&mut self, values: &[String]) -> Result<(), String> {
+        if self.row >= SHEET_ROWS {
+            self.new_sheet()?;
+        }
+        let currency = self.currency.and_then(|i| values.get(i)).cloned().unwrap_or_default();
+        let money = self.money_format(&currency);
+        let row = self.row;
+        let sheet = self.workbook.worksheet_from_index(self.sheets as usize - 1).map_err(|e| e.to_string())?;
+        for (col, (value, cell)) in values.iter().zip(&self.cells).enumerate() {
+            let col = col as u16;
+            if value.is_empty() {
+                continue;
+            }
+            let typed = match cell {
+                Cell::Whole => value.parse::<i64>().ok().map(|n| sheet.write_number(row, col, n as f64).map(|_| ())),
+                Cell::Money => value.parse::<rust_decimal::Decimal>().ok().map(|d| sheet.write_with_format(row, col, d, &money).map(|_| ())),
+                Cell::Date => NaiveDate::parse_from_str(value, "%Y-%m-%d").ok().map(|d| sheet.write_date_with_format(row, col, d, &self.date).map(|_| ())),
+                Cell::Text => None,
+            };
+            // A value that is not what its column holds stays as it was, as text.
+            typed.unwrap_or_else(|| sheet.write_string(row, col, value).map(|_| ())).map_err(|e| e.to_string())?;
+        }
+        self.row += 1;
+        Ok(())
+    }
+
+    fn finish(&mut self, path: &Path) -> Result<(), String> {
+        self.workbook.save(path).map_err(|e| e.to_string())
+    }
 }
 
 /// A temporary file beside the export, renamed over it once whole, removed if not.
@@ -347,6 +504,10 @@ impl TempFile {
 
     fn as_file(&self) -> &std::fs::File {
         &self.file
+    }
+
+    fn path(&self) -> &Path {
+        &self.path
     }
 
     fn persist(mut self, to: &Path) -> Result<(), PersistError> {

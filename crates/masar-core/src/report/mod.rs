@@ -485,7 +485,7 @@ impl Db {
         survival::survival(self.conn(), day, by)
     }
 
-    /// Writes a table of `[from, to]` (every date by default) to `out`, and records who
+    /// Writes a table of `[from, to]` (every date by default) to `out` (CSV, HXL or XLSX), and records who
     /// exported what: person-level tables are for supervisors and administrators.
     pub(crate) fn export_table(
         &self,
@@ -521,7 +521,7 @@ impl Db {
                 user.id,
                 user.name,
                 table.as_str(),
-                if format == ExportFormat::Csv { "csv" } else { "hxl" },
+                format.as_str(),
                 period.0.unwrap_or(""),
                 period.1.unwrap_or(""),
                 pseudonymise,
