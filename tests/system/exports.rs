@@ -167,3 +167,48 @@ fn an_xlsx_export_is_opened_by_libreoffice_with_typed_cells_and_a_frozen_header(
     );
     assert!(sheet.as_str().is_some_and(|x| x.contains("state=\"frozen\"") && x.contains("ySplit=\"1\"")), "the header row is frozen");
 }
+
+#[test]
+fn the_indicator_report_exports_every_total_and_every_part_as_the_report_gives_them() {
+    let (db, amina) = programme();
+    let project = db.approved_project("creation", &[&amina]);
+    db.ok(&["disbursement", "add", &project, "--date", "2024-03-01", "--amount", "1500.25", "--currency", "MAD", "--donor", "EU"]);
+    let out = db.dir().join("indicators.csv");
+    let period = ["--from", "2024-01-01", "--to", "2024-12-31"];
+    let mut args = vec!["export", "--format", "csv", "--what", "indicators", "--out", out.to_str().expect("utf-8")];
+    args.extend(period);
+    db.ok(&args);
+    let rows = read_with_python(CSV_ROWS, &out);
+    let rows = rows.as_array().expect("rows");
+    let find = |indicator: &str, breakdown: &str, part: &str| -> Vec<&serde_json::Value> {
+        rows.iter().filter(|r| r["indicator"] == indicator && r["breakdown"] == breakdown && r["part"] == part).collect()
+    };
+    let mut report_args = vec!["report", "indicators"];
+    report_args.extend(period);
+    for by in ["sex", "age", "nationality", "city", "donor", "sector"] {
+        report_args.extend(["--by", by]);
+    }
+    let report = db.ok(&report_args);
+    let same = |measure: &serde_json::Value, found: &[&serde_json::Value], what: &str| match measure.as_u64() {
+        Some(n) => assert_eq!(found.iter().map(|r| r["count"].as_str()).collect::<Vec<_>>(), vec![Some(n.to_string().as_str())], "{what}"),
+        None => {
+            let amounts: Vec<(String, String)> = measure.as_object().expect("money").iter().map(|(c, a)| (c.clone(), a.as_str().unwrap_or("").to_string())).collect();
+            let got: Vec<(String, String)> = found.iter().map(|r| (r["currency"].as_str().unwrap_or("").to_string(), r["amount"].as_str().unwrap_or("").to_string())).collect();
+            assert_eq!(got, amounts, "{what}");
+        }
+    };
+    for (name, measure) in report["indicators"].as_object().expect("totals") {
+        same(measure, &find(name, "", ""), name);
+    }
+    for (dimension, parts) in report["breakdown"].as_object().expect("breakdowns") {
+        for (part, cell) in parts.as_object().expect("parts") {
+            for (name, measure) in cell.as_object().expect("a cell") {
+                same(measure, &find(name, dimension, part), &format!("{name} by {dimension}: {part}"));
+            }
+        }
+    }
+    assert_eq!(find("welcomed", "sex", "female")[0]["count"], "1");
+    assert_eq!((find("amount_disbursed", "donor", "EU")[0]["amount"].as_str()), Some("1500.25"));
+    let missing = db.fail(&["export", "--format", "csv", "--what", "indicators", "--from", "2024-01-01", "--out", out.to_str().expect("utf-8")]);
+    assert!(missing.contains("--to"), "{missing}");
+}

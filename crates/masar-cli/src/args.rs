@@ -116,7 +116,8 @@ pub enum Command {
         /// csv, hxl or xlsx.
         #[arg(long)]
         format: String,
-        /// persons, sessions, attendance, projects, disbursements or followups.
+        /// persons, sessions, attendance, projects, disbursements, followups or indicators
+        /// (the report of --from to --to, every breakdown).
         #[arg(long)]
         what: String,
         /// The file to write.

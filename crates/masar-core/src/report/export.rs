@@ -94,12 +94,21 @@ pub enum ExportTable {
     Disbursements,
     /// Follow-up visits.
     Followups,
+    /// The indicator report of the period, every total and every part of every breakdown.
+    Indicators,
 }
 
 impl ExportTable {
     /// Every table.
-    pub const ALL: [ExportTable; 6] =
-        [ExportTable::Persons, ExportTable::Sessions, ExportTable::Attendance, ExportTable::Projects, ExportTable::Disbursements, ExportTable::Followups];
+    pub const ALL: [ExportTable; 7] = [
+        ExportTable::Persons,
+        ExportTable::Sessions,
+        ExportTable::Attendance,
+        ExportTable::Projects,
+        ExportTable::Disbursements,
+        ExportTable::Followups,
+        ExportTable::Indicators,
+    ];
 
     /// The table's name as typed.
     pub fn as_str(self) -> &'static str {
@@ -110,6 +119,7 @@ impl ExportTable {
             ExportTable::Projects => "projects",
             ExportTable::Disbursements => "disbursements",
             ExportTable::Followups => "followups",
+            ExportTable::Indicators => "indicators",
         }
     }
 
@@ -211,6 +221,18 @@ impl ExportTable {
                 ],
                 "FROM followups t WHERE t.date BETWEEN ?1 AND ?2 ORDER BY t.date, t.id",
             ),
+            // Rows made from the report, not read by SQL: see `indicator_rows`.
+            ExportTable::Indicators => (
+                &[
+                    ("indicator", "#indicator +code", "", Value, Cell::Text),
+                    ("breakdown", "#category +type", "", Value, Cell::Text),
+                    ("part", "#category +name", "", Text, Cell::Text),
+                    ("count", "#indicator +num", "", Value, Cell::Whole),
+                    ("amount", "#value", "", Value, Cell::Money),
+                    ("currency", "#currency", "", Value, Cell::Text),
+                ],
+                "",
+            ),
         }
     }
 }
@@ -310,6 +332,20 @@ pub(crate) fn export_table(
         ExportFormat::Csv | ExportFormat::Hxl => Box::new(CsvSink::new(temp.as_file(), format, &kept).map_err(|e| not_written(&e))?),
         ExportFormat::Xlsx => Box::new(XlsxSink::new(table, &kept).map_err(|e| not_written(&e))?),
     };
+    if table == ExportTable::Indicators {
+        let (from, to) = period.ok_or_else(|| InputError::Missing { field: "from".into(), hint: "give the report's period with --from and --to".into() })?;
+        let report = super::indicators(conn, from, to, &super::Dimension::ALL)?;
+        let mut count = 0u64;
+        for row in indicator_rows(&report) {
+            sink.row(&row).map_err(|e| not_written(&e))?;
+            count += 1;
+        }
+        sink.finish(temp.path()).map_err(|e| not_written(&e))?;
+        drop(sink);
+        temp.as_file().sync_all().map_err(|e| not_written(&e))?;
+        temp.persist(out).map_err(|e| not_written(&e.error))?;
+        return Ok(ExportDone { path: out.display().to_string(), rows: count, pseudonymised: pseudonymise });
+    }
     // Dates are stored as YYYY-MM-DD and compared as text: every date lies in these bounds.
     let (f, t) = period.map_or(("0000-01-01".into(), "9999-12-31".into()), |(f, t)| (f.format("%Y-%m-%d").to_string(), t.format("%Y-%m-%d").to_string()));
     let mut stmt = conn.prepare(&sql)?;
@@ -339,6 +375,31 @@ pub(crate) fn export_table(
     temp.as_file().sync_all().map_err(|e| not_written(&e))?;
     temp.persist(out).map_err(|e| not_written(&e.error))?;
     Ok(ExportDone { path: out.display().to_string(), rows: count, pseudonymised: pseudonymise })
+}
+
+/// The indicator report as rows: each total, then each part of each breakdown; a count in
+/// `count`, money as one row per currency.
+fn indicator_rows(report: &super::Report) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut add = |indicator: &str, breakdown: &str, part: &str, measure: &super::Measure| match measure {
+        super::Measure::Count(n) => rows.push(vec![indicator.into(), breakdown.into(), part.into(), n.to_string(), String::new(), String::new()]),
+        super::Measure::Money(amounts) => {
+            for (currency, amount) in amounts {
+                rows.push(vec![indicator.into(), breakdown.into(), part.into(), String::new(), amount.to_string(), currency.clone()]);
+            }
+        }
+    };
+    for (name, measure) in &report.indicators {
+        add(name, "", "", measure);
+    }
+    for (dimension, parts) in &report.breakdown {
+        for (part, cell) in parts {
+            for (name, measure) in cell {
+                add(name, dimension, part, measure);
+            }
+        }
+    }
+    rows
 }
 
 /// Where an export's rows go, in one format.

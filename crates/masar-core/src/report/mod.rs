@@ -498,6 +498,10 @@ impl Db {
         if table.person_level() {
             self.require(crate::auth::Permission::ExportPersonData)?;
         }
+        if table == ExportTable::Indicators && (period.0.is_none() || period.1.is_none()) {
+            let field = if period.0.is_none() { "from" } else { "to" };
+            return Err(InputError::Missing { field: field.into(), hint: "give the report's period with both --from and --to".into() }.into());
+        }
         let dates = match period {
             (None, None) => None,
             (from, to) => {
