@@ -332,44 +332,41 @@ pub(crate) fn export_table(
         ExportFormat::Csv | ExportFormat::Hxl => Box::new(CsvSink::new(temp.as_file(), format, &kept).map_err(|e| not_written(&e))?),
         ExportFormat::Xlsx => Box::new(XlsxSink::new(table, &kept).map_err(|e| not_written(&e))?),
     };
-    if table == ExportTable::Indicators {
+    let count = if table == ExportTable::Indicators {
         let (from, to) = period.ok_or_else(|| InputError::Missing { field: "from".into(), hint: "give the report's period with --from and --to".into() })?;
         let report = super::indicators(conn, from, to, &super::Dimension::ALL)?;
+        let rows = indicator_rows(&report);
+        for row in &rows {
+            sink.row(row).map_err(|e| not_written(&e))?;
+        }
+        rows.len() as u64
+    } else {
+        // Dates are stored as YYYY-MM-DD and compared as text: every date lies in these bounds.
+        let (f, t) = period.map_or(("0000-01-01".into(), "9999-12-31".into()), |(f, t)| (f.format("%Y-%m-%d").to_string(), t.format("%Y-%m-%d").to_string()));
+        let mut stmt = conn.prepare(&sql)?;
+        let all: [&dyn rusqlite::ToSql; 3] = [&f, &t, &period.is_none()];
+        let mut rows = stmt.query(&all[..stmt.parameter_count().min(3)])?;
         let mut count = 0u64;
-        for row in indicator_rows(&report) {
-            sink.row(&row).map_err(|e| not_written(&e))?;
+        let mut record: Vec<String> = Vec::with_capacity(kept.len());
+        while let Some(r) = rows.next()? {
+            record.clear();
+            for (i, column) in kept.iter().enumerate() {
+                let value = match r.get_ref(i)? {
+                    rusqlite::types::ValueRef::Null => String::new(),
+                    rusqlite::types::ValueRef::Integer(n) => n.to_string(),
+                    rusqlite::types::ValueRef::Real(x) => x.to_string(),
+                    rusqlite::types::ValueRef::Text(b) | rusqlite::types::ValueRef::Blob(b) => String::from_utf8_lossy(b).into_owned(),
+                };
+                record.push(match column.3 {
+                    Kind::PersonId if pseudonymise && !value.is_empty() => pseudonym(&key, &value),
+                    _ => value,
+                });
+            }
+            sink.row(&record).map_err(|e| not_written(&e))?;
             count += 1;
         }
-        sink.finish(temp.path()).map_err(|e| not_written(&e))?;
-        drop(sink);
-        temp.as_file().sync_all().map_err(|e| not_written(&e))?;
-        temp.persist(out).map_err(|e| not_written(&e.error))?;
-        return Ok(ExportDone { path: out.display().to_string(), rows: count, pseudonymised: pseudonymise });
-    }
-    // Dates are stored as YYYY-MM-DD and compared as text: every date lies in these bounds.
-    let (f, t) = period.map_or(("0000-01-01".into(), "9999-12-31".into()), |(f, t)| (f.format("%Y-%m-%d").to_string(), t.format("%Y-%m-%d").to_string()));
-    let mut stmt = conn.prepare(&sql)?;
-    let all: [&dyn rusqlite::ToSql; 3] = [&f, &t, &period.is_none()];
-    let mut rows = stmt.query(&all[..stmt.parameter_count().min(3)])?;
-    let mut count = 0u64;
-    let mut record: Vec<String> = Vec::with_capacity(kept.len());
-    while let Some(r) = rows.next()? {
-        record.clear();
-        for (i, column) in kept.iter().enumerate() {
-            let value = match r.get_ref(i)? {
-                rusqlite::types::ValueRef::Null => String::new(),
-                rusqlite::types::ValueRef::Integer(n) => n.to_string(),
-                rusqlite::types::ValueRef::Real(x) => x.to_string(),
-                rusqlite::types::ValueRef::Text(b) | rusqlite::types::ValueRef::Blob(b) => String::from_utf8_lossy(b).into_owned(),
-            };
-            record.push(match column.3 {
-                Kind::PersonId if pseudonymise && !value.is_empty() => pseudonym(&key, &value),
-                _ => value,
-            });
-        }
-        sink.row(&record).map_err(|e| not_written(&e))?;
-        count += 1;
-    }
+        count
+    };
     sink.finish(temp.path()).map_err(|e| not_written(&e))?;
     drop(sink);
     temp.as_file().sync_all().map_err(|e| not_written(&e))?;
