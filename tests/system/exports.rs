@@ -39,6 +39,12 @@ fn a_csv_export_keeps_arabic_names_and_a_spreadsheet_formula_stays_text() {
     let out = db.dir().join("persons.csv");
     let done = db.ok(&["export", "--format", "csv", "--what", "persons", "--out", out.to_str().expect("utf-8")]);
     assert_eq!(done["rows"], 1, "{done}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&out).expect("the file").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "personal data leaves readable by its owner only");
+    }
     let bytes = std::fs::read(&out).expect("the file");
     assert!(bytes.starts_with("\u{feff}".as_bytes()), "a byte-order mark, for spreadsheets to read UTF-8");
     let rows = read_with_python(CSV_ROWS, &out);

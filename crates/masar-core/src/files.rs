@@ -29,6 +29,12 @@ pub(crate) fn create_private(path: &Path) -> io::Result<File> {
 /// fresh random name), flushed to disk, then renamed over `path`; the folder is flushed
 /// too. A reader sees the old file or the whole new one, never a part.
 pub(crate) fn write_private_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_private_atomically_with(path, |f| f.write_all(bytes))
+}
+
+/// As [`write_private_atomically`], with `write` filling the temporary file as it goes
+/// (a file too large to hold in memory); an error from it leaves no file behind.
+pub(crate) fn write_private_atomically_with(path: &Path, write: impl FnOnce(&mut File) -> io::Result<()>) -> io::Result<()> {
     let mut suffix = [0u8; 8];
     rand::rngs::OsRng.fill_bytes(&mut suffix);
     let mut name = path.as_os_str().to_owned();
@@ -36,7 +42,7 @@ pub(crate) fn write_private_atomically(path: &Path, bytes: &[u8]) -> io::Result<
     let tmp = PathBuf::from(name);
     let result = (|| {
         let mut f = create_private(&tmp)?;
-        f.write_all(bytes)?;
+        write(&mut f)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

@@ -561,12 +561,17 @@ fn unfork(tx: &Transaction<'_>, entity: &str, record: &str, field: &str) -> Resu
     Ok(())
 }
 
+/// Whether the log holds any erasure, read from a partial index of them.
+pub(crate) fn holds_erasure(tx: &rusqlite::Connection) -> Result<bool> {
+    Ok(tx.prepare_cached("SELECT 1 FROM change_log WHERE field = 'erased' LIMIT 1")?.exists([])?)
+}
+
 /// Settles records touched by changes that arrived from elsewhere: an erased person's
 /// personal data is blanked first, whether the erasure came now or earlier and whichever
 /// order its changes came in, so that nothing of it is ever shown.
 pub(crate) fn settle_arrived(tx: &Transaction<'_>, records: &Touched, conflicted: &mut Conflicted) -> Result<()> {
-    // A log without any erasure (the common case, read from a partial index) has nothing to blank.
-    let any_erasure = tx.prepare_cached("SELECT 1 FROM change_log WHERE field = 'erased' LIMIT 1")?.exists([])?;
+    // A log without any erasure (the common case) has nothing to blank.
+    let any_erasure = holds_erasure(tx)?;
     for (entity, record) in records.keys().filter(|_| any_erasure) {
         if entity == "person" && person_erased(tx, record)? {
             apply_erasure(tx, record)?;

@@ -1,8 +1,8 @@
 //! Tables leaving Masar for the tools partners use: CSV (UTF-8 with a byte-order mark, so
 //! that a spreadsheet shows Arabic), HXL (the same CSV with a row of hashtags under the
 //! header, for the humanitarian data ecosystem) and XLSX (typed cells). Rows are written
-//! as they are read, into a temporary file renamed at the end: no row cap, bounded memory,
-//! and never half a file. A workbook's amounts are the one place an exact decimal becomes
+//! as they are read, into an owner-only temporary file renamed at the end: no row cap,
+//! bounded memory, and never half a file. A workbook's amounts are the one place an exact decimal becomes
 //! a floating-point number: a spreadsheet's numbers are nothing else.
 
 use std::io::Write;
@@ -316,20 +316,51 @@ pub(crate) fn export_table(
     pseudonymise: bool,
     out: &Path,
 ) -> Result<ExportDone> {
+    let not_written = |e: &dyn std::fmt::Display| -> crate::Error {
+        InputError::rule("export_not_written", format!("{} could not be written ({e}): choose a folder you may write to, with free space", out.display()), &[("path", &out.display().to_string())])
+            .into()
+    };
+    // The file is the owner's alone, whole or absent; a failure of the database while it
+    // is written is reported as itself, not as a failure to write.
+    let mut failure = None;
+    let mut rows = 0;
+    let written = crate::files::write_private_atomically_with(out, |file| {
+        match write_rows(conn, file, table, format, period, pseudonymise, &not_written) {
+            Ok(n) => {
+                rows = n;
+                Ok(())
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                failure = Some(e);
+                Err(std::io::Error::other(reason))
+            }
+        }
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    written.map_err(|e| not_written(&e))?;
+    Ok(ExportDone { path: out.display().to_string(), rows, pseudonymised: pseudonymise })
+}
+
+/// Writes the export's rows into `file`; returns how many.
+fn write_rows(
+    conn: &Connection,
+    file: &mut std::fs::File,
+    table: ExportTable,
+    format: ExportFormat,
+    period: Option<(NaiveDate, NaiveDate)>,
+    pseudonymise: bool,
+    not_written: &dyn Fn(&dyn std::fmt::Display) -> crate::Error,
+) -> Result<u64> {
     let key = crate::store::meta(conn, "bundle_key")?
         .and_then(|h| hex::decode(h).ok())
         .ok_or_else(|| StoreError::Corrupt { what: "the organisation's keys".into(), value: "no first bundle key".into() })?;
     let (columns, rows_sql) = table.source();
     let kept: Vec<&Column> = columns.iter().filter(|c| !(pseudonymise && c.3 == Kind::Personal)).collect();
-    let select: Vec<&str> = kept.iter().map(|c| c.2).collect();
-    let sql = format!("SELECT {} {rows_sql}", select.join(", "));
-    let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let not_written = |e: &dyn std::fmt::Display| {
-        InputError::rule("export_not_written", format!("{} could not be written ({e}): choose a folder you may write to, with free space", out.display()), &[("path", &out.display().to_string())])
-    };
-    let temp = TempFile::new(dir).map_err(|e| not_written(&e))?;
     let mut sink: Box<dyn Sink + '_> = match format {
-        ExportFormat::Csv | ExportFormat::Hxl => Box::new(CsvSink::new(temp.as_file(), format, &kept).map_err(|e| not_written(&e))?),
+        ExportFormat::Csv | ExportFormat::Hxl => Box::new(CsvSink::new(&*file, format, &kept).map_err(|e| not_written(&e))?),
         ExportFormat::Xlsx => Box::new(XlsxSink::new(table, &kept).map_err(|e| not_written(&e))?),
     };
     let count = if table == ExportTable::Indicators {
@@ -341,6 +372,8 @@ pub(crate) fn export_table(
         }
         rows.len() as u64
     } else {
+        let select: Vec<&str> = kept.iter().map(|c| c.2).collect();
+        let sql = format!("SELECT {} {rows_sql}", select.join(", "));
         // Dates are stored as YYYY-MM-DD and compared as text: every date lies in these bounds.
         let (f, t) = period.map_or(("0000-01-01".into(), "9999-12-31".into()), |(f, t)| (f.format("%Y-%m-%d").to_string(), t.format("%Y-%m-%d").to_string()));
         let mut stmt = conn.prepare(&sql)?;
@@ -367,11 +400,8 @@ pub(crate) fn export_table(
         }
         count
     };
-    sink.finish(temp.path()).map_err(|e| not_written(&e))?;
-    drop(sink);
-    temp.as_file().sync_all().map_err(|e| not_written(&e))?;
-    temp.persist(out).map_err(|e| not_written(&e.error))?;
-    Ok(ExportDone { path: out.display().to_string(), rows: count, pseudonymised: pseudonymise })
+    sink.finish(file).map_err(|e| not_written(&e))?;
+    Ok(count)
 }
 
 /// The indicator report as rows: each total, then each part of each breakdown; a count in
@@ -403,8 +433,8 @@ fn indicator_rows(report: &super::Report) -> Vec<Vec<String>> {
 trait Sink {
     /// Adds a row of values as read (ids already pseudonymised where asked).
     fn row(&mut self, values: &[String]) -> Result<(), String>;
-    /// Writes what is left into the temporary file at `path`.
-    fn finish(&mut self, path: &Path) -> Result<(), String>;
+    /// Writes what is left into `file`.
+    fn finish(&mut self, file: &std::fs::File) -> Result<(), String>;
 }
 
 /// CSV and HXL: text, a formula neutralised, written through a buffer.
@@ -441,7 +471,7 @@ impl Sink for CsvSink<'_> {
         self.writer.write_record(&self.cells).map_err(|e| e.to_string())
     }
 
-    fn finish(&mut self, _: &Path) -> Result<(), String> {
+    fn finish(&mut self, _: &std::fs::File) -> Result<(), String> {
         self.writer.flush().map_err(|e| e.to_string())
     }
 }
@@ -536,50 +566,8 @@ impl Sink for XlsxSink {
         Ok(())
     }
 
-    fn finish(&mut self, path: &Path) -> Result<(), String> {
-        self.workbook.save(path).map_err(|e| e.to_string())
-    }
-}
-
-/// A temporary file beside the export, renamed over it once whole, removed if not.
-struct TempFile {
-    path: std::path::PathBuf,
-    file: std::fs::File,
-    kept: bool,
-}
-
-/// A persist that failed, with its cause.
-struct PersistError {
-    error: std::io::Error,
-}
-
-impl TempFile {
-    fn new(dir: &Path) -> std::io::Result<TempFile> {
-        let path = dir.join(format!(".masar-export-{}.tmp", uuid::Uuid::now_v7()));
-        let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
-        Ok(TempFile { path, file, kept: false })
-    }
-
-    fn as_file(&self) -> &std::fs::File {
-        &self.file
-    }
-
-    fn path(&self) -> &Path {
-        &self.path
-    }
-
-    fn persist(mut self, to: &Path) -> Result<(), PersistError> {
-        std::fs::rename(&self.path, to).map_err(|error| PersistError { error })?;
-        self.kept = true;
-        Ok(())
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if !self.kept {
-            let _ = std::fs::remove_file(&self.path);
-        }
+    fn finish(&mut self, file: &std::fs::File) -> Result<(), String> {
+        self.workbook.save_to_writer(file).map_err(|e| e.to_string())
     }
 }
 

@@ -505,12 +505,14 @@ impl Db {
         let dates = match period {
             (None, None) => None,
             (from, to) => {
-                let from = from.map(|d| parse_date("from", d)).transpose()?.unwrap_or(NaiveDate::MIN);
-                let to = to.map(|d| parse_date("to", d)).transpose()?.unwrap_or(NaiveDate::MAX);
+                // A missing bound is the first or last day a date may be written with.
+                let (first, last) = (NaiveDate::from_ymd_opt(1, 1, 1), NaiveDate::from_ymd_opt(9999, 12, 31));
+                let from = from.map(|d| parse_date("from", d)).transpose()?.or(first).unwrap_or_default();
+                let to = to.map(|d| parse_date("to", d)).transpose()?.or(last).unwrap_or_default();
                 if from > to {
                     return Err(InputError::rule("period_reversed", "the period starts after it ends: swap --from and --to".to_string(), &[]).into());
                 }
-                Some((from.max(NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or(from)), to.min(NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(to))))
+                Some((from, to))
             }
         };
         let done = export::export_table(self.conn(), table, format, dates, pseudonymise, out)?;

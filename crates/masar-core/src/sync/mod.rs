@@ -505,7 +505,7 @@ impl Db {
             let mut fresh_revocations = Vec::new();
             let mut numbers = oplog::Numbers::default();
             let mut bulk = oplog::Bulk::default();
-            let erased_before = tx.prepare_cached("SELECT 1 FROM change_log WHERE field = 'erased' LIMIT 1")?.exists([])?;
+            let erased_before = oplog::holds_erasure(tx)?;
             let mut read = 0u64;
             let mut tell = Throttle::new(SyncStage::Reading, announced);
             for path in files {
