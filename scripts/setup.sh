@@ -13,8 +13,9 @@ packages=(
   xvfb xauth x11-utils imagemagick webkit2gtk-driver
   # Node.js for the front end's build.
   nodejs npm
-  # Readers of the exports: Python (a virtual environment, below) and LibreOffice for XLSX.
-  python3 python3-venv libreoffice-calc-nogui
+  # Readers of the exports: Python (a virtual environment, below) and LibreOffice for XLSX;
+  # poppler's pdftotext and pdftoppm for the donor report's PDF.
+  python3 python3-venv libreoffice-calc-nogui poppler-utils
 )
 
 missing=()

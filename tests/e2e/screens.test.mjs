@@ -135,3 +135,21 @@ test("every screen in every language, at 1024×600, on the demo programme", asyn
   }
   assert.deepEqual(serious, [], "serious or critical accessibility violations");
 });
+
+test("the donor report's first page, in French and in Arabic, is kept in docs/screenshots", () => {
+  const env = { ...process.env, MASAR_DB: DEMO, MASAR_USER: "demo", MASAR_PASSWORD: "masar-demo" };
+  const day = (d) => d.toISOString().slice(0, 10);
+  const to = new Date();
+  const from = new Date(to.getTime() - 2 * 365 * 86400e3);
+  const docs = join(root, "docs/screenshots");
+  const title = { fr: "Rapport aux bailleurs", ar: "تقرير إلى المانحين" };
+  for (const lang of ["fr", "ar"]) {
+    const pdf = join(dir, `donor-report-${lang}.pdf`);
+    execFileSync(CLI, ["report", "donor", "--from", day(from), "--to", day(to), "--lang", lang, "--out", pdf], { env, stdio: "ignore" });
+    const text = execFileSync("pdftotext", [pdf, "-"], { encoding: "utf8" }).replace(/[\u202a-\u202c\u2066-\u2069]/g, "");
+    assert.ok(text.includes(title[lang]), `${lang}: the title reads in logical order`);
+    execFileSync("pdftoppm", ["-f", "1", "-l", "1", "-r", "80", "-png", "-singlefile", pdf, join(docs, `donor-report-${lang}`)]);
+    const png = readFileSync(join(docs, `donor-report-${lang}.png`));
+    assert.ok(png.length > 20000, `${lang}: the first page rendered (${png.length} bytes)`);
+  }
+});

@@ -7,12 +7,12 @@ use std::process::Command;
 use crate::common::{run, Db, PASSWORD};
 
 /// The Python of the project's virtual environment, with libhxl.
-fn python() -> PathBuf {
+pub(crate) fn python() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/py/bin/python")
 }
 
 /// Runs a Python script on `file`; its standard output, parsed as JSON.
-fn read_with_python(script: &str, file: &Path) -> serde_json::Value {
+pub(crate) fn read_with_python(script: &str, file: &Path) -> serde_json::Value {
     let out = Command::new(python()).args(["-c", script, file.to_str().expect("utf-8")]).output().expect("the project's Python (scripts/setup.sh makes it)");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("json")

@@ -5,8 +5,9 @@ mod common;
 mod attacks;
 
 mod bad_input;
-mod crash;
 mod basics;
+mod crash;
+mod donor_report;
 mod encryption;
 mod exports;
 mod files;

@@ -476,6 +476,26 @@ pub enum ReportCmd {
         #[arg(long)]
         at: Option<String>,
     },
+    /// The report to donors of a period, as a PDF or a workbook (supervisor): the
+    /// indicators with every breakdown, money per donor, survival, and the methods.
+    Donor {
+        /// The period's first day (YYYY-MM-DD).
+        #[arg(long)]
+        from: String,
+        /// The period's last day (YYYY-MM-DD).
+        #[arg(long)]
+        to: String,
+        /// Only this donor's projects, beneficiaries and money (as written in the donors'
+        /// list); the whole programme by default.
+        #[arg(long)]
+        donor: Option<String>,
+        /// fr, ar or en; the language you chose in the window, else French.
+        #[arg(long)]
+        lang: Option<String>,
+        /// The file to write: FILE.pdf or FILE.xlsx.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]

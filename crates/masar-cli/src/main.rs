@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use masar_core::{
-    split_pair, Checked, Clock, Digest, Dimension, ExportFormat, ExportTable, FixedClock, Id, Masar, PasswordChanged, Permission, ReferenceEntry, SurvivalBy,
+    split_pair, Checked, Clock, Digest, Dimension, ExportFormat, ExportTable, FixedClock, Id, Language, Masar, PasswordChanged, Permission, ReferenceEntry, SurvivalBy,
     Resolution, Role, Scope, SystemClock,
 };
 use serde_json::Value as Json;
@@ -501,6 +501,15 @@ fn run(cli: Cli) -> Result<Json, Failure> {
         Command::Report(ReportCmd::Survival { by, at }) => {
             let by = by.as_deref().map(SurvivalBy::parse).transpose()?;
             Ok(json(&open(&path)?.survival(at.as_deref(), by)?))
+        }
+        Command::Report(ReportCmd::Donor { from, to, donor, lang, out }) => {
+            let m = open(&path)?;
+            let chosen = match lang {
+                Some(l) => Some(l),
+                None => m.preference("language")?,
+            };
+            let language = Language::parse(chosen.as_deref().unwrap_or("fr"))?;
+            Ok(json(&m.donor_report(&from, &to, donor.as_deref(), language, &out)?))
         }
         Command::Report(ReportCmd::Indicators { from, to, by }) => {
             let m = open(&path)?;

@@ -61,6 +61,9 @@ pub enum Permission {
     OverrideApprovedAmount,
     /// Export person-level data (persons, attendance) out of Masar.
     ExportPersonData,
+    /// Write the report to donors: counts only, but a small part of a breakdown (one
+    /// person of a nationality in a city) can single someone out.
+    ReportToDonors,
 }
 
 impl Permission {
@@ -68,7 +71,7 @@ impl Permission {
     pub fn lowest_role(self) -> Role {
         match self {
             Permission::ManageUsers | Permission::EditReferenceLists => Role::Admin,
-            Permission::DecideInCommittee | Permission::ErasePerson | Permission::OverrideApprovedAmount | Permission::ExportPersonData => {
+            Permission::DecideInCommittee | Permission::ErasePerson | Permission::OverrideApprovedAmount | Permission::ExportPersonData | Permission::ReportToDonors => {
                 Role::Supervisor
             }
             Permission::RecordWork => Role::Counsellor,
@@ -76,7 +79,7 @@ impl Permission {
     }
 
     /// Every permission.
-    pub const ALL: [Permission; 7] = [
+    pub const ALL: [Permission; 8] = [
         Permission::ManageUsers,
         Permission::EditReferenceLists,
         Permission::DecideInCommittee,
@@ -84,6 +87,7 @@ impl Permission {
         Permission::RecordWork,
         Permission::OverrideApprovedAmount,
         Permission::ExportPersonData,
+        Permission::ReportToDonors,
     ];
 
     /// Whether `role` holds this permission.
@@ -125,6 +129,7 @@ impl Permission {
             Permission::RecordWork => "record work",
             Permission::OverrideApprovedAmount => "pay above the approved amount",
             Permission::ExportPersonData => "export person-level data",
+            Permission::ReportToDonors => "write the report to donors",
         }
     }
 }

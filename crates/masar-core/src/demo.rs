@@ -231,20 +231,30 @@ pub fn fill(m: &mut Masar, seed: u64) -> Result<DemoSummary> {
         if kind == "cooperative" {
             m.set_project(&id, &[("registered_on".into(), day(date + Duration::days(20)))])?;
         }
-        // Visits every two months up to a point; the last one sets the next due date,
-        // which for some projects is now in the past.
-        let visits = rng.gen_range(1..4);
+        // Visits every two months up to a point (for a year or more once the enterprise
+        // runs, so that its survival can be read); the last one sets the next due date,
+        // which for some projects is now in the past. A closed enterprise's last visit
+        // found it closed.
+        let visits = if matches!(target, "active" | "closed") { rng.gen_range(4..12) } else { rng.gen_range(1..4) };
         let mut visit = date + Duration::days(30);
         for v in 0..visits {
             if visit >= today {
                 break;
             }
             let revenue = rng.gen_range(15..60) * 100;
+            let last = v + 1 == visits || visit + Duration::days(60) >= today;
+            let status = if target == "closed" && last {
+                "closed"
+            } else if rng.gen_bool(0.8) {
+                "active"
+            } else {
+                "struggling"
+            };
             m.add_followup(
                 &id,
                 &[
                     ("date".into(), day(visit)),
-                    ("status".into(), if rng.gen_bool(0.8) { "active" } else { "struggling" }.into()),
+                    ("status".into(), status.into()),
                     ("revenue".into(), format!("{revenue}.00")),
                     ("profit".into(), format!("{}.00", revenue / 3 - 300)),
                     ("jobs".into(), rng.gen_range(1..4).to_string()),

@@ -642,6 +642,13 @@ impl Masar {
         self.db.export_table(table, format, period, pseudonymise, out)
     }
 
+    /// Writes the report to donors of `[from, to]` (for one donor, or the whole programme)
+    /// in `language`, as a PDF or a workbook by `out`'s extension; supervisors and
+    /// administrators, recorded with the exports.
+    pub fn donor_report(&self, from: &str, to: &str, donor: Option<&str>, language: crate::report::Language, out: &std::path::Path) -> Result<crate::report::DonorReportDone> {
+        self.db.donor_report((from, to), donor, language, out)
+    }
+
     /// The exports made on this laptop, newest first: who took which data out, when.
     pub fn exports(&self) -> Result<Vec<crate::report::ExportRecord>> {
         self.db.exports()

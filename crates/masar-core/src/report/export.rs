@@ -365,7 +365,7 @@ fn write_rows(
     };
     let count = if table == ExportTable::Indicators {
         let (from, to) = period.ok_or_else(|| InputError::Missing { field: "from".into(), hint: "give the report's period with --from and --to".into() })?;
-        let report = super::indicators(conn, from, to, &super::Dimension::ALL)?;
+        let report = super::indicators(conn, from, to, &super::Dimension::ALL, None)?;
         let rows = indicator_rows(&report);
         for row in &rows {
             sink.row(row).map_err(|e| not_written(&e))?;
@@ -492,6 +492,16 @@ struct XlsxSink {
     row: u32,
 }
 
+/// The number format of an amount in `currency`: two decimals and the currency's code.
+pub(crate) fn money_number_format(currency: &str) -> String {
+    let code: String = currency.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    if code.is_empty() {
+        "#,##0.00".to_string()
+    } else {
+        format!("#,##0.00 \"{code}\"")
+    }
+}
+
 /// Rows in a sheet, the header included (Excel's limit).
 const SHEET_ROWS: u32 = 1_048_576;
 
@@ -526,16 +536,9 @@ impl XlsxSink {
         Ok(())
     }
 
-    /// The number format of an amount in `currency`: two decimals and the currency's code.
+    /// The format of an amount in `currency`, made once per currency.
     fn money_format(&mut self, currency: &str) -> rust_xlsxwriter::Format {
-        let code: String = currency.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-        self.money
-            .entry(code.clone())
-            .or_insert_with(|| {
-                let format = if code.is_empty() { "#,##0.00".to_string() } else { format!("#,##0.00 \"{code}\"") };
-                rust_xlsxwriter::Format::new().set_num_format(format)
-            })
-            .clone()
+        self.money.entry(currency.to_string()).or_insert_with(|| rust_xlsxwriter::Format::new().set_num_format(money_number_format(currency))).clone()
     }
 }
 

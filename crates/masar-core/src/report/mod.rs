@@ -21,9 +21,11 @@ use crate::Result;
 
 #[cfg(test)]
 mod by_records;
+mod donor;
 mod export;
 mod survival;
 
+pub use donor::{DonorFormat, DonorReportDone, Language};
 pub use export::{ExportDone, ExportFormat, ExportRecord, ExportTable};
 pub use survival::{Survival, SurvivalAt, SurvivalBy, SurvivalCurve, SurvivalStep};
 
@@ -118,6 +120,7 @@ pub struct Report {
     pub breakdown: BTreeMap<&'static str, BTreeMap<String, Cell>>,
 }
 
+#[derive(Clone)]
 struct Tranche {
     project: String,
     date: String,
@@ -304,7 +307,9 @@ fn person_part(dim: Dimension, to: NaiveDate) -> String {
 /// combination of sex, age bracket, nationality and city, how many persons were welcomed,
 /// sensitised, trained and members of a project funded (first funded) in the period.
 /// Each person counts once per indicator, in exactly one combination.
-fn person_counts(conn: &Connection, f: &str, t: &str, to: NaiveDate) -> Result<Vec<([String; 4], [u64; 4])>> {
+/// With `donor`, the beneficiaries are those of the projects whose first tranche in the
+/// period is that donor's; the other person indicators are the whole programme's.
+fn person_counts(conn: &Connection, f: &str, t: &str, to: NaiveDate, donor: Option<&str>) -> Result<Vec<([String; 4], [u64; 4])>> {
     let parts = [Dimension::Sex, Dimension::Age, Dimension::Nationality, Dimension::City].map(|d| person_part(d, to));
     let sql = format!(
         "WITH events(id, w, s, t, b) AS (
@@ -317,14 +322,18 @@ fn person_counts(conn: &Connection, f: &str, t: &str, to: NaiveDate) -> Result<V
              SELECT m.person_id, 0, 0, 0, 1 FROM members m
               WHERE m.active = 1 AND m.project_id IN (
                     SELECT d.project_id FROM disbursements d JOIN projects pr ON pr.id = d.project_id
-                     WHERE d.date BETWEEN ?1 AND ?2 AND pr.kind = 'creation')),
+                     WHERE d.date BETWEEN ?1 AND ?2 AND pr.kind = 'creation'
+                       AND (?3 IS NULL OR ?3 = (
+                            SELECT coalesce(nullif(trim(e.donor), ''), 'unknown') FROM disbursements e
+                             WHERE e.project_id = d.project_id AND e.date BETWEEN ?1 AND ?2
+                             ORDER BY e.date, e.id LIMIT 1)))),
          counted AS (SELECT id, max(w) AS w, max(s) AS s, max(t) AS t, max(b) AS b FROM events WHERE id IS NOT NULL GROUP BY id)
          SELECT {}, {}, {}, {}, sum(c.w), sum(c.s), sum(c.t), sum(c.b)
          FROM counted c LEFT JOIN persons p ON p.id = c.id GROUP BY 1, 2, 3, 4",
         parts[0], parts[1], parts[2], parts[3]
     );
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map([f, t], |r| {
+    let rows = stmt.query_map(rusqlite::params![f, t, donor], |r| {
         Ok(([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?], [r.get::<_, i64>(4)?, r.get(5)?, r.get(6)?, r.get(7)?].map(|n| n.max(0) as u64)))
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -336,12 +345,30 @@ const PERSON_INDICATORS: [&str; 4] = ["welcomed", "sensitised", "trained", "fund
 /// Computes the indicators of `[from, to]` and the breakdowns in `by`. Persons are counted
 /// and split in SQL; tranches of the period are read to add their money exactly (SQLite
 /// would add decimals as floating point) and to find each project's first donor.
-pub(crate) fn indicators(conn: &Connection, from: NaiveDate, to: NaiveDate, by: &[Dimension]) -> Result<Report> {
+///
+/// With `donor`, projects, their beneficiaries and money are that donor's part, exactly
+/// as the split by donor counts it (a project under the donor of its first tranche in the
+/// period, each tranche's money under its own donor); persons welcomed, sensitised and
+/// trained, cooperatives and overdue follow-ups stay the whole programme's.
+pub(crate) fn indicators(conn: &Connection, from: NaiveDate, to: NaiveDate, by: &[Dimension], donor: Option<&str>) -> Result<Report> {
     let (f, t) = (from.format("%Y-%m-%d").to_string(), to.format("%Y-%m-%d").to_string());
-    let persons = person_counts(conn, &f, &t, to)?;
+    let persons = person_counts(conn, &f, &t, to, donor)?;
 
     let tranches = period_tranches(conn, &f, &t)?;
-    let (funded, reinforced) = first_tranches(&tranches);
+    let (mut funded, mut reinforced) = first_tranches(&tranches);
+    if let Some(donor) = donor {
+        funded.retain(|tr| tr.donor == donor);
+        reinforced.retain(|tr| tr.donor == donor);
+    }
+    // The firsts borrow the tranches: the donor's money is taken from a copy.
+    let tranches_of_donor: Vec<Tranche>;
+    let tranches: &[Tranche] = match donor {
+        Some(donor) => {
+            tranches_of_donor = tranches.iter().filter(|tr| tr.donor == donor).cloned().collect();
+            &tranches_of_donor
+        }
+        None => &tranches,
+    };
 
     let cooperatives = period_cooperatives(conn, &f, &t)?;
     let overdue = overdue_projects(conn, to)?;
@@ -473,7 +500,7 @@ impl Db {
         let mut dims = by.to_vec();
         dims.sort();
         dims.dedup();
-        indicators(self.conn(), from_d, to_d, &dims)
+        indicators(self.conn(), from_d, to_d, &dims, None)
     }
 
     /// Survival of the funded enterprises as of `as_of` (today by default), split `by`.
@@ -482,7 +509,7 @@ impl Db {
             Some(text) => parse_date("at", text)?,
             None => self.clock().today(),
         };
-        survival::survival(self.conn(), day, by)
+        survival::survival(self.conn(), day, by, None)
     }
 
     /// Writes a table of `[from, to]` (every date by default) to `out` (CSV, HXL or XLSX), and records who
@@ -516,6 +543,34 @@ impl Db {
             }
         };
         let done = export::export_table(self.conn(), table, format, dates, pseudonymise, out)?;
+        self.record_export(table.as_str(), format.as_str(), (period.0.unwrap_or(""), period.1.unwrap_or("")), pseudonymise, done.rows, out)?;
+        Ok(done)
+    }
+
+    /// Writes the report to donors of `[from, to]`, for `donor` or the whole programme, in
+    /// `language`, as a PDF or a workbook by `out`'s extension (supervisors and
+    /// administrators); recorded with the exports.
+    pub(crate) fn donor_report(&self, period: (&str, &str), donor: Option<&str>, language: Language, out: &std::path::Path) -> Result<DonorReportDone> {
+        self.require(crate::auth::Permission::ReportToDonors)?;
+        let format = DonorFormat::of(out)?;
+        let (from, to) = (parse_date("from", period.0)?, parse_date("to", period.1)?);
+        if from > to {
+            return Err(InputError::rule("period_reversed", format!("the period starts ({}) after it ends ({}): swap --from and --to", period.0, period.1), &[("from", period.0), ("to", period.1)]).into());
+        }
+        let donor = donor.map(str::trim).filter(|d| !d.is_empty());
+        let user = self.user();
+        let report = donor::gather(self.conn(), from, to, donor, (self.clock().today(), &user.name))?;
+        let parts = donor::write(&report, language, format, out)?;
+        let what = match donor {
+            Some(d) => format!("donor report ({d})"),
+            None => "donor report".to_string(),
+        };
+        self.record_export(&what, format.as_str(), (&from.to_string(), &to.to_string()), false, u64::from(parts), out)?;
+        Ok(DonorReportDone { path: out.display().to_string(), format, parts })
+    }
+
+    /// Records who took which data out of Masar, when, and where to.
+    fn record_export(&self, what: &str, format: &str, period: (&str, &str), pseudonymised: bool, rows: u64, out: &std::path::Path) -> Result<()> {
         let user = self.user();
         self.conn()
             .prepare_cached(
@@ -526,15 +581,15 @@ impl Db {
                 self.clock().now().to_rfc3339(),
                 user.id,
                 user.name,
-                table.as_str(),
-                format.as_str(),
-                period.0.unwrap_or(""),
-                period.1.unwrap_or(""),
-                pseudonymise,
-                done.rows as i64,
-                done.path,
+                what,
+                format,
+                period.0,
+                period.1,
+                pseudonymised,
+                i64::try_from(rows).unwrap_or(i64::MAX),
+                out.display().to_string()
             ])?;
-        Ok(done)
+        Ok(())
     }
 
     /// The exports made on this laptop, newest first.
@@ -723,6 +778,22 @@ mod properties {
                             prop_assert_eq!(&sum, total, "{}/{}", dim, name);
                         }
                     }
+                }
+            }
+            // A donor's report counts its projects and money as the split by donor does, and
+            // the programme's activities whole.
+            for (donor, cell) in &r.breakdown["donor"] {
+                let mine = super::indicators(m.conn(), from, to, &[Dimension::Sector], Some(donor)).expect("donor's report");
+                for name in ["projects_funded", "enterprises_reinforced", "amount_disbursed"] {
+                    prop_assert_eq!(&mine.indicators[name], &cell[name], "{}/{}", donor, name);
+                }
+                for name in ["welcomed", "sensitised", "trained", "cooperatives_created", "followups_overdue"] {
+                    prop_assert_eq!(&mine.indicators[name], &r.indicators[name], "{}/{}", donor, name);
+                }
+                let beneficiaries = |rep: &super::Report| match rep.indicators["funded_beneficiaries"] { Measure::Count(n) => n, Measure::Money(_) => 0 };
+                prop_assert!(beneficiaries(&mine) <= beneficiaries(&r));
+                if mine.indicators["projects_funded"] == Measure::Count(0) {
+                    prop_assert_eq!(beneficiaries(&mine), 0);
                 }
             }
         }

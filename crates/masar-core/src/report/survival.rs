@@ -130,8 +130,9 @@ struct Followed {
 }
 
 /// Survival of the funded `creation` and `reinforcement` projects as of `as_of`.
-pub(crate) fn survival(conn: &Connection, as_of: NaiveDate, by: Option<SurvivalBy>) -> Result<Survival> {
-    let followed = followed(conn, as_of, by)?;
+/// With `donor`, only the enterprises whose first tranche was that donor's.
+pub(crate) fn survival(conn: &Connection, as_of: NaiveDate, by: Option<SurvivalBy>, donor: Option<&str>) -> Result<Survival> {
+    let followed = followed(conn, as_of, by, donor)?;
     let mut curves = vec![curve("all", followed.iter())];
     if by.is_some() {
         let mut groups: BTreeMap<&str, Vec<&Followed>> = BTreeMap::new();
@@ -145,7 +146,7 @@ pub(crate) fn survival(conn: &Connection, as_of: NaiveDate, by: Option<SurvivalB
 
 /// Each funded enterprise with its first disbursement, its first closing visit and its
 /// last visit (visits before the first disbursement or after `as_of` do not count).
-fn followed(conn: &Connection, as_of: NaiveDate, by: Option<SurvivalBy>) -> Result<Vec<Followed>> {
+fn followed(conn: &Connection, as_of: NaiveDate, by: Option<SurvivalBy>, donor: Option<&str>) -> Result<Vec<Followed>> {
     let day = as_of.format("%Y-%m-%d").to_string();
     let group = match by {
         None => "''",
@@ -165,10 +166,12 @@ fn followed(conn: &Connection, as_of: NaiveDate, by: Option<SurvivalBy>) -> Resu
                 (SELECT max(v.date) FROM followups v WHERE v.project_id = p.id AND v.date >= f.start AND v.date <= ?1)
          FROM funded f JOIN projects p ON p.id = f.project
          WHERE p.kind IN ('creation', 'reinforcement')
+           AND (?2 IS NULL OR ?2 = (SELECT coalesce(nullif(trim(e.donor), ''), 'unknown') FROM disbursements e
+                                     WHERE e.project_id = p.id AND e.date = f.start ORDER BY e.id LIMIT 1))
          ORDER BY p.id"
     );
     let rows: Vec<(String, String, Option<String>, Option<String>)> =
-        conn.prepare(&sql)?.query_map([&day], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<rusqlite::Result<_>>()?;
+        conn.prepare(&sql)?.query_map(rusqlite::params![day, donor], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<rusqlite::Result<_>>()?;
     let stored = |text: &str| -> Result<NaiveDate> {
         Ok(NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| StoreError::Corrupt { what: "a date in the follow-up of a project".into(), value: text.into() })?)
     };
@@ -299,7 +302,7 @@ mod tests {
         };
         let a = funded("creation", "food", std::slice::from_ref(&amina), &["2024-01-01"]);
         let b = funded("reinforcement", "tailoring", std::slice::from_ref(&omar), &["2024-02-01", "2024-01-01"]);
-        let c = funded("creation", "food", &[amina.clone(), omar.clone()], &["2023-06-01"]);
+        let _c = funded("creation", "food", &[amina.clone(), omar.clone()], &["2023-06-01"]);
         let e = funded("creation", "food", std::slice::from_ref(&amina), &["2024-01-01"]);
         funded("creation", "food", std::slice::from_ref(&amina), &["2025-03-01"]);
         let visit = |m: &mut crate::Masar, p: &str, day: &str, status: &str| {
