@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use masar_core::{
-    AppInfo, DeviceRow, RevocationDone, PersonQuery, PersonsPage, ProjectQuery, ProjectsPage, Conflict, Dimension, Enrolled, ErrorReport, Exported, Home, Id, Imported, Masar, Person,
-    ProjectTile, ProjectView, Report, Resolution, Role, Scope, SessionInfo, SessionTile, SessionView, StageUndone, SyncState,
+    AppInfo, DeviceRow, RevocationDone, PersonQuery, PersonsPage, ProjectQuery, ProjectsPage, Conflict, Dashboard, DonorReportDone, Enrolled, ErrorReport, ExportDone,
+    ExportFormat, ExportTable, Exported, Home, Id, Imported, Language, Masar, Person, ProjectTile, ProjectView, Resolution, Role, Scope, SessionInfo, SessionTile, SessionView,
+    StageUndone, SyncState,
     SystemClock,
     Timeline, UnexplainedTranche, UserSummary,
 };
@@ -107,6 +108,15 @@ pub fn set_months(state: State<'_, AppState>, months: String) -> Api<Done> {
         )));
     }
     with(&state, |m| m.set_preference("months", &months).map(|_| Done))
+}
+
+/// The digits this user reads in Arabic.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn set_digits(state: State<'_, AppState>, digits: String) -> Api<Done> {
+    if !["latn", "arab"].contains(&digits.as_str()) {
+        return Err(report(masar_core::InputError::invalid("digits", &digits, masar_core::Problem::NotOneOf(vec!["latn".into(), "arab".into()]))));
+    }
+    with(&state, |m| m.set_preference("digits", &digits).map(|_| Done))
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
@@ -366,7 +376,65 @@ pub fn conflict_resolve(state: State<'_, AppState>, id: String, keep: Option<Str
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
-pub fn report_indicators(state: State<'_, AppState>, from: String, to: String, by: Vec<String>) -> Api<Report> {
-    let dims = by.iter().map(|b| Dimension::parse(b)).collect::<Result<Vec<_>, _>>().map_err(report)?;
-    with(&state, |m| m.report(&from, &to, &dims))
+pub fn dashboard(state: State<'_, AppState>, from: String, to: String) -> Api<Dashboard> {
+    with(&state, |m| m.dashboard(&from, &to))
+}
+
+/// Where reports and exports are saved unless the user names another folder: their
+/// documents folder.
+#[tauri::command(async)]
+pub fn export_folder() -> String {
+    dirs::document_dir().filter(|d| d.is_dir()).or_else(dirs::home_dir).map(|d| d.display().to_string()).unwrap_or_default()
+}
+
+/// A file in `folder` named from its parts, each kept to letters, digits and dashes.
+fn file_in(folder: &str, parts: &[&str], extension: &str) -> Result<PathBuf, ErrorReport> {
+    if folder.trim().is_empty() {
+        return Err(report(masar_core::InputError::Missing { field: "folder".into(), hint: "choose the folder to save the file in".into() }));
+    }
+    let name: Vec<String> = parts
+        .iter()
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| p.chars().map(|c| if c.is_alphanumeric() || c == '-' { c } else { '-' }).collect())
+        .collect();
+    Ok(Path::new(folder.trim()).join(format!("{}.{extension}", name.join("-"))))
+}
+
+/// Writes the report to donors of a period into `folder`, as a PDF or a workbook.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn donor_report(
+    state: State<'_, AppState>,
+    from: String,
+    to: String,
+    donor: Option<String>,
+    language: String,
+    format: String,
+    folder: String,
+) -> Api<DonorReportDone> {
+    let language = Language::parse(&language).map_err(report)?;
+    let extension = if format == "xlsx" { "xlsx" } else { "pdf" };
+    let donor = donor.filter(|d| !d.trim().is_empty());
+    let out = file_in(&folder, &["masar-donor-report", donor.as_deref().unwrap_or(""), &from, &to, language.as_str()], extension)?;
+    with(&state, |m| m.donor_report(&from, &to, donor.as_deref(), language, &out))
+}
+
+/// Writes a table of a period (every date without one) into `folder`.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn export_table(
+    state: State<'_, AppState>,
+    what: String,
+    format: String,
+    from: Option<String>,
+    to: Option<String>,
+    pseudonymise: bool,
+    folder: String,
+) -> Api<ExportDone> {
+    let table = ExportTable::parse(&what).map_err(report)?;
+    let format = ExportFormat::parse(&format).map_err(report)?;
+    let (from, to) = (from.filter(|d| !d.trim().is_empty()), to.filter(|d| !d.trim().is_empty()));
+    let extension = if format == ExportFormat::Xlsx { "xlsx" } else { "csv" };
+    let kind = if format == ExportFormat::Hxl { "hxl" } else { "" };
+    let pseudonymised = if pseudonymise { "pseudonymised" } else { "" };
+    let out = file_in(&folder, &["masar", table.as_str(), kind, pseudonymised, from.as_deref().unwrap_or(""), to.as_deref().unwrap_or("")], extension)?;
+    with(&state, |m| m.export_table(table, format, (from.as_deref(), to.as_deref()), pseudonymise, &out))
 }

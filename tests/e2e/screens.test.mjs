@@ -5,7 +5,7 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Window, sleep } from "./webdriver.mjs";
@@ -70,6 +70,7 @@ test("every screen in every language, at 1024×600, on the demo programme", asyn
         ["projects", null],
         ["projects", "board"],
         ["projects", "record"],
+        ["dashboard", null],
         ["sync", null],
         ["supervisor", null],
         ["admin", null],
@@ -105,6 +106,8 @@ test("every screen in every language, at 1024×600, on the demo programme", asyn
           const refusal = await w.until("the refusal", () => w.text("[data-testid=project-error]"));
           const expected = { fr: /montant approuvé/, ar: /المبلغ الموافق عليه/, en: /the committee approved/ }[lang];
           assert.match(refusal, expected, `${lang}: ${refusal}`);
+        } else if (screen === "dashboard") {
+          await w.find("[data-testid=chart-journey] canvas");
         } else if (screen === "projects" && what === "board") {
           await w.click("[data-testid=view-board]");
           await w.find("[data-testid=board] .tile");
@@ -151,5 +154,87 @@ test("the donor report's first page, in French and in Arabic, is kept in docs/sc
     execFileSync("pdftoppm", ["-f", "1", "-l", "1", "-r", "80", "-png", "-singlefile", pdf, join(docs, `donor-report-${lang}`)]);
     const png = readFileSync(join(docs, `donor-report-${lang}.png`));
     assert.ok(png.length > 20000, `${lang}: the first page rendered (${png.length} bytes)`);
+  }
+});
+
+async function logIn(w, user) {
+  await w.find("input[name=user]");
+  await w.type("input[name=user]", user);
+  await w.type("input[name=password]", "masar-demo");
+  await w.click("button[type=submit]");
+  await w.find("[data-nav=home]");
+}
+
+/** How much a chart's canvas holds: a blank one encodes to a short PNG. */
+const drawn = (w, id) => w.js(`return document.querySelector('[data-testid=${id}] canvas').toDataURL().length`);
+
+test("the dashboard: charts drawn and mirrored in Arabic, Arabic digits, the donor report made from the window, a counsellor's own caseload", async () => {
+  const env = { ...process.env, MASAR_DB: DEMO, MASAR_USER: "demo", MASAR_PASSWORD: "masar-demo" };
+  const docs = join(root, "docs/screenshots");
+  const out = mkdtempSync(join(tmpdir(), "masar-reports-"));
+  let w = await Window.open(APP, ["--db", DEMO, "--demo"]);
+  try {
+    await w.size(1280, 900);
+    await logIn(w, "demo");
+    await w.click("[data-nav=dashboard]");
+    await w.find("[data-testid=chart-journey] canvas");
+    // The figures are the core's: the same as the command line's for the same period.
+    // The dashboard opens on this year up to today, by the core's clock (this machine's).
+    const to = new Date().toISOString().slice(0, 10);
+    const from = `${to.slice(0, 4)}-01-01`;
+    const cli = JSON.parse(execFileSync(CLI, ["--json", "report", "indicators", "--from", from, "--to", to], { env, encoding: "utf8" }));
+    for (const lang of ["fr", "ar", "en"]) {
+      await w.set("[data-testid=language]", lang);
+      await sleep(400);
+      for (const id of ["chart-journey", "chart-money-donor", "chart-money-sector", "chart-survival", "chart-overdue"]) {
+        assert.ok((await drawn(w, id)) > 3000, `${lang}: ${id} is drawn`);
+        assert.equal(await w.js(`return document.querySelector('[data-testid=${id}]').dataset.mirrored`), lang === "ar" ? "yes" : "no", `${lang}: ${id}`);
+      }
+      const table = await w.text("[data-testid=report]");
+      assert.ok(table.includes(new Intl.NumberFormat({ fr: "fr-FR", ar: "ar-MA", en: "en-GB" }[lang]).format(cli.indicators.welcomed)), `${lang}: the welcomed count ${cli.indicators.welcomed} is shown: ${table}`);
+      await w.screenshot(join(docs, `dashboard-${lang}.png`));
+      await w.js("document.querySelector('[data-testid=chart-money-donor]').scrollIntoView(); return true;");
+      await sleep(200);
+      await w.screenshot(join(docs, `dashboard-charts-${lang}.png`));
+      await w.js("window.scrollTo(0, 0); return true;");
+    }
+    // Arabic digits, where the user prefers them.
+    await w.set("[data-testid=language]", "ar");
+    await w.set("[data-testid=digits]", "arab");
+    await sleep(300);
+    assert.match(await w.text("[data-testid=report]"), /[\u0660-\u0669]/, "Arabic-Indic digits");
+    assert.doesNotMatch(await w.text("[data-testid=report]"), /[0-9]/);
+    await w.set("[data-testid=digits]", "latn");
+    // The donor report, made from the window in the user's language.
+    await w.type("[data-testid=report-folder]", out);
+    await w.click("[data-testid=donor-report]");
+    const saved = await w.until("the report saved", () => w.text("[data-testid=saved]"));
+    const pdf = readdirSync(out).find((f) => f.endsWith(".pdf"));
+    assert.ok(pdf && saved.includes(pdf), `${saved}`);
+    const text = execFileSync("pdftotext", [join(out, pdf), "-"], { encoding: "utf8" }).replace(/[\u202a-\u202c\u2066-\u2069]/g, "");
+    assert.ok(text.includes("تقرير إلى المانحين"), "the window's report is in Arabic");
+    await w.set("[data-testid=export-what]", "persons");
+    await w.set("[data-testid=export-format]", "csv");
+    await w.click("[data-testid=export-pseudonymise]");
+    await w.click("[data-testid=export-table]");
+    await w.until("the export saved", async () => (await w.text("[data-testid=saved]")).includes(".csv"));
+    const csv = readFileSync(join(out, readdirSync(out).find((f) => f.endsWith(".csv"))), "utf8");
+    assert.ok(!csv.split("\n")[0].includes("phone") && csv.includes("P-"), "pseudonymised: no phone column, pseudonyms");
+    await w.set("[data-testid=language]", "fr");
+  } finally {
+    await w.close();
+  }
+  // A counsellor sees their own caseload, and no donor report or person-level export.
+  w = await Window.open(APP, ["--db", DEMO, "--demo"]);
+  try {
+    await logIn(w, "karim");
+    await w.click("[data-nav=dashboard]");
+    await w.find("[data-testid=chart-journey] canvas");
+    assert.match(await w.text("[data-testid=scope]"), /portefeuille/);
+    assert.equal((await w.all("[data-testid=donor-report]")).length, 0);
+    const tables = await w.js("return [...document.querySelectorAll('[data-testid=export-what] option')].map((o) => o.value)");
+    assert.ok(!tables.includes("persons") && !tables.includes("attendance") && tables.includes("sessions"), `${tables}`);
+  } finally {
+    await w.close();
   }
 });

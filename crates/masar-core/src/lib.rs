@@ -59,8 +59,8 @@ pub use files::harden_process;
 pub use error::{parse_date, split_pair, AuthError, Error, ErrorClass, ErrorReport, InputError, Problem, Result, StoreError, SyncError};
 pub use masar::{Created, Enrolled, Masar, Status};
 pub use report::{
-    Dimension, DonorFormat, DonorReportDone, ExportDone, ExportFormat, ExportRecord, ExportTable, Language, Measure, Report, Survival, SurvivalAt, SurvivalBy, SurvivalCurve, SurvivalStep,
-    UnexplainedTranche,
+    CounsellorOverdue, Dashboard, Dimension, DonorFormat, DonorReportDone, ExportDone, ExportFormat, ExportRecord, ExportTable, Language, Measure, Report, Survival, SurvivalAt, SurvivalBy, SurvivalCurve, SurvivalStep,
+    UnexplainedTranche, JourneyStep,
 };
 pub use store::SCHEMA_VERSION;
 pub use sync::{Conflict, DeviceRow, Exported, Imported, Resolution, RevocationDone, Scope, SyncProgress, SyncStage};

@@ -622,6 +622,12 @@ impl Masar {
         self.db.report(from, to, by)
     }
 
+    /// The dashboard of `[from, to]`: indicators with every breakdown, the journey, overdue
+    /// visits per counsellor, survival; a counsellor's own caseload only.
+    pub fn dashboard(&self, from: &str, to: &str) -> Result<crate::report::Dashboard> {
+        self.db.dashboard(from, to)
+    }
+
     /// Survival of the funded enterprises on `as_of` (today by default), for all of them
     /// and, with `by`, per cohort, sector or sex (`docs/indicators.md`).
     pub fn survival(&self, as_of: Option<&str>, by: Option<crate::report::SurvivalBy>) -> Result<crate::report::Survival> {

@@ -21,7 +21,8 @@ fn generate() -> String {
         UserSummary, Person, Intake, Session, Project, BudgetLine, BudgetLineView, BudgetSummary, StageEvent,
         Disbursement, FollowUp, Referral, PersonImport, ProjectRules, SessionTile, SessionView, ProjectTile,
         Money, ProjectView, PersonQuery, PersonsPage, ProjectQuery, ProjectRow, ProjectsPage, TimelineEvent, Timeline, RecentEvent, VisitDue, SyncState, OverdueVisit, Home, Change,
-        Conflict, Exported, Imported, SyncStage, SyncProgress, DeviceRow, RevocationDone, UnexplainedTranche, Measure, Report, Checked, Digest, ReferenceEntry, PasswordChanged, StageUndone,
+        Conflict, Exported, Imported, SyncStage, SyncProgress, DeviceRow, RevocationDone, UnexplainedTranche, Measure, Report, SurvivalStep, SurvivalAt, SurvivalBy, SurvivalCurve, Survival, JourneyStep, CounsellorOverdue, Dashboard,
+        ExportFormat, ExportTable, ExportDone, ExportRecord, Language, DonorFormat, DonorReportDone, Checked, Digest, ReferenceEntry, PasswordChanged, StageUndone,
         demo::DemoSummary,
     );
     let mut out = String::from(

@@ -18,7 +18,7 @@ use crate::domain::{
 use crate::error::StoreError;
 use crate::fold::fold;
 use crate::masar::Masar;
-use crate::report::Dimension;
+use crate::report::{Dimension, ExportFormat, ExportTable};
 use crate::schema;
 use crate::Result;
 
@@ -72,6 +72,10 @@ pub struct Permissions {
     pub erase_person: bool,
     /// Record the daily work.
     pub record_work: bool,
+    /// Export person-level tables (persons, attendance).
+    pub export_person_data: bool,
+    /// Write the report to donors; without it the dashboard shows one's own caseload.
+    pub report_to_donors: bool,
 }
 
 /// The choice lists every form offers, as the core accepts them.
@@ -101,8 +105,16 @@ pub struct Choices {
     pub decisions: Vec<String>,
     /// Ways the indicators may be split.
     pub dimensions: Vec<String>,
+    /// The indicators, in the order of the programme's closing table.
+    pub indicators: Vec<String>,
     /// Nationalities offered first: ISO alpha-3 and alpha-2 codes.
     pub countries: Vec<(String, String)>,
+    /// Tables that can be exported.
+    pub export_tables: Vec<String>,
+    /// Of those, the ones that hold persons (for supervisors and administrators).
+    pub person_level_tables: Vec<String>,
+    /// File formats of an export.
+    pub export_formats: Vec<String>,
     /// A person's required fields (`born` may be given as `birth_year`).
     pub person_required: Vec<String>,
 }
@@ -127,8 +139,12 @@ impl Choices {
             roles: strings(schema::ROLES),
             decisions: strings(DECISIONS),
             dimensions: Dimension::ALL.iter().map(|d| d.as_str().to_string()).collect(),
+            indicators: strings(&crate::report::INDICATORS),
             countries: schema::COUNTRIES.iter().map(|(a3, a2)| ((*a3).to_string(), (*a2).to_string())).collect(),
             person_required: strings(crate::domain::PERSON_REQUIRED),
+            export_tables: ExportTable::ALL.iter().map(|t| t.as_str().to_string()).collect(),
+            person_level_tables: ExportTable::ALL.iter().filter(|t| t.person_level()).map(|t| t.as_str().to_string()).collect(),
+            export_formats: ExportFormat::ALL.iter().map(|f| f.as_str().to_string()).collect(),
         }
     }
 }
@@ -148,6 +164,8 @@ pub struct SessionInfo {
     pub language: Option<String>,
     /// The Arabic month names the user reads: maghreb, levant or standard.
     pub months: Option<String>,
+    /// The digits the user reads in Arabic: latn (0123) or arab (٠١٢٣).
+    pub digits: Option<String>,
     /// Whether this is the demo database.
     pub demo: bool,
     /// What the user may do.
@@ -481,6 +499,7 @@ impl Masar {
             device_name: s.device_name,
             language: self.preference("language")?,
             months: self.preference("months")?,
+            digits: self.preference("digits")?,
             demo,
             permissions: Permissions {
                 manage_users: Permission::ManageUsers.allows(role),
@@ -488,6 +507,8 @@ impl Masar {
                 decide_in_committee: Permission::DecideInCommittee.allows(role),
                 erase_person: Permission::ErasePerson.allows(role),
                 record_work: Permission::RecordWork.allows(role),
+                export_person_data: Permission::ExportPersonData.allows(role),
+                report_to_donors: Permission::ReportToDonors.allows(role),
             },
             choices: Choices::current(),
             today: self.clock().today(),

@@ -4,8 +4,8 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
-  AppInfo, DeviceRow, RevocationDone, PersonQuery, PersonsPage, ProjectQuery, ProjectsPage, Conflict, Enrolled, ErrorReport, Exported, Home, Id, Imported, Person, ProjectTile,
-  ProjectView, Report, SessionInfo, SessionTile, SessionView, StageUndone, SyncProgress, SyncState, Timeline, UnexplainedTranche, UserSummary,
+  AppInfo, DeviceRow, RevocationDone, PersonQuery, PersonsPage, ProjectQuery, ProjectsPage, Conflict, Dashboard, DonorReportDone, Enrolled, ErrorReport, ExportDone, Exported,
+  Home, Id, Imported, Person, ProjectTile, ProjectView, SessionInfo, SessionTile, SessionView, StageUndone, SyncProgress, SyncState, Timeline, UnexplainedTranche, UserSummary,
 } from "./types";
 
 export type { ErrorReport } from "./types";
@@ -30,6 +30,7 @@ export const api = {
   logout: () => call<Done>("logout"),
   setLanguage: (language: string) => call<Done>("set_language", { language }),
   setMonths: (months: string) => call<Done>("set_months", { months }),
+  setDigits: (digits: string) => call<Done>("set_digits", { digits }),
   home: () => call<Home>("home"),
   personsSearch: (text: string) => call<Person[]>("persons_search", { text }),
   personTimeline: (id: string) => call<Timeline>("person_timeline", { id }),
@@ -76,7 +77,12 @@ export const api = {
   conflicts: () => call<Conflict[]>("conflicts"),
   unexplained: () => call<UnexplainedTranche[]>("unexplained_tranches"),
   conflictResolve: (id: string, keep: "kept" | "other" | null, value: string | null) => call<Done>("conflict_resolve", { id, keep, value }),
-  report: (from: string, to: string, by: string[]) => call<Report>("report_indicators", { from, to, by }),
+  dashboard: (from: string, to: string) => call<Dashboard>("dashboard", { from, to }),
+  exportFolder: () => call<string>("export_folder"),
+  donorReport: (from: string, to: string, donor: string | null, language: string, format: "pdf" | "xlsx", folder: string) =>
+    call<DonorReportDone>("donor_report", { from, to, donor, language, format, folder }),
+  exportTable: (what: string, format: string, from: string | null, to: string | null, pseudonymise: boolean, folder: string) =>
+    call<ExportDone>("export_table", { what, format, from, to, pseudonymise, folder }),
 };
 
 /** Tells `f` how far a bundle export or import got, as it goes. */

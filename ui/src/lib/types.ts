@@ -69,6 +69,10 @@ language: string | null,
  */
 months: string | null, 
 /**
+ * The digits the user reads in Arabic: latn (0123) or arab (٠١٢٣).
+ */
+digits: string | null, 
+/**
  * Whether this is the demo database.
  */
 demo: boolean, 
@@ -105,7 +109,15 @@ erase_person: boolean,
 /**
  * Record the daily work.
  */
-record_work: boolean, };
+record_work: boolean, 
+/**
+ * Export person-level tables (persons, attendance).
+ */
+export_person_data: boolean, 
+/**
+ * Write the report to donors; without it the dashboard shows one's own caseload.
+ */
+report_to_donors: boolean, };
 
 export type Choices = { 
 /**
@@ -157,9 +169,25 @@ decisions: Array<string>,
  */
 dimensions: Array<string>, 
 /**
+ * The indicators, in the order of the programme's closing table.
+ */
+indicators: Array<string>, 
+/**
  * Nationalities offered first: ISO alpha-3 and alpha-2 codes.
  */
 countries: Array<[string, string]>, 
+/**
+ * Tables that can be exported.
+ */
+export_tables: Array<string>, 
+/**
+ * Of those, the ones that hold persons (for supervisors and administrators).
+ */
+person_level_tables: Array<string>, 
+/**
+ * File formats of an export.
+ */
+export_formats: Array<string>, 
 /**
  * A person's required fields (`born` may be given as `birth_year`).
  */
@@ -1466,6 +1494,225 @@ indicators: { [key in string]: Measure },
  * Dimension → part → the dimension's indicators.
  */
 breakdown: { [key in string]: { [key in string]: { [key in string]: Measure } } }, };
+
+export type SurvivalStep = { 
+/**
+ * Days since the first disbursement.
+ */
+day: number, 
+/**
+ * Enterprises still followed on that day (closed or seen running that late).
+ */
+at_risk: number, 
+/**
+ * Enterprises found closed on that day.
+ */
+closed: number, 
+/**
+ * Enterprises last seen running on that day, and not followed since.
+ */
+censored: number, 
+/**
+ * The share still running after that day.
+ */
+survival: number, 
+/**
+ * The 95% interval's lower bound.
+ */
+lower: number, 
+/**
+ * The 95% interval's upper bound.
+ */
+upper: number, };
+
+export type SurvivalAt = { 
+/**
+ * Months after the first disbursement.
+ */
+months: number, 
+/**
+ * The days those months stand for.
+ */
+day: number, 
+/**
+ * The share still running; `None` when no enterprise was followed that long.
+ */
+survival: number | null, 
+/**
+ * The 95% interval's lower bound.
+ */
+lower: number | null, 
+/**
+ * The 95% interval's upper bound.
+ */
+upper: number | null, 
+/**
+ * Enterprises followed at least that long.
+ */
+at_risk: number, };
+
+export type SurvivalBy = "cohort" | "sector" | "sex";
+
+export type SurvivalCurve = { 
+/**
+ * The group: `all`, a year, a sector, or a sex.
+ */
+group: string, 
+/**
+ * Funded enterprises in the group.
+ */
+enterprises: number, 
+/**
+ * Of them, found closed.
+ */
+closed: number, 
+/**
+ * Of them, still followed or lost to follow-up (censored).
+ */
+censored: number, 
+/**
+ * The curve, one step per day something happened.
+ */
+steps: Array<SurvivalStep>, 
+/**
+ * The share still running at 6, 12 and 24 months.
+ */
+at: Array<SurvivalAt>, };
+
+export type Survival = { 
+/**
+ * The day of the analysis: nothing later is counted.
+ */
+as_of: string, 
+/**
+ * How the groups are split, if they are.
+ */
+by: SurvivalBy | null, 
+/**
+ * The curve of all enterprises first, then one per group.
+ */
+curves: Array<SurvivalCurve>, };
+
+export type JourneyStep = { 
+/**
+ * welcomed, sensitised, trained (persons); plan, approved, funded, running_12_months
+ * (projects).
+ */
+step: string, 
+/**
+ * How many reached it in the period.
+ */
+count: number, 
+/**
+ * Whether it counts persons (else projects).
+ */
+persons: boolean, };
+
+export type CounsellorOverdue = { 
+/**
+ * The counsellor's log-in name ("unknown" for a project without one).
+ */
+counsellor: string, 
+/**
+ * Projects whose next visit was due before the period's last day.
+ */
+overdue: number, };
+
+export type Dashboard = { 
+/**
+ * The figures are the user's caseload only (a counsellor's), not the programme's.
+ */
+caseload: boolean, 
+/**
+ * The indicators, with every breakdown.
+ */
+report: Report, 
+/**
+ * The journey, step by step (`docs/indicators.md`).
+ */
+journey: Array<JourneyStep>, 
+/**
+ * Overdue visits on the period's last day per counsellor, most first.
+ */
+overdue: Array<CounsellorOverdue>, 
+/**
+ * Survival of the enterprises on the period's last day, all then per cohort.
+ */
+survival: Survival, };
+
+export type ExportFormat = "csv" | "hxl" | "xlsx";
+
+export type ExportTable = "persons" | "sessions" | "attendance" | "projects" | "disbursements" | "followups" | "indicators";
+
+export type ExportDone = { 
+/**
+ * The file written.
+ */
+path: string, 
+/**
+ * Rows written, the header and hashtags aside.
+ */
+rows: number, 
+/**
+ * Whether names, phones and registration numbers were left out and ids replaced.
+ */
+pseudonymised: boolean, };
+
+export type ExportRecord = { 
+/**
+ * When (RFC 3339).
+ */
+at: string, 
+/**
+ * Who, by name.
+ */
+user: string, 
+/**
+ * Which table.
+ */
+what: string, 
+/**
+ * csv, hxl or xlsx.
+ */
+format: string, 
+/**
+ * The period's first day, empty for every date.
+ */
+from: string, 
+/**
+ * The period's last day, empty for every date.
+ */
+to: string, 
+/**
+ * Whether names, phones and registration numbers were left out.
+ */
+pseudonymised: boolean, 
+/**
+ * Rows written.
+ */
+rows: number, 
+/**
+ * Where the file was written.
+ */
+path: string, };
+
+export type Language = "fr" | "ar" | "en";
+
+export type DonorFormat = "pdf" | "xlsx";
+
+export type DonorReportDone = { 
+/**
+ * Where it was written.
+ */
+path: string, 
+/**
+ * PDF or workbook.
+ */
+format: DonorFormat, 
+/**
+ * Pages of the PDF, or sheets of the workbook.
+ */
+parts: number, };
 
 export type Checked = { 
 /**

@@ -63,7 +63,7 @@ pub(crate) fn indicators(conn: &Connection, from: NaiveDate, to: NaiveDate, by: 
     let sensitised = attended("awareness")?;
     let trained = attended("training")?;
 
-    let tranches = period_tranches(conn, &f, &t)?;
+    let tranches = period_tranches(conn, &f, &t, None)?;
     let (funded, reinforced) = first_tranches(&tranches);
 
     let mut beneficiaries = BTreeSet::new();
@@ -76,8 +76,8 @@ pub(crate) fn indicators(conn: &Connection, from: NaiveDate, to: NaiveDate, by: 
         }
     }
 
-    let cooperatives = period_cooperatives(conn, &f, &t)?;
-    let overdue = overdue_projects(conn, to)?;
+    let cooperatives = period_cooperatives(conn, &f, &t, None)?;
+    let overdue = overdue_projects(conn, to, None)?;
     let amount = total_amount(&tranches);
 
     let mut totals = Cell::new();

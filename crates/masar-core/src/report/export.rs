@@ -31,6 +31,9 @@ pub enum ExportFormat {
 }
 
 impl ExportFormat {
+    /// Every format.
+    pub const ALL: [ExportFormat; 3] = [ExportFormat::Csv, ExportFormat::Hxl, ExportFormat::Xlsx];
+
     /// Reads a format's name.
     pub fn parse(s: &str) -> Result<ExportFormat, InputError> {
         match s.trim() {
@@ -365,7 +368,7 @@ fn write_rows(
     };
     let count = if table == ExportTable::Indicators {
         let (from, to) = period.ok_or_else(|| InputError::Missing { field: "from".into(), hint: "give the report's period with --from and --to".into() })?;
-        let report = super::indicators(conn, from, to, &super::Dimension::ALL, None)?;
+        let report = super::indicators(conn, from, to, &super::Dimension::ALL, super::Filter::default())?;
         let rows = indicator_rows(&report);
         for row in &rows {
             sink.row(row).map_err(|e| not_written(&e))?;

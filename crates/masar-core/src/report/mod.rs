@@ -21,10 +21,12 @@ use crate::Result;
 
 #[cfg(test)]
 mod by_records;
+mod dashboard;
 mod donor;
 mod export;
 mod survival;
 
+pub use dashboard::{CounsellorOverdue, Dashboard, JourneyStep};
 pub use donor::{DonorFormat, DonorReportDone, Language};
 pub use export::{ExportDone, ExportFormat, ExportRecord, ExportTable};
 pub use survival::{Survival, SurvivalAt, SurvivalBy, SurvivalCurve, SurvivalStep};
@@ -102,8 +104,32 @@ pub enum Measure {
     Money(#[ts(as = "BTreeMap<String, String>")] BTreeMap<String, Decimal>),
 }
 
+/// Every indicator, in the order of the programme's closing table.
+pub const INDICATORS: [&str; 9] = [
+    "welcomed",
+    "sensitised",
+    "trained",
+    "projects_funded",
+    "funded_beneficiaries",
+    "enterprises_reinforced",
+    "cooperatives_created",
+    "amount_disbursed",
+    "followups_overdue",
+];
+
 /// Indicator name → value.
 pub type Cell = BTreeMap<&'static str, Measure>;
+
+/// Whose part of the programme a report counts: one donor's (its projects, their
+/// beneficiaries, its money), one counsellor's caseload (the persons and projects they
+/// follow), or, with neither, the whole programme.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Filter<'a> {
+    /// The donor, as written in the donors' list.
+    pub donor: Option<&'a str>,
+    /// The counsellor's user id.
+    pub counsellor: Option<&'a str>,
+}
 
 /// The indicators of a period, with the breakdowns asked for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -138,7 +164,8 @@ fn or_unknown(v: Option<String>) -> String {
 
 /// Funded or active projects whose latest visit on or before `day` set a next visit due
 /// before `day`, with that due date, most overdue first.
-pub(crate) fn overdue_projects(conn: &Connection, day: NaiveDate) -> Result<Vec<(String, String)>> {
+/// With `counsellor`, only the projects they follow.
+pub(crate) fn overdue_projects(conn: &Connection, day: NaiveDate, counsellor: Option<&str>) -> Result<Vec<(String, String)>> {
     let day = day.format("%Y-%m-%d").to_string();
     let mut stmt = conn.prepare(
         "SELECT p.id, f.next_due FROM projects p JOIN followups f ON f.project_id = p.id
@@ -146,9 +173,10 @@ pub(crate) fn overdue_projects(conn: &Connection, day: NaiveDate) -> Result<Vec<
            AND f.id = (SELECT g.id FROM followups g WHERE g.project_id = p.id AND g.date <= ?1
                        ORDER BY g.date DESC, g.id DESC LIMIT 1)
            AND f.next_due IS NOT NULL AND f.next_due < ?1
+           AND (?2 IS NULL OR p.counsellor = ?2)
          ORDER BY f.next_due, p.id",
     )?;
-    let rows = stmt.query_map([day], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let rows = stmt.query_map(rusqlite::params![day, counsellor], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
 
@@ -171,15 +199,16 @@ fn money_into(cells: &mut BTreeMap<String, Cell>, part: &str, currency: &str, am
     }
 }
 
-/// The tranches paid in `[f, t]`, by project, date and id, their money read exactly.
-fn period_tranches(conn: &Connection, f: &str, t: &str) -> Result<Vec<Tranche>> {
+/// The tranches paid in `[f, t]` (to the projects `counsellor` follows, if given), by
+/// project, date and id, their money read exactly.
+fn period_tranches(conn: &Connection, f: &str, t: &str, counsellor: Option<&str>) -> Result<Vec<Tranche>> {
     let mut stmt = conn.prepare(
         "SELECT d.project_id, d.date, d.id, d.amount, d.currency, d.donor, p.kind, p.sector
          FROM disbursements d JOIN projects p ON p.id = d.project_id
-         WHERE d.date BETWEEN ?1 AND ?2 ORDER BY d.project_id, d.date, d.id",
+         WHERE d.date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR p.counsellor = ?3) ORDER BY d.project_id, d.date, d.id",
     )?;
     let rows = stmt
-        .query_map([f, t], |r| {
+        .query_map(rusqlite::params![f, t, counsellor], |r| {
             Ok((
                 r.get::<_, Option<String>>(3)?,
                 Tranche {
@@ -204,10 +233,12 @@ fn period_tranches(conn: &Connection, f: &str, t: &str) -> Result<Vec<Tranche>> 
     Ok(tranches)
 }
 
-/// The cooperatives registered in `[f, t]`, with their sector.
-fn period_cooperatives(conn: &Connection, f: &str, t: &str) -> Result<Vec<(String, String)>> {
-    let mut stmt = conn.prepare("SELECT id, sector FROM projects WHERE kind = 'cooperative' AND registered_on BETWEEN ?1 AND ?2")?;
-    let rows = stmt.query_map([f, t], |r| Ok((r.get::<_, String>(0)?, or_unknown(r.get(1)?))))?;
+/// The cooperatives registered in `[f, t]` (that `counsellor` follows, if given), with their sector.
+fn period_cooperatives(conn: &Connection, f: &str, t: &str, counsellor: Option<&str>) -> Result<Vec<(String, String)>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, sector FROM projects WHERE kind = 'cooperative' AND registered_on BETWEEN ?1 AND ?2 AND (?3 IS NULL OR counsellor = ?3)",
+    )?;
+    let rows = stmt.query_map(rusqlite::params![f, t, counsellor], |r| Ok((r.get::<_, String>(0)?, or_unknown(r.get(1)?))))?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
@@ -307,9 +338,10 @@ fn person_part(dim: Dimension, to: NaiveDate) -> String {
 /// combination of sex, age bracket, nationality and city, how many persons were welcomed,
 /// sensitised, trained and members of a project funded (first funded) in the period.
 /// Each person counts once per indicator, in exactly one combination.
-/// With `donor`, the beneficiaries are those of the projects whose first tranche in the
-/// period is that donor's; the other person indicators are the whole programme's.
-fn person_counts(conn: &Connection, f: &str, t: &str, to: NaiveDate, donor: Option<&str>) -> Result<Vec<([String; 4], [u64; 4])>> {
+/// With a donor, the beneficiaries are those of the projects whose first tranche in the
+/// period is that donor's; the other person indicators are the whole programme's. With a
+/// counsellor, only the persons they follow count.
+fn person_counts(conn: &Connection, f: &str, t: &str, to: NaiveDate, filter: Filter<'_>) -> Result<Vec<([String; 4], [u64; 4])>> {
     let parts = [Dimension::Sex, Dimension::Age, Dimension::Nationality, Dimension::City].map(|d| person_part(d, to));
     let sql = format!(
         "WITH events(id, w, s, t, b) AS (
@@ -329,11 +361,11 @@ fn person_counts(conn: &Connection, f: &str, t: &str, to: NaiveDate, donor: Opti
                              ORDER BY e.date, e.id LIMIT 1)))),
          counted AS (SELECT id, max(w) AS w, max(s) AS s, max(t) AS t, max(b) AS b FROM events WHERE id IS NOT NULL GROUP BY id)
          SELECT {}, {}, {}, {}, sum(c.w), sum(c.s), sum(c.t), sum(c.b)
-         FROM counted c LEFT JOIN persons p ON p.id = c.id GROUP BY 1, 2, 3, 4",
+         FROM counted c LEFT JOIN persons p ON p.id = c.id WHERE (?4 IS NULL OR p.counsellor = ?4) GROUP BY 1, 2, 3, 4",
         parts[0], parts[1], parts[2], parts[3]
     );
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(rusqlite::params![f, t, donor], |r| {
+    let rows = stmt.query_map(rusqlite::params![f, t, filter.donor, filter.counsellor], |r| {
         Ok(([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?], [r.get::<_, i64>(4)?, r.get(5)?, r.get(6)?, r.get(7)?].map(|n| n.max(0) as u64)))
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -346,15 +378,17 @@ const PERSON_INDICATORS: [&str; 4] = ["welcomed", "sensitised", "trained", "fund
 /// and split in SQL; tranches of the period are read to add their money exactly (SQLite
 /// would add decimals as floating point) and to find each project's first donor.
 ///
-/// With `donor`, projects, their beneficiaries and money are that donor's part, exactly
+/// For a donor, projects, their beneficiaries and money are that donor's part, exactly
 /// as the split by donor counts it (a project under the donor of its first tranche in the
 /// period, each tranche's money under its own donor); persons welcomed, sensitised and
-/// trained, cooperatives and overdue follow-ups stay the whole programme's.
-pub(crate) fn indicators(conn: &Connection, from: NaiveDate, to: NaiveDate, by: &[Dimension], donor: Option<&str>) -> Result<Report> {
+/// trained, cooperatives and overdue follow-ups stay the whole programme's. For a
+/// counsellor, every indicator counts the persons and projects they follow.
+pub(crate) fn indicators(conn: &Connection, from: NaiveDate, to: NaiveDate, by: &[Dimension], filter: Filter<'_>) -> Result<Report> {
     let (f, t) = (from.format("%Y-%m-%d").to_string(), to.format("%Y-%m-%d").to_string());
-    let persons = person_counts(conn, &f, &t, to, donor)?;
+    let persons = person_counts(conn, &f, &t, to, filter)?;
+    let donor = filter.donor;
 
-    let tranches = period_tranches(conn, &f, &t)?;
+    let tranches = period_tranches(conn, &f, &t, filter.counsellor)?;
     let (mut funded, mut reinforced) = first_tranches(&tranches);
     if let Some(donor) = donor {
         funded.retain(|tr| tr.donor == donor);
@@ -370,9 +404,9 @@ pub(crate) fn indicators(conn: &Connection, from: NaiveDate, to: NaiveDate, by: 
         None => &tranches,
     };
 
-    let cooperatives = period_cooperatives(conn, &f, &t)?;
-    let overdue = overdue_projects(conn, to)?;
-    let amount = total_amount(&tranches);
+    let cooperatives = period_cooperatives(conn, &f, &t, filter.counsellor)?;
+    let overdue = overdue_projects(conn, to, filter.counsellor)?;
+    let amount = total_amount(tranches);
 
     let mut totals = Cell::new();
     for (i, name) in PERSON_INDICATORS.iter().enumerate() {
@@ -500,7 +534,19 @@ impl Db {
         let mut dims = by.to_vec();
         dims.sort();
         dims.dedup();
-        indicators(self.conn(), from_d, to_d, &dims, None)
+        indicators(self.conn(), from_d, to_d, &dims, Filter::default())
+    }
+
+    /// The dashboard of `[from, to]`: the programme's for supervisors and administrators, the
+    /// user's own caseload for a counsellor.
+    pub(crate) fn dashboard(&self, from: &str, to: &str) -> Result<Dashboard> {
+        let (from_d, to_d) = (parse_date("from", from)?, parse_date("to", to)?);
+        if from_d > to_d {
+            return Err(InputError::rule("period_reversed", format!("the period starts ({from}) after it ends ({to}): swap --from and --to"), &[("from", from), ("to", to)]).into());
+        }
+        let user = self.user();
+        let caseload = !crate::auth::Permission::ReportToDonors.allows(user.role);
+        dashboard::dashboard(self.conn(), from_d, to_d, caseload.then_some(user.id.as_str()))
     }
 
     /// Survival of the funded enterprises as of `as_of` (today by default), split `by`.
@@ -509,7 +555,7 @@ impl Db {
             Some(text) => parse_date("at", text)?,
             None => self.clock().today(),
         };
-        survival::survival(self.conn(), day, by, None)
+        survival::survival(self.conn(), day, by, Filter::default())
     }
 
     /// Writes a table of `[from, to]` (every date by default) to `out` (CSV, HXL or XLSX), and records who
@@ -606,7 +652,7 @@ impl Db {
     /// Funded or active projects whose next visit was due before `day` with no visit
     /// since, most overdue first: what a counsellor must see first.
     pub(crate) fn overdue_followups(&self, day: NaiveDate) -> Result<Vec<(String, String)>> {
-        overdue_projects(self.conn(), day)
+        overdue_projects(self.conn(), day, None)
     }
 }
 
@@ -783,7 +829,7 @@ mod properties {
             // A donor's report counts its projects and money as the split by donor does, and
             // the programme's activities whole.
             for (donor, cell) in &r.breakdown["donor"] {
-                let mine = super::indicators(m.conn(), from, to, &[Dimension::Sector], Some(donor)).expect("donor's report");
+                let mine = super::indicators(m.conn(), from, to, &[Dimension::Sector], super::Filter { donor: Some(donor), counsellor: None }).expect("donor's report");
                 for name in ["projects_funded", "enterprises_reinforced", "amount_disbursed"] {
                     prop_assert_eq!(&mine.indicators[name], &cell[name], "{}/{}", donor, name);
                 }

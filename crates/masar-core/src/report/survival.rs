@@ -130,9 +130,10 @@ struct Followed {
 }
 
 /// Survival of the funded `creation` and `reinforcement` projects as of `as_of`.
-/// With `donor`, only the enterprises whose first tranche was that donor's.
-pub(crate) fn survival(conn: &Connection, as_of: NaiveDate, by: Option<SurvivalBy>, donor: Option<&str>) -> Result<Survival> {
-    let followed = followed(conn, as_of, by, donor)?;
+/// For a donor, only the enterprises whose first tranche was that donor's; for a
+/// counsellor, those they follow.
+pub(crate) fn survival(conn: &Connection, as_of: NaiveDate, by: Option<SurvivalBy>, filter: super::Filter<'_>) -> Result<Survival> {
+    let followed = followed(conn, as_of, by, filter)?;
     let mut curves = vec![curve("all", followed.iter())];
     if by.is_some() {
         let mut groups: BTreeMap<&str, Vec<&Followed>> = BTreeMap::new();
@@ -146,7 +147,7 @@ pub(crate) fn survival(conn: &Connection, as_of: NaiveDate, by: Option<SurvivalB
 
 /// Each funded enterprise with its first disbursement, its first closing visit and its
 /// last visit (visits before the first disbursement or after `as_of` do not count).
-fn followed(conn: &Connection, as_of: NaiveDate, by: Option<SurvivalBy>, donor: Option<&str>) -> Result<Vec<Followed>> {
+fn followed(conn: &Connection, as_of: NaiveDate, by: Option<SurvivalBy>, filter: super::Filter<'_>) -> Result<Vec<Followed>> {
     let day = as_of.format("%Y-%m-%d").to_string();
     let group = match by {
         None => "''",
@@ -168,10 +169,11 @@ fn followed(conn: &Connection, as_of: NaiveDate, by: Option<SurvivalBy>, donor: 
          WHERE p.kind IN ('creation', 'reinforcement')
            AND (?2 IS NULL OR ?2 = (SELECT coalesce(nullif(trim(e.donor), ''), 'unknown') FROM disbursements e
                                      WHERE e.project_id = p.id AND e.date = f.start ORDER BY e.id LIMIT 1))
+           AND (?3 IS NULL OR p.counsellor = ?3)
          ORDER BY p.id"
     );
     let rows: Vec<(String, String, Option<String>, Option<String>)> =
-        conn.prepare(&sql)?.query_map(rusqlite::params![day, donor], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<rusqlite::Result<_>>()?;
+        conn.prepare(&sql)?.query_map(rusqlite::params![day, filter.donor, filter.counsellor], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<rusqlite::Result<_>>()?;
     let stored = |text: &str| -> Result<NaiveDate> {
         Ok(NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| StoreError::Corrupt { what: "a date in the follow-up of a project".into(), value: text.into() })?)
     };

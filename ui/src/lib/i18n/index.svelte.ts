@@ -19,7 +19,23 @@ const locales: Record<Lang, string> = { fr: "fr-FR", ar: "ar-MA", en: "en-GB" };
 export type Months = "maghreb" | "levant" | "standard";
 const monthLocales: Record<Months, string> = { maghreb: "ar-MA-u-nu-latn", levant: "ar-SY-u-nu-latn", standard: "ar-EG-u-nu-latn" };
 
-let current = $state<{ lang: Lang; months: Months }>({ lang: "fr", months: "maghreb" });
+/** The digits Arabic is read with: the Maghreb's 0123 or the Middle East's ٠١٢٣. */
+export type Digits = "latn" | "arab";
+
+let current = $state<{ lang: Lang; months: Months; digits: Digits }>({ lang: "fr", months: "maghreb", digits: "latn" });
+
+export function digits(): Digits {
+  return current.digits;
+}
+
+export function setDigits(d: Digits) {
+  current.digits = d;
+}
+
+/** The locale numbers are written in: Arabic-Indic digits in Arabic when the user prefers them. */
+export function numberLocale(): string {
+  return current.lang === "ar" ? `ar-MA-u-nu-${current.digits}` : locales[current.lang];
+}
 
 export function months(): Months {
   return current.months;
@@ -48,7 +64,7 @@ function fill(text: string, vars: Record<string, string | number>): string {
 }
 
 function formatValue(v: string | number): string {
-  return typeof v === "number" ? new Intl.NumberFormat(locales[current.lang]).format(v) : v;
+  return typeof v === "number" ? new Intl.NumberFormat(numberLocale()).format(v) : v;
 }
 
 /** The text of `key` in the current language; the English text if a catalogue lacks it. */
@@ -70,7 +86,7 @@ export function formatDate(iso: string | null | undefined): string {
   if (!iso) return "—";
   const d = new Date(iso.length === 10 ? iso + "T12:00:00Z" : iso);
   if (isNaN(d.getTime())) return iso;
-  const locale = current.lang === "ar" ? monthLocales[current.months] : locales[current.lang];
+  const locale = current.lang === "ar" ? monthLocales[current.months].replace("nu-latn", `nu-${current.digits}`) : locales[current.lang];
   return new Intl.DateTimeFormat(locale, { year: "numeric", month: "short", day: "numeric", timeZone: "UTC" }).format(d);
 }
 
@@ -78,10 +94,13 @@ export function formatDate(iso: string | null | undefined): string {
 export function formatAmount(amount: string | null | undefined, currency = ""): string {
   if (amount === null || amount === undefined || amount === "") return "—";
   const [int, frac] = amount.replace("-", "").split(".");
-  const grouped = new Intl.NumberFormat(locales[current.lang]).format(BigInt(int || "0"));
-  const sep = new Intl.NumberFormat(locales[current.lang]).formatToParts(1.5).find((p) => p.type === "decimal")?.value ?? ".";
+  const format = new Intl.NumberFormat(numberLocale());
+  const grouped = format.format(BigInt(int || "0"));
+  const sep = format.formatToParts(1.5).find((p) => p.type === "decimal")?.value ?? ".";
+  // The decimals keep every digit the core gave, written in the user's digits.
+  const decimals = (frac ?? "").replace(/\d/g, (d) => format.format(Number(d)));
   const sign = amount.startsWith("-") ? "-" : "";
-  return `${sign}${grouped}${frac ? sep + frac : ""}${currency ? " " + currency : ""}`;
+  return `${sign}${grouped}${decimals ? sep + decimals : ""}${currency ? " " + currency : ""}`;
 }
 
 /** An amount as typed in the user's language, made canonical for the core ("4 500,50" in
@@ -117,8 +136,8 @@ export function countryName(alpha2: string): string {
   }
 }
 
-export function formatNumber(n: number): string {
-  return new Intl.NumberFormat(locales[current.lang]).format(n);
+export function formatNumber(n: number, options: Intl.NumberFormatOptions = {}): string {
+  return new Intl.NumberFormat(numberLocale(), options).format(n);
 }
 
 /** A field of the core by its label in the user's language, never the core's name. */

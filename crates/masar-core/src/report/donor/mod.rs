@@ -76,17 +76,7 @@ pub(crate) struct DonorReport {
 pub(crate) const BREAKDOWNS: [Dimension; 5] = [Dimension::Sex, Dimension::Age, Dimension::Nationality, Dimension::City, Dimension::Sector];
 
 /// The indicators of the summary, in the order of the programme's closing table.
-pub(crate) const SUMMARY: [&str; 9] = [
-    "welcomed",
-    "sensitised",
-    "trained",
-    "projects_funded",
-    "funded_beneficiaries",
-    "enterprises_reinforced",
-    "cooperatives_created",
-    "amount_disbursed",
-    "followups_overdue",
-];
+pub(crate) const SUMMARY: [&str; 9] = super::INDICATORS;
 
 /// The indicators that stay the whole programme's in one donor's report.
 pub(crate) const PROGRAMME_WIDE: [&str; 5] = ["welcomed", "sensitised", "trained", "cooperatives_created", "followups_overdue"];
@@ -105,8 +95,8 @@ pub struct DonorReportDone {
 /// Gathers the report of `[from, to]`, for `donor` or the whole programme.
 pub(crate) fn gather(conn: &rusqlite::Connection, from: NaiveDate, to: NaiveDate, donor: Option<&str>, made: (NaiveDate, &str)) -> Result<DonorReport> {
     let all: Vec<Dimension> = Dimension::ALL.to_vec();
-    let indicators = super::indicators(conn, from, to, &all, donor)?;
-    let survival = super::survival::survival(conn, to, Some(SurvivalBy::Cohort), donor)?;
+    let indicators = super::indicators(conn, from, to, &all, super::Filter { donor, counsellor: None })?;
+    let survival = super::survival::survival(conn, to, Some(SurvivalBy::Cohort), super::Filter { donor, counsellor: None })?;
     Ok(DonorReport {
         organisation: crate::store::meta(conn, "org_name")?.unwrap_or_default(),
         donor: donor.map(str::to_string),
