@@ -132,6 +132,27 @@ impl DonorReport {
         }
     }
 
+    /// The columns of the money table: donor, currency, amount, projects funded and reinforced.
+    pub(crate) fn money_header(words: &Words) -> [String; 5] {
+        [
+            words.t("dim.donor"),
+            words.t("report.currency"),
+            words.t("report.amount"),
+            words.indicator("projects_funded"),
+            words.indicator("enterprises_reinforced"),
+        ]
+    }
+
+    /// The paragraphs of the methods note (catalogue keys); the donor's only in a donor's report.
+    pub(crate) fn methods(&self) -> Vec<&'static str> {
+        let mut keys = vec!["report.method_period", "report.method_persons", "report.method_projects"];
+        if self.donor.is_some() {
+            keys.push("report.method_donor");
+        }
+        keys.extend(["report.method_survival", "report.method_overdue"]);
+        keys
+    }
+
     /// Whether the indicator is marked as the whole programme's (in a donor's report).
     pub(crate) fn programme_wide(&self, name: &str) -> bool {
         self.donor.is_some() && PROGRAMME_WIDE.contains(&name)

@@ -391,13 +391,7 @@ fn money(layout: &mut Layout<'_>, report: &DonorReport) {
             }
         }
     }
-    let header = [
-        words.t("dim.donor"),
-        words.t("report.currency"),
-        words.t("report.amount"),
-        words.indicator("projects_funded"),
-        words.indicator("enterprises_reinforced"),
-    ];
+    let header = DonorReport::money_header(words);
     layout.table(&[(0.26, Align::Start), (0.12, Align::Start), (0.24, Align::End), (0.19, Align::End), (0.19, Align::End)], &header, &rows);
 }
 
@@ -441,12 +435,7 @@ fn survival(layout: &mut Layout<'_>, report: &DonorReport) {
 fn methods(layout: &mut Layout<'_>, report: &DonorReport) {
     let words = layout.words;
     layout.heading(&words.t("report.methods"), 40.0);
-    let mut keys = vec!["report.method_period", "report.method_persons", "report.method_projects"];
-    if report.donor.is_some() {
-        keys.push("report.method_donor");
-    }
-    keys.extend(["report.method_survival", "report.method_overdue"]);
-    for key in keys {
+    for key in report.methods() {
         layout.paragraph(&words.t(key), BODY, INK);
         layout.y += 4.0;
     }

@@ -186,13 +186,7 @@ fn build(report: &DonorReport, words: &Words) -> Result<(Vec<u8>, u32), XlsxErro
     let name = sheet_name(&words.t("report.money"), &mut taken);
     {
         let sheet = new_sheet(&mut workbook, &name, rtl)?;
-        let header = [
-            words.t("dim.donor"),
-            words.t("report.currency"),
-            words.t("report.amount"),
-            words.indicator("projects_funded"),
-            words.indicator("enterprises_reinforced"),
-        ];
+        let header = DonorReport::money_header(words);
         for (i, h) in header.iter().enumerate() {
             sheet.write_string_with_format(0, i as u16, h, &f.header)?;
             sheet.set_column_width(i as u16, if i == 0 { 26 } else { 18 })?;
@@ -307,12 +301,7 @@ fn build(report: &DonorReport, words: &Words) -> Result<(Vec<u8>, u32), XlsxErro
         let sheet = new_sheet(&mut workbook, &name, rtl)?;
         sheet.set_column_width(0, 110)?;
         sheet.write_string_with_format(0, 0, words.t("report.methods"), &f.bold)?;
-        let mut keys = vec!["report.method_period", "report.method_persons", "report.method_projects"];
-        if report.donor.is_some() {
-            keys.push("report.method_donor");
-        }
-        keys.extend(["report.method_survival", "report.method_overdue"]);
-        for (i, key) in keys.iter().enumerate() {
+        for (i, key) in report.methods().iter().enumerate() {
             sheet.write_string_with_format(i as u32 + 1, 0, words.t(key), &f.wrap)?;
         }
     }
