@@ -176,6 +176,12 @@ test("the dashboard: charts drawn and mirrored in Arabic, Arabic digits, the don
   try {
     await w.size(1280, 900);
     await logIn(w, "demo");
+    // About says what --version says: the version, the schema, the bundle format.
+    const [, version, schema, format] = execFileSync(CLI, ["--version"], { encoding: "utf8" }).match(/masar (\S+) \(database schema (\d+), bundle format (\d+)/);
+    await w.click("[data-testid=about] summary");
+    const about = await w.text("[data-testid=about]");
+    for (const part of [version, schema, format]) assert.ok(about.includes(part), `${about} lacks ${part}`);
+    await w.click("[data-testid=about] summary");
     await w.click("[data-nav=dashboard]");
     await w.find("[data-testid=chart-journey] canvas");
     // The figures are the core's: the same as the command line's for the same period.

@@ -295,3 +295,14 @@ fn a_search_among_many_answers_one_page_best_matches_first_with_the_total() {
     let short = page("gi", "0");
     assert_eq!((short["total"].as_u64(), short["rows"].as_array().map(Vec::len)), (Some(100_000), Some(20)));
 }
+
+#[test]
+fn the_version_says_which_schema_and_bundle_format_this_build_writes() {
+    let out = std::process::Command::new(crate::common::masar_bin()).arg("--version").output().expect("masar");
+    assert!(out.status.success());
+    let line = String::from_utf8_lossy(&out.stdout);
+    let v = masar_core::Versions::current();
+    assert_eq!(line.trim(), format!("masar {}", v.line()));
+    assert!(line.contains(&format!("database schema {}", masar_core::SCHEMA_VERSION)) && line.contains(env!("CARGO_PKG_VERSION")), "{line}");
+    assert!(line.contains(&format!("bundle format {}", v.bundle_format)), "{line}");
+}

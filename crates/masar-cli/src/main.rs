@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use masar_core::{
     split_pair, Checked, Clock, Digest, Dimension, ExportFormat, ExportTable, FixedClock, Id, Language, Masar, PasswordChanged, Permission, ReferenceEntry, SurvivalBy,
     Resolution, Role, Scope, SystemClock,
@@ -53,7 +53,12 @@ impl<E: Into<masar_core::Error>> From<E> for Failure {
 
 fn main() -> ExitCode {
     masar_core::harden_process();
-    let cli = Cli::parse();
+    // `--version` says which schema and bundle format this build writes, not only its number.
+    let version: &'static str = Box::leak(masar_core::Versions::current().line().into_boxed_str());
+    let cli = match Cli::command().version(version).try_get_matches().and_then(|m| Cli::from_arg_matches(&m)) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let json = cli.json;
     let is_report = matches!(cli.command, Command::Report(ReportCmd::Indicators { .. }));
     let is_survival = matches!(cli.command, Command::Report(ReportCmd::Survival { .. }));

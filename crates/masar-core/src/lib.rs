@@ -67,7 +67,7 @@ pub use sync::{Conflict, DeviceRow, Exported, Imported, Resolution, RevocationDo
 pub use views::{
     AppInfo, Checked, Choices, Digest, Home, Id, Money, OverdueVisit, PasswordChanged, Permissions, PersonQuery, PersonsPage, ProjectQuery,
     ProjectRow, ProjectTile, ProjectView, ProjectsPage,
-    RecentEvent, ReferenceEntry, SessionInfo, SessionTile, SessionView, StageUndone, SyncState, Timeline, TimelineEvent, VisitDue,
+    RecentEvent, ReferenceEntry, SessionInfo, SessionTile, SessionView, StageUndone, SyncState, Timeline, TimelineEvent, Versions, VisitDue,
 };
 
 /// The newest bundle format this version writes and reads.

@@ -17,7 +17,7 @@ fn generate() -> String {
     // Counts travel as JSON numbers; none of them comes near 2^53.
     let cfg = Config::new().with_large_int("number");
     let decls: Vec<String> = declarations!(&cfg;
-        ErrorReport, AppInfo, SessionInfo, Permissions, Choices, Id, Created, Status, Enrolled,
+        ErrorReport, Versions, AppInfo, SessionInfo, Permissions, Choices, Id, Created, Status, Enrolled,
         UserSummary, Person, Intake, Session, Project, BudgetLine, BudgetLineView, BudgetSummary, StageEvent,
         Disbursement, FollowUp, Referral, PersonImport, ProjectRules, SessionTile, SessionView, ProjectTile,
         Money, ProjectView, PersonQuery, PersonsPage, ProjectQuery, ProjectRow, ProjectsPage, TimelineEvent, Timeline, RecentEvent, VisitDue, SyncState, OverdueVisit, Home, Change,

@@ -48,14 +48,48 @@ pub struct AppInfo {
     pub exists: bool,
     /// Whether it is the demo database, whose accounts the login screen may show.
     pub demo: bool,
-    /// Masar's version.
-    pub version: String,
+    /// Masar's version, its database schema's and its bundle format's.
+    pub versions: Versions,
 }
 
 impl AppInfo {
     /// The facts about the database at `db`.
     pub fn new(db: &Path, demo: bool) -> AppInfo {
-        AppInfo { db: db.display().to_string(), exists: db.exists(), demo, version: env!("CARGO_PKG_VERSION").to_string() }
+        AppInfo { db: db.display().to_string(), exists: db.exists(), demo, versions: Versions::current() }
+    }
+}
+
+/// What a support call asks first: which Masar, which database schema it writes, which
+/// bundle format it reads and writes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct Versions {
+    /// The application's version.
+    pub app: String,
+    /// The database schema it opens and upgrades to.
+    pub schema: i64,
+    /// The bundle format it writes (and the oldest it reads).
+    pub bundle_format: u16,
+    /// The oldest bundle format it reads.
+    pub oldest_bundle_format: u16,
+}
+
+impl Versions {
+    /// This build's versions.
+    pub fn current() -> Versions {
+        Versions {
+            app: env!("CARGO_PKG_VERSION").to_string(),
+            schema: crate::store::SCHEMA_VERSION,
+            bundle_format: crate::sync::bundle::FORMAT,
+            oldest_bundle_format: crate::sync::bundle::OLDEST_FORMAT,
+        }
+    }
+
+    /// One line: "0.1.0 (database schema 9, bundle format 3; reads bundles from format 3)".
+    pub fn line(&self) -> String {
+        format!(
+            "{} (database schema {}, bundle format {}; reads bundles from format {})",
+            self.app, self.schema, self.bundle_format, self.oldest_bundle_format
+        )
     }
 }
 

@@ -25,6 +25,24 @@ reason: string | null,
  */
 params: { [key in string]: string }, };
 
+export type Versions = { 
+/**
+ * The application's version.
+ */
+app: string, 
+/**
+ * The database schema it opens and upgrades to.
+ */
+schema: number, 
+/**
+ * The bundle format it writes (and the oldest it reads).
+ */
+bundle_format: number, 
+/**
+ * The oldest bundle format it reads.
+ */
+oldest_bundle_format: number, };
+
 export type AppInfo = { 
 /**
  * The database file.
@@ -39,9 +57,9 @@ exists: boolean,
  */
 demo: boolean, 
 /**
- * Masar's version.
+ * Masar's version, its database schema's and its bundle format's.
  */
-version: string, };
+versions: Versions, };
 
 export type SessionInfo = { 
 /**
