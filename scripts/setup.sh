@@ -16,6 +16,8 @@ packages=(
   # Readers of the exports: Python (a virtual environment, below) and LibreOffice for XLSX;
   # poppler's pdftotext and pdftoppm for the donor report's PDF.
   python3 python3-venv libreoffice-calc-nogui poppler-utils
+  # Checking the .rpm package's file list (rpm -qlp), and the release workflow's YAML.
+  rpm python3-yaml
 )
 
 missing=()

@@ -63,7 +63,9 @@ pub struct Done;
 
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn app_info(state: State<'_, AppState>) -> Api<AppInfo> {
-    Ok(AppInfo::new(&state.db, state.demo))
+    // The operating system's own setting (environment variables on Linux, the user's
+    // settings on Windows and macOS): the web view's navigator.language may not know it.
+    Ok(AppInfo::new(&state.db, state.demo, sys_locale::get_locale()))
 }
 
 #[tauri::command(async, rename_all = "snake_case")]

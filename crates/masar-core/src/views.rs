@@ -50,12 +50,15 @@ pub struct AppInfo {
     pub demo: bool,
     /// Masar's version, its database schema's and its bundle format's.
     pub versions: Versions,
+    /// The system's language as the operating system names it ("fr-FR", "ar-MA"), which
+    /// the window speaks until the user chooses.
+    pub system_language: Option<String>,
 }
 
 impl AppInfo {
-    /// The facts about the database at `db`.
-    pub fn new(db: &Path, demo: bool) -> AppInfo {
-        AppInfo { db: db.display().to_string(), exists: db.exists(), demo, versions: Versions::current() }
+    /// The facts about the database at `db`, on a system speaking `system_language`.
+    pub fn new(db: &Path, demo: bool, system_language: Option<String>) -> AppInfo {
+        AppInfo { db: db.display().to_string(), exists: db.exists(), demo, versions: Versions::current(), system_language }
     }
 }
 

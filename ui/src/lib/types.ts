@@ -59,7 +59,12 @@ demo: boolean,
 /**
  * Masar's version, its database schema's and its bundle format's.
  */
-versions: Versions, };
+versions: Versions, 
+/**
+ * The system's language as the operating system names it ("fr-FR", "ar-MA"), which
+ * the window speaks until the user chooses.
+ */
+system_language: string | null, };
 
 export type SessionInfo = { 
 /**

@@ -49,6 +49,18 @@ export function lang(): Lang {
   return current.lang;
 }
 
+/** The system's language when Masar speaks it, else French, the programme's working
+ *  language: the operating system's setting first (`AppInfo.system_language`), then the
+ *  web view's. */
+export function systemLanguage(system: string | null = null): Lang {
+  const web = navigator.languages?.length ? navigator.languages : [navigator.language];
+  for (const tag of system ? [system] : web) {
+    const code = (tag ?? "").slice(0, 2).toLowerCase();
+    if (code === "fr" || code === "ar" || code === "en") return code;
+  }
+  return "fr";
+}
+
 export function setLang(l: Lang) {
   current.lang = l;
   document.documentElement.lang = l;
