@@ -3,8 +3,15 @@
 # creating and filling it on first run. Log in as demo / masar-demo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The window needs a graphical session: say so before a long build, not after it.
+if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
+  echo "run-desktop: no graphical session (DISPLAY and WAYLAND_DISPLAY are unset)." >&2
+  echo "  Run it from a desktop session, or on a virtual display: xvfb-run -a ./scripts/run-desktop.sh" >&2
+  exit 2
+fi
 scripts/setup.sh
-cargo build --locked -p masar-cli -p masar-desktop
+# The same crates as the test suite builds, so that neither recompiles the other's.
+cargo build --locked --workspace
 db=${MASAR_DB:-$PWD/demo/masar.db}
 if [ ! -f "$db" ]; then
   MASAR_DB=$db MASAR_USER=demo MASAR_PASSWORD=masar-demo ./target/debug/masar demo >/dev/null

@@ -33,9 +33,13 @@ fi
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  echo "setup: installing ${missing[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  echo "setup: installing ${#missing[@]} system packages (${missing[*]}); the details go to target/setup-apt.log"
+  mkdir -p target
+  if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"; } > target/setup-apt.log 2>&1; then
+    tail -n 20 target/setup-apt.log >&2
+    echo "setup: installing the system packages failed (the whole log: target/setup-apt.log)" >&2
+    exit 1
+  fi
 fi
 
 command -v cargo >/dev/null || { echo "setup: Rust (cargo) is required: install it with rustup" >&2; exit 1; }
@@ -51,4 +55,8 @@ fi
 if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
   (cd ui && npm ci --no-audit --no-fund)
 fi
-(cd ui && npm run build --silent)
+# Rebuilt only when its sources changed: a rebuild rewrites ui/dist, and the desktop app,
+# which embeds it, would recompile for nothing.
+if [ ! -f ui/dist/index.html ] || [ -n "$(find ui/src ui/index.html ui/package-lock.json ui/vite.config.ts -newer ui/dist/index.html -print -quit)" ]; then
+  (cd ui && npx vite build --logLevel warn)
+fi

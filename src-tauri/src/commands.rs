@@ -23,7 +23,10 @@ use crate::AppState;
 type Api<T> = Result<T, ErrorReport>;
 
 fn report(e: impl Into<masar_core::Error>) -> ErrorReport {
-    e.into().report()
+    let report = e.into().report();
+    // The code says what went wrong; the message may quote what was typed, so it stays out.
+    log::warn!("refused or failed: {}", report.code);
+    report
 }
 
 fn not_logged_in() -> ErrorReport {
@@ -49,6 +52,7 @@ fn with<T>(state: &State<'_, AppState>, f: impl FnOnce(&mut Masar) -> masar_core
 /// Keeps a newly opened database and answers with the session.
 fn start(state: &State<'_, AppState>, m: Masar) -> Api<SessionInfo> {
     let info = m.session_info(state.demo).map_err(report)?;
+    log::info!("logged in with the role {}", info.role);
     *state.masar.lock().map_err(|_| lock_poisoned())? = Some(m);
     Ok(info)
 }
@@ -62,10 +66,13 @@ fn pairs(fields: BTreeMap<String, String>) -> Vec<(String, String)> {
 pub struct Done;
 
 #[tauri::command(async, rename_all = "snake_case")]
-pub fn app_info(state: State<'_, AppState>) -> Api<AppInfo> {
+pub fn app_info(app: tauri::AppHandle, state: State<'_, AppState>) -> Api<AppInfo> {
+    use tauri::Manager;
     // The operating system's own setting (environment variables on Linux, the user's
     // settings on Windows and macOS): the web view's navigator.language may not know it.
-    Ok(AppInfo::new(&state.db, state.demo, sys_locale::get_locale()))
+    let mut info = AppInfo::new(&state.db, state.demo, sys_locale::get_locale());
+    info.log_folder = app.path().app_log_dir().ok().map(|d| d.display().to_string());
+    Ok(info)
 }
 
 #[tauri::command(async, rename_all = "snake_case")]

@@ -32,6 +32,21 @@ fn database_path() -> PathBuf {
     dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("masar").join("masar.db")
 }
 
+/// The log for support: in the OS log folder (on Linux `~/.local/share/org.masar.desktop/logs/`),
+/// at most five files of 1 MB, and never a person's data: commands by name, errors by code,
+/// counts. The window's About says where it is.
+fn support_log() -> tauri::plugin::TauriPlugin<tauri::Wry> {
+    use tauri_plugin_log::{RotationStrategy, Target, TargetKind};
+    tauri_plugin_log::Builder::new()
+        .clear_targets()
+        .target(Target::new(TargetKind::LogDir { file_name: Some("masar".into()) }))
+        .max_file_size(1_000_000)
+        .rotation_strategy(RotationStrategy::KeepSome(5))
+        .level(log::LevelFilter::Warn)
+        .level_for("masar_desktop", log::LevelFilter::Info)
+        .build()
+}
+
 fn main() {
     masar_core::harden_process();
     let state = AppState {
@@ -39,9 +54,7 @@ fn main() {
         demo: std::env::args().any(|a| a == "--demo") || std::env::var("MASAR_DEMO").is_ok_and(|v| v == "1"),
         masar: Mutex::new(None),
     };
-    tauri::Builder::default()
-        .manage(state)
-        .invoke_handler(tauri::generate_handler![
+    let commands: Box<dyn Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Sync> = Box::new(tauri::generate_handler![
             commands::app_info,
             commands::create_org,
             commands::join_org,
@@ -97,7 +110,19 @@ fn main() {
             commands::budget_set,
             commands::budget_remove,
             commands::project_undo_stage,
-        ])
+        ]);
+    tauri::Builder::default()
+        .manage(state)
+        .plugin(support_log())
+        // Each command by its name only: what was typed never reaches the log.
+        .invoke_handler(move |invoke: tauri::ipc::Invoke<tauri::Wry>| {
+            log::info!("command {}", invoke.message.command());
+            commands(invoke)
+        })
+        .setup(|_| {
+            log::info!("Masar {} started", masar_core::Versions::current().line());
+            Ok(())
+        })
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {
             eprintln!("Masar could not start its window: {e}");

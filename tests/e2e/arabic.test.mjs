@@ -1,10 +1,10 @@
 // Arabic as the window draws it: a final yeh keeps its two dots, so "علي" (Ali) and
 // "على" (alef maksura) must not look alike. The words are drawn in the window's own
 // bundled Arabic font and their pixels compared.
-import { test } from "node:test";
+import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Window, sleep } from "./webdriver.mjs";
@@ -13,6 +13,8 @@ const root = new URL("../../", import.meta.url).pathname;
 const APP = join(root, "target/debug/masar-desktop");
 const CLI = join(root, "target/debug/masar");
 const dir = mkdtempSync(join(tmpdir(), "masar-arabic-"));
+// The databases these tests make are removed with the run (they run to hundreds of MB).
+after(() => rmSync(dir, { recursive: true, force: true }));
 const DB = join(dir, "a.db");
 
 const PAIRS = [

@@ -1,9 +1,9 @@
 // The window during a long import: the progress shows, the window keeps answering typing,
 // and a second command asked meanwhile waits its turn instead of failing or freezing.
-import { test, before } from "node:test";
+import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Window } from "./webdriver.mjs";
@@ -13,6 +13,8 @@ const APP = join(root, "target/debug/masar-desktop");
 const CLI = join(root, "target/debug/masar");
 const PASSWORD = "e2e-password-1";
 const dir = mkdtempSync(join(tmpdir(), "masar-e2e-busy-"));
+// The databases these tests make are removed with the run (they run to hundreds of MB).
+after(() => rmSync(dir, { recursive: true, force: true }));
 const A = join(dir, "a.db");
 const C = join(dir, "c.db");
 const INBOX = join(dir, "inbox");

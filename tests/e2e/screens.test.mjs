@@ -2,10 +2,10 @@
 // smallest laptop screen (1024×600): the header holds on one row, nothing is cut off
 // sideways, axe-core finds no serious or critical accessibility violation, no catalogue
 // key or core field name shows, and a screenshot of each is kept.
-import { test, before } from "node:test";
+import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Window, sleep } from "./webdriver.mjs";
@@ -16,11 +16,14 @@ const CLI = join(root, "target/debug/masar");
 const SHOTS = process.env.E2E_SCREENSHOTS ?? join(root, "target/e2e-screenshots");
 const AXE = readFileSync(join(root, "ui/node_modules/axe-core/axe.min.js"), "utf8");
 const dir = mkdtempSync(join(tmpdir(), "masar-screens-"));
+// The databases these tests make are removed with the run (they run to hundreds of MB).
+after(() => rmSync(dir, { recursive: true, force: true }));
 const DEMO = join(dir, "demo.db");
 const keys = Object.keys(JSON.parse(readFileSync(join(root, "ui/src/lib/i18n/en.json"), "utf8")));
 // Names the core uses for fields and records: a screen must show their labels instead.
 // Words of the core's English messages: a French or Arabic screen shows none.
 const english = [" is not ", "cannot ", "is required", "write it as", "nothing was", "the committee", "give the ", "check the "];
+const README_SHOTS = ["home", "persons", "persons-record", "sessions-record", "projects", "projects-record", "supervisor"];
 const coreNames = ["project_id", "person_id", "session_id", "stage_date", "committee_date", "approved_amount", "unit_cost", "next_due", "given_ar", "family_ar", "unhcr_id", "birth_year", "override_reason", "budget_line", "stage_event", "ref_item"];
 
 before(() => {
@@ -130,6 +133,8 @@ test("every screen in every language, at 1024×600, on the demo programme", asyn
         counts[`${lang}-${name}`] = violations.reduce((n, v) => n + v.nodes, 0);
         for (const v of violations) if (v.impact === "serious" || v.impact === "critical") serious.push(`${lang} ${name}: ${v.id} (${v.impact}, ${v.nodes}× e.g. ${v.target})`);
         await w.screenshot(join(SHOTS, `demo-${lang}-${name}.png`));
+        // The README shows the demo a newcomer sees, never test data.
+        if (README_SHOTS.includes(name)) await w.screenshot(join(root, "docs/screenshots", `${lang}-${name}.png`));
       }
     }
   } finally {
@@ -229,6 +234,7 @@ test("the dashboard: charts drawn and mirrored in Arabic, Arabic digits, the don
     await w.set("[data-testid=language]", "fr");
   } finally {
     await w.close();
+    rmSync(out, { recursive: true, force: true });
   }
   // A counsellor sees their own caseload, and no donor report or person-level export.
   w = await Window.open(APP, ["--db", DEMO, "--demo"]);

@@ -4,8 +4,18 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-/// What `masar --help` says of exit statuses; `ErrorClass` in the core decides them.
-const EXIT_STATUSES: &str = "Exit status:
+/// What `masar --help` says after the commands: the environment, how values are written,
+/// and the exit statuses (`ErrorClass` in the core decides them).
+const AFTER_HELP: &str = "Environment:
+  MASAR_DB                the database file, as --db
+  MASAR_USER              who you are (your log-in name); asked when unset on a terminal
+  MASAR_PASSWORD          your password; asked when unset on a terminal
+  MASAR_NEW_PASSWORD      a new user's or a changed password (user add, password)
+  MASAR_ENROL_PASSPHRASE  an enrolment file's passphrase (enrol, init --join)
+
+Dates are written YYYY-MM-DD (2024-03-15); amounts with a dot for decimals (1500.25).
+
+Exit status:
   0  success
   1  refused input or a rule of the journey (nothing was changed)
   2  usage: a command or an option that does not exist, or is missing
@@ -13,9 +23,10 @@ const EXIT_STATUSES: &str = "Exit status:
   4  a damaged, foreign or newer file: bundle, enrolment, key file or database
   5  internal or environment: disk full, database busy, file system, database engine";
 
-/// Masar: accompany refugees into self-employment, offline first.
+/// Masar: accompany refugees into self-employment, offline first. Every command works on
+/// one laptop's encrypted database; `masar COMMAND --help` says more of each.
 #[derive(Parser)]
-#[command(name = "masar", version, about, after_help = EXIT_STATUSES)]
+#[command(name = "masar", version, after_help = AFTER_HELP)]
 pub struct Cli {
     /// The database file (default: the OS data directory's masar/masar.db).
     #[arg(long, global = true, env = "MASAR_DB")]
@@ -45,6 +56,7 @@ pub enum Command {
     /// Write an enrolment file for a new laptop (admin; passphrase from
     /// MASAR_ENROL_PASSPHRASE or asked).
     Enrol {
+        /// The enrolment file to write (carry it to the new laptop).
         #[arg(long)]
         out: PathBuf,
         /// Days the file is accepted (1 to 90; default 7).
@@ -184,29 +196,40 @@ pub enum DeviceCmd {
 
 #[derive(Args)]
 pub struct PersonAdd {
+    /// Given name, in Latin letters.
     #[arg(long)]
     pub given: Option<String>,
+    /// Family name, in Latin letters.
     #[arg(long)]
     pub family: Option<String>,
+    /// female, male or other.
     #[arg(long)]
     pub sex: Option<String>,
+    /// Date of birth (YYYY-MM-DD); or --birth-year.
     #[arg(long)]
     pub born: Option<String>,
     /// The year of birth, when only an approximate age is known ("born about 1988").
     #[arg(long = "birth-year")]
     pub birth_year: Option<String>,
+    /// Nationality: ISO three-letter code (SYR, COD, YEM…).
     #[arg(long)]
     pub nationality: Option<String>,
+    /// Given name in Arabic letters.
     #[arg(long = "given-ar")]
     pub given_ar: Option<String>,
+    /// Family name in Arabic letters.
     #[arg(long = "family-ar")]
     pub family_ar: Option<String>,
+    /// UNHCR registration number.
     #[arg(long = "unhcr-id")]
     pub unhcr_id: Option<String>,
+    /// City, from the organisation's list.
     #[arg(long)]
     pub city: Option<String>,
+    /// Phone number.
     #[arg(long)]
     pub phone: Option<String>,
+    /// The day the person consented to their data being kept (YYYY-MM-DD).
     #[arg(long)]
     pub consent: Option<String>,
     /// Any other field, as KEY=VALUE (repeatable).
@@ -220,15 +243,21 @@ pub enum PersonCmd {
     Add(PersonAdd),
     /// Change fields: KEY=VALUE … (keys as `person get` prints them).
     Set {
+        /// The person's id.
         id: String,
+        /// Fields to change, KEY=VALUE (an empty VALUE clears it).
         #[arg(required = true)]
         pairs: Vec<String>,
     },
     /// Show a person.
-    Get { id: String },
+    Get {
+        /// The record's id.
+        id: String,
+    },
     /// List persons, or those matching a fragment of name, UNHCR id or phone, best matches
     /// first (a whole UNHCR number or phone, a whole word, a word's beginning, a fragment).
     List {
+        /// A fragment of a name (either script), a UNHCR number or a phone.
         #[arg(long)]
         search: Option<String>,
         /// Answer one page of at most N persons (up to 200), with the total count.
@@ -240,6 +269,7 @@ pub enum PersonCmd {
     },
     /// Erase a person's personal data (asks for confirmation on a terminal).
     Erase {
+        /// The person's id.
         id: String,
         /// Do not ask for confirmation.
         #[arg(long)]
@@ -250,16 +280,22 @@ pub enum PersonCmd {
 #[derive(Subcommand)]
 pub enum ImportWhat {
     /// Persons from a CSV file, all rows or none.
-    Persons { file: PathBuf },
+    Persons {
+        /// The CSV file: a header row of field names (given, family, sex, born, nationality, …).
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
 pub enum IntakeCmd {
     /// Record a reception interview.
     Add {
+        /// The person's id.
         person: String,
+        /// The day of the interview (YYYY-MM-DD).
         #[arg(long)]
         date: String,
+        /// Who referred the person (free text).
         #[arg(long)]
         referral: Option<String>,
     },
@@ -272,10 +308,13 @@ pub enum SessionCmd {
         /// awareness or training.
         #[arg(long)]
         kind: String,
+        /// The day of the session (YYYY-MM-DD).
         #[arg(long)]
         date: String,
+        /// What the session was about.
         #[arg(long)]
         topic: String,
+        /// Where it took place.
         #[arg(long)]
         place: Option<String>,
         /// A person present (repeatable).
@@ -283,12 +322,23 @@ pub enum SessionCmd {
         attendee: Vec<String>,
     },
     /// Mark a person present.
-    Attend { session: String, person: String },
+    Attend {
+        /// The session's id.
+        session: String,
+        /// The person's id.
+        person: String,
+    },
     /// Remove a person from the attendance.
-    Unattend { session: String, person: String },
+    Unattend {
+        /// The session's id.
+        session: String,
+        /// The person's id.
+        person: String,
+    },
     /// The persons present.
     /// Mark many persons present (and others absent) at once.
     Roster {
+        /// The session's id.
         session: String,
         /// A person present (repeatable).
         #[arg(long)]
@@ -297,18 +347,24 @@ pub enum SessionCmd {
         #[arg(long)]
         absent: Vec<String>,
     },
-    Attendees { session: String },
+    /// Who attended a session.
+    Attendees {
+        /// The session's id.
+        session: String,
+    },
 }
 
 #[derive(Subcommand)]
 pub enum ProjectCmd {
     /// Create a project (stage draft).
     Add {
+        /// A short title ("Tailoring workshop").
         #[arg(long)]
         title: String,
         /// creation, reinforcement or cooperative.
         #[arg(long)]
         kind: String,
+        /// The sector, from the organisation's list.
         #[arg(long)]
         sector: String,
         /// A member (repeatable).
@@ -320,43 +376,62 @@ pub enum ProjectCmd {
     },
     /// Move to a stage: draft, plan_ready, in_committee, approved, rejected, funded, active, closed.
     Stage {
+        /// The project's id.
         id: String,
+        /// plan_ready, in_committee, funded, active or closed (the committee decides approved or rejected).
         stage: String,
+        /// The day it reached that stage (YYYY-MM-DD).
         #[arg(long)]
         date: String,
     },
     /// Record the committee's decision: approved, rejected or deferred.
     Decide {
+        /// The project's id.
         id: String,
+        /// approved, rejected or deferred.
         decision: String,
+        /// The day the committee met (YYYY-MM-DD).
         #[arg(long)]
         date: String,
         /// The approved amount.
         #[arg(long, allow_negative_numbers = true)]
         amount: Option<String>,
+        /// The committee's remarks (a reason is required to reject).
         #[arg(long)]
         remarks: Option<String>,
     },
     /// Change fields: KEY=VALUE … (e.g. registered_on=2024-05-01).
     Set {
+        /// The project's id.
         id: String,
+        /// Fields to change, KEY=VALUE (an empty VALUE clears it).
         #[arg(required = true)]
         pairs: Vec<String>,
     },
     /// Show a project.
-    Get { id: String },
+    Get {
+        /// The record's id.
+        id: String,
+    },
     /// Add a business-plan budget line.
     BudgetAdd {
+        /// The project's id.
         id: String,
+        /// What is bought ("Sewing machine").
         #[arg(long)]
         item: String,
+        /// How many (a whole number).
         #[arg(long, allow_negative_numbers = true)]
         quantity: String,
+        /// The cost of one, in the project's currency ("900" or "900.50").
         #[arg(long = "unit-cost", allow_negative_numbers = true)]
         unit_cost: String,
     },
     /// The business-plan budget with exact totals.
-    Budget { id: String },
+    Budget {
+        /// The project's id.
+        id: String,
+    },
     /// Correct a budget line while the plan is open: item=, quantity=, unit_cost=.
     BudgetSet {
         /// The line's id.
@@ -371,25 +446,34 @@ pub enum ProjectCmd {
         line: String,
     },
     /// Take back the last change of stage, while no tranche or visit depends on it.
-    UndoStage { id: String },
+    UndoStage {
+        /// The project's id.
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
 pub enum DisbursementCmd {
     /// Record a tranche paid to an approved project.
     Add {
+        /// The project's id.
         project: String,
+        /// The day it was paid (YYYY-MM-DD).
         #[arg(long)]
         date: String,
+        /// The amount paid ("1500" or "1500.25"; never above what the committee approved without a supervisor's reason).
         #[arg(long, allow_negative_numbers = true)]
         amount: String,
+        /// The currency's code, from the organisation's list (MAD, EUR…).
         #[arg(long)]
         currency: String,
+        /// Whose funds paid it, from the donors' list.
         #[arg(long)]
         donor: String,
         /// cash, in_kind or transfer (default cash).
         #[arg(long)]
         mode: Option<String>,
+        /// The receipt's number.
         #[arg(long)]
         receipt: Option<String>,
         /// Pay above the amount the committee approved, saying why (supervisors).
@@ -402,25 +486,33 @@ pub enum DisbursementCmd {
 pub enum FollowUpCmd {
     /// Record a visit.
     Add {
+        /// The project's id.
         project: String,
+        /// The day of the visit (YYYY-MM-DD).
         #[arg(long)]
         date: String,
         /// active, struggling, suspended or closed.
         #[arg(long)]
         status: String,
+        /// Monthly revenue found, in the project's currency.
         #[arg(long, allow_negative_numbers = true)]
         revenue: Option<String>,
+        /// Monthly profit found (may be negative).
         #[arg(long, allow_negative_numbers = true)]
         profit: Option<String>,
+        /// People working in the enterprise.
         #[arg(long, allow_negative_numbers = true)]
         jobs: Option<String>,
+        /// When the next visit is due (YYYY-MM-DD).
         #[arg(long = "next-due")]
         next_due: Option<String>,
+        /// What the visit found (free text).
         #[arg(long)]
         notes: Option<String>,
     },
     /// Projects whose next visit is overdue (on a day, default today).
     Overdue {
+        /// The day to count from (YYYY-MM-DD); today by default.
         #[arg(long)]
         on: Option<String>,
     },
@@ -430,9 +522,12 @@ pub enum FollowUpCmd {
 pub enum ReferralCmd {
     /// Refer a person to a partner.
     Add {
+        /// The person's id.
         person: String,
+        /// The partner, from the organisation's list.
         #[arg(long)]
         partner: String,
+        /// The day of the referral (YYYY-MM-DD).
         #[arg(long)]
         date: String,
         /// pending, accepted, completed or declined.
@@ -444,19 +539,34 @@ pub enum ReferralCmd {
 #[derive(Subcommand)]
 pub enum RefCmd {
     /// Add an entry (admin).
-    Add { list: String, name: String },
+    Add {
+        /// donor, sector, city, partner or currency.
+        list: String,
+        /// The entry, as it will be chosen in forms.
+        name: String,
+    },
     /// Retire an entry (admin).
-    Remove { list: String, name: String },
+    Remove {
+        /// donor, sector, city, partner or currency.
+        list: String,
+        /// The entry to retire (records that name it keep it).
+        name: String,
+    },
     /// The active entries of a list.
-    List { list: String },
+    List {
+        /// donor, sector, city, partner or currency.
+        list: String,
+    },
 }
 
 #[derive(Subcommand)]
 pub enum ReportCmd {
     /// The programme's indicators for a period.
     Indicators {
+        /// The period's first day (YYYY-MM-DD).
         #[arg(long)]
         from: String,
+        /// The period's last day (YYYY-MM-DD), counted whole.
         #[arg(long)]
         to: String,
         /// sex, age, nationality, city, donor or sector (repeatable).
@@ -502,6 +612,7 @@ pub enum ReportCmd {
 pub enum BundleCmd {
     /// Write a bundle of what others may lack.
     Export {
+        /// The bundle file to write, in the sync folder.
         #[arg(long)]
         out: PathBuf,
         /// Everything, not only what changed since the last export (supervisor).
@@ -526,11 +637,40 @@ pub enum ConflictsCmd {
     List,
     /// Resolve one: keep the value shown, take the other, or write a new one.
     Resolve {
+        /// The conflict's id (`masar conflicts list`).
         id: String,
         /// kept or other.
         #[arg(long, conflicts_with = "value", required_unless_present = "value")]
         keep: Option<String>,
+        /// A new value replacing both.
         #[arg(long)]
         value: Option<String>,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every command and every option says in `--help` what it is and how to write it.
+    #[test]
+    fn every_command_and_option_says_what_it_is() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            if cmd.get_about().is_none() {
+                missing.push(path.to_string());
+            }
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if arg.get_help().is_none() && !["help", "version"].contains(&id) {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "masar", &mut missing);
+        assert!(missing.is_empty(), "{} without a description:\n{}", missing.len(), missing.join("\n"));
+    }
 }

@@ -53,12 +53,14 @@ pub struct AppInfo {
     /// The system's language as the operating system names it ("fr-FR", "ar-MA"), which
     /// the window speaks until the user chooses.
     pub system_language: Option<String>,
+    /// Where the window writes its log for support, when it keeps one.
+    pub log_folder: Option<String>,
 }
 
 impl AppInfo {
     /// The facts about the database at `db`, on a system speaking `system_language`.
     pub fn new(db: &Path, demo: bool, system_language: Option<String>) -> AppInfo {
-        AppInfo { db: db.display().to_string(), exists: db.exists(), demo, versions: Versions::current(), system_language }
+        AppInfo { db: db.display().to_string(), exists: db.exists(), demo, versions: Versions::current(), system_language, log_folder: None }
     }
 }
 

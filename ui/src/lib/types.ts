@@ -64,7 +64,11 @@ versions: Versions,
  * The system's language as the operating system names it ("fr-FR", "ar-MA"), which
  * the window speaks until the user chooses.
  */
-system_language: string | null, };
+system_language: string | null, 
+/**
+ * Where the window writes its log for support, when it keeps one.
+ */
+log_folder: string | null, };
 
 export type SessionInfo = { 
 /**
