@@ -14,7 +14,10 @@ scripts/setup.sh
 cargo build --locked --workspace
 db=${MASAR_DB:-$PWD/demo/masar.db}
 if [ ! -f "$db" ]; then
-  MASAR_DB=$db MASAR_USER=demo MASAR_PASSWORD=masar-demo ./target/debug/masar demo >/dev/null
+  # The demo's names in the system's language (French when it is none of the three).
+  lang=${LANG:0:2}
+  case "$lang" in fr|ar|en) ;; *) lang=fr ;; esac
+  MASAR_DB=$db MASAR_USER=demo MASAR_PASSWORD=masar-demo ./target/debug/masar demo --lang "$lang" >/dev/null
   echo "demo database made at $db (user demo, password masar-demo)"
 fi
 exec ./target/debug/masar-desktop --db "$db" --demo

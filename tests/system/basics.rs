@@ -230,6 +230,17 @@ fn the_demo_fills_an_empty_database_with_a_programme_in_every_stage() {
     let r = db.ok(&["report", "indicators", "--from", "2000-01-01", "--to", "2100-01-01", "--by", "donor"]);
     assert!(r["breakdown"]["donor"].as_object().is_some_and(|d| d.len() >= 2), "several donors: {r}");
     assert!(db.fail(&["demo"]).contains("only an empty database"));
+    // Its projects are named in the language asked for (French by default).
+    let titles = |db: &Db| {
+        let out = db.dir().join("projects.csv");
+        db.ok(&["export", "--format", "csv", "--what", "projects", "--out", out.to_str().expect("utf-8")]);
+        std::fs::read_to_string(out).expect("the export")
+    };
+    assert!(titles(&db).contains("Atelier de couture"), "French by default");
+    let arabic = Db::new();
+    arabic.ok(&["demo", "--lang", "ar"]);
+    assert!(titles(&arabic).contains("ورشة خياطة"));
+    assert!(Db::new().fail(&["demo", "--lang", "de"]).contains("fr"));
 }
 
 #[test]

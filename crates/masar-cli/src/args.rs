@@ -77,7 +77,11 @@ pub enum Command {
     /// Check the database file's integrity.
     Check,
     /// Fill the database (created if missing) with a fictional programme.
-    Demo,
+    Demo {
+        /// The language of its organisation's and projects' names: fr, ar or en.
+        #[arg(long, default_value = "fr")]
+        lang: String,
+    },
     /// Where this database stands: organisation, device, user, schema, counts.
     Status,
     /// The change history of a record.

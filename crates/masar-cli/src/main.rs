@@ -287,14 +287,15 @@ fn run(cli: Cli) -> Result<Json, Failure> {
             }
             Ok(json(&Checked { ok, pending: m.pending_count()? }))
         }
-        Command::Demo => {
+        Command::Demo { lang } => {
+            let language = Language::parse(&lang)?;
             let mut m = if path.exists() {
                 open(&path)?
             } else {
                 let (user, password) = credentials()?;
-                Masar::init(&path, "Masar demo programme", "demo-laptop", &user, &password, clock()?)?.0
+                Masar::init(&path, &masar_core::demo::organisation(language), "demo-laptop", &user, &password, clock()?)?.0
             };
-            let summary = masar_core::demo::fill(&mut m, 7)?;
+            let summary = masar_core::demo::fill(&mut m, 7, language)?;
             Ok(json(&summary))
         }
         Command::Status => Ok(json(&open(&path)?.status()?)),

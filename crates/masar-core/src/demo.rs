@@ -93,9 +93,10 @@ fn day(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
-/// Fills an empty database with a fictional programme over the last eighteen months.
-/// `seed` makes it reproducible.
-pub fn fill(m: &mut Masar, seed: u64) -> Result<DemoSummary> {
+/// Fills an empty database with a fictional programme over the last eighteen months, its
+/// projects named in `language`. `seed` makes it reproducible.
+pub fn fill(m: &mut Masar, seed: u64, language: crate::report::Language) -> Result<DemoSummary> {
+    let words = crate::report::Words::new(language, false);
     m.require(Permission::ManageUsers)?;
     if !m.list_persons(None)?.is_empty() {
         return Err(InputError::rule("demo_not_empty", "this database already holds persons: the demo fills only an empty database", &[]).into());
@@ -187,7 +188,7 @@ pub fn fill(m: &mut Masar, seed: u64) -> Result<DemoSummary> {
         let sector = SECTORS[rng.gen_range(0..SECTORS.len())];
         let target = stages[p % stages.len()];
         let opened = start + Duration::days(rng.gen_range(40..300));
-        let id = m.add_project(&format!("{} {}", sector_title(sector), p + 1), kind, sector, &members, Some(&day(opened)))?;
+        let id = m.add_project(&format!("{} {}", words.t(&format!("demo.title.{}", sector_key(sector))), p + 1), kind, sector, &members, Some(&day(opened)))?;
         s.projects += 1;
         for _ in 0..rng.gen_range(2..5) {
             let (item, cost) = ITEMS[rng.gen_range(0..ITEMS.len())];
@@ -275,15 +276,21 @@ pub fn fill(m: &mut Masar, seed: u64) -> Result<DemoSummary> {
     Ok(s)
 }
 
-fn sector_title(sector: &str) -> &'static str {
+/// The demo organisation's name in `language`.
+pub fn organisation(language: crate::report::Language) -> String {
+    crate::report::Words::new(language, false).t("demo.org")
+}
+
+/// The catalogue key of a demo sector's project title (`demo.title.KEY`).
+fn sector_key(sector: &str) -> &'static str {
     match sector {
-        "tailoring" => "Tailoring workshop",
-        "food" => "Pastry and catering",
-        "commerce" => "Grocery shop",
-        "hairdressing" => "Hair salon",
-        "crafts" => "Crafts workshop",
-        "agriculture" => "Market garden",
-        "services" => "Phone repair",
-        _ => "Mechanics workshop",
+        "tailoring" => "tailoring",
+        "food" => "food",
+        "commerce" => "commerce",
+        "hairdressing" => "hairdressing",
+        "crafts" => "crafts",
+        "agriculture" => "agriculture",
+        "services" => "services",
+        _ => "mechanics",
     }
 }

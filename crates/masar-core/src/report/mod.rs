@@ -28,6 +28,7 @@ mod survival;
 
 pub use dashboard::{CounsellorOverdue, Dashboard, JourneyStep};
 pub use donor::{DonorFormat, DonorReportDone, Language};
+pub(crate) use donor::Words;
 pub use export::{ExportDone, ExportFormat, ExportRecord, ExportTable};
 pub use survival::{Survival, SurvivalAt, SurvivalBy, SurvivalCurve, SurvivalStep};
 
