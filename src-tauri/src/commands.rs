@@ -51,7 +51,7 @@ fn with<T>(state: &State<'_, AppState>, f: impl FnOnce(&mut Masar) -> masar_core
 
 /// Keeps a newly opened database and answers with the session.
 fn start(state: &State<'_, AppState>, m: Masar) -> Api<SessionInfo> {
-    let info = m.session_info(state.demo).map_err(report)?;
+    let info = m.session_info(database(state)?.1).map_err(report)?;
     log::info!("logged in with the role {}", info.role);
     *state.masar.lock().map_err(|_| lock_poisoned())? = Some(m);
     Ok(info)
@@ -70,14 +70,38 @@ pub fn app_info(app: tauri::AppHandle, state: State<'_, AppState>) -> Api<AppInf
     use tauri::Manager;
     // The operating system's own setting (environment variables on Linux, the user's
     // settings on Windows and macOS): the web view's navigator.language may not know it.
-    let mut info = AppInfo::new(&state.db, state.demo, sys_locale::get_locale());
+    let (db, demo) = database(&state)?;
+    let mut info = AppInfo::new(&db, demo, sys_locale::get_locale());
     info.log_folder = app.path().app_log_dir().ok().map(|d| d.display().to_string());
     Ok(info)
 }
 
+/// The database file this window opens, and whether it is the demo's.
+fn database(state: &State<'_, AppState>) -> Result<(PathBuf, bool), ErrorReport> {
+    Ok(state.db.lock().map_err(|_| lock_poisoned())?.clone())
+}
+
+/// Switches this window to a fictional programme, `demo.db` beside the real database
+/// (never in it), made on first use with its names in `language`; the next start opens
+/// the real database again.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn try_demo(app: tauri::AppHandle, state: State<'_, AppState>, language: String) -> Api<AppInfo> {
+    let language = Language::parse(&language).map_err(report)?;
+    let (real, _) = database(&state)?;
+    let demo = real.with_file_name("demo.db");
+    if !demo.exists() {
+        let organisation = masar_core::demo::organisation(language);
+        let (mut m, _) = Masar::init(&demo, &organisation, "demo-laptop", "demo", masar_core::demo::DEMO_PASSWORD, Arc::new(SystemClock)).map_err(report)?;
+        masar_core::demo::fill(&mut m, 7, language).map_err(report)?;
+    }
+    *state.db.lock().map_err(|_| lock_poisoned())? = (demo, true);
+    log::info!("switched to the demo programme");
+    app_info(app, state)
+}
+
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn create_org(state: State<'_, AppState>, org: String, device: String, user: String, password: String) -> Api<SessionInfo> {
-    let (m, _) = Masar::init(&state.db, &org, &device, &user, &password, Arc::new(SystemClock)).map_err(report)?;
+    let (m, _) = Masar::init(&database(&state)?.0, &org, &device, &user, &password, Arc::new(SystemClock)).map_err(report)?;
     start(&state, m)
 }
 
@@ -85,13 +109,13 @@ pub fn create_org(state: State<'_, AppState>, org: String, device: String, user:
 pub fn join_org(state: State<'_, AppState>, file: String, passphrase: String, device: String, user: String, password: String) -> Api<SessionInfo> {
     let bytes = std::fs::read(&file)
         .map_err(|e| ErrorReport::app("sync.file", format!("{file}: cannot be read ({e}): check the path"), Some("file")))?;
-    let (m, _) = Masar::join(&state.db, &bytes, &passphrase, &device, &user, &password, Arc::new(SystemClock)).map_err(report)?;
+    let (m, _) = Masar::join(&database(&state)?.0, &bytes, &passphrase, &device, &user, &password, Arc::new(SystemClock)).map_err(report)?;
     start(&state, m)
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn login(state: State<'_, AppState>, user: String, password: String) -> Api<SessionInfo> {
-    let m = Masar::open(&state.db, &user, &password, Arc::new(SystemClock)).map_err(report)?;
+    let m = Masar::open(&database(&state)?.0, &user, &password, Arc::new(SystemClock)).map_err(report)?;
     start(&state, m)
 }
 

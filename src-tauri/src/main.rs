@@ -10,10 +10,9 @@ use std::sync::Mutex;
 
 /// What the window holds: where the database is, and the open database once logged in.
 pub struct AppState {
-    /// The database file.
-    pub db: PathBuf,
-    /// Opened on the demo database, whose accounts the login screen may show.
-    pub demo: bool,
+    /// The database file, and whether it is the demo's (whose accounts the login screen
+    /// may show): the first-run screen may switch to the demo, kept beside the real one.
+    pub db: Mutex<(PathBuf, bool)>,
     /// The open database with its logged-in user.
     pub masar: Mutex<Option<masar_core::Masar>>,
 }
@@ -50,12 +49,12 @@ fn support_log() -> tauri::plugin::TauriPlugin<tauri::Wry> {
 fn main() {
     masar_core::harden_process();
     let state = AppState {
-        db: database_path(),
-        demo: std::env::args().any(|a| a == "--demo") || std::env::var("MASAR_DEMO").is_ok_and(|v| v == "1"),
+        db: Mutex::new((database_path(), std::env::args().any(|a| a == "--demo") || std::env::var("MASAR_DEMO").is_ok_and(|v| v == "1"))),
         masar: Mutex::new(None),
     };
     let commands: Box<dyn Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Sync> = Box::new(tauri::generate_handler![
             commands::app_info,
+            commands::try_demo,
             commands::create_org,
             commands::join_org,
             commands::login,

@@ -380,3 +380,28 @@ test("an administrator revokes a lost laptop in the window, after saying yes twi
 after(() => {
   console.log(`E2E figures: ${JSON.stringify(figures)}`);
 });
+
+test("the first-run screen offers a fictional programme, kept apart from the real database", async () => {
+  const folder = join(dir, "first-run");
+  mkdirSync(folder, { recursive: true });
+  const real = join(folder, "masar.db");
+  const w = await Window.open(APP, ["--db", real]);
+  try {
+    await w.click("[data-testid=try-demo]");
+    await w.find("[data-testid=demo-hint]");
+    await w.type("input[name=password]", "masar-demo");
+    await w.click("button[type=submit]");
+    await w.find("[data-nav=home]");
+    assert.ok(existsSync(join(folder, "demo.db")), "the demo is made beside the real database");
+    assert.ok(!existsSync(real), "and the real database is not touched");
+  } finally {
+    await w.close();
+  }
+  // The next start opens the real database again: the first-run screen.
+  const again = await Window.open(APP, ["--db", real]);
+  try {
+    await again.find("input[name=org]");
+  } finally {
+    await again.close();
+  }
+});

@@ -31,6 +31,7 @@ export const api = {
   setLanguage: (language: string) => call<Done>("set_language", { language }),
   setMonths: (months: string) => call<Done>("set_months", { months }),
   setDigits: (digits: string) => call<Done>("set_digits", { digits }),
+  tryDemo: (language: string) => call<AppInfo>("try_demo", { language }),
   home: () => call<Home>("home"),
   personsSearch: (text: string) => call<Person[]>("persons_search", { text }),
   personTimeline: (id: string) => call<Timeline>("person_timeline", { id }),
