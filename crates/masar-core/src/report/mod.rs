@@ -524,14 +524,19 @@ pub(crate) fn unexplained_tranches(conn: &Connection) -> Result<Vec<UnexplainedT
     Ok(out)
 }
 
+/// The period `[from, to]` as typed: two dates, the first not after the last.
+fn period(from: &str, to: &str) -> Result<(NaiveDate, NaiveDate)> {
+    let (from_d, to_d) = (parse_date("from", from)?, parse_date("to", to)?);
+    if from_d > to_d {
+        return Err(InputError::rule("period_reversed", format!("the period starts ({from}) after it ends ({to}): swap --from and --to"), &[("from", from), ("to", to)]).into());
+    }
+    Ok((from_d, to_d))
+}
+
 impl Db {
     /// The indicators of the period `[from, to]` with the breakdowns in `by`.
     pub(crate) fn report(&self, from: &str, to: &str, by: &[Dimension]) -> Result<Report> {
-        let from_d = parse_date("from", from)?;
-        let to_d = parse_date("to", to)?;
-        if from_d > to_d {
-            return Err(InputError::rule("period_reversed", format!("the period starts ({from}) after it ends ({to}): swap --from and --to"), &[("from", from), ("to", to)]).into());
-        }
+        let (from_d, to_d) = period(from, to)?;
         let mut dims = by.to_vec();
         dims.sort();
         dims.dedup();
@@ -541,10 +546,7 @@ impl Db {
     /// The dashboard of `[from, to]`: the programme's for supervisors and administrators, the
     /// user's own caseload for a counsellor.
     pub(crate) fn dashboard(&self, from: &str, to: &str) -> Result<Dashboard> {
-        let (from_d, to_d) = (parse_date("from", from)?, parse_date("to", to)?);
-        if from_d > to_d {
-            return Err(InputError::rule("period_reversed", format!("the period starts ({from}) after it ends ({to}): swap --from and --to"), &[("from", from), ("to", to)]).into());
-        }
+        let (from_d, to_d) = period(from, to)?;
         let user = self.user();
         let caseload = !crate::auth::Permission::ReportToDonors.allows(user.role);
         dashboard::dashboard(self.conn(), from_d, to_d, caseload.then_some(user.id.as_str()))
@@ -600,10 +602,7 @@ impl Db {
     pub(crate) fn donor_report(&self, period: (&str, &str), donor: Option<&str>, language: Language, out: &std::path::Path) -> Result<DonorReportDone> {
         self.require(crate::auth::Permission::ReportToDonors)?;
         let format = DonorFormat::of(out)?;
-        let (from, to) = (parse_date("from", period.0)?, parse_date("to", period.1)?);
-        if from > to {
-            return Err(InputError::rule("period_reversed", format!("the period starts ({}) after it ends ({}): swap --from and --to", period.0, period.1), &[("from", period.0), ("to", period.1)]).into());
-        }
+        let (from, to) = self::period(period.0, period.1)?;
         let donor = donor.map(str::trim).filter(|d| !d.is_empty());
         let user = self.user();
         let report = donor::gather(self.conn(), from, to, donor, (self.clock().today(), &user.name))?;

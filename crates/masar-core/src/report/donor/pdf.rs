@@ -489,9 +489,6 @@ fn draw(pages: Vec<Vec<Op>>, report: &DonorReport, words: &Words, fonts: &Fonts)
                         surface.draw_path(&path);
                     }
                 }
-                Op::Polygon { points, color: c } | Op::Polyline { points, color: c, width: _, dashed: _ } if points.len() < 2 => {
-                    let _ = c;
-                }
                 Op::Polygon { points, color: c } => {
                     if let Some(path) = polyline(&points, true) {
                         surface.set_stroke(None);
@@ -517,7 +514,11 @@ fn draw(pages: Vec<Vec<Op>>, report: &DonorReport, words: &Words, fonts: &Fonts)
     Ok((bytes, total as u32))
 }
 
+/// A path through `points` (none for fewer than two).
 fn polyline(points: &[(f32, f32)], close: bool) -> Option<krilla::geom::Path> {
+    if points.len() < 2 {
+        return None;
+    }
     let mut builder = PathBuilder::new();
     let (first, rest) = points.split_first()?;
     builder.move_to(first.0, first.1);
