@@ -85,16 +85,25 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     if found == SCHEMA_VERSION {
         return Ok(());
     }
+    // A full disk or a busy file is said as such; anything else names the failed step.
+    let failed = |step: i64| {
+        move |e: rusqlite::Error| match StoreError::from(e) {
+            StoreError::Sqlite(e) => StoreError::MigrationFailed { from: found, to: SCHEMA_VERSION, step, reason: e.to_string() },
+            other => other,
+        }
+    };
+    // One transaction for every step: a failure anywhere leaves the file as it was.
     let tx = conn.transaction()?;
     for (i, step) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-        tx.execute_batch(step)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        let n = (i + 1) as i64;
+        tx.execute_batch(step).map_err(failed(n))?;
+        tx.pragma_update(None, "user_version", n).map_err(failed(n))?;
     }
     // Steps that SQL alone cannot take (folding is Rust's).
     if found < 5 {
         crate::search::reindex_all(&tx)?;
     }
-    tx.commit()?;
+    tx.commit().map_err(failed(SCHEMA_VERSION))?;
     Ok(())
 }
 
@@ -166,6 +175,40 @@ mod tests {
         let e = meta_i64(&conn, "hlc").unwrap_err();
         assert_eq!(e.code(), "store.corrupt");
         assert!(e.to_string().contains("4x2"), "{e}");
+    }
+
+    /// A step that fails (here: migration 7 finds a table it creates already made) leaves a
+    /// schema-6 file byte for byte as it was, says which step failed, and the file still
+    /// opens at its own schema.
+    #[test]
+    fn a_failing_migration_leaves_the_old_file_intact_and_says_so() {
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/schema-v6");
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("masar.db");
+        std::fs::copy(fixture.join("masar.db"), &db).unwrap();
+        std::fs::copy(fixture.join("masar.db.keys"), key_file_path(&db)).unwrap();
+        let key = crate::keys::KeyFile::load(&key_file_path(&db)).unwrap().unwrap_for("admin", "fixture-password").unwrap().db_key;
+        // The sabotage is made and committed first, then the file's bytes are taken.
+        {
+            let conn = open_connection(&db, &key, false).unwrap();
+            conn.execute_batch("CREATE TABLE device_numbers(x); PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+        }
+        let before = std::fs::read(&db).unwrap();
+        let persons = |conn: &Connection| -> i64 { conn.query_row("SELECT count(*) FROM persons", [], |r| r.get(0)).unwrap() };
+        let mut conn = open_connection(&db, &key, false).unwrap();
+        let held = persons(&conn);
+        let e = migrate(&mut conn).unwrap_err();
+        assert_eq!(e.code(), "store.migration_failed");
+        let message = e.to_string();
+        for part in ["from schema 6 to", "step 7 failed", "device_numbers", "nothing was changed"] {
+            assert!(message.contains(part), "{part}: {message}");
+        }
+        assert_eq!(crate::Error::from(e).class(), crate::ErrorClass::Damaged);
+        assert_eq!(schema_version(&conn).unwrap(), 6);
+        assert_eq!(persons(&conn), held);
+        assert!(held > 0);
+        drop(conn);
+        assert!(std::fs::read(&db).unwrap() == before, "the file changed");
     }
 
     /// Where a database's bytes go, table by table and index by index, for persons

@@ -82,7 +82,9 @@ impl Error {
             Error::Auth(_) => ErrorClass::Auth,
             Error::Store(e) => match e {
                 StoreError::NotFound(_) | StoreError::AlreadyExists(_) => ErrorClass::Refused,
-                StoreError::NotADatabase(_) | StoreError::NewerSchema { .. } | StoreError::Corrupt { .. } => ErrorClass::Damaged,
+                StoreError::NotADatabase(_) | StoreError::NewerSchema { .. } | StoreError::Corrupt { .. } | StoreError::MigrationFailed { .. } => {
+                    ErrorClass::Damaged
+                },
                 StoreError::DiskFull | StoreError::Busy | StoreError::Io { .. } | StoreError::Sqlite(_) => ErrorClass::Internal,
             },
             Error::Sync(e) => sync_class(e),

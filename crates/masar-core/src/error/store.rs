@@ -23,6 +23,18 @@ pub enum StoreError {
         /// This build's newest.
         supported: i64,
     },
+    /// A migration step failed; its transaction rolled back, so the file is as it was.
+    #[error("this database could not be upgraded from schema {from} to {to} (step {step} failed: {reason}); nothing was changed, so the version of Masar that wrote it still opens it: keep the file, and send this message to support")]
+    MigrationFailed {
+        /// The file's schema version, which it keeps.
+        from: i64,
+        /// This build's newest.
+        to: i64,
+        /// The step that failed.
+        step: i64,
+        /// What SQLite said.
+        reason: String,
+    },
     /// The disk is full.
     #[error("the disk is full: free some space and try again (nothing was changed)")]
     DiskFull,
@@ -61,6 +73,7 @@ impl StoreError {
             StoreError::AlreadyExists(_) => "store.already_exists",
             StoreError::NotADatabase(_) => "store.not_a_database",
             StoreError::NewerSchema { .. } => "store.newer_schema",
+            StoreError::MigrationFailed { .. } => "store.migration_failed",
             StoreError::DiskFull => "store.disk_full",
             StoreError::Busy => "store.busy",
             StoreError::Corrupt { .. } => "store.corrupt",
