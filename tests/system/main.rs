@@ -4,6 +4,7 @@ mod common;
 
 mod attacks;
 
+mod backup;
 mod bad_input;
 mod basics;
 mod crash;

@@ -152,6 +152,31 @@ pub enum Command {
     },
     /// The exports made on this laptop: who took which data out, and when.
     Exports,
+    /// Write an encrypted backup of this laptop's database, safe to take while the window
+    /// is open; without --out, into the backup folder (beside the database unless chosen),
+    /// removing this laptop's oldest backups there beyond the number to keep.
+    Backup {
+        /// The backup file to write (a new file; it ends in .masarbackup by custom).
+        #[arg(long, conflicts_with_all = ["folder", "keep"])]
+        out: Option<PathBuf>,
+        /// Choose the backup folder (saved for the next backups and the window's): a USB
+        /// stick or another disk is safest.
+        #[arg(long)]
+        folder: Option<PathBuf>,
+        /// How many of this laptop's backups the folder keeps (1 to 365; saved; default 7).
+        #[arg(long)]
+        keep: Option<u32>,
+    },
+    /// Restore a backup to --db (an administrator of the backed-up laptop). The restored
+    /// database is a new device of the organisation; its next bundle sends what the backup
+    /// had not yet synced.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        /// Set aside the database already at --db (renamed, never deleted) and restore in its place.
+        #[arg(long)]
+        replace: bool,
+    },
 }
 
 #[derive(Subcommand)]

@@ -504,6 +504,23 @@ fn run(cli: Cli) -> Result<Json, Failure> {
             Ok(json(&open(&path)?.export_table(table, format, (from.as_deref(), to.as_deref()), pseudonymise, &out)?))
         }
         Command::Exports => Ok(json(&open(&path)?.exports()?)),
+        Command::Backup { out, folder, keep } => {
+            let mut m = open(&path)?;
+            if let Some(out) = out {
+                return Ok(json(&m.backup(&out)?));
+            }
+            if folder.is_some() || keep.is_some() {
+                let settings = m.backup_settings()?;
+                let folder = folder.map(|f| f.display().to_string()).unwrap_or(settings.folder);
+                m.set_backup_settings(&folder, keep.unwrap_or(settings.keep), settings.automatic)?;
+            }
+            Ok(json(&m.backup_now()?))
+        }
+        Command::Restore { file, replace } => {
+            let (user, password) = credentials()?;
+            let (_, restored) = Masar::restore(&file, &path, &user, &password, replace, clock()?)?;
+            Ok(json(&restored))
+        }
         Command::Report(ReportCmd::Survival { by, at }) => {
             let by = by.as_deref().map(SurvivalBy::parse).transpose()?;
             Ok(json(&open(&path)?.survival(at.as_deref(), by)?))

@@ -89,7 +89,8 @@ pub(crate) fn read_regular_start(path: &Path, n: u64) -> Result<Vec<u8>, ReadRef
     Ok(bytes)
 }
 
-fn open_regular(path: &Path, max: u64) -> Result<std::fs::File, ReadRefusal> {
+/// Opens a regular file of at most `max` bytes as [`read_regular`] does, to read it in parts.
+pub(crate) fn open_regular(path: &Path, max: u64) -> Result<std::fs::File, ReadRefusal> {
     let meta = std::fs::symlink_metadata(path).map_err(ReadRefusal::Io)?;
     if !meta.file_type().is_file() {
         return Err(ReadRefusal::NotRegular);

@@ -29,6 +29,7 @@ const LAYERS: &[(&str, u8)] = &[
     // The handle, then what is built on it.
     ("masar", 7),
     ("views", 8),
+    ("backup", 8),
     ("demo", 8),
     ("forge", 9),
 ];

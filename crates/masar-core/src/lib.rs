@@ -33,6 +33,7 @@ mod domain;
 mod report;
 mod sync;
 // The handle and the read models.
+mod backup;
 pub mod demo;
 mod masar;
 mod views;
@@ -48,6 +49,7 @@ mod testing;
 #[cfg(test)]
 mod typescript;
 
+pub use backup::{BackupDone, BackupFile, BackupSettings, Restored, BACKUP_EXTENSION, BACKUP_FORMAT};
 pub use auth::{Permission, Role, User, MIN_PASSWORD_LEN};
 pub use changes::Change;
 pub use clock::{Clock, FixedClock, SystemClock};
@@ -56,7 +58,7 @@ pub use domain::{
     Referral, Session, StageEvent, UserSummary,
 };
 pub use files::harden_process;
-pub use error::{parse_date, split_pair, AuthError, Error, ErrorClass, ErrorReport, InputError, Problem, Result, StoreError, SyncError};
+pub use error::{parse_date, split_pair, AuthError, BackupError, Error, ErrorClass, ErrorReport, InputError, Problem, Result, StoreError, SyncError};
 pub use masar::{Created, Enrolled, Masar, Status};
 pub use report::{
     CounsellorOverdue, Dashboard, Dimension, DonorFormat, DonorReportDone, ExportDone, ExportFormat, ExportRecord, ExportTable, Language, Measure, Report, Survival, SurvivalAt, SurvivalBy, SurvivalCurve, SurvivalStep,

@@ -1783,6 +1783,94 @@ id: string,
  */
 stage: string, };
 
+export type BackupDone = { 
+/**
+ * The backup file.
+ */
+file: string, 
+/**
+ * Its size.
+ */
+bytes: number, 
+/**
+ * When the copy was taken (RFC 3339).
+ */
+taken_at: string, 
+/**
+ * Older automatic backups of this laptop removed to keep the chosen number.
+ */
+removed: Array<string>, };
+
+export type BackupFile = { 
+/**
+ * Its path.
+ */
+file: string, 
+/**
+ * Its size.
+ */
+bytes: number, };
+
+export type BackupSettings = { 
+/**
+ * The folder they go to (a USB stick or another disk is safest).
+ */
+folder: string, 
+/**
+ * How many of this laptop's automatic backups the folder keeps.
+ */
+keep: number, 
+/**
+ * Whether a backup is made by itself once a day while the window is open.
+ */
+automatic: boolean, 
+/**
+ * When the last backup was made (RFC 3339).
+ */
+last_at: string | null, 
+/**
+ * Why the last automatic backup failed, if it did.
+ */
+last_error: string | null, 
+/**
+ * This laptop's backups in the folder, newest first.
+ */
+files: Array<BackupFile>, };
+
+export type Restored = { 
+/**
+ * The restored database.
+ */
+path: string, 
+/**
+ * Where the database that was at the target before was set aside, if one was.
+ */
+set_aside: string | null, 
+/**
+ * The device the backup was taken on; the restored laptop no longer writes as it.
+ */
+old_device: string, 
+/**
+ * The restored laptop's new device.
+ */
+new_device: string, 
+/**
+ * When the backup was taken (RFC 3339).
+ */
+taken_at: string | null, 
+/**
+ * Changes the backup held that its laptop had not exported: the next bundle sends them.
+ */
+changes_to_send: number, 
+/**
+ * Persons in the restored database.
+ */
+persons: number, 
+/**
+ * Its digest (`masar digest`).
+ */
+digest: string, };
+
 export type DemoSummary = { 
 /**
  * Persons registered.

@@ -4,11 +4,13 @@
 //! return them without pointing up at the module that happens to produce one kind.
 
 mod auth;
+mod backup;
 mod input;
 mod store;
 mod sync;
 
 pub use auth::AuthError;
+pub use backup::BackupError;
 pub use input::{parse_amount, parse_date, split_pair, InputError, Problem};
 pub(crate) use input::required_text;
 pub use store::StoreError;
@@ -35,6 +37,9 @@ pub enum Error {
     /// A bundle or an enrolment was refused; nothing of it was applied.
     #[error(transparent)]
     Sync(#[from] SyncError),
+    /// A backup could not be written, or a backup file was not restored.
+    #[error(transparent)]
+    Backup(#[from] BackupError),
 }
 
 /// What kind of failure an error is, for exit statuses and for how a window reacts.
@@ -71,6 +76,7 @@ impl Error {
             Error::Auth(e) => e.code(),
             Error::Input(e) => e.code(),
             Error::Sync(e) => e.code(),
+            Error::Backup(e) => e.code(),
         }
     }
 
@@ -88,6 +94,12 @@ impl Error {
                 StoreError::DiskFull | StoreError::Busy | StoreError::Io { .. } | StoreError::Sqlite(_) => ErrorClass::Internal,
             },
             Error::Sync(e) => sync_class(e),
+            Error::Backup(e) => match e {
+                BackupError::NotABackup(_) | BackupError::Damaged(_) | BackupError::NewerFormat { .. } => ErrorClass::Damaged,
+                BackupError::NeedsAdministrator => ErrorClass::Auth,
+                BackupError::TargetExists(_) | BackupError::OutExists(_) => ErrorClass::Refused,
+                BackupError::File { .. } => ErrorClass::Internal,
+            },
         }
     }
 
@@ -98,6 +110,7 @@ impl Error {
             Error::Input(i) => (i.field().map(str::to_owned), i.reason()),
             Error::Sync(SyncError::File { path: p, .. } | SyncError::Refused { path: p, .. } | SyncError::InFile { path: p, .. }) => (None, path(p)),
             Error::Store(StoreError::NotFound(p) | StoreError::AlreadyExists(p) | StoreError::NotADatabase(p)) => (None, path(p)),
+            Error::Backup(BackupError::File { path: p, .. } | BackupError::OutExists(p) | BackupError::TargetExists(p)) => (None, path(p)),
             _ => (None, None),
         };
         let (reason, params) = match reason {

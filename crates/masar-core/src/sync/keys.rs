@@ -172,6 +172,55 @@ pub(crate) fn store_member_keys(conn: &Connection, e: &Enrolment) -> Result<Sign
     Ok(root)
 }
 
+/// Gives this database a new device identity, certified by `root`, as a restored backup
+/// needs: the laptop the backup came from may still be writing under the old one, and two
+/// laptops must never stamp changes as one device. Every user certified on the old device
+/// gets their key certified again, with their role, for the new one, so each signs at their
+/// next log-in without the root key ever being left in the database. The old device's
+/// changes stay in the log, as valid as they were. Returns the old device's id and the new.
+pub(crate) fn new_device_identity(conn: &Connection, root: &SigningKey, device_name: &str, now: &str) -> Result<(String, String)> {
+    let org = get(conn, "org_id")?.unwrap_or_default();
+    let old = get(conn, "device_id")?.unwrap_or_default();
+    let device = uuid::Uuid::now_v7().to_string();
+    let device_key = SigningKey::from_bytes(&random32());
+    let cert = DeviceCert::issue(root, &org, &device, &device_key);
+    let cert_json = serde_json::to_string(&cert).map_err(|e| SyncError::Seal(e.to_string()))?;
+    put(conn, "device_id", &device)?;
+    put(conn, "device_name", device_name)?;
+    put(conn, "device_secret", &hex::encode(device_key.to_bytes()))?;
+    put(conn, "device_cert", &cert_json)?;
+    conn.prepare_cached("INSERT OR IGNORE INTO devices(id, public_key, cert, name) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(rusqlite::params![device, cert.public_key, cert_json, device_name])?;
+    let users: Vec<String> = conn
+        .prepare("SELECT DISTINCT user FROM certs WHERE device = ?1 AND id NOT IN (SELECT subject FROM revocations WHERE kind = 'cert')")?
+        .query_map([&old], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let root_public = root.verifying_key();
+    for user in users {
+        // The user's newest certificate here names their key and their role.
+        let mut certs: Vec<AuthorCert> = all_user_certs(conn, &user, &old)?;
+        certs.retain(|c| c.verify(&root_public, &org).is_ok());
+        certs.sort_by(|a, b| (&b.issued, &b.id).cmp(&(&a.issued, &a.id)));
+        let Some(newest) = certs.first() else { continue };
+        let (key, role) = newest.verify(&root_public, &org).map_err(|why| SyncError::Keys(format!("a user's certificate cannot be renewed: {why}")))?;
+        let renewed = AuthorCert::issue(root, &org, &newest.user, &newest.name, role, &device, &key, now);
+        crate::changes::keep_cert(conn, &renewed)?;
+    }
+    Ok((old, device))
+}
+
+/// The certificates of `user` on `device` that no revocation withdrew.
+fn all_user_certs(conn: &Connection, user: &str, device: &str) -> Result<Vec<AuthorCert>> {
+    let bodies: Vec<String> = conn
+        .prepare_cached(
+            "SELECT body FROM certs WHERE user = ?1 AND device = ?2
+               AND id NOT IN (SELECT subject FROM revocations WHERE kind = 'cert')",
+        )?
+        .query_map(rusqlite::params![user, device], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(bodies.iter().filter_map(|b| serde_json::from_str(b).ok()).collect())
+}
+
 /// A certificate this laptop holds, by id.
 pub(crate) fn cert(conn: &Connection, id: &str) -> Result<Option<AuthorCert>> {
     use rusqlite::OptionalExtension;
@@ -181,14 +230,8 @@ pub(crate) fn cert(conn: &Connection, id: &str) -> Result<Option<AuthorCert>> {
 
 /// The newest certificate of `user`'s key `public` on `device` that no revocation withdrew.
 pub(crate) fn current_cert(conn: &Connection, user: &str, device: &str, public: &str) -> Result<Option<AuthorCert>> {
-    let bodies: Vec<String> = conn
-        .prepare_cached(
-            "SELECT body FROM certs WHERE user = ?1 AND device = ?2
-               AND id NOT IN (SELECT subject FROM revocations WHERE kind = 'cert')",
-        )?
-        .query_map(rusqlite::params![user, device], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut certs: Vec<AuthorCert> = bodies.iter().filter_map(|b| serde_json::from_str(b).ok()).filter(|c: &AuthorCert| c.public_key == public).collect();
+    let mut certs = all_user_certs(conn, user, device)?;
+    certs.retain(|c| c.public_key == public);
     certs.sort_by(|a, b| (&b.issued, &b.id).cmp(&(&a.issued, &a.id)));
     Ok(certs.into_iter().next())
 }

@@ -133,6 +133,12 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SyncError> {
     })
 }
 
+/// Changes in this laptop's log that no bundle of its own has carried yet.
+pub(crate) fn unexported_changes(conn: &rusqlite::Connection) -> Result<i64> {
+    let since = meta_i64(conn, "export_seq")?.unwrap_or(0);
+    Ok(conn.query_row("SELECT count(*) FROM change_log WHERE seq > ?1", [since], |r| r.get(0))?)
+}
+
 fn conflict_id(entity: &str, record: &str, field: &str, loser: (Hlc, &str)) -> String {
     let name = format!("conflict/{entity}/{record}/{field}/{}/{}", loser.0 .0, loser.1);
     uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, name.as_bytes()).to_string()

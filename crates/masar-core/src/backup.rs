@@ -1,0 +1,542 @@
+//! Backups of a laptop's database, taken while it is in use, and their restore under a new
+//! device identity.
+//!
+//! A backup file (`.masarbackup`) is the key file and an online copy of the encrypted
+//! database, framed and checksummed: `MASARBAK`, the format (u16), the key file's length
+//! (u32) and bytes, the database's length (u64) and bytes, then the SHA-256 of everything
+//! before it (integers little-endian). The database stays encrypted by its own key and the
+//! key file wraps that key under each user's password, so a backup is exactly as protected
+//! as the laptop; its time and device are inside the encrypted copy, not in clear.
+//!
+//! The copy is SQLite's online backup of the open connection in one step: one read
+//! transaction, so it holds exactly the commits made before it began, whatever another
+//! process writes meanwhile (WAL lets it write).
+//!
+//! A restored database takes a new device identity (`sync::keys::new_device_identity`):
+//! the laptop it came from may still be writing, and two laptops must never stamp changes
+//! as one device. Its next bundle carries what the backup had not yet exported.
+
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rand::RngCore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use ts_rs::TS;
+
+use crate::clock::Clock;
+use crate::error::{BackupError, InputError, Problem, StoreError};
+use crate::store::{self, key_file_path, meta, meta_i64, set_meta};
+use crate::{Masar, Result};
+
+const MAGIC: &[u8; 8] = b"MASARBAK";
+/// The backup format this build writes and reads.
+pub const BACKUP_FORMAT: u16 = 1;
+/// The extension of backup files; the automatic backups' names end with it.
+pub const BACKUP_EXTENSION: &str = "masarbackup";
+/// A key file is a few hundred bytes per user: anything larger is not one.
+const MAX_KEY_FILE: u32 = 1 << 20;
+/// How many automatic backups a folder keeps unless the user says otherwise.
+const DEFAULT_KEEP: u32 = 7;
+/// An automatic backup is due this long after the last one.
+const DUE_AFTER_HOURS: i64 = 24;
+
+/// A backup just written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct BackupDone {
+    /// The backup file.
+    pub file: String,
+    /// Its size.
+    #[ts(type = "number")]
+    pub bytes: u64,
+    /// When the copy was taken (RFC 3339).
+    pub taken_at: String,
+    /// Older automatic backups of this laptop removed to keep the chosen number.
+    pub removed: Vec<String>,
+}
+
+/// A backup file in the backup folder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct BackupFile {
+    /// Its path.
+    pub file: String,
+    /// Its size.
+    #[ts(type = "number")]
+    pub bytes: u64,
+}
+
+/// This laptop's automatic backups: where, how many, and how the last one went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct BackupSettings {
+    /// The folder they go to (a USB stick or another disk is safest).
+    pub folder: String,
+    /// How many of this laptop's automatic backups the folder keeps.
+    pub keep: u32,
+    /// Whether a backup is made by itself once a day while the window is open.
+    pub automatic: bool,
+    /// When the last backup was made (RFC 3339).
+    pub last_at: Option<String>,
+    /// Why the last automatic backup failed, if it did.
+    pub last_error: Option<String>,
+    /// This laptop's backups in the folder, newest first.
+    pub files: Vec<BackupFile>,
+}
+
+/// What a restore did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct Restored {
+    /// The restored database.
+    pub path: String,
+    /// Where the database that was at the target before was set aside, if one was.
+    pub set_aside: Option<String>,
+    /// The device the backup was taken on; the restored laptop no longer writes as it.
+    pub old_device: String,
+    /// The restored laptop's new device.
+    pub new_device: String,
+    /// When the backup was taken (RFC 3339).
+    pub taken_at: Option<String>,
+    /// Changes the backup held that its laptop had not exported: the next bundle sends them.
+    #[ts(type = "number")]
+    pub changes_to_send: i64,
+    /// Persons in the restored database.
+    #[ts(type = "number")]
+    pub persons: i64,
+    /// Its digest (`masar digest`).
+    pub digest: String,
+}
+
+impl Masar {
+    /// Writes a consistent, encrypted backup of this database to `out`, a new file, while
+    /// the database stays in use (any user of this laptop).
+    pub fn backup(&self, out: &Path) -> Result<BackupDone> {
+        if std::fs::symlink_metadata(out).is_ok() {
+            return Err(BackupError::OutExists(out.display().to_string()).into());
+        }
+        let taken_at = self.clock().now().to_rfc3339();
+        let snapshot = Snapshot::take(self, &taken_at)?;
+        let keys = std::fs::read(key_file_path(self.path())).map_err(|e| BackupError::file(&key_file_path(self.path()), "read", e))?;
+        crate::files::write_private_atomically_with(out, |f| pack(f, &keys, &snapshot.path)).map_err(|e| BackupError::file(out, "written", e))?;
+        let bytes = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
+        Ok(BackupDone { file: out.display().to_string(), bytes, taken_at, removed: Vec::new() })
+    }
+
+    /// This laptop's backup settings and the backups in its folder.
+    pub fn backup_settings(&self) -> Result<BackupSettings> {
+        let conn = self.conn();
+        let folder = match meta(conn, "backup_folder")? {
+            Some(f) => PathBuf::from(f),
+            None => default_folder(self.path()),
+        };
+        let keep = meta_i64(conn, "backup_keep")?.and_then(|k| u32::try_from(k).ok()).unwrap_or(DEFAULT_KEEP);
+        let automatic = meta(conn, "backup_automatic")?.map(|v| v == "1").unwrap_or(true);
+        let files = own_backups(&folder, self.device_id())
+            .into_iter()
+            .map(|(path, bytes)| BackupFile { file: path.display().to_string(), bytes })
+            .collect();
+        Ok(BackupSettings {
+            folder: folder.display().to_string(),
+            keep,
+            automatic,
+            last_at: meta(conn, "backup_last_at")?,
+            last_error: meta(conn, "backup_last_error")?,
+            files,
+        })
+    }
+
+    /// Saves where automatic backups go, how many are kept (1 to 365) and whether they
+    /// are made; the folder is made if missing.
+    pub fn set_backup_settings(&mut self, folder: &str, keep: u32, automatic: bool) -> Result<BackupSettings> {
+        let folder = folder.trim();
+        if folder.is_empty() {
+            return Err(InputError::Missing { field: "folder".into(), hint: "choose the folder backups go to".into() }.into());
+        }
+        if !(1..=365).contains(&keep) {
+            return Err(InputError::invalid("keep", &keep.to_string(), Problem::NotOneOf(vec!["1 to 365 backups".into()])).into());
+        }
+        std::fs::create_dir_all(folder).map_err(|e| BackupError::file(Path::new(folder), "made", e))?;
+        let conn = self.conn();
+        set_meta(conn, "backup_folder", folder)?;
+        set_meta(conn, "backup_keep", &keep.to_string())?;
+        set_meta(conn, "backup_automatic", if automatic { "1" } else { "0" })?;
+        self.backup_settings()
+    }
+
+    /// Writes a backup into the backup folder under a new name, then removes this
+    /// laptop's oldest backups there beyond the number to keep (never another laptop's,
+    /// never the one just written).
+    pub fn backup_now(&mut self) -> Result<BackupDone> {
+        let settings = self.backup_settings()?;
+        let folder = PathBuf::from(&settings.folder);
+        let made: Result<BackupDone> = (|| {
+            std::fs::create_dir_all(&folder).map_err(|e| BackupError::file(&folder, "made", e))?;
+            let stamp = self.clock().now().format("%Y-%m-%d-%H%M%S");
+            let out = folder.join(format!("masar-{stamp}-{}.{BACKUP_EXTENSION}", device_tag(self.device_id())));
+            let mut done = self.backup(&out)?;
+            for (old, _) in own_backups(&folder, self.device_id()).into_iter().skip(settings.keep as usize) {
+                if old != out && std::fs::remove_file(&old).is_ok() {
+                    done.removed.push(old.display().to_string());
+                }
+            }
+            Ok(done)
+        })();
+        match &made {
+            Ok(done) => {
+                set_meta(self.conn(), "backup_last_at", &done.taken_at)?;
+                self.conn().execute("DELETE FROM meta WHERE key = 'backup_last_error'", []).map_err(StoreError::from)?;
+            }
+            Err(e) => set_meta(self.conn(), "backup_last_error", &e.to_string())?,
+        }
+        made
+    }
+
+    /// Makes the daily automatic backup if it is on and due; `None` when it is not due.
+    pub fn backup_if_due(&mut self) -> Result<Option<BackupDone>> {
+        let settings = self.backup_settings()?;
+        if !settings.automatic {
+            return Ok(None);
+        }
+        let last = settings.last_at.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+        let due = last.is_none_or(|t| self.clock().now().signed_duration_since(t) >= chrono::Duration::hours(DUE_AFTER_HOURS));
+        if !due {
+            return Ok(None);
+        }
+        self.backup_now().map(Some)
+    }
+
+    /// Restores the backup `file` to a new database at `target` (or in place of the one
+    /// there, set aside under a new name, with `replace`), after checking its checksum and
+    /// SQLite's integrity. `user` must be an administrator in the backup: the restored
+    /// database takes a new device identity, certified by the organisation's key, and
+    /// its users' keys are certified again for it. Nothing is written at `target` unless
+    /// every check passes.
+    pub fn restore(file: &Path, target: &Path, user: &str, password: &str, replace: bool, clock: Arc<dyn Clock>) -> Result<(Masar, Restored)> {
+        let keys_at_target = key_file_path(target);
+        let occupied = std::fs::symlink_metadata(target).is_ok() || std::fs::symlink_metadata(&keys_at_target).is_ok();
+        if occupied && !replace {
+            return Err(BackupError::TargetExists(target.display().to_string()).into());
+        }
+        let name = target.file_name().ok_or_else(|| InputError::Missing { field: "db".into(), hint: "give the database's file name".into() })?;
+        let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        std::fs::create_dir_all(parent).map_err(|e| BackupError::file(parent, "made", e))?;
+        let staging = Staging::new(parent)?;
+        let staged = staging.dir.join(name);
+        unpack(file, &staged)?;
+
+        let now = clock.now();
+        let (old_device, new_device, taken_at) = {
+            let m = Masar::open(&staged, user, password, clock.clone())?;
+            if !m.integrity_check()? {
+                return Err(BackupError::Damaged(file.display().to_string()).into());
+            }
+            let root = m.db().root_key().cloned().ok_or(BackupError::NeedsAdministrator)?;
+            let conn = m.conn();
+            let taken_at = meta(conn, "backup_taken")?;
+            let device_name = meta(conn, "device_name")?.unwrap_or_default();
+            let base = device_name.split(" (restored ").next().unwrap_or_default().to_string();
+            let renamed = format!("{base} (restored {})", now.format("%Y-%m-%d"));
+            let tx = conn.unchecked_transaction()?;
+            let (old, new) = crate::sync::keys::new_device_identity(&tx, &root, &renamed, &now.to_rfc3339())?;
+            set_meta(&tx, "restored_from", &old)?;
+            // Backups and their schedule belong to the laptop the backup came from.
+            tx.execute("DELETE FROM meta WHERE key IN ('backup_taken', 'backup_last_at', 'backup_last_error')", [])?;
+            tx.commit()?;
+            (old, new, taken_at)
+        };
+
+        let set_aside = if occupied { Some(set_aside(target, &now.format("%Y%m%d-%H%M%S").to_string())?) } else { None };
+        let staged_keys = key_file_path(&staged);
+        std::fs::rename(&staged_keys, &keys_at_target).map_err(|e| BackupError::file(&keys_at_target, "written", e))?;
+        if let Err(e) = std::fs::rename(&staged, target) {
+            let _ = std::fs::rename(&keys_at_target, &staged_keys);
+            return Err(BackupError::file(target, "written", e).into());
+        }
+        sync_dir(parent);
+
+        // Opening certifies the administrator's key for the new device.
+        let m = Masar::open(target, user, password, clock)?;
+        let restored = Restored {
+            path: target.display().to_string(),
+            set_aside: set_aside.map(|p| p.display().to_string()),
+            old_device,
+            new_device,
+            taken_at,
+            changes_to_send: crate::sync::unexported_changes(m.conn())?,
+            persons: m.conn().query_row("SELECT count(*) FROM persons", [], |r| r.get(0))?,
+            digest: m.digest()?,
+        };
+        Ok((m, restored))
+    }
+}
+
+/// Where automatic backups go until the user chooses: a folder beside the database. It
+/// survives a damaged database file, not a lost disk; the window says to choose another.
+fn default_folder(db: &Path) -> PathBuf {
+    db.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).join("backups")
+}
+
+/// The part of a device id that names its backups: the id's last twelve characters (a
+/// UUID v7's first ones are its time, alike on laptops enrolled the same day).
+fn device_tag(device: &str) -> String {
+    device.chars().rev().take(12).collect::<Vec<_>>().into_iter().rev().collect()
+}
+
+/// This laptop's backups in `folder` (named by `backup_now`), newest first, with sizes.
+fn own_backups(folder: &Path, device: &str) -> Vec<(PathBuf, u64)> {
+    let suffix = format!("-{}.{BACKUP_EXTENSION}", device_tag(device));
+    let Ok(entries) = std::fs::read_dir(folder) else { return Vec::new() };
+    let mut found: Vec<(PathBuf, u64)> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter(|e| e.file_name().to_str().is_some_and(|n| n.starts_with("masar-") && n.ends_with(&suffix)))
+        .map(|e| (e.path(), e.metadata().map(|m| m.len()).unwrap_or(0)))
+        .collect();
+    // The names start with the time, so the newest sorts last.
+    found.sort();
+    found.reverse();
+    found
+}
+
+/// An online copy of the open database in a private temporary file beside it, removed
+/// when dropped.
+struct Snapshot {
+    path: PathBuf,
+}
+
+impl Snapshot {
+    fn take(m: &Masar, taken_at: &str) -> Result<Snapshot> {
+        let mut name = m.path().as_os_str().to_owned();
+        name.push(format!(".backup-{}", random_hex()));
+        let snapshot = Snapshot { path: PathBuf::from(name) };
+        crate::files::create_private(&snapshot.path).map_err(|e| BackupError::file(&snapshot.path, "written", e))?;
+        let mut copy = store::open_connection(&snapshot.path, m.db().db_key(), true)?;
+        {
+            let backup = rusqlite::backup::Backup::new(m.conn(), &mut copy)?;
+            // One step: one read transaction, so the copy is one moment of the database.
+            backup.step(-1)?;
+        }
+        set_meta(&copy, "backup_taken", taken_at)?;
+        store::checkpoint(&copy)?;
+        drop(copy);
+        Ok(snapshot)
+    }
+}
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = self.path.as_os_str().to_owned();
+            p.push(suffix);
+            let _ = std::fs::remove_file(PathBuf::from(p));
+        }
+    }
+}
+
+/// A private folder beside the restore's target for the unpacked files, removed when
+/// dropped: on the same disk, so the files move into place by renaming.
+struct Staging {
+    dir: PathBuf,
+}
+
+impl Staging {
+    fn new(parent: &Path) -> Result<Staging> {
+        let dir = parent.join(format!(".masar-restore-{}", random_hex()));
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder.create(&dir).map_err(|e| BackupError::file(&dir, "made", e))?;
+        Ok(Staging { dir })
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn random_hex() -> String {
+    let mut bytes = [0u8; 8];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// Renames the database at `target` and its key file (and any journal) to
+/// `TARGET.before-restore-STAMP`; returns the database's new name.
+fn set_aside(target: &Path, stamp: &str) -> Result<PathBuf> {
+    let mut aside = target.as_os_str().to_owned();
+    aside.push(format!(".before-restore-{stamp}"));
+    let aside = PathBuf::from(aside);
+    for suffix in ["", ".keys", "-wal", "-shm"] {
+        let with = |p: &Path| {
+            let mut s = p.as_os_str().to_owned();
+            s.push(suffix);
+            PathBuf::from(s)
+        };
+        let from = with(target);
+        if std::fs::symlink_metadata(&from).is_ok() {
+            std::fs::rename(&from, with(&aside)).map_err(|e| BackupError::file(&from, "set aside", e))?;
+        }
+    }
+    Ok(aside)
+}
+
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// A writer that hashes what passes through it.
+struct Hashing<W: Write> {
+    inner: W,
+    hash: Sha256,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Writes the frame of a backup file: the key file, the database copy, the checksum.
+fn pack(out: &mut File, keys: &[u8], database: &Path) -> io::Result<()> {
+    let mut w = Hashing { inner: BufWriter::new(out), hash: Sha256::new() };
+    w.write_all(MAGIC)?;
+    w.write_all(&BACKUP_FORMAT.to_le_bytes())?;
+    let keys_len = u32::try_from(keys.len()).map_err(|_| io::Error::other("the key file is too large"))?;
+    w.write_all(&keys_len.to_le_bytes())?;
+    w.write_all(keys)?;
+    let db = File::open(database)?;
+    let len = db.metadata()?.len();
+    w.write_all(&len.to_le_bytes())?;
+    let copied = io::copy(&mut db.take(len), &mut w)?;
+    if copied != len {
+        return Err(io::Error::other("the database copy changed while it was written"));
+    }
+    let Hashing { mut inner, hash } = w;
+    inner.write_all(&hash.finalize())?;
+    inner.flush()
+}
+
+/// Checks a backup file's frame and checksum while writing its database and key file to
+/// `staged` and its key file beside it; the caller removes them if anything fails.
+fn unpack(file: &Path, staged: &Path) -> Result<()> {
+    let shown = file.display().to_string();
+    let damaged = || BackupError::Damaged(shown.clone());
+    let source = crate::files::open_regular(file, u64::MAX).map_err(|r| match r {
+        crate::files::ReadRefusal::Io(e) => BackupError::file(file, "read", e),
+        _ => BackupError::NotABackup(shown.clone()),
+    })?;
+    let total = source.metadata().map_err(|e| BackupError::file(file, "read", e))?.len();
+    let mut r = BufReader::new(source);
+    let mut hash = Sha256::new();
+    let mut head = [0u8; 14];
+    if r.read_exact(&mut head).is_err() || &head[..8] != MAGIC {
+        return Err(BackupError::NotABackup(shown).into());
+    }
+    hash.update(head);
+    let format = u16::from_le_bytes([head[8], head[9]]);
+    if format > BACKUP_FORMAT {
+        return Err(BackupError::NewerFormat { found: format, supported: BACKUP_FORMAT }.into());
+    }
+    let keys_len = u32::from_le_bytes([head[10], head[11], head[12], head[13]]);
+    if keys_len > MAX_KEY_FILE || u64::from(keys_len) + 14 + 8 + 32 > total {
+        return Err(damaged().into());
+    }
+    let mut keys = vec![0u8; keys_len as usize];
+    r.read_exact(&mut keys).map_err(|_| damaged())?;
+    hash.update(&keys);
+    let mut len = [0u8; 8];
+    r.read_exact(&mut len).map_err(|_| damaged())?;
+    hash.update(len);
+    let db_len = u64::from_le_bytes(len);
+    // The frame must account for every byte of the file: nothing missing, nothing added.
+    if 14 + u64::from(keys_len) + 8 + db_len + 32 != total {
+        return Err(damaged().into());
+    }
+    let written = (|| -> io::Result<()> {
+        let out = crate::files::create_private(staged)?;
+        let mut w = Hashing { inner: BufWriter::new(out), hash };
+        let copied = io::copy(&mut (&mut r).take(db_len), &mut w)?;
+        if copied != db_len {
+            return Err(io::Error::from(io::ErrorKind::UnexpectedEof));
+        }
+        let Hashing { inner, hash } = w;
+        inner.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        let mut sum = [0u8; 32];
+        r.read_exact(&mut sum)?;
+        if hash.finalize().as_slice() != sum {
+            return Err(io::Error::from(io::ErrorKind::InvalidData));
+        }
+        let keys_path = key_file_path(staged);
+        let mut k = crate::files::create_private(&keys_path)?;
+        k.write_all(&keys)?;
+        k.sync_all()
+    })();
+    written.map_err(|e| match e.kind() {
+        io::ErrorKind::UnexpectedEof | io::ErrorKind::InvalidData => damaged(),
+        _ => BackupError::file(staged, "written", e),
+    })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FixedClock;
+
+    fn at(m: &Masar, hours: i64) -> Masar {
+        let when = chrono::NaiveDate::from_ymd_opt(2024, 6, 1).and_then(|d| d.and_hms_opt(12, 0, 0)).expect("a date").and_utc() + chrono::Duration::hours(hours);
+        Masar::open(m.path(), "admin", "a long enough passphrase", Arc::new(FixedClock(when))).expect("open")
+    }
+
+    /// Automatic backups are on by default, in a folder beside the database, seven kept; one
+    /// is made when none was, then not again until a day has passed; a failure is kept to
+    /// show, and cleared by the next success.
+    #[test]
+    fn the_daily_backup_is_made_when_due_and_its_failure_is_kept() {
+        let (dir, m) = crate::testing::temp_db();
+        let settings = m.backup_settings().expect("settings");
+        assert_eq!(PathBuf::from(&settings.folder), dir.path().join("backups"));
+        assert_eq!((settings.keep, settings.automatic, settings.last_at.clone()), (7, true, None));
+        let mut m = at(&m, 0);
+        let first = m.backup_if_due().expect("backup").expect("due: none was made");
+        assert!(first.file.ends_with(".masarbackup"));
+        assert!(m.backup_if_due().expect("backup").is_none());
+        let mut m = at(&m, 23);
+        assert!(m.backup_if_due().expect("backup").is_none());
+        let mut m = at(&m, 24);
+        assert!(m.backup_if_due().expect("backup").is_some());
+        assert_eq!(m.backup_settings().expect("settings").files.len(), 2);
+
+        // A folder that cannot be made: the failure is said and kept for the window.
+        let blocker = dir.path().join("a-file");
+        std::fs::write(&blocker, b"x").expect("write");
+        let folder = blocker.join("backups");
+        let e = m.set_backup_settings(folder.to_str().expect("utf-8"), 3, true).unwrap_err();
+        assert_eq!(e.code(), "backup.file");
+        crate::store::set_meta(m.conn(), "backup_folder", folder.to_str().expect("utf-8")).expect("meta");
+        let mut m = at(&m, 48);
+        let e = m.backup_if_due().unwrap_err();
+        assert_eq!(e.code(), "backup.file");
+        assert!(m.backup_settings().expect("settings").last_error.is_some_and(|t| t.contains("cannot be made")));
+        m.set_backup_settings(dir.path().join("elsewhere").to_str().expect("utf-8"), 3, false).expect("settings");
+        assert!(m.backup_if_due().expect("off").is_none(), "automatic backups were turned off");
+        m.backup_now().expect("on demand, even when automatic backups are off");
+        let settings = m.backup_settings().expect("settings");
+        assert_eq!((settings.last_error, settings.files.len()), (None, 1));
+        assert!(m.set_backup_settings("elsewhere", 0, true).is_err());
+        assert!(m.set_backup_settings("  ", 3, true).is_err());
+    }
+}
