@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use masar_core::{
-    AppInfo, DeviceRow, RevocationDone, PersonQuery, PersonsPage, ProjectQuery, ProjectsPage, Conflict, Dashboard, DonorReportDone, Enrolled, ErrorReport, ExportDone,
+    AppInfo, BackupDone, BackupSettings, DeviceRow, RevocationDone, PersonQuery, PersonsPage, ProjectQuery, ProjectsPage, Conflict, Dashboard, DonorReportDone, Enrolled, ErrorReport, ExportDone,
     ExportFormat, ExportTable, Exported, Home, Id, Imported, Language, Masar, Person, ProjectTile, ProjectView, Resolution, Role, Scope, SessionInfo, SessionTile, SessionView,
     StageUndone, SyncState,
     SystemClock,
@@ -470,4 +470,62 @@ pub fn export_table(
     let pseudonymised = if pseudonymise { "pseudonymised" } else { "" };
     let out = file_in(&folder, &["masar", table.as_str(), kind, pseudonymised, from.as_deref().unwrap_or(""), to.as_deref().unwrap_or("")], extension)?;
     with(&state, |m| m.export_table(table, format, (from.as_deref(), to.as_deref()), pseudonymise, &out))
+}
+
+/// This laptop's backup folder, how many are kept, whether they are automatic, and the
+/// backups there.
+#[tauri::command]
+pub fn backup_settings(state: State<'_, AppState>) -> Api<BackupSettings> {
+    with(&state, |m| m.backup_settings())
+}
+
+/// Saves the backup folder, how many to keep and whether to back up daily by itself.
+#[tauri::command]
+pub fn set_backup_settings(state: State<'_, AppState>, folder: String, keep: u32, automatic: bool) -> Api<BackupSettings> {
+    with(&state, |m| m.set_backup_settings(&folder, keep, automatic))
+}
+
+/// Writes a backup into the backup folder now; the copy is made without holding the open
+/// database, so other commands go on meanwhile.
+#[tauri::command]
+pub fn backup_now(state: State<'_, AppState>) -> Api<BackupDone> {
+    let job = with(&state, |m| m.backup_job(None))?;
+    let made = job.run();
+    with(&state, |m| m.record_backup(&made))?;
+    made.map_err(report)
+}
+
+/// Makes the daily backup by itself when it is due: a few seconds after start (or a
+/// log-in), then checked every half minute, never on the demo. It waits for no command:
+/// when the database is in use it tries again at the next check.
+pub fn back_up_when_due(app: tauri::AppHandle) {
+    use tauri::Manager;
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(5));
+        loop {
+            let state = app.state::<AppState>();
+            let demo = state.db.lock().map(|d| d.1).unwrap_or(true);
+            // The database is held only to read the settings and to record the outcome.
+            let job = match state.masar.try_lock() {
+                Ok(guard) if !demo => guard.as_ref().and_then(|m| m.due_backup().ok().flatten()),
+                _ => None,
+            };
+            if let Some(job) = job {
+                let made = job.run();
+                match &made {
+                    Ok(done) => {
+                        log::info!("automatic backup written ({} bytes, {} older removed)", done.bytes, done.removed.len());
+                        let _ = app.emit("backup-made", done);
+                    }
+                    Err(e) => log::warn!("automatic backup failed: {}", e.code()),
+                }
+                if let Ok(mut guard) = state.masar.lock() {
+                    if let Some(m) = guard.as_mut() {
+                        let _ = m.record_backup(&made);
+                    }
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_secs(30));
+        }
+    });
 }

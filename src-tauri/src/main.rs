@@ -109,6 +109,9 @@ fn main() {
             commands::budget_set,
             commands::budget_remove,
             commands::project_undo_stage,
+            commands::backup_settings,
+            commands::set_backup_settings,
+            commands::backup_now,
         ]);
     tauri::Builder::default()
         .manage(state)
@@ -118,8 +121,9 @@ fn main() {
             log::info!("command {}", invoke.message.command());
             commands(invoke)
         })
-        .setup(|_| {
+        .setup(|app| {
             log::info!("Masar {} started", masar_core::Versions::current().line());
+            commands::back_up_when_due(app.handle().clone());
             Ok(())
         })
         .run(tauri::generate_context!())

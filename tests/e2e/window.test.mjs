@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, copyFileSync, existsSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync, copyFileSync, existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Window, sleep } from "./webdriver.mjs";
@@ -404,4 +404,43 @@ test("the first-run screen offers a fictional programme, kept apart from the rea
   } finally {
     await again.close();
   }
+});
+
+test("the daily backup is written by itself, one is made on demand, and it restores as a new laptop", async () => {
+  const folder = join(dir, "backed-up");
+  mkdirSync(folder, { recursive: true });
+  const db = join(folder, "masar.db");
+  cli(db, ["init", "--org", "Backup programme", "--device", "laptop-c"]);
+  const rania = cli(db, ["person", "add", "--given", "Rania", "--family", "Backup", "--sex", "female", "--born", "1992-03-03", "--nationality", "SYR"]).id;
+  const stick = join(dir, "stick");
+  const w = await Window.open(APP, ["--db", db]);
+  try {
+    await login(w);
+    await go(w, "sync");
+    // Nothing was asked: the daily backup appears within seconds of logging in, and the card
+    // shows it without a click.
+    await w.until("the automatic backup", async () => (await w.all("[data-testid=backup-files] li")).length === 1, 30000);
+    const automatic = readdirSync(join(folder, "backups"));
+    assert.equal(automatic.length, 1, `one backup beside the database: ${automatic}`);
+    assert.match(automatic[0], /^masar-\d{4}-\d{2}-\d{2}-\d{6}-[0-9a-f-]{12}\.masarbackup$/);
+    // A folder on a stick, two kept, then a backup on demand.
+    await w.type("[data-testid=backup-folder]", stick);
+    await w.type("[data-testid=backup-keep]", "2");
+    await w.click("[data-testid=save-backups]");
+    await w.click("[data-testid=backup-now]");
+    const written = await w.text("[data-testid=backup-result]");
+    assert.ok(written.includes(stick), written);
+    await w.until("the stick's backup in the list", async () => (await w.text("[data-testid=backup-files]")).includes(".masarbackup"));
+    await noRawKeys(w, "the backups card");
+  } finally {
+    await w.close();
+  }
+  const onStick = readdirSync(stick);
+  assert.equal(onStick.length, 1);
+  const restored = join(dir, "restored", "masar.db");
+  const answer = cli(restored, ["restore", join(stick, onStick[0])]);
+  assert.notEqual(answer.new_device, answer.old_device);
+  assert.equal(cli(restored, ["check"]).ok, true);
+  assert.equal(cli(restored, ["person", "get", rania]).given, "Rania");
+  assert.deepEqual(cli(restored, ["digest"]), cli(db, ["digest"]));
 });

@@ -8,9 +8,10 @@
 //! key file wraps that key under each user's password, so a backup is exactly as protected
 //! as the laptop; its time and device are inside the encrypted copy, not in clear.
 //!
-//! The copy is SQLite's online backup of the open connection in one step: one read
-//! transaction, so it holds exactly the commits made before it began, whatever another
-//! process writes meanwhile (WAL lets it write).
+//! The copy is SQLite's online backup in one step, from a connection of its own: one read
+//! transaction, so it holds exactly the commits made before it began, whatever the window
+//! or another process writes meanwhile (WAL lets them write). A [`BackupJob`] carries what
+//! the copy needs, so the window runs it without holding the open database.
 //!
 //! A restored database takes a new device identity (`sync::keys::new_device_identity`):
 //! the laptop it came from may still be writing, and two laptops must never stamp changes
@@ -107,19 +108,79 @@ pub struct Restored {
     pub digest: String,
 }
 
+/// A backup to write: what the copy needs, taken from the open database, so that it runs
+/// on another thread while the database stays in use. Holds the database key; wiped
+/// when dropped.
+pub struct BackupJob {
+    db: PathBuf,
+    key: crate::keys::DbKey,
+    out: PathBuf,
+    taken_at: String,
+    /// For a backup into the folder: the folder, this laptop's device and how many to keep.
+    rotation: Option<(PathBuf, String, u32)>,
+}
+
+impl BackupJob {
+    /// Writes the backup; then, for a backup into the folder, removes this laptop's oldest
+    /// backups there beyond the number to keep (never another laptop's, never this one).
+    pub fn run(self) -> Result<BackupDone> {
+        if std::fs::symlink_metadata(&self.out).is_ok() {
+            return Err(BackupError::OutExists(self.out.display().to_string()).into());
+        }
+        if let Some((folder, _, _)) = &self.rotation {
+            std::fs::create_dir_all(folder).map_err(|e| BackupError::file(folder, "made", e))?;
+        }
+        let snapshot = Snapshot::take(&self.db, &self.key, &self.taken_at)?;
+        let key_file = key_file_path(&self.db);
+        let keys = std::fs::read(&key_file).map_err(|e| BackupError::file(&key_file, "read", e))?;
+        crate::files::write_private_atomically_with(&self.out, |f| pack(f, &keys, &snapshot.path)).map_err(|e| BackupError::file(&self.out, "written", e))?;
+        let bytes = std::fs::metadata(&self.out).map(|m| m.len()).unwrap_or(0);
+        let mut done = BackupDone { file: self.out.display().to_string(), bytes, taken_at: self.taken_at.clone(), removed: Vec::new() };
+        if let Some((folder, device, keep)) = &self.rotation {
+            for (old, _) in own_backups(folder, device).into_iter().skip(*keep as usize) {
+                if old != self.out && std::fs::remove_file(&old).is_ok() {
+                    done.removed.push(old.display().to_string());
+                }
+            }
+        }
+        Ok(done)
+    }
+}
+
 impl Masar {
     /// Writes a consistent, encrypted backup of this database to `out`, a new file, while
     /// the database stays in use (any user of this laptop).
     pub fn backup(&self, out: &Path) -> Result<BackupDone> {
-        if std::fs::symlink_metadata(out).is_ok() {
-            return Err(BackupError::OutExists(out.display().to_string()).into());
+        self.backup_job(Some(out))?.run()
+    }
+
+    /// A backup to run apart from the open database: to `out`, or, without it, into the
+    /// backup folder under a new name (then recorded with [`Masar::record_backup`]).
+    pub fn backup_job(&self, out: Option<&Path>) -> Result<BackupJob> {
+        let now = self.clock().now();
+        let (out, rotation) = match out {
+            Some(out) => (out.to_path_buf(), None),
+            None => {
+                let settings = self.backup_settings()?;
+                let folder = PathBuf::from(&settings.folder);
+                let name = format!("masar-{}-{}.{BACKUP_EXTENSION}", now.format("%Y-%m-%d-%H%M%S"), device_tag(self.device_id()));
+                (folder.join(name), Some((folder, self.device_id().to_string(), settings.keep)))
+            }
+        };
+        Ok(BackupJob { db: self.path().to_path_buf(), key: self.db().db_key().clone(), out, taken_at: now.to_rfc3339(), rotation })
+    }
+
+    /// Notes how a backup into the folder went, for the window: when the last one was
+    /// made, or why it failed.
+    pub fn record_backup(&mut self, outcome: &Result<BackupDone>) -> Result<()> {
+        match outcome {
+            Ok(done) => {
+                set_meta(self.conn(), "backup_last_at", &done.taken_at)?;
+                self.conn().execute("DELETE FROM meta WHERE key = 'backup_last_error'", []).map_err(StoreError::from)?;
+            }
+            Err(e) => set_meta(self.conn(), "backup_last_error", &e.to_string())?,
         }
-        let taken_at = self.clock().now().to_rfc3339();
-        let snapshot = Snapshot::take(self, &taken_at)?;
-        let keys = std::fs::read(key_file_path(self.path())).map_err(|e| BackupError::file(&key_file_path(self.path()), "read", e))?;
-        crate::files::write_private_atomically_with(out, |f| pack(f, &keys, &snapshot.path)).map_err(|e| BackupError::file(out, "written", e))?;
-        let bytes = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
-        Ok(BackupDone { file: out.display().to_string(), bytes, taken_at, removed: Vec::new() })
+        Ok(())
     }
 
     /// This laptop's backup settings and the backups in its folder.
@@ -167,32 +228,13 @@ impl Masar {
     /// laptop's oldest backups there beyond the number to keep (never another laptop's,
     /// never the one just written).
     pub fn backup_now(&mut self) -> Result<BackupDone> {
-        let settings = self.backup_settings()?;
-        let folder = PathBuf::from(&settings.folder);
-        let made: Result<BackupDone> = (|| {
-            std::fs::create_dir_all(&folder).map_err(|e| BackupError::file(&folder, "made", e))?;
-            let stamp = self.clock().now().format("%Y-%m-%d-%H%M%S");
-            let out = folder.join(format!("masar-{stamp}-{}.{BACKUP_EXTENSION}", device_tag(self.device_id())));
-            let mut done = self.backup(&out)?;
-            for (old, _) in own_backups(&folder, self.device_id()).into_iter().skip(settings.keep as usize) {
-                if old != out && std::fs::remove_file(&old).is_ok() {
-                    done.removed.push(old.display().to_string());
-                }
-            }
-            Ok(done)
-        })();
-        match &made {
-            Ok(done) => {
-                set_meta(self.conn(), "backup_last_at", &done.taken_at)?;
-                self.conn().execute("DELETE FROM meta WHERE key = 'backup_last_error'", []).map_err(StoreError::from)?;
-            }
-            Err(e) => set_meta(self.conn(), "backup_last_error", &e.to_string())?,
-        }
+        let made = self.backup_job(None).and_then(BackupJob::run);
+        self.record_backup(&made)?;
         made
     }
 
-    /// Makes the daily automatic backup if it is on and due; `None` when it is not due.
-    pub fn backup_if_due(&mut self) -> Result<Option<BackupDone>> {
+    /// The daily automatic backup, if it is on and due: run it, then record it.
+    pub fn due_backup(&self) -> Result<Option<BackupJob>> {
         let settings = self.backup_settings()?;
         if !settings.automatic {
             return Ok(None);
@@ -202,7 +244,15 @@ impl Masar {
         if !due {
             return Ok(None);
         }
-        self.backup_now().map(Some)
+        self.backup_job(None).map(Some)
+    }
+
+    /// Makes the daily automatic backup if it is on and due; `None` when it is not due.
+    pub fn backup_if_due(&mut self) -> Result<Option<BackupDone>> {
+        let Some(job) = self.due_backup()? else { return Ok(None) };
+        let made = job.run();
+        self.record_backup(&made)?;
+        made.map(Some)
     }
 
     /// Restores the backup `file` to a new database at `target` (or in place of the one
@@ -305,14 +355,15 @@ struct Snapshot {
 }
 
 impl Snapshot {
-    fn take(m: &Masar, taken_at: &str) -> Result<Snapshot> {
-        let mut name = m.path().as_os_str().to_owned();
+    fn take(db: &Path, key: &crate::keys::DbKey, taken_at: &str) -> Result<Snapshot> {
+        let mut name = db.as_os_str().to_owned();
         name.push(format!(".backup-{}", random_hex()));
         let snapshot = Snapshot { path: PathBuf::from(name) };
+        let source = store::open_connection(db, key, false)?;
         crate::files::create_private(&snapshot.path).map_err(|e| BackupError::file(&snapshot.path, "written", e))?;
-        let mut copy = store::open_connection(&snapshot.path, m.db().db_key(), true)?;
+        let mut copy = store::open_connection(&snapshot.path, key, true)?;
         {
-            let backup = rusqlite::backup::Backup::new(m.conn(), &mut copy)?;
+            let backup = rusqlite::backup::Backup::new(&source, &mut copy)?;
             // One step: one read transaction, so the copy is one moment of the database.
             backup.step(-1)?;
         }

@@ -49,7 +49,7 @@ mod testing;
 #[cfg(test)]
 mod typescript;
 
-pub use backup::{BackupDone, BackupFile, BackupSettings, Restored, BACKUP_EXTENSION, BACKUP_FORMAT};
+pub use backup::{BackupDone, BackupFile, BackupJob, BackupSettings, Restored, BACKUP_EXTENSION, BACKUP_FORMAT};
 pub use auth::{Permission, Role, User, MIN_PASSWORD_LEN};
 pub use changes::Change;
 pub use clock::{Clock, FixedClock, SystemClock};

@@ -4,7 +4,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
-  AppInfo, DeviceRow, RevocationDone, PersonQuery, PersonsPage, ProjectQuery, ProjectsPage, Conflict, Dashboard, DonorReportDone, Enrolled, ErrorReport, ExportDone, Exported,
+  AppInfo, BackupDone, BackupSettings, DeviceRow, RevocationDone, PersonQuery, PersonsPage, ProjectQuery, ProjectsPage, Conflict, Dashboard, DonorReportDone, Enrolled, ErrorReport, ExportDone, Exported,
   Home, Id, Imported, Person, ProjectTile, ProjectView, SessionInfo, SessionTile, SessionView, StageUndone, SyncProgress, SyncState, Timeline, UnexplainedTranche, UserSummary,
 } from "./types";
 
@@ -72,6 +72,9 @@ export const api = {
   deviceRevoke: (id: string) => call<RevocationDone>("device_revoke", { id }),
   userRevoke: (id: string) => call<RevocationDone>("user_revoke", { id }),
   syncState: () => call<SyncState>("sync_state"),
+  backupSettings: () => call<BackupSettings>("backup_settings"),
+  setBackupSettings: (folder: string, keep: number, automatic: boolean) => call<BackupSettings>("set_backup_settings", { folder, keep, automatic }),
+  backupNow: () => call<BackupDone>("backup_now"),
   setSyncFolder: (folder: string) => call<Done>("set_sync_folder", { folder }),
   bundleExport: (out: string, full: boolean, scope: string | null) => call<Exported>("bundle_export", { out, full, scope }),
   bundleImport: (files: string[]) => call<Imported>("bundle_import", { files }),
@@ -85,6 +88,11 @@ export const api = {
   exportTable: (what: string, format: string, from: string | null, to: string | null, pseudonymise: boolean, folder: string) =>
     call<ExportDone>("export_table", { what, format, from, to, pseudonymise, folder }),
 };
+
+/** Tells `f` when the daily backup was written by itself. */
+export function onBackupMade(f: (b: BackupDone) => void): Promise<UnlistenFn> {
+  return listen<BackupDone>("backup-made", (e) => f(e.payload));
+}
 
 /** Tells `f` how far a bundle export or import got, as it goes. */
 export function onSyncProgress(f: (p: SyncProgress) => void): Promise<UnlistenFn> {
