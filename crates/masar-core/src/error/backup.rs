@@ -57,7 +57,7 @@ impl BackupError {
 
     /// A file error, with what to check.
     pub(crate) fn file(path: &std::path::Path, doing: &str, e: std::io::Error) -> BackupError {
-        let reason = if e.raw_os_error() == Some(28) {
+        let reason = if e.kind() == std::io::ErrorKind::StorageFull {
             format!("cannot be {doing}: the disk is full; free some space or choose another folder (nothing was changed)")
         } else {
             format!("cannot be {doing} ({e}): check the folder exists, is writable and has space")
