@@ -12,6 +12,7 @@ mod donor_report;
 mod encryption;
 mod exports;
 mod files;
+mod folder;
 mod migration;
 mod programme;
 mod safeguards;

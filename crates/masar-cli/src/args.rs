@@ -69,6 +69,14 @@ pub enum Command {
     /// Sync bundles.
     #[command(subcommand)]
     Bundle(BundleCmd),
+    /// Sync through the sync folder: write this laptop's new changes into its own
+    /// subfolder (FOLDER/masar/DEVICE/), then import every other laptop's bundles there;
+    /// damaged ones and files still being copied are listed and passed over.
+    Sync {
+        /// The sync folder (saved for the next syncs and the window); the saved one by default.
+        #[arg(long)]
+        folder: Option<PathBuf>,
+    },
     /// Conflicts between laptops' changes.
     #[command(subcommand)]
     Conflicts(ConflictsCmd),

@@ -266,6 +266,13 @@ fn run(cli: Cli) -> Result<Json, Failure> {
             drop(bar);
             Ok(json(&done))
         }
+        Command::Sync { folder } => {
+            let mut m = open(&path)?;
+            let mut bar = progress::Bar::new(json_out);
+            let done = m.sync_folder(folder.as_deref(), |p| bar.tell(p))?;
+            drop(bar);
+            Ok(json(&done))
+        }
         Command::Conflicts(ConflictsCmd::List) => {
             let m = open(&path)?;
             Ok(json(&m.conflicts()?))

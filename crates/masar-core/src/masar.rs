@@ -672,6 +672,25 @@ impl Masar {
         Ok(set_meta(self.conn(), &format!("pref:{}:{key}", self.user().id), value)?)
     }
 
+    /// Syncs through the sync folder (`folder`, saved as this laptop's, or the one saved
+    /// before): exports this laptop's new changes into its own subfolder, then imports
+    /// every other laptop's bundles, each on its own, passing over damaged ones and files
+    /// still being written (`sync::folder`).
+    pub fn sync_folder(&mut self, folder: Option<&Path>, progress: impl FnMut(SyncProgress)) -> Result<crate::sync::FolderSync> {
+        let folder = match folder {
+            Some(f) => {
+                let shown = f.display().to_string();
+                set_meta(self.conn(), "sync_folder", &shown)?;
+                f.to_path_buf()
+            }
+            None => meta(self.conn(), "sync_folder")?.map(PathBuf::from).ok_or_else(|| InputError::Missing {
+                field: "folder".into(),
+                hint: "choose the sync folder (a network share, a USB stick, a Syncthing folder)".into(),
+            })?,
+        };
+        self.db.sync_folder(&folder, progress)
+    }
+
     /// Saves the sync folder of this laptop.
     pub fn set_sync_folder(&mut self, folder: &str) -> Result<()> {
         Ok(set_meta(self.conn(), "sync_folder", folder)?)

@@ -23,7 +23,7 @@ fn generate() -> String {
         Money, ProjectView, PersonQuery, PersonsPage, ProjectQuery, ProjectRow, ProjectsPage, TimelineEvent, Timeline, RecentEvent, VisitDue, SyncState, OverdueVisit, Home, Change,
         Conflict, Exported, Imported, SyncStage, SyncProgress, DeviceRow, RevocationDone, UnexplainedTranche, Measure, Report, SurvivalStep, SurvivalAt, SurvivalBy, SurvivalCurve, Survival, JourneyStep, CounsellorOverdue, Dashboard,
         ExportFormat, ExportTable, ExportDone, ExportRecord, Language, DonorFormat, DonorReportDone, Checked, Digest, ReferenceEntry, PasswordChanged, StageUndone,
-        BackupDone, BackupFile, BackupSettings, Restored,
+        BackupDone, BackupFile, BackupSettings, Restored, FolderFile, FolderSync,
         demo::DemoSummary,
     );
     let mut out = String::from(

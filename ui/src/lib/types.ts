@@ -1871,6 +1871,35 @@ persons: number,
  */
 digest: string, };
 
+export type FolderFile = { 
+/**
+ * The file.
+ */
+file: string, 
+/**
+ * Why it was not imported.
+ */
+reason: string, };
+
+export type FolderSync = { 
+/**
+ * This laptop's new changes, written into its own subfolder; none when it had none.
+ */
+exported: Exported | null, 
+/**
+ * What the other laptops' bundles brought.
+ */
+imported: Imported, 
+/**
+ * Files left for a later sync: still being written by the sync tool, or a conflict
+ * copy it made.
+ */
+waiting: Array<FolderFile>, 
+/**
+ * Bundles refused, each with its reason; the others were imported.
+ */
+refused: Array<FolderFile>, };
+
 export type DemoSummary = { 
 /**
  * Persons registered.

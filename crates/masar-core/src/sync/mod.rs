@@ -8,12 +8,14 @@
 
 pub(crate) mod bundle;
 mod digest;
+mod folder;
 pub(crate) mod keys;
 mod members;
 mod revoke;
 mod scope;
 mod verify;
 
+pub use folder::{FolderFile, FolderSync, SYNC_SUBFOLDER};
 pub use revoke::{DeviceRow, RevocationDone};
 
 pub use scope::Scope;

@@ -1,0 +1,135 @@
+//! Sync through a shared folder (issue 13): `masar sync --folder`, each laptop writing only
+//! into its own subfolder, through the real binary on real files.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::common::Db;
+use crate::sync::Org;
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8")
+}
+
+fn sync(db: &Db, folder: &Path) -> Value {
+    db.ok(&["sync", "--folder", s(folder)])
+}
+
+fn device(db: &Db) -> String {
+    db.ok(&["status"])["device_id"].as_str().expect("device").to_string()
+}
+
+/// Every file under `dir`, recursively, relative to it.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("dir").filter_map(|e| e.ok()) {
+            if e.file_type().expect("type").is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push(e.path().strip_prefix(dir).expect("inside").to_path_buf());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Three laptops sharing one folder converge after two rounds of `masar sync`, each having
+/// written only into its own subfolder. A laptop relays what it imported at its next sync
+/// (as a supervisor's merged export does: a reader may have missed the original), so one
+/// more round passes the relays around, and after it a sync finds nothing to export or
+/// import.
+#[test]
+fn three_laptops_sharing_a_folder_converge_each_writing_only_its_own_subfolder() {
+    let org = Org::new(3);
+    let shared = tempfile::tempdir().expect("dir");
+    let folder = shared.path();
+    for (i, laptop) in org.laptops.iter().enumerate() {
+        laptop.person(&format!("Laptop{i}"), "Person");
+    }
+    for _round in 0..2 {
+        for laptop in &org.laptops {
+            let before = files(folder);
+            let done = sync(laptop, folder);
+            assert!(done["refused"].as_array().expect("refused").is_empty(), "{done}");
+            let own = Path::new("masar").join(device(laptop));
+            for new in files(folder).into_iter().filter(|f| !before.contains(f)) {
+                assert!(new.starts_with(&own), "{new:?} written outside {own:?}");
+            }
+        }
+    }
+    let digests: Vec<Value> = org.laptops.iter().map(|l| l.ok(&["digest"])).collect();
+    assert_eq!(digests[0], digests[1]);
+    assert_eq!(digests[1], digests[2]);
+    assert_eq!(org.laptops[2].ok(&["person", "list"]).as_array().expect("list").len(), 3);
+    // The relays go round once and bring nothing new.
+    for _round in 0..2 {
+        for laptop in &org.laptops {
+            assert_eq!(sync(laptop, folder)["imported"]["applied"], 0);
+        }
+    }
+    // Then nothing is new: nothing exported, every bundle recognised before it is decrypted.
+    let again = sync(&org.laptops[0], folder);
+    assert!(again["exported"].is_null(), "{again}");
+    assert_eq!(again["imported"]["applied"], 0);
+    assert_eq!(again["imported"]["already_imported"], again["imported"]["bundles"]);
+    // The folder is remembered: the next sync needs no --folder.
+    assert_eq!(org.laptops[0].ok(&["sync"])["imported"]["applied"], 0);
+}
+
+/// A truncated bundle, a file the sync tool is still writing and its conflict copy are
+/// listed and passed over while the other bundles are imported; once whole, the bundle is
+/// imported at the next sync, once.
+#[test]
+fn damaged_unfinished_and_conflict_copies_are_passed_over_and_the_rest_syncs() {
+    let org = Org::new(2);
+    let (a, b) = (&org.laptops[0], &org.laptops[1]);
+    let shared = tempfile::tempdir().expect("dir");
+    let folder = shared.path();
+    let first = a.person("First", "Bundle");
+    let written = sync(a, folder)["exported"]["file"].as_str().expect("exported").to_string();
+    let second = a.person("Second", "Bundle");
+    let later = sync(a, folder)["exported"]["file"].as_str().expect("exported").to_string();
+    // The later bundle is still arriving: only half of it is there; beside it, the sync
+    // tool's temporary file and a conflict copy.
+    let whole = std::fs::read(&later).expect("bundle");
+    std::fs::write(&later, &whole[..whole.len() / 2]).expect("truncate");
+    let dir = Path::new(&written).parent().expect("a device folder").to_path_buf();
+    std::fs::write(dir.join(".syncthing.0190.masar.tmp"), &whole[..100]).expect("write");
+    std::fs::write(dir.join("0190.sync-conflict-20240101-101010-ABCDEFG.masar"), &whole).expect("write");
+
+    let done = sync(b, folder);
+    let refused = done["refused"].as_array().expect("refused");
+    assert_eq!(refused.len(), 1, "{done}");
+    assert_eq!(refused[0]["file"], later.as_str());
+    assert!(refused[0]["reason"].as_str().is_some_and(|r| r.contains("truncated") || r.contains("incomplete") || r.contains("ends")), "{done}");
+    let waiting: Vec<&str> = done["waiting"].as_array().expect("waiting").iter().map(|w| w["reason"].as_str().expect("reason")).collect();
+    assert_eq!(waiting.len(), 2, "{done}");
+    assert!(waiting.iter().any(|r| r.contains("still being written")) && waiting.iter().any(|r| r.contains("conflict copy")), "{waiting:?}");
+    let ids: Vec<String> = b.ok(&["person", "list"]).as_array().expect("list").iter().map(|p| p["id"].as_str().expect("id").to_string()).collect();
+    assert!(ids.contains(&first) && !ids.contains(&second), "the whole bundle imported, the half one not");
+
+    // The copy finishes: the next sync imports it, and the one after finds nothing new.
+    std::fs::write(&later, &whole).expect("whole");
+    let done = sync(b, folder);
+    assert!(done["refused"].as_array().expect("refused").is_empty(), "{done}");
+    assert!(done["imported"]["applied"].as_u64().is_some_and(|n| n > 0));
+    assert_eq!(b.ok(&["person", "get", &second])["given"], "Second");
+    assert_eq!(sync(b, folder)["imported"]["applied"], 0);
+}
+
+/// A folder that is not there (a stick not plugged in) and no folder at all each get a
+/// message, and change nothing.
+#[test]
+fn an_unreachable_folder_or_none_gets_a_message() {
+    let a = Db::new();
+    a.person("Alone", "Here");
+    let out = a.fail(&["sync", "--folder", "/nonexistent/stick/masar"]);
+    assert!(out.contains("is not reachable") && out.contains("plug in"), "{out}");
+    let fresh = Db::new();
+    let out = fresh.fail(&["sync"]);
+    assert!(out.contains("sync folder"), "{out}");
+}
