@@ -133,3 +133,59 @@ fn an_unreachable_folder_or_none_gets_a_message() {
     let out = fresh.fail(&["sync"]);
     assert!(out.contains("sync folder"), "{out}");
 }
+
+/// `masar sync --watch` on a supervisor's machine imports a bundle as soon as it lands in
+/// the folder, logs one line per sync, and stops cleanly on SIGTERM.
+#[test]
+fn the_watcher_imports_what_lands_and_stops_cleanly_on_a_signal() {
+    let org = Org::new(2);
+    let (a, supervisor) = (&org.laptops[0], &org.laptops[1]);
+    let shared = tempfile::tempdir().expect("dir");
+    let folder = shared.path();
+    let mut watcher = std::process::Command::new(crate::common::masar_bin())
+        .env("MASAR_DB", &supervisor.path)
+        .env("MASAR_USER", &supervisor.user)
+        .env("MASAR_PASSWORD", &supervisor.password)
+        .args(["sync", "--folder", s(folder), "--watch", "--every", "3600"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the watcher starts");
+    // The watcher has made its subfolder once its first sync is done.
+    let started = std::time::Instant::now();
+    while !folder.join("masar").join(device(supervisor)).is_dir() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "the watcher's first sync");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let person = a.person("Landed", "WhileWatched");
+    sync(a, folder);
+    let landed = std::time::Instant::now();
+    loop {
+        let ids: Vec<String> = supervisor.ok(&["person", "list"]).as_array().expect("list").iter().map(|p| p["id"].as_str().expect("id").to_string()).collect();
+        if ids.contains(&person) {
+            break;
+        }
+        assert!(landed.elapsed() < std::time::Duration::from_secs(30), "the watcher did not import the bundle that landed");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let took = landed.elapsed();
+    // SAFETY: sends SIGTERM to the child this test started.
+    unsafe { libc::kill(watcher.id() as libc::pid_t, libc::SIGTERM) };
+    let stopping = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = watcher.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(stopping.elapsed() < std::time::Duration::from_secs(10), "the watcher did not stop on SIGTERM");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let out = watcher.wait_with_output().expect("output");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(status.success(), "{status}: {}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines.iter().filter(|l| l.contains("bundles read")).count() >= 2, "one line per sync: {stdout}");
+    assert!(lines.iter().any(|l| l.contains("changes imported") && !l.contains(" 0 changes imported")), "{stdout}");
+    assert_eq!(lines.last().copied(), Some("stopped: true"), "{stdout}");
+    assert!(took < std::time::Duration::from_secs(15), "imported {took:?} after it landed");
+}

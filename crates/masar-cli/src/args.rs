@@ -76,6 +76,14 @@ pub enum Command {
         /// The sync folder (saved for the next syncs and the window); the saved one by default.
         #[arg(long)]
         folder: Option<PathBuf>,
+        /// Keep syncing until stopped (SIGTERM or Ctrl-C): whenever another laptop's bundle
+        /// lands in the folder, when the folder appears, and every --every seconds; one line
+        /// per sync (one JSON value per line with --json).
+        #[arg(long)]
+        watch: bool,
+        /// With --watch: seconds between syncs when nothing happens (default 300).
+        #[arg(long, requires = "watch", value_parser = clap::value_parser!(u64).range(5..=86_400))]
+        every: Option<u64>,
     },
     /// Conflicts between laptops' changes.
     #[command(subcommand)]

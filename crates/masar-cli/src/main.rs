@@ -266,7 +266,12 @@ fn run(cli: Cli) -> Result<Json, Failure> {
             drop(bar);
             Ok(json(&done))
         }
-        Command::Sync { folder } => {
+        Command::Sync { folder, watch: true, every } => {
+            let mut m = open(&path)?;
+            watch_folder(&mut m, folder.as_deref(), std::time::Duration::from_secs(every.unwrap_or(300)), json_out)?;
+            Ok(json(&serde_json::json!({ "stopped": true })))
+        }
+        Command::Sync { folder, .. } => {
             let mut m = open(&path)?;
             let mut bar = progress::Bar::new(json_out);
             let done = m.sync_folder(folder.as_deref(), |p| bar.tell(p))?;
@@ -547,4 +552,44 @@ fn run(cli: Cli) -> Result<Json, Failure> {
             Ok(json(&m.report(&from, &to, &dims)?))
         }
     }
+}
+
+/// `masar sync --watch`: syncs now, then whenever another laptop's bundle lands in the
+/// folder or `every` passes, until SIGTERM or SIGINT; a sync in progress finishes first
+/// (each import is one transaction anyway). One line per sync on stdout.
+fn watch_folder(m: &mut Masar, folder: Option<&std::path::Path>, every: std::time::Duration, json_out: bool) -> Result<(), Failure> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = Arc::new(AtomicBool::new(false));
+    #[cfg(unix)]
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, stop.clone()).map_err(|e| Failure::refused(format!("cannot listen for stop signals ({e})")))?;
+    }
+    // The first sync saves the folder given, or says that none is set.
+    let folder = match folder {
+        Some(f) => f.to_path_buf(),
+        None => PathBuf::from(m.sync_state()?.sync_folder.ok_or_else(|| Failure::refused("no sync folder is set: give one with --folder"))?),
+    };
+    m.set_sync_folder(&folder.display().to_string())?;
+    let mut watcher = masar_core::FolderWatch::new(&folder, m.device_id());
+    let mut unreachable_said = false;
+    while !stop.load(Ordering::SeqCst) {
+        let at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
+        match m.sync_folder(None, |_| {}) {
+            Ok(done) => {
+                unreachable_said = false;
+                let line = if json_out { serde_json::to_string(&done).unwrap_or_default() } else { output::folder_sync_line(&done) };
+                output::write_stdout(&format!("{at} {line}\n")).map_err(|e| Failure::refused(format!("the log line could not be written ({e})")))?;
+            }
+            Err(e) => {
+                // A stick pulled or a share gone is said once, then waited for.
+                let unreachable = matches!(&e, masar_core::Error::Sync(masar_core::SyncError::File { .. }));
+                if !(unreachable && unreachable_said) {
+                    eprintln!("{at} error: {e}");
+                }
+                unreachable_said = unreachable;
+            }
+        }
+        watcher.wait(every, &stop);
+    }
+    Ok(())
 }

@@ -154,3 +154,20 @@ pub fn survival_table(s: &Json) -> String {
         aligned(&rows)
     )
 }
+
+/// One sync through the folder as one line of a watcher's log.
+pub fn folder_sync_line(done: &masar_core::FolderSync) -> String {
+    let exported = match &done.exported {
+        Some(e) => format!("exported {} changes", e.changes),
+        None => "nothing to export".into(),
+    };
+    let i = &done.imported;
+    let mut line = format!("{exported}; {} bundles read, {} changes imported, {} conflicts", i.bundles, i.applied, i.conflicts);
+    if !done.waiting.is_empty() {
+        line.push_str(&format!("; {} files still being copied", done.waiting.len()));
+    }
+    for refused in &done.refused {
+        line.push_str(&format!("; refused {}: {}", refused.file, refused.reason));
+    }
+    line
+}

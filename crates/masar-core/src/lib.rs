@@ -65,7 +65,7 @@ pub use report::{
     UnexplainedTranche, JourneyStep,
 };
 pub use store::SCHEMA_VERSION;
-pub use sync::{Conflict, DeviceRow, FolderFile, FolderSync, SYNC_SUBFOLDER, Exported, Imported, Resolution, RevocationDone, Scope, SyncProgress, SyncStage};
+pub use sync::{Conflict, DeviceRow, FolderFile, FolderSync, FolderWatch, SYNC_SUBFOLDER, Exported, Imported, Resolution, RevocationDone, Scope, SyncProgress, SyncStage};
 pub use views::{
     AppInfo, Checked, Choices, Digest, Home, Id, Money, OverdueVisit, PasswordChanged, Permissions, PersonQuery, PersonsPage, ProjectQuery,
     ProjectRow, ProjectTile, ProjectView, ProjectsPage,

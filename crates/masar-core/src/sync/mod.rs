@@ -9,6 +9,7 @@
 pub(crate) mod bundle;
 mod digest;
 mod folder;
+mod watch;
 pub(crate) mod keys;
 mod members;
 mod revoke;
@@ -17,6 +18,7 @@ mod verify;
 
 pub use folder::{FolderFile, FolderSync, SYNC_SUBFOLDER};
 pub use revoke::{DeviceRow, RevocationDone};
+pub use watch::FolderWatch;
 
 pub use scope::Scope;
 
