@@ -357,7 +357,9 @@ pub fn sync_state(state: State<'_, AppState>) -> Api<SyncState> {
 
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn set_sync_folder(state: State<'_, AppState>, folder: String) -> Api<Done> {
-    with(&state, |m| m.set_sync_folder(&folder).map(|_| Done))
+    let done = with(&state, |m| m.set_sync_folder(&folder).map(|_| Done))?;
+    state.sync_wake.store(true, std::sync::atomic::Ordering::SeqCst);
+    Ok(done)
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
@@ -474,20 +476,20 @@ pub fn export_table(
 
 /// This laptop's backup folder, how many are kept, whether they are automatic, and the
 /// backups there.
-#[tauri::command]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn backup_settings(state: State<'_, AppState>) -> Api<BackupSettings> {
     with(&state, |m| m.backup_settings())
 }
 
 /// Saves the backup folder, how many to keep and whether to back up daily by itself.
-#[tauri::command]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn set_backup_settings(state: State<'_, AppState>, folder: String, keep: u32, automatic: bool) -> Api<BackupSettings> {
     with(&state, |m| m.set_backup_settings(&folder, keep, automatic))
 }
 
 /// Writes a backup into the backup folder now; the copy is made without holding the open
 /// database, so other commands go on meanwhile.
-#[tauri::command]
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn backup_now(state: State<'_, AppState>) -> Api<BackupDone> {
     let job = with(&state, |m| m.backup_job(None))?;
     let made = job.run();
@@ -526,6 +528,61 @@ pub fn back_up_when_due(app: tauri::AppHandle) {
                 }
             }
             std::thread::sleep(std::time::Duration::from_secs(30));
+        }
+    });
+}
+
+/// Syncs through the sync folder by itself: as soon as someone is logged in and a folder
+/// is set, then whenever another laptop's bundle lands there, when the folder appears
+/// (a stick plugged in), every five minutes, and when the folder setting changes. Each
+/// sync emits `sync-done` with the new `SyncState`, so the window shows it without a
+/// click. The open database is held only while a sync runs, as a click on Import would.
+pub fn sync_by_itself(app: tauri::AppHandle) {
+    use std::sync::atomic::Ordering;
+    use tauri::Manager;
+    std::thread::spawn(move || {
+        let mut watch: Option<(PathBuf, String, masar_core::FolderWatch)> = None;
+        loop {
+            let state = app.state::<AppState>();
+            let here = state.masar.lock().ok().and_then(|guard| {
+                let m = guard.as_ref()?;
+                let folder = m.sync_state().ok()?.sync_folder.filter(|f| !f.trim().is_empty())?;
+                Some((PathBuf::from(folder), m.device_id().to_string()))
+            });
+            let Some((folder, device)) = here else {
+                watch = None;
+                std::thread::sleep(std::time::Duration::from_secs(1));
+                continue;
+            };
+            if watch.as_ref().is_none_or(|(f, d, _)| *f != folder || *d != device) {
+                let w = masar_core::FolderWatch::new(&folder, &device);
+                watch = Some((folder.clone(), device.clone(), w));
+            }
+            state.sync_wake.store(false, Ordering::SeqCst);
+            let synced = state.masar.lock().ok().and_then(|mut guard| {
+                let m = guard.as_mut()?;
+                let outcome = m.sync_folder(None, |p| {
+                    let _ = app.emit("sync-progress", p);
+                });
+                match &outcome {
+                    Ok(done) => log::info!(
+                        "synced by itself: {} changes exported, {} bundles read, {} changes imported, {} refused, {} waiting",
+                        done.exported.as_ref().map_or(0, |e| e.changes),
+                        done.imported.bundles,
+                        done.imported.applied,
+                        done.refused.len(),
+                        done.waiting.len()
+                    ),
+                    Err(e) => log::warn!("sync by itself failed: {}", e.code()),
+                }
+                m.sync_state().ok()
+            });
+            if let Some(state) = synced {
+                let _ = app.emit("sync-done", &state);
+            }
+            if let Some((_, _, w)) = watch.as_mut() {
+                w.wait(std::time::Duration::from_secs(300), &state.sync_wake);
+            }
         }
     });
 }

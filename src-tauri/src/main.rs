@@ -15,6 +15,8 @@ pub struct AppState {
     pub db: Mutex<(PathBuf, bool)>,
     /// The open database with its logged-in user.
     pub masar: Mutex<Option<masar_core::Masar>>,
+    /// Set to make the sync thread look at the folder setting again at once.
+    pub sync_wake: std::sync::atomic::AtomicBool,
 }
 
 /// The database: `--db PATH`, else `$MASAR_DB`, else the OS data directory.
@@ -51,6 +53,7 @@ fn main() {
     let state = AppState {
         db: Mutex::new((database_path(), std::env::args().any(|a| a == "--demo") || std::env::var("MASAR_DEMO").is_ok_and(|v| v == "1"))),
         masar: Mutex::new(None),
+        sync_wake: std::sync::atomic::AtomicBool::new(false),
     };
     let commands: Box<dyn Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Sync> = Box::new(tauri::generate_handler![
             commands::app_info,
@@ -124,6 +127,7 @@ fn main() {
         .setup(|app| {
             log::info!("Masar {} started", masar_core::Versions::current().line());
             commands::back_up_when_due(app.handle().clone());
+            commands::sync_by_itself(app.handle().clone());
             Ok(())
         })
         .run(tauri::generate_context!())

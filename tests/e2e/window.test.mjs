@@ -444,3 +444,40 @@ test("the daily backup is written by itself, one is made on demand, and it resto
   assert.equal(cli(restored, ["person", "get", rania]).given, "Rania");
   assert.deepEqual(cli(restored, ["digest"]), cli(db, ["digest"]));
 });
+
+test("a bundle another laptop drops into the sync folder shows up in the window without a click, with a conflict badge", async () => {
+  const work = join(dir, "by-itself");
+  const shared = join(work, "shared");
+  mkdirSync(shared, { recursive: true });
+  const founder = join(work, "founder.db");
+  const laptop = join(work, "laptop.db");
+  cli(founder, ["init", "--org", "Folder programme", "--device", "founder"]);
+  cli(founder, ["enrol", "--out", join(work, "laptop.enrol")]);
+  cli(laptop, ["init", "--join", join(work, "laptop.enrol"), "--device", "laptop"]);
+  const both = cli(founder, ["person", "add", "--given", "Hiba", "--family", "Shared", "--sex", "female", "--born", "1990-01-01", "--nationality", "SYR"]).id;
+  cli(founder, ["sync", "--folder", shared]);
+  cli(laptop, ["sync", "--folder", shared]);
+  // Both change one field without seeing each other's change.
+  cli(laptop, ["person", "set", both, "phone=0611111111"]);
+  const w = await Window.open(APP, ["--db", laptop]);
+  try {
+    await login(w);
+    // The window syncs at once: its own change goes out.
+    await w.until("the first sync by itself", async () => (await w.text("[data-testid=sync-status]")).includes(":"), 20000);
+    await go(w, "persons");
+    await w.find("[data-testid=person-search]");
+    const salma = cli(founder, ["person", "add", "--given", "Salma", "--family", "Dropped", "--sex", "female", "--born", "1991-01-01", "--nationality", "SYR"]).id;
+    cli(founder, ["person", "set", both, "phone=0622222222"]);
+    cli(founder, ["sync", "--folder", shared]);
+    // No click: the persons table shows her, and the supervisor's tab a conflict.
+    await w.until("the person another laptop registered", async () => (await w.bodyText()).includes("Salma"), 20000);
+    await w.until("the conflict badge", async () => (await w.text("[data-testid=conflict-badge]")).trim() === "1", 10000);
+    assert.ok(cli(laptop, ["person", "list"]).some((p) => p.id === salma));
+  } finally {
+    await w.close();
+  }
+  // The founder takes the laptop's change at its next sync: both hold the same data.
+  cli(founder, ["sync"]);
+  cli(laptop, ["sync"]);
+  assert.deepEqual(cli(founder, ["digest"]), cli(laptop, ["digest"]));
+});

@@ -688,7 +688,19 @@ impl Masar {
                 hint: "choose the sync folder (a network share, a USB stick, a Syncthing folder)".into(),
             })?,
         };
-        self.db.sync_folder(&folder, progress)
+        let done = self.db.sync_folder(&folder, progress);
+        // What went wrong stays to be shown until a sync goes well.
+        let problem = match &done {
+            Err(e) => Some(e.to_string()),
+            Ok(d) => d.refused.first().map(|r| format!("{} bundle(s) refused; {}: {}", d.refused.len(), r.file, r.reason)),
+        };
+        match problem {
+            Some(p) => set_meta(self.conn(), "last_sync_error", &p)?,
+            None => {
+                self.conn().execute("DELETE FROM meta WHERE key = 'last_sync_error'", [])?;
+            }
+        }
+        done
     }
 
     /// Saves the sync folder of this laptop.

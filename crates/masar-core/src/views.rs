@@ -404,6 +404,11 @@ pub struct SyncState {
     pub conflicts: u64,
     /// The sync folder, when set.
     pub sync_folder: Option<String>,
+    /// When the last sync through the folder ended (RFC 3339).
+    pub last_sync: Option<String>,
+    /// What went wrong at the last sync through the folder, if anything did: the folder
+    /// unreachable, or bundles refused.
+    pub last_sync_error: Option<String>,
 }
 
 /// A funded project whose follow-up visit is overdue.
@@ -680,6 +685,8 @@ impl Masar {
             pending: self.pending_count()?,
             conflicts: self.conflicts()?.len() as u64,
             sync_folder: crate::store::meta(self.conn(), "sync_folder")?,
+            last_sync: crate::store::meta(self.conn(), "last_sync_at")?,
+            last_sync_error: crate::store::meta(self.conn(), "last_sync_error")?,
         })
     }
 

@@ -89,6 +89,11 @@ export const api = {
     call<ExportDone>("export_table", { what, format, from, to, pseudonymise, folder }),
 };
 
+/** Tells `f` when a sync through the folder (by itself) ended, with where sync stands. */
+export function onSyncDone(f: (s: SyncState) => void): Promise<UnlistenFn> {
+  return listen<SyncState>("sync-done", (e) => f(e.payload));
+}
+
 /** Tells `f` when the daily backup was written by itself. */
 export function onBackupMade(f: (b: BackupDone) => void): Promise<UnlistenFn> {
   return listen<BackupDone>("backup-made", (e) => f(e.payload));

@@ -1221,7 +1221,16 @@ conflicts: number,
 /**
  * The sync folder, when set.
  */
-sync_folder: string | null, };
+sync_folder: string | null, 
+/**
+ * When the last sync through the folder ended (RFC 3339).
+ */
+last_sync: string | null, 
+/**
+ * What went wrong at the last sync through the folder, if anything did: the folder
+ * unreachable, or bundles refused.
+ */
+last_sync_error: string | null, };
 
 export type OverdueVisit = { 
 /**

@@ -102,6 +102,15 @@ export function formatDate(iso: string | null | undefined): string {
   return new Intl.DateTimeFormat(locale, { year: "numeric", month: "short", day: "numeric", timeZone: "UTC" }).format(d);
 }
 
+/** The time of day of an RFC 3339 moment, in the user's language and digits. */
+export function formatTime(iso: string | null | undefined): string {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  if (isNaN(d.getTime())) return iso;
+  const locale = current.lang === "ar" ? monthLocales[current.months].replace("nu-latn", `nu-${current.digits}`) : locales[current.lang];
+  return new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" }).format(d);
+}
+
 /** An exact decimal string shown with the language's separators, never through a float. */
 export function formatAmount(amount: string | null | undefined, currency = ""): string {
   if (amount === null || amount === undefined || amount === "") return "—";
