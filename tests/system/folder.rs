@@ -189,3 +189,29 @@ fn the_watcher_imports_what_lands_and_stops_cleanly_on_a_signal() {
     assert_eq!(lines.last().copied(), Some("stopped: true"), "{stdout}");
     assert!(took < std::time::Duration::from_secs(15), "imported {took:?} after it landed");
 }
+
+/// A folder that goes away in the middle (a stick pulled: here this laptop's subfolder
+/// replaced by a file, so the bundle cannot be written) gets a message, leaves no partial
+/// file, and loses nothing: the next sync, with the folder back, sends the same changes.
+#[test]
+fn a_folder_gone_during_an_export_leaves_nothing_half_written_and_the_next_sync_sends_all() {
+    let org = Org::new(2);
+    let (a, b) = (&org.laptops[0], &org.laptops[1]);
+    let shared = tempfile::tempdir().expect("dir");
+    let folder = shared.path();
+    sync(a, folder);
+    let person = a.person("Pulled", "Stick");
+    let own = folder.join("masar").join(device(a));
+    std::fs::remove_dir_all(&own).expect("remove");
+    std::fs::write(&own, b"not a folder").expect("write");
+    let out = a.fail(&["sync", "--folder", s(folder)]);
+    assert!(out.contains("cannot be made") || out.contains("cannot be written"), "{out}");
+    let partial: Vec<PathBuf> = files(folder).into_iter().filter(|f| f.to_string_lossy().contains(".partial")).collect();
+    assert!(partial.is_empty(), "{partial:?}");
+    assert!(a.ok(&["status"])["device_id"].is_string(), "the database still opens");
+    std::fs::remove_file(&own).expect("remove");
+    let done = sync(a, folder);
+    assert!(done["exported"]["changes"].as_u64().is_some_and(|n| n > 0), "{done}");
+    sync(b, folder);
+    assert_eq!(b.ok(&["person", "get", &person])["given"], "Pulled");
+}
