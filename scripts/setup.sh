@@ -18,6 +18,8 @@ packages=(
   python3 python3-venv libreoffice-calc-nogui poppler-utils
   # Checking the .rpm package's file list (rpm -qlp), and the release workflow's YAML.
   rpm python3-yaml
+  # Two Syncthing instances on loopback carry bundles in the sync test.
+  syncthing
 )
 
 missing=()

@@ -3,7 +3,8 @@
 # the core generates, unit tests of every crate (among them the check that ui/src/lib/
 # types.ts is what the core's answers generate, and the check of the core's layers), the
 # whole-system tests in tests/ (CLI, several databases syncing), the real window's
-# end-to-end tests, and the packages built, installed, upgraded and removed. CI runs
+# end-to-end tests, sync carried by two real Syncthing instances on loopback, and the
+# packages built, installed, upgraded and removed. CI runs
 # exactly this (.ci/run); so should you before committing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,5 +13,6 @@ scripts/setup.sh
 cargo build --workspace --locked
 cargo test --workspace --lib --tests --locked
 tests/e2e/run.sh
+python3 tests/syncthing/test_sync.py
 python3 tests/workflow/check.py
 tests/package/run.sh
