@@ -561,7 +561,7 @@ pub fn sync_by_itself(app: tauri::AppHandle) {
             state.sync_wake.store(false, Ordering::SeqCst);
             let synced = state.masar.lock().ok().and_then(|mut guard| {
                 let m = guard.as_mut()?;
-                let outcome = m.sync_folder(None, |p| {
+                let outcome = m.sync_folder(None, false, |p| {
                     let _ = app.emit("sync-progress", p);
                 });
                 match &outcome {

@@ -215,3 +215,52 @@ fn a_folder_gone_during_an_export_leaves_nothing_half_written_and_the_next_sync_
     sync(b, folder);
     assert_eq!(b.ok(&["person", "get", &person])["given"], "Pulled");
 }
+
+/// Housekeeping: three laptops exchange several rounds, one of them (the supervisor's)
+/// keeping the merged export; each removes its bundles once all have them and the merged
+/// export covers them, so the folder holds only what some laptop still needs; a fourth
+/// laptop that joins late catches up from what is left and holds the same data.
+#[test]
+fn the_folder_keeps_only_what_some_laptop_needs_and_a_late_laptop_converges() {
+    let org = Org::new(4);
+    let shared = tempfile::tempdir().expect("dir");
+    let folder = shared.path();
+    let sync_as = |i: usize| {
+        let mut args = vec!["sync", "--folder", s(folder)];
+        if i == 0 {
+            args.push("--merged");
+        }
+        org.laptops[i].ok(&args)
+    };
+    let mut removed = 0;
+    for round in 0..4 {
+        for i in 0..3 {
+            org.laptops[i].person(&format!("Round{round}"), &format!("Laptop{i}"));
+            removed += sync_as(i)["removed"].as_array().expect("removed").len();
+        }
+    }
+    // Rounds with nothing new let the last acknowledgements go round.
+    for _ in 0..3 {
+        for i in 0..3 {
+            removed += sync_as(i)["removed"].as_array().expect("removed").len();
+        }
+    }
+    let bundles: Vec<PathBuf> = files(folder).into_iter().filter(|f| f.extension().is_some_and(|x| x == "masar")).collect();
+    let written = removed + bundles.len();
+    assert!(removed > 0, "nothing was removed");
+    // What is left: the merged export, and per laptop at most the bundle the others have
+    // not all acknowledged yet.
+    let merged = bundles.iter().filter(|b| b.file_name().is_some_and(|n| n.to_string_lossy().starts_with("merged-"))).count();
+    assert_eq!(merged, 1, "{bundles:?}");
+    assert!(bundles.len() <= 1 + 3, "{} bundles left of {written} written: {bundles:?}", bundles.len());
+    eprintln!("{written} bundles written, {removed} removed, {} left", bundles.len());
+    let digests: Vec<Value> = (0..3).map(|i| org.laptops[i].ok(&["digest"])).collect();
+    assert_eq!(digests[0], digests[1]);
+    assert_eq!(digests[1], digests[2]);
+
+    // The fourth laptop, enrolled at the start, syncs for the first time now.
+    let late = sync(&org.laptops[3], folder);
+    assert!(late["refused"].as_array().expect("refused").is_empty(), "{late}");
+    assert_eq!(org.laptops[3].ok(&["digest"]), digests[0]);
+    assert_eq!(org.laptops[3].ok(&["person", "list"]).as_array().expect("list").len(), 12);
+}

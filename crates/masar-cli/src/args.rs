@@ -81,6 +81,11 @@ pub enum Command {
         /// per sync (one JSON value per line with --json).
         #[arg(long)]
         watch: bool,
+        /// Keep the merged export (a supervisor's laptop, one per organisation): one full
+        /// bundle that lets the others' bundles be removed once everyone has them, and lets
+        /// a laptop that joins late, or was away, catch up.
+        #[arg(long)]
+        merged: bool,
         /// With --watch: seconds between syncs when nothing happens (default 300).
         #[arg(long, requires = "watch", value_parser = clap::value_parser!(u64).range(5..=86_400))]
         every: Option<u64>,

@@ -266,15 +266,15 @@ fn run(cli: Cli) -> Result<Json, Failure> {
             drop(bar);
             Ok(json(&done))
         }
-        Command::Sync { folder, watch: true, every } => {
+        Command::Sync { folder, watch: true, every, merged } => {
             let mut m = open(&path)?;
-            watch_folder(&mut m, folder.as_deref(), std::time::Duration::from_secs(every.unwrap_or(300)), json_out)?;
+            watch_folder(&mut m, folder.as_deref(), merged, std::time::Duration::from_secs(every.unwrap_or(300)), json_out)?;
             Ok(json(&serde_json::json!({ "stopped": true })))
         }
-        Command::Sync { folder, .. } => {
+        Command::Sync { folder, merged, .. } => {
             let mut m = open(&path)?;
             let mut bar = progress::Bar::new(json_out);
-            let done = m.sync_folder(folder.as_deref(), |p| bar.tell(p))?;
+            let done = m.sync_folder(folder.as_deref(), merged, |p| bar.tell(p))?;
             drop(bar);
             Ok(json(&done))
         }
@@ -557,7 +557,7 @@ fn run(cli: Cli) -> Result<Json, Failure> {
 /// `masar sync --watch`: syncs now, then whenever another laptop's bundle lands in the
 /// folder or `every` passes, until SIGTERM or SIGINT; a sync in progress finishes first
 /// (each import is one transaction anyway). One line per sync on stdout.
-fn watch_folder(m: &mut Masar, folder: Option<&std::path::Path>, every: std::time::Duration, json_out: bool) -> Result<(), Failure> {
+fn watch_folder(m: &mut Masar, folder: Option<&std::path::Path>, merged: bool, every: std::time::Duration, json_out: bool) -> Result<(), Failure> {
     use std::sync::atomic::{AtomicBool, Ordering};
     let stop = Arc::new(AtomicBool::new(false));
     #[cfg(unix)]
@@ -574,7 +574,7 @@ fn watch_folder(m: &mut Masar, folder: Option<&std::path::Path>, every: std::tim
     let mut unreachable_said = false;
     while !stop.load(Ordering::SeqCst) {
         let at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
-        match m.sync_folder(None, |_| {}) {
+        match m.sync_folder(None, merged, |_| {}) {
             Ok(done) => {
                 unreachable_said = false;
                 let line = if json_out { serde_json::to_string(&done).unwrap_or_default() } else { output::folder_sync_line(&done) };

@@ -166,6 +166,12 @@ pub fn folder_sync_line(done: &masar_core::FolderSync) -> String {
     if !done.waiting.is_empty() {
         line.push_str(&format!("; {} files still being copied", done.waiting.len()));
     }
+    if let Some(m) = &done.merged {
+        line.push_str(&format!("; merged export of {} changes", m.changes));
+    }
+    if !done.removed.is_empty() {
+        line.push_str(&format!("; {} bundles everyone has removed", done.removed.len()));
+    }
     for refused in &done.refused {
         line.push_str(&format!("; refused {}: {}", refused.file, refused.reason));
     }

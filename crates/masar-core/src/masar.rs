@@ -675,8 +675,9 @@ impl Masar {
     /// Syncs through the sync folder (`folder`, saved as this laptop's, or the one saved
     /// before): exports this laptop's new changes into its own subfolder, then imports
     /// every other laptop's bundles, each on its own, passing over damaged ones and files
-    /// still being written (`sync::folder`).
-    pub fn sync_folder(&mut self, folder: Option<&Path>, progress: impl FnMut(SyncProgress)) -> Result<crate::sync::FolderSync> {
+    /// still being written (`sync::folder`); with `merged` (a supervisor's laptop), keeps
+    /// the merged export that lets bundles be removed and latecomers catch up.
+    pub fn sync_folder(&mut self, folder: Option<&Path>, merged: bool, progress: impl FnMut(SyncProgress)) -> Result<crate::sync::FolderSync> {
         let folder = match folder {
             Some(f) => {
                 let shown = f.display().to_string();
@@ -688,7 +689,7 @@ impl Masar {
                 hint: "choose the sync folder (a network share, a USB stick, a Syncthing folder)".into(),
             })?,
         };
-        let done = self.db.sync_folder(&folder, progress);
+        let done = self.db.sync_folder(&folder, merged, progress);
         // What went wrong stays to be shown until a sync goes well.
         let problem = match &done {
             Err(e) => Some(e.to_string()),
