@@ -264,3 +264,50 @@ fn the_folder_keeps_only_what_some_laptop_needs_and_a_late_laptop_converges() {
     assert_eq!(org.laptops[3].ok(&["digest"]), digests[0]);
     assert_eq!(org.laptops[3].ok(&["person", "list"]).as_array().expect("list").len(), 12);
 }
+
+/// A stranger with the stick plants an acknowledgement claiming a merged export that
+/// covers every bundle: not signed by a certified device, it is ignored, and nobody
+/// removes anything (no laptop keeps a merged export here).
+#[test]
+fn a_planted_acknowledgement_makes_nobody_remove_a_bundle() {
+    let org = Org::new(2);
+    let (a, b) = (&org.laptops[0], &org.laptops[1]);
+    let shared = tempfile::tempdir().expect("dir");
+    let folder = shared.path();
+    for round in 0..2 {
+        a.person(&format!("A{round}"), "Planted");
+        sync(a, folder);
+        b.person(&format!("B{round}"), "Planted");
+        sync(b, folder);
+    }
+    sync(a, folder);
+    let b_dir = folder.join("masar").join(device(b));
+    let b_bundles: Vec<String> = std::fs::read_dir(&b_dir)
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".masar"))
+        .map(|n| n.trim_end_matches(".masar").to_string())
+        .collect();
+    assert!(!b_bundles.is_empty());
+    // A copy of a's real acknowledgement, moved to a device of the stranger's, claiming a
+    // merged export (a copy of one of b's bundles) that covers all of b's bundles.
+    let real: Value = serde_json::from_slice(&std::fs::read(folder.join("masar").join(device(a)).join("acknowledged.json")).expect("ack")).expect("json");
+    let evil = folder.join("masar").join("0190aaaa-0000-7000-8000-000000000000");
+    std::fs::create_dir_all(&evil).expect("dir");
+    std::fs::copy(b_dir.join(format!("{}.masar", b_bundles[0])), evil.join("merged-0190aaaa.masar")).expect("copy");
+    let mut forged = real.clone();
+    forged["device"] = Value::from("0190aaaa-0000-7000-8000-000000000000");
+    forged["imported"] = Value::from(b_bundles.clone());
+    forged["merged"] = serde_json::json!(["merged-0190aaaa", b_bundles]);
+    std::fs::write(evil.join("acknowledged.json"), serde_json::to_vec(&forged).expect("json")).expect("write");
+    // The same claim in a's own acknowledgement, its signature left as it was.
+    let mut tampered = real;
+    tampered["merged"] = serde_json::json!(["merged-0190aaaa", b_bundles]);
+    std::fs::write(folder.join("masar").join(device(a)).join("acknowledged.json"), serde_json::to_vec(&tampered).expect("json")).expect("write");
+    let done = sync(b, folder);
+    assert!(done["removed"].as_array().expect("removed").is_empty(), "{done}");
+    for stem in &b_bundles {
+        assert!(b_dir.join(format!("{stem}.masar")).is_file(), "{stem} was removed");
+    }
+}
