@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use masar_core::{
-    AppInfo, BackupDone, BackupSettings, DeviceRow, RevocationDone, PersonQuery, PersonsPage, ProjectQuery, ProjectsPage, Conflict, Dashboard, DonorReportDone, Enrolled, ErrorReport, ExportDone,
+    AppInfo, BackupDone, BackupSettings, DeviceRow, FolderSync, RevocationDone, PersonQuery, PersonsPage, ProjectQuery, ProjectsPage, Conflict, Dashboard, DonorReportDone, Enrolled, ErrorReport, ExportDone,
     ExportFormat, ExportTable, Exported, Home, Id, Imported, Language, Masar, Person, ProjectTile, ProjectView, Resolution, Role, Scope, SessionInfo, SessionTile, SessionView,
     StageUndone, SyncState,
     SystemClock,
@@ -360,6 +360,20 @@ pub fn set_sync_folder(state: State<'_, AppState>, folder: String) -> Api<Done> 
     let done = with(&state, |m| m.set_sync_folder(&folder).map(|_| Done))?;
     state.sync_wake.store(true, std::sync::atomic::Ordering::SeqCst);
     Ok(done)
+}
+
+/// Syncs through the saved sync folder now (the window also does it by itself).
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn sync_now(app: tauri::AppHandle, state: State<'_, AppState>) -> Api<FolderSync> {
+    let done = with(&state, |m| {
+        m.sync_folder(None, false, |p| {
+            let _ = app.emit("sync-progress", p);
+        })
+    });
+    if let Ok(s) = with(&state, |m| m.sync_state()) {
+        let _ = app.emit("sync-done", &s);
+    }
+    done
 }
 
 #[tauri::command(async, rename_all = "snake_case")]

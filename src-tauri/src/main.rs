@@ -101,6 +101,7 @@ fn main() {
             commands::enrol,
             commands::sync_state,
             commands::set_sync_folder,
+            commands::sync_now,
             commands::bundle_export,
             commands::bundle_import,
             commands::conflicts,

@@ -473,6 +473,11 @@ test("a bundle another laptop drops into the sync folder shows up in the window 
     await w.until("the person another laptop registered", async () => (await w.bodyText()).includes("Salma"), 20000);
     await w.until("the conflict badge", async () => (await w.text("[data-testid=conflict-badge]")).trim() === "1", 10000);
     assert.ok(cli(laptop, ["person", "list"]).some((p) => p.id === salma));
+    // And on demand, from the Sync screen.
+    await go(w, "sync");
+    await w.click("[data-testid=sync-now]");
+    await w.find("[data-testid=sync-now-result]");
+    await noRawKeys(w, "the sync screen");
   } finally {
     await w.close();
   }

@@ -4,7 +4,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
-  AppInfo, BackupDone, BackupSettings, DeviceRow, RevocationDone, PersonQuery, PersonsPage, ProjectQuery, ProjectsPage, Conflict, Dashboard, DonorReportDone, Enrolled, ErrorReport, ExportDone, Exported,
+  AppInfo, BackupDone, BackupSettings, DeviceRow, FolderSync, RevocationDone, PersonQuery, PersonsPage, ProjectQuery, ProjectsPage, Conflict, Dashboard, DonorReportDone, Enrolled, ErrorReport, ExportDone, Exported,
   Home, Id, Imported, Person, ProjectTile, ProjectView, SessionInfo, SessionTile, SessionView, StageUndone, SyncProgress, SyncState, Timeline, UnexplainedTranche, UserSummary,
 } from "./types";
 
@@ -76,6 +76,7 @@ export const api = {
   setBackupSettings: (folder: string, keep: number, automatic: boolean) => call<BackupSettings>("set_backup_settings", { folder, keep, automatic }),
   backupNow: () => call<BackupDone>("backup_now"),
   setSyncFolder: (folder: string) => call<Done>("set_sync_folder", { folder }),
+  syncNow: () => call<FolderSync>("sync_now"),
   bundleExport: (out: string, full: boolean, scope: string | null) => call<Exported>("bundle_export", { out, full, scope }),
   bundleImport: (files: string[]) => call<Imported>("bundle_import", { files }),
   conflicts: () => call<Conflict[]>("conflicts"),
