@@ -121,7 +121,7 @@ impl Db {
     pub(crate) fn sync_folder(&mut self, folder: &Path, merged: bool, mut progress: impl FnMut(SyncProgress)) -> Result<FolderSync> {
         let unreachable = |e: std::io::Error| SyncError::File {
             path: folder.display().to_string(),
-            reason: format!("is not reachable ({e}): plug in the stick or connect to the share, then sync again (nothing was changed)"),
+            reason: format!("is not reachable ({e}): plug in the stick or connect to the share (or make the folder), then sync again (nothing was changed)"),
             source: e,
         };
         if !folder.is_dir() {
