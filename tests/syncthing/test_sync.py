@@ -3,8 +3,8 @@
 its own home, talking over 127.0.0.1 only (global and local discovery, relays, NAT
 traversal, usage reporting and upgrades off), share one folder. On the field side two laptop
 databases sync into their copy; Syncthing carries the bundles to the office side, where
-`masar sync --watch` imports them as they land; the supervisor's own work and its relay of
-everybody's travel back, and all three digests end equal. The test bounds its own time and
+`masar sync --watch --merged` imports them as they land; its merged export, with the
+supervisor's own work, travels back, and all three digests end equal. The test bounds its own time and
 stops both instances and the watcher whatever happens.
 
 Run: python3 tests/syncthing/test_sync.py   (after `cargo build`; MASAR_BIN overrides)
@@ -204,7 +204,7 @@ def main():
 
         watch_log = open(os.path.join(work, "watch.log"), "w")
         env = dict(os.environ, MASAR_DB=supervisor, MASAR_USER="admin", MASAR_PASSWORD=PASSWORD)
-        watcher = subprocess.Popen([MASAR, "sync", "--folder", office.folder, "--watch", "--every", "5"],
+        watcher = subprocess.Popen([MASAR, "sync", "--folder", office.folder, "--watch", "--merged", "--every", "5"],
                                    stdout=watch_log, stderr=subprocess.STDOUT, env=env, stdin=subprocess.DEVNULL)
 
         for db, given in ((founder, "Amal"), (founder, "Bilal"), (laptop, "Chadia")):
@@ -216,16 +216,16 @@ def main():
         until("the supervisor's watcher to import the field's bundles", lambda: {"Amal", "Bilal", "Chadia"} <= persons(supervisor), 90)
         print(f"field → office → imported by the watcher in {time.monotonic() - landed:.1f} s")
 
-        # The supervisor's own work goes out with its relay of everybody's, and comes back.
+        # The supervisor's own work goes out in its merged export of everybody's, and comes back.
         masar(supervisor, "person", "add", "--given", "Dalia", "--family", "Office", "--sex", "female", "--born", "1990-01-01", "--nationality", "SYR")
         device = masar(supervisor, "status")["device_id"]
         back = os.path.join(field.folder, "masar", device)
 
         def merged_back():
             office.scan()
-            return os.path.isdir(back) and any(n.endswith(".masar") for n in os.listdir(back))
+            return os.path.isdir(back) and any(n.startswith("merged-") and n.endswith(".masar") for n in os.listdir(back))
 
-        until("the supervisor's export to travel back to the field", merged_back, 90)
+        until("the supervisor's merged export to travel back to the field", merged_back, 90)
 
         def all_equal():
             office.scan()
