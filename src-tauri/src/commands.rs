@@ -366,7 +366,7 @@ pub fn set_sync_folder(state: State<'_, AppState>, folder: String) -> Api<Done> 
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn sync_now(app: tauri::AppHandle, state: State<'_, AppState>) -> Api<FolderSync> {
     let done = with(&state, |m| {
-        m.sync_folder(None, false, |p| {
+        m.sync_folder(None, None, |p| {
             let _ = app.emit("sync-progress", p);
         })
     });
@@ -575,7 +575,7 @@ pub fn sync_by_itself(app: tauri::AppHandle) {
             state.sync_wake.store(false, Ordering::SeqCst);
             let synced = state.masar.lock().ok().and_then(|mut guard| {
                 let m = guard.as_mut()?;
-                let outcome = m.sync_folder(None, false, |p| {
+                let outcome = m.sync_folder(None, None, |p| {
                     let _ = app.emit("sync-progress", p);
                 });
                 match &outcome {

@@ -83,7 +83,8 @@ pub enum Command {
         watch: bool,
         /// Keep the merged export (a supervisor's laptop, one per organisation): one full
         /// bundle that lets the others' bundles be removed once everyone has them, and lets
-        /// a laptop that joins late, or was away, catch up.
+        /// a laptop that joins late, or was away, catch up. Rewritten when something is new
+        /// (with --watch, at most hourly).
         #[arg(long)]
         merged: bool,
         /// With --watch: seconds between syncs when nothing happens (default 300).

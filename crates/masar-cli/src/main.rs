@@ -268,13 +268,15 @@ fn run(cli: Cli) -> Result<Json, Failure> {
         }
         Command::Sync { folder, watch: true, every, merged } => {
             let mut m = open(&path)?;
+            // Watching, the merged export (a full bundle) is rewritten at most hourly.
+            let merged = merged.then_some(std::time::Duration::from_secs(3600));
             watch_folder(&mut m, folder.as_deref(), merged, std::time::Duration::from_secs(every.unwrap_or(300)), json_out)?;
             Ok(json(&serde_json::json!({ "stopped": true })))
         }
         Command::Sync { folder, merged, .. } => {
             let mut m = open(&path)?;
             let mut bar = progress::Bar::new(json_out);
-            let done = m.sync_folder(folder.as_deref(), merged, |p| bar.tell(p))?;
+            let done = m.sync_folder(folder.as_deref(), merged.then_some(std::time::Duration::ZERO), |p| bar.tell(p))?;
             drop(bar);
             Ok(json(&done))
         }
@@ -557,7 +559,7 @@ fn run(cli: Cli) -> Result<Json, Failure> {
 /// `masar sync --watch`: syncs now, then whenever another laptop's bundle lands in the
 /// folder or `every` passes, until SIGTERM or SIGINT; a sync in progress finishes first
 /// (each import is one transaction anyway). One line per sync on stdout.
-fn watch_folder(m: &mut Masar, folder: Option<&std::path::Path>, merged: bool, every: std::time::Duration, json_out: bool) -> Result<(), Failure> {
+fn watch_folder(m: &mut Masar, folder: Option<&std::path::Path>, merged: Option<std::time::Duration>, every: std::time::Duration, json_out: bool) -> Result<(), Failure> {
     use std::sync::atomic::{AtomicBool, Ordering};
     let stop = Arc::new(AtomicBool::new(false));
     #[cfg(unix)]

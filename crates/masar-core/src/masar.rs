@@ -676,8 +676,9 @@ impl Masar {
     /// before): exports this laptop's new changes into its own subfolder, then imports
     /// every other laptop's bundles, each on its own, passing over damaged ones and files
     /// still being written (`sync::folder`); with `merged` (a supervisor's laptop), keeps
-    /// the merged export that lets bundles be removed and latecomers catch up.
-    pub fn sync_folder(&mut self, folder: Option<&Path>, merged: bool, progress: impl FnMut(SyncProgress)) -> Result<crate::sync::FolderSync> {
+    /// the merged export that lets bundles be removed and latecomers catch up, rewriting
+    /// it when something is new and it is at least that old.
+    pub fn sync_folder(&mut self, folder: Option<&Path>, merged: Option<std::time::Duration>, progress: impl FnMut(SyncProgress)) -> Result<crate::sync::FolderSync> {
         let folder = match folder {
             Some(f) => {
                 let shown = f.display().to_string();

@@ -1907,7 +1907,16 @@ waiting: Array<FolderFile>,
 /**
  * Bundles refused, each with its reason; the others were imported.
  */
-refused: Array<FolderFile>, };
+refused: Array<FolderFile>, 
+/**
+ * The merged export written, when this laptop keeps it and it had something new.
+ */
+merged: Exported | null, 
+/**
+ * This laptop's bundles removed: every active laptop had imported them and a merged
+ * export covers them.
+ */
+removed: Array<string>, };
 
 export type DemoSummary = { 
 /**

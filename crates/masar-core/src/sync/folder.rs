@@ -116,9 +116,10 @@ fn not_yet(name: &str) -> Option<&'static str> {
 impl Db {
     /// Syncs through `folder`: exports this laptop's new changes into its own subfolder,
     /// then imports every other laptop's bundles, one transaction each; with `merged`,
-    /// writes the merged export when some bundle is not covered by it yet; then
-    /// acknowledges what it imported and removes its own bundles nobody needs any more.
-    pub(crate) fn sync_folder(&mut self, folder: &Path, merged: bool, mut progress: impl FnMut(SyncProgress)) -> Result<FolderSync> {
+    /// keeps the merged export, rewritten when some bundle is not covered by it yet and it
+    /// is older than the duration given (a full bundle of a national programme is large);
+    /// then acknowledges what it imported and removes its own bundles nobody needs any more.
+    pub(crate) fn sync_folder(&mut self, folder: &Path, merged: Option<std::time::Duration>, mut progress: impl FnMut(SyncProgress)) -> Result<FolderSync> {
         let unreachable = |e: std::io::Error| SyncError::File {
             path: folder.display().to_string(),
             reason: format!("is not reachable ({e}): plug in the stick or connect to the share (or make the folder), then sync again (nothing was changed)"),
@@ -175,17 +176,33 @@ impl Db {
 
     /// Writes the merged export if asked and needed, this laptop's acknowledgement, and
     /// removes its own bundles that every active laptop imported and a merged export covers.
-    fn keep_house(&mut self, root: &Path, own: &Path, imported: BTreeSet<String>, merged: bool, done: &mut FolderSync, progress: &mut impl FnMut(SyncProgress)) -> Result<()> {
+    fn keep_house(
+        &mut self,
+        root: &Path,
+        own: &Path,
+        imported: BTreeSet<String>,
+        merged: Option<std::time::Duration>,
+        done: &mut FolderSync,
+        progress: &mut impl FnMut(SyncProgress),
+    ) -> Result<()> {
         let org = keys::load(self.conn())?;
         let me = self.device_id().to_string();
         let own_bundles: Vec<PathBuf> = bundles_in(own);
         let previous = read_ack(own);
         let mut merged_entry = previous.as_ref().and_then(|a| a.merged.clone()).filter(|(file, _)| own.join(format!("{file}.masar")).is_file());
-        if merged {
+        if let Some(at_most_every) = merged {
             // Everything in the folder now, but the merged export itself.
             let present: BTreeSet<String> = imported.iter().cloned().chain(own_bundles.iter().map(|p| stem(p))).filter(|s| !s.starts_with(MERGED_PREFIX)).collect();
             let covered = merged_entry.as_ref().map(|(_, c)| c.clone()).unwrap_or_default();
-            if !present.is_subset(&covered) || merged_entry.is_none() {
+            // The previous one's age, by its file: a pace for this machine, not a rule of the data.
+            let old_enough = merged_entry.as_ref().is_none_or(|(file, _)| {
+                std::fs::metadata(own.join(format!("{file}.masar")))
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_none_or(|age| age >= at_most_every)
+            });
+            if (!present.is_subset(&covered) && old_enough) || merged_entry.is_none() {
                 let id = uuid::Uuid::now_v7();
                 let out = own.join(format!("{MERGED_PREFIX}{id}.masar"));
                 let written = self.export_bundle(&out, true, &[], &mut *progress)?;
