@@ -311,3 +311,37 @@ fn a_planted_acknowledgement_makes_nobody_remove_a_bundle() {
         assert!(b_dir.join(format!("{stem}.masar")).is_file(), "{stem} was removed");
     }
 }
+
+/// A person erased after bundles carrying their data were written: at their next sync,
+/// the laptop that erased and the one that relayed the data each replace their bundles
+/// written before with one written from the log, where the data is blanked, and the merged
+/// export is written again; a laptop that joins later never sees the data.
+#[test]
+fn bundles_written_before_an_erasure_are_replaced_by_ones_without_the_data() {
+    let org = Org::new(3);
+    let (a, b, late) = (&org.laptops[0], &org.laptops[1], &org.laptops[2]);
+    let shared = tempfile::tempdir().expect("dir");
+    let folder = shared.path();
+    let merged = |db: &Db| db.ok(&["sync", "--folder", s(folder), "--merged"]);
+    let person = a.id(&["person", "add", "--given", "Nour", "--family", "Erased", "--sex", "female", "--born", "1990-01-01", "--nationality", "SYR", "--phone", "0677000111"]);
+    merged(a);
+    b.person("Other", "Person");
+    sync(b, folder);
+    merged(a);
+    sync(b, folder);
+    let before = files(folder);
+    a.ok(&["person", "erase", &person, "--yes"]);
+    let done = merged(a);
+    assert!(!done["replaced"].as_array().expect("replaced").is_empty(), "{done}");
+    assert!(done["merged"].is_object(), "the merged export is written again: {done}");
+    let done = sync(b, folder);
+    assert!(!done["replaced"].as_array().expect("replaced").is_empty(), "the relaying laptop replaces its bundles too: {done}");
+    let after = files(folder);
+    let kept: Vec<&PathBuf> = before.iter().filter(|f| f.extension().is_some_and(|x| x == "masar") && after.contains(f)).collect();
+    assert!(kept.is_empty(), "bundles written before the erasure are still there: {kept:?}");
+    // A laptop that syncs for the first time now: the person is erased, no phone anywhere.
+    sync(late, folder);
+    let p = late.ok(&["person", "get", &person]);
+    assert!(p["phone"].is_null(), "{p}");
+    assert_eq!(late.ok(&["digest"]), a.ok(&["digest"]));
+}

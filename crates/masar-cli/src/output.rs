@@ -169,6 +169,9 @@ pub fn folder_sync_line(done: &masar_core::FolderSync) -> String {
     if let Some(m) = &done.merged {
         line.push_str(&format!("; merged export of {} changes", m.changes));
     }
+    if !done.replaced.is_empty() {
+        line.push_str(&format!("; {} bundles replaced after an erasure", done.replaced.len()));
+    }
     if !done.removed.is_empty() {
         line.push_str(&format!("; {} bundles everyone has removed", done.removed.len()));
     }

@@ -1916,7 +1916,12 @@ merged: Exported | null,
  * This laptop's bundles removed: every active laptop had imported them and a merged
  * export covers them.
  */
-removed: Array<string>, };
+removed: Array<string>, 
+/**
+ * This laptop's bundles replaced by one full bundle because a person was erased
+ * since they were written (they may carry that person's data; the log no longer does).
+ */
+replaced: Array<string>, };
 
 export type DemoSummary = { 
 /**

@@ -100,6 +100,9 @@ pub struct FolderSync {
     /// This laptop's bundles removed: every active laptop had imported them and a merged
     /// export covers them.
     pub removed: Vec<String>,
+    /// This laptop's bundles replaced by one full bundle because a person was erased
+    /// since they were written (they may carry that person's data; the log no longer does).
+    pub replaced: Vec<String>,
 }
 
 /// Why a name in the sync folder is not a bundle to read now, if it is not.
@@ -187,6 +190,24 @@ impl Db {
     ) -> Result<()> {
         let org = keys::load(self.conn())?;
         let me = self.device_id().to_string();
+        // A person erased since this laptop's bundles were written: they may carry the
+        // person's data, which the log has blanked, so one full bundle written from the log
+        // replaces them (a superset: no reader loses anything), and the merged export is
+        // written again.
+        let erasures: i64 = self.conn().query_row("SELECT count(*) FROM persons WHERE erased = 1", [], |r| r.get(0))?;
+        let erased_since = erasures > crate::store::meta_i64(self.conn(), "folder_erasures")?.unwrap_or(0);
+        if erased_since {
+            let old: Vec<PathBuf> = bundles_in(own).into_iter().filter(|p| !stem(p).starts_with(MERGED_PREFIX)).collect();
+            if !old.is_empty() {
+                let out = own.join(format!("{}.masar", uuid::Uuid::now_v7()));
+                self.export_bundle(&out, true, &[], &mut *progress)?;
+                for b in old {
+                    if std::fs::remove_file(&b).is_ok() {
+                        done.replaced.push(b.display().to_string());
+                    }
+                }
+            }
+        }
         let own_bundles: Vec<PathBuf> = bundles_in(own);
         let previous = read_ack(own);
         let mut merged_entry = previous.as_ref().and_then(|a| a.merged.clone()).filter(|(file, _)| own.join(format!("{file}.masar")).is_file());
@@ -202,7 +223,7 @@ impl Db {
                     .and_then(|t| t.elapsed().ok())
                     .is_none_or(|age| age >= at_most_every)
             });
-            if (!present.is_subset(&covered) && old_enough) || merged_entry.is_none() {
+            if (!present.is_subset(&covered) && old_enough) || merged_entry.is_none() || erased_since {
                 let id = uuid::Uuid::now_v7();
                 let out = own.join(format!("{MERGED_PREFIX}{id}.masar"));
                 let written = self.export_bundle(&out, true, &[], &mut *progress)?;
@@ -224,6 +245,7 @@ impl Db {
             signature: String::new(),
         };
         ack.signature = hex::encode(org.device_secret.sign(&ack.message()).to_bytes());
+        set_meta(self.conn(), "folder_erasures", &erasures.to_string())?;
         let text = serde_json::to_vec_pretty(&ack).map_err(|e| SyncError::Seal(e.to_string()))?;
         super::write_atomically(&own.join(ACK_FILE), &text)?;
 
