@@ -276,6 +276,8 @@ fn run(cli: Cli) -> Result<Json, Failure> {
         Command::Sync { folder, merged, .. } => {
             let mut m = open(&path)?;
             let mut bar = progress::Bar::new(json_out);
+            // Saved for the window too, whose working folder is not this shell's.
+            let folder = folder.map(|f| std::path::absolute(&f).unwrap_or(f));
             let done = m.sync_folder(folder.as_deref(), merged.then_some(std::time::Duration::ZERO), |p| bar.tell(p))?;
             drop(bar);
             Ok(json(&done))
@@ -525,7 +527,8 @@ fn run(cli: Cli) -> Result<Json, Failure> {
             }
             if folder.is_some() || keep.is_some() {
                 let settings = m.backup_settings()?;
-                let folder = folder.map(|f| f.display().to_string()).unwrap_or(settings.folder);
+                // Saved for the window too, whose working folder is not this shell's.
+                let folder = folder.map(|f| std::path::absolute(&f).unwrap_or(f).display().to_string()).unwrap_or(settings.folder);
                 m.set_backup_settings(&folder, keep.unwrap_or(settings.keep), settings.automatic)?;
             }
             Ok(json(&m.backup_now()?))
@@ -568,7 +571,7 @@ fn watch_folder(m: &mut Masar, folder: Option<&std::path::Path>, merged: Option<
     }
     // The first sync saves the folder given, or says that none is set.
     let folder = match folder {
-        Some(f) => f.to_path_buf(),
+        Some(f) => std::path::absolute(f).unwrap_or_else(|_| f.to_path_buf()),
         None => PathBuf::from(m.sync_state()?.sync_folder.ok_or_else(|| Failure::refused("no sync folder is set: give one with --folder"))?),
     };
     m.set_sync_folder(&folder.display().to_string())?;

@@ -128,7 +128,11 @@ impl BackupJob {
             return Err(BackupError::OutExists(self.out.display().to_string()).into());
         }
         if let Some((folder, _, _)) = &self.rotation {
-            std::fs::create_dir_all(folder).map_err(|e| BackupError::file(folder, "made", e))?;
+            // Only the last level is made: a stick not plugged in leaves its mount point
+            // without the folder, and the backup must not land on the laptop's own disk.
+            if !folder.is_dir() {
+                std::fs::create_dir(folder).map_err(|e| BackupError::file(folder, "made", e))?;
+            }
         }
         let snapshot = Snapshot::take(&self.db, &self.key, &self.taken_at)?;
         let key_file = key_file_path(&self.db);
@@ -178,7 +182,10 @@ impl Masar {
                 set_meta(self.conn(), "backup_last_at", &done.taken_at)?;
                 self.conn().execute("DELETE FROM meta WHERE key = 'backup_last_error'", []).map_err(StoreError::from)?;
             }
-            Err(e) => set_meta(self.conn(), "backup_last_error", &e.to_string())?,
+            Err(e) => {
+                set_meta(self.conn(), "backup_last_error", &e.to_string())?;
+                set_meta(self.conn(), "backup_last_attempt", &self.clock().now().to_rfc3339())?;
+            }
         }
         Ok(())
     }
@@ -239,9 +246,14 @@ impl Masar {
         if !settings.automatic {
             return Ok(None);
         }
-        let last = settings.last_at.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
-        let due = last.is_none_or(|t| self.clock().now().signed_duration_since(t) >= chrono::Duration::hours(DUE_AFTER_HOURS));
-        if !due {
+        let now = self.clock().now();
+        let since = |t: Option<String>| t.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).map(|t| now.signed_duration_since(t));
+        // A last backup "in the future" (a clock set back) does not put the next one off.
+        let due = since(settings.last_at.clone()).is_none_or(|d| d >= chrono::Duration::hours(DUE_AFTER_HOURS) || d < chrono::Duration::zero());
+        // After a failure (a full or absent stick), try again hourly, not at every check.
+        let failed_lately = settings.last_error.is_some()
+            && since(meta(self.conn(), "backup_last_attempt")?).is_some_and(|d| d >= chrono::Duration::zero() && d < chrono::Duration::hours(1));
+        if !due || failed_lately {
             return Ok(None);
         }
         self.backup_job(None).map(Some)
@@ -263,7 +275,13 @@ impl Masar {
     /// every check passes.
     pub fn restore(file: &Path, target: &Path, user: &str, password: &str, replace: bool, clock: Arc<dyn Clock>) -> Result<(Masar, Restored)> {
         let keys_at_target = key_file_path(target);
-        let occupied = std::fs::symlink_metadata(target).is_ok() || std::fs::symlink_metadata(&keys_at_target).is_ok();
+        // A journal left without its database counts too: SQLite would replay it into the
+        // restored file.
+        let occupied = ["", ".keys", "-wal", "-shm"].iter().any(|suffix| {
+            let mut p = target.as_os_str().to_owned();
+            p.push(suffix);
+            std::fs::symlink_metadata(PathBuf::from(p)).is_ok()
+        });
         if occupied && !replace {
             return Err(BackupError::TargetExists(target.display().to_string()).into());
         }
@@ -300,6 +318,15 @@ impl Masar {
         std::fs::rename(&staged_keys, &keys_at_target).map_err(|e| BackupError::file(&keys_at_target, "written", e))?;
         if let Err(e) = std::fs::rename(&staged, target) {
             let _ = std::fs::rename(&keys_at_target, &staged_keys);
+            // The database set aside goes back where it was.
+            if let Some(aside) = &set_aside {
+                for suffix in ["", ".keys", "-wal", "-shm"] {
+                    let (mut from, mut to) = (aside.as_os_str().to_owned(), target.as_os_str().to_owned());
+                    from.push(suffix);
+                    to.push(suffix);
+                    let _ = std::fs::rename(PathBuf::from(from), PathBuf::from(to));
+                }
+            }
             return Err(BackupError::file(target, "written", e).into());
         }
         sync_dir(parent);
@@ -365,7 +392,9 @@ impl Snapshot {
         {
             let backup = rusqlite::backup::Backup::new(&source, &mut copy)?;
             // One step: one read transaction, so the copy is one moment of the database.
-            backup.step(-1)?;
+            if backup.step(-1)? != rusqlite::backup::StepResult::Done {
+                return Err(StoreError::Busy.into());
+            }
         }
         set_meta(&copy, "backup_taken", taken_at)?;
         store::checkpoint(&copy)?;
@@ -513,7 +542,7 @@ fn unpack(file: &Path, staged: &Path) -> Result<()> {
     hash.update(len);
     let db_len = u64::from_le_bytes(len);
     // The frame must account for every byte of the file: nothing missing, nothing added.
-    if 14 + u64::from(keys_len) + 8 + db_len + 32 != total {
+    if (14 + u64::from(keys_len) + 8 + 32).checked_add(db_len) != Some(total) {
         return Err(damaged().into());
     }
     let written = (|| -> io::Result<()> {
@@ -590,4 +619,25 @@ mod tests {
         assert!(m.set_backup_settings("elsewhere", 0, true).is_err());
         assert!(m.set_backup_settings("  ", 3, true).is_err());
     }
+
+    /// A last backup "in the future" (the clock was set back since) does not put the next
+    /// one off; after a failure the next try waits an hour, not the next half-minute check.
+    #[test]
+    fn a_clock_set_back_does_not_stop_backups_and_a_failure_is_retried_hourly() {
+        let (dir, m) = crate::testing::temp_db();
+        let m = at(&m, 0);
+        crate::store::set_meta(m.conn(), "backup_last_at", "2030-01-01T00:00:00+00:00").expect("meta");
+        let mut m = at(&m, 1);
+        assert!(m.backup_if_due().expect("backup").is_some(), "a backup dated in the future put the next one off");
+        let blocker = dir.path().join("a-file");
+        std::fs::write(&blocker, b"x").expect("write");
+        crate::store::set_meta(m.conn(), "backup_folder", blocker.join("backups").to_str().expect("utf-8")).expect("meta");
+        let mut m = at(&m, 30);
+        assert!(m.backup_if_due().is_err());
+        let mut m = at(&m, 30);
+        assert!(m.backup_if_due().expect("no try").is_none(), "retried at once after a failure");
+        let mut m = at(&m, 32);
+        assert!(m.backup_if_due().is_err(), "tried again an hour later");
+    }
+
 }

@@ -106,7 +106,7 @@ pub struct FolderSync {
 }
 
 /// Why a name in the sync folder is not a bundle to read now, if it is not.
-fn not_yet(name: &str) -> Option<&'static str> {
+pub(super) fn not_yet(name: &str) -> Option<&'static str> {
     if name.contains(".sync-conflict-") || name.contains(" (conflicted copy") {
         Some("a conflict copy made by the sync tool, from a bundle written twice: the original is imported instead")
     } else if name.starts_with('.') || name.ends_with(".tmp") || name.ends_with(".part") || name.ends_with(".partial") || name.ends_with('~') {
@@ -196,6 +196,8 @@ impl Db {
         // written again.
         let erasures: i64 = self.conn().query_row("SELECT count(*) FROM persons WHERE erased = 1", [], |r| r.get(0))?;
         let erased_since = erasures > crate::store::meta_i64(self.conn(), "folder_erasures")?.unwrap_or(0);
+        // Until every old bundle is gone (a file held open elsewhere), the next sync tries again.
+        let mut replaced_all = true;
         if erased_since {
             let old: Vec<PathBuf> = bundles_in(own).into_iter().filter(|p| !stem(p).starts_with(MERGED_PREFIX)).collect();
             if !old.is_empty() {
@@ -204,6 +206,8 @@ impl Db {
                 for b in old {
                     if std::fs::remove_file(&b).is_ok() {
                         done.replaced.push(b.display().to_string());
+                    } else {
+                        replaced_all = false;
                     }
                 }
             }
@@ -244,10 +248,26 @@ impl Db {
             merged: merged_entry,
             signature: String::new(),
         };
-        ack.signature = hex::encode(org.device_secret.sign(&ack.message()).to_bytes());
-        set_meta(self.conn(), "folder_erasures", &erasures.to_string())?;
-        let text = serde_json::to_vec_pretty(&ack).map_err(|e| SyncError::Seal(e.to_string()))?;
-        super::write_atomically(&own.join(ACK_FILE), &text)?;
+        // Rewritten only when what it says changes, or once a day to stay active: another
+        // laptop's watcher must not be woken by an acknowledgement that says nothing new.
+        let same = previous.as_ref().is_some_and(|p| {
+            p.imported == ack.imported
+                && p.merged == ack.merged
+                && p.cert == ack.cert
+                && chrono::DateTime::parse_from_rfc3339(&p.issued).is_ok_and(|t| now.signed_duration_since(t) < chrono::Duration::days(1))
+        });
+        if same {
+            if let Some(p) = &previous {
+                ack = p.clone();
+            }
+        } else {
+            ack.signature = hex::encode(org.device_secret.sign(&ack.message()).to_bytes());
+            let text = serde_json::to_vec_pretty(&ack).map_err(|e| SyncError::Seal(e.to_string()))?;
+            super::write_atomically(&own.join(ACK_FILE), &text)?;
+        }
+        if replaced_all {
+            set_meta(self.conn(), "folder_erasures", &erasures.to_string())?;
+        }
 
         // The other laptops' acknowledgements that hold: signed by a device the root
         // certified, not revoked, each in its own subfolder.

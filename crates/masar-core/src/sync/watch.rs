@@ -65,7 +65,13 @@ impl FolderWatch {
                 continue;
             }
             let Ok(files) = std::fs::read_dir(device.path()) else { continue };
+            // Only bundles ready to read: an acknowledgement rewritten, or a file still being
+            // copied, must not wake anyone (two watchers would wake each other for ever).
             for file in files.filter_map(|e| e.ok()) {
+                let name = file.file_name().to_string_lossy().into_owned();
+                if !name.ends_with(".masar") || super::folder::not_yet(&name).is_some() {
+                    continue;
+                }
                 if let Ok(meta) = file.metadata() {
                     out.push((file.path(), meta.len(), meta.modified().ok()));
                 }
@@ -127,6 +133,10 @@ mod tests {
         let stop = AtomicBool::new(false);
         std::fs::write(own.join("mine.masar"), b"x").expect("write");
         assert!(!watch.wait(Duration::from_millis(800), &stop), "its own file woke it");
+        // Another laptop's acknowledgement, or a bundle still being copied, wakes nobody.
+        std::fs::write(other.join("acknowledged.json"), b"{}").expect("write");
+        std::fs::write(other.join(".syncthing.theirs.masar.tmp"), b"x").expect("write");
+        assert!(!watch.wait(Duration::from_millis(3500), &stop), "an acknowledgement or a partial copy woke it");
         std::fs::write(other.join("theirs.masar"), b"x").expect("write");
         let t = Instant::now();
         assert!(watch.wait(Duration::from_secs(10), &stop), "another laptop's file did not wake it");
