@@ -560,8 +560,9 @@ pub fn sync_by_itself(app: tauri::AppHandle) {
             let state = app.state::<AppState>();
             let here = state.masar.lock().ok().and_then(|guard| {
                 let m = guard.as_ref()?;
-                let folder = m.sync_state().ok()?.sync_folder.filter(|f| !f.trim().is_empty())?;
-                Some((PathBuf::from(folder), m.device_id().to_string()))
+                // Asked every second while no folder is set: one setting, not the whole state.
+                let folder = m.saved_sync_folder().ok()??;
+                Some((folder, m.device_id().to_string()))
             });
             let Some((folder, device)) = here else {
                 watch = None;

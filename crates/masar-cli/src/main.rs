@@ -572,7 +572,7 @@ fn watch_folder(m: &mut Masar, folder: Option<&std::path::Path>, merged: Option<
     // The first sync saves the folder given, or says that none is set.
     let folder = match folder {
         Some(f) => std::path::absolute(f).unwrap_or_else(|_| f.to_path_buf()),
-        None => PathBuf::from(m.sync_state()?.sync_folder.ok_or_else(|| Failure::refused("no sync folder is set: give one with --folder"))?),
+        None => m.saved_sync_folder()?.ok_or_else(|| Failure::refused("no sync folder is set: give one with --folder"))?,
     };
     m.set_sync_folder(&folder.display().to_string())?;
     let mut watcher = masar_core::FolderWatch::new(&folder, m.device_id());

@@ -277,11 +277,7 @@ impl Masar {
         let keys_at_target = key_file_path(target);
         // A journal left without its database counts too: SQLite would replay it into the
         // restored file.
-        let occupied = ["", ".keys", "-wal", "-shm"].iter().any(|suffix| {
-            let mut p = target.as_os_str().to_owned();
-            p.push(suffix);
-            std::fs::symlink_metadata(PathBuf::from(p)).is_ok()
-        });
+        let occupied = store::database_files(target).iter().any(|p| std::fs::symlink_metadata(p).is_ok());
         if occupied && !replace {
             return Err(BackupError::TargetExists(target.display().to_string()).into());
         }
@@ -320,16 +316,13 @@ impl Masar {
             let _ = std::fs::rename(&keys_at_target, &staged_keys);
             // The database set aside goes back where it was.
             if let Some(aside) = &set_aside {
-                for suffix in ["", ".keys", "-wal", "-shm"] {
-                    let (mut from, mut to) = (aside.as_os_str().to_owned(), target.as_os_str().to_owned());
-                    from.push(suffix);
-                    to.push(suffix);
-                    let _ = std::fs::rename(PathBuf::from(from), PathBuf::from(to));
+                for (from, to) in store::database_files(aside).iter().zip(store::database_files(target).iter()) {
+                    let _ = std::fs::rename(from, to);
                 }
             }
             return Err(BackupError::file(target, "written", e).into());
         }
-        sync_dir(parent);
+        crate::files::sync_dir(parent);
 
         // Opening certifies the administrator's key for the new device.
         let m = Masar::open(target, user, password, clock)?;
@@ -405,10 +398,8 @@ impl Snapshot {
 
 impl Drop for Snapshot {
     fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut p = self.path.as_os_str().to_owned();
-            p.push(suffix);
-            let _ = std::fs::remove_file(PathBuf::from(p));
+        for p in store::database_files(&self.path) {
+            let _ = std::fs::remove_file(p);
         }
     }
 }
@@ -451,25 +442,14 @@ fn set_aside(target: &Path, stamp: &str) -> Result<PathBuf> {
     let mut aside = target.as_os_str().to_owned();
     aside.push(format!(".before-restore-{stamp}"));
     let aside = PathBuf::from(aside);
-    for suffix in ["", ".keys", "-wal", "-shm"] {
-        let with = |p: &Path| {
-            let mut s = p.as_os_str().to_owned();
-            s.push(suffix);
-            PathBuf::from(s)
-        };
-        let from = with(target);
-        if std::fs::symlink_metadata(&from).is_ok() {
-            std::fs::rename(&from, with(&aside)).map_err(|e| BackupError::file(&from, "set aside", e))?;
+    for (from, to) in store::database_files(target).iter().zip(store::database_files(&aside).iter()) {
+        if std::fs::symlink_metadata(from).is_ok() {
+            std::fs::rename(from, to).map_err(|e| BackupError::file(from, "set aside", e))?;
         }
     }
     Ok(aside)
 }
 
-fn sync_dir(dir: &Path) {
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-}
 
 /// A writer that hashes what passes through it.
 struct Hashing<W: Write> {

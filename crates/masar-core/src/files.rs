@@ -46,9 +46,7 @@ pub(crate) fn write_private_atomically_with(path: &Path, write: impl FnOnce(&mut
         f.sync_all()?;
         std::fs::rename(&tmp, path)?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if let Ok(d) = File::open(dir) {
-                let _ = d.sync_all();
-            }
+            sync_dir(dir);
         }
         Ok(())
     })();
@@ -56,6 +54,13 @@ pub(crate) fn write_private_atomically_with(path: &Path, write: impl FnOnce(&mut
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Flushes a folder's entries (a rename into it) to disk, where the system allows it.
+pub(crate) fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
 }
 
 /// Why a file was not read.

@@ -685,7 +685,7 @@ impl Masar {
                 set_meta(self.conn(), "sync_folder", &shown)?;
                 f.to_path_buf()
             }
-            None => meta(self.conn(), "sync_folder")?.map(PathBuf::from).ok_or_else(|| InputError::Missing {
+            None => self.saved_sync_folder()?.ok_or_else(|| InputError::Missing {
                 field: "folder".into(),
                 hint: "choose the sync folder (a network share, a USB stick, a Syncthing folder)".into(),
             })?,
@@ -703,6 +703,12 @@ impl Masar {
             }
         }
         done
+    }
+
+    /// The sync folder saved on this laptop, if any (one setting read, for loops that ask
+    /// often).
+    pub fn saved_sync_folder(&self) -> Result<Option<PathBuf>> {
+        Ok(meta(self.conn(), "sync_folder")?.filter(|f| !f.trim().is_empty()).map(PathBuf::from))
     }
 
     /// Saves the sync folder of this laptop.

@@ -150,14 +150,20 @@ pub(crate) fn checkpoint(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Removes what a failed `init` or `join` left, so that a later attempt can start over.
-pub(crate) fn remove_database_files(path: &Path) {
-    for suffix in ["", "-wal", "-shm"] {
+/// The files that make up the database at `path`: itself, its key file, its journals.
+pub(crate) fn database_files(path: &Path) -> [PathBuf; 4] {
+    ["", ".keys", "-wal", "-shm"].map(|suffix| {
         let mut p = path.as_os_str().to_owned();
         p.push(suffix);
-        let _ = std::fs::remove_file(PathBuf::from(p));
+        PathBuf::from(p)
+    })
+}
+
+/// Removes what a failed `init` or `join` left, so that a later attempt can start over.
+pub(crate) fn remove_database_files(path: &Path) {
+    for p in database_files(path) {
+        let _ = std::fs::remove_file(p);
     }
-    let _ = std::fs::remove_file(key_file_path(path));
 }
 
 #[cfg(test)]
