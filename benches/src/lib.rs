@@ -7,8 +7,16 @@ use std::time::Duration;
 pub fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(str::to_owned)
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|k| k.parse::<f64>().ok())
+        })
         .map_or(0.0, |kib| kib / 1024.0)
 }
 
@@ -18,7 +26,12 @@ pub fn ms(d: Duration) -> f64 {
 }
 
 /// The fields of a person registered by hand, as the registration form sends them.
-pub fn person_fields(given: String, family: String, phone: String, unhcr_id: String) -> Vec<(String, String)> {
+pub fn person_fields(
+    given: String,
+    family: String,
+    phone: String,
+    unhcr_id: String,
+) -> Vec<(String, String)> {
     [
         ("given", given),
         ("family", family),

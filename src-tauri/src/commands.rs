@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use masar_core::{
-    AppInfo, BackupDone, BackupSettings, DeviceRow, FolderSync, RevocationDone, PersonQuery, PersonsPage, ProjectQuery, ProjectsPage, Conflict, Dashboard, DonorReportDone, Enrolled, ErrorReport, ExportDone,
-    ExportFormat, ExportTable, Exported, Home, Id, Imported, Language, Masar, Person, ProjectTile, ProjectView, Resolution, Role, Scope, SessionInfo, SessionTile, SessionView,
-    StageUndone, SyncState,
-    SystemClock,
-    Timeline, UnexplainedTranche, UserSummary,
+    AppInfo, BackupDone, BackupSettings, Conflict, Dashboard, DeviceRow, DonorReportDone, Enrolled,
+    ErrorReport, ExportDone, ExportFormat, ExportTable, Exported, FolderSync, Home, Id, Imported,
+    Language, Masar, Person, PersonQuery, PersonsPage, ProjectQuery, ProjectTile, ProjectView,
+    ProjectsPage, Resolution, RevocationDone, Role, Scope, SessionInfo, SessionTile, SessionView,
+    StageUndone, SyncState, SystemClock, Timeline, UnexplainedTranche, UserSummary,
 };
 use serde::Serialize;
 use tauri::{Emitter, State};
@@ -43,7 +43,10 @@ fn lock_poisoned() -> ErrorReport {
 }
 
 /// Runs `f` on the open database.
-fn with<T>(state: &State<'_, AppState>, f: impl FnOnce(&mut Masar) -> masar_core::Result<T>) -> Api<T> {
+fn with<T>(
+    state: &State<'_, AppState>,
+    f: impl FnOnce(&mut Masar) -> masar_core::Result<T>,
+) -> Api<T> {
     let mut guard = state.masar.lock().map_err(|_| lock_poisoned())?;
     let m = guard.as_mut().ok_or_else(not_logged_in)?;
     f(m).map_err(report)
@@ -72,7 +75,11 @@ pub fn app_info(app: tauri::AppHandle, state: State<'_, AppState>) -> Api<AppInf
     // settings on Windows and macOS): the web view's navigator.language may not know it.
     let (db, demo) = database(&state)?;
     let mut info = AppInfo::new(&db, demo, sys_locale::get_locale());
-    info.log_folder = app.path().app_log_dir().ok().map(|d| d.display().to_string());
+    info.log_folder = app
+        .path()
+        .app_log_dir()
+        .ok()
+        .map(|d| d.display().to_string());
     Ok(info)
 }
 
@@ -85,13 +92,25 @@ fn database(state: &State<'_, AppState>) -> Result<(PathBuf, bool), ErrorReport>
 /// (never in it), made on first use with its names in `language`; the next start opens
 /// the real database again.
 #[tauri::command(async, rename_all = "snake_case")]
-pub fn try_demo(app: tauri::AppHandle, state: State<'_, AppState>, language: String) -> Api<AppInfo> {
+pub fn try_demo(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    language: String,
+) -> Api<AppInfo> {
     let language = Language::parse(&language).map_err(report)?;
     let (real, _) = database(&state)?;
     let demo = real.with_file_name("demo.db");
     if !demo.exists() {
         let organisation = masar_core::demo::organisation(language);
-        let (mut m, _) = Masar::init(&demo, &organisation, "demo-laptop", "demo", masar_core::demo::DEMO_PASSWORD, Arc::new(SystemClock)).map_err(report)?;
+        let (mut m, _) = Masar::init(
+            &demo,
+            &organisation,
+            "demo-laptop",
+            "demo",
+            masar_core::demo::DEMO_PASSWORD,
+            Arc::new(SystemClock),
+        )
+        .map_err(report)?;
         masar_core::demo::fill(&mut m, 7, language).map_err(report)?;
     }
     *state.db.lock().map_err(|_| lock_poisoned())? = (demo, true);
@@ -100,22 +119,63 @@ pub fn try_demo(app: tauri::AppHandle, state: State<'_, AppState>, language: Str
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
-pub fn create_org(state: State<'_, AppState>, org: String, device: String, user: String, password: String) -> Api<SessionInfo> {
-    let (m, _) = Masar::init(&database(&state)?.0, &org, &device, &user, &password, Arc::new(SystemClock)).map_err(report)?;
+pub fn create_org(
+    state: State<'_, AppState>,
+    org: String,
+    device: String,
+    user: String,
+    password: String,
+) -> Api<SessionInfo> {
+    let (m, _) = Masar::init(
+        &database(&state)?.0,
+        &org,
+        &device,
+        &user,
+        &password,
+        Arc::new(SystemClock),
+    )
+    .map_err(report)?;
     start(&state, m)
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
-pub fn join_org(state: State<'_, AppState>, file: String, passphrase: String, device: String, user: String, password: String) -> Api<SessionInfo> {
-    let bytes = std::fs::read(&file)
-        .map_err(|e| ErrorReport::app("sync.file", format!("{file}: cannot be read ({e}): check the path"), Some("file")))?;
-    let (m, _) = Masar::join(&database(&state)?.0, &bytes, &passphrase, &device, &user, &password, Arc::new(SystemClock)).map_err(report)?;
+pub fn join_org(
+    state: State<'_, AppState>,
+    file: String,
+    passphrase: String,
+    device: String,
+    user: String,
+    password: String,
+) -> Api<SessionInfo> {
+    let bytes = std::fs::read(&file).map_err(|e| {
+        ErrorReport::app(
+            "sync.file",
+            format!("{file}: cannot be read ({e}): check the path"),
+            Some("file"),
+        )
+    })?;
+    let (m, _) = Masar::join(
+        &database(&state)?.0,
+        &bytes,
+        &passphrase,
+        &device,
+        &user,
+        &password,
+        Arc::new(SystemClock),
+    )
+    .map_err(report)?;
     start(&state, m)
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn login(state: State<'_, AppState>, user: String, password: String) -> Api<SessionInfo> {
-    let m = Masar::open(&database(&state)?.0, &user, &password, Arc::new(SystemClock)).map_err(report)?;
+    let m = Masar::open(
+        &database(&state)?.0,
+        &user,
+        &password,
+        Arc::new(SystemClock),
+    )
+    .map_err(report)?;
     start(&state, m)
 }
 
@@ -127,7 +187,9 @@ pub fn logout(state: State<'_, AppState>) -> Api<Done> {
 
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn set_language(state: State<'_, AppState>, language: String) -> Api<Done> {
-    with(&state, |m| m.set_preference("language", &language).map(|_| Done))
+    with(&state, |m| {
+        m.set_preference("language", &language).map(|_| Done)
+    })
 }
 
 /// The Arabic month names this user reads.
@@ -137,19 +199,31 @@ pub fn set_months(state: State<'_, AppState>, months: String) -> Api<Done> {
         return Err(report(masar_core::InputError::invalid(
             "months",
             &months,
-            masar_core::Problem::NotOneOf(vec!["maghreb".into(), "levant".into(), "standard".into()]),
+            masar_core::Problem::NotOneOf(vec![
+                "maghreb".into(),
+                "levant".into(),
+                "standard".into(),
+            ]),
         )));
     }
-    with(&state, |m| m.set_preference("months", &months).map(|_| Done))
+    with(&state, |m| {
+        m.set_preference("months", &months).map(|_| Done)
+    })
 }
 
 /// The digits this user reads in Arabic.
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn set_digits(state: State<'_, AppState>, digits: String) -> Api<Done> {
     if !["latn", "arab"].contains(&digits.as_str()) {
-        return Err(report(masar_core::InputError::invalid("digits", &digits, masar_core::Problem::NotOneOf(vec!["latn".into(), "arab".into()]))));
+        return Err(report(masar_core::InputError::invalid(
+            "digits",
+            &digits,
+            masar_core::Problem::NotOneOf(vec!["latn".into(), "arab".into()]),
+        )));
     }
-    with(&state, |m| m.set_preference("digits", &digits).map(|_| Done))
+    with(&state, |m| {
+        m.set_preference("digits", &digits).map(|_| Done)
+    })
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
@@ -159,7 +233,9 @@ pub fn home(state: State<'_, AppState>) -> Api<Home> {
 
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn persons_search(state: State<'_, AppState>, text: String) -> Api<Vec<Person>> {
-    with(&state, |m| Ok(m.list_persons(Some(&text))?.into_iter().take(200).collect()))
+    with(&state, |m| {
+        Ok(m.list_persons(Some(&text))?.into_iter().take(200).collect())
+    })
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
@@ -178,17 +254,32 @@ pub fn person_timeline(state: State<'_, AppState>, id: String) -> Api<Timeline> 
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
-pub fn person_similar(state: State<'_, AppState>, given: String, family: String) -> Api<Vec<Person>> {
+pub fn person_similar(
+    state: State<'_, AppState>,
+    given: String,
+    family: String,
+) -> Api<Vec<Person>> {
     with(&state, |m| m.similar_persons(&given, &family))
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
-pub fn person_add(state: State<'_, AppState>, fields: BTreeMap<String, String>, intake_date: Option<String>) -> Api<Id> {
-    with(&state, |m| m.register_person(&pairs(fields), intake_date.as_deref()).map(Id::from))
+pub fn person_add(
+    state: State<'_, AppState>,
+    fields: BTreeMap<String, String>,
+    intake_date: Option<String>,
+) -> Api<Id> {
+    with(&state, |m| {
+        m.register_person(&pairs(fields), intake_date.as_deref())
+            .map(Id::from)
+    })
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
-pub fn person_set(state: State<'_, AppState>, id: String, fields: BTreeMap<String, String>) -> Api<Done> {
+pub fn person_set(
+    state: State<'_, AppState>,
+    id: String,
+    fields: BTreeMap<String, String>,
+) -> Api<Done> {
     with(&state, |m| m.set_person(&id, &pairs(fields)).map(|_| Done))
 }
 
@@ -198,13 +289,28 @@ pub fn person_erase(state: State<'_, AppState>, id: String) -> Api<Done> {
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
-pub fn intake_add(state: State<'_, AppState>, person: String, date: String, referral: Option<String>) -> Api<Id> {
-    with(&state, |m| m.add_intake(&person, &date, referral.as_deref()).map(Id::from))
+pub fn intake_add(
+    state: State<'_, AppState>,
+    person: String,
+    date: String,
+    referral: Option<String>,
+) -> Api<Id> {
+    with(&state, |m| {
+        m.add_intake(&person, &date, referral.as_deref())
+            .map(Id::from)
+    })
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
-pub fn referral_add(state: State<'_, AppState>, person: String, partner: String, date: String) -> Api<Id> {
-    with(&state, |m| m.add_referral(&person, &partner, &date, None).map(Id::from))
+pub fn referral_add(
+    state: State<'_, AppState>,
+    person: String,
+    partner: String,
+    date: String,
+) -> Api<Id> {
+    with(&state, |m| {
+        m.add_referral(&person, &partner, &date, None).map(Id::from)
+    })
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
@@ -218,12 +324,27 @@ pub fn session(state: State<'_, AppState>, id: String) -> Api<SessionView> {
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
-pub fn session_add(state: State<'_, AppState>, kind: String, date: String, topic: String, place: Option<String>, attendees: Vec<String>) -> Api<Id> {
-    with(&state, |m| m.add_session(&kind, &date, &topic, place.as_deref(), &attendees).map(Id::from))
+pub fn session_add(
+    state: State<'_, AppState>,
+    kind: String,
+    date: String,
+    topic: String,
+    place: Option<String>,
+    attendees: Vec<String>,
+) -> Api<Id> {
+    with(&state, |m| {
+        m.add_session(&kind, &date, &topic, place.as_deref(), &attendees)
+            .map(Id::from)
+    })
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
-pub fn session_roster(state: State<'_, AppState>, session: String, present: Vec<String>, absent: Vec<String>) -> Api<usize> {
+pub fn session_roster(
+    state: State<'_, AppState>,
+    session: String,
+    present: Vec<String>,
+    absent: Vec<String>,
+) -> Api<usize> {
     with(&state, |m| m.set_roster(&session, &present, &absent))
 }
 
@@ -238,28 +359,71 @@ pub fn project(state: State<'_, AppState>, id: String) -> Api<ProjectView> {
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
-pub fn project_add(state: State<'_, AppState>, title: String, kind: String, sector: String, members: Vec<String>) -> Api<Id> {
-    with(&state, |m| m.add_project(&title, &kind, &sector, &members, None).map(Id::from))
+pub fn project_add(
+    state: State<'_, AppState>,
+    title: String,
+    kind: String,
+    sector: String,
+    members: Vec<String>,
+) -> Api<Id> {
+    with(&state, |m| {
+        m.add_project(&title, &kind, &sector, &members, None)
+            .map(Id::from)
+    })
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
-pub fn project_stage(state: State<'_, AppState>, id: String, stage: String, date: String) -> Api<Done> {
+pub fn project_stage(
+    state: State<'_, AppState>,
+    id: String,
+    stage: String,
+    date: String,
+) -> Api<Done> {
     with(&state, |m| m.set_stage(&id, &stage, &date).map(|_| Done))
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
-pub fn project_decide(state: State<'_, AppState>, id: String, decision: String, date: String, amount: Option<String>, remarks: Option<String>) -> Api<Done> {
-    with(&state, |m| m.decide(&id, &decision, &date, amount.as_deref().filter(|a| !a.is_empty()), remarks.as_deref()).map(|_| Done))
+pub fn project_decide(
+    state: State<'_, AppState>,
+    id: String,
+    decision: String,
+    date: String,
+    amount: Option<String>,
+    remarks: Option<String>,
+) -> Api<Done> {
+    with(&state, |m| {
+        m.decide(
+            &id,
+            &decision,
+            &date,
+            amount.as_deref().filter(|a| !a.is_empty()),
+            remarks.as_deref(),
+        )
+        .map(|_| Done)
+    })
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
-pub fn project_set(state: State<'_, AppState>, id: String, fields: BTreeMap<String, String>) -> Api<Done> {
+pub fn project_set(
+    state: State<'_, AppState>,
+    id: String,
+    fields: BTreeMap<String, String>,
+) -> Api<Done> {
     with(&state, |m| m.set_project(&id, &pairs(fields)).map(|_| Done))
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
-pub fn budget_add(state: State<'_, AppState>, project: String, item: String, quantity: String, unit_cost: String) -> Api<Id> {
-    with(&state, |m| m.add_budget_line(&project, &item, &quantity, &unit_cost).map(Id::from))
+pub fn budget_add(
+    state: State<'_, AppState>,
+    project: String,
+    item: String,
+    quantity: String,
+    unit_cost: String,
+) -> Api<Id> {
+    with(&state, |m| {
+        m.add_budget_line(&project, &item, &quantity, &unit_cost)
+            .map(Id::from)
+    })
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -277,8 +441,14 @@ pub fn disbursement_add(
 ) -> Api<Id> {
     let (mode, receipt) = (mode.as_deref(), receipt.as_deref());
     with(&state, |m| {
-        match above_approved_because.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
-            Some(reason) => m.add_disbursement_above_approved(&project, &date, &amount, &currency, &donor, mode, receipt, reason),
+        match above_approved_because
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+        {
+            Some(reason) => m.add_disbursement_above_approved(
+                &project, &date, &amount, &currency, &donor, mode, receipt, reason,
+            ),
             None => m.add_disbursement(&project, &date, &amount, &currency, &donor, mode, receipt),
         }
         .map(Id::from)
@@ -286,8 +456,14 @@ pub fn disbursement_add(
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
-pub fn budget_set(state: State<'_, AppState>, line: String, fields: BTreeMap<String, String>) -> Api<Done> {
-    with(&state, |m| m.set_budget_line(&line, &pairs(fields)).map(|_| Done))
+pub fn budget_set(
+    state: State<'_, AppState>,
+    line: String,
+    fields: BTreeMap<String, String>,
+) -> Api<Done> {
+    with(&state, |m| {
+        m.set_budget_line(&line, &pairs(fields)).map(|_| Done)
+    })
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
@@ -297,12 +473,23 @@ pub fn budget_remove(state: State<'_, AppState>, line: String) -> Api<Done> {
 
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn project_undo_stage(state: State<'_, AppState>, id: String) -> Api<StageUndone> {
-    with(&state, |m| m.undo_stage(&id).map(|stage| StageUndone { id: id.clone(), stage }))
+    with(&state, |m| {
+        m.undo_stage(&id).map(|stage| StageUndone {
+            id: id.clone(),
+            stage,
+        })
+    })
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
-pub fn followup_add(state: State<'_, AppState>, project: String, fields: BTreeMap<String, String>) -> Api<Id> {
-    with(&state, |m| m.add_followup(&project, &pairs(fields)).map(Id::from))
+pub fn followup_add(
+    state: State<'_, AppState>,
+    project: String,
+    fields: BTreeMap<String, String>,
+) -> Api<Id> {
+    with(&state, |m| {
+        m.add_followup(&project, &pairs(fields)).map(Id::from)
+    })
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
@@ -326,8 +513,16 @@ pub fn users(state: State<'_, AppState>) -> Api<Vec<UserSummary>> {
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
-pub fn user_add(state: State<'_, AppState>, name: String, role: String, password: String) -> Api<Id> {
-    with(&state, |m| m.add_user(&name, Role::from_input(&role)?, &password).map(Id::from))
+pub fn user_add(
+    state: State<'_, AppState>,
+    name: String,
+    role: String,
+    password: String,
+) -> Api<Id> {
+    with(&state, |m| {
+        m.add_user(&name, Role::from_input(&role)?, &password)
+            .map(Id::from)
+    })
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
@@ -358,7 +553,9 @@ pub fn sync_state(state: State<'_, AppState>) -> Api<SyncState> {
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn set_sync_folder(state: State<'_, AppState>, folder: String) -> Api<Done> {
     let done = with(&state, |m| m.set_sync_folder(&folder).map(|_| Done))?;
-    state.sync_wake.store(true, std::sync::atomic::Ordering::SeqCst);
+    state
+        .sync_wake
+        .store(true, std::sync::atomic::Ordering::SeqCst);
     Ok(done)
 }
 
@@ -377,21 +574,30 @@ pub fn sync_now(app: tauri::AppHandle, state: State<'_, AppState>) -> Api<Folder
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
-pub fn bundle_export(app: tauri::AppHandle, state: State<'_, AppState>, out: String, full: bool, scope: Option<String>) -> Api<Exported> {
+pub fn bundle_export(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    out: String,
+    full: bool,
+    scope: Option<String>,
+) -> Api<Exported> {
     let scope: Vec<Scope> = match scope.filter(|s| !s.is_empty()) {
         Some(s) => vec![Scope::parse(&s).map_err(report)?],
         None => Vec::new(),
     };
-    with(&state, |m| m.export_bundle(Path::new(&out), full, &scope, |p| {
-        let _ = app.emit("sync-progress", p);
-    }))
+    with(&state, |m| {
+        m.export_bundle(Path::new(&out), full, &scope, |p| {
+            let _ = app.emit("sync-progress", p);
+        })
+    })
 }
 
 /// Imports bundles on a worker thread, telling the window how far it got, so the window
 /// never freezes during a long merge. `files` may name folders: every `.masar` in them.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn bundle_import(app: tauri::AppHandle, files: Vec<String>) -> Api<Imported> {
-    let paths = Masar::bundle_files(&files.iter().map(PathBuf::from).collect::<Vec<_>>()).map_err(report)?;
+    let paths = Masar::bundle_files(&files.iter().map(PathBuf::from).collect::<Vec<_>>())
+        .map_err(report)?;
     let handle = app.clone();
     tauri::async_runtime::spawn_blocking(move || {
         use tauri::Manager;
@@ -418,7 +624,12 @@ pub fn conflicts(state: State<'_, AppState>) -> Api<Vec<Conflict>> {
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
-pub fn conflict_resolve(state: State<'_, AppState>, id: String, keep: Option<String>, value: Option<String>) -> Api<Done> {
+pub fn conflict_resolve(
+    state: State<'_, AppState>,
+    id: String,
+    keep: Option<String>,
+    value: Option<String>,
+) -> Api<Done> {
     // The same reading of the choice as the command line's: anything unknown is refused.
     let how = Resolution::parse(keep.as_deref(), value).map_err(report)?;
     with(&state, |m| m.resolve_conflict(&id, how).map(|_| Done))
@@ -433,18 +644,35 @@ pub fn dashboard(state: State<'_, AppState>, from: String, to: String) -> Api<Da
 /// documents folder.
 #[tauri::command(async)]
 pub fn export_folder() -> String {
-    dirs::document_dir().filter(|d| d.is_dir()).or_else(dirs::home_dir).map(|d| d.display().to_string()).unwrap_or_default()
+    dirs::document_dir()
+        .filter(|d| d.is_dir())
+        .or_else(dirs::home_dir)
+        .map(|d| d.display().to_string())
+        .unwrap_or_default()
 }
 
 /// A file in `folder` named from its parts, each kept to letters, digits and dashes.
 fn file_in(folder: &str, parts: &[&str], extension: &str) -> Result<PathBuf, ErrorReport> {
     if folder.trim().is_empty() {
-        return Err(report(masar_core::InputError::Missing { field: "folder".into(), hint: "choose the folder to save the file in".into() }));
+        return Err(report(masar_core::InputError::Missing {
+            field: "folder".into(),
+            hint: "choose the folder to save the file in".into(),
+        }));
     }
     let name: Vec<String> = parts
         .iter()
         .filter(|p| !p.trim().is_empty())
-        .map(|p| p.chars().map(|c| if c.is_alphanumeric() || c == '-' { c } else { '-' }).collect())
+        .map(|p| {
+            p.chars()
+                .map(|c| {
+                    if c.is_alphanumeric() || c == '-' {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .collect()
+        })
         .collect();
     Ok(Path::new(folder.trim()).join(format!("{}.{extension}", name.join("-"))))
 }
@@ -463,8 +691,20 @@ pub fn donor_report(
     let language = Language::parse(&language).map_err(report)?;
     let extension = if format == "xlsx" { "xlsx" } else { "pdf" };
     let donor = donor.filter(|d| !d.trim().is_empty());
-    let out = file_in(&folder, &["masar-donor-report", donor.as_deref().unwrap_or(""), &from, &to, language.as_str()], extension)?;
-    with(&state, |m| m.donor_report(&from, &to, donor.as_deref(), language, &out))
+    let out = file_in(
+        &folder,
+        &[
+            "masar-donor-report",
+            donor.as_deref().unwrap_or(""),
+            &from,
+            &to,
+            language.as_str(),
+        ],
+        extension,
+    )?;
+    with(&state, |m| {
+        m.donor_report(&from, &to, donor.as_deref(), language, &out)
+    })
 }
 
 /// Writes a table of a period (every date without one) into `folder`.
@@ -480,12 +720,42 @@ pub fn export_table(
 ) -> Api<ExportDone> {
     let table = ExportTable::parse(&what).map_err(report)?;
     let format = ExportFormat::parse(&format).map_err(report)?;
-    let (from, to) = (from.filter(|d| !d.trim().is_empty()), to.filter(|d| !d.trim().is_empty()));
-    let extension = if format == ExportFormat::Xlsx { "xlsx" } else { "csv" };
-    let kind = if format == ExportFormat::Hxl { "hxl" } else { "" };
+    let (from, to) = (
+        from.filter(|d| !d.trim().is_empty()),
+        to.filter(|d| !d.trim().is_empty()),
+    );
+    let extension = if format == ExportFormat::Xlsx {
+        "xlsx"
+    } else {
+        "csv"
+    };
+    let kind = if format == ExportFormat::Hxl {
+        "hxl"
+    } else {
+        ""
+    };
     let pseudonymised = if pseudonymise { "pseudonymised" } else { "" };
-    let out = file_in(&folder, &["masar", table.as_str(), kind, pseudonymised, from.as_deref().unwrap_or(""), to.as_deref().unwrap_or("")], extension)?;
-    with(&state, |m| m.export_table(table, format, (from.as_deref(), to.as_deref()), pseudonymise, &out))
+    let out = file_in(
+        &folder,
+        &[
+            "masar",
+            table.as_str(),
+            kind,
+            pseudonymised,
+            from.as_deref().unwrap_or(""),
+            to.as_deref().unwrap_or(""),
+        ],
+        extension,
+    )?;
+    with(&state, |m| {
+        m.export_table(
+            table,
+            format,
+            (from.as_deref(), to.as_deref()),
+            pseudonymise,
+            &out,
+        )
+    })
 }
 
 /// This laptop's backup folder, how many are kept, whether they are automatic, and the
@@ -497,7 +767,12 @@ pub fn backup_settings(state: State<'_, AppState>) -> Api<BackupSettings> {
 
 /// Saves the backup folder, how many to keep and whether to back up daily by itself.
 #[tauri::command(async, rename_all = "snake_case")]
-pub fn set_backup_settings(state: State<'_, AppState>, folder: String, keep: u32, automatic: bool) -> Api<BackupSettings> {
+pub fn set_backup_settings(
+    state: State<'_, AppState>,
+    folder: String,
+    keep: u32,
+    automatic: bool,
+) -> Api<BackupSettings> {
     with(&state, |m| m.set_backup_settings(&folder, keep, automatic))
 }
 
@@ -530,7 +805,11 @@ pub fn back_up_when_due(app: tauri::AppHandle) {
                 let made = job.run();
                 match &made {
                     Ok(done) => {
-                        log::info!("automatic backup written ({} bytes, {} older removed)", done.bytes, done.removed.len());
+                        log::info!(
+                            "automatic backup written ({} bytes, {} older removed)",
+                            done.bytes,
+                            done.removed.len()
+                        );
                         let _ = app.emit("backup-made", done);
                     }
                     Err(e) => log::warn!("automatic backup failed: {}", e.code()),
@@ -569,7 +848,10 @@ pub fn sync_by_itself(app: tauri::AppHandle) {
                 std::thread::sleep(std::time::Duration::from_secs(1));
                 continue;
             };
-            if watch.as_ref().is_none_or(|(f, d, _)| *f != folder || *d != device) {
+            if watch
+                .as_ref()
+                .is_none_or(|(f, d, _)| *f != folder || *d != device)
+            {
                 let w = masar_core::FolderWatch::new(&folder, &device);
                 watch = Some((folder.clone(), device.clone(), w));
             }

@@ -30,7 +30,10 @@ fn database_path() -> PathBuf {
     if let Some(p) = std::env::var_os("MASAR_DB").filter(|p| !p.is_empty()) {
         return PathBuf::from(p);
     }
-    dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("masar").join("masar.db")
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("masar")
+        .join("masar.db")
 }
 
 /// The log for support: in the OS log folder (on Linux `~/.local/share/org.masar.desktop/logs/`),
@@ -40,7 +43,9 @@ fn support_log() -> tauri::plugin::TauriPlugin<tauri::Wry> {
     use tauri_plugin_log::{RotationStrategy, Target, TargetKind};
     tauri_plugin_log::Builder::new()
         .clear_targets()
-        .target(Target::new(TargetKind::LogDir { file_name: Some("masar".into()) }))
+        .target(Target::new(TargetKind::LogDir {
+            file_name: Some("masar".into()),
+        }))
         .max_file_size(1_000_000)
         .rotation_strategy(RotationStrategy::KeepSome(5))
         .level(log::LevelFilter::Warn)
@@ -51,11 +56,16 @@ fn support_log() -> tauri::plugin::TauriPlugin<tauri::Wry> {
 fn main() {
     masar_core::harden_process();
     let state = AppState {
-        db: Mutex::new((database_path(), std::env::args().any(|a| a == "--demo") || std::env::var("MASAR_DEMO").is_ok_and(|v| v == "1"))),
+        db: Mutex::new((
+            database_path(),
+            std::env::args().any(|a| a == "--demo")
+                || std::env::var("MASAR_DEMO").is_ok_and(|v| v == "1"),
+        )),
         masar: Mutex::new(None),
         sync_wake: std::sync::atomic::AtomicBool::new(false),
     };
-    let commands: Box<dyn Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Sync> = Box::new(tauri::generate_handler![
+    let commands: Box<dyn Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Sync> =
+        Box::new(tauri::generate_handler![
             commands::app_info,
             commands::try_demo,
             commands::create_org,

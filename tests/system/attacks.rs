@@ -28,7 +28,11 @@ fn field() -> (Org, String) {
         &["--json", "user", "add", "karim", "--role", "counsellor"],
         &[("MASAR_NEW_PASSWORD", KARIM_PASSWORD)],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let p = org.laptops[0].person("Amina", "Haddad");
     let b = org.export(0, &[]);
     org.import(1, &[&b]);
@@ -38,7 +42,13 @@ fn field() -> (Org, String) {
 
 /// Karim's forgery, written into the shared folder.
 fn forge(org: &Org, name: &str, make: impl FnOnce(&Forger<'_>) -> Vec<u8>) -> PathBuf {
-    let m = Masar::open(&org.laptops[1].path, "karim", KARIM_PASSWORD, Arc::new(SystemClock)).expect("karim logs in");
+    let m = Masar::open(
+        &org.laptops[1].path,
+        "karim",
+        KARIM_PASSWORD,
+        Arc::new(SystemClock),
+    )
+    .expect("karim logs in");
     let bytes = make(&Forger::new(&m));
     let path = org.bundle_path().with_file_name(format!("{name}.masar"));
     std::fs::write(&path, bytes).expect("write the forgery");
@@ -50,19 +60,39 @@ fn import_fails(db: &Db, bundle: &Path) -> String {
 }
 
 fn device(db: &Db) -> String {
-    db.ok(&["status"])["device_id"].as_str().expect("device").to_string()
+    db.ok(&["status"])["device_id"]
+        .as_str()
+        .expect("device")
+        .to_string()
 }
 
 /// The stamp of the newest change to `field` of `record` in `db`'s history.
 fn stamp_of(db: &Db, record: &str, field: &str) -> (i64, String) {
     let history = db.ok(&["history", record]);
-    let change = history.as_array().expect("history").iter().rev().find(|c| c["field"] == field).expect("a change").clone();
-    (change["hlc"].as_str().expect("hlc").parse().expect("a number"), change["device"].as_str().expect("device").to_string())
+    let change = history
+        .as_array()
+        .expect("history")
+        .iter()
+        .rev()
+        .find(|c| c["field"] == field)
+        .expect("a change")
+        .clone();
+    (
+        change["hlc"]
+            .as_str()
+            .expect("hlc")
+            .parse()
+            .expect("a number"),
+        change["device"].as_str().expect("device").to_string(),
+    )
 }
 
 /// Every honest laptop exchanges everything and ends with the same digest.
 fn honest_laptops_still_sync(org: &Org, laptops: &[usize]) {
-    let bundles: Vec<PathBuf> = laptops.iter().map(|i| org.export(*i, &["--full"])).collect();
+    let bundles: Vec<PathBuf> = laptops
+        .iter()
+        .map(|i| org.export(*i, &["--full"]))
+        .collect();
     let refs: Vec<&Path> = bundles.iter().map(PathBuf::as_path).collect();
     for i in laptops {
         org.import(*i, &refs);
@@ -86,7 +116,10 @@ fn a_change_that_squats_another_laptops_identity_or_its_own_is_refused() {
         f.bundle(&[c], Author::Own, "squat")
     });
     let e = import_fails(&org.laptops[2], &squat);
-    assert!(e.contains("cannot be trusted") && e.contains("certified only for device"), "{e}");
+    assert!(
+        e.contains("cannot be trusted") && e.contains("certified only for device"),
+        "{e}"
+    );
     // Karim's own laptop's identity, reused for other content: refused where the first is held.
     let karim = |args: &[&str]| run(&org.laptops[1].path, "karim", KARIM_PASSWORD, args, &[]);
     assert!(karim(&["person", "set", &p, "city=Oujda"]).status.success());
@@ -123,7 +156,10 @@ fn an_empty_bundle_reusing_a_real_bundles_id_does_not_hide_it() {
     let r = org.import(2, &[&decoy]);
     assert_eq!(r["applied"], 0, "{r}");
     let r = org.import(2, &[&real]);
-    assert!(r["applied"].as_u64().is_some_and(|n| n > 0), "the real bundle is not skipped: {r}");
+    assert!(
+        r["applied"].as_u64().is_some_and(|n| n > 0),
+        "the real bundle is not skipped: {r}"
+    );
     assert_eq!(r["already_imported"], 0, "{r}");
     honest_laptops_still_sync(&org, &[0, 1, 2]);
 }
@@ -140,7 +176,10 @@ fn a_change_naming_another_author_is_refused() {
         f.bundle(&[c], Author::Own, "claim")
     });
     let e = import_fails(&org.laptops[2], &claim);
-    assert!(e.contains("names admin as its author but was signed by karim"), "{e}");
+    assert!(
+        e.contains("names admin as its author but was signed by karim"),
+        "{e}"
+    );
     assert_eq!(org.digest(2), before, "nothing applied");
     honest_laptops_still_sync(&org, &[0, 1, 2]);
 }
@@ -152,14 +191,33 @@ fn changes_beyond_the_authors_role_are_refused_each_naming_why() {
     let before = org.digest(2);
     type Attempt<'a> = (&'a str, Box<dyn Fn(&Forger<'_>) -> Forged + 'a>, &'a str);
     let attempts: Vec<Attempt<'_>> = vec![
-        ("approval", Box::new(|f| f.change("project", project, "stage", "\"approved\"")), "record committee decisions"),
-        ("amount", Box::new(|f| f.change("project", project, "approved_amount", "\"99999999\"")), "record committee decisions"),
+        (
+            "approval",
+            Box::new(|f| f.change("project", project, "stage", "\"approved\"")),
+            "record committee decisions",
+        ),
+        (
+            "amount",
+            Box::new(|f| f.change("project", project, "approved_amount", "\"99999999\"")),
+            "record committee decisions",
+        ),
         (
             "payment",
-            Box::new(|f| f.change("disbursement", "01900000-0000-7000-8000-000000000002", "override_reason", "\"extension\"")),
+            Box::new(|f| {
+                f.change(
+                    "disbursement",
+                    "01900000-0000-7000-8000-000000000002",
+                    "override_reason",
+                    "\"extension\"",
+                )
+            }),
             "pay above the approved amount",
         ),
-        ("erasure", Box::new(|f| f.change("person", &p, "erased", "true")), "erase a person's data"),
+        (
+            "erasure",
+            Box::new(|f| f.change("person", &p, "erased", "true")),
+            "erase a person's data",
+        ),
         (
             "resolution",
             Box::new(|f| {
@@ -172,7 +230,12 @@ fn changes_beyond_the_authors_role_are_refused_each_naming_why() {
         (
             "user",
             Box::new(|f| {
-                let mut c = f.change("user", "01900000-0000-7000-8000-000000000003", "role", "\"admin\"");
+                let mut c = f.change(
+                    "user",
+                    "01900000-0000-7000-8000-000000000003",
+                    "role",
+                    "\"admin\"",
+                );
                 c.creates = true;
                 c
             }),
@@ -182,7 +245,10 @@ fn changes_beyond_the_authors_role_are_refused_each_naming_why() {
     for (name, make, why) in attempts {
         let bundle = forge(&org, name, |f| f.bundle(&[make(f)], Author::Own, name));
         let e = import_fails(&org.laptops[2], &bundle);
-        assert!(e.contains("claimed by karim") && e.contains(&format!("a counsellor may not {why}")), "{name}: {e}");
+        assert!(
+            e.contains("claimed by karim") && e.contains(&format!("a counsellor may not {why}")),
+            "{name}: {e}"
+        );
     }
     assert_eq!(org.digest(2), before, "nothing applied");
     honest_laptops_still_sync(&org, &[0, 1, 2]);
@@ -192,9 +258,18 @@ fn changes_beyond_the_authors_role_are_refused_each_naming_why() {
 fn a_certificate_minted_by_a_non_admin_is_refused() {
     let (org, p) = field();
     for role in [Role::Supervisor, Role::Admin] {
-        let minted = forge(&org, role.as_str(), |f| f.bundle(&[f.change("person", &p, "erased", "true")], Author::Minted(role), "minted"));
+        let minted = forge(&org, role.as_str(), |f| {
+            f.bundle(
+                &[f.change("person", &p, "erased", "true")],
+                Author::Minted(role),
+                "minted",
+            )
+        });
         let e = import_fails(&org.laptops[2], &minted);
-        assert!(e.contains("not issued by this organisation's administrators"), "{e}");
+        assert!(
+            e.contains("not issued by this organisation's administrators"),
+            "{e}"
+        );
     }
     assert_eq!(org.laptops[2].ok(&["person", "get", &p])["given"], "Amina");
     honest_laptops_still_sync(&org, &[0, 1, 2]);
@@ -252,17 +327,27 @@ fn an_insiders_decompression_bomb_and_announced_flood_are_refused_before_they_co
     // A gigabyte behind a header announcing a thousand changes: decompression stops at the
     // limit the header allows (about 18 MB).
     let bomb = forge(&org, "bomb", |f| f.inflating_bundle(1_000, 1 << 30));
-    assert!(std::fs::metadata(&bomb).expect("size").len() < 20 << 20, "small on disk");
+    assert!(
+        std::fs::metadata(&bomb).expect("size").len() < 20 << 20,
+        "small on disk"
+    );
     assert!(import_fails(&org.laptops[2], &bomb).contains("far larger"));
     honest_laptops_still_sync(&org, &[0, 1, 2]);
 }
 
 #[test]
-fn a_lost_laptop_is_revoked_its_later_changes_refused_everywhere_and_later_bundles_unreadable_to_it() {
+fn a_lost_laptop_is_revoked_its_later_changes_refused_everywhere_and_later_bundles_unreadable_to_it(
+) {
     let (org, p) = field();
     // Laptop 1 is stolen while Karim is logged in: the thief holds its keys and Karim's.
     let stolen = device(&org.laptops[1]);
-    let karim_id = org.laptops[1].ok(&["user", "list"]).as_array().expect("users").iter().find(|u| u["name"] == "karim").expect("karim")["id"]
+    let karim_id = org.laptops[1]
+        .ok(&["user", "list"])
+        .as_array()
+        .expect("users")
+        .iter()
+        .find(|u| u["name"] == "karim")
+        .expect("karim")["id"]
         .as_str()
         .expect("id")
         .to_string();
@@ -276,10 +361,19 @@ fn a_lost_laptop_is_revoked_its_later_changes_refused_everywhere_and_later_bundl
     assert_eq!(r["bundle_key"], 1, "{r}");
     org.laptops[0].ok(&["user", "revoke", &karim_id]);
     let devices = org.laptops[0].ok(&["device", "list"]);
-    assert!(devices.as_array().expect("list").iter().any(|d| d["id"] == stolen && d["revoked"] == true && d["name"] == "laptop1"), "{devices}");
+    assert!(
+        devices
+            .as_array()
+            .expect("list")
+            .iter()
+            .any(|d| d["id"] == stolen && d["revoked"] == true && d["name"] == "laptop1"),
+        "{devices}"
+    );
     let notice = org.export(0, &[]);
     // The thief writes on and sends it out.
-    assert!(karim(&["person", "set", &p, "city=Nowhere"]).status.success());
+    assert!(karim(&["person", "set", &p, "city=Nowhere"])
+        .status
+        .success());
     let thief = org.export(1, &[]);
     // Laptop 2 takes the thief's bundle before it hears of the revocation...
     org.import(2, &[&thief]);
@@ -312,15 +406,27 @@ fn a_lost_laptop_is_revoked_its_later_changes_refused_everywhere_and_later_bundl
     org.import(2, &[&later]);
     honest_laptops_still_sync(&org, &[0, 2]);
     // Karim cannot log in where his account is known and the revocation arrived.
-    let out = run(&org.laptops[1].path, "karim", KARIM_PASSWORD, &["status"], &[]);
-    assert!(out.status.success(), "his own laptop has not heard of it: the thief still holds it");
+    let out = run(
+        &org.laptops[1].path,
+        "karim",
+        KARIM_PASSWORD,
+        &["status"],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "his own laptop has not heard of it: the thief still holds it"
+    );
 }
 
 #[test]
 fn a_second_laptop_joining_with_an_enrolment_file_already_used_is_refused() {
     let org = Org::new(1);
     let enrol = org.bundle_path().with_extension("enrol");
-    org.laptops[0].ok_env(&["enrol", "--out", enrol.to_str().expect("utf-8")], &[("MASAR_ENROL_PASSPHRASE", crate::sync::PASSPHRASE)]);
+    org.laptops[0].ok_env(
+        &["enrol", "--out", enrol.to_str().expect("utf-8")],
+        &[("MASAR_ENROL_PASSPHRASE", crate::sync::PASSPHRASE)],
+    );
     let first = Db::joined(&enrol, "first");
     first.person("Layla", "Nasser");
     let b = first.export_to(&org);
@@ -330,7 +436,10 @@ fn a_second_laptop_joining_with_an_enrolment_file_already_used_is_refused() {
     second.person("Eve", "Intruder");
     let intruder = second.export_to(&org);
     let e = import_fails(&org.laptops[0], &intruder);
-    assert!(e.contains("already joined the organisation with the same enrolment file"), "{e}");
+    assert!(
+        e.contains("already joined the organisation with the same enrolment file"),
+        "{e}"
+    );
     // And the second laptop cannot take the organisation's bundles either.
     let news = org.export(0, &[]);
     let e = second.fail(&["bundle", "import", news.to_str().expect("utf-8")]);
@@ -342,25 +451,47 @@ fn a_second_laptop_joining_with_an_enrolment_file_already_used_is_refused() {
 #[test]
 fn a_user_made_on_one_laptop_is_admitted_on_another_and_a_role_change_travels() {
     let org = Org::new(2);
-    let karim_id = org.laptops[0].ok_env(&["user", "add", "karim", "--role", "counsellor"], &[("MASAR_NEW_PASSWORD", KARIM_PASSWORD)])["id"]
+    let karim_id = org.laptops[0].ok_env(
+        &["user", "add", "karim", "--role", "counsellor"],
+        &[("MASAR_NEW_PASSWORD", KARIM_PASSWORD)],
+    )["id"]
         .as_str()
         .expect("id")
         .to_string();
     let b = org.export(0, &[]);
     org.import(1, &[&b]);
     // The administrator of laptop 1 gives Karim an account there, with his own password.
-    let admitted = org.laptops[1].ok_env(&["user", "admit", &karim_id], &[("MASAR_NEW_PASSWORD", KARIM_PASSWORD)]);
+    let admitted = org.laptops[1].ok_env(
+        &["user", "admit", &karim_id],
+        &[("MASAR_NEW_PASSWORD", KARIM_PASSWORD)],
+    );
     assert_eq!(admitted["id"], karim_id.as_str());
     let karim = |args: &[&str]| {
         let mut all = vec!["--json"];
         all.extend_from_slice(args);
         run(&org.laptops[1].path, "karim", KARIM_PASSWORD, &all, &[])
     };
-    let p = karim(&["person", "add", "--given", "Omar", "--family", "Saleh", "--sex", "male", "--born", "1985-05-05", "--nationality", "SYR"]);
+    let p = karim(&[
+        "person",
+        "add",
+        "--given",
+        "Omar",
+        "--family",
+        "Saleh",
+        "--sex",
+        "male",
+        "--born",
+        "1985-05-05",
+        "--nationality",
+        "SYR",
+    ]);
     assert!(p.status.success(), "{}", String::from_utf8_lossy(&p.stderr));
     let p: Value = serde_json::from_slice(&p.stdout).expect("json");
     let p = p["id"].as_str().expect("id").to_string();
-    assert!(!karim(&["person", "erase", &p]).status.success(), "a counsellor may not erase");
+    assert!(
+        !karim(&["person", "erase", &p]).status.success(),
+        "a counsellor may not erase"
+    );
     let from_karim = org.export(1, &[]);
     org.import(0, &[&from_karim]);
     // Promoted to supervisor on laptop 0; laptop 1 learns it from the next bundle.
@@ -368,7 +499,11 @@ fn a_user_made_on_one_laptop_is_admitted_on_another_and_a_role_change_travels() 
     let promotion = org.export(0, &[]);
     org.import(1, &[&promotion]);
     let erased = karim(&["person", "erase", &p]);
-    assert!(erased.status.success(), "{}", String::from_utf8_lossy(&erased.stderr));
+    assert!(
+        erased.status.success(),
+        "{}",
+        String::from_utf8_lossy(&erased.stderr)
+    );
     let erasure = org.export(1, &[]);
     org.import(0, &[&erasure]);
     assert_eq!(org.laptops[0].ok(&["person", "get", &p])["erased"], true);
@@ -377,7 +512,10 @@ fn a_user_made_on_one_laptop_is_admitted_on_another_and_a_role_change_travels() 
     let q = org.laptops[0].person("Sara", "Haddad");
     let demotion = org.export(0, &[]);
     org.import(1, &[&demotion]);
-    assert!(!karim(&["person", "erase", &q]).status.success(), "his laptop knows he is a counsellor again");
+    assert!(
+        !karim(&["person", "erase", &q]).status.success(),
+        "his laptop knows he is a counsellor again"
+    );
     let last = org.export(1, &[]);
     org.import(0, &[&last]);
     assert_eq!(org.digest(0), org.digest(1));
@@ -391,19 +529,35 @@ fn a_revoked_user_is_refused_everywhere_while_their_laptop_keeps_syncing() {
     let before = org.export(1, &[]);
     org.import(0, &[&before]);
     // Karim leaves; his account on laptop 1 stays until the revocation reaches it.
-    org.laptops[0].ok(&["user", "revoke", "karim"]).get("subject").expect("subject");
+    org.laptops[0]
+        .ok(&["user", "revoke", "karim"])
+        .get("subject")
+        .expect("subject");
     let notice = org.export(0, &[]);
-    assert!(karim(&["person", "set", &p, "city=Nowhere"]).status.success());
+    assert!(karim(&["person", "set", &p, "city=Nowhere"])
+        .status
+        .success());
     org.laptops[1].ok(&["person", "set", &p, "phone=0600000009"]);
     let after = org.export(1, &[]);
     let r = org.import(0, &[&after]);
-    assert_eq!(r["revoked"], 1, "Karim's change is set aside, his laptop's administrator's is not: {r}");
+    assert_eq!(
+        r["revoked"], 1,
+        "Karim's change is set aside, his laptop's administrator's is not: {r}"
+    );
     let person = org.laptops[0].ok(&["person", "get", &p]);
-    assert_eq!((person["city"].as_str(), person["phone"].as_str()), (Some("Oujda"), Some("0600000009")), "{person}");
+    assert_eq!(
+        (person["city"].as_str(), person["phone"].as_str()),
+        (Some("Oujda"), Some("0600000009")),
+        "{person}"
+    );
     // Once laptop 1 hears of it, Karim can no longer log in there.
     org.import(1, &[&notice]);
     let out = karim(&["status"]);
-    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("revoked"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("revoked"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     honest_laptops_still_sync(&org, &[0, 1, 2]);
 }
 
@@ -411,20 +565,88 @@ fn a_revoked_user_is_refused_everywhere_while_their_laptop_keeps_syncing() {
 fn a_tranche_above_the_approved_amount_signed_by_an_insider_is_shown_with_its_author() {
     let (org, p) = field();
     let admin = &org.laptops[0];
-    let project = admin.id(&["project", "add", "--title", "Bakery", "--kind", "creation", "--sector", "tailoring", "--member", &p, "--date", "2024-01-05"]);
-    admin.ok(&["project", "budget-add", &project, "--item", "Oven", "--quantity", "1", "--unit-cost", "1000"]);
-    admin.ok(&["project", "stage", &project, "plan_ready", "--date", "2024-01-10"]);
-    admin.ok(&["project", "stage", &project, "in_committee", "--date", "2024-01-20"]);
-    admin.ok(&["project", "decide", &project, "approved", "--date", "2024-02-01", "--amount", "1000"]);
-    admin.ok(&["disbursement", "add", &project, "--date", "2024-03-01", "--amount", "600", "--currency", "MAD", "--donor", "EU"]);
+    let project = admin.id(&[
+        "project",
+        "add",
+        "--title",
+        "Bakery",
+        "--kind",
+        "creation",
+        "--sector",
+        "tailoring",
+        "--member",
+        &p,
+        "--date",
+        "2024-01-05",
+    ]);
+    admin.ok(&[
+        "project",
+        "budget-add",
+        &project,
+        "--item",
+        "Oven",
+        "--quantity",
+        "1",
+        "--unit-cost",
+        "1000",
+    ]);
+    admin.ok(&[
+        "project",
+        "stage",
+        &project,
+        "plan_ready",
+        "--date",
+        "2024-01-10",
+    ]);
+    admin.ok(&[
+        "project",
+        "stage",
+        &project,
+        "in_committee",
+        "--date",
+        "2024-01-20",
+    ]);
+    admin.ok(&[
+        "project",
+        "decide",
+        &project,
+        "approved",
+        "--date",
+        "2024-02-01",
+        "--amount",
+        "1000",
+    ]);
+    admin.ok(&[
+        "disbursement",
+        "add",
+        &project,
+        "--date",
+        "2024-03-01",
+        "--amount",
+        "600",
+        "--currency",
+        "MAD",
+        "--donor",
+        "EU",
+    ]);
     let b = org.export(0, &[]);
     org.import(1, &[&b]);
-    assert_eq!(admin.ok(&["report", "unexplained"]), serde_json::json!([]), "a tranche within the approved amount is not shown");
+    assert_eq!(
+        admin.ok(&["report", "unexplained"]),
+        serde_json::json!([]),
+        "a tranche within the approved amount is not shown"
+    );
     // Karim, a counsellor, signs a tranche far above the approved amount, with no reason, on
     // his own laptop's database: a counsellor may record payments, so it is accepted...
     let tranche = "01900000-0000-7000-8000-0000000000aa";
     let payment = forge(&org, "payment", |f| {
-        let fields = [("project_id", format!("\"{project}\"")), ("date", "\"2024-03-05\"".into()), ("amount", "\"5000000\"".into()), ("currency", "\"MAD\"".into()), ("donor", "\"EU\"".into())];
+        let fields = [
+            ("project_id", format!("\"{project}\"")),
+            ("date", "\"2024-03-05\"".into()),
+            ("amount", "\"5000000\"".into()),
+            ("currency", "\"MAD\"".into()),
+            ("donor", "\"EU\"".into()),
+        ];
         let base = f.change("disbursement", tranche, "project_id", "null").hlc;
         let changes: Vec<Forged> = fields
             .iter()
@@ -442,8 +664,26 @@ fn a_tranche_above_the_approved_amount_signed_by_an_insider_is_shown_with_its_au
     // ...and shown to supervisors, with who signed it.
     let shown = admin.ok(&["report", "unexplained"]);
     assert_eq!(shown.as_array().map(Vec::len), Some(1), "{shown}");
-    assert_eq!((shown[0]["tranche"].as_str(), shown[0]["recorded_by"].as_str(), shown[0]["paid"].as_str()), (Some(tranche), Some("karim"), Some("5000600")), "{shown}");
-    let karim = run(&org.laptops[1].path, "karim", KARIM_PASSWORD, &["report", "unexplained"], &[]);
-    assert_eq!(karim.status.code(), Some(3), "counsellors do not see this list");
+    assert_eq!(
+        (
+            shown[0]["tranche"].as_str(),
+            shown[0]["recorded_by"].as_str(),
+            shown[0]["paid"].as_str()
+        ),
+        (Some(tranche), Some("karim"), Some("5000600")),
+        "{shown}"
+    );
+    let karim = run(
+        &org.laptops[1].path,
+        "karim",
+        KARIM_PASSWORD,
+        &["report", "unexplained"],
+        &[],
+    );
+    assert_eq!(
+        karim.status.code(),
+        Some(3),
+        "counsellors do not see this list"
+    );
     honest_laptops_still_sync(&org, &[0, 1, 2]);
 }

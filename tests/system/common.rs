@@ -41,14 +41,24 @@ impl Db {
     pub fn new() -> Db {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let path = dir.path().join("masar.db");
-        let db = Db { _dir: dir, path, user: "admin".into(), password: PASSWORD.into() };
+        let db = Db {
+            _dir: dir,
+            path,
+            user: "admin".into(),
+            password: PASSWORD.into(),
+        };
         db.ok(&["init", "--org", "Test programme", "--device", "test-laptop"]);
         db
     }
 
     /// A database already made in `dir`, as the admin with the test password.
     pub fn from_parts(dir: tempfile::TempDir, path: PathBuf) -> Db {
-        Db { _dir: dir, path, user: "admin".into(), password: PASSWORD.into() }
+        Db {
+            _dir: dir,
+            path,
+            user: "admin".into(),
+            password: PASSWORD.into(),
+        }
     }
 
     /// The folder holding the database.
@@ -72,13 +82,18 @@ impl Db {
             "masar {args:?} failed: {}\n{stdout}",
             String::from_utf8_lossy(&out.stderr)
         );
-        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("masar {args:?} printed no single JSON value ({e}): {stdout}"))
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+            panic!("masar {args:?} printed no single JSON value ({e}): {stdout}")
+        })
     }
 
     /// Runs a command that creates something and returns the printed id.
     pub fn id(&self, args: &[&str]) -> String {
         let v = self.ok(args);
-        v["id"].as_str().unwrap_or_else(|| panic!("no id in {v}")).to_string()
+        v["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no id in {v}"))
+            .to_string()
     }
 
     /// Runs `masar --json ARGS`, requires failure, and returns stderr.
@@ -86,8 +101,16 @@ impl Db {
         let mut all = vec!["--json"];
         all.extend_from_slice(args);
         let out = self.run(&all);
-        assert!(!out.status.success(), "masar {args:?} should have failed but printed {}", String::from_utf8_lossy(&out.stdout));
-        assert!(out.stdout.is_empty(), "a failed command printed on stdout: {}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            !out.status.success(),
+            "masar {args:?} should have failed but printed {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "a failed command printed on stdout: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         String::from_utf8_lossy(&out.stderr).into_owned()
     }
 
@@ -111,19 +134,60 @@ impl Db {
 
     /// Registers a person with the required fields and returns their id.
     pub fn person(&self, given: &str, family: &str) -> String {
-        self.id(&["person", "add", "--given", given, "--family", family, "--sex", "female", "--born", "1990-01-01", "--nationality", "SYR"])
+        self.id(&[
+            "person",
+            "add",
+            "--given",
+            given,
+            "--family",
+            family,
+            "--sex",
+            "female",
+            "--born",
+            "1990-01-01",
+            "--nationality",
+            "SYR",
+        ])
     }
 
     /// A project taken to `approved`, ready for disbursements.
     pub fn approved_project(&self, kind: &str, members: &[&str]) -> String {
-        let mut args = vec!["project", "add", "--title", "Workshop", "--kind", kind, "--sector", "tailoring", "--date", "2019-01-01"];
+        let mut args = vec![
+            "project",
+            "add",
+            "--title",
+            "Workshop",
+            "--kind",
+            kind,
+            "--sector",
+            "tailoring",
+            "--date",
+            "2019-01-01",
+        ];
         for m in members {
             args.extend(["--member", m]);
         }
         let p = self.id(&args);
-        self.ok(&["project", "budget-add", &p, "--item", "Sewing machine", "--quantity", "1", "--unit-cost", "900"]);
+        self.ok(&[
+            "project",
+            "budget-add",
+            &p,
+            "--item",
+            "Sewing machine",
+            "--quantity",
+            "1",
+            "--unit-cost",
+            "900",
+        ]);
         self.ok(&["project", "stage", &p, "plan_ready", "--date", "2019-01-10"]);
-        self.ok(&["project", "stage", &p, "in_committee", "--date", "2019-01-20"]);
+        self.ok(&[
+            "project",
+            "stage",
+            &p,
+            "in_committee",
+            "--date",
+            "2019-01-20",
+        ]);
         self.ok(&["project", "stage", &p, "approved", "--date", "2019-02-01"]);
         p
     }
@@ -133,12 +197,26 @@ impl Db {
     pub fn snapshot(&self) -> String {
         let persons = self.ok(&["person", "list"]);
         let report = self.ok(&[
-            "report", "indicators", "--from", "1900-01-01", "--to", "2100-12-31", "--by", "sex", "--by", "donor", "--by", "sector",
+            "report",
+            "indicators",
+            "--from",
+            "1900-01-01",
+            "--to",
+            "2100-12-31",
+            "--by",
+            "sex",
+            "--by",
+            "donor",
+            "--by",
+            "sector",
         ]);
         let mut histories = Vec::new();
         for p in persons.as_array().into_iter().flatten() {
             histories.push(self.ok(&["history", p["id"].as_str().unwrap_or_default()]));
         }
-        format!("{persons}\n{report}\n{}", serde_json::to_string(&histories).unwrap_or_default())
+        format!(
+            "{persons}\n{report}\n{}",
+            serde_json::to_string(&histories).unwrap_or_default()
+        )
     }
 }

@@ -41,7 +41,10 @@ fn import_cmd(db: &Path, bundle: &Path) -> Command {
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
 }
@@ -53,7 +56,9 @@ fn an_import_killed_at_any_moment_leaves_the_database_before_or_after_and_can_be
     let csv = source.dir().join("many.csv");
     let mut text = String::from("given,family,sex,born,nationality,city,phone,intake_date\n");
     for i in 0..800 {
-        text.push_str(&format!("G{i},F{i},female,1990-01-01,SYR,Rabat,06{i:08},2024-01-01\n"));
+        text.push_str(&format!(
+            "G{i},F{i},female,1990-01-01,SYR,Rabat,06{i:08},2024-01-01\n"
+        ));
     }
     std::fs::write(&csv, text).expect("csv");
     source.ok(&["import", "persons", csv.to_str().expect("utf-8")]);
@@ -65,11 +70,19 @@ fn an_import_killed_at_any_moment_leaves_the_database_before_or_after_and_can_be
     let done_dir = tempfile::tempdir().expect("dir");
     let done_db = copy_db(&base.path, done_dir.path());
     let started = Instant::now();
-    assert!(import_cmd(&done_db, &bundle).status().expect("run").success());
+    assert!(import_cmd(&done_db, &bundle)
+        .status()
+        .expect("run")
+        .success());
     let span = started.elapsed().as_millis().max(20) as u64;
-    let after = Db::from_parts(tempfile::tempdir().expect("dir"), done_db.clone()).ok(&["digest"])["digest"].clone();
+    let after = Db::from_parts(tempfile::tempdir().expect("dir"), done_db.clone()).ok(&["digest"])
+        ["digest"]
+        .clone();
 
-    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(7);
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(7);
     eprintln!("crash test seed {seed}, import takes about {span} ms");
     let mut rng = Lcg(seed);
     let mut interrupted = 0;
@@ -87,9 +100,19 @@ fn an_import_killed_at_any_moment_leaves_the_database_before_or_after_and_can_be
         let check = db.ok(&["check"]);
         assert_eq!(check["ok"], true, "trial {trial} (seed {seed}): integrity");
         let digest = db.ok(&["digest"])["digest"].clone();
-        assert!(digest == before || digest == after, "trial {trial} (seed {seed}): a state between before and after");
+        assert!(
+            digest == before || digest == after,
+            "trial {trial} (seed {seed}): a state between before and after"
+        );
         db.ok(&["bundle", "import", bundle.to_str().expect("utf-8")]);
-        assert_eq!(db.ok(&["digest"])["digest"], after, "trial {trial} (seed {seed}): import again");
+        assert_eq!(
+            db.ok(&["digest"])["digest"],
+            after,
+            "trial {trial} (seed {seed}): import again"
+        );
     }
-    assert!(interrupted >= TRIALS / 4, "only {interrupted} of {TRIALS} kills landed during an import");
+    assert!(
+        interrupted >= TRIALS / 4,
+        "only {interrupted} of {TRIALS} kills landed during an import"
+    );
 }

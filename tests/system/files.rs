@@ -8,7 +8,11 @@ use std::time::{Duration, Instant};
 use crate::common::{masar_bin, Db};
 
 fn mode(path: &std::path::Path) -> u32 {
-    std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode() & 0o777
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
 }
 
 #[test]
@@ -18,9 +22,20 @@ fn every_file_masar_writes_is_its_owners_only() {
     let keys = db.dir().join("masar.db.keys");
     let enrol = db.dir().join("laptop.enrol");
     let out = db.dir().join("out.masar");
-    crate::common::run(&db.path, &db.user, &db.password, &["enrol", "--out", enrol.to_str().expect("a path")], &[("MASAR_ENROL_PASSPHRASE", "a long passphrase")]);
+    crate::common::run(
+        &db.path,
+        &db.user,
+        &db.password,
+        &["enrol", "--out", enrol.to_str().expect("a path")],
+        &[("MASAR_ENROL_PASSPHRASE", "a long passphrase")],
+    );
     db.ok(&["bundle", "export", "--out", out.to_str().expect("a path")]);
-    for f in [db.path.as_path(), keys.as_path(), enrol.as_path(), out.as_path()] {
+    for f in [
+        db.path.as_path(),
+        keys.as_path(),
+        enrol.as_path(),
+        out.as_path(),
+    ] {
         assert_eq!(mode(f), 0o600, "{} is readable by others", f.display());
     }
 }
@@ -31,7 +46,11 @@ fn a_pipe_or_a_link_to_a_device_is_refused_and_passed_over_in_a_folder() {
     let folder = db.dir().join("sync");
     std::fs::create_dir(&folder).expect("a folder");
     let fifo = folder.join("pipe.masar");
-    assert!(Command::new("mkfifo").arg(&fifo).status().expect("mkfifo").success());
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo")
+        .success());
     let zero = folder.join("zero.masar");
     std::os::unix::fs::symlink("/dev/zero", &zero).expect("a symlink");
     for planted in [&fifo, &zero] {
@@ -40,7 +59,12 @@ fn a_pipe_or_a_link_to_a_device_is_refused_and_passed_over_in_a_folder() {
             .env("MASAR_DB", &db.path)
             .env("MASAR_USER", &db.user)
             .env("MASAR_PASSWORD", &db.password)
-            .args(["--json", "bundle", "import", planted.to_str().expect("a path")])
+            .args([
+                "--json",
+                "bundle",
+                "import",
+                planted.to_str().expect("a path"),
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -63,7 +87,12 @@ fn a_pipe_or_a_link_to_a_device_is_refused_and_passed_over_in_a_folder() {
         assert!(err.contains("not a regular file"), "{err}");
     }
     // Given the folder, the real bundle beside them is read; the others are passed over.
-    db.ok(&["bundle", "export", "--out", folder.join("real.masar").to_str().expect("a path")]);
+    db.ok(&[
+        "bundle",
+        "export",
+        "--out",
+        folder.join("real.masar").to_str().expect("a path"),
+    ]);
     let done = db.ok(&["bundle", "import", folder.to_str().expect("a path")]);
     assert_eq!(done["bundles"], 1, "{done}");
 }
@@ -72,13 +101,33 @@ fn a_pipe_or_a_link_to_a_device_is_refused_and_passed_over_in_a_folder() {
 fn a_weak_password_is_refused_with_its_reason_and_nothing_is_made() {
     let dir = tempfile::tempdir().expect("a folder");
     let path = dir.path().join("weak.db");
-    let out = crate::common::run(&path, "amina", "password1", &["init", "--org", "Org", "--device", "d"], &[]);
+    let out = crate::common::run(
+        &path,
+        "amina",
+        "password1",
+        &["init", "--org", "Org", "--device", "d"],
+        &[],
+    );
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("too easy to guess"), "{err}");
-    assert!(!path.exists() && !dir.path().join("weak.db.keys").exists(), "a refused init leaves no file");
+    assert!(
+        !path.exists() && !dir.path().join("weak.db.keys").exists(),
+        "a refused init leaves no file"
+    );
     let db = Db::new();
-    let out = crate::common::run(&db.path, &db.user, &db.password, &["user", "add", "eve", "--role", "counsellor"], &[("MASAR_NEW_PASSWORD", "12345678")]);
-    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = crate::common::run(
+        &db.path,
+        &db.user,
+        &db.password,
+        &["user", "add", "eve", "--role", "counsellor"],
+        &[("MASAR_NEW_PASSWORD", "12345678")],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!db.ok(&["user", "list"]).to_string().contains("eve"));
 }

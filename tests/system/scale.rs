@@ -18,7 +18,8 @@ const GOAL_BYTES: u64 = 200 << 20;
 /// answer and its peak resident memory in bytes.
 fn capped(db: &Db, args: &[&str]) -> (serde_json::Value, u64) {
     let (text, peak) = capped_text(db, args);
-    let answer = serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("no JSON ({e}): {text}"));
+    let answer =
+        serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("no JSON ({e}): {text}"));
     (answer, peak)
 }
 
@@ -37,10 +38,19 @@ fn capped_text(db: &Db, args: &[&str]) -> (String, u64) {
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&out).expect("out"))
         .stderr(std::fs::File::create(&err).expect("err"));
-    let cap = libc::rlimit { rlim_cur: CAP_BYTES as libc::rlim_t, rlim_max: CAP_BYTES as libc::rlim_t };
+    let cap = libc::rlimit {
+        rlim_cur: CAP_BYTES as libc::rlim_t,
+        rlim_max: CAP_BYTES as libc::rlim_t,
+    };
     // SAFETY: setrlimit is async-signal-safe; the closure touches nothing else.
     unsafe {
-        cmd.pre_exec(move || if libc::setrlimit(libc::RLIMIT_AS, &cap) == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) });
+        cmd.pre_exec(move || {
+            if libc::setrlimit(libc::RLIMIT_AS, &cap) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
     }
     let child = cmd.spawn().expect("masar runs");
     let mut status = 0;
@@ -50,8 +60,15 @@ fn capped_text(db: &Db, args: &[&str]) -> (String, u64) {
     let waited = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
     assert_eq!(waited, child.id() as libc::pid_t, "wait4");
     let stderr = std::fs::read_to_string(&err).unwrap_or_default();
-    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "masar {args:?} failed under a {} MiB cap: {stderr}", CAP_BYTES >> 20);
-    (std::fs::read_to_string(&out).expect("stdout"), usage.ru_maxrss as u64 * 1024)
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "masar {args:?} failed under a {} MiB cap: {stderr}",
+        CAP_BYTES >> 20
+    );
+    (
+        std::fs::read_to_string(&out).expect("stdout"),
+        usage.ru_maxrss as u64 * 1024,
+    )
 }
 
 /// Two million changes (222,223 persons of nine fields each, registered from a CSV file
@@ -65,31 +82,93 @@ fn two_million_changes_are_exported_and_imported_under_a_memory_cap_with_equal_d
     let csv = founder.dir().join("national.csv");
     let mut text = String::from("given,family,sex,born,nationality,phone,unhcr_id\n");
     for i in 0..222_223 {
-        text.push_str(&format!("Given{i},Fam{},female,1990-01-01,SYR,06{i:08},250-{i:06}C\n", i % 100));
+        text.push_str(&format!(
+            "Given{i},Fam{},female,1990-01-01,SYR,06{i:08},250-{i:06}C\n",
+            i % 100
+        ));
     }
     std::fs::write(&csv, text).expect("csv");
     founder.ok(&["import", "persons", csv.to_str().expect("utf-8")]);
     let bundle = org.bundle_path();
-    let (exported, export_peak) = capped(founder, &["bundle", "export", "--full", "--out", bundle.to_str().expect("utf-8")]);
+    let (exported, export_peak) = capped(
+        founder,
+        &[
+            "bundle",
+            "export",
+            "--full",
+            "--out",
+            bundle.to_str().expect("utf-8"),
+        ],
+    );
     let changes = exported["changes"].as_u64().expect("changes");
     assert!(changes >= 2_000_000, "{exported}");
-    let (imported, import_peak) = capped(laptop, &["bundle", "import", bundle.to_str().expect("utf-8")]);
+    let (imported, import_peak) = capped(
+        laptop,
+        &["bundle", "import", bundle.to_str().expect("utf-8")],
+    );
     assert_eq!(imported["applied"].as_u64(), Some(changes), "{imported}");
-    eprintln!("{changes} changes: export peak {} MiB, import peak {} MiB", export_peak >> 20, import_peak >> 20);
-    assert!(export_peak < GOAL_BYTES, "export peak {} MiB", export_peak >> 20);
-    assert!(import_peak < GOAL_BYTES, "import peak {} MiB", import_peak >> 20);
-    assert_eq!(founder.ok(&["digest"]), laptop.ok(&["digest"]), "both laptops show the same");
+    eprintln!(
+        "{changes} changes: export peak {} MiB, import peak {} MiB",
+        export_peak >> 20,
+        import_peak >> 20
+    );
+    assert!(
+        export_peak < GOAL_BYTES,
+        "export peak {} MiB",
+        export_peak >> 20
+    );
+    assert!(
+        import_peak < GOAL_BYTES,
+        "import peak {} MiB",
+        import_peak >> 20
+    );
+    assert_eq!(
+        founder.ok(&["digest"]),
+        laptop.ok(&["digest"]),
+        "both laptops show the same"
+    );
     assert_eq!(laptop.ok(&["status"])["persons"], 222_223);
     // The whole register listed (about 110 MB of JSON) is written as it is read.
     let (list, list_peak) = capped_text(laptop, &["person", "list"]);
-    eprintln!("person list: {} MB written, peak {} MiB", list.len() >> 20, list_peak >> 20);
-    assert!(list.starts_with("[{") && list.ends_with("}]\n"), "one JSON array");
+    eprintln!(
+        "person list: {} MB written, peak {} MiB",
+        list.len() >> 20,
+        list_peak >> 20
+    );
+    assert!(
+        list.starts_with("[{") && list.ends_with("}]\n"),
+        "one JSON array"
+    );
     assert_eq!(list.matches("\"unhcr_id\":").count(), 222_223);
-    assert!(list_peak < GOAL_BYTES, "person list peak {} MiB", list_peak >> 20);
+    assert!(
+        list_peak < GOAL_BYTES,
+        "person list peak {} MiB",
+        list_peak >> 20
+    );
     // The whole register exported to CSV, pseudonymised: written as it is read.
     let csv_out = org.bundle_path().with_extension("csv");
-    let (done, export_csv_peak) = capped(laptop, &["export", "--format", "csv", "--what", "persons", "--pseudonymise", "--out", csv_out.to_str().expect("utf-8")]);
-    eprintln!("persons exported to CSV: {} rows, peak {} MiB", done["rows"], export_csv_peak >> 20);
+    let (done, export_csv_peak) = capped(
+        laptop,
+        &[
+            "export",
+            "--format",
+            "csv",
+            "--what",
+            "persons",
+            "--pseudonymise",
+            "--out",
+            csv_out.to_str().expect("utf-8"),
+        ],
+    );
+    eprintln!(
+        "persons exported to CSV: {} rows, peak {} MiB",
+        done["rows"],
+        export_csv_peak >> 20
+    );
     assert_eq!(done["rows"], 222_223, "{done}");
-    assert!(export_csv_peak < GOAL_BYTES, "CSV export peak {} MiB", export_csv_peak >> 20);
+    assert!(
+        export_csv_peak < GOAL_BYTES,
+        "CSV export peak {} MiB",
+        export_csv_peak >> 20
+    );
 }

@@ -24,10 +24,17 @@ impl Org {
         let mut laptops = vec![founder];
         for i in 1..n {
             let enrol = dir.path().join(format!("laptop{i}.enrol"));
-            laptops[0].ok_env(&["enrol", "--out", enrol.to_str().expect("utf-8")], &[("MASAR_ENROL_PASSPHRASE", PASSPHRASE)]);
+            laptops[0].ok_env(
+                &["enrol", "--out", enrol.to_str().expect("utf-8")],
+                &[("MASAR_ENROL_PASSPHRASE", PASSPHRASE)],
+            );
             laptops.push(Db::joined(&enrol, &format!("laptop{i}")));
         }
-        Org { laptops, dir, next: std::cell::Cell::new(0) }
+        Org {
+            laptops,
+            dir,
+            next: std::cell::Cell::new(0),
+        }
     }
 
     /// A fresh bundle path in the shared sync folder.
@@ -54,7 +61,10 @@ impl Org {
     }
 
     pub fn digest(&self, i: usize) -> String {
-        self.laptops[i].ok(&["digest"])["digest"].as_str().expect("digest").to_string()
+        self.laptops[i].ok(&["digest"])["digest"]
+            .as_str()
+            .expect("digest")
+            .to_string()
     }
 }
 
@@ -71,7 +81,11 @@ impl Db {
         let mut all = vec!["--json"];
         all.extend_from_slice(args);
         let out = run(&self.path, &self.user, &self.password, &all, env);
-        assert!(out.status.success(), "masar {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "masar {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).expect("json")
     }
 
@@ -83,10 +97,21 @@ impl Db {
             &path,
             "admin",
             PASSWORD,
-            &["--json", "init", "--join", enrolment.to_str().expect("utf-8"), "--device", device],
+            &[
+                "--json",
+                "init",
+                "--join",
+                enrolment.to_str().expect("utf-8"),
+                "--device",
+                device,
+            ],
             &[("MASAR_ENROL_PASSPHRASE", PASSPHRASE)],
         );
-        assert!(out.status.success(), "join: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "join: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         Db::from_parts(dir, path)
     }
 }
@@ -106,12 +131,20 @@ fn importing_a_bundle_twice_changes_nothing_and_says_so() {
     let again = org.import(1, &[&b, &b]);
     assert_eq!(again["applied"], 0, "{again}");
     assert_eq!(again["already_imported"], 2, "{again}");
-    assert_eq!(again["skipped"].as_u64(), first["applied"].as_u64().map(|n| n * 2));
+    assert_eq!(
+        again["skipped"].as_u64(),
+        first["applied"].as_u64().map(|n| n * 2)
+    );
     assert_eq!(org.digest(1), digest);
     // The history of what came from another laptop names its author, whose account is
     // not on this laptop.
     let history = org.laptops[1].ok(&["history", &p]);
-    assert!(history.as_array().is_some_and(|h| !h.is_empty() && h.iter().all(|c| c["user"] == "admin")), "{history}");
+    assert!(
+        history
+            .as_array()
+            .is_some_and(|h| !h.is_empty() && h.iter().all(|c| c["user"] == "admin")),
+        "{history}"
+    );
 }
 
 #[test]
@@ -139,7 +172,14 @@ fn databases_that_imported_the_same_bundles_in_any_order_show_the_same_state() {
     let person = org.laptops[3].ok(&["person", "get", &p]);
     assert_eq!(person["household_size"], 3);
     assert_eq!(person["phone"], "0600000000");
-    let r = org.laptops[2].ok(&["report", "indicators", "--from", "2024-01-01", "--to", "2024-12-31"]);
+    let r = org.laptops[2].ok(&[
+        "report",
+        "indicators",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-12-31",
+    ]);
     assert_eq!(r["indicators"]["welcomed"], 1);
 }
 
@@ -159,13 +199,19 @@ fn concurrent_edits_of_one_field_keep_a_deterministic_winner_and_the_loser_in_a_
     assert_eq!(r["conflicts"], 1, "{r}");
     org.import(1, &[&b2]);
     org.import(2, &[&b1]);
-    let conflicts: Vec<Value> = (0..3).map(|i| org.laptops[i].ok(&["conflicts", "list"])).collect();
+    let conflicts: Vec<Value> = (0..3)
+        .map(|i| org.laptops[i].ok(&["conflicts", "list"]))
+        .collect();
     assert_eq!(conflicts[0], conflicts[1]);
     assert_eq!(conflicts[0], conflicts[2]);
     let c = &conflicts[0][0];
     assert_eq!(c["field"], "city");
     assert_eq!(c["record"], p.as_str());
-    let values: std::collections::BTreeSet<&str> = [c["kept"].as_str().expect("kept"), c["other"].as_str().expect("other")].into();
+    let values: std::collections::BTreeSet<&str> = [
+        c["kept"].as_str().expect("kept"),
+        c["other"].as_str().expect("other"),
+    ]
+    .into();
     assert_eq!(values, ["Oujda", "Rabat"].into());
     // Different fields of the same record both stay.
     let shown = org.laptops[0].ok(&["person", "get", &p]);
@@ -181,8 +227,15 @@ fn concurrent_edits_of_one_field_keep_a_deterministic_winner_and_the_loser_in_a_
     org.import(1, &[&fix]);
     org.import(2, &[&fix]);
     for i in 0..3 {
-        assert_eq!(org.laptops[i].ok(&["conflicts", "list"]), Value::Array(vec![]), "laptop {i}");
-        assert_eq!(org.laptops[i].ok(&["person", "get", &p])["city"], c["other"]);
+        assert_eq!(
+            org.laptops[i].ok(&["conflicts", "list"]),
+            Value::Array(vec![]),
+            "laptop {i}"
+        );
+        assert_eq!(
+            org.laptops[i].ok(&["person", "get", &p])["city"],
+            c["other"]
+        );
     }
     assert_eq!(org.digest(2), org.digest(0));
 }
@@ -190,9 +243,21 @@ fn concurrent_edits_of_one_field_keep_a_deterministic_winner_and_the_loser_in_a_
 #[test]
 fn a_counsellor_may_not_resolve_a_conflict() {
     let org = Org::new(2);
-    let out = run(&org.laptops[0].path, "admin", PASSWORD, &["--json", "user", "add", "karim", "--role", "counsellor"], &[("MASAR_NEW_PASSWORD", "karim-password")]);
+    let out = run(
+        &org.laptops[0].path,
+        "admin",
+        PASSWORD,
+        &["--json", "user", "add", "karim", "--role", "counsellor"],
+        &[("MASAR_NEW_PASSWORD", "karim-password")],
+    );
     assert!(out.status.success());
-    let out = run(&org.laptops[0].path, "karim", "karim-password", &["conflicts", "resolve", "x", "--keep", "kept"], &[]);
+    let out = run(
+        &org.laptops[0].path,
+        "karim",
+        "karim-password",
+        &["conflicts", "resolve", "x", "--keep", "kept"],
+        &[],
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("a counsellor may not"));
 }
 
@@ -203,18 +268,40 @@ fn a_change_that_arrives_before_its_record_is_kept_and_applied_later() {
     let p = person(a);
     let first = org.export(0, &[]);
     let proj = a.approved_project("creation", &[&p]);
-    a.ok(&["disbursement", "add", &proj, "--date", "2019-03-01", "--amount", "500", "--currency", "MAD", "--donor", "EU"]);
+    a.ok(&[
+        "disbursement",
+        "add",
+        &proj,
+        "--date",
+        "2019-03-01",
+        "--amount",
+        "500",
+        "--currency",
+        "MAD",
+        "--donor",
+        "EU",
+    ]);
     a.ok(&["person", "set", &p, "city=Fès"]);
     let second = org.export(0, &[]);
     let r = org.import(1, &[&second]);
     assert!(r["applied"].as_u64().is_some_and(|n| n > 0));
-    assert!(org.laptops[1].fail(&["person", "get", &p]).contains("no person"), "not shown before its creation");
-    assert!(org.laptops[1].ok(&["check"])["pending"].as_u64().is_some_and(|n| n > 0));
+    assert!(
+        org.laptops[1]
+            .fail(&["person", "get", &p])
+            .contains("no person"),
+        "not shown before its creation"
+    );
+    assert!(org.laptops[1].ok(&["check"])["pending"]
+        .as_u64()
+        .is_some_and(|n| n > 0));
     org.import(1, &[&first]);
     let shown = org.laptops[1].ok(&["person", "get", &p]);
     assert_eq!(shown["city"], "Fès");
     assert_eq!(shown["given"], "Amina");
-    assert_eq!(org.laptops[1].ok(&["project", "get", &proj])["stage"], "funded");
+    assert_eq!(
+        org.laptops[1].ok(&["project", "get", &proj])["stage"],
+        "funded"
+    );
     assert_eq!(org.laptops[1].ok(&["check"])["pending"], 0);
     assert_eq!(org.digest(1), org.digest(0));
 }
@@ -231,7 +318,10 @@ fn a_laptop_whose_clock_is_years_fast_syncs_but_loses_to_an_edit_made_after_its_
     org.laptops[1].ok_env(&["person", "set", &p, "city=Tangier"], &fast);
     let from_fast = {
         let path = org.bundle_path();
-        org.laptops[1].ok_env(&["bundle", "export", "--out", path.to_str().expect("utf-8")], &fast);
+        org.laptops[1].ok_env(
+            &["bundle", "export", "--out", path.to_str().expect("utf-8")],
+            &fast,
+        );
         path
     };
     // Its bundle is accepted and merged.
@@ -244,8 +334,15 @@ fn a_laptop_whose_clock_is_years_fast_syncs_but_loses_to_an_edit_made_after_its_
     org.import(0, &[&after, &from_fast]);
     org.import(1, &[&after]);
     for i in 0..3 {
-        assert_eq!(org.laptops[i].ok(&["person", "get", &p])["city"], "Rabat", "laptop {i}");
-        assert_eq!(org.laptops[i].ok(&["conflicts", "list"]), Value::Array(vec![]));
+        assert_eq!(
+            org.laptops[i].ok(&["person", "get", &p])["city"],
+            "Rabat",
+            "laptop {i}"
+        );
+        assert_eq!(
+            org.laptops[i].ok(&["conflicts", "list"]),
+            Value::Array(vec![])
+        );
     }
     assert_eq!(org.digest(0), org.digest(1));
 }
@@ -259,9 +356,18 @@ fn an_import_is_all_or_nothing_across_its_files() {
     let bytes = std::fs::read(&good).expect("read");
     std::fs::write(&bad, &bytes[..bytes.len() - 10]).expect("write");
     let before = org.digest(1);
-    let err = org.laptops[1].fail(&["bundle", "import", good.to_str().expect("utf-8"), bad.to_str().expect("utf-8")]);
+    let err = org.laptops[1].fail(&[
+        "bundle",
+        "import",
+        good.to_str().expect("utf-8"),
+        bad.to_str().expect("utf-8"),
+    ]);
     assert!(err.contains("truncated"), "{err}");
-    assert_eq!(org.digest(1), before, "the good bundle was not applied either");
+    assert_eq!(
+        org.digest(1),
+        before,
+        "the good bundle was not applied either"
+    );
 }
 
 fn patched(org: &Org, src: &Path, f: impl FnOnce(&mut Vec<u8>)) -> PathBuf {
@@ -282,19 +388,32 @@ fn a_changed_truncated_foreign_unknown_or_newer_bundle_is_refused_with_its_reaso
     other_org.laptops[0].person("Other", "Org");
     let foreign = other_org.export(0, &[]);
     let cases: Vec<(PathBuf, &str)> = vec![
-        (patched(&org, &good, |b| b[len / 2] ^= 0x01), "bytes were changed"),
-        (patched(&org, &good, |b| b[len - 1] ^= 0x80), "bytes were changed"),
+        (
+            patched(&org, &good, |b| b[len / 2] ^= 0x01),
+            "bytes were changed",
+        ),
+        (
+            patched(&org, &good, |b| b[len - 1] ^= 0x80),
+            "bytes were changed",
+        ),
         (patched(&org, &good, |b| b.truncate(len - 1)), "truncated"),
         (patched(&org, &good, |b| b.truncate(40)), "truncated"),
         (patched(&org, &good, |b| b.push(0)), "bytes were changed"),
         (foreign, "another organisation"),
         (patched(&org, &good, |b| b[8] = 9), "newer version of Masar"),
-        (patched(&org, &good, |b| b.copy_from_slice(&vec![b'x'; len])), "not a Masar bundle"),
+        (
+            patched(&org, &good, |b| b.copy_from_slice(&vec![b'x'; len])),
+            "not a Masar bundle",
+        ),
     ];
     let before = org.digest(1);
     for (file, reason) in &cases {
         let err = org.laptops[1].fail(&["bundle", "import", file.to_str().expect("utf-8")]);
-        assert!(err.contains(reason), "{} should be refused for {reason:?}: {err}", file.display());
+        assert!(
+            err.contains(reason),
+            "{} should be refused for {reason:?}: {err}",
+            file.display()
+        );
         assert_eq!(org.digest(1), before);
     }
 }
@@ -303,7 +422,22 @@ fn a_changed_truncated_foreign_unknown_or_newer_bundle_is_refused_with_its_reaso
 fn erasure_travels_and_no_older_or_concurrent_edit_brings_the_data_back() {
     let org = Org::new(3);
     let a = &org.laptops[0];
-    let p = a.id(&["person", "add", "--given", "Rania", "--family", "Darwish", "--sex", "female", "--born", "1990-03-03", "--nationality", "SYR", "--phone", "0699"]);
+    let p = a.id(&[
+        "person",
+        "add",
+        "--given",
+        "Rania",
+        "--family",
+        "Darwish",
+        "--sex",
+        "female",
+        "--born",
+        "1990-03-03",
+        "--nationality",
+        "SYR",
+        "--phone",
+        "0699",
+    ]);
     let share = org.export(0, &[]);
     org.import(1, &[&share]);
     org.import(2, &[&share]);
@@ -325,14 +459,20 @@ fn erasure_travels_and_no_older_or_concurrent_edit_brings_the_data_back() {
         assert_eq!(shown["city"], "Rabat", "non-personal edits stay");
         let history = db.ok(&["history", &p]).to_string();
         for secret in ["Rania", "Darwish", "0699", "0655", "1990-03-03"] {
-            assert!(!history.contains(secret), "laptop {i} keeps {secret} in history");
+            assert!(
+                !history.contains(secret),
+                "laptop {i} keeps {secret} in history"
+            );
         }
         assert_eq!(db.ok(&["conflicts", "list"]), Value::Array(vec![]));
     }
     // What laptops export afterwards carries none of it either.
     let later = org.export(1, &["--full"]);
     org.import(0, &[&later]);
-    assert_eq!(org.laptops[0].ok(&["person", "get", &p])["phone"], Value::Null);
+    assert_eq!(
+        org.laptops[0].ok(&["person", "get", &p])["phone"],
+        Value::Null
+    );
     assert_eq!(org.digest(0), org.digest(1));
     assert_eq!(org.digest(0), org.digest(2));
 }
@@ -341,8 +481,38 @@ fn erasure_travels_and_no_older_or_concurrent_edit_brings_the_data_back() {
 fn a_supervisor_export_can_be_scoped_to_a_city() {
     let org = Org::new(2);
     let a = &org.laptops[0];
-    let rabat = a.id(&["person", "add", "--given", "In", "--family", "Rabat", "--sex", "male", "--born", "1990-01-01", "--nationality", "SYR", "--city", "Rabat"]);
-    let oujda = a.id(&["person", "add", "--given", "Out", "--family", "Oujda", "--sex", "male", "--born", "1990-01-01", "--nationality", "SYR", "--city", "Oujda"]);
+    let rabat = a.id(&[
+        "person",
+        "add",
+        "--given",
+        "In",
+        "--family",
+        "Rabat",
+        "--sex",
+        "male",
+        "--born",
+        "1990-01-01",
+        "--nationality",
+        "SYR",
+        "--city",
+        "Rabat",
+    ]);
+    let oujda = a.id(&[
+        "person",
+        "add",
+        "--given",
+        "Out",
+        "--family",
+        "Oujda",
+        "--sex",
+        "male",
+        "--born",
+        "1990-01-01",
+        "--nationality",
+        "SYR",
+        "--city",
+        "Oujda",
+    ]);
     let proj = a.approved_project("creation", &[&rabat]);
     let scoped = org.export(0, &["--scope", "city=Rabat"]);
     org.import(1, &[&scoped]);
@@ -350,30 +520,103 @@ fn a_supervisor_export_can_be_scoped_to_a_city() {
     assert_eq!(b.ok(&["person", "get", &rabat])["family"], "Rabat");
     assert_eq!(b.ok(&["project", "get", &proj])["stage"], "approved");
     assert!(b.fail(&["person", "get", &oujda]).contains("no person"));
-    assert_eq!(b.ok(&["ref", "list", "donor"]).as_array().map(Vec::len), Some(3), "reference lists travel");
+    assert_eq!(
+        b.ok(&["ref", "list", "donor"]).as_array().map(Vec::len),
+        Some(3),
+        "reference lists travel"
+    );
 }
 
 #[test]
 fn a_counsellor_can_resend_everything_but_not_export_another_laptops_scope() {
     let org = Org::new(1);
     let db = &org.laptops[0];
-    let out = run(&db.path, "admin", PASSWORD, &["--json", "user", "add", "karim", "--role", "counsellor"], &[("MASAR_NEW_PASSWORD", "karim-password")]);
+    let out = run(
+        &db.path,
+        "admin",
+        PASSWORD,
+        &["--json", "user", "add", "karim", "--role", "counsellor"],
+        &[("MASAR_NEW_PASSWORD", "karim-password")],
+    );
     assert!(out.status.success());
     let path = org.bundle_path();
-    let out = run(&db.path, "karim", "karim-password", &["bundle", "export", "--scope", "city=Rabat", "--out", path.to_str().expect("utf-8")], &[]);
+    let out = run(
+        &db.path,
+        "karim",
+        "karim-password",
+        &[
+            "bundle",
+            "export",
+            "--scope",
+            "city=Rabat",
+            "--out",
+            path.to_str().expect("utf-8"),
+        ],
+        &[],
+    );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("supervisor"));
-    let out = run(&db.path, "karim", "karim-password", &["--json", "bundle", "export", "--out", path.to_str().expect("utf-8")], &[]);
-    assert!(out.status.success(), "a counsellor exports their own changes");
+    let out = run(
+        &db.path,
+        "karim",
+        "karim-password",
+        &[
+            "--json",
+            "bundle",
+            "export",
+            "--out",
+            path.to_str().expect("utf-8"),
+        ],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "a counsellor exports their own changes"
+    );
     // A lost bundle can be sent again in full, but never over an unread one.
-    let again = run(&db.path, "karim", "karim-password", &["--json", "bundle", "export", "--full", "--out", path.to_str().expect("utf-8")], &[]);
+    let again = run(
+        &db.path,
+        "karim",
+        "karim-password",
+        &[
+            "--json",
+            "bundle",
+            "export",
+            "--full",
+            "--out",
+            path.to_str().expect("utf-8"),
+        ],
+        &[],
+    );
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
     let folder = org.bundle_path();
     std::fs::create_dir(&folder).expect("a sync folder");
-    let out = run(&db.path, "karim", "karim-password", &["--json", "bundle", "export", "--full", "--out", folder.to_str().expect("utf-8")], &[]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(
+        &db.path,
+        "karim",
+        "karim-password",
+        &[
+            "--json",
+            "bundle",
+            "export",
+            "--full",
+            "--out",
+            folder.to_str().expect("utf-8"),
+        ],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert!(v["file"].as_str().is_some_and(|f| f.ends_with(".masar") && Path::new(f).starts_with(&folder)), "{v}");
+    assert!(
+        v["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with(".masar") && Path::new(f).starts_with(&folder)),
+        "{v}"
+    );
 }
 
 #[test]
@@ -394,7 +637,13 @@ fn a_supervisor_export_relays_what_it_merged_and_deltas_stay_small() {
         org.laptops[0].person(&format!("Given{i}"), "Family");
     }
     let path = org.bundle_path();
-    let v = org.laptops[0].ok(&["bundle", "export", "--full", "--out", path.to_str().expect("utf-8")]);
+    let v = org.laptops[0].ok(&[
+        "bundle",
+        "export",
+        "--full",
+        "--out",
+        path.to_str().expect("utf-8"),
+    ]);
     let per_change = v["bytes"].as_f64().unwrap_or(0.0) / v["changes"].as_f64().unwrap_or(1.0);
     assert!(per_change < 60.0, "{per_change} bytes per change: {v}");
 }
@@ -402,11 +651,22 @@ fn a_supervisor_export_relays_what_it_merged_and_deltas_stay_small() {
 #[test]
 fn a_bundle_written_by_format_3_is_read_by_this_version() {
     let (db, fixtures) = joined_from_fixture("bundle-v3");
-    let r = db.ok(&["bundle", "import", fixtures.join("founder.masar").to_str().expect("utf-8")]);
+    let r = db.ok(&[
+        "bundle",
+        "import",
+        fixtures.join("founder.masar").to_str().expect("utf-8"),
+    ]);
     assert!(r["applied"].as_u64().is_some_and(|n| n > 10), "{r}");
     let found = db.ok(&["person", "list", "--search", "ليلى"]);
     assert_eq!(found[0]["family"], "Nasser");
-    let rep = db.ok(&["report", "indicators", "--from", "2024-01-01", "--to", "2024-12-31"]);
+    let rep = db.ok(&[
+        "report",
+        "indicators",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-12-31",
+    ]);
     assert_eq!(rep["indicators"]["amount_disbursed"]["MAD"], "2500.75");
     assert_eq!(rep["indicators"]["projects_funded"], 1);
 }
@@ -416,26 +676,53 @@ fn a_bundle_written_by_format_3_is_read_by_this_version() {
 #[test]
 fn a_bundle_of_the_unreleased_format_2_is_refused_with_what_to_do() {
     let (db, fixtures) = joined_from_fixture("bundle-v2");
-    let e = db.fail(&["bundle", "import", fixtures.join("founder.masar").to_str().expect("utf-8")]);
-    assert!(e.contains("format 2") && e.contains("export it again"), "{e}");
-    assert_eq!(db.ok(&["person", "list"]), serde_json::json!([]), "nothing applied");
+    let e = db.fail(&[
+        "bundle",
+        "import",
+        fixtures.join("founder.masar").to_str().expect("utf-8"),
+    ]);
+    assert!(
+        e.contains("format 2") && e.contains("export it again"),
+        "{e}"
+    );
+    assert_eq!(
+        db.ok(&["person", "list"]),
+        serde_json::json!([]),
+        "nothing applied"
+    );
 }
 
 /// A laptop joined with a fixture's enrolment file, on the day it was made.
 /// A new laptop joined with the enrolment file of fixture `name` (made on 2024-06-01 or
 /// 2024-06-02, valid a week), and the fixture's folder.
 pub(crate) fn joined_from_fixture(name: &str) -> (Db, PathBuf) {
-    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures").join(name);
+    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures")
+        .join(name);
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("masar.db");
     let out = run(
         &path,
         "admin",
         PASSWORD,
-        &["--json", "init", "--join", fixtures.join("laptop.enrol").to_str().expect("utf-8"), "--device", "new-laptop"],
-        &[("MASAR_ENROL_PASSPHRASE", "fixture-passphrase"), ("MASAR_CLOCK", "2024-06-02")],
+        &[
+            "--json",
+            "init",
+            "--join",
+            fixtures.join("laptop.enrol").to_str().expect("utf-8"),
+            "--device",
+            "new-laptop",
+        ],
+        &[
+            ("MASAR_ENROL_PASSPHRASE", "fixture-passphrase"),
+            ("MASAR_CLOCK", "2024-06-02"),
+        ],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     (Db::from_parts(dir, path), fixtures)
 }
 
@@ -443,7 +730,16 @@ pub(crate) fn joined_from_fixture(name: &str) -> (Db, PathBuf) {
 fn two_laptops_recording_the_same_fact_do_not_conflict() {
     let org = Org::new(3);
     let p = person(&org.laptops[0]);
-    let s = org.laptops[0].id(&["session", "add", "--kind", "awareness", "--date", "2024-05-05", "--topic", "T"]);
+    let s = org.laptops[0].id(&[
+        "session",
+        "add",
+        "--kind",
+        "awareness",
+        "--date",
+        "2024-05-05",
+        "--topic",
+        "T",
+    ]);
     let share = org.export(0, &[]);
     org.import(1, &[&share]);
     org.import(2, &[&share]);
@@ -454,23 +750,56 @@ fn two_laptops_recording_the_same_fact_do_not_conflict() {
     let b1 = org.export(1, &[]);
     let b2 = org.export(2, &[]);
     org.import(0, &[&b1, &b2]);
-    assert_eq!(org.laptops[0].ok(&["conflicts", "list"]), Value::Array(vec![]));
-    assert_eq!(org.laptops[0].ok(&["session", "attendees", &s]), serde_json::json!([p]));
+    assert_eq!(
+        org.laptops[0].ok(&["conflicts", "list"]),
+        Value::Array(vec![])
+    );
+    assert_eq!(
+        org.laptops[0].ok(&["session", "attendees", &s]),
+        serde_json::json!([p])
+    );
     // A later removal on one laptop overwrites both records of the fact: no conflict either.
     org.laptops[0].ok(&["session", "unattend", &s, &p]);
     let b0 = org.export(0, &[]);
     org.import(1, &[&b0, &b2]);
-    assert_eq!(org.laptops[1].ok(&["conflicts", "list"]), Value::Array(vec![]));
-    assert_eq!(org.laptops[1].ok(&["session", "attendees", &s]), serde_json::json!([]));
+    assert_eq!(
+        org.laptops[1].ok(&["conflicts", "list"]),
+        Value::Array(vec![])
+    );
+    assert_eq!(
+        org.laptops[1].ok(&["session", "attendees", &s]),
+        serde_json::json!([])
+    );
 }
 
 #[test]
 fn an_erasure_blanks_the_notes_about_the_person_on_every_laptop_even_those_that_arrive_later() {
     let org = Org::new(3);
     let a = &org.laptops[0];
-    let p = a.id(&["person", "add", "--given", "Rania", "--family", "Darwish", "--sex", "female", "--born", "1990-03-03", "--nationality", "SYR"]);
+    let p = a.id(&[
+        "person",
+        "add",
+        "--given",
+        "Rania",
+        "--family",
+        "Darwish",
+        "--sex",
+        "female",
+        "--born",
+        "1990-03-03",
+        "--nationality",
+        "SYR",
+    ]);
     a.ok(&["person", "set", &p, "occupation=Rania's tailoring shop"]);
-    let intake = a.id(&["intake", "add", &p, "--date", "2024-01-01", "--referral", "her brother Darwish"]);
+    let intake = a.id(&[
+        "intake",
+        "add",
+        &p,
+        "--date",
+        "2024-01-01",
+        "--referral",
+        "her brother Darwish",
+    ]);
     let share = org.export(0, &[]);
     org.import(1, &[&share]);
     // Laptop 2 receives the intake only after the erasure.
@@ -481,10 +810,21 @@ fn an_erasure_blanks_the_notes_about_the_person_on_every_laptop_even_those_that_
     org.import(2, &[&share]);
     for i in 0..3 {
         let db = &org.laptops[i];
-        assert_eq!(db.ok(&["person", "get", &p])["occupation"], Value::Null, "laptop {i}");
-        let history = format!("{}{}", db.ok(&["history", &p]), db.ok(&["history", &intake]));
+        assert_eq!(
+            db.ok(&["person", "get", &p])["occupation"],
+            Value::Null,
+            "laptop {i}"
+        );
+        let history = format!(
+            "{}{}",
+            db.ok(&["history", &p]),
+            db.ok(&["history", &intake])
+        );
         for secret in ["Rania", "Darwish", "brother", "tailoring"] {
-            assert!(!history.contains(secret), "laptop {i} keeps {secret} in history");
+            assert!(
+                !history.contains(secret),
+                "laptop {i} keeps {secret} in history"
+            );
         }
     }
 }
@@ -493,7 +833,24 @@ fn an_erasure_blanks_the_notes_about_the_person_on_every_laptop_even_those_that_
 fn an_erasure_reaches_a_laptop_whose_person_has_left_its_scope() {
     let org = Org::new(2);
     let a = &org.laptops[0];
-    let p = a.id(&["person", "add", "--given", "Moving", "--family", "Person", "--sex", "male", "--born", "1990-01-01", "--nationality", "SYR", "--city", "Rabat", "--phone", "0612"]);
+    let p = a.id(&[
+        "person",
+        "add",
+        "--given",
+        "Moving",
+        "--family",
+        "Person",
+        "--sex",
+        "male",
+        "--born",
+        "1990-01-01",
+        "--nationality",
+        "SYR",
+        "--city",
+        "Rabat",
+        "--phone",
+        "0612",
+    ]);
     let first = org.export(0, &["--scope", "city=Rabat"]);
     org.import(1, &[&first]);
     a.ok(&["person", "set", &p, "city=Casablanca"]);
@@ -513,32 +870,79 @@ fn after_a_fast_clock_has_spread_a_later_edit_still_wins_over_an_earlier_concurr
     let at = |t: &'static str| [("MASAR_CLOCK", t)];
     let export = |db: &Db, t: &'static str| {
         let path = org.bundle_path();
-        db.ok_env(&["bundle", "export", "--out", path.to_str().expect("utf-8")], &at(t));
+        db.ok_env(
+            &["bundle", "export", "--out", path.to_str().expect("utf-8")],
+            &at(t),
+        );
         path
     };
     let import = |db: &Db, t: &'static str, b: &Path| {
         db.ok_env(&["bundle", "import", b.to_str().expect("utf-8")], &at(t));
     };
     // Laptop c's clock is six years fast; a's is right.
-    let p = a.id(&["person", "add", "--given", "Amina", "--family", "Haddad", "--sex", "female", "--born", "1990-01-01", "--nationality", "SYR"]);
-    import(c, "2032-06-01T09:00:00Z", &export(a, "2026-06-01T09:00:00Z"));
-    c.ok_env(&["person", "set", &p, "city=Tangier"], &at("2032-06-01T10:00:00Z"));
-    import(a, "2026-06-01T11:00:00Z", &export(c, "2032-06-01T10:30:00Z"));
+    let p = a.id(&[
+        "person",
+        "add",
+        "--given",
+        "Amina",
+        "--family",
+        "Haddad",
+        "--sex",
+        "female",
+        "--born",
+        "1990-01-01",
+        "--nationality",
+        "SYR",
+    ]);
+    import(
+        c,
+        "2032-06-01T09:00:00Z",
+        &export(a, "2026-06-01T09:00:00Z"),
+    );
+    c.ok_env(
+        &["person", "set", &p, "city=Tangier"],
+        &at("2032-06-01T10:00:00Z"),
+    );
+    import(
+        a,
+        "2026-06-01T11:00:00Z",
+        &export(c, "2032-06-01T10:30:00Z"),
+    );
     // a writes something after seeing c's stamps, and c sees it: every stamp is now in
     // c's future time.
-    a.ok_env(&["person", "set", &p, "household_size=4"], &at("2026-06-01T12:00:00Z"));
-    import(c, "2032-06-01T13:00:00Z", &export(a, "2026-06-01T12:30:00Z"));
+    a.ok_env(
+        &["person", "set", &p, "household_size=4"],
+        &at("2026-06-01T12:00:00Z"),
+    );
+    import(
+        c,
+        "2032-06-01T13:00:00Z",
+        &export(a, "2026-06-01T12:30:00Z"),
+    );
     // Concurrently: c edits one day later by its clock, a ten days later by the real one.
-    c.ok_env(&["person", "set", &p, "city=Fès"], &at("2032-06-02T10:00:00Z"));
-    a.ok_env(&["person", "set", &p, "city=Rabat"], &at("2026-06-11T10:00:00Z"));
+    c.ok_env(
+        &["person", "set", &p, "city=Fès"],
+        &at("2032-06-02T10:00:00Z"),
+    );
+    a.ok_env(
+        &["person", "set", &p, "city=Rabat"],
+        &at("2026-06-11T10:00:00Z"),
+    );
     let from_c = export(c, "2032-06-02T11:00:00Z");
     let from_a = export(a, "2026-06-11T11:00:00Z");
     import(a, "2026-06-11T12:00:00Z", &from_c);
     import(c, "2032-06-11T12:00:00Z", &from_a);
     for db in [a, c] {
-        assert_eq!(db.ok(&["person", "get", &p])["city"], "Rabat", "the later edit wins");
+        assert_eq!(
+            db.ok(&["person", "get", &p])["city"],
+            "Rabat",
+            "the later edit wins"
+        );
         let conflicts = db.ok(&["conflicts", "list"]);
-        assert_eq!(conflicts[0]["other"], "Fès", "the earlier one is kept for review: {conflicts}");
+        assert_eq!(
+            conflicts[0]["other"], "Fès",
+            "the earlier one is kept for review: {conflicts}"
+        );
     }
     assert_eq!(org.digest(0), org.digest(1));
 }

@@ -32,7 +32,9 @@ fn at_terminal(db: &Db, args: &str, answers: &[(&str, &str)]) -> (i32, String) {
             if n == 0 {
                 break;
             }
-            sink.lock().expect("the terminal's text").push_str(&String::from_utf8_lossy(&buf[..n]));
+            sink.lock()
+                .expect("the terminal's text")
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
         }
     });
     let mut stdin = child.stdin.take().expect("stdin");
@@ -45,10 +47,15 @@ fn at_terminal(db: &Db, args: &str, answers: &[(&str, &str)]) -> (i32, String) {
                 seen += i + prompt.len();
                 break;
             }
-            assert!(Instant::now() < end, "no prompt '{prompt}' on the terminal: {text}");
+            assert!(
+                Instant::now() < end,
+                "no prompt '{prompt}' on the terminal: {text}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
-        stdin.write_all(format!("{answer}\n").as_bytes()).expect("type on the terminal");
+        stdin
+            .write_all(format!("{answer}\n").as_bytes())
+            .expect("type on the terminal");
         stdin.flush().expect("flush");
     }
     let status = child.wait().expect("masar ends");
@@ -62,30 +69,90 @@ fn at_terminal(db: &Db, args: &str, answers: &[(&str, &str)]) -> (i32, String) {
 fn a_password_change_typed_at_a_terminal_takes_the_password_typed_to_open() {
     let db = Db::new();
     let new = "a-new-password-2";
-    let (status, text) = at_terminal(&db, "password", &[("password (or set MASAR_PASSWORD)", PASSWORD), ("new password", new)]);
+    let (status, text) = at_terminal(
+        &db,
+        "password",
+        &[
+            ("password (or set MASAR_PASSWORD)", PASSWORD),
+            ("new password", new),
+        ],
+    );
     assert_eq!(status, 0, "masar password failed at a terminal: {text}");
-    assert!(!run(&db.path, &db.user, PASSWORD, &["status"], &[]).status.success(), "the old password still opens");
-    assert!(run(&db.path, &db.user, new, &["status"], &[]).status.success(), "the new password does not open");
+    assert!(
+        !run(&db.path, &db.user, PASSWORD, &["status"], &[])
+            .status
+            .success(),
+        "the old password still opens"
+    );
+    assert!(
+        run(&db.path, &db.user, new, &["status"], &[])
+            .status
+            .success(),
+        "the new password does not open"
+    );
 }
 
 #[test]
 fn exit_statuses_say_what_kind_of_failure_it_was() {
     let db = Db::new();
-    let code = |args: &[&str], password: &str| run(&db.path, &db.user, password, args, &[]).status.code();
+    let code =
+        |args: &[&str], password: &str| run(&db.path, &db.user, password, args, &[]).status.code();
     assert_eq!(code(&["status"], PASSWORD), Some(0));
-    assert_eq!(code(&["person", "add", "--given", "A"], PASSWORD), Some(1), "refused input");
+    assert_eq!(
+        code(&["person", "add", "--given", "A"], PASSWORD),
+        Some(1),
+        "refused input"
+    );
     assert_eq!(code(&["no-such-command"], PASSWORD), Some(2), "usage");
-    assert_eq!(code(&["status"], "not the password"), Some(3), "authentication");
+    assert_eq!(
+        code(&["status"], "not the password"),
+        Some(3),
+        "authentication"
+    );
     let junk = db.dir().join("junk.masar");
     std::fs::write(&junk, b"not a bundle at all").expect("write");
-    assert_eq!(code(&["bundle", "import", junk.to_str().expect("a path")], PASSWORD), Some(4), "damaged file");
-    let added = run(&db.path, &db.user, PASSWORD, &["user", "add", "karim", "--role", "counsellor"], &[("MASAR_NEW_PASSWORD", PASSWORD)]);
-    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
-    let karim = run(&db.path, "karim", PASSWORD, &["ref", "add", "donor", "X"], &[]);
-    assert_eq!(karim.status.code(), Some(3), "permission: {}", String::from_utf8_lossy(&karim.stderr));
+    assert_eq!(
+        code(
+            &["bundle", "import", junk.to_str().expect("a path")],
+            PASSWORD
+        ),
+        Some(4),
+        "damaged file"
+    );
+    let added = run(
+        &db.path,
+        &db.user,
+        PASSWORD,
+        &["user", "add", "karim", "--role", "counsellor"],
+        &[("MASAR_NEW_PASSWORD", PASSWORD)],
+    );
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let karim = run(
+        &db.path,
+        "karim",
+        PASSWORD,
+        &["ref", "add", "donor", "X"],
+        &[],
+    );
+    assert_eq!(
+        karim.status.code(),
+        Some(3),
+        "permission: {}",
+        String::from_utf8_lossy(&karim.stderr)
+    );
     let help = run(&db.path, &db.user, PASSWORD, &["--help"], &[]);
     let help = String::from_utf8_lossy(&help.stdout);
-    for line in ["1  refused input", "2  usage", "3  authentication or permission", "4  a damaged", "5  internal"] {
+    for line in [
+        "1  refused input",
+        "2  usage",
+        "3  authentication or permission",
+        "4  a damaged",
+        "5  internal",
+    ] {
         assert!(help.contains(line), "--help lacks '{line}': {help}");
     }
 }
@@ -97,16 +164,44 @@ fn an_export_and_an_import_show_a_progress_bar_on_a_terminal_and_nothing_on_a_pi
         db.person(&format!("Amina{i}"), "Haddad");
     }
     let first = db.dir().join("first.masar");
-    let (status, text) = at_terminal(&db, &format!("bundle export --full --out {}", first.display()), &[("password (or set MASAR_PASSWORD)", PASSWORD)]);
+    let (status, text) = at_terminal(
+        &db,
+        &format!("bundle export --full --out {}", first.display()),
+        &[("password (or set MASAR_PASSWORD)", PASSWORD)],
+    );
     assert_eq!(status, 0, "{text}");
-    assert!(text.contains("changes written"), "no progress bar on the terminal: {text}");
+    assert!(
+        text.contains("changes written"),
+        "no progress bar on the terminal: {text}"
+    );
     // On a pipe, and with --json, stderr stays empty: scripts read what they read before.
     let second = db.dir().join("second.masar");
-    let out = db.run(&["bundle", "export", "--full", "--out", second.to_str().expect("utf-8")]);
-    assert!(out.status.success() && out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = db.run(&[
+        "bundle",
+        "export",
+        "--full",
+        "--out",
+        second.to_str().expect("utf-8"),
+    ]);
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = db.run(&["--json", "bundle", "import", first.to_str().expect("utf-8")]);
-    assert!(out.status.success() && out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
-    let (status, text) = at_terminal(&db, &format!("bundle import {}", second.display()), &[("password (or set MASAR_PASSWORD)", PASSWORD)]);
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (status, text) = at_terminal(
+        &db,
+        &format!("bundle import {}", second.display()),
+        &[("password (or set MASAR_PASSWORD)", PASSWORD)],
+    );
     assert_eq!(status, 0, "{text}");
-    assert!(text.contains("changes read and checked"), "no progress bar on the terminal: {text}");
+    assert!(
+        text.contains("changes read and checked"),
+        "no progress bar on the terminal: {text}"
+    );
 }

@@ -12,20 +12,62 @@ use masar_benches::ms;
 use masar_core::{Masar, PersonQuery, SystemClock};
 
 const GIVEN: [&str; 20] = [
-    "Amina", "Omar", "Layla", "Karim", "Fatima", "Youssef", "Salma", "Hassan", "Nour", "Ibrahim", "Rania", "Khaled", "Hiba", "Samir",
-    "Mariam", "Tarek", "Zainab", "Walid", "Dina", "Bilal",
+    "Amina", "Omar", "Layla", "Karim", "Fatima", "Youssef", "Salma", "Hassan", "Nour", "Ibrahim",
+    "Rania", "Khaled", "Hiba", "Samir", "Mariam", "Tarek", "Zainab", "Walid", "Dina", "Bilal",
 ];
 const GIVEN_AR: [&str; 20] = [
-    "أمينة", "عمر", "ليلى", "كريم", "فاطمة", "يوسف", "سلمى", "حسن", "نور", "إبراهيم", "رانيا", "خالد", "هبة", "سمير", "مريم", "طارق",
-    "زينب", "وليد", "دينا", "بلال",
+    "أمينة",
+    "عمر",
+    "ليلى",
+    "كريم",
+    "فاطمة",
+    "يوسف",
+    "سلمى",
+    "حسن",
+    "نور",
+    "إبراهيم",
+    "رانيا",
+    "خالد",
+    "هبة",
+    "سمير",
+    "مريم",
+    "طارق",
+    "زينب",
+    "وليد",
+    "دينا",
+    "بلال",
 ];
 const FAMILY: [&str; 25] = [
-    "Haddad", "Khatib", "Nasser", "Saleh", "Mansour", "Darwish", "Hamdan", "Qasim", "Jaber", "Rahman", "Azizi", "Barakat", "Chami",
-    "Daher", "Fares", "Ghanem", "Habib", "Issa", "Jamal", "Kanaan", "Lahham", "Masri", "Najjar", "Othman", "Sabbagh",
+    "Haddad", "Khatib", "Nasser", "Saleh", "Mansour", "Darwish", "Hamdan", "Qasim", "Jaber",
+    "Rahman", "Azizi", "Barakat", "Chami", "Daher", "Fares", "Ghanem", "Habib", "Issa", "Jamal",
+    "Kanaan", "Lahham", "Masri", "Najjar", "Othman", "Sabbagh",
 ];
 const FAMILY_AR: [&str; 25] = [
-    "حداد", "خطيب", "ناصر", "صالح", "منصور", "درويش", "حمدان", "قاسم", "جابر", "رحمن", "عزيزي", "بركات", "شامي", "ظاهر", "فارس",
-    "غانم", "حبيب", "عيسى", "جمال", "كنعان", "لحام", "مصري", "نجار", "عثمان", "صباغ",
+    "حداد",
+    "خطيب",
+    "ناصر",
+    "صالح",
+    "منصور",
+    "درويش",
+    "حمدان",
+    "قاسم",
+    "جابر",
+    "رحمن",
+    "عزيزي",
+    "بركات",
+    "شامي",
+    "ظاهر",
+    "فارس",
+    "غانم",
+    "حبيب",
+    "عيسى",
+    "جمال",
+    "كنعان",
+    "لحام",
+    "مصري",
+    "نجار",
+    "عثمان",
+    "صباغ",
 ];
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -33,33 +75,72 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn main() {
-    let persons: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
+    let persons: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(100_000);
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let (mut m, _) = Masar::init(&dir.path().join("search.db"), "Bench", "laptop", "admin", "benchmark-password", Arc::new(SystemClock)).expect("init");
+    let (mut m, _) = Masar::init(
+        &dir.path().join("search.db"),
+        "Bench",
+        "laptop",
+        "admin",
+        "benchmark-password",
+        Arc::new(SystemClock),
+    )
+    .expect("init");
     eprintln!("registering {persons} persons…");
     let t = Instant::now();
     for chunk in (0..persons).collect::<Vec<_>>().chunks(10_000) {
-        let mut csv = String::from("given,family,given_ar,family_ar,sex,born,nationality,phone,unhcr_id\n");
+        let mut csv =
+            String::from("given,family,given_ar,family_ar,sex,born,nationality,phone,unhcr_id\n");
         for &i in chunk {
             let (g, f) = (i % GIVEN.len(), (i / GIVEN.len()) % FAMILY.len());
             csv.push_str(&format!(
                 "{},{},{},{},female,1990-01-01,SYR,06{i:08},250-{:02}C{:05}\n",
-                GIVEN[g], FAMILY[f], GIVEN_AR[g], FAMILY_AR[f], i / 100_000, i % 100_000
+                GIVEN[g],
+                FAMILY[f],
+                GIVEN_AR[g],
+                FAMILY_AR[f],
+                i / 100_000,
+                i % 100_000
             ));
         }
         m.import_persons_csv(csv.as_bytes()).expect("persons");
     }
     eprintln!("registered in {:.0} s", t.elapsed().as_secs_f64());
     let fragments = [
-        "Amina", "Karim Haddad", "Khat", "youss", "adda", "arwi", "Om", "Sa", "امينة", "حداد", "كري", "ناص", "دين", "حمد", "0600012345",
-        "06000123", "250-00C00042", "C0004", "mansour fatima", "zzz",
+        "Amina",
+        "Karim Haddad",
+        "Khat",
+        "youss",
+        "adda",
+        "arwi",
+        "Om",
+        "Sa",
+        "امينة",
+        "حداد",
+        "كري",
+        "ناص",
+        "دين",
+        "حمد",
+        "0600012345",
+        "06000123",
+        "250-00C00042",
+        "C0004",
+        "mansour fatima",
+        "zzz",
     ];
     let rounds = 25;
     let mut all = Vec::new();
     println!("| fragment | matches | p50 (ms) | p99 (ms) |");
     println!("| --- | --- | --- | --- |");
     for f in fragments {
-        let q = PersonQuery { search: Some(f.to_string()), limit: 20, ..Default::default() };
+        let q = PersonQuery {
+            search: Some(f.to_string()),
+            limit: 20,
+            ..Default::default()
+        };
         let mut times = Vec::new();
         let mut total = 0;
         for _ in 0..rounds {
@@ -70,12 +151,24 @@ fn main() {
             assert!(page.rows.len() <= 20);
         }
         times.sort();
-        println!("| {f} | {total} | {:.2} | {:.2} |", ms(percentile(&times, 0.5)), ms(percentile(&times, 0.99)));
+        println!(
+            "| {f} | {total} | {:.2} | {:.2} |",
+            ms(percentile(&times, 0.5)),
+            ms(percentile(&times, 0.99))
+        );
         all.extend(times);
     }
     all.sort();
     // The floor: one person read by id, the cheapest question the database answers.
-    let id = m.persons_page(&PersonQuery { limit: 1, ..Default::default() }).expect("page").rows[0].id.clone();
+    let id = m
+        .persons_page(&PersonQuery {
+            limit: 1,
+            ..Default::default()
+        })
+        .expect("page")
+        .rows[0]
+        .id
+        .clone();
     let mut floor = Vec::new();
     for _ in 0..500 {
         let t = Instant::now();
@@ -83,7 +176,11 @@ fn main() {
         floor.push(t.elapsed());
     }
     floor.sort();
-    let (p50, p99, f50) = (percentile(&all, 0.5), percentile(&all, 0.99), percentile(&floor, 0.5));
+    let (p50, p99, f50) = (
+        percentile(&all, 0.5),
+        percentile(&all, 0.99),
+        percentile(&floor, 0.5),
+    );
     println!();
     println!("| measure | value |");
     println!("| --- | --- |");

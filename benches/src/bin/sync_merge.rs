@@ -31,7 +31,15 @@ fn main() {
     let per_person = args.get(3).is_some_and(|a| a == "per-person");
     let dir = tempfile::tempdir().expect("a temporary folder");
     let clock = Arc::new(SystemClock);
-    let (mut founder, _) = Masar::init(&dir.path().join("founder.db"), "Bench", "founder", "admin", PASSWORD, clock.clone()).expect("init");
+    let (mut founder, _) = Masar::init(
+        &dir.path().join("founder.db"),
+        "Bench",
+        "founder",
+        "admin",
+        PASSWORD,
+        clock.clone(),
+    )
+    .expect("init");
 
     eprintln!("preparing {bundles} laptops with {persons} persons each…");
     let t = Instant::now();
@@ -41,11 +49,24 @@ fn main() {
         let enrol = dir.path().join(format!("l{i}.enrol"));
         founder.enrol(&enrol, PASSPHRASE, None).expect("enrol");
         let bytes = std::fs::read(&enrol).expect("read enrolment");
-        let (mut laptop, _) =
-            Masar::join(&dir.path().join(format!("l{i}.db")), &bytes, PASSPHRASE, &format!("l{i}"), "admin", PASSWORD, clock.clone()).expect("join");
+        let (mut laptop, _) = Masar::join(
+            &dir.path().join(format!("l{i}.db")),
+            &bytes,
+            PASSPHRASE,
+            &format!("l{i}"),
+            "admin",
+            PASSWORD,
+            clock.clone(),
+        )
+        .expect("join");
         if per_person {
             for p in 0..persons {
-                let fields = person_fields(format!("Given{i}x{p}"), format!("Family{p}"), format!("06{i:02}{p:06}"), format!("250-{i:02}C{p:05}"));
+                let fields = person_fields(
+                    format!("Given{i}x{p}"),
+                    format!("Family{p}"),
+                    format!("06{i:02}{p:06}"),
+                    format!("250-{i:02}C{p:05}"),
+                );
                 laptop.add_person(&fields).expect("person");
             }
         } else {
@@ -56,18 +77,32 @@ fn main() {
             laptop.import_persons_csv(csv.as_bytes()).expect("persons");
         }
         let out = dir.path().join(format!("l{i}.masar"));
-        changes += laptop.export_bundle(&out, false, &[], |_| {}).expect("export").changes;
+        changes += laptop
+            .export_bundle(&out, false, &[], |_| {})
+            .expect("export")
+            .changes;
         files.push(out);
     }
     eprintln!("prepared in {:.1} s", secs(t.elapsed()));
-    let bytes: u64 = files.iter().map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0)).sum();
+    let bytes: u64 = files
+        .iter()
+        .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+        .sum();
 
     // The merge.
     let enrol = dir.path().join("supervisor.enrol");
     founder.enrol(&enrol, PASSPHRASE, None).expect("enrol");
     let enrol = std::fs::read(&enrol).expect("read");
-    let (mut supervisor, _) =
-        Masar::join(&dir.path().join("supervisor.db"), &enrol, PASSPHRASE, "supervisor", "admin", PASSWORD, clock.clone()).expect("join");
+    let (mut supervisor, _) = Masar::join(
+        &dir.path().join("supervisor.db"),
+        &enrol,
+        PASSPHRASE,
+        "supervisor",
+        "admin",
+        PASSWORD,
+        clock.clone(),
+    )
+    .expect("join");
     let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
     // The peak from here on is the merge's, not the preparation's (Linux: "5" resets it).
     let _ = std::fs::write("/proc/self/clear_refs", "5");
@@ -77,14 +112,24 @@ fn main() {
     let rss_after_merge = peak_rss_mib();
 
     let t = Instant::now();
-    let again = supervisor.import_bundles(&paths, |_| {}).expect("re-import");
+    let again = supervisor
+        .import_bundles(&paths, |_| {})
+        .expect("re-import");
     let reimport = t.elapsed();
     assert_eq!(again.applied, 0);
 
-    let commits = if per_person { bundles * persons } else { bundles };
+    let commits = if per_person {
+        bundles * persons
+    } else {
+        bundles
+    };
     let signatures = batch_verify(commits, (merged.applied as usize / commits.max(1)).max(1));
     let floor = bare_insert(&dir.path().join("bare.db"), None, merged.applied);
-    let floor_encrypted = bare_insert(&dir.path().join("bare-encrypted.db"), Some(KEY), merged.applied);
+    let floor_encrypted = bare_insert(
+        &dir.path().join("bare-encrypted.db"),
+        Some(KEY),
+        merged.applied,
+    );
     let log_floor = log_insert(&dir.path().join("log-encrypted.db"), merged.applied);
 
     println!("| measure | value |");
@@ -93,17 +138,42 @@ fn main() {
     println!("| field changes carried | {changes} |");
     println!("| signed commits checked | {commits} |");
     println!("| changes applied by the merge | {} |", merged.applied);
-    println!("| bundle bytes in all | {bytes} ({:.1} bytes per change) |", bytes as f64 / changes.max(1) as f64);
-    println!("| merge of all bundles | {:.3} s ({:.0} changes/s) |", secs(merge), merged.applied as f64 / secs(merge));
-    println!("| floor: same rows into a bare SQLite table | {:.3} s |", secs(floor));
-    println!("| floor: same rows into a bare table of an encrypted (SQLCipher) file | {:.3} s |", secs(floor_encrypted));
-    println!("| merge / bare floor | {:.2}× (goal ≤ 3×) |", secs(merge) / secs(floor));
-    println!("| merge / encrypted floor | {:.2}× |", secs(merge) / secs(floor_encrypted));
+    println!(
+        "| bundle bytes in all | {bytes} ({:.1} bytes per change) |",
+        bytes as f64 / changes.max(1) as f64
+    );
+    println!(
+        "| merge of all bundles | {:.3} s ({:.0} changes/s) |",
+        secs(merge),
+        merged.applied as f64 / secs(merge)
+    );
+    println!(
+        "| floor: same rows into a bare SQLite table | {:.3} s |",
+        secs(floor)
+    );
+    println!(
+        "| floor: same rows into a bare table of an encrypted (SQLCipher) file | {:.3} s |",
+        secs(floor_encrypted)
+    );
+    println!(
+        "| merge / bare floor | {:.2}× (goal ≤ 3×) |",
+        secs(merge) / secs(floor)
+    );
+    println!(
+        "| merge / encrypted floor | {:.2}× |",
+        secs(merge) / secs(floor_encrypted)
+    );
     println!("| the same rows into the log's own layout (its row and three indexes), encrypted | {:.3} s |", secs(log_floor));
-    println!("| merge / log layout | {:.2}× |", secs(merge) / secs(log_floor));
+    println!(
+        "| merge / log layout | {:.2}× |",
+        secs(merge) / secs(log_floor)
+    );
     println!("| signature checks alone: the same number of commits, one batch | {:.3} s ({:.1}% of the merge) |", secs(signatures), 100.0 * secs(signatures) / secs(merge));
     println!("| re-import of all bundles | {:.3} s |", secs(reimport));
-    println!("| re-import / merge | {:.2}% (goal ≤ 1%) |", 100.0 * secs(reimport) / secs(merge));
+    println!(
+        "| re-import / merge | {:.2}% (goal ≤ 1%) |",
+        100.0 * secs(reimport) / secs(merge)
+    );
     println!("| peak memory during the merge | {rss_after_merge:.0} MiB (goal < 200 MB) |");
 }
 
@@ -112,7 +182,9 @@ fn main() {
 fn batch_verify(commits: usize, changes: usize) -> Duration {
     use ed25519_dalek::{Signer, SigningKey};
     let key = SigningKey::from_bytes(&[7; 32]);
-    let messages: Vec<Vec<u8>> = (0..commits).map(|i| (0..changes * 32).map(|b| (b ^ i) as u8).collect()).collect();
+    let messages: Vec<Vec<u8>> = (0..commits)
+        .map(|i| (0..changes * 32).map(|b| (b ^ i) as u8).collect())
+        .collect();
     let signatures: Vec<ed25519_dalek::Signature> = messages.iter().map(|m| key.sign(m)).collect();
     let keys = vec![key.verifying_key(); commits];
     let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
@@ -149,7 +221,16 @@ fn log_insert(path: &Path, rows: u64) -> Duration {
                                        VALUES (?1, ?2, 'person', ?3, 'given', 1, 1, 1, 0, ?4, ?5, ?6, ?7)").expect("prepare");
             for n in 0..rows as i64 {
                 let salt = (n % 2 == 0).then_some([7u8; 16]);
-                stmt.execute(rusqlite::params![n, 1 + n / 10_000, n / 10, 1 + n / 10_000, n % 10_000, format!("\"Given{n}\""), salt]).expect("insert");
+                stmt.execute(rusqlite::params![
+                    n,
+                    1 + n / 10_000,
+                    n / 10,
+                    1 + n / 10_000,
+                    n % 10_000,
+                    format!("\"Given{n}\""),
+                    salt
+                ])
+                .expect("insert");
             }
         }
         tx.commit().expect("commit");
@@ -170,7 +251,9 @@ fn bare_insert(path: &Path, key: Option<&str>, rows: u64) -> Duration {
     {
         let tx = bare.transaction().expect("tx");
         {
-            let mut stmt = tx.prepare("INSERT INTO t VALUES (?1, ?2, ?3, ?4, ?5, ?6)").expect("prepare");
+            let mut stmt = tx
+                .prepare("INSERT INTO t VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                .expect("prepare");
             for n in 0..rows {
                 stmt.execute(rusqlite::params![
                     n as i64,

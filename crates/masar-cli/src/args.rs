@@ -722,6 +722,11 @@ mod tests {
         }
         let mut missing = Vec::new();
         walk(&super::Cli::command(), "masar", &mut missing);
-        assert!(missing.is_empty(), "{} without a description:\n{}", missing.len(), missing.join("\n"));
+        assert!(
+            missing.is_empty(),
+            "{} without a description:\n{}",
+            missing.len(),
+            missing.join("\n")
+        );
     }
 }

@@ -12,12 +12,16 @@ use std::sync::Arc;
 
 use clap::{CommandFactory, FromArgMatches};
 use masar_core::{
-    split_pair, Checked, Clock, Digest, Dimension, ExportFormat, ExportTable, FixedClock, Id, Language, Masar, PasswordChanged, Permission, ReferenceEntry, SurvivalBy,
-    Resolution, Role, Scope, SystemClock,
+    split_pair, Checked, Clock, Digest, Dimension, ExportFormat, ExportTable, FixedClock, Id,
+    Language, Masar, PasswordChanged, Permission, ReferenceEntry, Resolution, Role, Scope,
+    SurvivalBy, SystemClock,
 };
 use serde_json::Value as Json;
 
-use args::{BundleCmd, Cli, Command, ConflictsCmd, DeviceCmd, DisbursementCmd, FollowUpCmd, IntakeCmd, PersonCmd, ProjectCmd, RefCmd, ReferralCmd, ReportCmd, SessionCmd, UserCmd};
+use args::{
+    BundleCmd, Cli, Command, ConflictsCmd, DeviceCmd, DisbursementCmd, FollowUpCmd, IntakeCmd,
+    PersonCmd, ProjectCmd, RefCmd, ReferralCmd, ReportCmd, SessionCmd, UserCmd,
+};
 use output::json;
 
 /// A failure to report: the message, already phrased for the user, and the exit status
@@ -30,24 +34,36 @@ struct Failure {
 impl Failure {
     /// Refused input that the command line itself reads (a file, a choice).
     fn refused(message: impl Into<String>) -> Failure {
-        Failure { message: message.into(), status: 1 }
+        Failure {
+            message: message.into(),
+            status: 1,
+        }
     }
 
     /// A usage error the argument parser cannot see (an environment variable).
     fn usage(message: impl Into<String>) -> Failure {
-        Failure { message: message.into(), status: 2 }
+        Failure {
+            message: message.into(),
+            status: 2,
+        }
     }
 
     /// Credentials that cannot be had.
     fn auth(message: impl Into<String>) -> Failure {
-        Failure { message: message.into(), status: 3 }
+        Failure {
+            message: message.into(),
+            status: 3,
+        }
     }
 }
 
 impl<E: Into<masar_core::Error>> From<E> for Failure {
     fn from(e: E) -> Self {
         let e: masar_core::Error = e.into();
-        Failure { message: e.to_string(), status: e.class().exit_status() }
+        Failure {
+            message: e.to_string(),
+            status: e.class().exit_status(),
+        }
     }
 }
 
@@ -55,14 +71,23 @@ fn main() -> ExitCode {
     masar_core::harden_process();
     // `--version` says which schema and bundle format this build writes, not only its number.
     let version: &'static str = Box::leak(masar_core::Versions::current().line().into_boxed_str());
-    let cli = match Cli::command().version(version).try_get_matches().and_then(|m| Cli::from_arg_matches(&m)) {
+    let cli = match Cli::command()
+        .version(version)
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
     let json = cli.json;
     let is_report = matches!(cli.command, Command::Report(ReportCmd::Indicators { .. }));
     let is_survival = matches!(cli.command, Command::Report(ReportCmd::Survival { .. }));
-    if let Command::Person(PersonCmd::List { search, limit: None, .. }) = &cli.command {
+    if let Command::Person(PersonCmd::List {
+        search,
+        limit: None,
+        ..
+    }) = &cli.command
+    {
         let search = search.clone();
         return match list_all_persons(cli.db, search.as_deref(), json) {
             Ok(()) => ExitCode::SUCCESS,
@@ -96,7 +121,11 @@ fn db_path(cli_db: Option<PathBuf>) -> Result<PathBuf, Failure> {
     }
     dirs::data_dir()
         .map(|d| d.join("masar").join("masar.db"))
-        .ok_or_else(|| Failure::usage("no data directory is known for this user: give the database with --db or MASAR_DB"))
+        .ok_or_else(|| {
+            Failure::usage(
+                "no data directory is known for this user: give the database with --db or MASAR_DB",
+            )
+        })
 }
 
 /// The wall clock; MASAR_CLOCK pins it (RFC 3339 or a date) for tests and diagnostics.
@@ -107,9 +136,14 @@ fn clock() -> Result<Arc<dyn Clock>, Failure> {
             let at = chrono::DateTime::parse_from_rfc3339(t)
                 .map(|d| d.with_timezone(&chrono::Utc))
                 .or_else(|_| {
-                    chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").map(|d| d.and_hms_opt(12, 0, 0).unwrap_or_default().and_utc())
+                    chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                        .map(|d| d.and_hms_opt(12, 0, 0).unwrap_or_default().and_utc())
                 })
-                .map_err(|_| Failure::usage(format!("MASAR_CLOCK '{t}' is not a date or an RFC 3339 time")))?;
+                .map_err(|_| {
+                    Failure::usage(format!(
+                        "MASAR_CLOCK '{t}' is not a date or an RFC 3339 time"
+                    ))
+                })?;
             Ok(Arc::new(FixedClock(at)))
         }
         _ => Ok(Arc::new(SystemClock)),
@@ -118,14 +152,19 @@ fn clock() -> Result<Arc<dyn Clock>, Failure> {
 
 fn ask(prompt: &str, secret: bool) -> Result<String, Failure> {
     if !std::io::stdin().is_terminal() {
-        return Err(Failure::auth(format!("{prompt} is needed and there is no terminal to ask it: set the environment variable")));
+        return Err(Failure::auth(format!(
+            "{prompt} is needed and there is no terminal to ask it: set the environment variable"
+        )));
     }
     if secret {
-        rpassword::prompt_password(format!("{prompt}: ")).map_err(|e| Failure::auth(format!("cannot read the {prompt}: {e}")))
+        rpassword::prompt_password(format!("{prompt}: "))
+            .map_err(|e| Failure::auth(format!("cannot read the {prompt}: {e}")))
     } else {
         eprint!("{prompt}: ");
         let mut line = String::new();
-        std::io::stdin().read_line(&mut line).map_err(|e| Failure::auth(format!("cannot read the {prompt}: {e}")))?;
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| Failure::auth(format!("cannot read the {prompt}: {e}")))?;
         Ok(line.trim().to_string())
     }
 }
@@ -138,12 +177,19 @@ fn env_or_ask(var: &str, prompt: &str, secret: bool) -> Result<String, Failure> 
 }
 
 fn credentials() -> Result<(String, String), Failure> {
-    Ok((env_or_ask("MASAR_USER", "user name", false)?, env_or_ask("MASAR_PASSWORD", "password", true)?))
+    Ok((
+        env_or_ask("MASAR_USER", "user name", false)?,
+        env_or_ask("MASAR_PASSWORD", "password", true)?,
+    ))
 }
 
 /// `person list` without `--limit`: the whole register (or every match), written person by
 /// person as it is read, so that neither the list nor its JSON is ever held whole.
-fn list_all_persons(db: Option<PathBuf>, search: Option<&str>, as_json: bool) -> Result<(), Failure> {
+fn list_all_persons(
+    db: Option<PathBuf>,
+    search: Option<&str>,
+    as_json: bool,
+) -> Result<(), Failure> {
     use std::io::Write;
     let m = open(&db_path(db)?)?;
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
@@ -151,7 +197,9 @@ fn list_all_persons(db: Option<PathBuf>, search: Option<&str>, as_json: bool) ->
     // The first write that fails stops the writing; a reader that stopped reading
     // (`| head -1`) is not a failure.
     let mut failed: Option<std::io::Error> = None;
-    let write = |out: &mut std::io::BufWriter<std::io::StdoutLock<'_>>, failed: &mut Option<std::io::Error>, text: &str| {
+    let write = |out: &mut std::io::BufWriter<std::io::StdoutLock<'_>>,
+                 failed: &mut Option<std::io::Error>,
+                 text: &str| {
         if failed.is_none() {
             *failed = out.write_all(text.as_bytes()).err();
         }
@@ -161,7 +209,11 @@ fn list_all_persons(db: Option<PathBuf>, search: Option<&str>, as_json: bool) ->
             let item = json(&person).to_string();
             format!("{}{item}", if written == 0 { "[" } else { "," })
         } else {
-            format!("{}{}", if written == 0 { "" } else { "\n" }, output::render(&json(&person), false))
+            format!(
+                "{}{}",
+                if written == 0 { "" } else { "\n" },
+                output::render(&json(&person), false)
+            )
         };
         written += 1;
         write(&mut out, &mut failed, &text);
@@ -202,11 +254,17 @@ fn open_with_password(path: &std::path::Path) -> Result<(Masar, String), Failure
 }
 
 fn pairs(items: &[String]) -> Result<Vec<(String, String)>, Failure> {
-    Ok(items.iter().map(|s| split_pair(s)).collect::<Result<_, _>>()?)
+    Ok(items
+        .iter()
+        .map(|s| split_pair(s))
+        .collect::<Result<_, _>>()?)
 }
 
 fn flag_pairs(flags: &[(&str, &Option<String>)]) -> Vec<(String, String)> {
-    flags.iter().filter_map(|(k, v)| v.as_ref().map(|v| ((*k).to_string(), v.clone()))).collect()
+    flags
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| ((*k).to_string(), v.clone())))
+        .collect()
 }
 
 fn id(id: String) -> Json {
@@ -214,7 +272,12 @@ fn id(id: String) -> Json {
 }
 
 fn read_file(file: &std::path::Path) -> Result<Vec<u8>, Failure> {
-    std::fs::read(file).map_err(|e| Failure::refused(format!("{}: cannot be read ({e}): check the path", file.display())))
+    std::fs::read(file).map_err(|e| {
+        Failure::refused(format!(
+            "{}: cannot be read ({e}): check the path",
+            file.display()
+        ))
+    })
 }
 
 fn confirm(question: &str) -> Result<bool, Failure> {
@@ -222,7 +285,10 @@ fn confirm(question: &str) -> Result<bool, Failure> {
         return Ok(true);
     }
     let answer = ask(&format!("{question} [y/N]"), false)?;
-    Ok(matches!(answer.to_lowercase().as_str(), "y" | "yes" | "o" | "oui"))
+    Ok(matches!(
+        answer.to_lowercase().as_str(),
+        "y" | "yes" | "o" | "oui"
+    ))
 }
 
 fn run(cli: Cli) -> Result<Json, Failure> {
@@ -233,13 +299,31 @@ fn run(cli: Cli) -> Result<Json, Failure> {
             let made = match join {
                 Some(file) => {
                     let bytes = read_file(&file)?;
-                    let passphrase = env_or_ask("MASAR_ENROL_PASSPHRASE", "enrolment passphrase", true)?;
+                    let passphrase =
+                        env_or_ask("MASAR_ENROL_PASSPHRASE", "enrolment passphrase", true)?;
                     let (user, password) = credentials()?;
-                    Masar::join(&path, &bytes, &passphrase, &device, &user, &password, clock()?)?.1
+                    Masar::join(
+                        &path,
+                        &bytes,
+                        &passphrase,
+                        &device,
+                        &user,
+                        &password,
+                        clock()?,
+                    )?
+                    .1
                 }
                 None => {
                     let (user, password) = credentials()?;
-                    Masar::init(&path, org.as_deref().unwrap_or_default(), &device, &user, &password, clock()?)?.1
+                    Masar::init(
+                        &path,
+                        org.as_deref().unwrap_or_default(),
+                        &device,
+                        &user,
+                        &password,
+                        clock()?,
+                    )?
+                    .1
                 }
             };
             Ok(json(&made))
@@ -247,12 +331,19 @@ fn run(cli: Cli) -> Result<Json, Failure> {
         Command::Enrol { out, valid_days } => {
             let mut m = open(&path)?;
             m.require(Permission::ManageUsers)?;
-            let passphrase = env_or_ask("MASAR_ENROL_PASSPHRASE", "passphrase for the enrolment file", true)?;
+            let passphrase = env_or_ask(
+                "MASAR_ENROL_PASSPHRASE",
+                "passphrase for the enrolment file",
+                true,
+            )?;
             Ok(json(&m.enrol(&out, &passphrase, valid_days)?))
         }
         Command::Bundle(BundleCmd::Export { out, full, scope }) => {
             let mut m = open(&path)?;
-            let scope = scope.iter().map(|s| Scope::parse(s)).collect::<Result<Vec<_>, _>>()?;
+            let scope = scope
+                .iter()
+                .map(|s| Scope::parse(s))
+                .collect::<Result<Vec<_>, _>>()?;
             let mut bar = progress::Bar::new(json_out);
             Ok(json(&m.export_bundle(&out, full, &scope, |p| bar.tell(p))?))
         }
@@ -266,11 +357,22 @@ fn run(cli: Cli) -> Result<Json, Failure> {
             drop(bar);
             Ok(json(&done))
         }
-        Command::Sync { folder, watch: true, every, merged } => {
+        Command::Sync {
+            folder,
+            watch: true,
+            every,
+            merged,
+        } => {
             let mut m = open(&path)?;
             // Watching, the merged export (a full bundle) is rewritten at most hourly.
             let merged = merged.then_some(std::time::Duration::from_secs(3600));
-            watch_folder(&mut m, folder.as_deref(), merged, std::time::Duration::from_secs(every.unwrap_or(300)), json_out)?;
+            watch_folder(
+                &mut m,
+                folder.as_deref(),
+                merged,
+                std::time::Duration::from_secs(every.unwrap_or(300)),
+                json_out,
+            )?;
             Ok(json(&serde_json::json!({ "stopped": true })))
         }
         Command::Sync { folder, merged, .. } => {
@@ -278,7 +380,11 @@ fn run(cli: Cli) -> Result<Json, Failure> {
             let mut bar = progress::Bar::new(json_out);
             // Saved for the window too, whose working folder is not this shell's.
             let folder = folder.map(|f| std::path::absolute(&f).unwrap_or(f));
-            let done = m.sync_folder(folder.as_deref(), merged.then_some(std::time::Duration::ZERO), |p| bar.tell(p))?;
+            let done = m.sync_folder(
+                folder.as_deref(),
+                merged.then_some(std::time::Duration::ZERO),
+                |p| bar.tell(p),
+            )?;
             drop(bar);
             Ok(json(&done))
         }
@@ -286,12 +392,18 @@ fn run(cli: Cli) -> Result<Json, Failure> {
             let m = open(&path)?;
             Ok(json(&m.conflicts()?))
         }
-        Command::Conflicts(ConflictsCmd::Resolve { id: cid, keep, value }) => {
+        Command::Conflicts(ConflictsCmd::Resolve {
+            id: cid,
+            keep,
+            value,
+        }) => {
             let mut m = open(&path)?;
             m.resolve_conflict(&cid, Resolution::parse(keep.as_deref(), value)?)?;
             Ok(id(cid))
         }
-        Command::Digest => Ok(json(&Digest { digest: open(&path)?.digest()? })),
+        Command::Digest => Ok(json(&Digest {
+            digest: open(&path)?.digest()?,
+        })),
         Command::Check => {
             let m = open(&path)?;
             let ok = m.integrity_check()?;
@@ -301,7 +413,10 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                     status: masar_core::ErrorClass::Damaged.exit_status(),
                 });
             }
-            Ok(json(&Checked { ok, pending: m.pending_count()? }))
+            Ok(json(&Checked {
+                ok,
+                pending: m.pending_count()?,
+            }))
         }
         Command::Demo { lang } => {
             let language = Language::parse(&lang)?;
@@ -309,7 +424,15 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                 open(&path)?
             } else {
                 let (user, password) = credentials()?;
-                Masar::init(&path, &masar_core::demo::organisation(language), "demo-laptop", &user, &password, clock()?)?.0
+                Masar::init(
+                    &path,
+                    &masar_core::demo::organisation(language),
+                    "demo-laptop",
+                    &user,
+                    &password,
+                    clock()?,
+                )?
+                .0
             };
             let summary = masar_core::demo::fill(&mut m, 7, language)?;
             Ok(json(&summary))
@@ -325,7 +448,9 @@ fn run(cli: Cli) -> Result<Json, Failure> {
             let (mut m, old) = open_with_password(&path)?;
             let new = env_or_ask("MASAR_NEW_PASSWORD", "new password", true)?;
             m.change_password(&old, &new)?;
-            Ok(json(&PasswordChanged { user: m.user().name.clone() }))
+            Ok(json(&PasswordChanged {
+                user: m.user().name.clone(),
+            }))
         }
         Command::User(cmd) => {
             let mut m = open(&path)?;
@@ -334,7 +459,8 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                     // Checked before asking for a password nobody may use.
                     m.require(Permission::ManageUsers)?;
                     let role = Role::from_input(&role)?;
-                    let password = env_or_ask("MASAR_NEW_PASSWORD", &format!("password for {name}"), true)?;
+                    let password =
+                        env_or_ask("MASAR_NEW_PASSWORD", &format!("password for {name}"), true)?;
                     Ok(id(m.add_user(&name, role, &password)?))
                 }
                 UserCmd::List => Ok(json(&m.list_users()?)),
@@ -344,7 +470,9 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                     let password = env_or_ask("MASAR_NEW_PASSWORD", "password for the user", true)?;
                     Ok(id(m.admit_user(&user, &password)?))
                 }
-                UserCmd::Role { name, role } => Ok(id(m.change_role(&name, Role::from_input(&role)?)?)),
+                UserCmd::Role { name, role } => {
+                    Ok(id(m.change_role(&name, Role::from_input(&role)?)?))
+                }
             }
         }
         Command::Device(cmd) => {
@@ -382,9 +510,20 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                 }
                 PersonCmd::Get { id } => Ok(json(&m.person(&id)?)),
                 // Written person by person by `list_all_persons`, before `run`.
-                PersonCmd::List { limit: None, .. } => Err(Failure::usage("person list without --limit is written as it is read")),
-                PersonCmd::List { search, limit: Some(limit), offset } => {
-                    let query = masar_core::PersonQuery { search, limit, offset, ..Default::default() };
+                PersonCmd::List { limit: None, .. } => Err(Failure::usage(
+                    "person list without --limit is written as it is read",
+                )),
+                PersonCmd::List {
+                    search,
+                    limit: Some(limit),
+                    offset,
+                } => {
+                    let query = masar_core::PersonQuery {
+                        search,
+                        limit,
+                        offset,
+                        ..Default::default()
+                    };
                     let mut page = m.persons_page(&query)?;
                     // The window's list of cities is not this answer's business.
                     page.cities.clear();
@@ -400,21 +539,37 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                 }
             }
         }
-        Command::Import { what: args::ImportWhat::Persons { file } } => {
+        Command::Import {
+            what: args::ImportWhat::Persons { file },
+        } => {
             let data = read_file(&file)?;
             let mut m = open(&path)?;
             Ok(json(&m.import_persons_csv(&data)?))
         }
-        Command::Intake(IntakeCmd::Add { person, date, referral }) => {
+        Command::Intake(IntakeCmd::Add {
+            person,
+            date,
+            referral,
+        }) => {
             let mut m = open(&path)?;
             Ok(id(m.add_intake(&person, &date, referral.as_deref())?))
         }
         Command::Session(cmd) => {
             let mut m = open(&path)?;
             match cmd {
-                SessionCmd::Add { kind, date, topic, place, attendee } => {
-                    Ok(id(m.add_session(&kind, &date, &topic, place.as_deref(), &attendee)?))
-                }
+                SessionCmd::Add {
+                    kind,
+                    date,
+                    topic,
+                    place,
+                    attendee,
+                } => Ok(id(m.add_session(
+                    &kind,
+                    &date,
+                    &topic,
+                    place.as_deref(),
+                    &attendee,
+                )?)),
                 SessionCmd::Attend { session, person } => {
                     m.attend(&session, &person)?;
                     Ok(id(session))
@@ -423,7 +578,11 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                     m.unattend(&session, &person)?;
                     Ok(id(session))
                 }
-                SessionCmd::Roster { session, present, absent } => {
+                SessionCmd::Roster {
+                    session,
+                    present,
+                    absent,
+                } => {
                     m.set_roster(&session, &present, &absent)?;
                     Ok(id(session))
                 }
@@ -433,15 +592,41 @@ fn run(cli: Cli) -> Result<Json, Failure> {
         Command::Project(cmd) => {
             let mut m = open(&path)?;
             match cmd {
-                ProjectCmd::Add { title, kind, sector, member, date } => {
-                    Ok(id(m.add_project(&title, &kind, &sector, &member, date.as_deref())?))
-                }
-                ProjectCmd::Stage { id: pid, stage, date } => {
+                ProjectCmd::Add {
+                    title,
+                    kind,
+                    sector,
+                    member,
+                    date,
+                } => Ok(id(m.add_project(
+                    &title,
+                    &kind,
+                    &sector,
+                    &member,
+                    date.as_deref(),
+                )?)),
+                ProjectCmd::Stage {
+                    id: pid,
+                    stage,
+                    date,
+                } => {
                     m.set_stage(&pid, &stage, &date)?;
                     Ok(id(pid))
                 }
-                ProjectCmd::Decide { id: pid, decision, date, amount, remarks } => {
-                    m.decide(&pid, &decision, &date, amount.as_deref(), remarks.as_deref())?;
+                ProjectCmd::Decide {
+                    id: pid,
+                    decision,
+                    date,
+                    amount,
+                    remarks,
+                } => {
+                    m.decide(
+                        &pid,
+                        &decision,
+                        &date,
+                        amount.as_deref(),
+                        remarks.as_deref(),
+                    )?;
                     Ok(id(pid))
                 }
                 ProjectCmd::Set { id: pid, pairs: kv } => {
@@ -449,9 +634,12 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                     Ok(id(pid))
                 }
                 ProjectCmd::Get { id } => Ok(json(&m.project(&id)?)),
-                ProjectCmd::BudgetAdd { id: pid, item, quantity, unit_cost } => {
-                    Ok(id(m.add_budget_line(&pid, &item, &quantity, &unit_cost)?))
-                }
+                ProjectCmd::BudgetAdd {
+                    id: pid,
+                    item,
+                    quantity,
+                    unit_cost,
+                } => Ok(id(m.add_budget_line(&pid, &item, &quantity, &unit_cost)?)),
                 ProjectCmd::Budget { id } => Ok(json(&m.budget(&id)?)),
                 ProjectCmd::BudgetSet { line, pairs: kv } => {
                     m.set_budget_line(&line, &pairs(&kv)?)?;
@@ -467,18 +655,40 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                 }
             }
         }
-        Command::Disbursement(DisbursementCmd::Add { project, date, amount, currency, donor, mode, receipt, above_approved_because }) => {
+        Command::Disbursement(DisbursementCmd::Add {
+            project,
+            date,
+            amount,
+            currency,
+            donor,
+            mode,
+            receipt,
+            above_approved_because,
+        }) => {
             let mut m = open(&path)?;
             let (mode, receipt) = (mode.as_deref(), receipt.as_deref());
             Ok(id(match above_approved_because {
-                Some(reason) => m.add_disbursement_above_approved(&project, &date, &amount, &currency, &donor, mode, receipt, &reason)?,
-                None => m.add_disbursement(&project, &date, &amount, &currency, &donor, mode, receipt)?,
+                Some(reason) => m.add_disbursement_above_approved(
+                    &project, &date, &amount, &currency, &donor, mode, receipt, &reason,
+                )?,
+                None => {
+                    m.add_disbursement(&project, &date, &amount, &currency, &donor, mode, receipt)?
+                }
             }))
         }
         Command::Followup(cmd) => {
             let mut m = open(&path)?;
             match cmd {
-                FollowUpCmd::Add { project, date, status, revenue, profit, jobs, next_due, notes } => {
+                FollowUpCmd::Add {
+                    project,
+                    date,
+                    status,
+                    revenue,
+                    profit,
+                    jobs,
+                    next_due,
+                    notes,
+                } => {
                     let fields = flag_pairs(&[
                         ("date", &Some(date)),
                         ("status", &Some(status)),
@@ -499,9 +709,19 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                 }
             }
         }
-        Command::Referral(ReferralCmd::Add { person, partner, date, status }) => {
+        Command::Referral(ReferralCmd::Add {
+            person,
+            partner,
+            date,
+            status,
+        }) => {
             let mut m = open(&path)?;
-            Ok(id(m.add_referral(&person, &partner, &date, status.as_deref())?))
+            Ok(id(m.add_referral(
+                &person,
+                &partner,
+                &date,
+                status.as_deref(),
+            )?))
         }
         Command::Ref(cmd) => {
             let mut m = open(&path)?;
@@ -515,9 +735,22 @@ fn run(cli: Cli) -> Result<Json, Failure> {
             }
         }
         Command::Report(ReportCmd::Unexplained) => Ok(json(&open(&path)?.unexplained_tranches()?)),
-        Command::Export { format, what, out, from, to, pseudonymise } => {
+        Command::Export {
+            format,
+            what,
+            out,
+            from,
+            to,
+            pseudonymise,
+        } => {
             let (table, format) = (ExportTable::parse(&what)?, ExportFormat::parse(&format)?);
-            Ok(json(&open(&path)?.export_table(table, format, (from.as_deref(), to.as_deref()), pseudonymise, &out)?))
+            Ok(json(&open(&path)?.export_table(
+                table,
+                format,
+                (from.as_deref(), to.as_deref()),
+                pseudonymise,
+                &out,
+            )?))
         }
         Command::Exports => Ok(json(&open(&path)?.exports()?)),
         Command::Backup { out, folder, keep } => {
@@ -528,7 +761,9 @@ fn run(cli: Cli) -> Result<Json, Failure> {
             if folder.is_some() || keep.is_some() {
                 let settings = m.backup_settings()?;
                 // Saved for the window too, whose working folder is not this shell's.
-                let folder = folder.map(|f| std::path::absolute(&f).unwrap_or(f).display().to_string()).unwrap_or(settings.folder);
+                let folder = folder
+                    .map(|f| std::path::absolute(&f).unwrap_or(f).display().to_string())
+                    .unwrap_or(settings.folder);
                 m.set_backup_settings(&folder, keep.unwrap_or(settings.keep), settings.automatic)?;
             }
             Ok(json(&m.backup_now()?))
@@ -542,18 +777,33 @@ fn run(cli: Cli) -> Result<Json, Failure> {
             let by = by.as_deref().map(SurvivalBy::parse).transpose()?;
             Ok(json(&open(&path)?.survival(at.as_deref(), by)?))
         }
-        Command::Report(ReportCmd::Donor { from, to, donor, lang, out }) => {
+        Command::Report(ReportCmd::Donor {
+            from,
+            to,
+            donor,
+            lang,
+            out,
+        }) => {
             let m = open(&path)?;
             let chosen = match lang {
                 Some(l) => Some(l),
                 None => m.preference("language")?,
             };
             let language = Language::parse(chosen.as_deref().unwrap_or("fr"))?;
-            Ok(json(&m.donor_report(&from, &to, donor.as_deref(), language, &out)?))
+            Ok(json(&m.donor_report(
+                &from,
+                &to,
+                donor.as_deref(),
+                language,
+                &out,
+            )?))
         }
         Command::Report(ReportCmd::Indicators { from, to, by }) => {
             let m = open(&path)?;
-            let dims = by.iter().map(|b| Dimension::parse(b)).collect::<Result<Vec<_>, _>>()?;
+            let dims = by
+                .iter()
+                .map(|b| Dimension::parse(b))
+                .collect::<Result<Vec<_>, _>>()?;
             Ok(json(&m.report(&from, &to, &dims)?))
         }
     }
@@ -562,17 +812,26 @@ fn run(cli: Cli) -> Result<Json, Failure> {
 /// `masar sync --watch`: syncs now, then whenever another laptop's bundle lands in the
 /// folder or `every` passes, until SIGTERM or SIGINT; a sync in progress finishes first
 /// (each import is one transaction anyway). One line per sync on stdout.
-fn watch_folder(m: &mut Masar, folder: Option<&std::path::Path>, merged: Option<std::time::Duration>, every: std::time::Duration, json_out: bool) -> Result<(), Failure> {
+fn watch_folder(
+    m: &mut Masar,
+    folder: Option<&std::path::Path>,
+    merged: Option<std::time::Duration>,
+    every: std::time::Duration,
+    json_out: bool,
+) -> Result<(), Failure> {
     use std::sync::atomic::{AtomicBool, Ordering};
     let stop = Arc::new(AtomicBool::new(false));
     #[cfg(unix)]
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register(signal, stop.clone()).map_err(|e| Failure::refused(format!("cannot listen for stop signals ({e})")))?;
+        signal_hook::flag::register(signal, stop.clone())
+            .map_err(|e| Failure::refused(format!("cannot listen for stop signals ({e})")))?;
     }
     // The first sync saves the folder given, or says that none is set.
     let folder = match folder {
         Some(f) => std::path::absolute(f).unwrap_or_else(|_| f.to_path_buf()),
-        None => m.saved_sync_folder()?.ok_or_else(|| Failure::refused("no sync folder is set: give one with --folder"))?,
+        None => m
+            .saved_sync_folder()?
+            .ok_or_else(|| Failure::refused("no sync folder is set: give one with --folder"))?,
     };
     m.set_sync_folder(&folder.display().to_string())?;
     let mut watcher = masar_core::FolderWatch::new(&folder, m.device_id());
@@ -582,12 +841,21 @@ fn watch_folder(m: &mut Masar, folder: Option<&std::path::Path>, merged: Option<
         match m.sync_folder(None, merged, |_| {}) {
             Ok(done) => {
                 unreachable_said = false;
-                let line = if json_out { serde_json::to_string(&done).unwrap_or_default() } else { output::folder_sync_line(&done) };
-                output::write_stdout(&format!("{at} {line}\n")).map_err(|e| Failure::refused(format!("the log line could not be written ({e})")))?;
+                let line = if json_out {
+                    serde_json::to_string(&done).unwrap_or_default()
+                } else {
+                    output::folder_sync_line(&done)
+                };
+                output::write_stdout(&format!("{at} {line}\n")).map_err(|e| {
+                    Failure::refused(format!("the log line could not be written ({e})"))
+                })?;
             }
             Err(e) => {
                 // A stick pulled or a share gone is said once, then waited for.
-                let unreachable = matches!(&e, masar_core::Error::Sync(masar_core::SyncError::File { .. }));
+                let unreachable = matches!(
+                    &e,
+                    masar_core::Error::Sync(masar_core::SyncError::File { .. })
+                );
                 if !(unreachable && unreachable_said) {
                     eprintln!("{at} error: {e}");
                 }

@@ -57,7 +57,10 @@ fn human(value: &Json, indent: usize, out: &mut String) {
                         human(v, indent + 1, out);
                     }
                     Json::Array(a) => {
-                        out.push_str(&format!("{pad}{k}: {}\n", a.iter().map(scalar).collect::<Vec<_>>().join(", ")));
+                        out.push_str(&format!(
+                            "{pad}{k}: {}\n",
+                            a.iter().map(scalar).collect::<Vec<_>>().join(", ")
+                        ));
                     }
                     _ => out.push_str(&format!("{pad}{k}: {}\n", scalar(v))),
                 }
@@ -88,11 +91,19 @@ pub fn report_table(r: &Json) -> String {
     let text = |v: &Json| -> String {
         match v {
             Json::Object(m) if m.is_empty() => "0".into(),
-            Json::Object(m) => m.iter().map(|(c, a)| format!("{} {c}", scalar(a))).collect::<Vec<_>>().join(" + "),
+            Json::Object(m) => m
+                .iter()
+                .map(|(c, a)| format!("{} {c}", scalar(a)))
+                .collect::<Vec<_>>()
+                .join(" + "),
             other => scalar(other),
         }
     };
-    let mut out = format!("Indicators from {} to {}\n\n", scalar(&r["from"]), scalar(&r["to"]));
+    let mut out = format!(
+        "Indicators from {} to {}\n\n",
+        scalar(&r["from"]),
+        scalar(&r["to"])
+    );
     let totals = r["indicators"].as_object().cloned().unwrap_or_default();
     let width = totals.keys().map(String::len).max().unwrap_or(0);
     for (k, v) in &totals {
@@ -100,8 +111,16 @@ pub fn report_table(r: &Json) -> String {
     }
     for (dim, parts) in r["breakdown"].as_object().into_iter().flatten() {
         let parts = parts.as_object().cloned().unwrap_or_default();
-        let names: Vec<String> = parts.values().next().and_then(|c| c.as_object()).map(|c| c.keys().cloned().collect()).unwrap_or_default();
-        let mut rows: Vec<Vec<String>> = vec![std::iter::once(format!("by {dim}")).chain(parts.keys().cloned()).chain(["total".to_string()]).collect()];
+        let names: Vec<String> = parts
+            .values()
+            .next()
+            .and_then(|c| c.as_object())
+            .map(|c| c.keys().cloned().collect())
+            .unwrap_or_default();
+        let mut rows: Vec<Vec<String>> = vec![std::iter::once(format!("by {dim}"))
+            .chain(parts.keys().cloned())
+            .chain(["total".to_string()])
+            .collect()];
         for name in &names {
             let mut row = vec![name.clone()];
             row.extend(parts.values().map(|c| text(&c[name])));
@@ -117,15 +136,30 @@ pub fn report_table(r: &Json) -> String {
 /// Rows as columns: the first left-aligned, the others (figures) right-aligned.
 fn aligned(rows: &[Vec<String>]) -> String {
     let cols = rows.first().map_or(0, Vec::len);
-    let widths: Vec<usize> = (0..cols).map(|i| rows.iter().map(|r| r.get(i).map_or(0, |c| c.chars().count())).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..cols)
+        .map(|i| {
+            rows.iter()
+                .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
     let mut out = String::new();
     for row in rows {
         let cells: Vec<String> = row
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let pad = widths.get(i).copied().unwrap_or(0).saturating_sub(c.chars().count());
-                if i == 0 { format!("{c}{}", " ".repeat(pad)) } else { format!("{}{c}", " ".repeat(pad)) }
+                let pad = widths
+                    .get(i)
+                    .copied()
+                    .unwrap_or(0)
+                    .saturating_sub(c.chars().count());
+                if i == 0 {
+                    format!("{c}{}", " ".repeat(pad))
+                } else {
+                    format!("{}{c}", " ".repeat(pad))
+                }
             })
             .collect();
         out.push_str(&format!("  {}\n", cells.join("  ")));
@@ -137,14 +171,33 @@ fn aligned(rows: &[Vec<String>]) -> String {
 /// share still running at 6, 12 and 24 months with its 95% interval.
 pub fn survival_table(s: &Json) -> String {
     let percent = |v: &Json| v.as_f64().map(|x| format!("{:.0}%", x * 100.0));
-    let mut rows: Vec<Vec<String>> = vec![["group", "enterprises", "closed", "6 months", "12 months", "24 months"].map(String::from).to_vec()];
+    let mut rows: Vec<Vec<String>> = vec![[
+        "group",
+        "enterprises",
+        "closed",
+        "6 months",
+        "12 months",
+        "24 months",
+    ]
+    .map(String::from)
+    .to_vec()];
     for c in s["curves"].as_array().into_iter().flatten() {
-        let mut row = vec![scalar(&c["group"]), scalar(&c["enterprises"]), scalar(&c["closed"])];
+        let mut row = vec![
+            scalar(&c["group"]),
+            scalar(&c["enterprises"]),
+            scalar(&c["closed"]),
+        ];
         for at in c["at"].as_array().into_iter().flatten() {
-            row.push(match (percent(&at["survival"]), percent(&at["lower"]), percent(&at["upper"])) {
-                (Some(s), Some(l), Some(u)) => format!("{s} ({l}–{u})"),
-                _ => "—".into(),
-            });
+            row.push(
+                match (
+                    percent(&at["survival"]),
+                    percent(&at["lower"]),
+                    percent(&at["upper"]),
+                ) {
+                    (Some(s), Some(l), Some(u)) => format!("{s} ({l}–{u})"),
+                    _ => "—".into(),
+                },
+            );
         }
         rows.push(row);
     }
@@ -162,18 +215,30 @@ pub fn folder_sync_line(done: &masar_core::FolderSync) -> String {
         None => "nothing to export".into(),
     };
     let i = &done.imported;
-    let mut line = format!("{exported}; {} bundles read, {} changes imported, {} conflicts", i.bundles, i.applied, i.conflicts);
+    let mut line = format!(
+        "{exported}; {} bundles read, {} changes imported, {} conflicts",
+        i.bundles, i.applied, i.conflicts
+    );
     if !done.waiting.is_empty() {
-        line.push_str(&format!("; {} files still being copied", done.waiting.len()));
+        line.push_str(&format!(
+            "; {} files still being copied",
+            done.waiting.len()
+        ));
     }
     if let Some(m) = &done.merged {
         line.push_str(&format!("; merged export of {} changes", m.changes));
     }
     if !done.replaced.is_empty() {
-        line.push_str(&format!("; {} bundles replaced after an erasure", done.replaced.len()));
+        line.push_str(&format!(
+            "; {} bundles replaced after an erasure",
+            done.replaced.len()
+        ));
     }
     if !done.removed.is_empty() {
-        line.push_str(&format!("; {} bundles everyone has removed", done.removed.len()));
+        line.push_str(&format!(
+            "; {} bundles everyone has removed",
+            done.removed.len()
+        ));
     }
     for refused in &done.refused {
         line.push_str(&format!("; refused {}: {}", refused.file, refused.reason));

@@ -16,7 +16,10 @@ impl Bar {
     /// A bar shown only when stderr is a terminal and the output is not JSON.
     pub fn new(json: bool) -> Bar {
         let shown = !json && std::io::stderr().is_terminal();
-        Bar { bar: shown.then(|| ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())), stage: None }
+        Bar {
+            bar: shown.then(|| ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())),
+            stage: None,
+        }
     }
 
     /// Moves the bar; a new step starts a new line.
@@ -25,7 +28,10 @@ impl Bar {
         if self.stage != Some(p.stage) {
             if self.stage.is_some() {
                 bar.finish();
-                self.bar = Some(ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()));
+                self.bar = Some(ProgressBar::with_draw_target(
+                    None,
+                    ProgressDrawTarget::stderr(),
+                ));
             }
             self.stage = Some(p.stage);
             let what = match p.stage {
@@ -33,7 +39,10 @@ impl Bar {
                 SyncStage::Settling => "records brought up to date",
                 SyncStage::Writing => "changes written",
             };
-            let style = ProgressStyle::with_template(&format!("{{bar:30}} {{pos}}/{{len}} {what} ({{eta}} left)")).unwrap_or_else(|_| ProgressStyle::default_bar());
+            let style = ProgressStyle::with_template(&format!(
+                "{{bar:30}} {{pos}}/{{len}} {what} ({{eta}} left)"
+            ))
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
             if let Some(bar) = &self.bar {
                 bar.set_style(style);
             }

@@ -71,9 +71,11 @@ impl Permission {
     pub fn lowest_role(self) -> Role {
         match self {
             Permission::ManageUsers | Permission::EditReferenceLists => Role::Admin,
-            Permission::DecideInCommittee | Permission::ErasePerson | Permission::OverrideApprovedAmount | Permission::ExportPersonData | Permission::ReportToDonors => {
-                Role::Supervisor
-            }
+            Permission::DecideInCommittee
+            | Permission::ErasePerson
+            | Permission::OverrideApprovedAmount
+            | Permission::ExportPersonData
+            | Permission::ReportToDonors => Role::Supervisor,
             Permission::RecordWork => Role::Counsellor,
         }
     }
@@ -100,16 +102,27 @@ impl Permission {
     /// the author's certified role (the role table of docs/security.md). `value` is the
     /// change's JSON; a resolution of a conflict needs what its field needs and a
     /// supervisor's right to decide.
-    pub fn for_change(entity: &str, field: &str, value: Option<&str>, resolves: bool) -> Permission {
+    pub fn for_change(
+        entity: &str,
+        field: &str,
+        value: Option<&str>,
+        resolves: bool,
+    ) -> Permission {
         let base = match (entity, field) {
             ("user", _) => Permission::ManageUsers,
             ("ref_item", _) => Permission::EditReferenceLists,
             ("person", "erased") if value != Some("false") => Permission::ErasePerson,
-            ("project", "committee_date" | "approved_amount" | "committee_remarks") => Permission::DecideInCommittee,
-            ("project" | "stage_event", "stage") if matches!(value, Some("\"approved\"" | "\"rejected\"")) => {
+            ("project", "committee_date" | "approved_amount" | "committee_remarks") => {
                 Permission::DecideInCommittee
             }
-            ("disbursement", "override_reason") if value.is_some_and(|v| v != "null") => Permission::OverrideApprovedAmount,
+            ("project" | "stage_event", "stage")
+                if matches!(value, Some("\"approved\"" | "\"rejected\"")) =>
+            {
+                Permission::DecideInCommittee
+            }
+            ("disbursement", "override_reason") if value.is_some_and(|v| v != "null") => {
+                Permission::OverrideApprovedAmount
+            }
             _ => Permission::RecordWork,
         };
         if resolves && base.lowest_role() < Permission::DecideInCommittee.lowest_role() {
@@ -160,8 +173,15 @@ pub(crate) fn check_password(password: &str, user: &str) -> Result<(), AuthError
     }
     let estimate = zxcvbn::zxcvbn(password, &[user]);
     if u8::from(estimate.score()) < MIN_PASSWORD_SCORE {
-        let hint = estimate.feedback().and_then(|f| f.warning()).map(|w| format!(" ({w})")).unwrap_or_default();
-        return Err(AuthError::GuessablePassword { min: MIN_PASSWORD_LEN, hint });
+        let hint = estimate
+            .feedback()
+            .and_then(|f| f.warning())
+            .map(|w| format!(" ({w})"))
+            .unwrap_or_default();
+        return Err(AuthError::GuessablePassword {
+            min: MIN_PASSWORD_LEN,
+            hint,
+        });
     }
     Ok(())
 }
@@ -170,7 +190,9 @@ pub(crate) fn check_password(password: &str, user: &str) -> Result<(), AuthError
 pub(crate) fn check_user_name(name: &str) -> Result<(), AuthError> {
     let ok = !name.is_empty()
         && name.len() <= 64
-        && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'));
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'));
     if ok {
         Ok(())
     } else {
@@ -189,33 +211,108 @@ mod tests {
             ("person", "city", Some("\"Rabat\""), false, RecordWork),
             ("person", "erased", Some("false"), false, RecordWork),
             ("person", "erased", Some("true"), false, ErasePerson),
-            ("project", "stage", Some("\"plan_ready\""), false, RecordWork),
-            ("project", "stage", Some("\"approved\""), false, DecideInCommittee),
-            ("stage_event", "stage", Some("\"rejected\""), false, DecideInCommittee),
-            ("project", "approved_amount", Some("\"99999999\""), false, DecideInCommittee),
-            ("project", "approved_amount", Some("null"), false, DecideInCommittee),
-            ("disbursement", "amount", Some("\"5000000\""), false, RecordWork),
-            ("disbursement", "override_reason", Some("null"), false, RecordWork),
-            ("disbursement", "override_reason", Some("\"EU extension\""), false, OverrideApprovedAmount),
-            ("ref_item", "name", Some("\"EU\""), false, EditReferenceLists),
+            (
+                "project",
+                "stage",
+                Some("\"plan_ready\""),
+                false,
+                RecordWork,
+            ),
+            (
+                "project",
+                "stage",
+                Some("\"approved\""),
+                false,
+                DecideInCommittee,
+            ),
+            (
+                "stage_event",
+                "stage",
+                Some("\"rejected\""),
+                false,
+                DecideInCommittee,
+            ),
+            (
+                "project",
+                "approved_amount",
+                Some("\"99999999\""),
+                false,
+                DecideInCommittee,
+            ),
+            (
+                "project",
+                "approved_amount",
+                Some("null"),
+                false,
+                DecideInCommittee,
+            ),
+            (
+                "disbursement",
+                "amount",
+                Some("\"5000000\""),
+                false,
+                RecordWork,
+            ),
+            (
+                "disbursement",
+                "override_reason",
+                Some("null"),
+                false,
+                RecordWork,
+            ),
+            (
+                "disbursement",
+                "override_reason",
+                Some("\"EU extension\""),
+                false,
+                OverrideApprovedAmount,
+            ),
+            (
+                "ref_item",
+                "name",
+                Some("\"EU\""),
+                false,
+                EditReferenceLists,
+            ),
             ("user", "role", Some("\"admin\""), false, ManageUsers),
             ("person", "city", Some("\"Rabat\""), true, DecideInCommittee),
             ("ref_item", "name", Some("\"EU\""), true, EditReferenceLists),
         ];
         for (entity, field, value, resolves, needed) in cases {
-            assert_eq!(Permission::for_change(entity, field, *value, *resolves), *needed, "{entity}.{field} = {value:?}");
+            assert_eq!(
+                Permission::for_change(entity, field, *value, *resolves),
+                *needed,
+                "{entity}.{field} = {value:?}"
+            );
         }
     }
 
     #[test]
     fn short_common_and_guessable_passwords_are_refused_with_a_reason() {
-        for weak in ["12345678", "password", "Passw0rd!", "azertyuiop", "karim1990", "karimkarim"] {
+        for weak in [
+            "12345678",
+            "password",
+            "Passw0rd!",
+            "azertyuiop",
+            "karim1990",
+            "karimkarim",
+        ] {
             let e = check_password(weak, "karim").unwrap_err();
             assert_eq!(e.code(), "auth.weak_password", "{weak}");
-            assert!(e.to_string().contains("guess") || e.to_string().contains("short"), "{weak}: {e}");
+            assert!(
+                e.to_string().contains("guess") || e.to_string().contains("short"),
+                "{weak}: {e}"
+            );
         }
-        assert!(check_password("short", "karim").unwrap_err().to_string().contains("too short"));
-        for strong in ["a long enough passphrase", "test-password-1", "tailoring in Oujda 2024"] {
+        assert!(check_password("short", "karim")
+            .unwrap_err()
+            .to_string()
+            .contains("too short"));
+        for strong in [
+            "a long enough passphrase",
+            "test-password-1",
+            "tailoring in Oujda 2024",
+        ] {
             check_password(strong, "karim").unwrap_or_else(|e| panic!("{strong}: {e}"));
         }
     }

@@ -137,9 +137,15 @@ impl BackupJob {
         let snapshot = Snapshot::take(&self.db, &self.key, &self.taken_at)?;
         let key_file = key_file_path(&self.db);
         let keys = std::fs::read(&key_file).map_err(|e| BackupError::file(&key_file, "read", e))?;
-        crate::files::write_private_atomically_with(&self.out, |f| pack(f, &keys, &snapshot.path)).map_err(|e| BackupError::file(&self.out, "written", e))?;
+        crate::files::write_private_atomically_with(&self.out, |f| pack(f, &keys, &snapshot.path))
+            .map_err(|e| BackupError::file(&self.out, "written", e))?;
         let bytes = std::fs::metadata(&self.out).map(|m| m.len()).unwrap_or(0);
-        let mut done = BackupDone { file: self.out.display().to_string(), bytes, taken_at: self.taken_at.clone(), removed: Vec::new() };
+        let mut done = BackupDone {
+            file: self.out.display().to_string(),
+            bytes,
+            taken_at: self.taken_at.clone(),
+            removed: Vec::new(),
+        };
         if let Some((folder, device, keep)) = &self.rotation {
             for (old, _) in own_backups(folder, device).into_iter().skip(*keep as usize) {
                 if old != self.out && std::fs::remove_file(&old).is_ok() {
@@ -167,11 +173,24 @@ impl Masar {
             None => {
                 let settings = self.backup_settings()?;
                 let folder = PathBuf::from(&settings.folder);
-                let name = format!("masar-{}-{}.{BACKUP_EXTENSION}", now.format("%Y-%m-%d-%H%M%S"), device_tag(self.device_id()));
-                (folder.join(name), Some((folder, self.device_id().to_string(), settings.keep)))
+                let name = format!(
+                    "masar-{}-{}.{BACKUP_EXTENSION}",
+                    now.format("%Y-%m-%d-%H%M%S"),
+                    device_tag(self.device_id())
+                );
+                (
+                    folder.join(name),
+                    Some((folder, self.device_id().to_string(), settings.keep)),
+                )
             }
         };
-        Ok(BackupJob { db: self.path().to_path_buf(), key: self.db().db_key().clone(), out, taken_at: now.to_rfc3339(), rotation })
+        Ok(BackupJob {
+            db: self.path().to_path_buf(),
+            key: self.db().db_key().clone(),
+            out,
+            taken_at: now.to_rfc3339(),
+            rotation,
+        })
     }
 
     /// Notes how a backup into the folder went, for the window: when the last one was
@@ -180,11 +199,17 @@ impl Masar {
         match outcome {
             Ok(done) => {
                 set_meta(self.conn(), "backup_last_at", &done.taken_at)?;
-                self.conn().execute("DELETE FROM meta WHERE key = 'backup_last_error'", []).map_err(StoreError::from)?;
+                self.conn()
+                    .execute("DELETE FROM meta WHERE key = 'backup_last_error'", [])
+                    .map_err(StoreError::from)?;
             }
             Err(e) => {
                 set_meta(self.conn(), "backup_last_error", &e.to_string())?;
-                set_meta(self.conn(), "backup_last_attempt", &self.clock().now().to_rfc3339())?;
+                set_meta(
+                    self.conn(),
+                    "backup_last_attempt",
+                    &self.clock().now().to_rfc3339(),
+                )?;
             }
         }
         Ok(())
@@ -197,11 +222,18 @@ impl Masar {
             Some(f) => PathBuf::from(f),
             None => default_folder(self.path()),
         };
-        let keep = meta_i64(conn, "backup_keep")?.and_then(|k| u32::try_from(k).ok()).unwrap_or(DEFAULT_KEEP);
-        let automatic = meta(conn, "backup_automatic")?.map(|v| v == "1").unwrap_or(true);
+        let keep = meta_i64(conn, "backup_keep")?
+            .and_then(|k| u32::try_from(k).ok())
+            .unwrap_or(DEFAULT_KEEP);
+        let automatic = meta(conn, "backup_automatic")?
+            .map(|v| v == "1")
+            .unwrap_or(true);
         let files = own_backups(&folder, self.device_id())
             .into_iter()
-            .map(|(path, bytes)| BackupFile { file: path.display().to_string(), bytes })
+            .map(|(path, bytes)| BackupFile {
+                file: path.display().to_string(),
+                bytes,
+            })
             .collect();
         Ok(BackupSettings {
             folder: folder.display().to_string(),
@@ -215,15 +247,30 @@ impl Masar {
 
     /// Saves where automatic backups go, how many are kept (1 to 365) and whether they
     /// are made; the folder is made if missing.
-    pub fn set_backup_settings(&mut self, folder: &str, keep: u32, automatic: bool) -> Result<BackupSettings> {
+    pub fn set_backup_settings(
+        &mut self,
+        folder: &str,
+        keep: u32,
+        automatic: bool,
+    ) -> Result<BackupSettings> {
         let folder = folder.trim();
         if folder.is_empty() {
-            return Err(InputError::Missing { field: "folder".into(), hint: "choose the folder backups go to".into() }.into());
+            return Err(InputError::Missing {
+                field: "folder".into(),
+                hint: "choose the folder backups go to".into(),
+            }
+            .into());
         }
         if !(1..=365).contains(&keep) {
-            return Err(InputError::invalid("keep", &keep.to_string(), Problem::NotOneOf(vec!["1 to 365 backups".into()])).into());
+            return Err(InputError::invalid(
+                "keep",
+                &keep.to_string(),
+                Problem::NotOneOf(vec!["1 to 365 backups".into()]),
+            )
+            .into());
         }
-        std::fs::create_dir_all(folder).map_err(|e| BackupError::file(Path::new(folder), "made", e))?;
+        std::fs::create_dir_all(folder)
+            .map_err(|e| BackupError::file(Path::new(folder), "made", e))?;
         let conn = self.conn();
         set_meta(conn, "backup_folder", folder)?;
         set_meta(conn, "backup_keep", &keep.to_string())?;
@@ -247,12 +294,19 @@ impl Masar {
             return Ok(None);
         }
         let now = self.clock().now();
-        let since = |t: Option<String>| t.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).map(|t| now.signed_duration_since(t));
+        let since = |t: Option<String>| {
+            t.as_deref()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| now.signed_duration_since(t))
+        };
         // A last backup "in the future" (a clock set back) does not put the next one off.
-        let due = since(settings.last_at.clone()).is_none_or(|d| d >= chrono::Duration::hours(DUE_AFTER_HOURS) || d < chrono::Duration::zero());
+        let due = since(settings.last_at.clone()).is_none_or(|d| {
+            d >= chrono::Duration::hours(DUE_AFTER_HOURS) || d < chrono::Duration::zero()
+        });
         // After a failure (a full or absent stick), try again hourly, not at every check.
         let failed_lately = settings.last_error.is_some()
-            && since(meta(self.conn(), "backup_last_attempt")?).is_some_and(|d| d >= chrono::Duration::zero() && d < chrono::Duration::hours(1));
+            && since(meta(self.conn(), "backup_last_attempt")?)
+                .is_some_and(|d| d >= chrono::Duration::zero() && d < chrono::Duration::hours(1));
         if !due || failed_lately {
             return Ok(None);
         }
@@ -261,7 +315,9 @@ impl Masar {
 
     /// Makes the daily automatic backup if it is on and due; `None` when it is not due.
     pub fn backup_if_due(&mut self) -> Result<Option<BackupDone>> {
-        let Some(job) = self.due_backup()? else { return Ok(None) };
+        let Some(job) = self.due_backup()? else {
+            return Ok(None);
+        };
         let made = job.run();
         self.record_backup(&made)?;
         made.map(Some)
@@ -273,16 +329,31 @@ impl Masar {
     /// database takes a new device identity, certified by the organisation's key, and
     /// its users' keys are certified again for it. Nothing is written at `target` unless
     /// every check passes.
-    pub fn restore(file: &Path, target: &Path, user: &str, password: &str, replace: bool, clock: Arc<dyn Clock>) -> Result<(Masar, Restored)> {
+    pub fn restore(
+        file: &Path,
+        target: &Path,
+        user: &str,
+        password: &str,
+        replace: bool,
+        clock: Arc<dyn Clock>,
+    ) -> Result<(Masar, Restored)> {
         let keys_at_target = key_file_path(target);
         // A journal left without its database counts too: SQLite would replay it into the
         // restored file.
-        let occupied = store::database_files(target).iter().any(|p| std::fs::symlink_metadata(p).is_ok());
+        let occupied = store::database_files(target)
+            .iter()
+            .any(|p| std::fs::symlink_metadata(p).is_ok());
         if occupied && !replace {
             return Err(BackupError::TargetExists(target.display().to_string()).into());
         }
-        let name = target.file_name().ok_or_else(|| InputError::Missing { field: "db".into(), hint: "give the database's file name".into() })?;
-        let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let name = target.file_name().ok_or_else(|| InputError::Missing {
+            field: "db".into(),
+            hint: "give the database's file name".into(),
+        })?;
+        let parent = target
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         std::fs::create_dir_all(parent).map_err(|e| BackupError::file(parent, "made", e))?;
         let staging = Staging::new(parent)?;
         let staged = staging.dir.join(name);
@@ -294,14 +365,23 @@ impl Masar {
             if !m.integrity_check()? {
                 return Err(BackupError::Damaged(file.display().to_string()).into());
             }
-            let root = m.db().root_key().cloned().ok_or(BackupError::NeedsAdministrator)?;
+            let root = m
+                .db()
+                .root_key()
+                .cloned()
+                .ok_or(BackupError::NeedsAdministrator)?;
             let conn = m.conn();
             let taken_at = meta(conn, "backup_taken")?;
             let device_name = meta(conn, "device_name")?.unwrap_or_default();
-            let base = device_name.split(" (restored ").next().unwrap_or_default().to_string();
+            let base = device_name
+                .split(" (restored ")
+                .next()
+                .unwrap_or_default()
+                .to_string();
             let renamed = format!("{base} (restored {})", now.format("%Y-%m-%d"));
             let tx = conn.unchecked_transaction()?;
-            let (old, new) = crate::sync::keys::new_device_identity(&tx, &root, &renamed, &now.to_rfc3339())?;
+            let (old, new) =
+                crate::sync::keys::new_device_identity(&tx, &root, &renamed, &now.to_rfc3339())?;
             set_meta(&tx, "restored_from", &old)?;
             // Backups and their schedule belong to the laptop the backup came from.
             tx.execute("DELETE FROM meta WHERE key IN ('backup_taken', 'backup_last_at', 'backup_last_error')", [])?;
@@ -309,14 +389,22 @@ impl Masar {
             (old, new, taken_at)
         };
 
-        let set_aside = if occupied { Some(set_aside(target, &now.format("%Y%m%d-%H%M%S").to_string())?) } else { None };
+        let set_aside = if occupied {
+            Some(set_aside(target, &now.format("%Y%m%d-%H%M%S").to_string())?)
+        } else {
+            None
+        };
         let staged_keys = key_file_path(&staged);
-        std::fs::rename(&staged_keys, &keys_at_target).map_err(|e| BackupError::file(&keys_at_target, "written", e))?;
+        std::fs::rename(&staged_keys, &keys_at_target)
+            .map_err(|e| BackupError::file(&keys_at_target, "written", e))?;
         if let Err(e) = std::fs::rename(&staged, target) {
             let _ = std::fs::rename(&keys_at_target, &staged_keys);
             // The database set aside goes back where it was.
             if let Some(aside) = &set_aside {
-                for (from, to) in store::database_files(aside).iter().zip(store::database_files(target).iter()) {
+                for (from, to) in store::database_files(aside)
+                    .iter()
+                    .zip(store::database_files(target).iter())
+                {
                     let _ = std::fs::rename(from, to);
                 }
             }
@@ -333,7 +421,9 @@ impl Masar {
             new_device,
             taken_at,
             changes_to_send: crate::sync::unexported_changes(m.conn())?,
-            persons: m.conn().query_row("SELECT count(*) FROM persons", [], |r| r.get(0))?,
+            persons: m
+                .conn()
+                .query_row("SELECT count(*) FROM persons", [], |r| r.get(0))?,
             digest: m.digest()?,
         };
         Ok((m, restored))
@@ -343,23 +433,39 @@ impl Masar {
 /// Where automatic backups go until the user chooses: a folder beside the database. It
 /// survives a damaged database file, not a lost disk; the window says to choose another.
 fn default_folder(db: &Path) -> PathBuf {
-    db.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).join("backups")
+    db.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .join("backups")
 }
 
 /// The part of a device id that names its backups: the id's last twelve characters (a
 /// UUID v7's first ones are its time, alike on laptops enrolled the same day).
 fn device_tag(device: &str) -> String {
-    device.chars().rev().take(12).collect::<Vec<_>>().into_iter().rev().collect()
+    device
+        .chars()
+        .rev()
+        .take(12)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect()
 }
 
 /// This laptop's backups in `folder` (named by `backup_now`), newest first, with sizes.
 fn own_backups(folder: &Path, device: &str) -> Vec<(PathBuf, u64)> {
     let suffix = format!("-{}.{BACKUP_EXTENSION}", device_tag(device));
-    let Ok(entries) = std::fs::read_dir(folder) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return Vec::new();
+    };
     let mut found: Vec<(PathBuf, u64)> = entries
         .filter_map(|e| e.ok())
         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .filter(|e| e.file_name().to_str().is_some_and(|n| n.starts_with("masar-") && n.ends_with(&suffix)))
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.starts_with("masar-") && n.ends_with(&suffix))
+        })
         .map(|e| (e.path(), e.metadata().map(|m| m.len()).unwrap_or(0)))
         .collect();
     // The names start with the time, so the newest sorts last.
@@ -378,9 +484,12 @@ impl Snapshot {
     fn take(db: &Path, key: &crate::keys::DbKey, taken_at: &str) -> Result<Snapshot> {
         let mut name = db.as_os_str().to_owned();
         name.push(format!(".backup-{}", random_hex()));
-        let snapshot = Snapshot { path: PathBuf::from(name) };
+        let snapshot = Snapshot {
+            path: PathBuf::from(name),
+        };
         let source = store::open_connection(db, key, false)?;
-        crate::files::create_private(&snapshot.path).map_err(|e| BackupError::file(&snapshot.path, "written", e))?;
+        crate::files::create_private(&snapshot.path)
+            .map_err(|e| BackupError::file(&snapshot.path, "written", e))?;
         let mut copy = store::open_connection(&snapshot.path, key, true)?;
         {
             let backup = rusqlite::backup::Backup::new(&source, &mut copy)?;
@@ -419,7 +528,9 @@ impl Staging {
             use std::os::unix::fs::DirBuilderExt;
             builder.mode(0o700);
         }
-        builder.create(&dir).map_err(|e| BackupError::file(&dir, "made", e))?;
+        builder
+            .create(&dir)
+            .map_err(|e| BackupError::file(&dir, "made", e))?;
         Ok(Staging { dir })
     }
 }
@@ -442,14 +553,16 @@ fn set_aside(target: &Path, stamp: &str) -> Result<PathBuf> {
     let mut aside = target.as_os_str().to_owned();
     aside.push(format!(".before-restore-{stamp}"));
     let aside = PathBuf::from(aside);
-    for (from, to) in store::database_files(target).iter().zip(store::database_files(&aside).iter()) {
+    for (from, to) in store::database_files(target)
+        .iter()
+        .zip(store::database_files(&aside).iter())
+    {
         if std::fs::symlink_metadata(from).is_ok() {
             std::fs::rename(from, to).map_err(|e| BackupError::file(from, "set aside", e))?;
         }
     }
     Ok(aside)
 }
-
 
 /// A writer that hashes what passes through it.
 struct Hashing<W: Write> {
@@ -471,10 +584,14 @@ impl<W: Write> Write for Hashing<W> {
 
 /// Writes the frame of a backup file: the key file, the database copy, the checksum.
 fn pack(out: &mut File, keys: &[u8], database: &Path) -> io::Result<()> {
-    let mut w = Hashing { inner: BufWriter::new(out), hash: Sha256::new() };
+    let mut w = Hashing {
+        inner: BufWriter::new(out),
+        hash: Sha256::new(),
+    };
     w.write_all(MAGIC)?;
     w.write_all(&BACKUP_FORMAT.to_le_bytes())?;
-    let keys_len = u32::try_from(keys.len()).map_err(|_| io::Error::other("the key file is too large"))?;
+    let keys_len =
+        u32::try_from(keys.len()).map_err(|_| io::Error::other("the key file is too large"))?;
     w.write_all(&keys_len.to_le_bytes())?;
     w.write_all(keys)?;
     let db = File::open(database)?;
@@ -482,7 +599,9 @@ fn pack(out: &mut File, keys: &[u8], database: &Path) -> io::Result<()> {
     w.write_all(&len.to_le_bytes())?;
     let copied = io::copy(&mut db.take(len), &mut w)?;
     if copied != len {
-        return Err(io::Error::other("the database copy changed while it was written"));
+        return Err(io::Error::other(
+            "the database copy changed while it was written",
+        ));
     }
     let Hashing { mut inner, hash } = w;
     inner.write_all(&hash.finalize())?;
@@ -498,7 +617,10 @@ fn unpack(file: &Path, staged: &Path) -> Result<()> {
         crate::files::ReadRefusal::Io(e) => BackupError::file(file, "read", e),
         _ => BackupError::NotABackup(shown.clone()),
     })?;
-    let total = source.metadata().map_err(|e| BackupError::file(file, "read", e))?.len();
+    let total = source
+        .metadata()
+        .map_err(|e| BackupError::file(file, "read", e))?
+        .len();
     let mut r = BufReader::new(source);
     let mut hash = Sha256::new();
     let mut head = [0u8; 14];
@@ -508,7 +630,11 @@ fn unpack(file: &Path, staged: &Path) -> Result<()> {
     hash.update(head);
     let format = u16::from_le_bytes([head[8], head[9]]);
     if format > BACKUP_FORMAT {
-        return Err(BackupError::NewerFormat { found: format, supported: BACKUP_FORMAT }.into());
+        return Err(BackupError::NewerFormat {
+            found: format,
+            supported: BACKUP_FORMAT,
+        }
+        .into());
     }
     let keys_len = u32::from_le_bytes([head[10], head[11], head[12], head[13]]);
     if keys_len > MAX_KEY_FILE || u64::from(keys_len) + 14 + 8 + 32 > total {
@@ -527,7 +653,10 @@ fn unpack(file: &Path, staged: &Path) -> Result<()> {
     }
     let written = (|| -> io::Result<()> {
         let out = crate::files::create_private(staged)?;
-        let mut w = Hashing { inner: BufWriter::new(out), hash };
+        let mut w = Hashing {
+            inner: BufWriter::new(out),
+            hash,
+        };
         let copied = io::copy(&mut (&mut r).take(db_len), &mut w)?;
         if copied != db_len {
             return Err(io::Error::from(io::ErrorKind::UnexpectedEof));
@@ -557,8 +686,18 @@ mod tests {
     use crate::clock::FixedClock;
 
     fn at(m: &Masar, hours: i64) -> Masar {
-        let when = chrono::NaiveDate::from_ymd_opt(2024, 6, 1).and_then(|d| d.and_hms_opt(12, 0, 0)).expect("a date").and_utc() + chrono::Duration::hours(hours);
-        Masar::open(m.path(), "admin", "a long enough passphrase", Arc::new(FixedClock(when))).expect("open")
+        let when = chrono::NaiveDate::from_ymd_opt(2024, 6, 1)
+            .and_then(|d| d.and_hms_opt(12, 0, 0))
+            .expect("a date")
+            .and_utc()
+            + chrono::Duration::hours(hours);
+        Masar::open(
+            m.path(),
+            "admin",
+            "a long enough passphrase",
+            Arc::new(FixedClock(when)),
+        )
+        .expect("open")
     }
 
     /// Automatic backups are on by default, in a folder beside the database, seven kept; one
@@ -569,9 +708,15 @@ mod tests {
         let (dir, m) = crate::testing::temp_db();
         let settings = m.backup_settings().expect("settings");
         assert_eq!(PathBuf::from(&settings.folder), dir.path().join("backups"));
-        assert_eq!((settings.keep, settings.automatic, settings.last_at.clone()), (7, true, None));
+        assert_eq!(
+            (settings.keep, settings.automatic, settings.last_at.clone()),
+            (7, true, None)
+        );
         let mut m = at(&m, 0);
-        let first = m.backup_if_due().expect("backup").expect("due: none was made");
+        let first = m
+            .backup_if_due()
+            .expect("backup")
+            .expect("due: none was made");
         assert!(first.file.ends_with(".masarbackup"));
         assert!(m.backup_if_due().expect("backup").is_none());
         let mut m = at(&m, 23);
@@ -584,16 +729,32 @@ mod tests {
         let blocker = dir.path().join("a-file");
         std::fs::write(&blocker, b"x").expect("write");
         let folder = blocker.join("backups");
-        let e = m.set_backup_settings(folder.to_str().expect("utf-8"), 3, true).unwrap_err();
+        let e = m
+            .set_backup_settings(folder.to_str().expect("utf-8"), 3, true)
+            .unwrap_err();
         assert_eq!(e.code(), "backup.file");
-        crate::store::set_meta(m.conn(), "backup_folder", folder.to_str().expect("utf-8")).expect("meta");
+        crate::store::set_meta(m.conn(), "backup_folder", folder.to_str().expect("utf-8"))
+            .expect("meta");
         let mut m = at(&m, 48);
         let e = m.backup_if_due().unwrap_err();
         assert_eq!(e.code(), "backup.file");
-        assert!(m.backup_settings().expect("settings").last_error.is_some_and(|t| t.contains("cannot be made")));
-        m.set_backup_settings(dir.path().join("elsewhere").to_str().expect("utf-8"), 3, false).expect("settings");
-        assert!(m.backup_if_due().expect("off").is_none(), "automatic backups were turned off");
-        m.backup_now().expect("on demand, even when automatic backups are off");
+        assert!(m
+            .backup_settings()
+            .expect("settings")
+            .last_error
+            .is_some_and(|t| t.contains("cannot be made")));
+        m.set_backup_settings(
+            dir.path().join("elsewhere").to_str().expect("utf-8"),
+            3,
+            false,
+        )
+        .expect("settings");
+        assert!(
+            m.backup_if_due().expect("off").is_none(),
+            "automatic backups were turned off"
+        );
+        m.backup_now()
+            .expect("on demand, even when automatic backups are off");
         let settings = m.backup_settings().expect("settings");
         assert_eq!((settings.last_error, settings.files.len()), (None, 1));
         assert!(m.set_backup_settings("elsewhere", 0, true).is_err());
@@ -606,18 +767,29 @@ mod tests {
     fn a_clock_set_back_does_not_stop_backups_and_a_failure_is_retried_hourly() {
         let (dir, m) = crate::testing::temp_db();
         let m = at(&m, 0);
-        crate::store::set_meta(m.conn(), "backup_last_at", "2030-01-01T00:00:00+00:00").expect("meta");
+        crate::store::set_meta(m.conn(), "backup_last_at", "2030-01-01T00:00:00+00:00")
+            .expect("meta");
         let mut m = at(&m, 1);
-        assert!(m.backup_if_due().expect("backup").is_some(), "a backup dated in the future put the next one off");
+        assert!(
+            m.backup_if_due().expect("backup").is_some(),
+            "a backup dated in the future put the next one off"
+        );
         let blocker = dir.path().join("a-file");
         std::fs::write(&blocker, b"x").expect("write");
-        crate::store::set_meta(m.conn(), "backup_folder", blocker.join("backups").to_str().expect("utf-8")).expect("meta");
+        crate::store::set_meta(
+            m.conn(),
+            "backup_folder",
+            blocker.join("backups").to_str().expect("utf-8"),
+        )
+        .expect("meta");
         let mut m = at(&m, 30);
         assert!(m.backup_if_due().is_err());
         let mut m = at(&m, 30);
-        assert!(m.backup_if_due().expect("no try").is_none(), "retried at once after a failure");
+        assert!(
+            m.backup_if_due().expect("no try").is_none(),
+            "retried at once after a failure"
+        );
         let mut m = at(&m, 32);
         assert!(m.backup_if_due().is_err(), "tried again an hour later");
     }
-
 }

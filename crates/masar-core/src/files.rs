@@ -34,7 +34,10 @@ pub(crate) fn write_private_atomically(path: &Path, bytes: &[u8]) -> io::Result<
 
 /// As [`write_private_atomically`], with `write` filling the temporary file as it goes
 /// (a file too large to hold in memory); an error from it leaves no file behind.
-pub(crate) fn write_private_atomically_with(path: &Path, write: impl FnOnce(&mut File) -> io::Result<()>) -> io::Result<()> {
+pub(crate) fn write_private_atomically_with(
+    path: &Path,
+    write: impl FnOnce(&mut File) -> io::Result<()>,
+) -> io::Result<()> {
     let mut suffix = [0u8; 8];
     rand::rngs::OsRng.fill_bytes(&mut suffix);
     let mut name = path.as_os_str().to_owned();
@@ -79,7 +82,9 @@ pub(crate) enum ReadRefusal {
 pub(crate) fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>, ReadRefusal> {
     let file = open_regular(path, max)?;
     let mut bytes = Vec::new();
-    file.take(max + 1).read_to_end(&mut bytes).map_err(ReadRefusal::Io)?;
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(ReadRefusal::Io)?;
     if bytes.len() as u64 > max {
         return Err(ReadRefusal::TooLarge);
     }
@@ -90,7 +95,10 @@ pub(crate) fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>, ReadRefusal
 /// [`read_regular`] reads.
 pub(crate) fn read_regular_start(path: &Path, n: u64) -> Result<Vec<u8>, ReadRefusal> {
     let mut bytes = Vec::new();
-    open_regular(path, u64::MAX)?.take(n).read_to_end(&mut bytes).map_err(ReadRefusal::Io)?;
+    open_regular(path, u64::MAX)?
+        .take(n)
+        .read_to_end(&mut bytes)
+        .map_err(ReadRefusal::Io)?;
     Ok(bytes)
 }
 
@@ -112,7 +120,12 @@ pub(crate) fn open_regular(path: &Path, max: u64) -> Result<std::fs::File, ReadR
         options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
     }
     let file = options.open(path).map_err(ReadRefusal::Io)?;
-    if !file.metadata().map_err(ReadRefusal::Io)?.file_type().is_file() {
+    if !file
+        .metadata()
+        .map_err(ReadRefusal::Io)?
+        .file_type()
+        .is_file()
+    {
         return Err(ReadRefusal::NotRegular);
     }
     Ok(file)
@@ -135,22 +148,37 @@ mod tests {
         write_private_atomically(&out, b"bundle").unwrap();
         assert_eq!(std::fs::read(&victim).unwrap(), b"keep me");
         assert_eq!(std::fs::read(&out).unwrap(), b"bundle");
-        assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 
     #[test]
     fn only_regular_files_are_read() {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("fifo.masar");
-        let status = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
         assert!(status.success());
-        assert!(matches!(read_regular(&fifo, 1 << 20), Err(ReadRefusal::NotRegular)));
+        assert!(matches!(
+            read_regular(&fifo, 1 << 20),
+            Err(ReadRefusal::NotRegular)
+        ));
         let zero = dir.path().join("zero.masar");
         std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
-        assert!(matches!(read_regular(&zero, 1 << 20), Err(ReadRefusal::NotRegular)));
+        assert!(matches!(
+            read_regular(&zero, 1 << 20),
+            Err(ReadRefusal::NotRegular)
+        ));
         let big = dir.path().join("big.masar");
         std::fs::write(&big, vec![0u8; 2048]).unwrap();
-        assert!(matches!(read_regular(&big, 1024), Err(ReadRefusal::TooLarge)));
+        assert!(matches!(
+            read_regular(&big, 1024),
+            Err(ReadRefusal::TooLarge)
+        ));
         assert_eq!(read_regular(&big, 4096).unwrap().len(), 2048);
     }
 }
@@ -160,7 +188,10 @@ mod tests {
 pub fn harden_process() {
     #[cfg(unix)]
     {
-        let none = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        let none = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
         // SAFETY: setrlimit reads the struct passed; failure leaves the limit as it was.
         unsafe {
             libc::setrlimit(libc::RLIMIT_CORE, &none);
@@ -178,9 +209,20 @@ mod hardening {
     #[test]
     fn a_hardened_process_leaves_no_core_and_cannot_be_dumped() {
         super::harden_process();
-        let mut limit = libc::rlimit { rlim_cur: 1, rlim_max: 1 };
+        let mut limit = libc::rlimit {
+            rlim_cur: 1,
+            rlim_max: 1,
+        };
         // SAFETY: getrlimit writes into the struct passed; prctl reads a plain integer.
-        let (got, dumpable) = unsafe { (libc::getrlimit(libc::RLIMIT_CORE, &mut limit), libc::prctl(libc::PR_GET_DUMPABLE, 0, 0, 0, 0)) };
-        assert_eq!((got, limit.rlim_cur, limit.rlim_max, dumpable), (0, 0, 0, 0));
+        let (got, dumpable) = unsafe {
+            (
+                libc::getrlimit(libc::RLIMIT_CORE, &mut limit),
+                libc::prctl(libc::PR_GET_DUMPABLE, 0, 0, 0, 0),
+            )
+        };
+        assert_eq!(
+            (got, limit.rlim_cur, limit.rlim_max, dumpable),
+            (0, 0, 0, 0)
+        );
     }
 }

@@ -12,12 +12,12 @@ pub fn fold(text: &str) -> String {
         .filter(|c| !is_combining_mark(*c))
         .flat_map(char::to_lowercase)
         .filter_map(|c| match c {
-            '\u{0640}' => None,                                     // tatweel
+            '\u{0640}' => None,                                       // tatweel
             '\u{0671}' | '\u{0672}' | '\u{0673}' => Some('\u{0627}'), // alef variants → alef
-            '\u{0649}' => Some('\u{064A}'),                         // alef maksura → yeh
-            '\u{0629}' => Some('\u{0647}'),                         // teh marbuta → heh
-            '\u{06CC}' => Some('\u{064A}'),                         // Farsi yeh → yeh
-            '\u{06A9}' => Some('\u{0643}'),                         // keheh → kaf
+            '\u{0649}' => Some('\u{064A}'),                           // alef maksura → yeh
+            '\u{0629}' => Some('\u{0647}'),                           // teh marbuta → heh
+            '\u{06CC}' => Some('\u{064A}'),                           // Farsi yeh → yeh
+            '\u{06A9}' => Some('\u{0643}'),                           // keheh → kaf
             c => Some(c),
         })
         .collect()

@@ -98,7 +98,11 @@ impl<'m> Forger<'m> {
             field: f.field.clone(),
             value: Some(f.value.clone()),
             creates: f.creates,
-            parents: f.parents.iter().map(|(h, d)| (Hlc(*h), d.clone())).collect(),
+            parents: f
+                .parents
+                .iter()
+                .map(|(h, d)| (Hlc(*h), d.clone()))
+                .collect(),
             user_id: Some(f.user_id.clone()),
             user_name: Some(f.user_name.clone()),
             at: "2024-06-01T12:00:00Z".into(),
@@ -113,7 +117,11 @@ impl<'m> Forger<'m> {
     /// A bundle of `changes` in one commit signed by `author`, sealed with the laptop's
     /// keys under the bundle id `id`.
     pub fn bundle(&self, changes: &[Forged], author: Author, id: &str) -> Vec<u8> {
-        let ops: Vec<Op> = changes.iter().enumerate().map(|(i, f)| Self::op(f, i as u32)).collect();
+        let ops: Vec<Op> = changes
+            .iter()
+            .enumerate()
+            .map(|(i, f)| Self::op(f, i as u32))
+            .collect();
         let digests: Vec<[u8; 32]> = ops.iter().map(|o| o.digest().expect("a digest")).collect();
         let (cert, (commit_id, signature)) = match author {
             Author::Own => {
@@ -124,7 +132,16 @@ impl<'m> Forger<'m> {
                 let fake_root = SigningKey::from_bytes(&crate::sync::keys::random32());
                 let key = SigningKey::from_bytes(&crate::sync::keys::random32());
                 let user = self.m.user();
-                let cert = AuthorCert::issue(&fake_root, &self.keys.org_id, &user.id, &user.name, role, self.m.device_id(), &key.verifying_key(), "t");
+                let cert = AuthorCert::issue(
+                    &fake_root,
+                    &self.keys.org_id,
+                    &user.id,
+                    &user.name,
+                    role,
+                    self.m.device_id(),
+                    &key.verifying_key(),
+                    "t",
+                );
                 let signer = crate::trust::Signer::new(cert.clone(), key).expect("a pair");
                 (cert, signer.sign_commit(&digests))
             }
@@ -133,15 +150,30 @@ impl<'m> Forger<'m> {
             device_name: None,
             certs: vec![cert.clone()],
             revocations: Vec::new(),
-            commits: vec![Commit { id: commit_id, cert: cert.id.clone(), signature, size: ops.len() as u32, absent: Vec::new() }],
-            ops: ops.into_iter().enumerate().map(|(i, o)| (o, 0, i as u32)).collect(),
+            commits: vec![Commit {
+                id: commit_id,
+                cert: cert.id.clone(),
+                signature,
+                size: ops.len() as u32,
+                absent: Vec::new(),
+            }],
+            ops: ops
+                .into_iter()
+                .enumerate()
+                .map(|(i, o)| (o, 0, i as u32))
+                .collect(),
         };
         self.seal(&contents, id)
     }
 
     /// A bundle of `contents` sealed with the laptop's keys under the bundle id `id`.
     fn seal(&self, contents: &Contents, id: &str) -> Vec<u8> {
-        bundle::seal(&self.header(id, contents.ops.len() as u64), contents, &self.keys).expect("seal")
+        bundle::seal(
+            &self.header(id, contents.ops.len() as u64),
+            contents,
+            &self.keys,
+        )
+        .expect("seal")
     }
 
     fn header(&self, id: &str, changes: u64) -> Header {
@@ -176,7 +208,8 @@ impl<'m> Forger<'m> {
         for _ in 0..inflated >> 20 {
             z.write_all(&chunk).expect("deflate");
         }
-        z.write_all(b"\",\"commits\":[],\"ops\":[]}").expect("deflate");
+        z.write_all(b"\",\"commits\":[],\"ops\":[]}")
+            .expect("deflate");
         let compressed = z.finish().expect("deflate");
         bundle::seal_raw(&self.header("bomb", announced), &compressed, &self.keys).expect("seal")
     }

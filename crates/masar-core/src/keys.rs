@@ -100,9 +100,14 @@ fn damaged(path: &Path, reason: impl Into<String>) -> AuthError {
     }
 }
 
-fn derive(password: &str, salt: &[u8], memory_kib: u32, passes: u32) -> Result<Zeroizing<[u8; 32]>, AuthError> {
-    let params = Params::new(memory_kib, passes, 1, Some(32))
-        .map_err(|_| AuthError::WrongCredentials)?;
+fn derive(
+    password: &str,
+    salt: &[u8],
+    memory_kib: u32,
+    passes: u32,
+) -> Result<Zeroizing<[u8; 32]>, AuthError> {
+    let params =
+        Params::new(memory_kib, passes, 1, Some(32)).map_err(|_| AuthError::WrongCredentials)?;
     let mut out = Zeroizing::new([0u8; 32]);
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
         .hash_password_into(password.as_bytes(), salt, &mut *out)
@@ -119,33 +124,61 @@ fn secret_aad(what: &str, user: &str) -> Vec<u8> {
     format!("masar-{what}/v2/{user}").into_bytes()
 }
 
-fn seal_secret(cipher: &XChaCha20Poly1305, what: &str, user: &str, secret: &[u8; 32]) -> Result<String, AuthError> {
+fn seal_secret(
+    cipher: &XChaCha20Poly1305,
+    what: &str,
+    user: &str,
+    secret: &[u8; 32],
+) -> Result<String, AuthError> {
     let mut nonce = [0u8; 24];
     rand::rngs::OsRng.fill_bytes(&mut nonce);
     let sealed = cipher
-        .encrypt(XNonce::from_slice(&nonce), Payload { msg: &secret[..], aad: &secret_aad(what, user) })
+        .encrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: &secret[..],
+                aad: &secret_aad(what, user),
+            },
+        )
         .map_err(|_| AuthError::WrongCredentials)?;
     Ok(hex::encode([&nonce[..], &sealed].concat()))
 }
 
-fn open_secret(cipher: &XChaCha20Poly1305, what: &str, user: &str, hex_text: &str) -> Result<Zeroizing<[u8; 32]>, AuthError> {
+fn open_secret(
+    cipher: &XChaCha20Poly1305,
+    what: &str,
+    user: &str,
+    hex_text: &str,
+) -> Result<Zeroizing<[u8; 32]>, AuthError> {
     let bytes = hex::decode(hex_text).map_err(|_| AuthError::WrongCredentials)?;
     if bytes.len() < 24 {
         return Err(AuthError::WrongCredentials);
     }
     let plain = Zeroizing::new(
         cipher
-            .decrypt(XNonce::from_slice(&bytes[..24]), Payload { msg: &bytes[24..], aad: &secret_aad(what, user) })
+            .decrypt(
+                XNonce::from_slice(&bytes[..24]),
+                Payload {
+                    msg: &bytes[24..],
+                    aad: &secret_aad(what, user),
+                },
+            )
             .map_err(|_| AuthError::WrongCredentials)?,
     );
-    let arr: [u8; 32] = plain.as_slice().try_into().map_err(|_| AuthError::WrongCredentials)?;
+    let arr: [u8; 32] = plain
+        .as_slice()
+        .try_into()
+        .map_err(|_| AuthError::WrongCredentials)?;
     Ok(Zeroizing::new(arr))
 }
 
 impl KeyFile {
     /// An empty key file.
     pub fn new() -> KeyFile {
-        KeyFile { format: FORMAT, entries: Vec::new() }
+        KeyFile {
+            format: FORMAT,
+            entries: Vec::new(),
+        }
     }
 
     /// Reads the key file at `path`.
@@ -157,10 +190,17 @@ impl KeyFile {
                 damaged(path, format!("it cannot be read ({e})"))
             }
         })?;
-        let file: KeyFile = serde_json::from_str(&text)
-            .map_err(|e| damaged(path, format!("it is damaged ({e}); restore it from your backup")))?;
+        let file: KeyFile = serde_json::from_str(&text).map_err(|e| {
+            damaged(
+                path,
+                format!("it is damaged ({e}); restore it from your backup"),
+            )
+        })?;
         if file.format > FORMAT {
-            return Err(damaged(path, "it was written by a newer version of Masar: install that version"));
+            return Err(damaged(
+                path,
+                "it was written by a newer version of Masar: install that version",
+            ));
         }
         Ok(file)
     }
@@ -170,13 +210,23 @@ impl KeyFile {
         let text = serde_json::to_string_pretty(self)
             .map_err(|e| damaged(path, format!("it cannot be written ({e})")))?;
         // Owner-only, and never written through a name someone else planted.
-        crate::files::write_private_atomically(path, text.as_bytes())
-            .map_err(|e| damaged(path, format!("it cannot be written ({e}); check free space and permissions")))
+        crate::files::write_private_atomically(path, text.as_bytes()).map_err(|e| {
+            damaged(
+                path,
+                format!("it cannot be written ({e}); check free space and permissions"),
+            )
+        })
     }
 
     /// Wraps `key` and `secrets` for `user` under `password`, replacing any earlier copy
     /// of theirs.
-    pub fn add_user(&mut self, user: &str, password: &str, key: &DbKey, secrets: &Secrets) -> Result<(), AuthError> {
+    pub fn add_user(
+        &mut self,
+        user: &str,
+        password: &str,
+        key: &DbKey,
+        secrets: &Secrets,
+    ) -> Result<(), AuthError> {
         let mut salt = [0u8; 16];
         let mut nonce = [0u8; 24];
         rand::rngs::OsRng.fill_bytes(&mut salt);
@@ -184,10 +234,24 @@ impl KeyFile {
         let kek = derive(password, &salt, KDF_MEMORY_KIB, KDF_PASSES)?;
         let cipher = XChaCha20Poly1305::new((&*kek).into());
         let wrapped = cipher
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: &key.0[..], aad: &aad(user) })
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: &key.0[..],
+                    aad: &aad(user),
+                },
+            )
             .map_err(|_| AuthError::WrongCredentials)?;
-        let signing = secrets.signing.as_ref().map(|k| seal_secret(&cipher, "signing", user, k)).transpose()?;
-        let root = secrets.root.as_ref().map(|k| seal_secret(&cipher, "root", user, k)).transpose()?;
+        let signing = secrets
+            .signing
+            .as_ref()
+            .map(|k| seal_secret(&cipher, "signing", user, k))
+            .transpose()?;
+        let root = secrets
+            .root
+            .as_ref()
+            .map(|k| seal_secret(&cipher, "root", user, k))
+            .transpose()?;
         self.entries.retain(|e| e.user != user);
         self.entries.push(Entry {
             user: user.to_string(),
@@ -225,15 +289,35 @@ impl KeyFile {
         let cipher = XChaCha20Poly1305::new((&*kek).into());
         let plain = Zeroizing::new(
             cipher
-                .decrypt(XNonce::from_slice(&nonce), Payload { msg: &wrapped, aad: &aad(user) })
+                .decrypt(
+                    XNonce::from_slice(&nonce),
+                    Payload {
+                        msg: &wrapped,
+                        aad: &aad(user),
+                    },
+                )
                 .map_err(|_| AuthError::WrongCredentials)?,
         );
-        let bytes: [u8; 32] = plain.as_slice().try_into().map_err(|_| AuthError::WrongCredentials)?;
+        let bytes: [u8; 32] = plain
+            .as_slice()
+            .try_into()
+            .map_err(|_| AuthError::WrongCredentials)?;
         let secrets = Secrets {
-            signing: entry.signing.as_deref().map(|h| open_secret(&cipher, "signing", user, h)).transpose()?,
-            root: entry.root.as_deref().map(|h| open_secret(&cipher, "root", user, h)).transpose()?,
+            signing: entry
+                .signing
+                .as_deref()
+                .map(|h| open_secret(&cipher, "signing", user, h))
+                .transpose()?,
+            root: entry
+                .root
+                .as_deref()
+                .map(|h| open_secret(&cipher, "root", user, h))
+                .transpose()?,
         };
-        Ok(Unlocked { db_key: DbKey(Zeroizing::new(bytes)), secrets })
+        Ok(Unlocked {
+            db_key: DbKey(Zeroizing::new(bytes)),
+            secrets,
+        })
     }
 }
 
@@ -251,21 +335,32 @@ mod tests {
     fn the_right_password_unwraps_the_key_and_a_wrong_one_does_not() {
         let key = DbKey::generate();
         let mut file = KeyFile::new();
-        let secrets = Secrets { signing: Some(Zeroizing::new([3u8; 32])), root: None };
-        file.add_user("amina", "correct horse", &key, &secrets).unwrap();
+        let secrets = Secrets {
+            signing: Some(Zeroizing::new([3u8; 32])),
+            root: None,
+        };
+        file.add_user("amina", "correct horse", &key, &secrets)
+            .unwrap();
         let back = file.unwrap_for("amina", "correct horse").unwrap();
         assert_eq!(*back.db_key.0, *key.0);
         assert_eq!(back.secrets.signing.as_deref(), Some(&[3u8; 32]));
         assert!(back.secrets.root.is_none());
-        assert!(matches!(file.unwrap_for("amina", "wrong horse"), Err(AuthError::WrongCredentials)));
-        assert!(matches!(file.unwrap_for("nobody", "correct horse"), Err(AuthError::WrongCredentials)));
+        assert!(matches!(
+            file.unwrap_for("amina", "wrong horse"),
+            Err(AuthError::WrongCredentials)
+        ));
+        assert!(matches!(
+            file.unwrap_for("nobody", "correct horse"),
+            Err(AuthError::WrongCredentials)
+        ));
     }
 
     #[test]
     fn an_entry_copied_under_another_name_does_not_open() {
         let key = DbKey::generate();
         let mut file = KeyFile::new();
-        file.add_user("amina", "correct horse", &key, &Secrets::default()).unwrap();
+        file.add_user("amina", "correct horse", &key, &Secrets::default())
+            .unwrap();
         let mut stolen = file.entries[0].clone();
         stolen.user = "omar".into();
         file.entries.push(stolen);

@@ -52,12 +52,19 @@ fn named_modules(code: &str) -> Vec<String> {
         if let Some(group) = rest.strip_prefix('{') {
             let end = group.find('}').unwrap_or(group.len());
             for part in group[..end].split(',') {
-                let head: String = part.trim().chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                let head: String = part
+                    .trim()
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
                 out.push(head);
             }
             continue;
         }
-        let head: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        let head: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
         out.push(head);
     }
     out.into_iter()
@@ -93,12 +100,24 @@ fn no_module_names_a_module_of_its_own_layer_or_above() {
     let mut checked = 0;
     for file in files {
         let rel = file.strip_prefix(&src).expect("inside src");
-        let first = rel.components().next().expect("a path").as_os_str().to_string_lossy().trim_end_matches(".rs").to_string();
-        if matches!(first.as_str(), "lib" | "layers" | "testing" | "typescript") || rel.ends_with("sync/tests.rs") {
+        let first = rel
+            .components()
+            .next()
+            .expect("a path")
+            .as_os_str()
+            .to_string_lossy()
+            .trim_end_matches(".rs")
+            .to_string();
+        if matches!(first.as_str(), "lib" | "layers" | "testing" | "typescript")
+            || rel.ends_with("sync/tests.rs")
+        {
             continue;
         }
         let Some(&own) = layer.get(first.as_str()) else {
-            wrong.push(format!("{}: module '{first}' has no layer in LAYERS", rel.display()));
+            wrong.push(format!(
+                "{}: module '{first}' has no layer in LAYERS",
+                rel.display()
+            ));
             continue;
         };
         let code = std::fs::read_to_string(&file).expect("a source file");
@@ -107,13 +126,26 @@ fn no_module_names_a_module_of_its_own_layer_or_above() {
             match layer.get(named.as_str()) {
                 _ if named == first => {}
                 Some(&l) if l < own => {}
-                Some(&l) => wrong.push(format!("{}: '{first}' (layer {own}) names '{named}' (layer {l})", rel.display())),
-                None => wrong.push(format!("{}: '{first}' names '{named}', which has no layer", rel.display())),
+                Some(&l) => wrong.push(format!(
+                    "{}: '{first}' (layer {own}) names '{named}' (layer {l})",
+                    rel.display()
+                )),
+                None => wrong.push(format!(
+                    "{}: '{first}' names '{named}', which has no layer",
+                    rel.display()
+                )),
             }
         }
     }
-    assert!(checked > 50, "the check found only {checked} paths: is it reading the sources?");
-    assert!(wrong.is_empty(), "arrows that do not point down:\n{}", wrong.join("\n"));
+    assert!(
+        checked > 50,
+        "the check found only {checked} paths: is it reading the sources?"
+    );
+    assert!(
+        wrong.is_empty(),
+        "arrows that do not point down:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]

@@ -24,8 +24,8 @@ mod schema;
 // Storage and keys.
 mod keys;
 mod search;
-mod trust;
 mod store;
+mod trust;
 // The change log.
 mod changes;
 // Domain, sync, reports: siblings that never import one another.
@@ -49,27 +49,37 @@ mod testing;
 #[cfg(test)]
 mod typescript;
 
-pub use backup::{BackupDone, BackupFile, BackupJob, BackupSettings, Restored, BACKUP_EXTENSION, BACKUP_FORMAT};
 pub use auth::{Permission, Role, User, MIN_PASSWORD_LEN};
+pub use backup::{
+    BackupDone, BackupFile, BackupJob, BackupSettings, Restored, BACKUP_EXTENSION, BACKUP_FORMAT,
+};
 pub use changes::Change;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use domain::{
-    BudgetLine, BudgetLineView, BudgetSummary, Disbursement, FollowUp, Intake, Person, PersonImport, Project, ProjectRules,
-    Referral, Session, StageEvent, UserSummary,
+    BudgetLine, BudgetLineView, BudgetSummary, Disbursement, FollowUp, Intake, Person,
+    PersonImport, Project, ProjectRules, Referral, Session, StageEvent, UserSummary,
+};
+pub use error::{
+    parse_date, split_pair, AuthError, BackupError, Error, ErrorClass, ErrorReport, InputError,
+    Problem, Result, StoreError, SyncError,
 };
 pub use files::harden_process;
-pub use error::{parse_date, split_pair, AuthError, BackupError, Error, ErrorClass, ErrorReport, InputError, Problem, Result, StoreError, SyncError};
 pub use masar::{Created, Enrolled, Masar, Status};
 pub use report::{
-    CounsellorOverdue, Dashboard, Dimension, DonorFormat, DonorReportDone, ExportDone, ExportFormat, ExportRecord, ExportTable, Language, Measure, Report, Survival, SurvivalAt, SurvivalBy, SurvivalCurve, SurvivalStep,
-    UnexplainedTranche, JourneyStep,
+    CounsellorOverdue, Dashboard, Dimension, DonorFormat, DonorReportDone, ExportDone,
+    ExportFormat, ExportRecord, ExportTable, JourneyStep, Language, Measure, Report, Survival,
+    SurvivalAt, SurvivalBy, SurvivalCurve, SurvivalStep, UnexplainedTranche,
 };
 pub use store::SCHEMA_VERSION;
-pub use sync::{Conflict, DeviceRow, FolderFile, FolderSync, FolderWatch, SYNC_SUBFOLDER, Exported, Imported, Resolution, RevocationDone, Scope, SyncProgress, SyncStage};
+pub use sync::{
+    Conflict, DeviceRow, Exported, FolderFile, FolderSync, FolderWatch, Imported, Resolution,
+    RevocationDone, Scope, SyncProgress, SyncStage, SYNC_SUBFOLDER,
+};
 pub use views::{
-    AppInfo, Checked, Choices, Digest, Home, Id, Money, OverdueVisit, PasswordChanged, Permissions, PersonQuery, PersonsPage, ProjectQuery,
-    ProjectRow, ProjectTile, ProjectView, ProjectsPage,
-    RecentEvent, ReferenceEntry, SessionInfo, SessionTile, SessionView, StageUndone, SyncState, Timeline, TimelineEvent, Versions, VisitDue,
+    AppInfo, Checked, Choices, Digest, Home, Id, Money, OverdueVisit, PasswordChanged, Permissions,
+    PersonQuery, PersonsPage, ProjectQuery, ProjectRow, ProjectTile, ProjectView, ProjectsPage,
+    RecentEvent, ReferenceEntry, SessionInfo, SessionTile, SessionView, StageUndone, SyncState,
+    Timeline, TimelineEvent, Versions, VisitDue,
 };
 
 /// The newest bundle format this version writes and reads.

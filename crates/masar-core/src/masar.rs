@@ -20,7 +20,9 @@ use crate::keys::{DbKey, KeyFile, Secrets};
 use crate::report::{Dimension, Report};
 use crate::store::{self, key_file_path, meta, set_meta};
 use crate::sync::keys::Login;
-use crate::sync::{Conflict, DeviceRow, Exported, Imported, Resolution, RevocationDone, Scope, SyncProgress};
+use crate::sync::{
+    Conflict, DeviceRow, Exported, Imported, Resolution, RevocationDone, Scope, SyncProgress,
+};
 use crate::Result;
 
 /// An open database with a logged-in user: the one handle every operation goes through.
@@ -81,12 +83,21 @@ struct Founding {
 
 /// Checks what a new database needs before anything is written: a usable admin name and
 /// password, the names given, and no file to overwrite.
-fn check_new_database(path: &Path, admin: &str, password: &str, names: &[(&str, &str)]) -> Result<()> {
+fn check_new_database(
+    path: &Path,
+    admin: &str,
+    password: &str,
+    names: &[(&str, &str)],
+) -> Result<()> {
     check_user_name(admin)?;
     check_password(password, admin)?;
     for (field, value) in names {
         if value.trim().is_empty() {
-            return Err(InputError::Missing { field: (*field).into(), hint: "give a name".into() }.into());
+            return Err(InputError::Missing {
+                field: (*field).into(),
+                hint: "give a name".into(),
+            }
+            .into());
         }
     }
     for p in [path.to_path_buf(), key_file_path(path)] {
@@ -100,8 +111,20 @@ fn check_new_database(path: &Path, admin: &str, password: &str, names: &[(&str, 
 impl Masar {
     /// Creates a new encrypted database for a new organisation; `admin` becomes its first
     /// administrator. Refuses to overwrite anything.
-    pub fn init(path: &Path, org_name: &str, device_name: &str, admin: &str, password: &str, clock: Arc<dyn Clock>) -> Result<(Masar, Created)> {
-        check_new_database(path, admin, password, &[("org", org_name), ("device", device_name)])?;
+    pub fn init(
+        path: &Path,
+        org_name: &str,
+        device_name: &str,
+        admin: &str,
+        password: &str,
+        clock: Arc<dyn Clock>,
+    ) -> Result<(Masar, Created)> {
+        check_new_database(
+            path,
+            admin,
+            password,
+            &[("org", org_name), ("device", device_name)],
+        )?;
         let founding = Founding {
             org_id: uuid::Uuid::now_v7().to_string(),
             org_name: org_name.trim().to_string(),
@@ -142,7 +165,14 @@ impl Masar {
         made
     }
 
-    fn create_files(path: &Path, founding: Founding, device_name: &str, admin: &str, password: &str, clock: Arc<dyn Clock>) -> Result<(Masar, Created)> {
+    fn create_files(
+        path: &Path,
+        founding: Founding,
+        device_name: &str,
+        admin: &str,
+        password: &str,
+        clock: Arc<dyn Clock>,
+    ) -> Result<(Masar, Created)> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Io {
                 path: dir.display().to_string(),
@@ -159,8 +189,18 @@ impl Masar {
         })?;
         let mut conn = store::open_connection(path, &key, true)?;
         store::migrate(&mut conn)?;
-        let Founding { org_id, org_name, device_id, enrolment } = founding;
-        for (k, v) in [("org_id", &*org_id), ("org_name", &*org_name), ("device_id", &*device_id), ("device_name", device_name)] {
+        let Founding {
+            org_id,
+            org_name,
+            device_id,
+            enrolment,
+        } = founding;
+        for (k, v) in [
+            ("org_id", &*org_id),
+            ("org_name", &*org_name),
+            ("device_id", &*device_id),
+            ("device_name", device_name),
+        ] {
             set_meta(&conn, k, v)?;
         }
         let root = match &enrolment {
@@ -178,9 +218,19 @@ impl Masar {
         keys.save(&key_file)?;
         // The first administrator: an organisation-wide identity, certified here with the
         // root key they take into custody.
-        let user = User { id: uuid::Uuid::now_v7().to_string(), name: admin.to_string(), role: Role::Admin };
+        let user = User {
+            id: uuid::Uuid::now_v7().to_string(),
+            name: admin.to_string(),
+            role: Role::Admin,
+        };
         let now = clock.now().to_rfc3339();
-        let login = Login { key_file: &key_file, user: &user, password, db_key: &key, joined: enrolment.is_some() };
+        let login = Login {
+            key_file: &key_file,
+            user: &user,
+            password,
+            db_key: &key,
+            joined: enrolment.is_some(),
+        };
         let custody = crate::sync::keys::at_login(&conn, &login, Secrets::default(), root, &now)?;
         let mut db = Db::new(conn, path, key, user.clone(), device_id.clone(), clock);
         if let Some(signer) = custody.signer {
@@ -204,25 +254,51 @@ impl Masar {
         store::migrate(&mut conn)?;
         let fresh_root = crate::sync::keys::ensure_founder_keys(&conn)?;
         let row: Option<(String, Option<String>, Option<bool>)> = conn
-            .query_row("SELECT id, role, active FROM users WHERE name = ?1", [user], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .query_row(
+                "SELECT id, role, active FROM users WHERE name = ?1",
+                [user],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .optional()?;
         let (id, role, active) = row.ok_or(AuthError::WrongCredentials)?;
         if active != Some(true) {
             return Err(AuthError::Disabled(user.to_string()).into());
         }
-        let role = role.as_deref().and_then(Role::parse).ok_or(AuthError::WrongCredentials)?;
-        if conn.prepare("SELECT 1 FROM revocations WHERE kind = 'user' AND subject = ?1")?.exists([&id])? {
+        let role = role
+            .as_deref()
+            .and_then(Role::parse)
+            .ok_or(AuthError::WrongCredentials)?;
+        if conn
+            .prepare("SELECT 1 FROM revocations WHERE kind = 'user' AND subject = ?1")?
+            .exists([&id])?
+        {
             return Err(AuthError::Revoked(format!("the account '{user}'")).into());
         }
-        let device_id = meta(&conn, "device_id")?.ok_or_else(|| StoreError::NotADatabase(path.display().to_string()))?;
-        let user = User { id, name: user.to_string(), role };
+        let device_id = meta(&conn, "device_id")?
+            .ok_or_else(|| StoreError::NotADatabase(path.display().to_string()))?;
+        let user = User {
+            id,
+            name: user.to_string(),
+            role,
+        };
         let now = clock.now().to_rfc3339();
-        let login = Login { key_file: &key_file, user: &user, password, db_key: &unlocked.db_key, joined: false };
-        let custody = crate::sync::keys::at_login(&conn, &login, unlocked.secrets, fresh_root, &now)?;
+        let login = Login {
+            key_file: &key_file,
+            user: &user,
+            password,
+            db_key: &unlocked.db_key,
+            joined: false,
+        };
+        let custody =
+            crate::sync::keys::at_login(&conn, &login, unlocked.secrets, fresh_root, &now)?;
         // The role is the one the organisation certified last (it may have changed on
         // another laptop).
         let mut user = user;
-        if let Some(role) = custody.signer.as_ref().and_then(|s| Role::parse(&s.cert.role)) {
+        if let Some(role) = custody
+            .signer
+            .as_ref()
+            .and_then(|s| Role::parse(&s.cert.role))
+        {
             user.role = role;
         }
         let mut db = Db::new(conn, path, unlocked.db_key, user, device_id, clock);
@@ -286,7 +362,11 @@ impl Masar {
 
     /// Where this database stands: who is logged in, its schema, what it holds.
     pub fn status(&self) -> Result<Status> {
-        let count = |table: &str| -> Result<i64> { Ok(self.conn().query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?) };
+        let count = |table: &str| -> Result<i64> {
+            Ok(self
+                .conn()
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?)
+        };
         Ok(Status {
             org_id: meta(self.conn(), "org_id")?.unwrap_or_default(),
             org_name: meta(self.conn(), "org_name")?.unwrap_or_default(),
@@ -305,7 +385,9 @@ impl Masar {
     /// upgraded one.
     pub fn schema_sql(&self) -> Result<Vec<String>> {
         let mut stmt = self.conn().prepare("SELECT type || ' ' || name || ': ' || coalesce(sql, '') FROM sqlite_master ORDER BY type, name")?;
-        let rows = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+        let rows = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
         Ok(rows)
     }
 
@@ -340,7 +422,11 @@ impl Masar {
 
     /// Registers a person and, when `intake_date` is given, their reception interview, in
     /// one transaction.
-    pub fn register_person(&mut self, pairs: &[(String, String)], intake_date: Option<&str>) -> Result<String> {
+    pub fn register_person(
+        &mut self,
+        pairs: &[(String, String)],
+        intake_date: Option<&str>,
+    ) -> Result<String> {
         self.db.register_person(pairs, intake_date)
     }
 
@@ -362,7 +448,11 @@ impl Masar {
 
     /// Hands every person (matching `search`, best matches first) to `f` one at a time:
     /// the whole register without holding it whole.
-    pub fn each_person(&self, search: Option<&str>, f: impl FnMut(Person) -> Result<()>) -> Result<()> {
+    pub fn each_person(
+        &self,
+        search: Option<&str>,
+        f: impl FnMut(Person) -> Result<()>,
+    ) -> Result<()> {
         self.db.each_person(search, f)
     }
 
@@ -372,12 +462,23 @@ impl Masar {
     }
 
     /// Records a reception interview.
-    pub fn add_intake(&mut self, person: &str, date: &str, referral: Option<&str>) -> Result<String> {
+    pub fn add_intake(
+        &mut self,
+        person: &str,
+        date: &str,
+        referral: Option<&str>,
+    ) -> Result<String> {
         self.db.add_intake(person, date, referral)
     }
 
     /// Refers a person to a partner of the organisation's list.
-    pub fn add_referral(&mut self, person: &str, partner: &str, date: &str, status: Option<&str>) -> Result<String> {
+    pub fn add_referral(
+        &mut self,
+        person: &str,
+        partner: &str,
+        date: &str,
+        status: Option<&str>,
+    ) -> Result<String> {
         self.db.add_referral(person, partner, date, status)
     }
 
@@ -389,7 +490,14 @@ impl Masar {
     // Sessions.
 
     /// Creates a session with its attendance list.
-    pub fn add_session(&mut self, kind: &str, date: &str, topic: &str, place: Option<&str>, attendees: &[String]) -> Result<String> {
+    pub fn add_session(
+        &mut self,
+        kind: &str,
+        date: &str,
+        topic: &str,
+        place: Option<&str>,
+        attendees: &[String],
+    ) -> Result<String> {
         self.db.add_session(kind, date, topic, place, attendees)
     }
 
@@ -405,7 +513,12 @@ impl Masar {
 
     /// Marks several persons present and others absent at once (a roster); returns how
     /// many marks changed. An unknown person refuses the whole roster.
-    pub fn set_roster(&mut self, session: &str, present: &[String], absent: &[String]) -> Result<usize> {
+    pub fn set_roster(
+        &mut self,
+        session: &str,
+        present: &[String],
+        absent: &[String],
+    ) -> Result<usize> {
         self.db.set_roster(session, present, absent)
     }
 
@@ -417,7 +530,14 @@ impl Masar {
     // Projects.
 
     /// Creates a project in stage `draft` on `date` (default today) with its members.
-    pub fn add_project(&mut self, title: &str, kind: &str, sector: &str, members: &[String], date: Option<&str>) -> Result<String> {
+    pub fn add_project(
+        &mut self,
+        title: &str,
+        kind: &str,
+        sector: &str,
+        members: &[String],
+        date: Option<&str>,
+    ) -> Result<String> {
         self.db.add_project(title, kind, sector, members, date)
     }
 
@@ -438,12 +558,25 @@ impl Masar {
 
     /// Records the committee's decision: `approved` (with the amount), `rejected`, or
     /// `deferred`.
-    pub fn decide(&mut self, id: &str, decision: &str, date: &str, amount: Option<&str>, remarks: Option<&str>) -> Result<()> {
+    pub fn decide(
+        &mut self,
+        id: &str,
+        decision: &str,
+        date: &str,
+        amount: Option<&str>,
+        remarks: Option<&str>,
+    ) -> Result<()> {
         self.db.decide(id, decision, date, amount, remarks)
     }
 
     /// Adds a line to a project's business plan budget.
-    pub fn add_budget_line(&mut self, project: &str, item: &str, quantity: &str, unit_cost: &str) -> Result<String> {
+    pub fn add_budget_line(
+        &mut self,
+        project: &str,
+        item: &str,
+        quantity: &str,
+        unit_cost: &str,
+    ) -> Result<String> {
         self.db.add_budget_line(project, item, quantity, unit_cost)
     }
 
@@ -464,7 +597,8 @@ impl Masar {
         mode: Option<&str>,
         receipt: Option<&str>,
     ) -> Result<String> {
-        self.db.add_disbursement(project, date, amount, currency, donor, mode, receipt, None)
+        self.db
+            .add_disbursement(project, date, amount, currency, donor, mode, receipt, None)
     }
 
     /// Records a tranche above the amount the committee approved, with the reason
@@ -481,7 +615,16 @@ impl Masar {
         receipt: Option<&str>,
         reason: &str,
     ) -> Result<String> {
-        self.db.add_disbursement(project, date, amount, currency, donor, mode, receipt, Some(reason))
+        self.db.add_disbursement(
+            project,
+            date,
+            amount,
+            currency,
+            donor,
+            mode,
+            receipt,
+            Some(reason),
+        )
     }
 
     /// Takes back the last change of a project's stage while nothing depends on it;
@@ -567,21 +710,39 @@ impl Masar {
     /// Writes an enrolment file for a new laptop (an administrator holding the
     /// organisation's key: one who created or joined it on this laptop), accepted
     /// for `valid_days` (default 7).
-    pub fn enrol(&mut self, out: &Path, passphrase: &str, valid_days: Option<i64>) -> Result<Enrolled> {
+    pub fn enrol(
+        &mut self,
+        out: &Path,
+        passphrase: &str,
+        valid_days: Option<i64>,
+    ) -> Result<Enrolled> {
         let days = valid_days.unwrap_or(crate::sync::keys::ENROLMENT_DAYS);
         let device_id = self.db.enrol(out, passphrase, days)?;
-        Ok(Enrolled { device_id, file: out.display().to_string() })
+        Ok(Enrolled {
+            device_id,
+            file: out.display().to_string(),
+        })
     }
 
     /// Writes a bundle of what readers may lack (see `sync`); `progress` is told as the
     /// changes are written.
-    pub fn export_bundle(&mut self, out: &Path, full: bool, scope: &[Scope], progress: impl FnMut(SyncProgress)) -> Result<Exported> {
+    pub fn export_bundle(
+        &mut self,
+        out: &Path,
+        full: bool,
+        scope: &[Scope],
+        progress: impl FnMut(SyncProgress),
+    ) -> Result<Exported> {
         self.db.export_bundle(out, full, scope, progress)
     }
 
     /// Imports bundles in one transaction, checking each change as it streams in; a
     /// refusal anywhere applies nothing. `progress` is told as changes are read and settled.
-    pub fn import_bundles(&mut self, files: &[&Path], progress: impl FnMut(SyncProgress)) -> Result<Imported> {
+    pub fn import_bundles(
+        &mut self,
+        files: &[&Path],
+        progress: impl FnMut(SyncProgress),
+    ) -> Result<Imported> {
         self.db.import_bundles(files, progress)
     }
 
@@ -630,7 +791,11 @@ impl Masar {
 
     /// Survival of the funded enterprises on `as_of` (today by default), for all of them
     /// and, with `by`, per cohort, sector or sex (`docs/indicators.md`).
-    pub fn survival(&self, as_of: Option<&str>, by: Option<crate::report::SurvivalBy>) -> Result<crate::report::Survival> {
+    pub fn survival(
+        &self,
+        as_of: Option<&str>,
+        by: Option<crate::report::SurvivalBy>,
+    ) -> Result<crate::report::Survival> {
         self.db.survival(as_of, by)
     }
 
@@ -645,13 +810,21 @@ impl Masar {
         pseudonymise: bool,
         out: &std::path::Path,
     ) -> Result<crate::report::ExportDone> {
-        self.db.export_table(table, format, period, pseudonymise, out)
+        self.db
+            .export_table(table, format, period, pseudonymise, out)
     }
 
     /// Writes the report to donors of `[from, to]` (for one donor, or the whole programme)
     /// in `language`, as a PDF or a workbook by `out`'s extension; supervisors and
     /// administrators, recorded with the exports.
-    pub fn donor_report(&self, from: &str, to: &str, donor: Option<&str>, language: crate::report::Language, out: &std::path::Path) -> Result<crate::report::DonorReportDone> {
+    pub fn donor_report(
+        &self,
+        from: &str,
+        to: &str,
+        donor: Option<&str>,
+        language: crate::report::Language,
+        out: &std::path::Path,
+    ) -> Result<crate::report::DonorReportDone> {
         self.db.donor_report((from, to), donor, language, out)
     }
 
@@ -664,12 +837,19 @@ impl Masar {
 
     /// A setting of this user on this laptop (language, …); never synced.
     pub fn preference(&self, key: &str) -> Result<Option<String>> {
-        Ok(meta(self.conn(), &format!("pref:{}:{key}", self.user().id))?)
+        Ok(meta(
+            self.conn(),
+            &format!("pref:{}:{key}", self.user().id),
+        )?)
     }
 
     /// Saves a setting of this user on this laptop.
     pub fn set_preference(&mut self, key: &str, value: &str) -> Result<()> {
-        Ok(set_meta(self.conn(), &format!("pref:{}:{key}", self.user().id), value)?)
+        Ok(set_meta(
+            self.conn(),
+            &format!("pref:{}:{key}", self.user().id),
+            value,
+        )?)
     }
 
     /// Syncs through the sync folder (`folder`, saved as this laptop's, or the one saved
@@ -678,28 +858,45 @@ impl Masar {
     /// still being written (`sync::folder`); with `merged` (a supervisor's laptop), keeps
     /// the merged export that lets bundles be removed and latecomers catch up, rewriting
     /// it when something is new and it is at least that old.
-    pub fn sync_folder(&mut self, folder: Option<&Path>, merged: Option<std::time::Duration>, progress: impl FnMut(SyncProgress)) -> Result<crate::sync::FolderSync> {
+    pub fn sync_folder(
+        &mut self,
+        folder: Option<&Path>,
+        merged: Option<std::time::Duration>,
+        progress: impl FnMut(SyncProgress),
+    ) -> Result<crate::sync::FolderSync> {
         let folder = match folder {
             Some(f) => {
                 let shown = f.display().to_string();
                 set_meta(self.conn(), "sync_folder", &shown)?;
                 f.to_path_buf()
             }
-            None => self.saved_sync_folder()?.ok_or_else(|| InputError::Missing {
-                field: "folder".into(),
-                hint: "choose the sync folder (a network share, a USB stick, a Syncthing folder)".into(),
-            })?,
+            None => self
+                .saved_sync_folder()?
+                .ok_or_else(|| InputError::Missing {
+                    field: "folder".into(),
+                    hint:
+                        "choose the sync folder (a network share, a USB stick, a Syncthing folder)"
+                            .into(),
+                })?,
         };
         let done = self.db.sync_folder(&folder, merged, progress);
         // What went wrong stays to be shown until a sync goes well.
         let problem = match &done {
             Err(e) => Some(e.to_string()),
-            Ok(d) => d.refused.first().map(|r| format!("{} bundle(s) refused; {}: {}", d.refused.len(), r.file, r.reason)),
+            Ok(d) => d.refused.first().map(|r| {
+                format!(
+                    "{} bundle(s) refused; {}: {}",
+                    d.refused.len(),
+                    r.file,
+                    r.reason
+                )
+            }),
         };
         match problem {
             Some(p) => set_meta(self.conn(), "last_sync_error", &p)?,
             None => {
-                self.conn().execute("DELETE FROM meta WHERE key = 'last_sync_error'", [])?;
+                self.conn()
+                    .execute("DELETE FROM meta WHERE key = 'last_sync_error'", [])?;
             }
         }
         done
@@ -708,7 +905,9 @@ impl Masar {
     /// The sync folder saved on this laptop, if any (one setting read, for loops that ask
     /// often).
     pub fn saved_sync_folder(&self) -> Result<Option<PathBuf>> {
-        Ok(meta(self.conn(), "sync_folder")?.filter(|f| !f.trim().is_empty()).map(PathBuf::from))
+        Ok(meta(self.conn(), "sync_folder")?
+            .filter(|f| !f.trim().is_empty())
+            .map(PathBuf::from))
     }
 
     /// Saves the sync folder of this laptop.
@@ -730,39 +929,62 @@ mod tests {
     #[test]
     fn an_upgraded_database_keeps_its_root_key_until_every_user_is_certified() {
         let (_d, mut m) = crate::testing::temp_db();
-        let karim = m.add_user("karim", Role::Counsellor, "karim tailors in Oujda").unwrap();
+        let karim = m
+            .add_user("karim", Role::Counsellor, "karim tailors in Oujda")
+            .unwrap();
         let root = m.db().root_key().unwrap().to_bytes();
         let (path, key) = (m.path().to_path_buf(), m.db().db_key().clone());
         // As a database made before custody: the root key in the database, Karim with no
         // certified key of his own.
-        m.conn().execute("DELETE FROM certs WHERE user = ?1", [&karim]).unwrap();
+        m.conn()
+            .execute("DELETE FROM certs WHERE user = ?1", [&karim])
+            .unwrap();
         set_meta(m.conn(), "org_root_secret", &hex::encode(root)).unwrap();
         let mut file = KeyFile::load(&key_file_path(&path)).unwrap();
-        file.add_user("karim", "karim tailors in Oujda", &key, &Secrets::default()).unwrap();
+        file.add_user("karim", "karim tailors in Oujda", &key, &Secrets::default())
+            .unwrap();
         file.save(&key_file_path(&path)).unwrap();
         drop(m);
         let root_in_db = |m: &Masar| meta(m.conn(), "org_root_secret").unwrap().is_some();
         let admin = Masar::open(&path, "admin", "a long enough passphrase", clock()).unwrap();
-        assert!(root_in_db(&admin), "kept while Karim has no key: he could never get one after");
+        assert!(
+            root_in_db(&admin),
+            "kept while Karim has no key: he could never get one after"
+        );
         drop(admin);
         let mut karim = Masar::open(&path, "karim", "karim tailors in Oujda", clock()).unwrap();
         crate::testing::person(&mut karim, "Amina", "female", "1990-01-01");
-        assert!(!root_in_db(&karim), "every user certified, an administrator holding the root: gone");
+        assert!(
+            !root_in_db(&karim),
+            "every user certified, an administrator holding the root: gone"
+        );
     }
 
     #[test]
     fn a_new_database_opens_with_its_password_and_refuses_another() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("m.db");
-        let (m, _) = Masar::init(&db, "Org", "laptop", "admin", "a long enough passphrase", clock()).unwrap();
+        let (m, _) = Masar::init(
+            &db,
+            "Org",
+            "laptop",
+            "admin",
+            "a long enough passphrase",
+            clock(),
+        )
+        .unwrap();
         drop(m);
         let m = Masar::open(&db, "admin", "a long enough passphrase", clock()).unwrap();
         assert_eq!(m.user().role, Role::Admin);
         assert_eq!(m.schema_version().unwrap(), SCHEMA_VERSION);
         drop(m);
-        let e = Masar::open(&db, "admin", "wrong password", clock()).err().unwrap();
+        let e = Masar::open(&db, "admin", "wrong password", clock())
+            .err()
+            .unwrap();
         assert_eq!(e.to_string(), "wrong user name or password");
-        let e = Masar::open(&db, "nobody", "a long enough passphrase", clock()).err().unwrap();
+        let e = Masar::open(&db, "nobody", "a long enough passphrase", clock())
+            .err()
+            .unwrap();
         assert_eq!(e.to_string(), "wrong user name or password");
     }
 
@@ -770,8 +992,25 @@ mod tests {
     fn init_refuses_to_overwrite_and_leaves_the_old_database_intact() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("m.db");
-        Masar::init(&db, "Org", "laptop", "admin", "a long enough passphrase", clock()).unwrap();
-        let e = Masar::init(&db, "Org2", "laptop", "admin", "other long passphrase", clock()).err().unwrap();
+        Masar::init(
+            &db,
+            "Org",
+            "laptop",
+            "admin",
+            "a long enough passphrase",
+            clock(),
+        )
+        .unwrap();
+        let e = Masar::init(
+            &db,
+            "Org2",
+            "laptop",
+            "admin",
+            "other long passphrase",
+            clock(),
+        )
+        .err()
+        .unwrap();
         assert_eq!(e.code(), "store.already_exists");
         assert!(Masar::open(&db, "admin", "a long enough passphrase", clock()).is_ok());
     }
@@ -780,10 +1019,22 @@ mod tests {
     fn a_database_from_a_newer_version_is_refused_with_a_message_to_update() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("m.db");
-        let (m, _) = Masar::init(&db, "Org", "laptop", "admin", "a long enough passphrase", clock()).unwrap();
-        m.conn().pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+        let (m, _) = Masar::init(
+            &db,
+            "Org",
+            "laptop",
+            "admin",
+            "a long enough passphrase",
+            clock(),
+        )
+        .unwrap();
+        m.conn()
+            .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
         drop(m);
-        let e = Masar::open(&db, "admin", "a long enough passphrase", clock()).err().unwrap();
+        let e = Masar::open(&db, "admin", "a long enough passphrase", clock())
+            .err()
+            .unwrap();
         assert_eq!(e.code(), "store.newer_schema");
         assert!(e.to_string().contains("install the newer version"));
     }
@@ -799,20 +1050,38 @@ mod full_disk {
         let before = m.status().unwrap();
         // Cap the file at its current size: the next page SQLite needs is refused as
         // SQLITE_FULL, which is what a full disk looks like to it.
-        let pages: i64 = m.conn().query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
-        m.conn().pragma_update(None, "max_page_count", pages).unwrap();
+        let pages: i64 = m
+            .conn()
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .unwrap();
+        m.conn()
+            .pragma_update(None, "max_page_count", pages)
+            .unwrap();
         let mut csv = String::from("given,family,sex,born,nationality,phone\n");
         for i in 0..3000 {
-            csv.push_str(&format!("Person{i},Family{i},female,1990-01-01,SYR,06000{i:05}\n"));
+            csv.push_str(&format!(
+                "Person{i},Family{i},female,1990-01-01,SYR,06000{i:05}\n"
+            ));
         }
         let err = m.import_persons_csv(csv.as_bytes()).unwrap_err();
         assert_eq!(err.code(), "store.disk_full", "{err}");
         assert!(err.to_string().contains("free some space"), "{err}");
         let after = m.status().unwrap();
-        assert_eq!((after.persons, after.changes), (before.persons, before.changes));
-        m.conn().pragma_update(None, "max_page_count", 1_073_741_823i64).unwrap();
-        m.add_person(&kv(&[("given", "A"), ("family", "B"), ("sex", "male"), ("born", "1990-01-01"), ("nationality", "SYR")]))
+        assert_eq!(
+            (after.persons, after.changes),
+            (before.persons, before.changes)
+        );
+        m.conn()
+            .pragma_update(None, "max_page_count", 1_073_741_823i64)
             .unwrap();
+        m.add_person(&kv(&[
+            ("given", "A"),
+            ("family", "B"),
+            ("sex", "male"),
+            ("born", "1990-01-01"),
+            ("nationality", "SYR"),
+        ]))
+        .unwrap();
     }
 }
 
@@ -835,7 +1104,8 @@ mod erasure_on_disk {
         let mut data = page[start..PAGE - RESERVE].to_vec();
         let dec = cbc::Decryptor::<aes::Aes256>::new(key.into(), iv.into());
         let blocks = data.len() / 16;
-        let _ = dec.decrypt_padded_mut::<aes::cipher::block_padding::NoPadding>(&mut data[..blocks * 16]);
+        let _ = dec
+            .decrypt_padded_mut::<aes::cipher::block_padding::NoPadding>(&mut data[..blocks * 16]);
         data
     }
 
@@ -871,20 +1141,47 @@ mod erasure_on_disk {
     #[test]
     fn the_root_key_and_signing_keys_are_in_no_page_of_the_database() {
         let (_d, mut m) = temp_db();
-        m.add_user("karim", crate::auth::Role::Counsellor, "karim tailors in Oujda").unwrap();
-        let root = m.db().root_key().expect("the admin holds the root key").to_bytes();
-        let karim = Masar::open(m.path(), "karim", "karim tailors in Oujda", std::sync::Arc::new(crate::clock::SystemClock)).unwrap();
-        assert!(karim.db().root_key().is_none(), "a counsellor's log-in holds no root key");
+        m.add_user(
+            "karim",
+            crate::auth::Role::Counsellor,
+            "karim tailors in Oujda",
+        )
+        .unwrap();
+        let root = m
+            .db()
+            .root_key()
+            .expect("the admin holds the root key")
+            .to_bytes();
+        let karim = Masar::open(
+            m.path(),
+            "karim",
+            "karim tailors in Oujda",
+            std::sync::Arc::new(crate::clock::SystemClock),
+        )
+        .unwrap();
+        assert!(
+            karim.db().root_key().is_none(),
+            "a counsellor's log-in holds no root key"
+        );
         let mut secrets = vec![root];
         for who in [&m, &karim] {
             secrets.push(who.db().signer().expect("a signer").key_bytes());
         }
         let bytes = plain_bytes(&m);
-        assert!(bytes.windows(8).any(|w| w == b"org_name"), "the test's decryption reads the pages");
+        assert!(
+            bytes.windows(8).any(|w| w == b"org_name"),
+            "the test's decryption reads the pages"
+        );
         for secret in secrets {
             let hex_text = hex::encode(secret);
-            assert!(!bytes.windows(32).any(|w| w == secret), "a secret key is in a page");
-            assert!(!String::from_utf8_lossy(&bytes).contains(&hex_text), "a secret key is in a page, as hex");
+            assert!(
+                !bytes.windows(32).any(|w| w == secret),
+                "a secret key is in a page"
+            );
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(&hex_text),
+                "a secret key is in a page, as hex"
+            );
         }
     }
 
@@ -895,24 +1192,43 @@ mod erasure_on_disk {
         let id = m
             .register_person(
                 &kv(&[
-                    ("given", "Zoubida"), ("family", "Qarmouchi"), ("sex", "female"), ("born", "1991-07-19"),
-                    ("nationality", "SYR"), ("phone", "0677123499"), ("occupation", "Zoubida's bakery in Homs"),
+                    ("given", "Zoubida"),
+                    ("family", "Qarmouchi"),
+                    ("sex", "female"),
+                    ("born", "1991-07-19"),
+                    ("nationality", "SYR"),
+                    ("phone", "0677123499"),
+                    ("occupation", "Zoubida's bakery in Homs"),
                 ]),
                 Some("2024-03-01"),
             )
             .unwrap();
-        m.add_intake(&id, "2024-03-02", Some("sent by her cousin Qarmouchi")).unwrap();
-        m.add_referral(&id, "Employment agency", "2024-03-03", None).unwrap();
+        m.add_intake(&id, "2024-03-02", Some("sent by her cousin Qarmouchi"))
+            .unwrap();
+        m.add_referral(&id, "Employment agency", "2024-03-03", None)
+            .unwrap();
         // Another connection holds the database open, as the window does.
-        let other = Masar::open(m.path(), "admin", "a long enough passphrase", std::sync::Arc::new(crate::clock::SystemClock)).unwrap();
+        let other = Masar::open(
+            m.path(),
+            "admin",
+            "a long enough passphrase",
+            std::sync::Arc::new(crate::clock::SystemClock),
+        )
+        .unwrap();
         let before = plain(&m);
         for value in ["zoubida", "qarmouchi", "0677123499", "1991-07-19"] {
-            assert!(before.contains(value), "the test's decryption does not see '{value}' before the erasure");
+            assert!(
+                before.contains(value),
+                "the test's decryption does not see '{value}' before the erasure"
+            );
         }
         m.erase_person(&id).unwrap();
         let after = plain(&m);
         for value in ["zoubida", "qarmouchi", "0677123499", "1991-07-19", "cousin"] {
-            assert!(!after.contains(value), "'{value}' is still in a page of the file or its WAL after the erasure");
+            assert!(
+                !after.contains(value),
+                "'{value}' is still in a page of the file or its WAL after the erasure"
+            );
         }
         drop(other);
     }

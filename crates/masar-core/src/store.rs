@@ -39,21 +39,27 @@ pub fn key_file_path(db: &Path) -> PathBuf {
 
 /// Opens (or, with `create`, makes) the encrypted file with `key` and sets the pragmas
 /// every connection needs.
-pub(crate) fn open_connection(path: &Path, key: &DbKey, create: bool) -> Result<Connection, StoreError> {
+pub(crate) fn open_connection(
+    path: &Path,
+    key: &DbKey,
+    create: bool,
+) -> Result<Connection, StoreError> {
     let flags = if create {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
     } else {
         OpenFlags::SQLITE_OPEN_READ_WRITE
     };
     let shown = path.display().to_string();
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| match e.sqlite_error_code() {
-        Some(ErrorCode::CannotOpen) => StoreError::NotFound(shown.clone()),
-        _ => StoreError::from(e),
-    })?;
+    let conn =
+        Connection::open_with_flags(path, flags).map_err(|e| match e.sqlite_error_code() {
+            Some(ErrorCode::CannotOpen) => StoreError::NotFound(shown.clone()),
+            _ => StoreError::from(e),
+        })?;
     // The key must be the first statement; a raw key skips SQLCipher's own KDF, since the
     // key is already random.
     conn.pragma_update(None, "key", &*key.sqlcipher_literal())?;
-    let check: rusqlite::Result<i64> = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0));
+    let check: rusqlite::Result<i64> =
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0));
     if let Err(e) = check {
         return Err(match e.sqlite_error_code() {
             Some(ErrorCode::NotADatabase) => StoreError::NotADatabase(shown),
@@ -80,7 +86,10 @@ pub(crate) fn open_connection(path: &Path, key: &DbKey, create: bool) -> Result<
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found > SCHEMA_VERSION {
-        return Err(StoreError::NewerSchema { found, supported: SCHEMA_VERSION });
+        return Err(StoreError::NewerSchema {
+            found,
+            supported: SCHEMA_VERSION,
+        });
     }
     if found == SCHEMA_VERSION {
         return Ok(());
@@ -88,7 +97,12 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     // A full disk or a busy file is said as such; anything else names the failed step.
     let failed = |step: i64| {
         move |e: rusqlite::Error| match StoreError::from(e) {
-            StoreError::Sqlite(e) => StoreError::MigrationFailed { from: found, to: SCHEMA_VERSION, step, reason: e.to_string() },
+            StoreError::Sqlite(e) => StoreError::MigrationFailed {
+                from: found,
+                to: SCHEMA_VERSION,
+                step,
+                reason: e.to_string(),
+            },
             other => other,
         }
     };
@@ -97,7 +111,8 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     for (i, step) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let n = (i + 1) as i64;
         tx.execute_batch(step).map_err(failed(n))?;
-        tx.pragma_update(None, "user_version", n).map_err(failed(n))?;
+        tx.pragma_update(None, "user_version", n)
+            .map_err(failed(n))?;
     }
     // Steps that SQL alone cannot take (folding is Rust's).
     if found < 5 {
@@ -129,7 +144,10 @@ pub(crate) fn meta_i64(conn: &Connection, key: &str) -> Result<Option<i64>, Stor
             .trim()
             .parse()
             .map(Some)
-            .map_err(|_| StoreError::Corrupt { what: format!("setting '{key}'"), value: text }),
+            .map_err(|_| StoreError::Corrupt {
+                what: format!("setting '{key}'"),
+                value: text,
+            }),
     }
 }
 
@@ -173,7 +191,8 @@ mod tests {
     #[test]
     fn a_setting_that_is_not_a_number_is_an_error_not_a_zero() {
         let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT)").unwrap();
+        conn.execute_batch("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT)")
+            .unwrap();
         assert_eq!(meta_i64(&conn, "hlc").unwrap(), None);
         set_meta(&conn, "hlc", "42").unwrap();
         assert_eq!(meta_i64(&conn, "hlc").unwrap(), Some(42));
@@ -193,20 +212,33 @@ mod tests {
         let db = dir.path().join("masar.db");
         std::fs::copy(fixture.join("masar.db"), &db).unwrap();
         std::fs::copy(fixture.join("masar.db.keys"), key_file_path(&db)).unwrap();
-        let key = crate::keys::KeyFile::load(&key_file_path(&db)).unwrap().unwrap_for("admin", "fixture-password").unwrap().db_key;
+        let key = crate::keys::KeyFile::load(&key_file_path(&db))
+            .unwrap()
+            .unwrap_for("admin", "fixture-password")
+            .unwrap()
+            .db_key;
         // The sabotage is made and committed first, then the file's bytes are taken.
         {
             let conn = open_connection(&db, &key, false).unwrap();
-            conn.execute_batch("CREATE TABLE device_numbers(x); PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+            conn.execute_batch("CREATE TABLE device_numbers(x); PRAGMA wal_checkpoint(TRUNCATE);")
+                .unwrap();
         }
         let before = std::fs::read(&db).unwrap();
-        let persons = |conn: &Connection| -> i64 { conn.query_row("SELECT count(*) FROM persons", [], |r| r.get(0)).unwrap() };
+        let persons = |conn: &Connection| -> i64 {
+            conn.query_row("SELECT count(*) FROM persons", [], |r| r.get(0))
+                .unwrap()
+        };
         let mut conn = open_connection(&db, &key, false).unwrap();
         let held = persons(&conn);
         let e = migrate(&mut conn).unwrap_err();
         assert_eq!(e.code(), "store.migration_failed");
         let message = e.to_string();
-        for part in ["from schema 6 to", "step 7 failed", "device_numbers", "nothing was changed"] {
+        for part in [
+            "from schema 6 to",
+            "step 7 failed",
+            "device_numbers",
+            "nothing was changed",
+        ] {
             assert!(message.contains(part), "{part}: {message}");
         }
         assert_eq!(crate::Error::from(e).class(), crate::ErrorClass::Damaged);
@@ -225,21 +257,44 @@ mod tests {
     fn space_per_person_by_table_and_index() {
         let (_d, mut m) = crate::testing::temp_db();
         let persons = 10_000;
-        let mut csv = String::from("given,family,sex,born,nationality,city,phone,unhcr_id,intake_date\n");
+        let mut csv =
+            String::from("given,family,sex,born,nationality,city,phone,unhcr_id,intake_date\n");
         for i in 0..persons {
-            csv.push_str(&format!("Given{i},Family{},female,1990-01-01,SYR,Rabat,06{i:08},250-{i:05}C,2024-05-0{}\n", i % 100, 1 + i % 9));
+            csv.push_str(&format!(
+                "Given{i},Family{},female,1990-01-01,SYR,Rabat,06{i:08},250-{i:05}C,2024-05-0{}\n",
+                i % 100,
+                1 + i % 9
+            ));
         }
         m.import_persons_csv(csv.as_bytes()).expect("import");
-        m.conn().execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").expect("checkpoint");
+        m.conn()
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .expect("checkpoint");
         let mut stmt = m.conn().prepare("SELECT name, sum(pgsize), sum(payload), sum(unused) FROM dbstat GROUP BY name ORDER BY 2 DESC").expect("dbstat");
-        let rows: Vec<(String, i64, i64, i64)> =
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).expect("rows").collect::<rusqlite::Result<_>>().expect("rows");
+        let rows: Vec<(String, i64, i64, i64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .expect("rows")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows");
         let total: i64 = rows.iter().map(|(_, b, _, _)| b).sum();
         for (name, bytes, payload, unused) in &rows {
             let per = |b: &i64| *b as f64 / persons as f64;
-            println!("{name:40} {:8.0} bytes per person ({:.0} of payload, {:.0} unused)", per(bytes), per(payload), per(unused));
+            println!(
+                "{name:40} {:8.0} bytes per person ({:.0} of payload, {:.0} unused)",
+                per(bytes),
+                per(payload),
+                per(unused)
+            );
         }
-        println!("{:40} {:8.0} bytes per person", "in all", total as f64 / persons as f64);
-        assert!(total / persons <= 3_300, "{} bytes per person", total / persons);
+        println!(
+            "{:40} {:8.0} bytes per person",
+            "in all",
+            total as f64 / persons as f64
+        );
+        assert!(
+            total / persons <= 3_300,
+            "{} bytes per person",
+            total / persons
+        );
     }
 }

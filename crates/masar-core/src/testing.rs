@@ -10,10 +10,28 @@ use crate::masar::Masar;
 pub(crate) fn temp_db() -> (tempfile::TempDir, Masar) {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let clock: Arc<dyn Clock> = Arc::new(FixedClock(
-        chrono::NaiveDate::from_ymd_opt(2024, 6, 1).and_then(|d| d.and_hms_opt(12, 0, 0)).expect("a date").and_utc(),
+        chrono::NaiveDate::from_ymd_opt(2024, 6, 1)
+            .and_then(|d| d.and_hms_opt(12, 0, 0))
+            .expect("a date")
+            .and_utc(),
     ));
-    let (mut m, _) = Masar::init(&dir.path().join("t.db"), "Org", "laptop", "admin", "a long enough passphrase", clock).expect("init");
-    for (list, name) in [("donor", "EU"), ("donor", "Japan"), ("sector", "food"), ("sector", "crafts"), ("currency", "MAD"), ("currency", "EUR")] {
+    let (mut m, _) = Masar::init(
+        &dir.path().join("t.db"),
+        "Org",
+        "laptop",
+        "admin",
+        "a long enough passphrase",
+        clock,
+    )
+    .expect("init");
+    for (list, name) in [
+        ("donor", "EU"),
+        ("donor", "Japan"),
+        ("sector", "food"),
+        ("sector", "crafts"),
+        ("currency", "MAD"),
+        ("currency", "EUR"),
+    ] {
         m.add_reference(list, name).expect("reference");
     }
     (dir, m)
@@ -21,11 +39,20 @@ pub(crate) fn temp_db() -> (tempfile::TempDir, Masar) {
 
 /// Key-value pairs from string literals.
 pub(crate) fn kv(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 /// A person with the required fields.
 pub(crate) fn person(m: &mut Masar, given: &str, sex: &str, born: &str) -> String {
-    m.add_person(&kv(&[("given", given), ("family", "Test"), ("sex", sex), ("born", born), ("nationality", "SYR")]))
-        .expect("a person")
+    m.add_person(&kv(&[
+        ("given", given),
+        ("family", "Test"),
+        ("sex", sex),
+        ("born", born),
+        ("nationality", "SYR"),
+    ]))
+    .expect("a person")
 }

@@ -66,7 +66,16 @@ fn signature(hex_text: &str) -> Option<Signature> {
 
 impl AuthorCert {
     fn message(&self) -> Vec<u8> {
-        let fields = ("masar-author-cert/2", &self.org, &self.user, &self.name, &self.role, &self.device, &self.public_key, &self.issued);
+        let fields = (
+            "masar-author-cert/2",
+            &self.org,
+            &self.user,
+            &self.name,
+            &self.role,
+            &self.device,
+            &self.public_key,
+            &self.issued,
+        );
         let mut m = serde_json::to_vec(&fields).unwrap_or_default();
         if self.joined {
             m.extend_from_slice(b"/joined");
@@ -76,7 +85,16 @@ impl AuthorCert {
 
     /// Certifies `key` for `user` with `role` on `device`, with the root key.
     #[allow(clippy::too_many_arguments)]
-    pub fn issue(root: &SigningKey, org: &str, user: &str, name: &str, role: Role, device: &str, key: &VerifyingKey, issued: &str) -> AuthorCert {
+    pub fn issue(
+        root: &SigningKey,
+        org: &str,
+        user: &str,
+        name: &str,
+        role: Role,
+        device: &str,
+        key: &VerifyingKey,
+        issued: &str,
+    ) -> AuthorCert {
         let mut cert = AuthorCert {
             id: String::new(),
             org: org.into(),
@@ -107,11 +125,24 @@ impl AuthorCert {
     /// The same key with another role, issued now by the root.
     pub fn with_role(&self, root: &SigningKey, role: Role, issued: &str) -> Option<AuthorCert> {
         let key = verifying_key(&self.public_key)?;
-        Some(AuthorCert::issue(root, &self.org, &self.user, &self.name, role, &self.device, &key, issued))
+        Some(AuthorCert::issue(
+            root,
+            &self.org,
+            &self.user,
+            &self.name,
+            role,
+            &self.device,
+            &key,
+            issued,
+        ))
     }
 
     /// The key and role it certifies, if the root of `org` signed it; else why not.
-    pub fn verify(&self, root: &VerifyingKey, org: &str) -> Result<(VerifyingKey, Role), &'static str> {
+    pub fn verify(
+        &self,
+        root: &VerifyingKey,
+        org: &str,
+    ) -> Result<(VerifyingKey, Role), &'static str> {
         if self.org != org {
             return Err("its certificate belongs to another organisation");
         }
@@ -120,7 +151,8 @@ impl AuthorCert {
             return Err("its certificate's id does not match its contents");
         }
         let sig = signature(&self.signature).ok_or("its certificate's signature is malformed")?;
-        root.verify(&message, &sig).map_err(|_| "its certificate was not issued by this organisation's administrators")?;
+        root.verify(&message, &sig)
+            .map_err(|_| "its certificate was not issued by this organisation's administrators")?;
         let key = verifying_key(&self.public_key).ok_or("its certificate names a malformed key")?;
         let role = Role::parse(&self.role).ok_or("its certificate names an unknown role")?;
         Ok((key, role))
@@ -141,14 +173,17 @@ pub struct Signer {
 
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Signer").field("cert", &self.cert.id).finish_non_exhaustive()
+        f.debug_struct("Signer")
+            .field("cert", &self.cert.id)
+            .finish_non_exhaustive()
     }
 }
 
 impl Signer {
     /// Pairs a key with its certificate; refuses a key the certificate does not name.
     pub fn new(cert: AuthorCert, key: SigningKey) -> Option<Signer> {
-        (hex::encode(key.verifying_key().as_bytes()) == cert.public_key).then_some(Signer { cert, key })
+        (hex::encode(key.verifying_key().as_bytes()) == cert.public_key)
+            .then_some(Signer { cert, key })
     }
 
     /// The key's bytes, for the test that looks for it in the database's pages.
@@ -200,7 +235,10 @@ pub fn commit_id_of_message(message: &[u8]) -> String {
 /// Checks many commit signatures at once; false if any fails.
 pub fn verify_commits(items: &[(Vec<u8>, [u8; 64], VerifyingKey)]) -> bool {
     let messages: Vec<&[u8]> = items.iter().map(|(m, _, _)| m.as_slice()).collect();
-    let signatures: Vec<Signature> = items.iter().map(|(_, s, _)| Signature::from_bytes(s)).collect();
+    let signatures: Vec<Signature> = items
+        .iter()
+        .map(|(_, s, _)| Signature::from_bytes(s))
+        .collect();
     let keys: Vec<VerifyingKey> = items.iter().map(|(_, _, k)| *k).collect();
     ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok()
 }
@@ -210,7 +248,12 @@ pub fn verify_commits(items: &[(Vec<u8>, [u8; 64], VerifyingKey)]) -> bool {
 /// cannot be turned back into it by guessing. The field is in it, so two fields of one
 /// record that share a salt and a value do not show it.
 pub fn value_commitment(salt: Option<&[u8]>, field: &str, value: &str) -> [u8; 32] {
-    sha256(&[b"masar-value/2", salt.unwrap_or_default(), field.as_bytes(), value.as_bytes()])
+    sha256(&[
+        b"masar-value/2",
+        salt.unwrap_or_default(),
+        field.as_bytes(),
+        value.as_bytes(),
+    ])
 }
 
 /// The hash of a change's signed parts, as a list of byte strings.
@@ -257,14 +300,40 @@ pub struct Revocation {
 
 impl Revocation {
     fn message(&self) -> Vec<u8> {
-        serde_json::to_vec(&("masar-revocation/2", &self.org, self.kind, &self.subject, self.after, &self.kept, &self.issued)).unwrap_or_default()
+        serde_json::to_vec(&(
+            "masar-revocation/2",
+            &self.org,
+            self.kind,
+            &self.subject,
+            self.after,
+            &self.kept,
+            &self.issued,
+        ))
+        .unwrap_or_default()
     }
 
     /// Signs a revocation with the root key.
-    pub fn issue(root: &SigningKey, org: &str, kind: Revoked, subject: &str, after: i64, mut kept: Vec<String>, issued: &str) -> Revocation {
+    pub fn issue(
+        root: &SigningKey,
+        org: &str,
+        kind: Revoked,
+        subject: &str,
+        after: i64,
+        mut kept: Vec<String>,
+        issued: &str,
+    ) -> Revocation {
         kept.sort();
         kept.dedup();
-        let mut r = Revocation { id: String::new(), org: org.into(), kind, subject: subject.into(), after, kept, issued: issued.into(), signature: String::new() };
+        let mut r = Revocation {
+            id: String::new(),
+            org: org.into(),
+            kind,
+            subject: subject.into(),
+            after,
+            kept,
+            issued: issued.into(),
+            signature: String::new(),
+        };
         let message = r.message();
         r.id = id_of(&message);
         r.signature = hex::encode(root.sign(&message).to_bytes());
@@ -273,7 +342,9 @@ impl Revocation {
 
     /// Whether a commit of its subject stays valid.
     pub fn keeps(&self, commit: &str) -> bool {
-        self.kept.binary_search_by(|k| k.as_str().cmp(commit)).is_ok()
+        self.kept
+            .binary_search_by(|k| k.as_str().cmp(commit))
+            .is_ok()
     }
 
     /// Whether the root of `org` signed it.
@@ -297,15 +368,45 @@ mod tests {
     fn a_certificate_checks_only_under_its_root_and_unchanged() {
         let root = key(1);
         let user = key(2);
-        let cert = AuthorCert::issue(&root, "org", "u1", "amina", Role::Counsellor, "dev", &user.verifying_key(), "t");
-        assert_eq!(cert.verify(&root.verifying_key(), "org").map(|(_, r)| r), Ok(Role::Counsellor));
-        assert!(cert.verify(&key(3).verifying_key(), "org").is_err(), "another root");
-        assert!(cert.verify(&root.verifying_key(), "other").is_err(), "another organisation");
+        let cert = AuthorCert::issue(
+            &root,
+            "org",
+            "u1",
+            "amina",
+            Role::Counsellor,
+            "dev",
+            &user.verifying_key(),
+            "t",
+        );
+        assert_eq!(
+            cert.verify(&root.verifying_key(), "org").map(|(_, r)| r),
+            Ok(Role::Counsellor)
+        );
+        assert!(
+            cert.verify(&key(3).verifying_key(), "org").is_err(),
+            "another root"
+        );
+        assert!(
+            cert.verify(&root.verifying_key(), "other").is_err(),
+            "another organisation"
+        );
         let mut promoted = cert.clone();
         promoted.role = "admin".into();
-        assert!(promoted.verify(&root.verifying_key(), "org").is_err(), "a role edited in");
+        assert!(
+            promoted.verify(&root.verifying_key(), "org").is_err(),
+            "a role edited in"
+        );
         // Minted by a user's own key instead of the root.
-        let minted = AuthorCert::issue(&user, "org", "u1", "amina", Role::Admin, "dev", &user.verifying_key(), "t");
+        let minted = AuthorCert::issue(
+            &user,
+            "org",
+            "u1",
+            "amina",
+            Role::Admin,
+            "dev",
+            &user.verifying_key(),
+            "t",
+        );
         assert!(minted.verify(&root.verifying_key(), "org").is_err());
     }
 
@@ -313,16 +414,36 @@ mod tests {
     fn commits_verify_in_a_batch_and_one_bad_signature_fails_it() {
         let root = key(1);
         let k = key(2);
-        let cert = AuthorCert::issue(&root, "org", "u", "n", Role::Admin, "d", &k.verifying_key(), "t");
+        let cert = AuthorCert::issue(
+            &root,
+            "org",
+            "u",
+            "n",
+            Role::Admin,
+            "d",
+            &k.verifying_key(),
+            "t",
+        );
         let signer = Signer::new(cert.clone(), k.clone()).expect("pair");
         let digests = [[7u8; 32], [8u8; 32]];
         let (id, sig) = signer.sign_commit(&digests);
         assert_eq!(id, commit_id("org", &cert.id, &digests));
-        let good = (commit_message("org", &cert.id, &digests), sig, k.verifying_key());
+        let good = (
+            commit_message("org", &cert.id, &digests),
+            sig,
+            k.verifying_key(),
+        );
         assert!(verify_commits(&[good.clone(), good.clone()]));
-        let bad = (commit_message("org", &cert.id, &[[9u8; 32]]), sig, k.verifying_key());
+        let bad = (
+            commit_message("org", &cert.id, &[[9u8; 32]]),
+            sig,
+            k.verifying_key(),
+        );
         assert!(!verify_commits(&[good, bad]));
-        assert!(Signer::new(cert, key(5)).is_none(), "a key the certificate does not name");
+        assert!(
+            Signer::new(cert, key(5)).is_none(),
+            "a key the certificate does not name"
+        );
     }
 }
 
@@ -334,7 +455,9 @@ pub fn agreement_secret(device: &SigningKey) -> zeroize::Zeroizing<[u8; 32]> {
 
 /// The public half of [`agreement_secret`], hex: what a device certificate carries.
 pub fn agreement_public(device: &SigningKey) -> String {
-    hex::encode(curve25519_dalek::MontgomeryPoint::mul_base_clamped(*agreement_secret(device)).to_bytes())
+    hex::encode(
+        curve25519_dalek::MontgomeryPoint::mul_base_clamped(*agreement_secret(device)).to_bytes(),
+    )
 }
 
 /// A bundle key sealed to one device's agreement key.
@@ -365,45 +488,108 @@ pub struct Keyring {
     pub signature: String,
 }
 
-fn envelope_key(shared: &[u8; 32], ephemeral: &[u8; 32], recipient: &[u8; 32], org: &str, epoch: u32, device: &str) -> [u8; 32] {
-    sha256(&[b"masar-keyring/2", shared, ephemeral, recipient, org.as_bytes(), &epoch.to_le_bytes(), device.as_bytes()])
+fn envelope_key(
+    shared: &[u8; 32],
+    ephemeral: &[u8; 32],
+    recipient: &[u8; 32],
+    org: &str,
+    epoch: u32,
+    device: &str,
+) -> [u8; 32] {
+    sha256(&[
+        b"masar-keyring/2",
+        shared,
+        ephemeral,
+        recipient,
+        org.as_bytes(),
+        &epoch.to_le_bytes(),
+        device.as_bytes(),
+    ])
 }
 
 impl Keyring {
     fn message(&self) -> Vec<u8> {
-        serde_json::to_vec(&("masar-keyring/2", &self.org, self.epoch, &self.envelopes, &self.issued)).unwrap_or_default()
+        serde_json::to_vec(&(
+            "masar-keyring/2",
+            &self.org,
+            self.epoch,
+            &self.envelopes,
+            &self.issued,
+        ))
+        .unwrap_or_default()
     }
 
     /// Seals `key` to each `(device, agreement public key hex)` and signs the whole with the root.
-    pub fn issue(root: &SigningKey, org: &str, epoch: u32, key: &[u8; 32], devices: &[(String, String)], issued: &str) -> Keyring {
+    pub fn issue(
+        root: &SigningKey,
+        org: &str,
+        epoch: u32,
+        key: &[u8; 32],
+        devices: &[(String, String)],
+        issued: &str,
+    ) -> Keyring {
         use chacha20poly1305::aead::{Aead, KeyInit, Payload};
         use rand::RngCore;
         let mut envelopes = Vec::new();
         for (device, public_hex) in devices {
-            let Some(recipient) = hex::decode(public_hex).ok().and_then(|b| <[u8; 32]>::try_from(b).ok()) else { continue };
+            let Some(recipient) = hex::decode(public_hex)
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            else {
+                continue;
+            };
             let mut eph = zeroize::Zeroizing::new([0u8; 32]);
             rand::rngs::OsRng.fill_bytes(&mut *eph);
             let ephemeral = curve25519_dalek::MontgomeryPoint::mul_base_clamped(*eph).to_bytes();
-            let shared = zeroize::Zeroizing::new(curve25519_dalek::MontgomeryPoint(recipient).mul_clamped(*eph).to_bytes());
-            let k = zeroize::Zeroizing::new(envelope_key(&shared, &ephemeral, &recipient, org, epoch, device));
+            let shared = zeroize::Zeroizing::new(
+                curve25519_dalek::MontgomeryPoint(recipient)
+                    .mul_clamped(*eph)
+                    .to_bytes(),
+            );
+            let k = zeroize::Zeroizing::new(envelope_key(
+                &shared, &ephemeral, &recipient, org, epoch, device,
+            ));
             let mut nonce = [0u8; 24];
             rand::rngs::OsRng.fill_bytes(&mut nonce);
             let aead = chacha20poly1305::XChaCha20Poly1305::new((&*k).into());
-            let Ok(sealed) = aead.encrypt(chacha20poly1305::XNonce::from_slice(&nonce), Payload { msg: key, aad: device.as_bytes() }) else { continue };
-            envelopes.push(Envelope { device: device.clone(), ephemeral: hex::encode(ephemeral), sealed: hex::encode([&nonce[..], &sealed].concat()) });
+            let Ok(sealed) = aead.encrypt(
+                chacha20poly1305::XNonce::from_slice(&nonce),
+                Payload {
+                    msg: key,
+                    aad: device.as_bytes(),
+                },
+            ) else {
+                continue;
+            };
+            envelopes.push(Envelope {
+                device: device.clone(),
+                ephemeral: hex::encode(ephemeral),
+                sealed: hex::encode([&nonce[..], &sealed].concat()),
+            });
         }
-        let mut ring = Keyring { org: org.into(), epoch, envelopes, issued: issued.into(), signature: String::new() };
+        let mut ring = Keyring {
+            org: org.into(),
+            epoch,
+            envelopes,
+            issued: issued.into(),
+            signature: String::new(),
+        };
         ring.signature = hex::encode(root.sign(&ring.message()).to_bytes());
         ring
     }
 
     /// Whether the root of `org` signed it.
     pub fn verify(&self, root: &VerifyingKey, org: &str) -> bool {
-        self.org == org && signature(&self.signature).is_some_and(|s| root.verify(&self.message(), &s).is_ok())
+        self.org == org
+            && signature(&self.signature).is_some_and(|s| root.verify(&self.message(), &s).is_ok())
     }
 
     /// The bundle key, if this keyring carries it for `device` (whose signing key is given).
-    pub fn open_for(&self, device: &str, device_key: &SigningKey) -> Option<zeroize::Zeroizing<[u8; 32]>> {
+    pub fn open_for(
+        &self,
+        device: &str,
+        device_key: &SigningKey,
+    ) -> Option<zeroize::Zeroizing<[u8; 32]>> {
         use chacha20poly1305::aead::{Aead, KeyInit, Payload};
         let env = self.envelopes.iter().find(|e| e.device == device)?;
         let ephemeral: [u8; 32] = hex::decode(&env.ephemeral).ok()?.try_into().ok()?;
@@ -413,10 +599,25 @@ impl Keyring {
         }
         let secret = agreement_secret(device_key);
         let recipient = curve25519_dalek::MontgomeryPoint::mul_base_clamped(*secret).to_bytes();
-        let shared = zeroize::Zeroizing::new(curve25519_dalek::MontgomeryPoint(ephemeral).mul_clamped(*secret).to_bytes());
-        let k = zeroize::Zeroizing::new(envelope_key(&shared, &ephemeral, &recipient, &self.org, self.epoch, device));
+        let shared = zeroize::Zeroizing::new(
+            curve25519_dalek::MontgomeryPoint(ephemeral)
+                .mul_clamped(*secret)
+                .to_bytes(),
+        );
+        let k = zeroize::Zeroizing::new(envelope_key(
+            &shared, &ephemeral, &recipient, &self.org, self.epoch, device,
+        ));
         let aead = chacha20poly1305::XChaCha20Poly1305::new((&*k).into());
-        let plain = zeroize::Zeroizing::new(aead.decrypt(chacha20poly1305::XNonce::from_slice(&sealed[..24]), Payload { msg: &sealed[24..], aad: device.as_bytes() }).ok()?);
+        let plain = zeroize::Zeroizing::new(
+            aead.decrypt(
+                chacha20poly1305::XNonce::from_slice(&sealed[..24]),
+                Payload {
+                    msg: &sealed[24..],
+                    aad: device.as_bytes(),
+                },
+            )
+            .ok()?,
+        );
         let key: [u8; 32] = plain.as_slice().try_into().ok()?;
         Some(zeroize::Zeroizing::new(key))
     }
@@ -429,9 +630,23 @@ mod keyring_tests {
     #[test]
     fn a_keyring_opens_for_the_devices_it_names_and_for_no_other() {
         let root = SigningKey::from_bytes(&[1; 32]);
-        let (a, b, c) = (SigningKey::from_bytes(&[2; 32]), SigningKey::from_bytes(&[3; 32]), SigningKey::from_bytes(&[4; 32]));
+        let (a, b, c) = (
+            SigningKey::from_bytes(&[2; 32]),
+            SigningKey::from_bytes(&[3; 32]),
+            SigningKey::from_bytes(&[4; 32]),
+        );
         let key = [9u8; 32];
-        let ring = Keyring::issue(&root, "org", 1, &key, &[("a".into(), agreement_public(&a)), ("b".into(), agreement_public(&b))], "t");
+        let ring = Keyring::issue(
+            &root,
+            "org",
+            1,
+            &key,
+            &[
+                ("a".into(), agreement_public(&a)),
+                ("b".into(), agreement_public(&b)),
+            ],
+            "t",
+        );
         assert!(ring.verify(&root.verifying_key(), "org"));
         assert_eq!(ring.open_for("a", &a).as_deref(), Some(&key));
         assert_eq!(ring.open_for("b", &b).as_deref(), Some(&key));

@@ -6,14 +6,15 @@
 use std::path::Path;
 
 use chrono::NaiveDate;
-use rust_decimal::Decimal;
 use rusqlite::{params, OptionalExtension};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::auth::Permission;
 use crate::domain::{
-    BudgetSummary, Disbursement, FollowUp, Person, Project, ProjectRules, Record, Session, StageEvent, DECISIONS,
+    BudgetSummary, Disbursement, FollowUp, Person, Project, ProjectRules, Record, Session,
+    StageEvent, DECISIONS,
 };
 use crate::error::StoreError;
 use crate::fold::fold;
@@ -60,7 +61,14 @@ pub struct AppInfo {
 impl AppInfo {
     /// The facts about the database at `db`, on a system speaking `system_language`.
     pub fn new(db: &Path, demo: bool, system_language: Option<String>) -> AppInfo {
-        AppInfo { db: db.display().to_string(), exists: db.exists(), demo, versions: Versions::current(), system_language, log_folder: None }
+        AppInfo {
+            db: db.display().to_string(),
+            exists: db.exists(),
+            demo,
+            versions: Versions::current(),
+            system_language,
+            log_folder: None,
+        }
     }
 }
 
@@ -177,13 +185,29 @@ impl Choices {
             reference_lists: strings(schema::REFERENCE_LISTS),
             roles: strings(schema::ROLES),
             decisions: strings(DECISIONS),
-            dimensions: Dimension::ALL.iter().map(|d| d.as_str().to_string()).collect(),
+            dimensions: Dimension::ALL
+                .iter()
+                .map(|d| d.as_str().to_string())
+                .collect(),
             indicators: strings(&crate::report::INDICATORS),
-            countries: schema::COUNTRIES.iter().map(|(a3, a2)| ((*a3).to_string(), (*a2).to_string())).collect(),
+            countries: schema::COUNTRIES
+                .iter()
+                .map(|(a3, a2)| ((*a3).to_string(), (*a2).to_string()))
+                .collect(),
             person_required: strings(crate::domain::PERSON_REQUIRED),
-            export_tables: ExportTable::ALL.iter().map(|t| t.as_str().to_string()).collect(),
-            person_level_tables: ExportTable::ALL.iter().filter(|t| t.person_level()).map(|t| t.as_str().to_string()).collect(),
-            export_formats: ExportFormat::ALL.iter().map(|f| f.as_str().to_string()).collect(),
+            export_tables: ExportTable::ALL
+                .iter()
+                .map(|t| t.as_str().to_string())
+                .collect(),
+            person_level_tables: ExportTable::ALL
+                .iter()
+                .filter(|t| t.person_level())
+                .map(|t| t.as_str().to_string())
+                .collect(),
+            export_formats: ExportFormat::ALL
+                .iter()
+                .map(|f| f.as_str().to_string())
+                .collect(),
         }
     }
 }
@@ -338,7 +362,12 @@ pub struct ProjectsPage {
 }
 
 fn refused_sort(value: &str, options: &[&str]) -> crate::Error {
-    crate::error::InputError::invalid("sort", value, crate::error::Problem::NotOneOf(options.iter().map(|o| (*o).to_string()).collect())).into()
+    crate::error::InputError::invalid(
+        "sort",
+        value,
+        crate::error::Problem::NotOneOf(options.iter().map(|o| (*o).to_string()).collect()),
+    )
+    .into()
 }
 
 /// One project with members, plan, stages, tranches, visits, and what may be done next.
@@ -527,7 +556,13 @@ fn date(text: Option<String>) -> Result<Option<NaiveDate>> {
         None => Ok(None),
         Some(t) => NaiveDate::parse_from_str(&t, "%Y-%m-%d")
             .map(Some)
-            .map_err(|_| StoreError::Corrupt { what: "date".into(), value: t }.into()),
+            .map_err(|_| {
+                StoreError::Corrupt {
+                    what: "date".into(),
+                    value: t,
+                }
+                .into()
+            }),
     }
 }
 
@@ -561,13 +596,19 @@ impl Masar {
 
     /// The persons this user registered, most recent first.
     pub fn caseload(&self, limit: usize) -> Result<Vec<Person>> {
-        Person::select(self.conn(), "WHERE t.counsellor = ?1 ORDER BY t.id DESC LIMIT ?2", params![self.user().id, limit as i64])
+        Person::select(
+            self.conn(),
+            "WHERE t.counsellor = ?1 ORDER BY t.id DESC LIMIT ?2",
+            params![self.user().id, limit as i64],
+        )
     }
 
     /// Sessions, latest first, with how many attended.
     pub fn sessions_view(&self) -> Result<Vec<SessionTile>> {
         let sessions = Session::select(self.conn(), "ORDER BY t.date DESC, t.id", [])?;
-        let mut stmt = self.conn().prepare_cached("SELECT count(*) FROM attendance WHERE session_id = ?1 AND present = 1")?;
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT count(*) FROM attendance WHERE session_id = ?1 AND present = 1",
+        )?;
         let mut out = Vec::with_capacity(sessions.len());
         for session in sessions {
             let attendees: i64 = stmt.query_row([&session.id], |r| r.get(0))?;
@@ -600,8 +641,15 @@ impl Masar {
         let projects = Project::select(self.conn(), "ORDER BY t.stage_date DESC, t.id", [])?;
         let mut out = Vec::with_capacity(projects.len());
         for project in projects {
-            let member_names = self.members(&project.id)?.iter().map(Person::display_name).collect();
-            out.push(ProjectTile { project, member_names });
+            let member_names = self
+                .members(&project.id)?
+                .iter()
+                .map(Person::display_name)
+                .collect();
+            out.push(ProjectTile {
+                project,
+                member_names,
+            });
         }
         Ok(out)
     }
@@ -613,11 +661,31 @@ impl Masar {
         Ok(ProjectView {
             members: self.members(id)?,
             budget: self.budget(id)?,
-            stages: StageEvent::select(self.conn(), "WHERE t.project_id = ?1 AND coalesce(t.undone, 0) = 0 ORDER BY t.date, t.id", [id])?,
-            disbursements: Disbursement::select(self.conn(), "WHERE t.project_id = ?1 ORDER BY t.date, t.id", [id])?,
-            paid: self.db().paid(id)?.into_iter().map(|(currency, amount)| Money { currency, amount }).collect(),
-            remaining: self.db().remaining(&project)?.map(|(currency, amount)| Money { currency, amount }),
-            followups: FollowUp::select(self.conn(), "WHERE t.project_id = ?1 ORDER BY t.date, t.id", [id])?,
+            stages: StageEvent::select(
+                self.conn(),
+                "WHERE t.project_id = ?1 AND coalesce(t.undone, 0) = 0 ORDER BY t.date, t.id",
+                [id],
+            )?,
+            disbursements: Disbursement::select(
+                self.conn(),
+                "WHERE t.project_id = ?1 ORDER BY t.date, t.id",
+                [id],
+            )?,
+            paid: self
+                .db()
+                .paid(id)?
+                .into_iter()
+                .map(|(currency, amount)| Money { currency, amount })
+                .collect(),
+            remaining: self
+                .db()
+                .remaining(&project)?
+                .map(|(currency, amount)| Money { currency, amount }),
+            followups: FollowUp::select(
+                self.conn(),
+                "WHERE t.project_id = ?1 ORDER BY t.date, t.id",
+                [id],
+            )?,
             rules,
             project,
         })
@@ -645,11 +713,23 @@ impl Masar {
             let mut stmt = conn.prepare_cached(sql)?;
             let rows = stmt
                 .query_map([person], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, String>(4)?))
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, String>(4)?,
+                    ))
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             for (id, day, kind, project, label) in rows {
-                events.push(TimelineEvent { date: date(day)?, kind, id, project, label });
+                events.push(TimelineEvent {
+                    date: date(day)?,
+                    kind,
+                    id,
+                    project,
+                    label,
+                });
             }
         }
         events.sort_by_key(|e| e.date);
@@ -676,8 +756,14 @@ impl Masar {
 
     /// The state of the last exchanges: last export, last import, bundles read, pending.
     pub fn sync_state(&self) -> Result<SyncState> {
-        let last_import: Option<String> = self.conn().query_row("SELECT max(imported_at) FROM imported_bundles", [], |r| r.get(0))?;
-        let bundles: i64 = self.conn().query_row("SELECT count(*) FROM imported_bundles", [], |r| r.get(0))?;
+        let last_import: Option<String> =
+            self.conn()
+                .query_row("SELECT max(imported_at) FROM imported_bundles", [], |r| {
+                    r.get(0)
+                })?;
+        let bundles: i64 =
+            self.conn()
+                .query_row("SELECT count(*) FROM imported_bundles", [], |r| r.get(0))?;
         Ok(SyncState {
             last_export: crate::store::meta(self.conn(), "last_export_at")?,
             last_import,
@@ -695,7 +781,12 @@ impl Masar {
         let mut out = Vec::new();
         for (project, due) in self.overdue_followups(day)? {
             let p = Project::existing(self.conn(), &project)?;
-            out.push(OverdueVisit { project, title: p.title, stage: p.stage, due });
+            out.push(OverdueVisit {
+                project,
+                title: p.title,
+                stage: p.stage,
+                due,
+            });
         }
         Ok(out)
     }
@@ -719,7 +810,12 @@ impl Masar {
             "city" => format!("t.city COLLATE NOCASE {dir}"),
             "unhcr_id" => format!("t.unhcr_id {dir}"),
             "registered" => format!("t.id {dir}"),
-            other => return Err(refused_sort(other, &["name", "born", "city", "unhcr_id", "registered"])),
+            other => {
+                return Err(refused_sort(
+                    other,
+                    &["name", "born", "city", "unhcr_id", "registered"],
+                ))
+            }
         };
         let mut conditions: Vec<String> = Vec::new();
         let mut args: Vec<String> = Vec::new();
@@ -735,23 +831,53 @@ impl Masar {
             Some(s) => match crate::search::Needle::parse(self.conn(), s)? {
                 Some(n) => Some(n),
                 // Nothing that could be a name or a number: no one matches.
-                None => return Ok(PersonsPage { total: 0, offset: q.offset, rows: Vec::new(), cities: self.cities()? }),
+                None => {
+                    return Ok(PersonsPage {
+                        total: 0,
+                        offset: q.offset,
+                        rows: Vec::new(),
+                        cities: self.cities()?,
+                    })
+                }
             },
             None => None,
         };
         let filter = |extra: Option<&str>| -> String {
-            let all: Vec<&str> = extra.into_iter().chain(conditions.iter().map(String::as_str)).collect();
-            if all.is_empty() { String::new() } else { format!("WHERE {}", all.join(" AND ")) }
+            let all: Vec<&str> = extra
+                .into_iter()
+                .chain(conditions.iter().map(String::as_str))
+                .collect();
+            if all.is_empty() {
+                String::new()
+            } else {
+                format!("WHERE {}", all.join(" AND "))
+            }
         };
         let limit = q.limit.clamp(1, 200);
         let page = format!("LIMIT {limit} OFFSET {}", q.offset);
         let read_ids = |sql: &str, args: &[String]| -> Result<Vec<String>> {
-            Ok(self.conn().prepare_cached(sql)?.query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?.collect::<rusqlite::Result<_>>()?)
+            Ok(self
+                .conn()
+                .prepare_cached(sql)?
+                .query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?)
         };
         let (total, ids) = match needle {
             None => {
-                let total: i64 = self.conn().prepare_cached(&format!("SELECT count(*) FROM persons t {}", filter(None)))?.query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
-                (total as u64, read_ids(&format!("SELECT t.id FROM persons t {} ORDER BY {order}, t.id {dir} {page}", filter(None)), &args)?)
+                let total: i64 = self
+                    .conn()
+                    .prepare_cached(&format!("SELECT count(*) FROM persons t {}", filter(None)))?
+                    .query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
+                (
+                    total as u64,
+                    read_ids(
+                        &format!(
+                            "SELECT t.id FROM persons t {} ORDER BY {order}, t.id {dir} {page}",
+                            filter(None)
+                        ),
+                        &args,
+                    )?,
+                )
             }
             Some(needle) => {
                 let (sub, mut sub_args) = needle.candidates();
@@ -762,12 +888,26 @@ impl Masar {
                 } else {
                     format!("SELECT k.r, count(*) FROM ({sub}) k JOIN persons t ON t.rowid = k.person {} GROUP BY k.r", filter(None))
                 };
-                let tiers: Vec<(i64, i64)> =
-                    self.conn().prepare_cached(&tiers_sql)?.query_map(rusqlite::params_from_iter(sub_args.iter()), |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+                let tiers: Vec<(i64, i64)> = self
+                    .conn()
+                    .prepare_cached(&tiers_sql)?
+                    .query_map(rusqlite::params_from_iter(sub_args.iter()), |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })?
+                    .collect::<rusqlite::Result<_>>()?;
                 let total = tiers.iter().map(|(_, n)| *n as u64).sum::<u64>();
                 let by_name = by_relevance || q.sort == "name";
                 let walked = if by_name && tiers.len() == 1 && total > walk_from {
-                    self.walk_in_name_order(&needle, &order, dir, &filter(None), &args, total, q.offset, limit)?
+                    self.walk_in_name_order(
+                        &needle,
+                        &order,
+                        dir,
+                        &filter(None),
+                        &args,
+                        total,
+                        q.offset,
+                        limit,
+                    )?
                 } else {
                     None
                 };
@@ -785,7 +925,12 @@ impl Masar {
         for id in &ids {
             rows.extend(Person::read(self.conn(), id)?);
         }
-        Ok(PersonsPage { total, offset: q.offset, rows, cities: self.cities()? })
+        Ok(PersonsPage {
+            total,
+            offset: q.offset,
+            rows,
+            cities: self.cities()?,
+        })
     }
 
     /// A page of a search's matches, all equally good, in name order: found by walking the
@@ -807,7 +952,11 @@ impl Masar {
     ) -> Result<Option<Vec<String>>> {
         let wanted = u64::from(offset) + u64::from(limit);
         // Rowids are dense enough to say roughly how many persons there are, in one seek.
-        let persons: i64 = self.conn().query_row("SELECT coalesce(max(rowid), 0) FROM persons", [], |r| r.get(0))?;
+        let persons: i64 =
+            self.conn()
+                .query_row("SELECT coalesce(max(rowid), 0) FROM persons", [], |r| {
+                    r.get(0)
+                })?;
         let spread = persons as f64 / total.max(1) as f64;
         if spread > 10.0 || wanted > 400 {
             return Ok(None);
@@ -860,7 +1009,12 @@ impl Masar {
         let mut args: Vec<String> = Vec::new();
         if let Some(s) = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             conditions.push("t.title LIKE ? ESCAPE '\\'");
-            args.push(format!("%{}%", s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+            args.push(format!(
+                "%{}%",
+                s.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            ));
         }
         if q.mine {
             conditions.push("t.counsellor = ?");
@@ -870,9 +1024,21 @@ impl Masar {
             conditions.push("t.stage = ?");
             args.push(s.to_string());
         }
-        let filter = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
-        let projects = Project::select(self.conn(), &format!("{filter} ORDER BY t.id"), rusqlite::params_from_iter(args.iter()))?;
-        let overdue: std::collections::HashSet<String> = self.overdue_followups(today)?.into_iter().map(|(p, _)| p).collect();
+        let filter = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        let projects = Project::select(
+            self.conn(),
+            &format!("{filter} ORDER BY t.id"),
+            rusqlite::params_from_iter(args.iter()),
+        )?;
+        let overdue: std::collections::HashSet<String> = self
+            .overdue_followups(today)?
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
         let mut rows = Vec::with_capacity(projects.len());
         let mut next_stmt = self
             .conn()
@@ -882,16 +1048,33 @@ impl Masar {
             if q.overdue && !is_overdue {
                 continue;
             }
-            let next: Option<String> = next_stmt.query_row([&project.id], |r| r.get(0)).optional()?.flatten();
+            let next: Option<String> = next_stmt
+                .query_row([&project.id], |r| r.get(0))
+                .optional()?
+                .flatten();
             rows.push(ProjectRow {
-                member_names: self.members(&project.id)?.iter().map(Person::display_name).collect(),
-                paid: self.db().paid(&project.id)?.into_iter().map(|(currency, amount)| Money { currency, amount }).collect(),
+                member_names: self
+                    .members(&project.id)?
+                    .iter()
+                    .map(Person::display_name)
+                    .collect(),
+                paid: self
+                    .db()
+                    .paid(&project.id)?
+                    .into_iter()
+                    .map(|(currency, amount)| Money { currency, amount })
+                    .collect(),
                 next_due: date(next)?,
                 overdue: is_overdue,
                 project,
             });
         }
-        let stage_rank = |r: &ProjectRow| schema::STAGES.iter().position(|s| Some(*s) == r.project.stage.as_deref()).unwrap_or(usize::MAX);
+        let stage_rank = |r: &ProjectRow| {
+            schema::STAGES
+                .iter()
+                .position(|s| Some(*s) == r.project.stage.as_deref())
+                .unwrap_or(usize::MAX)
+        };
         let paid = |r: &ProjectRow| r.paid.iter().map(|m| m.amount).sum::<Decimal>();
         match q.sort.as_str() {
             "" | "title" => rows.sort_by_key(|r| r.project.title.clone()),
@@ -899,15 +1082,28 @@ impl Masar {
             "paid" => rows.sort_by_key(paid),
             "next_due" => rows.sort_by_key(|r| r.next_due),
             "opened" => rows.sort_by(|a, b| a.project.id.cmp(&b.project.id)),
-            other => return Err(refused_sort(other, &["title", "stage", "paid", "next_due", "opened"])),
+            other => {
+                return Err(refused_sort(
+                    other,
+                    &["title", "stage", "paid", "next_due", "opened"],
+                ))
+            }
         }
         if q.descending {
             rows.reverse();
         }
         let total = rows.len() as u64;
         let limit = q.limit.clamp(1, 200) as usize;
-        let rows = rows.into_iter().skip(q.offset as usize).take(limit).collect();
-        Ok(ProjectsPage { total, offset: q.offset, rows })
+        let rows = rows
+            .into_iter()
+            .skip(q.offset as usize)
+            .take(limit)
+            .collect();
+        Ok(ProjectsPage {
+            total,
+            offset: q.offset,
+            rows,
+        })
     }
 
     /// The visits this user owes on `day`: overdue follow-ups of the projects they opened.
@@ -941,7 +1137,16 @@ impl Masar {
         )?;
         let rows = stmt
             .query_map(params![(limit * 60) as i64], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, bool>(4)?, r.get::<_, Option<String>>(5)?, r.get::<_, String>(6)?, r.get::<_, i64>(7)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, bool>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, i64>(7)?,
+                ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         // The fields written with a record's creation follow its first change in the log,
@@ -960,9 +1165,22 @@ impl Masar {
         let mut out: Vec<RecentEvent> = Vec::new();
         let title_of = |entity: &str, id: &str| -> Result<Option<(String, String, String)>> {
             Ok(match entity {
-                "person" => Person::read(self.conn(), id)?.map(|p| ("person".into(), id.to_string(), p.display_name())),
-                "project" => Project::read(self.conn(), id)?.map(|p| ("project".into(), id.to_string(), p.title.unwrap_or_default())),
-                "session" => Session::read(self.conn(), id)?.map(|s| ("session".into(), id.to_string(), s.topic.unwrap_or_default())),
+                "person" => Person::read(self.conn(), id)?
+                    .map(|p| ("person".into(), id.to_string(), p.display_name())),
+                "project" => Project::read(self.conn(), id)?.map(|p| {
+                    (
+                        "project".into(),
+                        id.to_string(),
+                        p.title.unwrap_or_default(),
+                    )
+                }),
+                "session" => Session::read(self.conn(), id)?.map(|s| {
+                    (
+                        "session".into(),
+                        id.to_string(),
+                        s.topic.unwrap_or_default(),
+                    )
+                }),
                 _ => None,
             })
         };
@@ -970,40 +1188,72 @@ impl Masar {
             if with_creation.contains(&seq) {
                 continue;
             }
-            let text = crate::schema::Value::from_json(value.as_deref()).as_str().map(str::to_string);
+            let text = crate::schema::Value::from_json(value.as_deref())
+                .as_str()
+                .map(str::to_string);
             let (kind, about, detail) = match (entity.as_str(), creates, field.as_str()) {
                 ("person", true, _) => ("person_registered", title_of("person", &record)?, None),
                 ("project", true, _) => ("project_opened", title_of("project", &record)?, None),
-                ("project", false, "stage") => ("project_stage", title_of("project", &record)?, text),
+                ("project", false, "stage") => {
+                    ("project_stage", title_of("project", &record)?, text)
+                }
                 ("session", true, _) => ("session_created", title_of("session", &record)?, None),
                 ("disbursement", true, _) => match Disbursement::read(self.conn(), &record)? {
                     Some(d) => (
                         "tranche_paid",
                         title_of("project", d.project_id.as_deref().unwrap_or(""))?,
-                        d.amount.map(|a| format!("{a} {}", d.currency.unwrap_or_default())),
+                        d.amount
+                            .map(|a| format!("{a} {}", d.currency.unwrap_or_default())),
                     ),
                     None => continue,
                 },
                 ("followup", true, _) => match FollowUp::read(self.conn(), &record)? {
-                    Some(f) => ("visit_recorded", title_of("project", f.project_id.as_deref().unwrap_or(""))?, f.status),
+                    Some(f) => (
+                        "visit_recorded",
+                        title_of("project", f.project_id.as_deref().unwrap_or(""))?,
+                        f.status,
+                    ),
                     None => continue,
                 },
-                ("referral", true, _) => match crate::domain::Referral::read(self.conn(), &record)? {
-                    Some(r) => ("person_referred", title_of("person", r.person_id.as_deref().unwrap_or(""))?, r.partner),
+                ("referral", true, _) => match crate::domain::Referral::read(self.conn(), &record)?
+                {
+                    Some(r) => (
+                        "person_referred",
+                        title_of("person", r.person_id.as_deref().unwrap_or(""))?,
+                        r.partner,
+                    ),
                     None => continue,
                 },
-                ("person" | "project", false, "stage_date" | "counsellor" | "erased" | "birth_year") => continue,
-                ("person" | "project", false, _) => ("record_updated", title_of(&entity, &record)?, Some(field.clone())),
+                (
+                    "person" | "project",
+                    false,
+                    "stage_date" | "counsellor" | "erased" | "birth_year",
+                ) => continue,
+                ("person" | "project", false, _) => (
+                    "record_updated",
+                    title_of(&entity, &record)?,
+                    Some(field.clone()),
+                ),
                 _ => continue,
             };
-            let Some((entity, record, title)) = about else { continue };
+            let Some((entity, record, title)) = about else {
+                continue;
+            };
             // One event for the several fields of one correction.
             if let Some(last) = out.last() {
                 if last.kind == kind && last.record == record && last.at == at {
                     continue;
                 }
             }
-            out.push(RecentEvent { kind: kind.into(), entity, record, title, detail, user, at });
+            out.push(RecentEvent {
+                kind: kind.into(),
+                entity,
+                record,
+                title,
+                detail,
+                user,
+                at,
+            });
             if out.len() == limit {
                 break;
             }
@@ -1016,11 +1266,19 @@ impl Masar {
     pub fn home(&self) -> Result<Home> {
         let today = self.clock().today();
         let day = today.format("%Y-%m-%d").to_string();
-        let caseload_count: i64 = self.conn().query_row("SELECT count(*) FROM persons WHERE counsellor = ?1", [&self.user().id], |r| r.get(0))?;
+        let caseload_count: i64 = self.conn().query_row(
+            "SELECT count(*) FROM persons WHERE counsellor = ?1",
+            [&self.user().id],
+            |r| r.get(0),
+        )?;
         Ok(Home {
             today,
             overdue: self.my_visits_due(today)?,
-            sessions: Session::select(self.conn(), "WHERE t.date >= ?1 ORDER BY t.date, t.id LIMIT 10", [day])?,
+            sessions: Session::select(
+                self.conn(),
+                "WHERE t.date >= ?1 ORDER BY t.date, t.id LIMIT 10",
+                [day],
+            )?,
             caseload: self.caseload(20)?,
             caseload_count,
             recent: self.recent_events(10)?,
@@ -1040,15 +1298,31 @@ mod tests {
             m.add_reference(list, name).unwrap();
         }
         let a = person(&mut m, "Amina", "female", "1990-01-01");
-        let p = m.add_project("Bakery", "creation", "food", std::slice::from_ref(&a), Some("2024-01-01")).unwrap();
+        let p = m
+            .add_project(
+                "Bakery",
+                "creation",
+                "food",
+                std::slice::from_ref(&a),
+                Some("2024-01-01"),
+            )
+            .unwrap();
         m.add_budget_line(&p, "Oven", "1", "900").unwrap();
         m.set_stage(&p, "plan_ready", "2024-01-02").unwrap();
         m.set_stage(&p, "in_committee", "2024-01-03").unwrap();
-        m.decide(&p, "approved", "2024-01-04", Some("1000"), None).unwrap();
-        m.add_disbursement(&p, "2024-01-05", "1000", "MAD", "EU", None, None).unwrap();
-        m.add_followup(&p, &kv(&[("date", "2024-02-01"), ("status", "active")])).unwrap();
+        m.decide(&p, "approved", "2024-01-04", Some("1000"), None)
+            .unwrap();
+        m.add_disbursement(&p, "2024-01-05", "1000", "MAD", "EU", None, None)
+            .unwrap();
+        m.add_followup(&p, &kv(&[("date", "2024-02-01"), ("status", "active")]))
+            .unwrap();
         let t = m.timeline(&a).unwrap();
-        let of = |kind: &str| t.events.iter().find(|e| e.kind == kind).unwrap_or_else(|| panic!("no {kind} in {:?}", t.events));
+        let of = |kind: &str| {
+            t.events
+                .iter()
+                .find(|e| e.kind == kind)
+                .unwrap_or_else(|| panic!("no {kind} in {:?}", t.events))
+        };
         assert_eq!(of("disbursement").project.as_deref(), Some(p.as_str()));
         assert_eq!(of("followup").project.as_deref(), Some(p.as_str()));
         assert_ne!(of("disbursement").id, p, "the event keeps its own id");
@@ -1062,27 +1336,78 @@ mod tests {
             person(&mut m, &format!("P{i}"), "female", "1990-01-01");
         }
         let a = person(&mut m, "Amina", "female", "1990-01-01");
-        let p = m.add_project("Bakery", "creation", "food", std::slice::from_ref(&a), Some("2024-01-01")).unwrap();
+        let p = m
+            .add_project(
+                "Bakery",
+                "creation",
+                "food",
+                std::slice::from_ref(&a),
+                Some("2024-01-01"),
+            )
+            .unwrap();
         m.add_budget_line(&p, "Oven", "1", "900").unwrap();
         m.set_stage(&p, "plan_ready", "2024-01-02").unwrap();
-        m.set_person(&a, &kv(&[("city", "Rabat"), ("phone", "0600")])).unwrap();
+        m.set_person(&a, &kv(&[("city", "Rabat"), ("phone", "0600")]))
+            .unwrap();
         let home = m.home().unwrap();
         assert_eq!((home.caseload.len(), home.caseload_count), (20, 26));
-        let kinds: Vec<(&str, &str, Option<&str>)> = home.recent.iter().map(|e| (e.kind.as_str(), e.title.as_str(), e.detail.as_deref())).collect();
-        assert_eq!(kinds[0], ("record_updated", "Amina Test", Some("phone")), "{kinds:?}");
-        assert!(kinds.contains(&("project_stage", "Bakery", Some("plan_ready"))), "{kinds:?}");
-        assert!(kinds.contains(&("project_opened", "Bakery", None)), "{kinds:?}");
-        assert!(!kinds.iter().any(|k| k.2 == Some("project_id") || k.2 == Some("stage_date")), "{kinds:?}");
+        let kinds: Vec<(&str, &str, Option<&str>)> = home
+            .recent
+            .iter()
+            .map(|e| (e.kind.as_str(), e.title.as_str(), e.detail.as_deref()))
+            .collect();
+        assert_eq!(
+            kinds[0],
+            ("record_updated", "Amina Test", Some("phone")),
+            "{kinds:?}"
+        );
+        assert!(
+            kinds.contains(&("project_stage", "Bakery", Some("plan_ready"))),
+            "{kinds:?}"
+        );
+        assert!(
+            kinds.contains(&("project_opened", "Bakery", None)),
+            "{kinds:?}"
+        );
+        assert!(
+            !kinds
+                .iter()
+                .any(|k| k.2 == Some("project_id") || k.2 == Some("stage_date")),
+            "{kinds:?}"
+        );
     }
 
     #[test]
     fn the_persons_table_filters_sorts_and_pages_in_the_database() {
         let (_d, mut m) = temp_db();
-        for (i, city) in ["Rabat", "Oujda", "Rabat"].iter().cycle().take(30).enumerate() {
-            m.add_person(&kv(&[("given", &format!("Fatima{i:02}")), ("family", "Nasser"), ("sex", "female"), ("born", &format!("19{:02}-01-01", 60 + i)), ("nationality", "SYR"), ("city", city)])).unwrap();
+        for (i, city) in ["Rabat", "Oujda", "Rabat"]
+            .iter()
+            .cycle()
+            .take(30)
+            .enumerate()
+        {
+            m.add_person(&kv(&[
+                ("given", &format!("Fatima{i:02}")),
+                ("family", "Nasser"),
+                ("sex", "female"),
+                ("born", &format!("19{:02}-01-01", 60 + i)),
+                ("nationality", "SYR"),
+                ("city", city),
+            ]))
+            .unwrap();
         }
-        let q = |search: Option<&str>, city: Option<&str>, sort: &str, descending: bool, offset: u32| crate::PersonQuery {
-            search: search.map(Into::into), mine: true, city: city.map(Into::into), sort: sort.into(), descending, offset, limit: 7,
+        let q = |search: Option<&str>,
+                 city: Option<&str>,
+                 sort: &str,
+                 descending: bool,
+                 offset: u32| crate::PersonQuery {
+            search: search.map(Into::into),
+            mine: true,
+            city: city.map(Into::into),
+            sort: sort.into(),
+            descending,
+            offset,
+            limit: 7,
         };
         let page = m.persons_page(&q(None, None, "born", false, 0)).unwrap();
         assert_eq!((page.total, page.rows.len()), (30, 7));
@@ -1090,11 +1415,23 @@ mod tests {
         assert_eq!(page.cities, vec!["Oujda".to_string(), "Rabat".to_string()]);
         let last = m.persons_page(&q(None, None, "born", false, 28)).unwrap();
         assert_eq!(last.rows.len(), 2);
-        let rabat = m.persons_page(&q(Some("nass"), Some("rabat"), "born", true, 0)).unwrap();
+        let rabat = m
+            .persons_page(&q(Some("nass"), Some("rabat"), "born", true, 0))
+            .unwrap();
         assert_eq!(rabat.total, 20);
         assert_eq!(rabat.rows[0].given.as_deref(), Some("Fatima29"));
-        assert_eq!(m.persons_page(&q(Some("zz"), None, "name", false, 0)).unwrap().total, 0);
-        assert_eq!(m.persons_page(&q(None, None, "shoe size", false, 0)).unwrap_err().code(), "input.invalid");
+        assert_eq!(
+            m.persons_page(&q(Some("zz"), None, "name", false, 0))
+                .unwrap()
+                .total,
+            0
+        );
+        assert_eq!(
+            m.persons_page(&q(None, None, "shoe size", false, 0))
+                .unwrap_err()
+                .code(),
+            "input.invalid"
+        );
     }
 
     #[test]
@@ -1102,20 +1439,47 @@ mod tests {
         let (_d, mut m) = temp_db();
         let given = ["Amina", "Samir", "Salma", "Karim", "Sara", "Omar"];
         let family = ["Haddad", "Saleh", "Nasser", "Khatib", "Sabri"];
-        let mut csv = String::from("given,family,given_ar,sex,born,nationality,phone,unhcr_id,city\n");
+        let mut csv =
+            String::from("given,family,given_ar,sex,born,nationality,phone,unhcr_id,city\n");
         for i in 0..240 {
-            let (g, f) = (given[i % given.len()], family[(i / given.len()) % family.len()]);
+            let (g, f) = (
+                given[i % given.len()],
+                family[(i / given.len()) % family.len()],
+            );
             let ar = ["أمينة", "سمير", "سلمى"][i % 3];
             let city = ["Rabat", "Oujda", "rabat"][i % 3];
-            csv.push_str(&format!("{g},{f},{ar},female,1990-01-01,SYR,06{i:08},250-00C{i:05},{city}\n"));
+            csv.push_str(&format!(
+                "{g},{f},{ar},female,1990-01-01,SYR,06{i:08},250-00C{i:05},{city}\n"
+            ));
         }
         m.import_persons_csv(csv.as_bytes()).unwrap();
-        for needle in ["amina", "sa", "sal", "adda", "karim hadd", "سلم", "0600000012", "250 00c", "zz"] {
-            for (sort, descending) in [("", false), ("name", false), ("name", true), ("born", false)] {
+        for needle in [
+            "amina",
+            "sa",
+            "sal",
+            "adda",
+            "karim hadd",
+            "سلم",
+            "0600000012",
+            "250 00c",
+            "zz",
+        ] {
+            for (sort, descending) in [
+                ("", false),
+                ("name", false),
+                ("name", true),
+                ("born", false),
+            ] {
                 for offset in [0, 15, 90] {
                     for city in [None, Some("RABAT")] {
                         let q = crate::PersonQuery {
-                            search: Some(needle.into()), mine: false, city: city.map(Into::into), sort: sort.into(), descending, offset, limit: 15,
+                            search: Some(needle.into()),
+                            mine: false,
+                            city: city.map(Into::into),
+                            sort: sort.into(),
+                            descending,
+                            offset,
+                            limit: 15,
                         };
                         let walked = m.persons_page_walking_from(&q, 0).unwrap();
                         let sorted = m.persons_page_walking_from(&q, u64::MAX).unwrap();
@@ -1124,9 +1488,17 @@ mod tests {
                 }
             }
         }
-        let all = |needle: &str| crate::PersonQuery { search: Some(needle.into()), limit: 200, ..Default::default() };
+        let all = |needle: &str| crate::PersonQuery {
+            search: Some(needle.into()),
+            limit: 200,
+            ..Default::default()
+        };
         assert_eq!(m.persons_page(&all("amina")).unwrap().total, 40);
-        assert_eq!(m.persons_page(&all("sa")).unwrap().total, 120 + 48, "Samir, Salma and Sara, and two in five of the others (Saleh, Sabri)");
+        assert_eq!(
+            m.persons_page(&all("sa")).unwrap().total,
+            120 + 48,
+            "Samir, Salma and Sara, and two in five of the others (Saleh, Sabri)"
+        );
     }
 
     #[test]
@@ -1135,24 +1507,65 @@ mod tests {
         let a = person(&mut m, "Amina", "female", "1990-01-01");
         let mut ids = Vec::new();
         for (i, amount) in ["300", "100", "200"].iter().enumerate() {
-            let p = m.add_project(&format!("Shop {i}"), "creation", "food", std::slice::from_ref(&a), Some("2024-01-01")).unwrap();
+            let p = m
+                .add_project(
+                    &format!("Shop {i}"),
+                    "creation",
+                    "food",
+                    std::slice::from_ref(&a),
+                    Some("2024-01-01"),
+                )
+                .unwrap();
             m.add_budget_line(&p, "Stock", "1", amount).unwrap();
             m.set_stage(&p, "plan_ready", "2024-01-02").unwrap();
             m.set_stage(&p, "in_committee", "2024-01-03").unwrap();
-            m.decide(&p, "approved", "2024-01-04", Some(amount), None).unwrap();
-            m.add_disbursement(&p, "2024-01-05", amount, "MAD", "EU", None, None).unwrap();
+            m.decide(&p, "approved", "2024-01-04", Some(amount), None)
+                .unwrap();
+            m.add_disbursement(&p, "2024-01-05", amount, "MAD", "EU", None, None)
+                .unwrap();
             ids.push(p);
         }
-        m.add_followup(&ids[1], &kv(&[("date", "2024-02-01"), ("status", "active"), ("next_due", "2024-03-01")])).unwrap();
-        let q = crate::ProjectQuery { sort: "paid".into(), limit: 50, ..Default::default() };
+        m.add_followup(
+            &ids[1],
+            &kv(&[
+                ("date", "2024-02-01"),
+                ("status", "active"),
+                ("next_due", "2024-03-01"),
+            ]),
+        )
+        .unwrap();
+        let q = crate::ProjectQuery {
+            sort: "paid".into(),
+            limit: 50,
+            ..Default::default()
+        };
         let page = m.projects_page(&q).unwrap();
-        let titles: Vec<_> = page.rows.iter().map(|r| r.project.title.clone().unwrap_or_default()).collect();
+        let titles: Vec<_> = page
+            .rows
+            .iter()
+            .map(|r| r.project.title.clone().unwrap_or_default())
+            .collect();
         assert_eq!(titles, vec!["Shop 1", "Shop 2", "Shop 0"]);
-        assert_eq!(page.rows[0].next_due.map(|d| d.to_string()).as_deref(), Some("2024-03-01"));
+        assert_eq!(
+            page.rows[0].next_due.map(|d| d.to_string()).as_deref(),
+            Some("2024-03-01")
+        );
         assert!(page.rows[0].overdue, "the fixed clock is at 2024-06-01");
-        let overdue = m.projects_page(&crate::ProjectQuery { overdue: true, limit: 50, ..Default::default() }).unwrap();
+        let overdue = m
+            .projects_page(&crate::ProjectQuery {
+                overdue: true,
+                limit: 50,
+                ..Default::default()
+            })
+            .unwrap();
         assert_eq!(overdue.total, 1);
-        let funded = m.projects_page(&crate::ProjectQuery { stage: Some("funded".into()), limit: 2, ..Default::default() }).unwrap();
+        let funded = m
+            .projects_page(&crate::ProjectQuery {
+                stage: Some("funded".into()),
+                limit: 2,
+                ..Default::default()
+            })
+            .unwrap();
         assert_eq!((funded.total, funded.rows.len()), (3, 2));
     }
 
@@ -1161,15 +1574,24 @@ mod tests {
         let (_d, mut m) = temp_db();
         m.add_reference("sector", "food").unwrap();
         let a = person(&mut m, "Amina", "female", "1990-01-01");
-        let p = m.add_project("Bakery", "creation", "food", &[a], Some("2024-01-01")).unwrap();
+        let p = m
+            .add_project("Bakery", "creation", "food", &[a], Some("2024-01-01"))
+            .unwrap();
         m.add_budget_line(&p, "Oven", "1", "900").unwrap();
         m.set_stage(&p, "plan_ready", "2024-01-02").unwrap();
         let v = m.project_view(&p).unwrap();
-        assert_eq!(v.rules.next_stages, vec!["in_committee".to_string(), "draft".to_string()]);
+        assert_eq!(
+            v.rules.next_stages,
+            vec!["in_committee".to_string(), "draft".to_string()]
+        );
         assert!(!v.rules.can_disburse && !v.rules.can_visit && !v.rules.can_decide);
         m.set_stage(&p, "in_committee", "2024-01-03").unwrap();
         let v = m.project_view(&p).unwrap();
-        assert!(v.rules.next_stages.is_empty(), "a committee's outcome is a decision: {:?}", v.rules.next_stages);
+        assert!(
+            v.rules.next_stages.is_empty(),
+            "a committee's outcome is a decision: {:?}",
+            v.rules.next_stages
+        );
         assert!(v.rules.can_decide, "the test user is an admin");
     }
 }

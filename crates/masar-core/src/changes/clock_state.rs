@@ -39,7 +39,11 @@ impl ClockState {
 
     /// The state of a laptop that joins after everything its enrolling laptop had stamped.
     pub fn joined_after(hlc: Hlc) -> ClockState {
-        ClockState { hlc, frontier: hlc.millis(), offset: 0 }
+        ClockState {
+            hlc,
+            frontier: hlc.millis(),
+            offset: 0,
+        }
     }
 
     /// Saves the state.
@@ -93,7 +97,11 @@ mod tests {
 
     #[test]
     fn a_stamp_near_the_ceiling_does_not_drag_this_laptops_clock_over_it() {
-        let mut clock = ClockState { hlc: Hlc::new(1_700_000_000_000, 0), frontier: 0, offset: 0 };
+        let mut clock = ClockState {
+            hlc: Hlc::new(1_700_000_000_000, 0),
+            frontier: 0,
+            offset: 0,
+        };
         clock.observe(Hlc::new(STAMP_CEILING_MILLIS - 1, 65_000), true);
         // A lifetime of later changes, each borrowing a millisecond, stays below the ceiling.
         let mut last = clock.hlc;

@@ -43,8 +43,24 @@ pub(crate) struct Db {
 
 impl Db {
     /// Wraps an open, migrated connection.
-    pub fn new(conn: Connection, path: &Path, key: DbKey, user: User, device_id: String, clock: Arc<dyn Clock>) -> Db {
-        Db { conn, path: path.to_path_buf(), key, user, device_id, clock, signer: None, root: None }
+    pub fn new(
+        conn: Connection,
+        path: &Path,
+        key: DbKey,
+        user: User,
+        device_id: String,
+        clock: Arc<dyn Clock>,
+    ) -> Db {
+        Db {
+            conn,
+            path: path.to_path_buf(),
+            key,
+            user,
+            device_id,
+            clock,
+            signer: None,
+            root: None,
+        }
     }
 
     /// Gives the logged-in user the key that signs their changes.
@@ -109,7 +125,11 @@ impl Db {
             Ok(())
         } else {
             let needed = permission.lowest_role();
-            Err(AuthError::Forbidden { role: self.user.role.as_str(), action: permission.describe(), needed: needed.as_str() })
+            Err(AuthError::Forbidden {
+                role: self.user.role.as_str(),
+                action: permission.describe(),
+                needed: needed.as_str(),
+            })
         }
     }
 
@@ -118,10 +138,20 @@ impl Db {
     pub fn write<T>(&mut self, f: impl FnOnce(&mut Writer<'_>) -> Result<T>) -> Result<T> {
         let user_id = (!self.user.id.is_empty()).then(|| self.user.id.clone());
         let now = self.clock.now();
-        let signer = self.signer.as_ref().ok_or_else(|| AuthError::Unsigned(self.user.name.clone()))?;
+        let signer = self
+            .signer
+            .as_ref()
+            .ok_or_else(|| AuthError::Unsigned(self.user.name.clone()))?;
         let tx = self.conn.transaction().map_err(StoreError::from)?;
         let out = {
-            let mut w = Writer::new(&tx, signer, user_id, Some(self.user.name.clone()), self.device_id.clone(), now)?;
+            let mut w = Writer::new(
+                &tx,
+                signer,
+                user_id,
+                Some(self.user.name.clone()),
+                self.device_id.clone(),
+                now,
+            )?;
             let out = f(&mut w)?;
             w.finish()?;
             out
@@ -148,7 +178,10 @@ impl Db {
 /// Keeps a certificate the root issued (a user's key on a device), which bundles carry to
 /// every laptop.
 pub(crate) fn keep_cert(conn: &Connection, cert: &crate::trust::AuthorCert) -> Result<()> {
-    let body = serde_json::to_string(cert).map_err(|e| StoreError::Corrupt { what: "a certificate".into(), value: e.to_string() })?;
+    let body = serde_json::to_string(cert).map_err(|e| StoreError::Corrupt {
+        what: "a certificate".into(),
+        value: e.to_string(),
+    })?;
     conn.prepare_cached("INSERT OR IGNORE INTO certs(id, user, device, body, joined, name) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
         .execute(rusqlite::params![cert.id, cert.user, cert.device, body, cert.joined, cert.name])?;
     Ok(())
@@ -213,9 +246,16 @@ impl<'t> Writer<'t> {
         now: DateTime<Utc>,
     ) -> Result<Writer<'t>> {
         let clock = ClockState::load(tx)?;
-        let by_cert = user_id.as_deref() == Some(signer.cert.user.as_str()) && user_name.as_deref() == Some(signer.cert.name.as_str());
+        let by_cert = user_id.as_deref() == Some(signer.cert.user.as_str())
+            && user_name.as_deref() == Some(signer.cert.name.as_str());
         let mut numbers = oplog::Numbers::default();
-        let filed = oplog::Filed { device: numbers.device(tx, &device)?, record: 0, childless: false, commit: None, by_cert };
+        let filed = oplog::Filed {
+            device: numbers.device(tx, &device)?,
+            record: 0,
+            childless: false,
+            commit: None,
+            by_cert,
+        };
         Ok(Writer {
             tx,
             signer,
@@ -236,11 +276,20 @@ impl<'t> Writer<'t> {
 
     /// Writes a user's account row under the id their certificate names; the caller has
     /// checked the name is free on this laptop.
-    pub(crate) fn add_user_row(&mut self, id: &str, name: &str, role: crate::auth::Role) -> Result<()> {
+    pub(crate) fn add_user_row(
+        &mut self,
+        id: &str,
+        name: &str,
+        role: crate::auth::Role,
+    ) -> Result<()> {
         self.create_with_id(
             Entity::User,
             id,
-            &[("name", Value::text(name)), ("role", Value::text(role.as_str())), ("active", Value::Bool(true))],
+            &[
+                ("name", Value::text(name)),
+                ("role", Value::text(role.as_str())),
+                ("active", Value::Bool(true)),
+            ],
         )
     }
 
@@ -258,21 +307,46 @@ impl<'t> Writer<'t> {
             // first change, gets its id and signature now that the digests are known.
             let (id, signature) = self.signer.sign_message(&self.message);
             self.tx
-                .prepare_cached("UPDATE commits SET id = ?1, size = ?2, signature = ?3 WHERE n = ?4")?
-                .execute(rusqlite::params![id, i64::from(self.count), signature.to_vec(), n])?;
+                .prepare_cached(
+                    "UPDATE commits SET id = ?1, size = ?2, signature = ?3 WHERE n = ?4",
+                )?
+                .execute(rusqlite::params![
+                    id,
+                    i64::from(self.count),
+                    signature.to_vec(),
+                    n
+                ])?;
         }
         self.clock.save_since(&self.loaded, self.tx)
     }
 
-    fn log(&mut self, entity: Entity, record: &str, field: &str, value: &Value, old: Option<&Value>, creates: bool) -> Result<()> {
+    fn log(
+        &mut self,
+        entity: Entity,
+        record: &str,
+        field: &str,
+        value: &Value,
+        old: Option<&Value>,
+        creates: bool,
+    ) -> Result<()> {
         // A local edit overwrites what the user saw: the current value, however many laptops
         // recorded it. Heads with other values stay in conflict until a supervisor resolves.
-        let parents = if creates { Vec::new() } else { oplog::current_stamps(self.tx, entity.name(), record, field)? };
+        let parents = if creates {
+            Vec::new()
+        } else {
+            oplog::current_stamps(self.tx, entity.name(), record, field)?
+        };
         self.append_op(entity, record, field, value, old, creates, parents, false)
     }
 
     /// Writes a change that overwrites every head of a field: a conflict's resolution.
-    pub(crate) fn resolve(&mut self, entity: Entity, record: &str, field: &str, value: &Value) -> Result<()> {
+    pub(crate) fn resolve(
+        &mut self,
+        entity: Entity,
+        record: &str,
+        field: &str,
+        value: &Value,
+    ) -> Result<()> {
         let parents = oplog::head_stamps(self.tx, entity.name(), record, field)?;
         self.append_op(entity, record, field, value, None, false, parents, true)
     }
@@ -293,9 +367,15 @@ impl<'t> Writer<'t> {
         let json = value.to_json();
         // The role table every import checks: what this laptop signs, others accept.
         let needed = Permission::for_change(entity.name(), field, Some(&json), resolves);
-        let role = crate::auth::Role::parse(&self.signer.cert.role).unwrap_or(crate::auth::Role::Counsellor);
+        let role = crate::auth::Role::parse(&self.signer.cert.role)
+            .unwrap_or(crate::auth::Role::Counsellor);
         if !needed.allows(role) {
-            return Err(AuthError::Forbidden { role: role.as_str(), action: needed.describe(), needed: needed.lowest_role().as_str() }.into());
+            return Err(AuthError::Forbidden {
+                role: role.as_str(),
+                action: needed.describe(),
+                needed: needed.lowest_role().as_str(),
+            }
+            .into());
         }
         // One salt per record and write: erasure blanks all of a record's personal values
         // together, so they need no salts of their own, and bundles repeat it cheaply.
@@ -329,20 +409,28 @@ impl<'t> Writer<'t> {
             value_commit: None,
             commit: None,
         };
-        let digest = op.digest().ok_or_else(|| StoreError::Corrupt { what: "a new change".into(), value: op.describe() })?;
+        let digest = op.digest().ok_or_else(|| StoreError::Corrupt {
+            what: "a new change".into(),
+            value: op.describe(),
+        })?;
         op.commit = Some((String::new(), self.count));
         self.message.extend_from_slice(&digest);
         self.count += 1;
         if self.filed.commit.is_none() {
             // No write is signed yet, so no commit has this empty id.
             self.tx
-                .prepare_cached("INSERT INTO commits(id, cert, size, signature) VALUES ('', ?1, 0, x'')")?
+                .prepare_cached(
+                    "INSERT INTO commits(id, cert, size, signature) VALUES ('', ?1, 0, x'')",
+                )?
                 .execute([&self.signer.cert.id])?;
             self.filed.commit = Some(self.tx.last_insert_rowid());
         }
         (self.filed.record, self.filed.childless) = self.numbers.record(self.tx, &op)?;
         oplog::insert(self.tx, &op, old.map(Value::to_json).as_deref(), self.filed)?;
-        self.touched.entry((op.entity, op.record)).or_default().insert(op.field);
+        self.touched
+            .entry((op.entity, op.record))
+            .or_default()
+            .insert(op.field);
         Ok(())
     }
 
@@ -355,7 +443,12 @@ impl<'t> Writer<'t> {
 
     /// Creates a record whose id the caller chose (a name-based id, so that two laptops
     /// recording the same fact, such as one person's attendance, make the same record).
-    pub fn create_with_id(&mut self, entity: Entity, id: &str, fields: &[(&str, Value)]) -> Result<()> {
+    pub fn create_with_id(
+        &mut self,
+        entity: Entity,
+        id: &str,
+        fields: &[(&str, Value)],
+    ) -> Result<()> {
         for (name, _) in fields {
             entity.field(name)?;
         }
@@ -363,7 +456,11 @@ impl<'t> Writer<'t> {
             self.log(entity, id, name, value, None, i == 0)?;
         }
         // Settled now, so that later steps of the same write see the row.
-        oplog::settle(self.tx, &std::mem::take(&mut self.touched), &mut oplog::Conflicted::new())
+        oplog::settle(
+            self.tx,
+            &std::mem::take(&mut self.touched),
+            &mut oplog::Conflicted::new(),
+        )
     }
 
     /// Sets settable fields of an existing record (refusing any other); logs only the
@@ -372,7 +469,11 @@ impl<'t> Writer<'t> {
         for (name, _) in fields {
             let def = entity.field(name)?;
             if !def.settable {
-                return Err(InputError::NotSettable { what: entity.label(), field: def.name }.into());
+                return Err(InputError::NotSettable {
+                    what: entity.label(),
+                    field: def.name,
+                }
+                .into());
             }
         }
         self.update_kept(entity, id, fields)
@@ -380,19 +481,30 @@ impl<'t> Writer<'t> {
 
     /// Sets fields that their own operation keeps (a stage, a committee's decision, a
     /// flag that retires a record) after that operation has checked its rules.
-    pub fn update_kept(&mut self, entity: Entity, id: &str, fields: &[(&str, Value)]) -> Result<usize> {
+    pub fn update_kept(
+        &mut self,
+        entity: Entity,
+        id: &str,
+        fields: &[(&str, Value)],
+    ) -> Result<usize> {
         let table = entity.table();
         let mut changed = 0;
         for (name, value) in fields {
             entity.field(name)?;
             let old: Option<Value> = self
                 .tx
-                .query_row(&format!("SELECT {name} FROM {table} WHERE id = ?1"), [id], |r| {
-                    Value::from_sql_ref(r.get_ref(0)?)
-                })
+                .query_row(
+                    &format!("SELECT {name} FROM {table} WHERE id = ?1"),
+                    [id],
+                    |r| Value::from_sql_ref(r.get_ref(0)?),
+                )
                 .optional()?;
             let Some(old) = old else {
-                return Err(InputError::NotFound { what: entity.label(), id: id.to_string() }.into());
+                return Err(InputError::NotFound {
+                    what: entity.label(),
+                    id: id.to_string(),
+                }
+                .into());
             };
             if old.same_as(value) {
                 continue;
@@ -404,7 +516,11 @@ impl<'t> Writer<'t> {
             self.log(entity, id, name, value, Some(&old), false)?;
             changed += 1;
         }
-        oplog::settle(self.tx, &std::mem::take(&mut self.touched), &mut oplog::Conflicted::new())?;
+        oplog::settle(
+            self.tx,
+            &std::mem::take(&mut self.touched),
+            &mut oplog::Conflicted::new(),
+        )?;
         Ok(changed)
     }
 
@@ -417,14 +533,24 @@ impl<'t> Writer<'t> {
             .tx
             .query_row("SELECT born FROM persons WHERE id = ?1", [id], |r| r.get(0))
             .optional()?
-            .ok_or_else(|| InputError::NotFound { what: entity.label(), id: id.to_string() })?;
-        let birth_year = born.as_deref().and_then(|b| b.get(0..4)).and_then(|y| y.parse::<i64>().ok());
+            .ok_or_else(|| InputError::NotFound {
+                what: entity.label(),
+                id: id.to_string(),
+            })?;
+        let birth_year = born
+            .as_deref()
+            .and_then(|b| b.get(0..4))
+            .and_then(|y| y.parse::<i64>().ok());
         if let Some(year) = birth_year {
             self.update_kept(entity, id, &[("birth_year", Value::Int(year))])?;
         }
         self.log(entity, id, "erased", &Value::Bool(true), None, false)?;
         oplog::apply_erasure(self.tx, id)?;
-        oplog::settle(self.tx, &std::mem::take(&mut self.touched), &mut oplog::Conflicted::new())
+        oplog::settle(
+            self.tx,
+            &std::mem::take(&mut self.touched),
+            &mut oplog::Conflicted::new(),
+        )
     }
 }
 
@@ -462,8 +588,18 @@ mod tests {
     fn a_corrupt_clock_setting_stops_writes_instead_of_stamping_from_zero() {
         let (_d, mut m) = temp_db();
         let before = m.status().unwrap().changes;
-        m.conn().execute("UPDATE meta SET value = 'garbage' WHERE key = 'hlc'", []).unwrap();
-        let e = m.add_person(&kv(&[("given", "A"), ("family", "B"), ("sex", "male"), ("born", "1990-01-01"), ("nationality", "SYR")])).unwrap_err();
+        m.conn()
+            .execute("UPDATE meta SET value = 'garbage' WHERE key = 'hlc'", [])
+            .unwrap();
+        let e = m
+            .add_person(&kv(&[
+                ("given", "A"),
+                ("family", "B"),
+                ("sex", "male"),
+                ("born", "1990-01-01"),
+                ("nationality", "SYR"),
+            ]))
+            .unwrap_err();
         assert_eq!(e.code(), "store.corrupt", "{e}");
         assert!(e.to_string().contains("garbage"), "{e}");
         assert_eq!(m.status().unwrap().changes, before, "nothing was written");
@@ -473,9 +609,18 @@ mod tests {
     fn the_write_path_refuses_to_set_a_field_that_its_own_operation_keeps() {
         let (_d, mut m) = temp_db();
         let a = person(&mut m, "Amina", "female", "1990-01-01");
-        let p = m.add_project("Bakery", "creation", "food", &[a], Some("2024-01-01")).unwrap();
-        for (field, value) in [("stage", "funded"), ("approved_amount", "99999999"), ("counsellor", "someone")] {
-            let e = m.db_mut().write(|w| w.update(Entity::Project, &p, &[(field, Value::text(value))])).unwrap_err();
+        let p = m
+            .add_project("Bakery", "creation", "food", &[a], Some("2024-01-01"))
+            .unwrap();
+        for (field, value) in [
+            ("stage", "funded"),
+            ("approved_amount", "99999999"),
+            ("counsellor", "someone"),
+        ] {
+            let e = m
+                .db_mut()
+                .write(|w| w.update(Entity::Project, &p, &[(field, Value::text(value))]))
+                .unwrap_err();
             assert_eq!(e.code(), "input.not_settable", "{field}: {e}");
         }
         assert_eq!(m.project(&p).unwrap().stage.as_deref(), Some("draft"));
@@ -487,7 +632,8 @@ mod tests {
         let (_d, mut m) = temp_db();
         let id = person(&mut m, "Amina", "female", "1990-01-01");
         let before = m.history(&id).unwrap().len();
-        m.set_person(&id, &kv(&[("given", "Amina"), ("city", "Rabat")])).unwrap();
+        m.set_person(&id, &kv(&[("given", "Amina"), ("city", "Rabat")]))
+            .unwrap();
         let h = m.history(&id).unwrap();
         assert_eq!(h.len(), before + 1, "only city changed");
         assert_eq!(h.last().unwrap().field, "city");
@@ -510,7 +656,14 @@ mod tests {
     fn erasure_blanks_personal_fields_in_the_record_and_the_log() {
         let (_d, mut m) = temp_db();
         let id = m
-            .add_person(&kv(&[("given", "Secret"), ("family", "Name"), ("sex", "female"), ("born", "1990-05-05"), ("nationality", "SYR"), ("phone", "0600")]))
+            .add_person(&kv(&[
+                ("given", "Secret"),
+                ("family", "Name"),
+                ("sex", "female"),
+                ("born", "1990-05-05"),
+                ("nationality", "SYR"),
+                ("phone", "0600"),
+            ]))
             .unwrap();
         m.set_person(&id, &kv(&[("phone", "0700")])).unwrap();
         m.erase_person(&id).unwrap();
@@ -519,7 +672,13 @@ mod tests {
         assert_eq!(p.birth_year, Some(1990));
         for c in m.history(&id).unwrap() {
             let text = format!("{:?} {:?}", c.new, c.old);
-            assert!(!text.contains("Secret") && !text.contains("0600") && !text.contains("0700") && !text.contains("1990-05-05"), "{c:?}");
+            assert!(
+                !text.contains("Secret")
+                    && !text.contains("0600")
+                    && !text.contains("0700")
+                    && !text.contains("1990-05-05"),
+                "{c:?}"
+            );
         }
     }
 }

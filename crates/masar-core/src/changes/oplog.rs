@@ -61,7 +61,11 @@ impl Op {
     /// The commitment to its value: from the value and salt, or the one kept after erasure.
     pub fn commitment(&self) -> Option<[u8; 32]> {
         match &self.value {
-            Some(v) => Some(crate::trust::value_commitment(self.salt.as_deref(), &self.field, v)),
+            Some(v) => Some(crate::trust::value_commitment(
+                self.salt.as_deref(),
+                &self.field,
+                v,
+            )),
             None => self.value_commit,
         }
     }
@@ -106,14 +110,21 @@ impl Op {
 
     /// How a refusal names it.
     pub fn describe(&self) -> String {
-        format!("the change of {} {} field {} stamped {} on device {}", self.entity, self.record, self.field, self.hlc.0, self.device)
+        format!(
+            "the change of {} {} field {} stamped {} on device {}",
+            self.entity, self.record, self.field, self.hlc.0, self.device
+        )
     }
 }
 
 /// The rank of a head among concurrent heads: its stamp, but no more than
 /// [`RANK_BOUND_MILLIS`] past its frontier; then the device id, then the full stamp.
 pub fn rank(hlc: Hlc, device: &str, frontier: i64) -> (i64, String, i64) {
-    let ms = if frontier > 0 { hlc.millis().min(frontier + RANK_BOUND_MILLIS) } else { hlc.millis() };
+    let ms = if frontier > 0 {
+        hlc.millis().min(frontier + RANK_BOUND_MILLIS)
+    } else {
+        hlc.millis()
+    };
     (ms, device.to_string(), hlc.0)
 }
 
@@ -202,7 +213,11 @@ impl Numbers {
             Some(last) if last.id == op.record => last,
             slot => {
                 let (n, new) = number(tx, "record_numbers", &op.record)?;
-                slot.insert(LastRecord { id: op.record.clone(), n, childless: new })
+                slot.insert(LastRecord {
+                    id: op.record.clone(),
+                    n,
+                    childless: new,
+                })
             }
         };
         let childless = last.childless;
@@ -221,7 +236,8 @@ fn number(tx: &rusqlite::Connection, table: &str, id: &str) -> Result<(i64, bool
     {
         return Ok((n, false));
     }
-    tx.prepare_cached(&format!("INSERT INTO {table}(id) VALUES (?1)"))?.execute([id])?;
+    tx.prepare_cached(&format!("INSERT INTO {table}(id) VALUES (?1)"))?
+        .execute([id])?;
     Ok((tx.last_insert_rowid(), true))
 }
 
@@ -241,14 +257,23 @@ fn overwritten(tx: &Transaction<'_>, op: &Op, record: i64) -> Result<bool> {
 /// holds with another commit is refused: an identity names one change, for good. A
 /// personal field of an erased person is blanked afterwards by [`apply_erasure`], which
 /// every import runs on the persons it touched.
-pub(crate) fn insert(tx: &Transaction<'_>, op: &Op, old: Option<&str>, filed: Filed) -> Result<bool> {
+pub(crate) fn insert(
+    tx: &Transaction<'_>,
+    op: &Op,
+    old: Option<&str>,
+    filed: Filed,
+) -> Result<bool> {
     let personal = op.entity == "person" && is_personal(&op.entity, &op.field);
     let old = if personal { None } else { old };
     let pos = op.commit.as_ref().map(|(_, pos)| *pos);
     // A change is a head unless a change of its field already here overwrote it (it may
     // have come first); an erasure is no field's value.
     let head = op.field != "erased" && (filed.childless || !overwritten(tx, op, filed.record)?);
-    let (user_id, user_name) = if filed.by_cert { (None, None) } else { (op.user_id.as_deref(), op.user_name.as_deref()) };
+    let (user_id, user_name) = if filed.by_cert {
+        (None, None)
+    } else {
+        (op.user_id.as_deref(), op.user_name.as_deref())
+    };
     // The (device, hlc) uniqueness makes a change already present a no-op.
     let added = tx
         .prepare_cached(&format!(
@@ -340,14 +365,24 @@ impl Head {
 }
 
 /// A field's heads, winner first.
-pub(crate) fn heads(tx: &rusqlite::Connection, entity: &str, record: &str, field: &str) -> Result<Vec<Head>> {
+pub(crate) fn heads(
+    tx: &rusqlite::Connection,
+    entity: &str,
+    record: &str,
+    field: &str,
+) -> Result<Vec<Head>> {
     let mut stmt = tx.prepare_cached(
         "SELECT l.hlc, d.id, l.frontier, l.value FROM change_log l JOIN device_numbers d ON d.n = l.device
          WHERE l.record = (SELECT n FROM record_numbers WHERE id = ?2) AND l.entity = ?1 AND l.field = ?3 AND l.head = 1",
     )?;
     let mut heads = stmt
         .query_map(params![entity, record, field], |r| {
-            Ok(Head { hlc: Hlc(r.get(0)?), device: r.get(1)?, frontier: r.get(2)?, value: r.get(3)? })
+            Ok(Head {
+                hlc: Hlc(r.get(0)?),
+                device: r.get(1)?,
+                frontier: r.get(2)?,
+                value: r.get(3)?,
+            })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     heads.sort_by_key(|h| std::cmp::Reverse(h.rank()));
@@ -367,11 +402,20 @@ fn record_state(tx: &Transaction<'_>, entity: &str, record: &str) -> Result<Reco
         "SELECT l.field, l.hlc, d.id, l.frontier, l.value, l.head, l.creates FROM change_log l JOIN device_numbers d ON d.n = l.device
          WHERE l.record = (SELECT n FROM record_numbers WHERE id = ?2) AND l.entity = ?1",
     )?;
-    let mut state = RecordState { heads: BTreeMap::new(), created: false, erased: false };
+    let mut state = RecordState {
+        heads: BTreeMap::new(),
+        created: false,
+        erased: false,
+    };
     let mut rows = stmt.query(params![entity, record])?;
     while let Some(r) = rows.next()? {
         let field: String = r.get(0)?;
-        let head = Head { hlc: Hlc(r.get(1)?), device: r.get(2)?, frontier: r.get(3)?, value: r.get(4)? };
+        let head = Head {
+            hlc: Hlc(r.get(1)?),
+            device: r.get(2)?,
+            frontier: r.get(3)?,
+            value: r.get(4)?,
+        };
         state.created |= r.get::<_, bool>(6)?;
         if field == "erased" {
             state.erased |= entity == "person" && head.value.as_deref() == Some("true");
@@ -387,16 +431,35 @@ fn record_state(tx: &Transaction<'_>, entity: &str, record: &str) -> Result<Reco
 }
 
 /// The stamps of a field's heads, to name as parents of a change that overwrites them.
-pub(crate) fn head_stamps(tx: &Transaction<'_>, entity: &str, record: &str, field: &str) -> Result<Vec<(Hlc, String)>> {
-    Ok(heads(tx, entity, record, field)?.into_iter().map(|h| (h.hlc, h.device)).collect())
+pub(crate) fn head_stamps(
+    tx: &Transaction<'_>,
+    entity: &str,
+    record: &str,
+    field: &str,
+) -> Result<Vec<(Hlc, String)>> {
+    Ok(heads(tx, entity, record, field)?
+        .into_iter()
+        .map(|h| (h.hlc, h.device))
+        .collect())
 }
 
 /// The stamps of the heads that show the field's current value: the winner and any head
 /// that recorded the same value (two laptops recording the same fact).
-pub(crate) fn current_stamps(tx: &Transaction<'_>, entity: &str, record: &str, field: &str) -> Result<Vec<(Hlc, String)>> {
+pub(crate) fn current_stamps(
+    tx: &Transaction<'_>,
+    entity: &str,
+    record: &str,
+    field: &str,
+) -> Result<Vec<(Hlc, String)>> {
     let heads = heads(tx, entity, record, field)?;
-    let Some(winner) = heads.first().map(|h| h.value.clone()) else { return Ok(Vec::new()) };
-    Ok(heads.into_iter().filter(|h| h.value == winner).map(|h| (h.hlc, h.device)).collect())
+    let Some(winner) = heads.first().map(|h| h.value.clone()) else {
+        return Ok(Vec::new());
+    };
+    Ok(heads
+        .into_iter()
+        .filter(|h| h.value == winner)
+        .map(|h| (h.hlc, h.device))
+        .collect())
 }
 
 fn json_to_value(def_kind: FieldKind, json: Option<&str>) -> Value {
@@ -423,10 +486,16 @@ pub(crate) type Conflicted = BTreeMap<(String, String, String), u64>;
 /// fields of shown records, shows records that can now be shown, and retries pending ones.
 /// Records in `conflicted` each touched field's disagreeing values (removing a field that
 /// no longer has any).
-pub(crate) fn settle(tx: &Transaction<'_>, records: &Touched, conflicted: &mut Conflicted) -> Result<()> {
+pub(crate) fn settle(
+    tx: &Transaction<'_>,
+    records: &Touched,
+    conflicted: &mut Conflicted,
+) -> Result<()> {
     let mut shown_any = false;
     // Most logs have no forked field: then none needs looking up to be unlisted.
-    let mut any_forked = tx.prepare_cached("SELECT 1 FROM forked_fields LIMIT 1")?.exists([])?;
+    let mut any_forked = tx
+        .prepare_cached("SELECT 1 FROM forked_fields LIMIT 1")?
+        .exists([])?;
     for ((entity, record), fields) in records {
         let state = record_state(tx, entity, record)?;
         let heads = &state.heads;
@@ -440,7 +509,9 @@ pub(crate) fn settle(tx: &Transaction<'_>, records: &Touched, conflicted: &mut C
                 unfork(tx, entity, record, field)?;
             }
             let losers = match heads.get(field).and_then(|h| h.split_first()) {
-                Some((winner, losers)) => losers.iter().filter(|l| l.value != winner.value).count() as u64,
+                Some((winner, losers)) => {
+                    losers.iter().filter(|l| l.value != winner.value).count() as u64
+                }
                 None => 0,
             };
             let key = (entity.clone(), record.clone(), field.clone());
@@ -450,7 +521,9 @@ pub(crate) fn settle(tx: &Transaction<'_>, records: &Touched, conflicted: &mut C
                 conflicted.remove(&key);
             }
         }
-        let Some(e) = Entity::from_name(entity) else { continue };
+        let Some(e) = Entity::from_name(entity) else {
+            continue;
+        };
         shown_any |= settle_record(tx, e, record, Some(fields), state)?;
     }
     if shown_any {
@@ -505,16 +578,32 @@ struct Run {
 impl Bulk {
     /// Takes a change just added to the log, filed as `filed`. `erasures` says whether the
     /// log may hold an erasure, which a linked record must be settled against.
-    pub fn take(&mut self, tx: &Transaction<'_>, op: &Op, filed: Filed, erasures: bool) -> Result<()> {
+    pub fn take(
+        &mut self,
+        tx: &Transaction<'_>,
+        op: &Op,
+        filed: Filed,
+        erasures: bool,
+    ) -> Result<()> {
         // A record's first change creates it; the others write its other fields. A person
         // is created "not erased": an erasure flag is no field's head, as in `insert`.
         let flag = op.field == "erased";
-        let plain = filed.childless && op.parents.is_empty() && !(flag && op.value.as_deref() != Some("false"));
+        let plain = filed.childless
+            && op.parents.is_empty()
+            && !(flag && op.value.as_deref() != Some("false"));
         match &mut self.run {
             Some(run) if run.n == filed.record => {
                 run.plain &= plain && !run.heads.contains_key(&op.field);
                 if !flag {
-                    run.heads.insert(op.field.clone(), vec![Head { hlc: op.hlc, device: op.device.clone(), frontier: op.frontier, value: op.value.clone() }]);
+                    run.heads.insert(
+                        op.field.clone(),
+                        vec![Head {
+                            hlc: op.hlc,
+                            device: op.device.clone(),
+                            frontier: op.frontier,
+                            value: op.value.clone(),
+                        }],
+                    );
                 }
                 return Ok(());
             }
@@ -523,21 +612,49 @@ impl Bulk {
         // A record shown in bulk that another change comes back to is settled as usual.
         self.shown.remove(&filed.record);
         if plain && op.creates && !flag {
-            let heads = BTreeMap::from([(op.field.clone(), vec![Head { hlc: op.hlc, device: op.device.clone(), frontier: op.frontier, value: op.value.clone() }])]);
-            self.run = Some(Run { entity: Entity::from_name(&op.entity), record: op.record.clone(), n: filed.record, heads, plain });
+            let heads = BTreeMap::from([(
+                op.field.clone(),
+                vec![Head {
+                    hlc: op.hlc,
+                    device: op.device.clone(),
+                    frontier: op.frontier,
+                    value: op.value.clone(),
+                }],
+            )]);
+            self.run = Some(Run {
+                entity: Entity::from_name(&op.entity),
+                record: op.record.clone(),
+                n: filed.record,
+                heads,
+                plain,
+            });
         }
         Ok(())
     }
 
     /// Shows the record whose changes were passing, if it qualifies.
     fn flush(&mut self, tx: &Transaction<'_>, erasures: bool) -> Result<()> {
-        let Some(run) = self.run.take() else { return Ok(()) };
-        let Some(entity) = run.entity.filter(|e| run.plain && *e != Entity::User) else { return Ok(()) };
+        let Some(run) = self.run.take() else {
+            return Ok(());
+        };
+        let Some(entity) = run.entity.filter(|e| run.plain && *e != Entity::User) else {
+            return Ok(());
+        };
         // An intake's or referral's notes are blanked if its person was erased: settled as usual.
         if erasures && matches!(entity, Entity::Intake | Entity::Referral) {
             return Ok(());
         }
-        if settle_record(tx, entity, &run.record, None, RecordState { heads: run.heads, created: true, erased: false })? {
+        if settle_record(
+            tx,
+            entity,
+            &run.record,
+            None,
+            RecordState {
+                heads: run.heads,
+                created: true,
+                erased: false,
+            },
+        )? {
             self.shown.insert(run.n);
         }
         Ok(())
@@ -545,7 +662,11 @@ impl Bulk {
 
     /// Ends the import's stream: shows the last record, and retries pending records that
     /// a record shown in bulk may unblock. Returns the records shown in bulk.
-    pub fn finish(mut self, tx: &Transaction<'_>, erasures: bool) -> Result<std::collections::HashSet<i64>> {
+    pub fn finish(
+        mut self,
+        tx: &Transaction<'_>,
+        erasures: bool,
+    ) -> Result<std::collections::HashSet<i64>> {
         self.flush(tx, erasures)?;
         if !self.shown.is_empty() {
             retry_pending(tx)?;
@@ -556,20 +677,28 @@ impl Bulk {
 
 /// Takes a field off the list of those with several heads.
 fn unfork(tx: &Transaction<'_>, entity: &str, record: &str, field: &str) -> Result<()> {
-    tx.prepare_cached("DELETE FROM forked_fields WHERE entity = ?1 AND record = ?2 AND field = ?3")?
-        .execute(params![entity, record, field])?;
+    tx.prepare_cached(
+        "DELETE FROM forked_fields WHERE entity = ?1 AND record = ?2 AND field = ?3",
+    )?
+    .execute(params![entity, record, field])?;
     Ok(())
 }
 
 /// Whether the log holds any erasure, read from a partial index of them.
 pub(crate) fn holds_erasure(tx: &rusqlite::Connection) -> Result<bool> {
-    Ok(tx.prepare_cached("SELECT 1 FROM change_log WHERE field = 'erased' LIMIT 1")?.exists([])?)
+    Ok(tx
+        .prepare_cached("SELECT 1 FROM change_log WHERE field = 'erased' LIMIT 1")?
+        .exists([])?)
 }
 
 /// Settles records touched by changes that arrived from elsewhere: an erased person's
 /// personal data is blanked first, whether the erasure came now or earlier and whichever
 /// order its changes came in, so that nothing of it is ever shown.
-pub(crate) fn settle_arrived(tx: &Transaction<'_>, records: &Touched, conflicted: &mut Conflicted) -> Result<()> {
+pub(crate) fn settle_arrived(
+    tx: &Transaction<'_>,
+    records: &Touched,
+    conflicted: &mut Conflicted,
+) -> Result<()> {
     // A log without any erasure (the common case) has nothing to blank.
     let any_erasure = holds_erasure(tx)?;
     for (entity, record) in records.keys().filter(|_| any_erasure) {
@@ -585,7 +714,12 @@ pub(crate) fn settle_arrived(tx: &Transaction<'_>, records: &Touched, conflicted
 /// but those `shown` by the bulk path, a slice of the log at a time, so that a large
 /// import never lists its records whole.
 /// Returns the fields left in conflict; `progress` is told how many changes were settled.
-pub(crate) fn settle_since(tx: &Transaction<'_>, seq: i64, shown: &std::collections::HashSet<i64>, progress: &mut dyn FnMut(u64)) -> Result<Conflicted> {
+pub(crate) fn settle_since(
+    tx: &Transaction<'_>,
+    seq: i64,
+    shown: &std::collections::HashSet<i64>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Conflicted> {
     const SLICE: i64 = 20_000;
     let mut conflicted = Conflicted::new();
     let mut from = seq;
@@ -603,7 +737,10 @@ pub(crate) fn settle_since(tx: &Transaction<'_>, seq: i64, shown: &std::collecti
             done += 1;
             any = true;
             if !shown.contains(&r.get(4)?) {
-                touched.entry((r.get(1)?, r.get(2)?)).or_default().insert(r.get(3)?);
+                touched
+                    .entry((r.get(1)?, r.get(2)?))
+                    .or_default()
+                    .insert(r.get(3)?);
             }
         }
         drop(rows);
@@ -630,9 +767,16 @@ fn settle_record(
     let exists = tx
         .prepare_cached(&format!("SELECT 1 FROM {table} WHERE id = ?1"))?
         .exists([record])?;
-    let RecordState { heads, created, erased } = state;
+    let RecordState {
+        heads,
+        created,
+        erased,
+    } = state;
     let winner = |name: &str, kind: FieldKind| -> Option<Value> {
-        heads.get(name).and_then(|h| h.first()).map(|h| json_to_value(kind, h.value.as_deref()))
+        heads
+            .get(name)
+            .and_then(|h| h.first())
+            .map(|h| json_to_value(kind, h.value.as_deref()))
     };
     let wanted = |name: &str| -> bool {
         !exists || fields.is_none_or(|f| f.contains(name) || (erased && f.contains("erased")))
@@ -653,8 +797,10 @@ fn settle_record(
     }
     if exists {
         for (name, v) in &values {
-            tx.prepare_cached(&format!("UPDATE {table} SET {name} = ?1 WHERE id = ?2 AND {name} IS NOT ?1"))?
-                .execute(params![v, record])?;
+            tx.prepare_cached(&format!(
+                "UPDATE {table} SET {name} = ?1 WHERE id = ?2 AND {name} IS NOT ?1"
+            ))?
+            .execute(params![v, record])?;
         }
         if entity == Entity::Person {
             crate::search::reindex_person(tx, record, false)?;
@@ -682,7 +828,11 @@ fn settle_record(
     }
     let cols: Vec<&str> = values.iter().map(|(n, _)| *n).collect();
     let marks: Vec<String> = (2..=values.len() + 1).map(|i| format!("?{i}")).collect();
-    let sql = format!("INSERT INTO {table}(id, {}) VALUES (?1, {})", cols.join(", "), marks.join(", "));
+    let sql = format!(
+        "INSERT INTO {table}(id, {}) VALUES (?1, {})",
+        cols.join(", "),
+        marks.join(", ")
+    );
     let mut args: Vec<&dyn rusqlite::ToSql> = vec![&record];
     args.extend(values.iter().map(|(_, v)| v as &dyn rusqlite::ToSql));
     tx.prepare_cached(&sql)?.execute(args.as_slice())?;
@@ -697,10 +847,20 @@ fn settle_record(
 /// Blanks the values (and local old values) of the changes `filter` selects, keeping each
 /// value's commitment so that its author's signature stays checkable.
 fn blank(tx: &Transaction<'_>, filter: &str, args: &[&dyn rusqlite::ToSql]) -> Result<()> {
-    type Row = (i64, String, Option<String>, Option<Vec<u8>>, Option<Vec<u8>>);
+    type Row = (
+        i64,
+        String,
+        Option<String>,
+        Option<Vec<u8>>,
+        Option<Vec<u8>>,
+    );
     let rows: Vec<Row> = tx
-        .prepare_cached(&format!("SELECT seq, field, value, salt, value_commit FROM change_log WHERE {filter}"))?
-        .query_map(args, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+        .prepare_cached(&format!(
+            "SELECT seq, field, value, salt, value_commit FROM change_log WHERE {filter}"
+        ))?
+        .query_map(args, |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
         .collect::<rusqlite::Result<_>>()?;
     for (seq, field, value, salt, kept) in rows {
         let commit = match value {
@@ -759,7 +919,11 @@ fn erase_linked(tx: &Transaction<'_>, entity: Entity, record: &str) -> Result<()
 }
 
 /// The person a linked record (an intake, a referral) is about, by its log.
-pub(crate) fn linked_person(tx: &Transaction<'_>, entity: &str, record: &str) -> Result<Option<String>> {
+pub(crate) fn linked_person(
+    tx: &Transaction<'_>,
+    entity: &str,
+    record: &str,
+) -> Result<Option<String>> {
     let json: Option<String> = tx
         .prepare_cached("SELECT value FROM change_log WHERE record = (SELECT n FROM record_numbers WHERE id = ?2) AND entity = ?1 AND field = 'person_id' AND value IS NOT NULL LIMIT 1")?
         .query_row(params![entity, record], |r| r.get(0))
@@ -769,8 +933,14 @@ pub(crate) fn linked_person(tx: &Transaction<'_>, entity: &str, record: &str) ->
 
 /// Blanks a linked record's personal fields when the person it is about was erased
 /// (its changes may arrive after the erasure).
-pub(crate) fn erase_linked_if_erased(tx: &Transaction<'_>, entity: &str, record: &str) -> Result<()> {
-    let Some(e @ (Entity::Intake | Entity::Referral)) = Entity::from_name(entity) else { return Ok(()) };
+pub(crate) fn erase_linked_if_erased(
+    tx: &Transaction<'_>,
+    entity: &str,
+    record: &str,
+) -> Result<()> {
+    let Some(e @ (Entity::Intake | Entity::Referral)) = Entity::from_name(entity) else {
+        return Ok(());
+    };
     match linked_person(tx, entity, record)? {
         Some(person) if person_erased(tx, &person)? => erase_linked(tx, e, record),
         _ => Ok(()),
@@ -818,9 +988,22 @@ pub(crate) fn each_op(
             commit: commit.zip(pos),
         };
         // Device ids hold no space or comma.
-        for pair in parents.as_deref().unwrap_or_default().split(',').filter(|p| !p.is_empty()) {
-            let (h, d) = pair.split_once(' ').ok_or_else(|| crate::error::StoreError::Corrupt { what: "a change's parent".into(), value: pair.into() })?;
-            let h: i64 = h.parse().map_err(|_| crate::error::StoreError::Corrupt { what: "a change's parent".into(), value: pair.into() })?;
+        for pair in parents
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .filter(|p| !p.is_empty())
+        {
+            let (h, d) = pair
+                .split_once(' ')
+                .ok_or_else(|| crate::error::StoreError::Corrupt {
+                    what: "a change's parent".into(),
+                    value: pair.into(),
+                })?;
+            let h: i64 = h.parse().map_err(|_| crate::error::StoreError::Corrupt {
+                what: "a change's parent".into(),
+                value: pair.into(),
+            })?;
             op.parents.push((Hlc(h), d.to_string()));
         }
         f(r.get(0)?, op)?;
@@ -830,7 +1013,11 @@ pub(crate) fn each_op(
 
 /// The changes `filter` selects (an SQL condition on `changes c`), with their parents and
 /// local sequence numbers, in log order.
-pub(crate) fn load_ops(conn: &rusqlite::Connection, filter: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Vec<(i64, Op)>> {
+pub(crate) fn load_ops(
+    conn: &rusqlite::Connection,
+    filter: &str,
+    args: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<(i64, Op)>> {
     let mut out = Vec::new();
     each_op(conn, filter, args, |seq, op| {
         out.push((seq, op));
@@ -843,7 +1030,11 @@ pub(crate) fn load_ops(conn: &rusqlite::Connection, filter: &str, args: &[&dyn r
 /// if they had never arrived: a revocation's changes made after it took effect. Their
 /// fields' heads are computed again from what remains, and a record whose creation is gone
 /// leaves its table. Returns the records touched, for the caller to settle.
-pub(crate) fn purge(tx: &Transaction<'_>, filter: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Touched> {
+pub(crate) fn purge(
+    tx: &Transaction<'_>,
+    filter: &str,
+    args: &[&dyn rusqlite::ToSql],
+) -> Result<Touched> {
     type Victim = (i64, i64, String, String, String, String);
     let victims: Vec<Victim> = tx
         .prepare(&format!("SELECT c.seq, c.hlc, c.device, c.entity, c.record, c.field FROM changes c WHERE {filter}"))?
@@ -851,8 +1042,10 @@ pub(crate) fn purge(tx: &Transaction<'_>, filter: &str, args: &[&dyn rusqlite::T
         .collect::<rusqlite::Result<_>>()?;
     let mut touched: Touched = BTreeMap::new();
     for (seq, hlc, device, entity, record, field) in victims {
-        tx.prepare_cached("DELETE FROM change_parents WHERE hlc = ?1 AND device = ?2")?.execute(params![hlc, device])?;
-        tx.prepare_cached("DELETE FROM change_log WHERE seq = ?1")?.execute([seq])?;
+        tx.prepare_cached("DELETE FROM change_parents WHERE hlc = ?1 AND device = ?2")?
+            .execute(params![hlc, device])?;
+        tx.prepare_cached("DELETE FROM change_log WHERE seq = ?1")?
+            .execute([seq])?;
         touched.entry((entity, record)).or_default().insert(field);
     }
     for ((entity, record), fields) in &touched {
@@ -877,7 +1070,8 @@ pub(crate) fn purge(tx: &Transaction<'_>, filter: &str, args: &[&dyn rusqlite::T
             if e == Entity::Person {
                 crate::search::forget_person(tx, record)?;
             }
-            tx.prepare_cached(&format!("DELETE FROM {} WHERE id = ?1", e.table()))?.execute([record])?;
+            tx.prepare_cached(&format!("DELETE FROM {} WHERE id = ?1", e.table()))?
+                .execute([record])?;
         }
     }
     Ok(touched)

@@ -49,7 +49,16 @@ impl Db {
         let id = uuid::Uuid::now_v7().to_string();
         let signing = ed25519_dalek::SigningKey::from_bytes(&rand_key());
         let org = crate::store::meta(self.conn(), "org_id")?.unwrap_or_default();
-        let cert = AuthorCert::issue(&root, &org, &id, name, role, self.device_id(), &signing.verifying_key(), &self.clock().now().to_rfc3339());
+        let cert = AuthorCert::issue(
+            &root,
+            &org,
+            &id,
+            name,
+            role,
+            self.device_id(),
+            &signing.verifying_key(),
+            &self.clock().now().to_rfc3339(),
+        );
         let secrets = Secrets {
             signing: Some(Zeroizing::new(signing.to_bytes())),
             root: (role == Role::Admin).then(|| Zeroizing::new(root.to_bytes())),
@@ -82,7 +91,9 @@ impl Db {
 
     /// The users of this database.
     pub(crate) fn list_users(&self) -> Result<Vec<UserSummary>> {
-        let mut stmt = self.conn().prepare("SELECT id, name, role, active FROM users ORDER BY name")?;
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT id, name, role, active FROM users ORDER BY name")?;
         let rows = stmt.query_map([], |r| {
             Ok(UserSummary {
                 id: r.get(0)?,
@@ -96,6 +107,9 @@ impl Db {
 
     fn user_id_by_name(&self, name: &str) -> Result<Option<String>> {
         use rusqlite::OptionalExtension;
-        Ok(self.conn().query_row("SELECT id FROM users WHERE name = ?1", [name], |r| r.get(0)).optional()?)
+        Ok(self
+            .conn()
+            .query_row("SELECT id FROM users WHERE name = ?1", [name], |r| r.get(0))
+            .optional()?)
     }
 }

@@ -14,18 +14,26 @@ pub use accounts::UserSummary;
 pub use persons::{PersonImport, PERSON_REQUIRED};
 pub use projects::{BudgetLineView, BudgetSummary, ProjectRules, DECISIONS};
 pub(crate) use records::Record;
-pub use records::{BudgetLine, Disbursement, FollowUp, Intake, Person, Project, Referral, Session, StageEvent};
+pub use records::{
+    BudgetLine, Disbursement, FollowUp, Intake, Person, Project, Referral, Session, StageEvent,
+};
 
 use crate::error::InputError;
 use crate::schema::{Entity, Value};
 
 /// Reads `KEY=VALUE` pairs typed by a user for `entity`; every key must be settable.
-pub(crate) fn parse_pairs(entity: Entity, pairs: &[(String, String)]) -> Result<Vec<(&'static str, Value)>, InputError> {
+pub(crate) fn parse_pairs(
+    entity: Entity,
+    pairs: &[(String, String)],
+) -> Result<Vec<(&'static str, Value)>, InputError> {
     let mut out: Vec<(&'static str, Value)> = Vec::new();
     for (key, text) in pairs {
         let def = entity.field(key.trim())?;
         if out.iter().any(|(n, _)| *n == def.name) {
-            return Err(InputError::Duplicate { what: "field", value: def.name.to_string() });
+            return Err(InputError::Duplicate {
+                what: "field",
+                value: def.name.to_string(),
+            });
         }
         out.push((def.name, entity.parse_settable(def.name, text)?));
     }

@@ -5,8 +5,8 @@ use std::collections::HashSet;
 use serde::Serialize;
 use ts_rs::TS;
 
-use super::records::{Person, Record};
 use super::parse_pairs;
+use super::records::{Person, Record};
 use crate::auth::Permission;
 use crate::changes::{Db, Writer};
 use crate::error::InputError;
@@ -48,14 +48,24 @@ fn check_required(fields: &[(&'static str, Value)]) -> Result<(), InputError> {
     Ok(())
 }
 
-fn insert_person(w: &mut Writer<'_>, mut fields: Vec<(&'static str, Value)>, counsellor: &str) -> Result<String> {
+fn insert_person(
+    w: &mut Writer<'_>,
+    mut fields: Vec<(&'static str, Value)>,
+    counsellor: &str,
+) -> Result<String> {
     check_required(&fields)?;
     fields.push(("counsellor", Value::text(counsellor)));
     fields.push(("erased", Value::Bool(false)));
     w.create(Entity::Person, &fields)
 }
 
-fn insert_intake(w: &mut Writer<'_>, person: &str, date: Value, referral: Value, counsellor: &str) -> Result<String> {
+fn insert_intake(
+    w: &mut Writer<'_>,
+    person: &str,
+    date: Value,
+    referral: Value,
+    counsellor: &str,
+) -> Result<String> {
     w.create(
         Entity::Intake,
         &[
@@ -70,7 +80,11 @@ fn insert_intake(w: &mut Writer<'_>, person: &str, date: Value, referral: Value,
 impl Db {
     /// Registers a person and, when `intake_date` is given, their reception interview, in
     /// one transaction: a refused date leaves no person behind.
-    pub(crate) fn register_person(&mut self, pairs: &[(String, String)], intake_date: Option<&str>) -> Result<String> {
+    pub(crate) fn register_person(
+        &mut self,
+        pairs: &[(String, String)],
+        intake_date: Option<&str>,
+    ) -> Result<String> {
         self.require(Permission::RecordWork)?;
         let fields = parse_pairs(Entity::Person, pairs)?;
         let intake = match intake_date.map(str::trim).filter(|d| !d.is_empty()) {
@@ -93,10 +107,15 @@ impl Db {
         let fields = parse_pairs(Entity::Person, pairs)?;
         let current = Person::existing(self.conn(), id)?;
         if current.erased {
-            if let Some((name, _)) = fields.iter().find(|(n, _)| Entity::Person.field(n).map(|d| d.personal).unwrap_or(false)) {
+            if let Some((name, _)) = fields
+                .iter()
+                .find(|(n, _)| Entity::Person.field(n).map(|d| d.personal).unwrap_or(false))
+            {
                 return Err(InputError::rule(
                     "erased",
-                    format!("this person's data was erased: {name} cannot be recorded again for them"),
+                    format!(
+                        "this person's data was erased: {name} cannot be recorded again for them"
+                    ),
                     &[("field", name)],
                 )
                 .into());
@@ -104,7 +123,11 @@ impl Db {
         }
         for name in PERSON_REQUIRED {
             if fields.iter().any(|(n, v)| n == name && *v == Value::Null) && !current.erased {
-                return Err(InputError::Missing { field: (*name).into(), hint: "this field cannot be emptied".into() }.into());
+                return Err(InputError::Missing {
+                    field: (*name).into(),
+                    hint: "this field cannot be emptied".into(),
+                }
+                .into());
             }
         }
         self.write(|w| w.update(Entity::Person, id, &fields).map(|_| ()))
@@ -128,7 +151,11 @@ impl Db {
 
     /// Hands every person (matching `search`, best matches first; else by name) to `f`,
     /// one at a time.
-    pub(crate) fn each_person(&self, search: Option<&str>, mut f: impl FnMut(Person) -> Result<()>) -> Result<()> {
+    pub(crate) fn each_person(
+        &self,
+        search: Option<&str>,
+        mut f: impl FnMut(Person) -> Result<()>,
+    ) -> Result<()> {
         let ids = match search.map(str::trim).filter(|s| !s.is_empty()) {
             Some(text) => crate::search::find_persons(self.conn(), text)?,
             None => return Person::each(self.conn(), "ORDER BY t.family, t.given, t.id", [], f),
@@ -152,12 +179,21 @@ impl Db {
     }
 
     /// Records a reception interview.
-    pub(crate) fn add_intake(&mut self, person: &str, date: &str, referral: Option<&str>) -> Result<String> {
+    pub(crate) fn add_intake(
+        &mut self,
+        person: &str,
+        date: &str,
+        referral: Option<&str>,
+    ) -> Result<String> {
         self.require(Permission::RecordWork)?;
         Person::existing(self.conn(), person)?;
         let date = FieldKind::Date.parse("date", date)?;
         if date == Value::Null {
-            return Err(InputError::Missing { field: "date".into(), hint: "give the intake date as YYYY-MM-DD".into() }.into());
+            return Err(InputError::Missing {
+                field: "date".into(),
+                hint: "give the intake date as YYYY-MM-DD".into(),
+            }
+            .into());
         }
         let me = self.user().id.clone();
         let referral = FieldKind::Text.parse("referral", referral.unwrap_or(""))?;
@@ -165,16 +201,30 @@ impl Db {
     }
 
     /// Refers a person to a partner of the organisation's list.
-    pub(crate) fn add_referral(&mut self, person: &str, partner: &str, date: &str, status: Option<&str>) -> Result<String> {
+    pub(crate) fn add_referral(
+        &mut self,
+        person: &str,
+        partner: &str,
+        date: &str,
+        status: Option<&str>,
+    ) -> Result<String> {
         self.require(Permission::RecordWork)?;
         Person::existing(self.conn(), person)?;
         let partner = self.check_reference("partner", partner)?;
         let date = FieldKind::Date.parse("date", date)?;
-        let status = Entity::Referral.field("status")?.kind.parse("status", status.unwrap_or("pending"))?;
+        let status = Entity::Referral
+            .field("status")?
+            .kind
+            .parse("status", status.unwrap_or("pending"))?;
         self.write(|w| {
             w.create(
                 Entity::Referral,
-                &[("person_id", Value::text(person)), ("partner", Value::text(partner)), ("date", date), ("status", status)],
+                &[
+                    ("person_id", Value::text(person)),
+                    ("partner", Value::text(partner)),
+                    ("date", date),
+                    ("status", status),
+                ],
             )
         })
     }
@@ -184,7 +234,10 @@ impl Db {
     /// and `referral`, which add an intake.
     pub(crate) fn import_persons_csv(&mut self, data: &[u8]) -> Result<PersonImport> {
         self.require(Permission::RecordWork)?;
-        let mut reader = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(data);
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(false)
+            .trim(csv::Trim::All)
+            .from_reader(data);
         let header: Vec<String> = reader
             .headers()
             .map_err(|e| InputError::File(format!("the header line cannot be read ({e})")))?
@@ -194,24 +247,44 @@ impl Db {
         let mut seen = HashSet::new();
         for h in &header {
             if !seen.insert(h.as_str()) {
-                return Err(InputError::Duplicate { what: "column", value: h.clone() }.into());
+                return Err(InputError::Duplicate {
+                    what: "column",
+                    value: h.clone(),
+                }
+                .into());
             }
             if !PERSON_CSV_EXTRA_COLUMNS.contains(&h.as_str()) {
                 let def = Entity::Person.field(h).map_err(|_| {
                     InputError::File(format!(
                         "unknown column '{h}': the columns can be {}, {}",
-                        Entity::Person.fields().iter().filter(|f| f.settable).map(|f| f.name).collect::<Vec<_>>().join(", "),
+                        Entity::Person
+                            .fields()
+                            .iter()
+                            .filter(|f| f.settable)
+                            .map(|f| f.name)
+                            .collect::<Vec<_>>()
+                            .join(", "),
                         PERSON_CSV_EXTRA_COLUMNS.join(", ")
                     ))
                 })?;
                 if !def.settable {
-                    return Err(InputError::NotSettable { what: "person", field: def.name }.into());
+                    return Err(InputError::NotSettable {
+                        what: "person",
+                        field: def.name,
+                    }
+                    .into());
                 }
             }
         }
         for name in PERSON_REQUIRED {
-            if !header.iter().any(|h| h == name || (*name == "born" && h == "birth_year")) {
-                return Err(InputError::File(format!("the required column '{name}' is missing from the header")).into());
+            if !header
+                .iter()
+                .any(|h| h == name || (*name == "born" && h == "birth_year"))
+            {
+                return Err(InputError::File(format!(
+                    "the required column '{name}' is missing from the header"
+                ))
+                .into());
             }
         }
         let mut rows = Vec::new();
@@ -237,11 +310,18 @@ impl Db {
                     _ => pairs.push((h.clone(), v.to_string())),
                 }
             }
-            let at_row = |e: InputError| InputError::Row { row, error: Box::new(e) };
+            let at_row = |e: InputError| InputError::Row {
+                row,
+                error: Box::new(e),
+            };
             let fields = parse_pairs(Entity::Person, &pairs).map_err(at_row)?;
             check_required(&fields).map_err(at_row)?;
-            let date = FieldKind::Date.parse("intake_date", intake_date.as_deref().unwrap_or("")).map_err(at_row)?;
-            let referral = FieldKind::Text.parse("referral", referral.as_deref().unwrap_or("")).map_err(at_row)?;
+            let date = FieldKind::Date
+                .parse("intake_date", intake_date.as_deref().unwrap_or(""))
+                .map_err(at_row)?;
+            let referral = FieldKind::Text
+                .parse("referral", referral.as_deref().unwrap_or(""))
+                .map_err(at_row)?;
             if date == Value::Null && referral != Value::Null {
                 return Err(at_row(InputError::Missing {
                     field: "intake_date".into(),
@@ -266,7 +346,10 @@ impl Db {
             }
             Ok(ids)
         })?;
-        Ok(PersonImport { imported: ids.len(), ids })
+        Ok(PersonImport {
+            imported: ids.len(),
+            ids,
+        })
     }
 }
 
@@ -277,7 +360,13 @@ mod tests {
     #[test]
     fn a_refused_intake_date_leaves_no_person_behind() {
         let (_d, mut m) = temp_db();
-        let fields = kv(&[("given", "A"), ("family", "B"), ("sex", "female"), ("born", "1990-01-01"), ("nationality", "SYR")]);
+        let fields = kv(&[
+            ("given", "A"),
+            ("family", "B"),
+            ("sex", "female"),
+            ("born", "1990-01-01"),
+            ("nationality", "SYR"),
+        ]);
         let err = m.register_person(&fields, Some("31/12/2024")).unwrap_err();
         assert!(err.to_string().contains("intake_date"), "{err}");
         assert!(m.list_persons(None).unwrap().is_empty());

@@ -32,7 +32,11 @@ pub const STAGE_FLOW: &[(&str, &[&str])] = &[
 pub const DECISIONS: &[&str] = &["approved", "rejected", "deferred"];
 
 fn next_stages(stage: &str) -> &'static [&'static str] {
-    STAGE_FLOW.iter().find(|(s, _)| *s == stage).map(|(_, n)| *n).unwrap_or(&[])
+    STAGE_FLOW
+        .iter()
+        .find(|(s, _)| *s == stage)
+        .map(|(_, n)| *n)
+        .unwrap_or(&[])
 }
 
 /// Stages at which tranches may be paid.
@@ -81,7 +85,11 @@ impl ProjectRules {
     pub(crate) fn of(stage: &str, kind: &str, role: Role, undo_to: Option<String>) -> ProjectRules {
         let decide = Permission::DecideInCommittee.allows(role);
         ProjectRules {
-            next_stages: next_stages(stage).iter().filter(|next| by_hand(stage, next)).map(|s| (*s).to_string()).collect(),
+            next_stages: next_stages(stage)
+                .iter()
+                .filter(|next| by_hand(stage, next))
+                .map(|s| (*s).to_string())
+                .collect(),
             can_decide: stage == "in_committee" && decide,
             can_disburse: PAYABLE.contains(&stage),
             can_visit: VISITABLE.contains(&stage),
@@ -123,38 +131,71 @@ pub struct BudgetSummary {
 }
 
 fn record_stage(w: &mut Writer<'_>, project: &str, stage: &str, date: &str) -> Result<()> {
-    w.update_kept(Entity::Project, project, &[("stage", Value::text(stage)), ("stage_date", Value::text(date))])?;
+    w.update_kept(
+        Entity::Project,
+        project,
+        &[
+            ("stage", Value::text(stage)),
+            ("stage_date", Value::text(date)),
+        ],
+    )?;
     w.create(
         Entity::StageEvent,
-        &[("project_id", Value::text(project)), ("stage", Value::text(stage)), ("date", Value::text(date))],
+        &[
+            ("project_id", Value::text(project)),
+            ("stage", Value::text(stage)),
+            ("date", Value::text(date)),
+        ],
     )?;
     Ok(())
 }
 
 fn required_date(field: &str, text: &str) -> Result<String, InputError> {
     if text.trim().is_empty() {
-        return Err(InputError::Missing { field: field.into(), hint: "give the date as YYYY-MM-DD".into() });
+        return Err(InputError::Missing {
+            field: field.into(),
+            hint: "give the date as YYYY-MM-DD".into(),
+        });
     }
     Ok(parse_date(field, text)?.format("%Y-%m-%d").to_string())
 }
 
 impl Db {
     /// Creates a project in stage `draft` on `date` (default today) with its members.
-    pub(crate) fn add_project(&mut self, title: &str, kind: &str, sector: &str, members: &[String], date: Option<&str>) -> Result<String> {
+    pub(crate) fn add_project(
+        &mut self,
+        title: &str,
+        kind: &str,
+        sector: &str,
+        members: &[String],
+        date: Option<&str>,
+    ) -> Result<String> {
         self.require(Permission::RecordWork)?;
         let title = required_text("title", title, "give the project a short title")?;
         let kind = Entity::Project.field("kind")?.kind.parse("kind", kind)?;
         if kind == Value::Null {
-            return Err(InputError::Missing { field: "kind".into(), hint: "give creation, reinforcement or cooperative".into() }.into());
+            return Err(InputError::Missing {
+                field: "kind".into(),
+                hint: "give creation, reinforcement or cooperative".into(),
+            }
+            .into());
         }
         let sector = self.check_reference("sector", sector)?;
         if members.is_empty() {
-            return Err(InputError::Missing { field: "member".into(), hint: "a project needs at least one member (--member PERSON)".into() }.into());
+            return Err(InputError::Missing {
+                field: "member".into(),
+                hint: "a project needs at least one member (--member PERSON)".into(),
+            }
+            .into());
         }
         let mut seen = HashSet::new();
         for person in members {
             if !seen.insert(person.as_str()) {
-                return Err(InputError::Duplicate { what: "member", value: person.clone() }.into());
+                return Err(InputError::Duplicate {
+                    what: "member",
+                    value: person.clone(),
+                }
+                .into());
             }
             Person::existing(self.conn(), person)?;
         }
@@ -177,14 +218,22 @@ impl Db {
             )?;
             w.create(
                 Entity::StageEvent,
-                &[("project_id", Value::text(&id)), ("stage", Value::text("draft")), ("date", Value::text(&today))],
+                &[
+                    ("project_id", Value::text(&id)),
+                    ("stage", Value::text("draft")),
+                    ("date", Value::text(&today)),
+                ],
             )?;
             for person in members {
                 let mid = fact_id("member", &[&id, person]);
                 w.create_with_id(
                     Entity::Member,
                     &mid,
-                    &[("project_id", Value::text(&id)), ("person_id", Value::text(person)), ("active", Value::Bool(true))],
+                    &[
+                        ("project_id", Value::text(&id)),
+                        ("person_id", Value::text(person)),
+                        ("active", Value::Bool(true)),
+                    ],
                 )?;
             }
             Ok(id)
@@ -203,12 +252,21 @@ impl Db {
             Err(crate::Error::Input(_)) => None,
             Err(e) => return Err(e),
         };
-        Ok(ProjectRules::of(project.stage.as_deref().unwrap_or("draft"), project.kind.as_deref().unwrap_or(""), self.user().role, undo_to))
+        Ok(ProjectRules::of(
+            project.stage.as_deref().unwrap_or("draft"),
+            project.kind.as_deref().unwrap_or(""),
+            self.user().role,
+            undo_to,
+        ))
     }
 
     /// The stage changes of a project that stand (not undone), oldest first.
     fn standing_stages(&self, project: &str) -> Result<Vec<StageEvent>> {
-        StageEvent::select(self.conn(), "WHERE t.project_id = ?1 AND coalesce(t.undone, 0) = 0 ORDER BY t.date, t.id", [project])
+        StageEvent::select(
+            self.conn(),
+            "WHERE t.project_id = ?1 AND coalesce(t.undone, 0) = 0 ORDER BY t.date, t.id",
+            [project],
+        )
     }
 
     /// The last change of stage and the one it would go back to, or why it cannot be
@@ -217,13 +275,24 @@ impl Db {
     fn stage_undo_target(&self, project: &Project) -> Result<(StageEvent, StageEvent)> {
         let mut events = self.standing_stages(&project.id)?;
         let refuse = |reason: &'static str, why: &str| -> crate::Error {
-            InputError::rule(reason, format!("the last change of stage cannot be undone: {why}"), &[]).into()
+            InputError::rule(
+                reason,
+                format!("the last change of stage cannot be undone: {why}"),
+                &[],
+            )
+            .into()
         };
         let (Some(last), Some(back)) = (events.pop(), events.pop()) else {
-            return Err(refuse("undo_nothing", "the project has not changed stage since it was opened"));
+            return Err(refuse(
+                "undo_nothing",
+                "the project has not changed stage since it was opened",
+            ));
         };
         if last.stage.as_deref() == Some("funded") {
-            return Err(refuse("undo_funded", "the project became funded with its first tranche"));
+            return Err(refuse(
+                "undo_funded",
+                "the project became funded with its first tranche",
+            ));
         }
         let depends: i64 = self.conn().query_row(
             "SELECT (SELECT count(*) FROM disbursements WHERE project_id = ?1) + (SELECT count(*) FROM followups WHERE project_id = ?1)",
@@ -231,7 +300,10 @@ impl Db {
             |r| r.get(0),
         )?;
         if depends > 0 {
-            return Err(refuse("undo_depends", "tranches or visits were recorded since"));
+            return Err(refuse(
+                "undo_depends",
+                "tranches or visits were recorded since",
+            ));
         }
         Ok((last, back))
     }
@@ -249,13 +321,28 @@ impl Db {
         let stage = back.stage.clone().unwrap_or_else(|| "draft".into());
         let since = back.date.map(|d| d.format("%Y-%m-%d").to_string());
         self.write(|w| {
-            w.update_kept(Entity::StageEvent, &last.id, &[("undone", Value::Bool(true))])?;
-            w.update_kept(Entity::Project, id, &[("stage", Value::text(&stage)), ("stage_date", Value::opt_text(since))])?;
+            w.update_kept(
+                Entity::StageEvent,
+                &last.id,
+                &[("undone", Value::Bool(true))],
+            )?;
+            w.update_kept(
+                Entity::Project,
+                id,
+                &[
+                    ("stage", Value::text(&stage)),
+                    ("stage_date", Value::opt_text(since)),
+                ],
+            )?;
             if matches!(last.stage.as_deref(), Some("approved" | "rejected")) {
                 w.update_kept(
                     Entity::Project,
                     id,
-                    &[("committee_date", Value::Null), ("approved_amount", Value::Null), ("committee_remarks", Value::Null)],
+                    &[
+                        ("committee_date", Value::Null),
+                        ("approved_amount", Value::Null),
+                        ("committee_remarks", Value::Null),
+                    ],
                 )?;
             }
             Ok(())
@@ -285,7 +372,9 @@ impl Db {
         let project = Project::existing(self.conn(), id)?;
         for (name, value) in fields.iter_mut() {
             match *name {
-                "registered_on" if project.kind.as_deref() != Some("cooperative") && *value != Value::Null => {
+                "registered_on"
+                    if project.kind.as_deref() != Some("cooperative") && *value != Value::Null =>
+                {
                     return Err(InputError::rule(
                         "registered_not_cooperative",
                         format!(
@@ -297,13 +386,20 @@ impl Db {
                     .into());
                 }
                 "sector" if *value != Value::Null => {
-                    *value = Value::text(self.check_reference("sector", value.as_str().unwrap_or(""))?);
+                    *value =
+                        Value::text(self.check_reference("sector", value.as_str().unwrap_or(""))?);
                 }
                 "title" | "sector" if *value == Value::Null => {
-                    return Err(InputError::Missing { field: (*name).into(), hint: "this field cannot be emptied".into() }.into());
+                    return Err(InputError::Missing {
+                        field: (*name).into(),
+                        hint: "this field cannot be emptied".into(),
+                    }
+                    .into());
                 }
                 "currency" if *value != Value::Null => {
-                    *value = Value::text(self.check_reference("currency", value.as_str().unwrap_or(""))?);
+                    *value = Value::text(
+                        self.check_reference("currency", value.as_str().unwrap_or(""))?,
+                    );
                 }
                 _ => {}
             }
@@ -317,11 +413,23 @@ impl Db {
     }
 
     /// Moves a project to a stage and writes `extra` fields of it in the same transaction.
-    fn change_stage(&mut self, id: &str, stage: &str, date: &str, extra: Vec<(&'static str, Value)>) -> Result<()> {
+    fn change_stage(
+        &mut self,
+        id: &str,
+        stage: &str,
+        date: &str,
+        extra: Vec<(&'static str, Value)>,
+    ) -> Result<()> {
         self.require(Permission::RecordWork)?;
         let stage = match Entity::Project.field("stage")?.kind.parse("stage", stage)? {
             Value::Text(s) => s,
-            _ => return Err(InputError::Missing { field: "stage".into(), hint: "give the new stage".into() }.into()),
+            _ => {
+                return Err(InputError::Missing {
+                    field: "stage".into(),
+                    hint: "give the new stage".into(),
+                }
+                .into())
+            }
         };
         let date = required_date("date", date)?;
         if matches!(stage.as_str(), "approved" | "rejected") {
@@ -335,7 +443,11 @@ impl Db {
                 "stage_not_allowed",
                 format!(
                     "a project at stage '{current}' cannot move to '{stage}': {}",
-                    if allowed.is_empty() { "it is closed".to_string() } else { format!("the next stage can be {}", allowed.join(" or ")) }
+                    if allowed.is_empty() {
+                        "it is closed".to_string()
+                    } else {
+                        format!("the next stage can be {}", allowed.join(" or "))
+                    }
                 ),
                 &[("current", &current), ("stage", &stage)],
             )
@@ -369,7 +481,11 @@ impl Db {
         }
         self.write(|w| {
             if matches!(stage.as_str(), "approved" | "rejected") {
-                w.update_kept(Entity::Project, id, &[("committee_date", Value::text(&date))])?;
+                w.update_kept(
+                    Entity::Project,
+                    id,
+                    &[("committee_date", Value::text(&date))],
+                )?;
             }
             if !extra.is_empty() {
                 w.update_kept(Entity::Project, id, &extra)?;
@@ -380,7 +496,14 @@ impl Db {
 
     /// Records the committee's decision: `approved` (with the amount), `rejected`, or
     /// `deferred` (the plan goes back to `plan_ready`).
-    pub(crate) fn decide(&mut self, id: &str, decision: &str, date: &str, amount: Option<&str>, remarks: Option<&str>) -> Result<()> {
+    pub(crate) fn decide(
+        &mut self,
+        id: &str,
+        decision: &str,
+        date: &str,
+        amount: Option<&str>,
+        remarks: Option<&str>,
+    ) -> Result<()> {
         self.require(Permission::DecideInCommittee)?;
         let stage = match decision.trim() {
             "approved" => "approved",
@@ -390,7 +513,9 @@ impl Db {
                 return Err(InputError::Invalid {
                     field: "decision".into(),
                     value: other.into(),
-                    problem: Problem::NotOneOf(DECISIONS.iter().map(|d| (*d).to_string()).collect()),
+                    problem: Problem::NotOneOf(
+                        DECISIONS.iter().map(|d| (*d).to_string()).collect(),
+                    ),
                 }
                 .into())
             }
@@ -400,11 +525,22 @@ impl Db {
             None => Value::Null,
         };
         let remarks = FieldKind::Text.parse("remarks", remarks.unwrap_or(""))?;
-        self.change_stage(id, stage, date, vec![("approved_amount", amount), ("committee_remarks", remarks)])
+        self.change_stage(
+            id,
+            stage,
+            date,
+            vec![("approved_amount", amount), ("committee_remarks", remarks)],
+        )
     }
 
     /// Adds a line to a project's business plan budget.
-    pub(crate) fn add_budget_line(&mut self, project: &str, item: &str, quantity: &str, unit_cost: &str) -> Result<String> {
+    pub(crate) fn add_budget_line(
+        &mut self,
+        project: &str,
+        item: &str,
+        quantity: &str,
+        unit_cost: &str,
+    ) -> Result<String> {
         self.require(Permission::RecordWork)?;
         let p = Project::existing(self.conn(), project)?;
         let item = required_text("item", item, "name what is bought")?;
@@ -429,11 +565,18 @@ impl Db {
     pub(crate) fn set_budget_line(&mut self, line: &str, pairs: &[(String, String)]) -> Result<()> {
         self.require(Permission::RecordWork)?;
         let l = BudgetLine::existing(self.conn(), line)?;
-        self.plan_open(&Project::existing(self.conn(), l.project_id.as_deref().unwrap_or(""))?)?;
+        self.plan_open(&Project::existing(
+            self.conn(),
+            l.project_id.as_deref().unwrap_or(""),
+        )?)?;
         let fields = parse_pairs(Entity::BudgetLine, pairs)?;
         for (name, value) in &fields {
             if *value == Value::Null {
-                return Err(InputError::Missing { field: (*name).into(), hint: "this field cannot be emptied".into() }.into());
+                return Err(InputError::Missing {
+                    field: (*name).into(),
+                    hint: "this field cannot be emptied".into(),
+                }
+                .into());
             }
         }
         self.write(|w| w.update(Entity::BudgetLine, line, &fields).map(|_| ()))
@@ -443,23 +586,41 @@ impl Db {
     pub(crate) fn remove_budget_line(&mut self, line: &str) -> Result<()> {
         self.require(Permission::RecordWork)?;
         let l = BudgetLine::existing(self.conn(), line)?;
-        self.plan_open(&Project::existing(self.conn(), l.project_id.as_deref().unwrap_or(""))?)?;
+        self.plan_open(&Project::existing(
+            self.conn(),
+            l.project_id.as_deref().unwrap_or(""),
+        )?)?;
         if !l.active {
-            return Err(InputError::rule("line_removed", "this budget line was already removed", &[]).into());
+            return Err(InputError::rule(
+                "line_removed",
+                "this budget line was already removed",
+                &[],
+            )
+            .into());
         }
-        self.write(|w| w.update_kept(Entity::BudgetLine, line, &[("active", Value::Bool(false))]).map(|_| ()))
+        self.write(|w| {
+            w.update_kept(Entity::BudgetLine, line, &[("active", Value::Bool(false))])
+                .map(|_| ())
+        })
     }
 
     /// A project's budget lines and exact totals.
     pub(crate) fn budget(&self, project: &str) -> Result<BudgetSummary> {
         let p = Project::existing(self.conn(), project)?;
-        let lines = BudgetLine::select(self.conn(), "WHERE t.project_id = ?1 AND t.active = 1 ORDER BY t.id", [project])?;
+        let lines = BudgetLine::select(
+            self.conn(),
+            "WHERE t.project_id = ?1 AND t.active = 1 ORDER BY t.id",
+            [project],
+        )?;
         let mut total = Decimal::ZERO;
         let mut views = Vec::with_capacity(lines.len());
         for line in lines {
             let line_total = line.quantity.unwrap_or_default() * line.unit_cost.unwrap_or_default();
             total += line_total;
-            views.push(BudgetLineView { line, total: line_total });
+            views.push(BudgetLineView {
+                line,
+                total: line_total,
+            });
         }
         let own = p.own_contribution.unwrap_or_default();
         Ok(BudgetSummary {
@@ -474,34 +635,50 @@ impl Db {
     /// What may still be paid of the approved amount, in its currency (the project's, or
     /// else that of its tranches); `None` when there is no approved amount to compare.
     pub(crate) fn remaining(&self, project: &Project) -> Result<Option<(String, Decimal)>> {
-        let Some(approved) = project.approved_amount else { return Ok(None) };
+        let Some(approved) = project.approved_amount else {
+            return Ok(None);
+        };
         let paid = self.paid(&project.id)?;
         let currency = match (&project.currency, paid.first()) {
             (Some(c), _) => c.clone(),
             (None, Some((c, _))) => c.clone(),
             (None, None) => return Ok(None),
         };
-        let spent: Decimal = paid.iter().filter(|(c, _)| *c == currency).map(|(_, a)| *a).sum();
+        let spent: Decimal = paid
+            .iter()
+            .filter(|(c, _)| *c == currency)
+            .map(|(_, a)| *a)
+            .sum();
         Ok(Some((currency, (approved - spent).max(Decimal::ZERO))))
     }
 
     /// The sum of what was paid to a project, per currency.
     pub(crate) fn paid(&self, project: &str) -> Result<Vec<(String, Decimal)>> {
-        let mut stmt = self.conn().prepare_cached("SELECT currency, amount FROM disbursements WHERE project_id = ?1")?;
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT currency, amount FROM disbursements WHERE project_id = ?1")?;
         let rows = stmt
-            .query_map([project], |r| Ok((r.get::<_, Option<String>>(0)?.unwrap_or_default(), r.get::<_, Option<String>>(1)?)))?
+            .query_map([project], |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                    r.get::<_, Option<String>>(1)?,
+                ))
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut sums: std::collections::BTreeMap<String, Decimal> = Default::default();
         for (currency, amount) in rows {
-            *sums.entry(currency).or_default() += stored_amount("amount", amount)?.unwrap_or_default();
+            *sums.entry(currency).or_default() +=
+                stored_amount("amount", amount)?.unwrap_or_default();
         }
         Ok(sums.into_iter().collect())
     }
 
     fn disbursement_count(&self, project: &str) -> Result<i64> {
-        Ok(self
-            .conn()
-            .query_row("SELECT count(*) FROM disbursements WHERE project_id = ?1", [project], |r| r.get(0))?)
+        Ok(self.conn().query_row(
+            "SELECT count(*) FROM disbursements WHERE project_id = ?1",
+            [project],
+            |r| r.get(0),
+        )?)
     }
 
     /// Records a tranche paid to an approved project; the first one makes it `funded`.
@@ -528,7 +705,10 @@ impl Db {
         }
         let currency = self.check_reference("currency", currency)?;
         let donor = self.check_reference("donor", donor)?;
-        let mode = Entity::Disbursement.field("mode")?.kind.parse("mode", mode.unwrap_or("cash"))?;
+        let mode = Entity::Disbursement
+            .field("mode")?
+            .kind
+            .parse("mode", mode.unwrap_or("cash"))?;
         let receipt = FieldKind::Text.parse("receipt", receipt.unwrap_or(""))?;
         let stage = p.stage.clone().unwrap_or_else(|| "draft".into());
         match stage.as_str() {
@@ -569,7 +749,12 @@ impl Db {
             // cannot be compared with it.
             let approved_currency = p.currency.clone().unwrap_or_else(|| currency.clone());
             if approved_currency == currency {
-                let paid: Decimal = self.paid(project)?.into_iter().filter(|(c, _)| *c == currency).map(|(_, a)| a).sum();
+                let paid: Decimal = self
+                    .paid(project)?
+                    .into_iter()
+                    .filter(|(c, _)| *c == currency)
+                    .map(|(_, a)| a)
+                    .sum();
                 let would_be = paid + amount;
                 if would_be > approved && reason == Value::Null {
                     return Err(InputError::AboveApproved {
@@ -604,17 +789,35 @@ impl Db {
     }
 
     /// Records a follow-up visit to a funded project.
-    pub(crate) fn add_followup(&mut self, project: &str, pairs: &[(String, String)]) -> Result<String> {
+    pub(crate) fn add_followup(
+        &mut self,
+        project: &str,
+        pairs: &[(String, String)],
+    ) -> Result<String> {
         self.require(Permission::RecordWork)?;
         let p = Project::existing(self.conn(), project)?;
         let fields = parse_pairs(Entity::FollowUp, pairs)?;
-        let get = |n: &str| fields.iter().find(|(k, _)| *k == n).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
+        let get = |n: &str| {
+            fields
+                .iter()
+                .find(|(k, _)| *k == n)
+                .map(|(_, v)| v.clone())
+                .unwrap_or(Value::Null)
+        };
         let date = get("date");
         let Value::Text(date_text) = &date else {
-            return Err(InputError::Missing { field: "date".into(), hint: "give the visit's date as YYYY-MM-DD".into() }.into());
+            return Err(InputError::Missing {
+                field: "date".into(),
+                hint: "give the visit's date as YYYY-MM-DD".into(),
+            }
+            .into());
         };
         if get("status") == Value::Null {
-            return Err(InputError::Missing { field: "status".into(), hint: "give active, struggling, suspended or closed".into() }.into());
+            return Err(InputError::Missing {
+                field: "status".into(),
+                hint: "give active, struggling, suspended or closed".into(),
+            }
+            .into());
         }
         if let Value::Text(due) = get("next_due") {
             if due.as_str() <= date_text.as_str() {
@@ -630,7 +833,9 @@ impl Db {
         if !VISITABLE.contains(&stage) {
             return Err(InputError::rule(
                 "visits_not_funded",
-                format!("this project is at stage '{stage}': follow-up visits are for funded projects"),
+                format!(
+                    "this project is at stage '{stage}': follow-up visits are for funded projects"
+                ),
                 &[("stage", stage)],
             )
             .into());
@@ -652,12 +857,21 @@ mod tests {
     /// A project with one line, approved for `amount` MAD on 2024-01-04.
     fn approved(m: &mut Masar, amount: &str) -> String {
         let a = person(m, "Amina", "female", "1990-01-01");
-        let p = m.add_project("Bakery", "creation", "food", &[a], Some("2024-01-01")).unwrap();
+        let p = m
+            .add_project("Bakery", "creation", "food", &[a], Some("2024-01-01"))
+            .unwrap();
         m.add_budget_line(&p, "Oven", "1", amount).unwrap();
         m.set_project(&p, &kv(&[("currency", "MAD")])).unwrap();
         m.set_stage(&p, "plan_ready", "2024-01-02").unwrap();
         m.set_stage(&p, "in_committee", "2024-01-03").unwrap();
-        m.decide(&p, "approved", "2024-01-04", Some(amount), Some("good plan")).unwrap();
+        m.decide(
+            &p,
+            "approved",
+            "2024-01-04",
+            Some(amount),
+            Some("good plan"),
+        )
+        .unwrap();
         p
     }
 
@@ -665,55 +879,105 @@ mod tests {
     fn a_plan_without_a_budget_line_is_not_ready() {
         let (_d, mut m) = temp_db();
         let a = person(&mut m, "Amina", "female", "1990-01-01");
-        let p = m.add_project("Bakery", "creation", "food", &[a], Some("2024-01-01")).unwrap();
+        let p = m
+            .add_project("Bakery", "creation", "food", &[a], Some("2024-01-01"))
+            .unwrap();
         let e = m.set_stage(&p, "plan_ready", "2024-01-02").unwrap_err();
         assert!(e.to_string().contains("at least one budget line"), "{e}");
         let line = m.add_budget_line(&p, "Oven", "1", "900").unwrap();
         m.remove_budget_line(&line).unwrap();
-        assert!(m.set_stage(&p, "plan_ready", "2024-01-02").is_err(), "a removed line does not count");
+        assert!(
+            m.set_stage(&p, "plan_ready", "2024-01-02").is_err(),
+            "a removed line does not count"
+        );
     }
 
     #[test]
     fn the_plan_is_frozen_from_the_committee_on() {
         let (_d, mut m) = temp_db();
         let a = person(&mut m, "Amina", "female", "1990-01-01");
-        let p = m.add_project("Bakery", "creation", "food", &[a], Some("2024-01-01")).unwrap();
+        let p = m
+            .add_project("Bakery", "creation", "food", &[a], Some("2024-01-01"))
+            .unwrap();
         let line = m.add_budget_line(&p, "Oven", "1", "900").unwrap();
-        m.set_budget_line(&line, &kv(&[("unit_cost", "950.50")])).unwrap();
+        m.set_budget_line(&line, &kv(&[("unit_cost", "950.50")]))
+            .unwrap();
         assert_eq!(m.budget(&p).unwrap().total.to_string(), "950.50");
         m.set_stage(&p, "plan_ready", "2024-01-02").unwrap();
         m.set_stage(&p, "in_committee", "2024-01-03").unwrap();
         for e in [
             m.add_budget_line(&p, "Flour", "10", "5").unwrap_err(),
-            m.set_budget_line(&line, &kv(&[("quantity", "2")])).unwrap_err(),
+            m.set_budget_line(&line, &kv(&[("quantity", "2")]))
+                .unwrap_err(),
             m.remove_budget_line(&line).unwrap_err(),
         ] {
             assert!(e.to_string().contains("frozen"), "{e}");
         }
         assert_eq!(m.budget(&p).unwrap().total.to_string(), "950.50");
         m.decide(&p, "rejected", "2024-01-05", None, None).unwrap();
-        m.add_budget_line(&p, "Flour", "10", "5").expect("a rejected plan may be revised");
+        m.add_budget_line(&p, "Flour", "10", "5")
+            .expect("a rejected plan may be revised");
     }
 
     #[test]
     fn paying_above_the_approved_amount_needs_a_supervisors_reason() {
         let (_d, mut m) = temp_db();
         let p = approved(&mut m, "10000");
-        m.add_disbursement(&p, "2024-01-10", "6000", "MAD", "EU", None, None).unwrap();
-        let e = m.add_disbursement(&p, "2024-01-11", "5000", "MAD", "EU", None, None).unwrap_err();
+        m.add_disbursement(&p, "2024-01-10", "6000", "MAD", "EU", None, None)
+            .unwrap();
+        let e = m
+            .add_disbursement(&p, "2024-01-11", "5000", "MAD", "EU", None, None)
+            .unwrap_err();
         assert_eq!(e.code(), "input.above_approved", "{e}");
-        assert!(e.to_string().contains("11000") && e.to_string().contains("at most 4000"), "{e}");
+        assert!(
+            e.to_string().contains("11000") && e.to_string().contains("at most 4000"),
+            "{e}"
+        );
         assert_eq!(e.report().field.as_deref(), Some("amount"));
-        m.add_disbursement(&p, "2024-01-11", "4000", "MAD", "EU", None, None).expect("up to the approved amount");
-        m.add_user("karim", Role::Counsellor, "a long enough passphrase").unwrap();
+        m.add_disbursement(&p, "2024-01-11", "4000", "MAD", "EU", None, None)
+            .expect("up to the approved amount");
+        m.add_user("karim", Role::Counsellor, "a long enough passphrase")
+            .unwrap();
         let path = m.path().to_path_buf();
-        let mut karim = Masar::open(&path, "karim", "a long enough passphrase", std::sync::Arc::new(crate::clock::SystemClock)).unwrap();
-        let e = karim.add_disbursement_above_approved(&p, "2024-01-12", "500", "MAD", "EU", None, None, "transport").unwrap_err();
+        let mut karim = Masar::open(
+            &path,
+            "karim",
+            "a long enough passphrase",
+            std::sync::Arc::new(crate::clock::SystemClock),
+        )
+        .unwrap();
+        let e = karim
+            .add_disbursement_above_approved(
+                &p,
+                "2024-01-12",
+                "500",
+                "MAD",
+                "EU",
+                None,
+                None,
+                "transport",
+            )
+            .unwrap_err();
         assert_eq!(e.code(), "auth.forbidden", "{e}");
         drop(karim);
-        let d = m.add_disbursement_above_approved(&p, "2024-01-12", "500", "MAD", "EU", None, None, "price of the oven rose").unwrap();
+        let d = m
+            .add_disbursement_above_approved(
+                &p,
+                "2024-01-12",
+                "500",
+                "MAD",
+                "EU",
+                None,
+                None,
+                "price of the oven rose",
+            )
+            .unwrap();
         let h = m.history(&d).unwrap();
-        assert!(h.iter().any(|c| c.field == "override_reason" && c.new == crate::schema::Value::text("price of the oven rose")), "{h:?}");
+        assert!(
+            h.iter().any(|c| c.field == "override_reason"
+                && c.new == crate::schema::Value::text("price of the oven rose")),
+            "{h:?}"
+        );
     }
 
     #[test]
@@ -724,27 +988,60 @@ mod tests {
         assert_eq!(view.rules.undo_to.as_deref(), Some("in_committee"));
         assert_eq!(m.undo_stage(&p).unwrap(), "in_committee");
         let back = m.project(&p).unwrap();
-        assert_eq!((back.stage.as_deref(), back.approved_amount, back.committee_remarks), (Some("in_committee"), None, None));
+        assert_eq!(
+            (
+                back.stage.as_deref(),
+                back.approved_amount,
+                back.committee_remarks
+            ),
+            (Some("in_committee"), None, None)
+        );
         assert_eq!(m.undo_stage(&p).unwrap(), "plan_ready");
-        assert_eq!(m.project_view(&p).unwrap().stages.len(), 2, "undone changes are no longer listed");
+        assert_eq!(
+            m.project_view(&p).unwrap().stages.len(),
+            2,
+            "undone changes are no longer listed"
+        );
         m.set_stage(&p, "in_committee", "2024-01-03").unwrap();
-        m.decide(&p, "approved", "2024-01-04", Some("10000"), None).unwrap();
-        m.add_disbursement(&p, "2024-01-10", "6000", "MAD", "EU", None, None).unwrap();
+        m.decide(&p, "approved", "2024-01-04", Some("10000"), None)
+            .unwrap();
+        m.add_disbursement(&p, "2024-01-10", "6000", "MAD", "EU", None, None)
+            .unwrap();
         let e = m.undo_stage(&p).unwrap_err();
         assert!(e.to_string().contains("first tranche"), "{e}");
         assert_eq!(m.project_view(&p).unwrap().rules.undo_to, None);
-        assert!(m.history(&p).unwrap().iter().filter(|c| c.field == "stage").count() >= 6, "the history keeps every change");
+        assert!(
+            m.history(&p)
+                .unwrap()
+                .iter()
+                .filter(|c| c.field == "stage")
+                .count()
+                >= 6,
+            "the history keeps every change"
+        );
     }
 
     #[test]
     fn a_person_may_be_registered_with_an_approximate_year_of_birth() {
         let (_d, mut m) = temp_db();
-        let fields = kv(&[("given", "A"), ("family", "B"), ("sex", "male"), ("birth_year", "1988"), ("nationality", "SYR")]);
+        let fields = kv(&[
+            ("given", "A"),
+            ("family", "B"),
+            ("sex", "male"),
+            ("birth_year", "1988"),
+            ("nationality", "SYR"),
+        ]);
         let id = m.register_person(&fields, Some("2024-03-01")).unwrap();
         let p = m.person(&id).unwrap();
         assert_eq!((p.born, p.birth_year), (None, Some(1988)));
-        let r = m.report("2024-01-01", "2024-12-31", &[crate::report::Dimension::Age]).unwrap();
-        assert!(r.breakdown["age"].contains_key("18-59"), "{:?}", r.breakdown);
+        let r = m
+            .report("2024-01-01", "2024-12-31", &[crate::report::Dimension::Age])
+            .unwrap();
+        assert!(
+            r.breakdown["age"].contains_key("18-59"),
+            "{:?}",
+            r.breakdown
+        );
     }
 
     proptest! {

@@ -5,8 +5,8 @@
 //! read as one is an error (`store.corrupt`), never a silent zero.
 
 use chrono::NaiveDate;
-use rust_decimal::Decimal;
 use rusqlite::{Connection, Row};
+use rust_decimal::Decimal;
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -25,7 +25,11 @@ pub(crate) trait Record: Sized {
 
     /// Reads one record, or `None` when the id names none.
     fn read(conn: &Connection, id: &str) -> Result<Option<Self>> {
-        let sql = format!("SELECT id, {} FROM {} WHERE id = ?1", Self::FIELDS.join(", "), Self::ENTITY.table());
+        let sql = format!(
+            "SELECT id, {} FROM {} WHERE id = ?1",
+            Self::FIELDS.join(", "),
+            Self::ENTITY.table()
+        );
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut rows = stmt.query([id])?;
         match rows.next()? {
@@ -36,7 +40,13 @@ pub(crate) trait Record: Sized {
 
     /// Reads one record or says that the id names none.
     fn existing(conn: &Connection, id: &str) -> Result<Self> {
-        Self::read(conn, id)?.ok_or_else(|| InputError::NotFound { what: Self::ENTITY.label(), id: id.to_string() }.into())
+        Self::read(conn, id)?.ok_or_else(|| {
+            InputError::NotFound {
+                what: Self::ENTITY.label(),
+                id: id.to_string(),
+            }
+            .into()
+        })
     }
 
     /// Reads the records of `SELECT … FROM table t {tail}`: `tail` joins, filters and
@@ -52,9 +62,18 @@ pub(crate) trait Record: Sized {
 
     /// Hands the records of `SELECT … FROM table t {tail}` to `f` one at a time, so that a
     /// register of any size is never held whole.
-    fn each(conn: &Connection, tail: &str, params: impl rusqlite::Params, mut f: impl FnMut(Self) -> Result<()>) -> Result<()> {
+    fn each(
+        conn: &Connection,
+        tail: &str,
+        params: impl rusqlite::Params,
+        mut f: impl FnMut(Self) -> Result<()>,
+    ) -> Result<()> {
         let cols: Vec<String> = Self::FIELDS.iter().map(|f| format!("t.{f}")).collect();
-        let sql = format!("SELECT t.id, {} FROM {} t {tail}", cols.join(", "), Self::ENTITY.table());
+        let sql = format!(
+            "SELECT t.id, {} FROM {} t {tail}",
+            cols.join(", "),
+            Self::ENTITY.table()
+        );
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(params)?;
         while let Some(r) = rows.next()? {
@@ -88,14 +107,20 @@ impl Column for bool {
 }
 
 fn corrupt(name: &str, text: String) -> crate::Error {
-    StoreError::Corrupt { what: format!("field '{name}'"), value: text }.into()
+    StoreError::Corrupt {
+        what: format!("field '{name}'"),
+        value: text,
+    }
+    .into()
 }
 
 impl Column for Option<NaiveDate> {
     fn read(r: &Row<'_>, name: &str) -> Result<Self> {
         match r.get::<_, Option<String>>(name)? {
             None => Ok(None),
-            Some(t) => NaiveDate::parse_from_str(&t, "%Y-%m-%d").map(Some).map_err(|_| corrupt(name, t)),
+            Some(t) => NaiveDate::parse_from_str(&t, "%Y-%m-%d")
+                .map(Some)
+                .map_err(|_| corrupt(name, t)),
         }
     }
 }
@@ -331,7 +356,11 @@ records! {
 impl Person {
     /// The Latin-script name, or a dash when there is none (an erased person).
     pub fn display_name(&self) -> String {
-        let latin = format!("{} {}", self.given.as_deref().unwrap_or(""), self.family.as_deref().unwrap_or(""));
+        let latin = format!(
+            "{} {}",
+            self.given.as_deref().unwrap_or(""),
+            self.family.as_deref().unwrap_or("")
+        );
         match latin.trim() {
             "" => "—".into(),
             name => name.to_string(),

@@ -10,15 +10,23 @@ use crate::schema::{Entity, Value, REFERENCE_LISTS};
 use crate::Result;
 
 fn entry_exists(db: &Db, id: &str) -> Result<bool> {
-    Ok(db.conn().query_row("SELECT 1 FROM ref_items WHERE id = ?1", [id], |_| Ok(())).optional()?.is_some())
+    Ok(db
+        .conn()
+        .query_row("SELECT 1 FROM ref_items WHERE id = ?1", [id], |_| Ok(()))
+        .optional()?
+        .is_some())
 }
 
 fn list_name(list: &str) -> Result<&'static str, InputError> {
-    REFERENCE_LISTS.iter().copied().find(|l| *l == list.trim()).ok_or_else(|| InputError::Invalid {
-        field: "list".into(),
-        value: list.into(),
-        problem: Problem::NotOneOf(REFERENCE_LISTS.iter().map(|l| (*l).to_string()).collect()),
-    })
+    REFERENCE_LISTS
+        .iter()
+        .copied()
+        .find(|l| *l == list.trim())
+        .ok_or_else(|| InputError::Invalid {
+            field: "list".into(),
+            value: list.into(),
+            problem: Problem::NotOneOf(REFERENCE_LISTS.iter().map(|l| (*l).to_string()).collect()),
+        })
 }
 
 fn normalise(list: &str, name: &str) -> String {
@@ -36,7 +44,8 @@ impl Db {
         self.require(Permission::EditReferenceLists)?;
         let list = list_name(list)?;
         let name = normalise(list, &required_text("name", name, "give the entry's name")?);
-        if list == "currency" && !(name.len() == 3 && name.chars().all(|c| c.is_ascii_alphabetic())) {
+        if list == "currency" && !(name.len() == 3 && name.chars().all(|c| c.is_ascii_alphabetic()))
+        {
             return Err(InputError::Invalid {
                 field: "currency".into(),
                 value: name,
@@ -54,7 +63,11 @@ impl Db {
                 w.create_with_id(
                     Entity::RefItem,
                     &id,
-                    &[("list", Value::text(list)), ("name", Value::text(&name)), ("active", Value::Bool(true))],
+                    &[
+                        ("list", Value::text(list)),
+                        ("name", Value::text(&name)),
+                        ("active", Value::Bool(true)),
+                    ],
                 )?;
             }
             Ok(id.clone())
@@ -68,9 +81,16 @@ impl Db {
         let name = normalise(list, name);
         let id = fact_id("ref", &[list, &name.to_lowercase()]);
         if !entry_exists(self, &id)? {
-            return Err(InputError::NotFound { what: "reference entry", id: format!("{list} {name}") }.into());
+            return Err(InputError::NotFound {
+                what: "reference entry",
+                id: format!("{list} {name}"),
+            }
+            .into());
         }
-        self.write(|w| w.update(Entity::RefItem, &id, &[("active", Value::Bool(false))]).map(|_| ()))
+        self.write(|w| {
+            w.update(Entity::RefItem, &id, &[("active", Value::Bool(false))])
+                .map(|_| ())
+        })
     }
 
     /// The active entries of a reference list, sorted.
@@ -79,7 +99,9 @@ impl Db {
         let mut stmt = self
             .conn()
             .prepare("SELECT name FROM ref_items WHERE list = ?1 AND active = 1 ORDER BY name COLLATE NOCASE")?;
-        let names = stmt.query_map([list], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+        let names = stmt
+            .query_map([list], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
         Ok(names)
     }
 
@@ -88,12 +110,19 @@ impl Db {
     pub(crate) fn check_reference(&self, list: &'static str, value: &str) -> Result<String> {
         let value = required_text(list, value, &format!("give the {list}"))?;
         let known = self.references(list)?;
-        match known.iter().find(|k| k.eq_ignore_ascii_case(&value) || k.to_lowercase() == value.to_lowercase()) {
+        match known
+            .iter()
+            .find(|k| k.eq_ignore_ascii_case(&value) || k.to_lowercase() == value.to_lowercase())
+        {
             Some(k) => Ok(k.clone()),
             None => Err(InputError::UnknownReference {
                 list,
                 value,
-                known: if known.is_empty() { "it is empty".into() } else { known.join(", ") },
+                known: if known.is_empty() {
+                    "it is empty".into()
+                } else {
+                    known.join(", ")
+                },
             }
             .into()),
         }

@@ -17,7 +17,9 @@ use crate::Result;
 fn present_mark(db: &Db, aid: &str) -> Result<Option<bool>> {
     Ok(db
         .conn()
-        .query_row("SELECT present FROM attendance WHERE id = ?1", [aid], |r| r.get::<_, Option<bool>>(0))
+        .query_row("SELECT present FROM attendance WHERE id = ?1", [aid], |r| {
+            r.get::<_, Option<bool>>(0)
+        })
         .optional()?
         .map(|p| p.unwrap_or(false)))
 }
@@ -36,17 +38,29 @@ impl Db {
         self.require(Permission::RecordWork)?;
         let kind = Entity::Session.field("kind")?.kind.parse("kind", kind)?;
         if kind == Value::Null {
-            return Err(InputError::Missing { field: "kind".into(), hint: "give awareness or training".into() }.into());
+            return Err(InputError::Missing {
+                field: "kind".into(),
+                hint: "give awareness or training".into(),
+            }
+            .into());
         }
         let date = FieldKind::Date.parse("date", date)?;
         if date == Value::Null {
-            return Err(InputError::Missing { field: "date".into(), hint: "give the session date as YYYY-MM-DD".into() }.into());
+            return Err(InputError::Missing {
+                field: "date".into(),
+                hint: "give the session date as YYYY-MM-DD".into(),
+            }
+            .into());
         }
         let topic = required_text("topic", topic, "give the session's topic")?;
         let mut seen = HashSet::new();
         for person in attendees {
             if !seen.insert(person.as_str()) {
-                return Err(InputError::Duplicate { what: "attendee", value: person.clone() }.into());
+                return Err(InputError::Duplicate {
+                    what: "attendee",
+                    value: person.clone(),
+                }
+                .into());
             }
             Person::existing(self.conn(), person)?;
         }
@@ -54,7 +68,12 @@ impl Db {
         self.write(|w| {
             let id = w.create(
                 Entity::Session,
-                &[("kind", kind), ("date", date), ("topic", Value::text(topic)), ("place", place)],
+                &[
+                    ("kind", kind),
+                    ("date", date),
+                    ("topic", Value::text(topic)),
+                    ("place", place),
+                ],
             )?;
             for person in attendees {
                 let aid = fact_id("attendance", &[&id, person]);
@@ -79,8 +98,15 @@ impl Db {
         Person::existing(self.conn(), person)?;
         let aid = fact_id("attendance", &[session, person]);
         match present_mark(self, &aid)? {
-            Some(true) => Err(InputError::Duplicate { what: "attendee", value: person.to_string() }.into()),
-            Some(false) => self.write(|w| w.update_kept(Entity::Attendance, &aid, &[("present", Value::Bool(true))]).map(|_| ())),
+            Some(true) => Err(InputError::Duplicate {
+                what: "attendee",
+                value: person.to_string(),
+            }
+            .into()),
+            Some(false) => self.write(|w| {
+                w.update_kept(Entity::Attendance, &aid, &[("present", Value::Bool(true))])
+                    .map(|_| ())
+            }),
             None => self.write(|w| {
                 w.create_with_id(
                     Entity::Attendance,
@@ -102,26 +128,47 @@ impl Db {
         Person::existing(self.conn(), person)?;
         let aid = fact_id("attendance", &[session, person]);
         if present_mark(self, &aid)? != Some(true) {
-            return Err(InputError::rule("not_on_list", format!("person '{person}' is not on the attendance list of session '{session}'"), &[]).into());
+            return Err(InputError::rule(
+                "not_on_list",
+                format!("person '{person}' is not on the attendance list of session '{session}'"),
+                &[],
+            )
+            .into());
         }
-        self.write(|w| w.update_kept(Entity::Attendance, &aid, &[("present", Value::Bool(false))]).map(|_| ()))
+        self.write(|w| {
+            w.update_kept(Entity::Attendance, &aid, &[("present", Value::Bool(false))])
+                .map(|_| ())
+        })
     }
 
     /// Marks several persons present and others absent in one go (a roster), in one
     /// transaction: an unknown person refuses the whole roster. Returns how many marks
     /// changed.
-    pub(crate) fn set_roster(&mut self, session: &str, present: &[String], absent: &[String]) -> Result<usize> {
+    pub(crate) fn set_roster(
+        &mut self,
+        session: &str,
+        present: &[String],
+        absent: &[String],
+    ) -> Result<usize> {
         self.require(Permission::RecordWork)?;
         Session::existing(self.conn(), session)?;
         let mut seen = HashSet::new();
         for person in present.iter().chain(absent) {
             if !seen.insert(person.as_str()) {
-                return Err(InputError::Duplicate { what: "attendee", value: person.clone() }.into());
+                return Err(InputError::Duplicate {
+                    what: "attendee",
+                    value: person.clone(),
+                }
+                .into());
             }
             Person::existing(self.conn(), person)?;
         }
         let mut marks = Vec::new();
-        for (person, want) in present.iter().map(|p| (p, true)).chain(absent.iter().map(|p| (p, false))) {
+        for (person, want) in present
+            .iter()
+            .map(|p| (p, true))
+            .chain(absent.iter().map(|p| (p, false)))
+        {
             let aid = fact_id("attendance", &[session, person]);
             // A mark changes when it differs; no record and absent is already absent.
             match present_mark(self, &aid)? {
@@ -139,7 +186,11 @@ impl Db {
                     w.create_with_id(
                         Entity::Attendance,
                         aid,
-                        &[("session_id", Value::text(session)), ("person_id", Value::text(person)), ("present", Value::Bool(true))],
+                        &[
+                            ("session_id", Value::text(session)),
+                            ("person_id", Value::text(person)),
+                            ("present", Value::Bool(true)),
+                        ],
                     )?;
                 }
             }
@@ -154,7 +205,9 @@ impl Db {
         let mut stmt = self
             .conn()
             .prepare("SELECT person_id FROM attendance WHERE session_id = ?1 AND present = 1 ORDER BY person_id")?;
-        let ids = stmt.query_map([session], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+        let ids = stmt
+            .query_map([session], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
         Ok(ids)
     }
 }
@@ -166,15 +219,42 @@ mod tests {
     #[test]
     fn a_roster_marks_many_present_and_some_absent_at_once() {
         let (_d, mut m) = temp_db();
-        let people: Vec<String> = (0..25).map(|i| person(&mut m, &format!("P{i}"), "female", "1990-01-01")).collect();
-        let s = m.add_session("awareness", "2024-05-05", "Why self-employment?", None, &people[..2]).unwrap();
-        assert_eq!(m.set_roster(&s, &people, &[]).unwrap(), 23, "two were already present");
+        let people: Vec<String> = (0..25)
+            .map(|i| person(&mut m, &format!("P{i}"), "female", "1990-01-01"))
+            .collect();
+        let s = m
+            .add_session(
+                "awareness",
+                "2024-05-05",
+                "Why self-employment?",
+                None,
+                &people[..2],
+            )
+            .unwrap();
+        assert_eq!(
+            m.set_roster(&s, &people, &[]).unwrap(),
+            23,
+            "two were already present"
+        );
         assert_eq!(m.attendees(&s).unwrap().len(), 25);
         assert_eq!(m.set_roster(&s, &[], &people[..5]).unwrap(), 5);
         assert_eq!(m.attendees(&s).unwrap().len(), 20);
         let before = m.status().unwrap().changes;
-        let e = m.set_roster(&s, &[people[0].clone(), "0190c0de-0000-7000-8000-000000000000".into()], &[]).unwrap_err();
+        let e = m
+            .set_roster(
+                &s,
+                &[
+                    people[0].clone(),
+                    "0190c0de-0000-7000-8000-000000000000".into(),
+                ],
+                &[],
+            )
+            .unwrap_err();
         assert_eq!(e.code(), "input.not_found");
-        assert_eq!(m.status().unwrap().changes, before, "a refused roster changes nothing");
+        assert_eq!(
+            m.status().unwrap().changes,
+            before,
+            "a refused roster changes nothing"
+        );
     }
 }

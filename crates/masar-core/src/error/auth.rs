@@ -64,7 +64,9 @@ impl AuthError {
             AuthError::WrongCredentials => "auth.wrong_credentials",
             AuthError::Disabled(_) => "auth.disabled",
             AuthError::Forbidden { .. } => "auth.forbidden",
-            AuthError::WeakPassword(_) | AuthError::GuessablePassword { .. } => "auth.weak_password",
+            AuthError::WeakPassword(_) | AuthError::GuessablePassword { .. } => {
+                "auth.weak_password"
+            }
             AuthError::BadUserName(_) => "auth.bad_user_name",
             AuthError::UserExists(_) => "auth.user_exists",
             AuthError::UnknownUser(_) => "auth.unknown_user",

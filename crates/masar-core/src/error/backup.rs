@@ -62,6 +62,10 @@ impl BackupError {
         } else {
             format!("cannot be {doing} ({e}): check the folder exists, is writable and has space")
         };
-        BackupError::File { path: path.display().to_string(), reason, source: e }
+        BackupError::File {
+            path: path.display().to_string(),
+            reason,
+            source: e,
+        }
     }
 }

@@ -78,21 +78,40 @@ impl Problem {
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Problem::NotADate => f.write_str("is not a date: write it as YYYY-MM-DD, for example 2024-03-15"),
-            Problem::NotAnAmount => f.write_str("is not an amount: write digits with a point for decimals, for example 1250.50"),
+            Problem::NotADate => {
+                f.write_str("is not a date: write it as YYYY-MM-DD, for example 2024-03-15")
+            }
+            Problem::NotAnAmount => f.write_str(
+                "is not an amount: write digits with a point for decimals, for example 1250.50",
+            ),
             Problem::Negative => f.write_str("is negative: an amount here must be zero or more"),
             Problem::Zero => f.write_str("is zero: a disbursement pays something"),
             Problem::NotWholeNumber => f.write_str("is not a whole number"),
             Problem::TooSmall(min) => write!(f, "is too small: it must be at least {min}"),
             Problem::NotOneOf(options) => write!(f, "is not one of: {}", options.join(", ")),
-            Problem::NotACountry => f.write_str("is not a country code: use the three-letter ISO code, for example SYR or COD"),
-            Problem::NotACurrency => f.write_str("is not a currency code: use the three-letter ISO code, for example MAD or EUR"),
+            Problem::NotACountry => f.write_str(
+                "is not a country code: use the three-letter ISO code, for example SYR or COD",
+            ),
+            Problem::NotACurrency => f.write_str(
+                "is not a currency code: use the three-letter ISO code, for example MAD or EUR",
+            ),
             Problem::NotYesNo => f.write_str("is not yes or no"),
-            Problem::NotAnId => f.write_str("is not a record id: copy the id printed when the record was made"),
-            Problem::NotKeyValue => f.write_str("is not of the form KEY=VALUE, for example city=Rabat"),
-            Problem::NotAfter(date) => write!(f, "is not after the visit's date {date}: give the date of the next visit"),
+            Problem::NotAnId => {
+                f.write_str("is not a record id: copy the id printed when the record was made")
+            }
+            Problem::NotKeyValue => {
+                f.write_str("is not of the form KEY=VALUE, for example city=Rabat")
+            }
+            Problem::NotAfter(date) => write!(
+                f,
+                "is not after the visit's date {date}: give the date of the next visit"
+            ),
             Problem::NotAScope => f.write_str("is not a scope: use city=NAME or counsellor=USER"),
-            Problem::TooLong(max) => write!(f, "is too long: a value may hold at most {} KiB", max / 1024),
+            Problem::TooLong(max) => write!(
+                f,
+                "is too long: a value may hold at most {} KiB",
+                max / 1024
+            ),
         }
     }
 }
@@ -233,13 +252,25 @@ impl InputError {
 impl InputError {
     /// A value refused for `problem`.
     pub fn invalid(field: &str, value: &str, problem: Problem) -> InputError {
-        InputError::Invalid { field: field.to_string(), value: value.to_string(), problem }
+        InputError::Invalid {
+            field: field.to_string(),
+            value: value.to_string(),
+            problem,
+        }
     }
 
     /// A rule of the journey broken: `reason` is its stable code, `message` the English
     /// sentence, `params` what a translation needs.
-    pub fn rule(reason: &'static str, message: impl Into<String>, params: &[(&'static str, &str)]) -> InputError {
-        InputError::Rule { reason, message: message.into(), params: params.iter().map(|(k, v)| (*k, (*v).to_string())).collect() }
+    pub fn rule(
+        reason: &'static str,
+        message: impl Into<String>,
+        params: &[(&'static str, &str)],
+    ) -> InputError {
+        InputError::Rule {
+            reason,
+            message: message.into(),
+            params: params.iter().map(|(k, v)| (*k, (*v).to_string())).collect(),
+        }
     }
 
     /// The specific reason, and what its translation needs, for the errors that have one.
@@ -255,12 +286,27 @@ impl InputError {
                 p.push(("row", row.to_string()));
                 (r, p)
             }),
-            InputError::AboveApproved { approved, would_be, remaining, currency } => Some((
+            InputError::AboveApproved {
+                approved,
+                would_be,
+                remaining,
+                currency,
+            } => Some((
                 "above_approved",
-                vec![("approved", approved.clone()), ("would_be", would_be.clone()), ("remaining", remaining.clone()), ("currency", currency.clone())],
+                vec![
+                    ("approved", approved.clone()),
+                    ("would_be", would_be.clone()),
+                    ("remaining", remaining.clone()),
+                    ("currency", currency.clone()),
+                ],
             )),
-            InputError::UnknownReference { list, value, .. } => Some(("unknown_reference", vec![("list", (*list).to_string()), ("value", value.clone())])),
-            InputError::Duplicate { value, .. } => Some(("duplicate", vec![("value", value.clone())])),
+            InputError::UnknownReference { list, value, .. } => Some((
+                "unknown_reference",
+                vec![("list", (*list).to_string()), ("value", value.clone())],
+            )),
+            InputError::Duplicate { value, .. } => {
+                Some(("duplicate", vec![("value", value.clone())]))
+            }
             _ => None,
         }
     }
@@ -283,7 +329,8 @@ pub fn parse_date(field: &str, text: &str) -> Result<NaiveDate, InputError> {
 pub fn parse_amount(field: &str, text: &str, signed: bool) -> Result<Decimal, InputError> {
     let t = text.trim();
     let plain = !t.is_empty()
-        && t.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-')
+        && t.chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == '-')
         && t.chars().filter(|c| *c == '.').count() <= 1
         && !t[1.min(t.len())..].contains('-');
     let d = plain
@@ -300,7 +347,10 @@ pub fn parse_amount(field: &str, text: &str, signed: bool) -> Result<Decimal, In
 pub(crate) fn required_text(field: &str, text: &str, hint: &str) -> Result<String, InputError> {
     let t = text.trim();
     if t.is_empty() {
-        Err(InputError::Missing { field: field.into(), hint: hint.into() })
+        Err(InputError::Missing {
+            field: field.into(),
+            hint: hint.into(),
+        })
     } else {
         Ok(t.to_string())
     }
@@ -321,16 +371,33 @@ mod tests {
     #[test]
     fn dates_must_be_iso_and_real() {
         assert!(parse_date("born", "1990-02-28").is_ok());
-        for bad in ["1990-02-30", "28/02/1990", "1990-2-28", "yesterday", "19900228"] {
+        for bad in [
+            "1990-02-30",
+            "28/02/1990",
+            "1990-2-28",
+            "yesterday",
+            "19900228",
+        ] {
             let e = parse_date("born", bad).unwrap_err().to_string();
-            assert!(e.contains("born") && e.contains(bad) && e.contains("YYYY-MM-DD"), "{e}");
+            assert!(
+                e.contains("born") && e.contains(bad) && e.contains("YYYY-MM-DD"),
+                "{e}"
+            );
         }
     }
 
     #[test]
     fn amounts_are_exact_and_refuse_floats_notations() {
-        assert_eq!(parse_amount("amount", "1250.50", false).unwrap().to_string(), "1250.50");
-        assert_eq!(parse_amount("profit", "-20", true).unwrap().to_string(), "-20");
+        assert_eq!(
+            parse_amount("amount", "1250.50", false)
+                .unwrap()
+                .to_string(),
+            "1250.50"
+        );
+        assert_eq!(
+            parse_amount("profit", "-20", true).unwrap().to_string(),
+            "-20"
+        );
         for bad in ["1e3", "12,5", "abc", "", "1.2.3", "NaN", "5-"] {
             assert!(parse_amount("amount", bad, false).is_err(), "{bad}");
         }

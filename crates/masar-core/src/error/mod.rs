@@ -11,8 +11,8 @@ mod sync;
 
 pub use auth::AuthError;
 pub use backup::BackupError;
-pub use input::{parse_amount, parse_date, split_pair, InputError, Problem};
 pub(crate) use input::required_text;
+pub use input::{parse_amount, parse_date, split_pair, InputError, Problem};
 pub use store::StoreError;
 pub use sync::SyncError;
 
@@ -88,14 +88,20 @@ impl Error {
             Error::Auth(_) => ErrorClass::Auth,
             Error::Store(e) => match e {
                 StoreError::NotFound(_) | StoreError::AlreadyExists(_) => ErrorClass::Refused,
-                StoreError::NotADatabase(_) | StoreError::NewerSchema { .. } | StoreError::Corrupt { .. } | StoreError::MigrationFailed { .. } => {
-                    ErrorClass::Damaged
-                },
-                StoreError::DiskFull | StoreError::Busy | StoreError::Io { .. } | StoreError::Sqlite(_) => ErrorClass::Internal,
+                StoreError::NotADatabase(_)
+                | StoreError::NewerSchema { .. }
+                | StoreError::Corrupt { .. }
+                | StoreError::MigrationFailed { .. } => ErrorClass::Damaged,
+                StoreError::DiskFull
+                | StoreError::Busy
+                | StoreError::Io { .. }
+                | StoreError::Sqlite(_) => ErrorClass::Internal,
             },
             Error::Sync(e) => sync_class(e),
             Error::Backup(e) => match e {
-                BackupError::NotABackup(_) | BackupError::Damaged(_) | BackupError::NewerFormat { .. } => ErrorClass::Damaged,
+                BackupError::NotABackup(_)
+                | BackupError::Damaged(_)
+                | BackupError::NewerFormat { .. } => ErrorClass::Damaged,
                 BackupError::NeedsAdministrator => ErrorClass::Auth,
                 BackupError::TargetExists(_) | BackupError::OutExists(_) => ErrorClass::Refused,
                 BackupError::File { .. } => ErrorClass::Internal,
@@ -108,16 +114,37 @@ impl Error {
         let path = |p: &str| Some(("", vec![("path", p.to_string())]));
         let (field, reason) = match self {
             Error::Input(i) => (i.field().map(str::to_owned), i.reason()),
-            Error::Sync(SyncError::File { path: p, .. } | SyncError::Refused { path: p, .. } | SyncError::InFile { path: p, .. }) => (None, path(p)),
-            Error::Store(StoreError::NotFound(p) | StoreError::AlreadyExists(p) | StoreError::NotADatabase(p)) => (None, path(p)),
-            Error::Backup(BackupError::File { path: p, .. } | BackupError::OutExists(p) | BackupError::TargetExists(p)) => (None, path(p)),
+            Error::Sync(
+                SyncError::File { path: p, .. }
+                | SyncError::Refused { path: p, .. }
+                | SyncError::InFile { path: p, .. },
+            ) => (None, path(p)),
+            Error::Store(
+                StoreError::NotFound(p)
+                | StoreError::AlreadyExists(p)
+                | StoreError::NotADatabase(p),
+            ) => (None, path(p)),
+            Error::Backup(
+                BackupError::File { path: p, .. }
+                | BackupError::OutExists(p)
+                | BackupError::TargetExists(p),
+            ) => (None, path(p)),
             _ => (None, None),
         };
         let (reason, params) = match reason {
-            Some((r, p)) => ((!r.is_empty()).then(|| r.to_string()), p.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
+            Some((r, p)) => (
+                (!r.is_empty()).then(|| r.to_string()),
+                p.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            ),
             None => (None, BTreeMap::new()),
         };
-        ErrorReport { code: self.code().to_string(), message: self.to_string(), field, reason, params }
+        ErrorReport {
+            code: self.code().to_string(),
+            message: self.to_string(),
+            field,
+            reason,
+            params,
+        }
     }
 }
 
@@ -156,7 +183,13 @@ pub struct ErrorReport {
 impl ErrorReport {
     /// An error of a face itself (a lock, a worker, a file it reads), with no reason code.
     pub fn app(code: &str, message: impl Into<String>, field: Option<&str>) -> ErrorReport {
-        ErrorReport { code: code.into(), message: message.into(), field: field.map(str::to_owned), reason: None, params: BTreeMap::new() }
+        ErrorReport {
+            code: code.into(),
+            message: message.into(),
+            field: field.map(str::to_owned),
+            reason: None,
+            params: BTreeMap::new(),
+        }
     }
 }
 

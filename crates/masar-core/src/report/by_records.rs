@@ -7,11 +7,18 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{Datelike, NaiveDate};
 use rusqlite::Connection;
 
-use super::{count_into, fill_indicators, first_tranches, or_unknown, overdue_projects, period_cooperatives, period_tranches, project_cells, total_amount, Cell, Dimension, Measure, Projects, Report};
+use super::{
+    count_into, fill_indicators, first_tranches, or_unknown, overdue_projects, period_cooperatives,
+    period_tranches, project_cells, total_amount, Cell, Dimension, Measure, Projects, Report,
+};
 use crate::Result;
 
 /// The UNHCR age bracket of someone born on `born`, on `day`.
-pub(crate) fn age_bracket(born: Option<NaiveDate>, birth_year: Option<i32>, day: NaiveDate) -> &'static str {
+pub(crate) fn age_bracket(
+    born: Option<NaiveDate>,
+    birth_year: Option<i32>,
+    day: NaiveDate,
+) -> &'static str {
     let age = match (born, birth_year) {
         (Some(b), _) => {
             let before_birthday = (day.month(), day.day()) < (b.month(), b.day());
@@ -37,18 +44,32 @@ struct PersonFacts {
     city: String,
 }
 
-
 fn person_set(conn: &Connection, sql: &str, from: &str, to: &str) -> Result<BTreeSet<String>> {
     let mut stmt = conn.prepare(sql)?;
-    let ids = stmt.query_map([from, to], |r| r.get(0))?.collect::<rusqlite::Result<BTreeSet<String>>>()?;
+    let ids = stmt
+        .query_map([from, to], |r| r.get(0))?
+        .collect::<rusqlite::Result<BTreeSet<String>>>()?;
     Ok(ids)
 }
 
 /// Computes the indicators of `[from, to]` and the breakdowns in `by`, record by record.
-pub(crate) fn indicators(conn: &Connection, from: NaiveDate, to: NaiveDate, by: &[Dimension]) -> Result<Report> {
-    let (f, t) = (from.format("%Y-%m-%d").to_string(), to.format("%Y-%m-%d").to_string());
+pub(crate) fn indicators(
+    conn: &Connection,
+    from: NaiveDate,
+    to: NaiveDate,
+    by: &[Dimension],
+) -> Result<Report> {
+    let (f, t) = (
+        from.format("%Y-%m-%d").to_string(),
+        to.format("%Y-%m-%d").to_string(),
+    );
 
-    let welcomed = person_set(conn, "SELECT DISTINCT person_id FROM intakes WHERE date BETWEEN ?1 AND ?2", &f, &t)?;
+    let welcomed = person_set(
+        conn,
+        "SELECT DISTINCT person_id FROM intakes WHERE date BETWEEN ?1 AND ?2",
+        &f,
+        &t,
+    )?;
     let attended = |kind: &str| {
         person_set(
             conn,
@@ -68,7 +89,8 @@ pub(crate) fn indicators(conn: &Connection, from: NaiveDate, to: NaiveDate, by: 
 
     let mut beneficiaries = BTreeSet::new();
     {
-        let mut stmt = conn.prepare("SELECT person_id FROM members WHERE project_id = ?1 AND active = 1")?;
+        let mut stmt =
+            conn.prepare("SELECT person_id FROM members WHERE project_id = ?1 AND active = 1")?;
         for tr in &funded {
             for id in stmt.query_map([&tr.project], |r| r.get::<_, String>(0))? {
                 beneficiaries.insert(id?);
@@ -85,16 +107,37 @@ pub(crate) fn indicators(conn: &Connection, from: NaiveDate, to: NaiveDate, by: 
     totals.insert("sensitised", Measure::Count(sensitised.len() as u64));
     totals.insert("trained", Measure::Count(trained.len() as u64));
     totals.insert("projects_funded", Measure::Count(funded.len() as u64));
-    totals.insert("funded_beneficiaries", Measure::Count(beneficiaries.len() as u64));
-    totals.insert("enterprises_reinforced", Measure::Count(reinforced.len() as u64));
-    totals.insert("cooperatives_created", Measure::Count(cooperatives.len() as u64));
+    totals.insert(
+        "funded_beneficiaries",
+        Measure::Count(beneficiaries.len() as u64),
+    );
+    totals.insert(
+        "enterprises_reinforced",
+        Measure::Count(reinforced.len() as u64),
+    );
+    totals.insert(
+        "cooperatives_created",
+        Measure::Count(cooperatives.len() as u64),
+    );
     totals.insert("amount_disbursed", Measure::Money(amount));
     totals.insert("followups_overdue", Measure::Count(overdue.len() as u64));
 
     let mut breakdown = BTreeMap::new();
-    let person_dims: Vec<Dimension> =
-        by.iter().copied().filter(|d| matches!(d, Dimension::Sex | Dimension::Age | Dimension::Nationality | Dimension::City)).collect();
-    let facts = if person_dims.is_empty() { HashMap::new() } else { person_facts(conn, to)? };
+    let person_dims: Vec<Dimension> = by
+        .iter()
+        .copied()
+        .filter(|d| {
+            matches!(
+                d,
+                Dimension::Sex | Dimension::Age | Dimension::Nationality | Dimension::City
+            )
+        })
+        .collect();
+    let facts = if person_dims.is_empty() {
+        HashMap::new()
+    } else {
+        person_facts(conn, to)?
+    };
     for dim in by {
         let mut cells: BTreeMap<String, Cell> = BTreeMap::new();
         match dim {
@@ -122,18 +165,30 @@ pub(crate) fn indicators(conn: &Connection, from: NaiveDate, to: NaiveDate, by: 
                 }
             }
             Dimension::Donor | Dimension::Sector => {
-                let projects = Projects { funded: &funded, reinforced: &reinforced, tranches: &tranches, cooperatives: &cooperatives, overdue: &overdue };
+                let projects = Projects {
+                    funded: &funded,
+                    reinforced: &reinforced,
+                    tranches: &tranches,
+                    cooperatives: &cooperatives,
+                    overdue: &overdue,
+                };
                 project_cells(conn, *dim, &projects, &mut cells)?;
             }
         }
         fill_indicators(*dim, &mut cells);
         breakdown.insert(dim.as_str(), cells);
     }
-    Ok(Report { from, to, indicators: totals, breakdown })
+    Ok(Report {
+        from,
+        to,
+        indicators: totals,
+        breakdown,
+    })
 }
 
 fn person_facts(conn: &Connection, day: NaiveDate) -> Result<HashMap<String, PersonFacts>> {
-    let mut stmt = conn.prepare("SELECT id, sex, born, birth_year, nationality, city FROM persons")?;
+    let mut stmt =
+        conn.prepare("SELECT id, sex, born, birth_year, nationality, city FROM persons")?;
     let rows = stmt.query_map([], |r| {
         let born: Option<String> = r.get(2)?;
         let born = born.and_then(|b| NaiveDate::parse_from_str(&b, "%Y-%m-%d").ok());

@@ -10,7 +10,10 @@ use rusqlite::Connection;
 use serde::Serialize;
 use ts_rs::TS;
 
-use super::{indicators, overdue_projects, survival, Dimension, Filter, Measure, Report, Survival, SurvivalBy};
+use super::{
+    indicators, overdue_projects, survival, Dimension, Filter, Measure, Report, Survival,
+    SurvivalBy,
+};
 use crate::Result;
 
 /// One step of the journey, from welcome to an enterprise still running a year on.
@@ -50,8 +53,16 @@ pub struct Dashboard {
 }
 
 /// The dashboard of `[from, to]`, for `counsellor`'s caseload or the whole programme.
-pub(crate) fn dashboard(conn: &Connection, from: NaiveDate, to: NaiveDate, counsellor: Option<&str>) -> Result<Dashboard> {
-    let filter = Filter { donor: None, counsellor };
+pub(crate) fn dashboard(
+    conn: &Connection,
+    from: NaiveDate,
+    to: NaiveDate,
+    counsellor: Option<&str>,
+) -> Result<Dashboard> {
+    let filter = Filter {
+        donor: None,
+        counsellor,
+    };
     let report = indicators(conn, from, to, &Dimension::ALL, filter)?;
     let journey = journey(conn, from, to, &report, counsellor)?;
     let mut per: BTreeMap<String, u64> = BTreeMap::new();
@@ -62,18 +73,43 @@ pub(crate) fn dashboard(conn: &Connection, from: NaiveDate, to: NaiveDate, couns
         let name: String = who.query_row([&project], |r| r.get(0))?;
         *per.entry(name).or_default() += 1;
     }
-    let mut overdue: Vec<CounsellorOverdue> = per.into_iter().map(|(counsellor, overdue)| CounsellorOverdue { counsellor, overdue }).collect();
-    overdue.sort_by(|a, b| b.overdue.cmp(&a.overdue).then_with(|| a.counsellor.cmp(&b.counsellor)));
+    let mut overdue: Vec<CounsellorOverdue> = per
+        .into_iter()
+        .map(|(counsellor, overdue)| CounsellorOverdue {
+            counsellor,
+            overdue,
+        })
+        .collect();
+    overdue.sort_by(|a, b| {
+        b.overdue
+            .cmp(&a.overdue)
+            .then_with(|| a.counsellor.cmp(&b.counsellor))
+    });
     let survival = survival::survival(conn, to, Some(SurvivalBy::Cohort), filter)?;
-    Ok(Dashboard { caseload: counsellor.is_some(), report, journey, overdue, survival })
+    Ok(Dashboard {
+        caseload: counsellor.is_some(),
+        report,
+        journey,
+        overdue,
+        survival,
+    })
 }
 
 /// The journey's steps: persons from the report; projects whose plan was ready, which the
 /// committee approved, whose first tranche was paid in the period, and of those, the
 /// enterprises a visit found running a year or more after that tranche, none closing
 /// before it (the event of the survival curve).
-fn journey(conn: &Connection, from: NaiveDate, to: NaiveDate, report: &Report, counsellor: Option<&str>) -> Result<Vec<JourneyStep>> {
-    let (f, t) = (from.format("%Y-%m-%d").to_string(), to.format("%Y-%m-%d").to_string());
+fn journey(
+    conn: &Connection,
+    from: NaiveDate,
+    to: NaiveDate,
+    report: &Report,
+    counsellor: Option<&str>,
+) -> Result<Vec<JourneyStep>> {
+    let (f, t) = (
+        from.format("%Y-%m-%d").to_string(),
+        to.format("%Y-%m-%d").to_string(),
+    );
     let persons = |name: &str| match report.indicators.get(name) {
         Some(Measure::Count(n)) => *n,
         _ => 0,
@@ -97,7 +133,11 @@ fn journey(conn: &Connection, from: NaiveDate, to: NaiveDate, report: &Report, c
         rusqlite::params![f, t, counsellor],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    let step = |step: &str, count: u64, persons: bool| JourneyStep { step: step.to_string(), count, persons };
+    let step = |step: &str, count: u64, persons: bool| JourneyStep {
+        step: step.to_string(),
+        count,
+        persons,
+    };
     Ok(vec![
         step("welcomed", persons("welcomed"), true),
         step("sensitised", persons("sensitised"), true),
@@ -118,33 +158,85 @@ mod tests {
         let (_dir, mut m) = temp_db();
         let amina = person(&mut m, "Amina", "female", "1990-01-01");
         m.add_intake(&amina, "2023-01-10", None).unwrap();
-        let p = m.add_project("Bakery", "creation", "food", std::slice::from_ref(&amina), Some("2023-01-20")).unwrap();
+        let p = m
+            .add_project(
+                "Bakery",
+                "creation",
+                "food",
+                std::slice::from_ref(&amina),
+                Some("2023-01-20"),
+            )
+            .unwrap();
         m.add_budget_line(&p, "Oven", "1", "900").unwrap();
         m.set_stage(&p, "plan_ready", "2023-02-01").unwrap();
         m.set_stage(&p, "in_committee", "2023-02-05").unwrap();
-        m.decide(&p, "approved", "2023-02-10", Some("900"), None).unwrap();
-        m.add_disbursement(&p, "2023-03-01", "900", "MAD", "EU", None, None).unwrap();
-        m.add_followup(&p, &kv(&[("date", "2024-03-05"), ("status", "active"), ("next_due", "2024-06-01")])).unwrap();
+        m.decide(&p, "approved", "2023-02-10", Some("900"), None)
+            .unwrap();
+        m.add_disbursement(&p, "2023-03-01", "900", "MAD", "EU", None, None)
+            .unwrap();
+        m.add_followup(
+            &p,
+            &kv(&[
+                ("date", "2024-03-05"),
+                ("status", "active"),
+                ("next_due", "2024-06-01"),
+            ]),
+        )
+        .unwrap();
         let d = m.dashboard("2023-01-01", "2024-12-31").unwrap();
-        let steps: Vec<(&str, u64)> = d.journey.iter().map(|s| (s.step.as_str(), s.count)).collect();
+        let steps: Vec<(&str, u64)> = d
+            .journey
+            .iter()
+            .map(|s| (s.step.as_str(), s.count))
+            .collect();
         assert_eq!(
             steps,
-            vec![("welcomed", 1), ("sensitised", 0), ("trained", 0), ("plan", 1), ("approved", 1), ("funded", 1), ("running_12_months", 1)]
+            vec![
+                ("welcomed", 1),
+                ("sensitised", 0),
+                ("trained", 0),
+                ("plan", 1),
+                ("approved", 1),
+                ("funded", 1),
+                ("running_12_months", 1)
+            ]
         );
         assert!(!d.caseload, "an administrator sees the programme");
-        assert_eq!(d.overdue.len(), 1, "the visit due on 2024-06-01 is owed by the project's counsellor: {:?}", d.overdue);
+        assert_eq!(
+            d.overdue.len(),
+            1,
+            "the visit due on 2024-06-01 is owed by the project's counsellor: {:?}",
+            d.overdue
+        );
         assert_eq!(d.survival.curves[0].enterprises, 1);
         let early = m.dashboard("2023-01-01", "2023-12-31").unwrap();
-        assert_eq!(early.journey[6].count, 1, "the visit found it running after a year, whatever the period's end");
+        assert_eq!(
+            early.journey[6].count, 1,
+            "the visit found it running after a year, whatever the period's end"
+        );
 
-        m.add_user("karim", crate::Role::Counsellor, "karim-password-1").unwrap();
+        m.add_user("karim", crate::Role::Counsellor, "karim-password-1")
+            .unwrap();
         let path = m.path().to_path_buf();
         drop(m);
-        let karim = crate::Masar::open(&path, "karim", "karim-password-1", std::sync::Arc::new(crate::clock::SystemClock)).unwrap();
+        let karim = crate::Masar::open(
+            &path,
+            "karim",
+            "karim-password-1",
+            std::sync::Arc::new(crate::clock::SystemClock),
+        )
+        .unwrap();
         let theirs = karim.dashboard("2023-01-01", "2024-12-31").unwrap();
         assert!(theirs.caseload);
-        assert!(theirs.journey.iter().all(|s| s.count == 0), "none of it is karim's: {:?}", theirs.journey);
-        assert_eq!(theirs.report.indicators["welcomed"], crate::Measure::Count(0));
+        assert!(
+            theirs.journey.iter().all(|s| s.count == 0),
+            "none of it is karim's: {:?}",
+            theirs.journey
+        );
+        assert_eq!(
+            theirs.report.indicators["welcomed"],
+            crate::Measure::Count(0)
+        );
         assert!(theirs.overdue.is_empty() && theirs.survival.curves[0].enterprises == 0);
     }
 }

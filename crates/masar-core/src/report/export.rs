@@ -40,7 +40,11 @@ impl ExportFormat {
             "csv" => Ok(ExportFormat::Csv),
             "hxl" => Ok(ExportFormat::Hxl),
             "xlsx" => Ok(ExportFormat::Xlsx),
-            _ => Err(InputError::Invalid { field: "format".into(), value: s.into(), problem: Problem::NotOneOf(vec!["csv".into(), "hxl".into(), "xlsx".into()]) }),
+            _ => Err(InputError::Invalid {
+                field: "format".into(),
+                value: s.into(),
+                problem: Problem::NotOneOf(vec!["csv".into(), "hxl".into(), "xlsx".into()]),
+            }),
         }
     }
 
@@ -128,11 +132,19 @@ impl ExportTable {
 
     /// Reads a table's name.
     pub fn parse(s: &str) -> Result<ExportTable, InputError> {
-        ExportTable::ALL.into_iter().find(|t| t.as_str() == s.trim()).ok_or_else(|| InputError::Invalid {
-            field: "what".into(),
-            value: s.into(),
-            problem: Problem::NotOneOf(ExportTable::ALL.iter().map(|t| t.as_str().to_string()).collect()),
-        })
+        ExportTable::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s.trim())
+            .ok_or_else(|| InputError::Invalid {
+                field: "what".into(),
+                value: s.into(),
+                problem: Problem::NotOneOf(
+                    ExportTable::ALL
+                        .iter()
+                        .map(|t| t.as_str().to_string())
+                        .collect(),
+                ),
+            })
     }
 
     /// Whether a row is about one person.
@@ -306,7 +318,11 @@ pub(crate) fn neutralised(text: &str) -> std::borrow::Cow<'_, str> {
 /// A person's stable pseudonym: the same on every laptop of the organisation (keyed by its
 /// first bundle key, which they all hold), and no way back to the id without that key.
 fn pseudonym(key: &[u8], id: &str) -> String {
-    let digest = Sha256::new().chain_update(b"masar-pseudonym/1\0").chain_update(key).chain_update(id.as_bytes()).finalize();
+    let digest = Sha256::new()
+        .chain_update(b"masar-pseudonym/1\0")
+        .chain_update(key)
+        .chain_update(id.as_bytes())
+        .finalize();
     format!("P-{}", hex::encode(&digest[..8]))
 }
 
@@ -320,15 +336,30 @@ pub(crate) fn export_table(
     out: &Path,
 ) -> Result<ExportDone> {
     let not_written = |e: &dyn std::fmt::Display| -> crate::Error {
-        InputError::rule("export_not_written", format!("{} could not be written ({e}): choose a folder you may write to, with free space", out.display()), &[("path", &out.display().to_string())])
-            .into()
+        InputError::rule(
+            "export_not_written",
+            format!(
+                "{} could not be written ({e}): choose a folder you may write to, with free space",
+                out.display()
+            ),
+            &[("path", &out.display().to_string())],
+        )
+        .into()
     };
     // The file is the owner's alone, whole or absent; a failure of the database while it
     // is written is reported as itself, not as a failure to write.
     let mut failure = None;
     let mut rows = 0;
     let written = crate::files::write_private_atomically_with(out, |file| {
-        match write_rows(conn, file, table, format, period, pseudonymise, &not_written) {
+        match write_rows(
+            conn,
+            file,
+            table,
+            format,
+            period,
+            pseudonymise,
+            &not_written,
+        ) {
             Ok(n) => {
                 rows = n;
                 Ok(())
@@ -344,7 +375,11 @@ pub(crate) fn export_table(
         return Err(e);
     }
     written.map_err(|e| not_written(&e))?;
-    Ok(ExportDone { path: out.display().to_string(), rows, pseudonymised: pseudonymise })
+    Ok(ExportDone {
+        path: out.display().to_string(),
+        rows,
+        pseudonymised: pseudonymise,
+    })
 }
 
 /// Writes the export's rows into `file`; returns how many.
@@ -359,16 +394,33 @@ fn write_rows(
 ) -> Result<u64> {
     let key = crate::store::meta(conn, "bundle_key")?
         .and_then(|h| hex::decode(h).ok())
-        .ok_or_else(|| StoreError::Corrupt { what: "the organisation's keys".into(), value: "no first bundle key".into() })?;
+        .ok_or_else(|| StoreError::Corrupt {
+            what: "the organisation's keys".into(),
+            value: "no first bundle key".into(),
+        })?;
     let (columns, rows_sql) = table.source();
-    let kept: Vec<&Column> = columns.iter().filter(|c| !(pseudonymise && c.3 == Kind::Personal)).collect();
+    let kept: Vec<&Column> = columns
+        .iter()
+        .filter(|c| !(pseudonymise && c.3 == Kind::Personal))
+        .collect();
     let mut sink: Box<dyn Sink + '_> = match format {
-        ExportFormat::Csv | ExportFormat::Hxl => Box::new(CsvSink::new(&*file, format, &kept).map_err(|e| not_written(&e))?),
+        ExportFormat::Csv | ExportFormat::Hxl => {
+            Box::new(CsvSink::new(&*file, format, &kept).map_err(|e| not_written(&e))?)
+        }
         ExportFormat::Xlsx => Box::new(XlsxSink::new(table, &kept).map_err(|e| not_written(&e))?),
     };
     let count = if table == ExportTable::Indicators {
-        let (from, to) = period.ok_or_else(|| InputError::Missing { field: "from".into(), hint: "give the report's period with --from and --to".into() })?;
-        let report = super::indicators(conn, from, to, &super::Dimension::ALL, super::Filter::default())?;
+        let (from, to) = period.ok_or_else(|| InputError::Missing {
+            field: "from".into(),
+            hint: "give the report's period with --from and --to".into(),
+        })?;
+        let report = super::indicators(
+            conn,
+            from,
+            to,
+            &super::Dimension::ALL,
+            super::Filter::default(),
+        )?;
         let rows = indicator_rows(&report);
         for row in &rows {
             sink.row(row).map_err(|e| not_written(&e))?;
@@ -378,7 +430,12 @@ fn write_rows(
         let select: Vec<&str> = kept.iter().map(|c| c.2).collect();
         let sql = format!("SELECT {} {rows_sql}", select.join(", "));
         // Dates are stored as YYYY-MM-DD and compared as text: every date lies in these bounds.
-        let (f, t) = period.map_or(("0000-01-01".into(), "9999-12-31".into()), |(f, t)| (f.format("%Y-%m-%d").to_string(), t.format("%Y-%m-%d").to_string()));
+        let (f, t) = period.map_or(("0000-01-01".into(), "9999-12-31".into()), |(f, t)| {
+            (
+                f.format("%Y-%m-%d").to_string(),
+                t.format("%Y-%m-%d").to_string(),
+            )
+        });
         let mut stmt = conn.prepare(&sql)?;
         let all: [&dyn rusqlite::ToSql; 3] = [&f, &t, &period.is_none()];
         let mut rows = stmt.query(&all[..stmt.parameter_count().min(3)])?;
@@ -391,7 +448,9 @@ fn write_rows(
                     rusqlite::types::ValueRef::Null => String::new(),
                     rusqlite::types::ValueRef::Integer(n) => n.to_string(),
                     rusqlite::types::ValueRef::Real(x) => x.to_string(),
-                    rusqlite::types::ValueRef::Text(b) | rusqlite::types::ValueRef::Blob(b) => String::from_utf8_lossy(b).into_owned(),
+                    rusqlite::types::ValueRef::Text(b) | rusqlite::types::ValueRef::Blob(b) => {
+                        String::from_utf8_lossy(b).into_owned()
+                    }
                 };
                 record.push(match column.3 {
                     Kind::PersonId if pseudonymise && !value.is_empty() => pseudonym(&key, &value),
@@ -411,14 +470,29 @@ fn write_rows(
 /// `count`, money as one row per currency.
 fn indicator_rows(report: &super::Report) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
-    let mut add = |indicator: &str, breakdown: &str, part: &str, measure: &super::Measure| match measure {
-        super::Measure::Count(n) => rows.push(vec![indicator.into(), breakdown.into(), part.into(), n.to_string(), String::new(), String::new()]),
-        super::Measure::Money(amounts) => {
-            for (currency, amount) in amounts {
-                rows.push(vec![indicator.into(), breakdown.into(), part.into(), String::new(), amount.to_string(), currency.clone()]);
+    let mut add =
+        |indicator: &str, breakdown: &str, part: &str, measure: &super::Measure| match measure {
+            super::Measure::Count(n) => rows.push(vec![
+                indicator.into(),
+                breakdown.into(),
+                part.into(),
+                n.to_string(),
+                String::new(),
+                String::new(),
+            ]),
+            super::Measure::Money(amounts) => {
+                for (currency, amount) in amounts {
+                    rows.push(vec![
+                        indicator.into(),
+                        breakdown.into(),
+                        part.into(),
+                        String::new(),
+                        amount.to_string(),
+                        currency.clone(),
+                    ]);
+                }
             }
-        }
-    };
+        };
     for (name, measure) in &report.indicators {
         add(name, "", "", measure);
     }
@@ -448,17 +522,31 @@ struct CsvSink<'a> {
 }
 
 impl<'a> CsvSink<'a> {
-    fn new(file: &'a std::fs::File, format: ExportFormat, kept: &[&Column]) -> Result<CsvSink<'a>, String> {
+    fn new(
+        file: &'a std::fs::File,
+        format: ExportFormat,
+        kept: &[&Column],
+    ) -> Result<CsvSink<'a>, String> {
         let mut buffer = std::io::BufWriter::with_capacity(1 << 16, file);
         if format == ExportFormat::Csv {
-            buffer.write_all("\u{feff}".as_bytes()).map_err(|e| e.to_string())?;
+            buffer
+                .write_all("\u{feff}".as_bytes())
+                .map_err(|e| e.to_string())?;
         }
         let mut writer = csv::WriterBuilder::new().from_writer(buffer);
-        writer.write_record(kept.iter().map(|c| c.0)).map_err(|e| e.to_string())?;
+        writer
+            .write_record(kept.iter().map(|c| c.0))
+            .map_err(|e| e.to_string())?;
         if format == ExportFormat::Hxl {
-            writer.write_record(kept.iter().map(|c| c.1)).map_err(|e| e.to_string())?;
+            writer
+                .write_record(kept.iter().map(|c| c.1))
+                .map_err(|e| e.to_string())?;
         }
-        Ok(CsvSink { writer, kinds: kept.iter().map(|c| c.3).collect(), cells: Vec::with_capacity(kept.len()) })
+        Ok(CsvSink {
+            writer,
+            kinds: kept.iter().map(|c| c.3).collect(),
+            cells: Vec::with_capacity(kept.len()),
+        })
     }
 }
 
@@ -471,7 +559,9 @@ impl Sink for CsvSink<'_> {
                 _ => value.clone(),
             });
         }
-        self.writer.write_record(&self.cells).map_err(|e| e.to_string())
+        self.writer
+            .write_record(&self.cells)
+            .map_err(|e| e.to_string())
     }
 
     fn finish(&mut self, _: &std::fs::File) -> Result<(), String> {
@@ -497,7 +587,10 @@ struct XlsxSink {
 
 /// The number format of an amount in `currency`: two decimals and the currency's code.
 pub(crate) fn money_number_format(currency: &str) -> String {
-    let code: String = currency.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    let code: String = currency
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
     if code.is_empty() {
         "#,##0.00".to_string()
     } else {
@@ -528,11 +621,20 @@ impl XlsxSink {
 
     fn new_sheet(&mut self) -> Result<(), String> {
         self.sheets += 1;
-        let name = if self.sheets == 1 { self.name.to_string() } else { format!("{} ({})", self.name, self.sheets) };
-        let sheet = self.workbook.add_worksheet_with_constant_memory().map_err(|e| e.to_string())?;
+        let name = if self.sheets == 1 {
+            self.name.to_string()
+        } else {
+            format!("{} ({})", self.name, self.sheets)
+        };
+        let sheet = self
+            .workbook
+            .add_worksheet_with_constant_memory()
+            .map_err(|e| e.to_string())?;
         sheet.set_name(name).map_err(|e| e.to_string())?;
         for (col, header) in self.headers.iter().enumerate() {
-            sheet.write_string_with_format(0, col as u16, *header, &self.header).map_err(|e| e.to_string())?;
+            sheet
+                .write_string_with_format(0, col as u16, *header, &self.header)
+                .map_err(|e| e.to_string())?;
         }
         sheet.set_freeze_panes(1, 0).map_err(|e| e.to_string())?;
         self.row = 1;
@@ -541,7 +643,12 @@ impl XlsxSink {
 
     /// The format of an amount in `currency`, made once per currency.
     fn money_format(&mut self, currency: &str) -> rust_xlsxwriter::Format {
-        self.money.entry(currency.to_string()).or_insert_with(|| rust_xlsxwriter::Format::new().set_num_format(money_number_format(currency))).clone()
+        self.money
+            .entry(currency.to_string())
+            .or_insert_with(|| {
+                rust_xlsxwriter::Format::new().set_num_format(money_number_format(currency))
+            })
+            .clone()
     }
 }
 
@@ -550,30 +657,51 @@ impl Sink for XlsxSink {
         if self.row >= SHEET_ROWS {
             self.new_sheet()?;
         }
-        let currency = self.currency.and_then(|i| values.get(i)).cloned().unwrap_or_default();
+        let currency = self
+            .currency
+            .and_then(|i| values.get(i))
+            .cloned()
+            .unwrap_or_default();
         let money = self.money_format(&currency);
         let row = self.row;
-        let sheet = self.workbook.worksheet_from_index(self.sheets as usize - 1).map_err(|e| e.to_string())?;
+        let sheet = self
+            .workbook
+            .worksheet_from_index(self.sheets as usize - 1)
+            .map_err(|e| e.to_string())?;
         for (col, (value, cell)) in values.iter().zip(&self.cells).enumerate() {
             let col = col as u16;
             if value.is_empty() {
                 continue;
             }
             let typed = match cell {
-                Cell::Whole => value.parse::<i64>().ok().map(|n| sheet.write_number(row, col, n as f64).map(|_| ())),
-                Cell::Money => value.parse::<rust_decimal::Decimal>().ok().map(|d| sheet.write_with_format(row, col, d, &money).map(|_| ())),
-                Cell::Date => NaiveDate::parse_from_str(value, "%Y-%m-%d").ok().map(|d| sheet.write_date_with_format(row, col, d, &self.date).map(|_| ())),
+                Cell::Whole => value
+                    .parse::<i64>()
+                    .ok()
+                    .map(|n| sheet.write_number(row, col, n as f64).map(|_| ())),
+                Cell::Money => value
+                    .parse::<rust_decimal::Decimal>()
+                    .ok()
+                    .map(|d| sheet.write_with_format(row, col, d, &money).map(|_| ())),
+                Cell::Date => NaiveDate::parse_from_str(value, "%Y-%m-%d").ok().map(|d| {
+                    sheet
+                        .write_date_with_format(row, col, d, &self.date)
+                        .map(|_| ())
+                }),
                 Cell::Text => None,
             };
             // A value that is not what its column holds stays as it was, as text.
-            typed.unwrap_or_else(|| sheet.write_string(row, col, value).map(|_| ())).map_err(|e| e.to_string())?;
+            typed
+                .unwrap_or_else(|| sheet.write_string(row, col, value).map(|_| ()))
+                .map_err(|e| e.to_string())?;
         }
         self.row += 1;
         Ok(())
     }
 
     fn finish(&mut self, file: &std::fs::File) -> Result<(), String> {
-        self.workbook.save_to_writer(file).map_err(|e| e.to_string())
+        self.workbook
+            .save_to_writer(file)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -583,7 +711,10 @@ mod tests {
 
     #[test]
     fn text_a_spreadsheet_would_run_stays_text() {
-        assert_eq!(neutralised("=HYPERLINK(\"http://x\")"), "'=HYPERLINK(\"http://x\")");
+        assert_eq!(
+            neutralised("=HYPERLINK(\"http://x\")"),
+            "'=HYPERLINK(\"http://x\")"
+        );
         for f in ["+1", "-1+2", "@SUM(A1)", "\t=1", "\r=1"] {
             assert!(neutralised(f).starts_with('\''), "{f}");
         }

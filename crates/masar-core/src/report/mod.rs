@@ -9,8 +9,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
-use rust_decimal::Decimal;
 use rusqlite::Connection;
+use rust_decimal::Decimal;
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -27,8 +27,8 @@ mod export;
 mod survival;
 
 pub use dashboard::{CounsellorOverdue, Dashboard, JourneyStep};
-pub use donor::{DonorFormat, DonorReportDone, Language};
 pub(crate) use donor::Words;
+pub use donor::{DonorFormat, DonorReportDone, Language};
 pub use export::{ExportDone, ExportFormat, ExportRecord, ExportTable};
 pub use survival::{Survival, SurvivalAt, SurvivalBy, SurvivalCurve, SurvivalStep};
 
@@ -51,8 +51,14 @@ pub enum Dimension {
 
 impl Dimension {
     /// Every dimension.
-    pub const ALL: [Dimension; 6] =
-        [Dimension::Sex, Dimension::Age, Dimension::Nationality, Dimension::City, Dimension::Donor, Dimension::Sector];
+    pub const ALL: [Dimension; 6] = [
+        Dimension::Sex,
+        Dimension::Age,
+        Dimension::Nationality,
+        Dimension::City,
+        Dimension::Donor,
+        Dimension::Sector,
+    ];
 
     /// The dimension's name as typed and printed.
     pub fn as_str(self) -> &'static str {
@@ -68,11 +74,19 @@ impl Dimension {
 
     /// Reads a dimension's name.
     pub fn parse(s: &str) -> Result<Dimension, InputError> {
-        Dimension::ALL.into_iter().find(|d| d.as_str() == s.trim()).ok_or_else(|| InputError::Invalid {
-            field: "by".into(),
-            value: s.into(),
-            problem: Problem::NotOneOf(Dimension::ALL.iter().map(|d| d.as_str().to_string()).collect()),
-        })
+        Dimension::ALL
+            .into_iter()
+            .find(|d| d.as_str() == s.trim())
+            .ok_or_else(|| InputError::Invalid {
+                field: "by".into(),
+                value: s.into(),
+                problem: Problem::NotOneOf(
+                    Dimension::ALL
+                        .iter()
+                        .map(|d| d.as_str().to_string())
+                        .collect(),
+                ),
+            })
     }
 
     /// The indicators this dimension splits: persons by their attributes, projects and
@@ -82,7 +96,11 @@ impl Dimension {
             Dimension::Sex | Dimension::Age | Dimension::Nationality | Dimension::City => {
                 &["welcomed", "sensitised", "trained", "funded_beneficiaries"]
             }
-            Dimension::Donor => &["projects_funded", "enterprises_reinforced", "amount_disbursed"],
+            Dimension::Donor => &[
+                "projects_funded",
+                "enterprises_reinforced",
+                "amount_disbursed",
+            ],
             Dimension::Sector => &[
                 "projects_funded",
                 "enterprises_reinforced",
@@ -160,13 +178,18 @@ struct Tranche {
 }
 
 fn or_unknown(v: Option<String>) -> String {
-    v.filter(|s| !s.trim().is_empty()).unwrap_or_else(|| "unknown".into())
+    v.filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Funded or active projects whose latest visit on or before `day` set a next visit due
 /// before `day`, with that due date, most overdue first.
 /// With `counsellor`, only the projects they follow.
-pub(crate) fn overdue_projects(conn: &Connection, day: NaiveDate, counsellor: Option<&str>) -> Result<Vec<(String, String)>> {
+pub(crate) fn overdue_projects(
+    conn: &Connection,
+    day: NaiveDate,
+    counsellor: Option<&str>,
+) -> Result<Vec<(String, String)>> {
     let day = day.format("%Y-%m-%d").to_string();
     let mut stmt = conn.prepare(
         "SELECT p.id, f.next_due FROM projects p JOIN followups f ON f.project_id = p.id
@@ -177,7 +200,11 @@ pub(crate) fn overdue_projects(conn: &Connection, day: NaiveDate, counsellor: Op
            AND (?2 IS NULL OR p.counsellor = ?2)
          ORDER BY f.next_due, p.id",
     )?;
-    let rows = stmt.query_map(rusqlite::params![day, counsellor], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let rows = stmt
+        .query_map(rusqlite::params![day, counsellor], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
 
@@ -195,14 +222,22 @@ fn count_into(cells: &mut BTreeMap<String, Cell>, part: &str, indicator: &'stati
 
 fn money_into(cells: &mut BTreeMap<String, Cell>, part: &str, currency: &str, amount: Decimal) {
     let cell = cells.entry(part.to_string()).or_default();
-    if let Measure::Money(m) = cell.entry("amount_disbursed").or_insert_with(|| Measure::Money(BTreeMap::new())) {
+    if let Measure::Money(m) = cell
+        .entry("amount_disbursed")
+        .or_insert_with(|| Measure::Money(BTreeMap::new()))
+    {
         add_money(m, currency, amount);
     }
 }
 
 /// The tranches paid in `[f, t]` (to the projects `counsellor` follows, if given), by
 /// project, date and id, their money read exactly.
-fn period_tranches(conn: &Connection, f: &str, t: &str, counsellor: Option<&str>) -> Result<Vec<Tranche>> {
+fn period_tranches(
+    conn: &Connection,
+    f: &str,
+    t: &str,
+    counsellor: Option<&str>,
+) -> Result<Vec<Tranche>> {
     let mut stmt = conn.prepare(
         "SELECT d.project_id, d.date, d.id, d.amount, d.currency, d.donor, p.kind, p.sector
          FROM disbursements d JOIN projects p ON p.id = d.project_id
@@ -235,11 +270,18 @@ fn period_tranches(conn: &Connection, f: &str, t: &str, counsellor: Option<&str>
 }
 
 /// The cooperatives registered in `[f, t]` (that `counsellor` follows, if given), with their sector.
-fn period_cooperatives(conn: &Connection, f: &str, t: &str, counsellor: Option<&str>) -> Result<Vec<(String, String)>> {
+fn period_cooperatives(
+    conn: &Connection,
+    f: &str,
+    t: &str,
+    counsellor: Option<&str>,
+) -> Result<Vec<(String, String)>> {
     let mut stmt = conn.prepare(
         "SELECT id, sector FROM projects WHERE kind = 'cooperative' AND registered_on BETWEEN ?1 AND ?2 AND (?3 IS NULL OR counsellor = ?3)",
     )?;
-    let rows = stmt.query_map(rusqlite::params![f, t, counsellor], |r| Ok((r.get::<_, String>(0)?, or_unknown(r.get(1)?))))?;
+    let rows = stmt.query_map(rusqlite::params![f, t, counsellor], |r| {
+        Ok((r.get::<_, String>(0)?, or_unknown(r.get(1)?)))
+    })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
@@ -262,8 +304,16 @@ fn first_tranches(tranches: &[Tranche]) -> (Vec<&Tranche>, Vec<&Tranche>) {
             *e = tr;
         }
     }
-    let funded = first.values().copied().filter(|tr| tr.kind == "creation").collect();
-    let reinforced = first.values().copied().filter(|tr| tr.kind == "reinforcement").collect();
+    let funded = first
+        .values()
+        .copied()
+        .filter(|tr| tr.kind == "creation")
+        .collect();
+    let reinforced = first
+        .values()
+        .copied()
+        .filter(|tr| tr.kind == "reinforcement")
+        .collect();
     (funded, reinforced)
 }
 
@@ -277,8 +327,19 @@ struct Projects<'a> {
 }
 
 /// Splits the project indicators by donor or sector into `cells`.
-fn project_cells(conn: &Connection, dim: Dimension, p: &Projects<'_>, cells: &mut BTreeMap<String, Cell>) -> Result<()> {
-    let part = |tr: &Tranche| if dim == Dimension::Donor { tr.donor.clone() } else { tr.sector.clone() };
+fn project_cells(
+    conn: &Connection,
+    dim: Dimension,
+    p: &Projects<'_>,
+    cells: &mut BTreeMap<String, Cell>,
+) -> Result<()> {
+    let part = |tr: &Tranche| {
+        if dim == Dimension::Donor {
+            tr.donor.clone()
+        } else {
+            tr.sector.clone()
+        }
+    };
     for tr in p.funded {
         count_into(cells, &part(tr), "projects_funded");
     }
@@ -305,7 +366,13 @@ fn project_cells(conn: &Connection, dim: Dimension, p: &Projects<'_>, cells: &mu
 fn fill_indicators(dim: Dimension, cells: &mut BTreeMap<String, Cell>) {
     for cell in cells.values_mut() {
         for name in dim.indicators() {
-            cell.entry(name).or_insert_with(|| if *name == "amount_disbursed" { Measure::Money(BTreeMap::new()) } else { Measure::Count(0) });
+            cell.entry(name).or_insert_with(|| {
+                if *name == "amount_disbursed" {
+                    Measure::Money(BTreeMap::new())
+                } else {
+                    Measure::Count(0)
+                }
+            });
         }
     }
 }
@@ -326,7 +393,10 @@ fn person_part(dim: Dimension, to: NaiveDate) -> String {
         _ => {
             let (year, month_day, ordinal) = (to.year(), to.format("%m-%d"), to.ordinal());
             let from_born = bracket(&format!("({year} - CAST(substr(p.born, 1, 4) AS INTEGER) - ('{month_day}' < substr(p.born, 6, 5)))"));
-            let from_year = bracket(&format!("({year} - p.birth_year - {})", i32::from(ordinal < 183)));
+            let from_year = bracket(&format!(
+                "({year} - p.birth_year - {})",
+                i32::from(ordinal < 183)
+            ));
             format!(
                 "CASE WHEN p.born GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' THEN {from_born}
                       WHEN p.birth_year IS NOT NULL THEN {from_year} ELSE 'unknown' END"
@@ -342,8 +412,20 @@ fn person_part(dim: Dimension, to: NaiveDate) -> String {
 /// With a donor, the beneficiaries are those of the projects whose first tranche in the
 /// period is that donor's; the other person indicators are the whole programme's. With a
 /// counsellor, only the persons they follow count.
-fn person_counts(conn: &Connection, f: &str, t: &str, to: NaiveDate, filter: Filter<'_>) -> Result<Vec<([String; 4], [u64; 4])>> {
-    let parts = [Dimension::Sex, Dimension::Age, Dimension::Nationality, Dimension::City].map(|d| person_part(d, to));
+fn person_counts(
+    conn: &Connection,
+    f: &str,
+    t: &str,
+    to: NaiveDate,
+    filter: Filter<'_>,
+) -> Result<Vec<([String; 4], [u64; 4])>> {
+    let parts = [
+        Dimension::Sex,
+        Dimension::Age,
+        Dimension::Nationality,
+        Dimension::City,
+    ]
+    .map(|d| person_part(d, to));
     let sql = format!(
         "WITH events(id, w, s, t, b) AS (
              SELECT person_id, 1, 0, 0, 0 FROM intakes WHERE date BETWEEN ?1 AND ?2
@@ -366,9 +448,15 @@ fn person_counts(conn: &Connection, f: &str, t: &str, to: NaiveDate, filter: Fil
         parts[0], parts[1], parts[2], parts[3]
     );
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(rusqlite::params![f, t, filter.donor, filter.counsellor], |r| {
-        Ok(([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?], [r.get::<_, i64>(4)?, r.get(5)?, r.get(6)?, r.get(7)?].map(|n| n.max(0) as u64)))
-    })?;
+    let rows = stmt.query_map(
+        rusqlite::params![f, t, filter.donor, filter.counsellor],
+        |r| {
+            Ok((
+                [r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?],
+                [r.get::<_, i64>(4)?, r.get(5)?, r.get(6)?, r.get(7)?].map(|n| n.max(0) as u64),
+            ))
+        },
+    )?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
@@ -384,8 +472,17 @@ const PERSON_INDICATORS: [&str; 4] = ["welcomed", "sensitised", "trained", "fund
 /// period, each tranche's money under its own donor); persons welcomed, sensitised and
 /// trained, cooperatives and overdue follow-ups stay the whole programme's. For a
 /// counsellor, every indicator counts the persons and projects they follow.
-pub(crate) fn indicators(conn: &Connection, from: NaiveDate, to: NaiveDate, by: &[Dimension], filter: Filter<'_>) -> Result<Report> {
-    let (f, t) = (from.format("%Y-%m-%d").to_string(), to.format("%Y-%m-%d").to_string());
+pub(crate) fn indicators(
+    conn: &Connection,
+    from: NaiveDate,
+    to: NaiveDate,
+    by: &[Dimension],
+    filter: Filter<'_>,
+) -> Result<Report> {
+    let (f, t) = (
+        from.format("%Y-%m-%d").to_string(),
+        to.format("%Y-%m-%d").to_string(),
+    );
     let persons = person_counts(conn, &f, &t, to, filter)?;
     let donor = filter.donor;
 
@@ -399,7 +496,11 @@ pub(crate) fn indicators(conn: &Connection, from: NaiveDate, to: NaiveDate, by: 
     let tranches_of_donor: Vec<Tranche>;
     let tranches: &[Tranche] = match donor {
         Some(donor) => {
-            tranches_of_donor = tranches.iter().filter(|tr| tr.donor == donor).cloned().collect();
+            tranches_of_donor = tranches
+                .iter()
+                .filter(|tr| tr.donor == donor)
+                .cloned()
+                .collect();
             &tranches_of_donor
         }
         None => &tranches,
@@ -411,11 +512,20 @@ pub(crate) fn indicators(conn: &Connection, from: NaiveDate, to: NaiveDate, by: 
 
     let mut totals = Cell::new();
     for (i, name) in PERSON_INDICATORS.iter().enumerate() {
-        totals.insert(name, Measure::Count(persons.iter().map(|(_, n)| n[i]).sum()));
+        totals.insert(
+            name,
+            Measure::Count(persons.iter().map(|(_, n)| n[i]).sum()),
+        );
     }
     totals.insert("projects_funded", Measure::Count(funded.len() as u64));
-    totals.insert("enterprises_reinforced", Measure::Count(reinforced.len() as u64));
-    totals.insert("cooperatives_created", Measure::Count(cooperatives.len() as u64));
+    totals.insert(
+        "enterprises_reinforced",
+        Measure::Count(reinforced.len() as u64),
+    );
+    totals.insert(
+        "cooperatives_created",
+        Measure::Count(cooperatives.len() as u64),
+    );
     totals.insert("amount_disbursed", Measure::Money(amount));
     totals.insert("followups_overdue", Measure::Count(overdue.len() as u64));
 
@@ -424,7 +534,15 @@ pub(crate) fn indicators(conn: &Connection, from: NaiveDate, to: NaiveDate, by: 
         let mut cells: BTreeMap<String, Cell> = BTreeMap::new();
         match dim {
             Dimension::Sex | Dimension::Age | Dimension::Nationality | Dimension::City => {
-                let column = [Dimension::Sex, Dimension::Age, Dimension::Nationality, Dimension::City].iter().position(|d| d == dim).unwrap_or(0);
+                let column = [
+                    Dimension::Sex,
+                    Dimension::Age,
+                    Dimension::Nationality,
+                    Dimension::City,
+                ]
+                .iter()
+                .position(|d| d == dim)
+                .unwrap_or(0);
                 for (parts, counts) in &persons {
                     let cell = cells.entry(parts[column].clone()).or_default();
                     for (name, n) in PERSON_INDICATORS.iter().zip(counts) {
@@ -435,14 +553,25 @@ pub(crate) fn indicators(conn: &Connection, from: NaiveDate, to: NaiveDate, by: 
                 }
             }
             Dimension::Donor | Dimension::Sector => {
-                let projects = Projects { funded: &funded, reinforced: &reinforced, tranches: &tranches, cooperatives: &cooperatives, overdue: &overdue };
+                let projects = Projects {
+                    funded: &funded,
+                    reinforced: &reinforced,
+                    tranches: &tranches,
+                    cooperatives: &cooperatives,
+                    overdue: &overdue,
+                };
                 project_cells(conn, *dim, &projects, &mut cells)?;
             }
         }
         fill_indicators(*dim, &mut cells);
         breakdown.insert(dim.as_str(), cells);
     }
-    Ok(Report { from, to, indicators: totals, breakdown })
+    Ok(Report {
+        from,
+        to,
+        indicators: totals,
+        breakdown,
+    })
 }
 
 /// A tranche that took its project's payments above the amount the committee approved,
@@ -480,7 +609,13 @@ pub(crate) fn unexplained_tranches(conn: &Connection) -> Result<Vec<UnexplainedT
         .prepare("SELECT id, title, approved_amount, currency FROM projects WHERE approved_amount IS NOT NULL ORDER BY id")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    type TrancheRow = (String, Option<String>, Option<String>, Option<String>, Option<String>);
+    type TrancheRow = (
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
     let mut tranches = conn.prepare(
         "SELECT id, date, amount, currency, override_reason FROM disbursements WHERE project_id = ?1 ORDER BY date, id",
     )?;
@@ -489,11 +624,18 @@ pub(crate) fn unexplained_tranches(conn: &Connection) -> Result<Vec<UnexplainedT
     )?;
     let mut out = Vec::new();
     for (project, title, approved, currency) in projects {
-        let Some(approved) = stored_amount("approved_amount", approved)? else { continue };
-        let rows: Vec<TrancheRow> =
-            tranches.query_map([&project], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?.collect::<rusqlite::Result<_>>()?;
+        let Some(approved) = stored_amount("approved_amount", approved)? else {
+            continue;
+        };
+        let rows: Vec<TrancheRow> = tranches
+            .query_map([&project], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
         // The approved amount is in the project's currency, else in that of its first tranche.
-        let Some(currency) = currency.or_else(|| rows.first().and_then(|t| t.3.clone())) else { continue };
+        let Some(currency) = currency.or_else(|| rows.first().and_then(|t| t.3.clone())) else {
+            continue;
+        };
         let mut paid = Decimal::ZERO;
         for (tranche, date, amount, tranche_currency, reason) in rows {
             if tranche_currency.as_deref() != Some(currency.as_str()) {
@@ -528,7 +670,12 @@ pub(crate) fn unexplained_tranches(conn: &Connection) -> Result<Vec<UnexplainedT
 fn period(from: &str, to: &str) -> Result<(NaiveDate, NaiveDate)> {
     let (from_d, to_d) = (parse_date("from", from)?, parse_date("to", to)?);
     if from_d > to_d {
-        return Err(InputError::rule("period_reversed", format!("the period starts ({from}) after it ends ({to}): swap --from and --to"), &[("from", from), ("to", to)]).into());
+        return Err(InputError::rule(
+            "period_reversed",
+            format!("the period starts ({from}) after it ends ({to}): swap --from and --to"),
+            &[("from", from), ("to", to)],
+        )
+        .into());
     }
     Ok((from_d, to_d))
 }
@@ -549,7 +696,12 @@ impl Db {
         let (from_d, to_d) = period(from, to)?;
         let user = self.user();
         let caseload = !crate::auth::Permission::ReportToDonors.allows(user.role);
-        dashboard::dashboard(self.conn(), from_d, to_d, caseload.then_some(user.id.as_str()))
+        dashboard::dashboard(
+            self.conn(),
+            from_d,
+            to_d,
+            caseload.then_some(user.id.as_str()),
+        )
     }
 
     /// Survival of the funded enterprises as of `as_of` (today by default), split `by`.
@@ -576,47 +728,105 @@ impl Db {
         }
         if table == ExportTable::Indicators && (period.0.is_none() || period.1.is_none()) {
             let field = if period.0.is_none() { "from" } else { "to" };
-            return Err(InputError::Missing { field: field.into(), hint: "give the report's period with both --from and --to".into() }.into());
+            return Err(InputError::Missing {
+                field: field.into(),
+                hint: "give the report's period with both --from and --to".into(),
+            }
+            .into());
         }
         let dates = match period {
             (None, None) => None,
             (from, to) => {
                 // A missing bound is the first or last day a date may be written with.
-                let (first, last) = (NaiveDate::from_ymd_opt(1, 1, 1), NaiveDate::from_ymd_opt(9999, 12, 31));
-                let from = from.map(|d| parse_date("from", d)).transpose()?.or(first).unwrap_or_default();
-                let to = to.map(|d| parse_date("to", d)).transpose()?.or(last).unwrap_or_default();
+                let (first, last) = (
+                    NaiveDate::from_ymd_opt(1, 1, 1),
+                    NaiveDate::from_ymd_opt(9999, 12, 31),
+                );
+                let from = from
+                    .map(|d| parse_date("from", d))
+                    .transpose()?
+                    .or(first)
+                    .unwrap_or_default();
+                let to = to
+                    .map(|d| parse_date("to", d))
+                    .transpose()?
+                    .or(last)
+                    .unwrap_or_default();
                 if from > to {
-                    return Err(InputError::rule("period_reversed", "the period starts after it ends: swap --from and --to".to_string(), &[]).into());
+                    return Err(InputError::rule(
+                        "period_reversed",
+                        "the period starts after it ends: swap --from and --to".to_string(),
+                        &[],
+                    )
+                    .into());
                 }
                 Some((from, to))
             }
         };
         let done = export::export_table(self.conn(), table, format, dates, pseudonymise, out)?;
-        self.record_export(table.as_str(), format.as_str(), (period.0.unwrap_or(""), period.1.unwrap_or("")), pseudonymise, done.rows, out)?;
+        self.record_export(
+            table.as_str(),
+            format.as_str(),
+            (period.0.unwrap_or(""), period.1.unwrap_or("")),
+            pseudonymise,
+            done.rows,
+            out,
+        )?;
         Ok(done)
     }
 
     /// Writes the report to donors of `[from, to]`, for `donor` or the whole programme, in
     /// `language`, as a PDF or a workbook by `out`'s extension (supervisors and
     /// administrators); recorded with the exports.
-    pub(crate) fn donor_report(&self, period: (&str, &str), donor: Option<&str>, language: Language, out: &std::path::Path) -> Result<DonorReportDone> {
+    pub(crate) fn donor_report(
+        &self,
+        period: (&str, &str),
+        donor: Option<&str>,
+        language: Language,
+        out: &std::path::Path,
+    ) -> Result<DonorReportDone> {
         self.require(crate::auth::Permission::ReportToDonors)?;
         let format = DonorFormat::of(out)?;
         let (from, to) = self::period(period.0, period.1)?;
         let donor = donor.map(str::trim).filter(|d| !d.is_empty());
         let user = self.user();
-        let report = donor::gather(self.conn(), from, to, donor, (self.clock().today(), &user.name))?;
+        let report = donor::gather(
+            self.conn(),
+            from,
+            to,
+            donor,
+            (self.clock().today(), &user.name),
+        )?;
         let parts = donor::write(&report, language, format, out)?;
         let what = match donor {
             Some(d) => format!("donor report ({d})"),
             None => "donor report".to_string(),
         };
-        self.record_export(&what, format.as_str(), (&from.to_string(), &to.to_string()), false, u64::from(parts), out)?;
-        Ok(DonorReportDone { path: out.display().to_string(), format, parts })
+        self.record_export(
+            &what,
+            format.as_str(),
+            (&from.to_string(), &to.to_string()),
+            false,
+            u64::from(parts),
+            out,
+        )?;
+        Ok(DonorReportDone {
+            path: out.display().to_string(),
+            format,
+            parts,
+        })
     }
 
     /// Records who took which data out of Masar, when, and where to.
-    fn record_export(&self, what: &str, format: &str, period: (&str, &str), pseudonymised: bool, rows: u64, out: &std::path::Path) -> Result<()> {
+    fn record_export(
+        &self,
+        what: &str,
+        format: &str,
+        period: (&str, &str),
+        pseudonymised: bool,
+        rows: u64,
+        out: &std::path::Path,
+    ) -> Result<()> {
         let user = self.user();
         self.conn()
             .prepare_cached(
@@ -664,13 +874,19 @@ mod tests {
     fn stored_money_that_is_not_a_decimal_is_an_error_not_a_zero() {
         let (_d, mut m) = crate::testing::temp_db();
         let a = crate::testing::person(&mut m, "Amina", "female", "1990-01-01");
-        let p = m.add_project("Bakery", "creation", "food", &[a], Some("2024-01-01")).unwrap();
+        let p = m
+            .add_project("Bakery", "creation", "food", &[a], Some("2024-01-01"))
+            .unwrap();
         m.add_budget_line(&p, "Oven", "1", "900").unwrap();
         m.set_stage(&p, "plan_ready", "2024-01-02").unwrap();
         m.set_stage(&p, "in_committee", "2024-01-03").unwrap();
-        m.decide(&p, "approved", "2024-01-04", Some("1000"), None).unwrap();
-        m.add_disbursement(&p, "2024-01-05", "1000", "MAD", "EU", None, None).unwrap();
-        m.conn().execute("UPDATE disbursements SET amount = '1O00'", []).unwrap();
+        m.decide(&p, "approved", "2024-01-04", Some("1000"), None)
+            .unwrap();
+        m.add_disbursement(&p, "2024-01-05", "1000", "MAD", "EU", None, None)
+            .unwrap();
+        m.conn()
+            .execute("UPDATE disbursements SET amount = '1O00'", [])
+            .unwrap();
         let e = m.report("2024-01-01", "2024-12-31", &[]).unwrap_err();
         assert_eq!(e.code(), "store.corrupt", "{e}");
         assert!(e.to_string().contains("1O00"), "{e}");
@@ -685,10 +901,22 @@ mod tests {
     #[test]
     fn age_is_taken_on_the_last_day_of_the_period() {
         use super::by_records::age_bracket;
-        assert_eq!(age_bracket(Some(d("2000-06-15")), None, d("2018-06-14")), "12-17");
-        assert_eq!(age_bracket(Some(d("2000-06-15")), None, d("2018-06-15")), "18-59");
-        assert_eq!(age_bracket(Some(d("1960-01-01")), None, d("2020-01-01")), "60+");
-        assert_eq!(age_bracket(Some(d("2016-01-01")), None, d("2020-12-31")), "0-4");
+        assert_eq!(
+            age_bracket(Some(d("2000-06-15")), None, d("2018-06-14")),
+            "12-17"
+        );
+        assert_eq!(
+            age_bracket(Some(d("2000-06-15")), None, d("2018-06-15")),
+            "18-59"
+        );
+        assert_eq!(
+            age_bracket(Some(d("1960-01-01")), None, d("2020-01-01")),
+            "60+"
+        );
+        assert_eq!(
+            age_bracket(Some(d("2016-01-01")), None, d("2020-12-31")),
+            "0-4"
+        );
         assert_eq!(age_bracket(None, None, d("2020-12-31")), "unknown");
         assert_eq!(age_bracket(None, Some(1990), d("2020-12-31")), "18-59");
     }
@@ -723,17 +951,53 @@ mod properties {
     fn programme() -> impl Strategy<Value = Programme> {
         (1usize..10).prop_flat_map(|n| {
             (
-                prop::collection::vec((0u8..3, 0u32..70, -1i64..=1, 0u8..3, prop::option::of(0u8..3), prop::bool::weighted(0.2)), n),
-                prop::collection::vec((0..n, 0i64..730), 0..15),
-                prop::collection::vec((any::<bool>(), 0i64..730, prop::collection::btree_set(0..n, 0..n).prop_map(|s| s.into_iter().collect())), 0..4),
                 prop::collection::vec(
-                    (0u8..3, 0u8..2, prop::collection::btree_set(0..n, 1..=n).prop_map(|s| s.into_iter().collect()), prop::collection::vec((0i64..730, 1u32..100_000, any::<bool>(), any::<bool>()), 0..3)),
+                    (
+                        0u8..3,
+                        0u32..70,
+                        -1i64..=1,
+                        0u8..3,
+                        prop::option::of(0u8..3),
+                        prop::bool::weighted(0.2),
+                    ),
+                    n,
+                ),
+                prop::collection::vec((0..n, 0i64..730), 0..15),
+                prop::collection::vec(
+                    (
+                        any::<bool>(),
+                        0i64..730,
+                        prop::collection::btree_set(0..n, 0..n)
+                            .prop_map(|s| s.into_iter().collect()),
+                    ),
+                    0..4,
+                ),
+                prop::collection::vec(
+                    (
+                        0u8..3,
+                        0u8..2,
+                        prop::collection::btree_set(0..n, 1..=n)
+                            .prop_map(|s| s.into_iter().collect()),
+                        prop::collection::vec(
+                            (0i64..730, 1u32..100_000, any::<bool>(), any::<bool>()),
+                            0..3,
+                        ),
+                    ),
                     0..5,
                 ),
                 0i64..365,
                 0i64..500,
             )
-                .prop_map(|(persons, intakes, sessions, projects, from, len)| Programme { persons, intakes, sessions, projects, from, len })
+                .prop_map(|(persons, intakes, sessions, projects, from, len)| {
+                    Programme {
+                        persons,
+                        intakes,
+                        sessions,
+                        projects,
+                        from,
+                        len,
+                    }
+                })
         })
     }
 

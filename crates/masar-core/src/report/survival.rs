@@ -47,11 +47,19 @@ impl SurvivalBy {
 
     /// Reads a split's name.
     pub fn parse(s: &str) -> Result<SurvivalBy, InputError> {
-        SurvivalBy::ALL.into_iter().find(|b| b.as_str() == s.trim()).ok_or_else(|| InputError::Invalid {
-            field: "by".into(),
-            value: s.into(),
-            problem: Problem::NotOneOf(SurvivalBy::ALL.iter().map(|b| b.as_str().to_string()).collect()),
-        })
+        SurvivalBy::ALL
+            .into_iter()
+            .find(|b| b.as_str() == s.trim())
+            .ok_or_else(|| InputError::Invalid {
+                field: "by".into(),
+                value: s.into(),
+                problem: Problem::NotOneOf(
+                    SurvivalBy::ALL
+                        .iter()
+                        .map(|b| b.as_str().to_string())
+                        .collect(),
+                ),
+            })
     }
 }
 
@@ -132,7 +140,12 @@ struct Followed {
 /// Survival of the funded `creation` and `reinforcement` projects as of `as_of`.
 /// For a donor, only the enterprises whose first tranche was that donor's; for a
 /// counsellor, those they follow.
-pub(crate) fn survival(conn: &Connection, as_of: NaiveDate, by: Option<SurvivalBy>, filter: super::Filter<'_>) -> Result<Survival> {
+pub(crate) fn survival(
+    conn: &Connection,
+    as_of: NaiveDate,
+    by: Option<SurvivalBy>,
+    filter: super::Filter<'_>,
+) -> Result<Survival> {
     let followed = followed(conn, as_of, by, filter)?;
     let mut curves = vec![curve("all", followed.iter())];
     if by.is_some() {
@@ -140,14 +153,23 @@ pub(crate) fn survival(conn: &Connection, as_of: NaiveDate, by: Option<SurvivalB
         for f in &followed {
             groups.entry(f.group.as_str()).or_default().push(f);
         }
-        curves.extend(groups.into_iter().map(|(group, members)| curve(group, members.into_iter())));
+        curves.extend(
+            groups
+                .into_iter()
+                .map(|(group, members)| curve(group, members.into_iter())),
+        );
     }
     Ok(Survival { as_of, by, curves })
 }
 
 /// Each funded enterprise with its first disbursement, its first closing visit and its
 /// last visit (visits before the first disbursement or after `as_of` do not count).
-fn followed(conn: &Connection, as_of: NaiveDate, by: Option<SurvivalBy>, filter: super::Filter<'_>) -> Result<Vec<Followed>> {
+fn followed(
+    conn: &Connection,
+    as_of: NaiveDate,
+    by: Option<SurvivalBy>,
+    filter: super::Filter<'_>,
+) -> Result<Vec<Followed>> {
     let day = as_of.format("%Y-%m-%d").to_string();
     let group = match by {
         None => "''",
@@ -158,7 +180,11 @@ fn followed(conn: &Connection, as_of: NaiveDate, by: Option<SurvivalBy>, filter:
                 FROM members m JOIN persons s ON s.id = m.person_id WHERE m.project_id = p.id AND m.active = 1)"
         }
     };
-    let group = if by.is_some() { format!("coalesce(nullif({group}, ''), 'unknown')") } else { group.to_string() };
+    let group = if by.is_some() {
+        format!("coalesce(nullif({group}, ''), 'unknown')")
+    } else {
+        group.to_string()
+    };
     let sql = format!(
         "WITH funded(project, start) AS (
              SELECT d.project_id, min(d.date) FROM disbursements d WHERE d.date <= ?1 GROUP BY d.project_id)
@@ -172,10 +198,20 @@ fn followed(conn: &Connection, as_of: NaiveDate, by: Option<SurvivalBy>, filter:
            AND (?3 IS NULL OR p.counsellor = ?3)
          ORDER BY p.id"
     );
-    let rows: Vec<(String, String, Option<String>, Option<String>)> =
-        conn.prepare(&sql)?.query_map(rusqlite::params![day, filter.donor, filter.counsellor], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<rusqlite::Result<_>>()?;
+    let rows: Vec<(String, String, Option<String>, Option<String>)> = conn
+        .prepare(&sql)?
+        .query_map(
+            rusqlite::params![day, filter.donor, filter.counsellor],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?
+        .collect::<rusqlite::Result<_>>()?;
     let stored = |text: &str| -> Result<NaiveDate> {
-        Ok(NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| StoreError::Corrupt { what: "a date in the follow-up of a project".into(), value: text.into() })?)
+        Ok(
+            NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| StoreError::Corrupt {
+                what: "a date in the follow-up of a project".into(),
+                value: text.into(),
+            })?,
+        )
     };
     let mut out = Vec::with_capacity(rows.len());
     for (group, start, closed_on, last_visit) in rows {
@@ -186,7 +222,11 @@ fn followed(conn: &Connection, as_of: NaiveDate, by: Option<SurvivalBy>, filter:
             // Never visited: known to be running on the day it was funded, no later.
             (None, None) => (start, false),
         };
-        out.push(Followed { group, days: (end - start).num_days(), closed });
+        out.push(Followed {
+            group,
+            days: (end - start).num_days(),
+            closed,
+        });
     }
     Ok(out)
 }
@@ -212,10 +252,22 @@ fn curve<'a>(group: &str, enterprises: impl Iterator<Item = &'a Followed>) -> Su
         if closed > 0 {
             let (n, d) = (at_risk as f64, closed as f64);
             survival *= 1.0 - d / n;
-            greenwood += if closed < at_risk { d / (n * (n - d)) } else { f64::INFINITY };
+            greenwood += if closed < at_risk {
+                d / (n * (n - d))
+            } else {
+                f64::INFINITY
+            };
         }
         let (lower, upper) = interval(survival, greenwood);
-        steps.push(SurvivalStep { day, at_risk, closed, censored, survival, lower, upper });
+        steps.push(SurvivalStep {
+            day,
+            at_risk,
+            closed,
+            censored,
+            survival,
+            lower,
+            upper,
+        });
         at_risk -= closed + censored;
     }
     let last_day = by_day.keys().next_back().copied();
@@ -223,7 +275,8 @@ fn curve<'a>(group: &str, enterprises: impl Iterator<Item = &'a Followed>) -> Su
         .iter()
         .map(|&(months, day)| {
             let step = steps.iter().take_while(|s| s.day <= day).last();
-            let (survival, lower, upper) = step.map_or((1.0, 1.0, 1.0), |s| (s.survival, s.lower, s.upper));
+            let (survival, lower, upper) =
+                step.map_or((1.0, 1.0, 1.0), |s| (s.survival, s.lower, s.upper));
             let followed = by_day.range(day..).map(|(_, (c, k))| c + k).sum::<u64>();
             // Past the last day anyone was followed, the share is unknown unless none is left running.
             let known = last_day.is_some_and(|l| l >= day) || survival == 0.0;
@@ -238,7 +291,14 @@ fn curve<'a>(group: &str, enterprises: impl Iterator<Item = &'a Followed>) -> Su
         })
         .collect();
     let closed = by_day.values().map(|(c, _)| c).sum::<u64>();
-    SurvivalCurve { group: group.to_string(), enterprises: total, closed, censored: total - closed, steps, at }
+    SurvivalCurve {
+        group: group.to_string(),
+        enterprises: total,
+        closed,
+        censored: total - closed,
+        steps,
+        at,
+    }
 }
 
 /// The log–log 95% interval of a survival share with Greenwood's sum `greenwood`: it stays
@@ -256,16 +316,39 @@ mod tests {
     use super::*;
 
     fn f(days: i64, closed: bool) -> Followed {
-        Followed { group: String::new(), days, closed }
+        Followed {
+            group: String::new(),
+            days,
+            closed,
+        }
     }
 
     #[test]
     fn the_curve_of_five_enterprises_is_the_one_computed_by_hand() {
         // Closed on days 60, 100 and 182; last seen running on days 100 and 365.
-        let all = [f(60, true), f(182, true), f(100, false), f(365, false), f(100, true)];
+        let all = [
+            f(60, true),
+            f(182, true),
+            f(100, false),
+            f(365, false),
+            f(100, true),
+        ];
         let c = curve("all", all.iter());
-        let s: Vec<(i64, u64, u64, u64)> = c.steps.iter().map(|s| (s.day, s.at_risk, s.closed, s.censored)).collect();
-        assert_eq!(s, vec![(60, 5, 1, 0), (100, 4, 1, 1), (182, 2, 1, 0), (365, 1, 0, 1)], "the censored on day 100 is at risk that day");
+        let s: Vec<(i64, u64, u64, u64)> = c
+            .steps
+            .iter()
+            .map(|s| (s.day, s.at_risk, s.closed, s.censored))
+            .collect();
+        assert_eq!(
+            s,
+            vec![
+                (60, 5, 1, 0),
+                (100, 4, 1, 1),
+                (182, 2, 1, 0),
+                (365, 1, 0, 1)
+            ],
+            "the censored on day 100 is at risk that day"
+        );
         let shares: Vec<f64> = c.steps.iter().map(|s| s.survival).collect();
         // 4/5, then 4/5 × 3/4, then 3/5 × 1/2.
         for (got, want) in shares.iter().zip([0.8, 0.6, 0.3, 0.3]) {
@@ -273,12 +356,28 @@ mod tests {
         }
         // Greenwood: 1/(5·4) + 1/(4·3) + 1/(2·1) = 0.6333…; log–log interval at 0.3.
         let at182 = &c.steps[2];
-        assert!((at182.lower - 0.012_30).abs() < 5e-5 && (at182.upper - 0.719_2).abs() < 5e-4, "{at182:?}");
-        let at: Vec<(u32, Option<f64>, u64)> = c.at.iter().map(|a| (a.months, a.survival, a.at_risk)).collect();
+        assert!(
+            (at182.lower - 0.012_30).abs() < 5e-5 && (at182.upper - 0.719_2).abs() < 5e-4,
+            "{at182:?}"
+        );
+        let at: Vec<(u32, Option<f64>, u64)> =
+            c.at.iter()
+                .map(|a| (a.months, a.survival, a.at_risk))
+                .collect();
         assert_eq!(at[0].0, 6);
-        assert!((at[0].1.unwrap_or(0.0) - 0.3).abs() < 1e-12 && at[0].2 == 1, "{at:?}");
-        assert!((at[1].1.unwrap_or(0.0) - 0.3).abs() < 1e-12 && at[1].2 == 1, "followed to day 365 exactly: {at:?}");
-        assert_eq!((at[2].1, at[2].2), (None, 0), "no one was followed 24 months");
+        assert!(
+            (at[0].1.unwrap_or(0.0) - 0.3).abs() < 1e-12 && at[0].2 == 1,
+            "{at:?}"
+        );
+        assert!(
+            (at[1].1.unwrap_or(0.0) - 0.3).abs() < 1e-12 && at[1].2 == 1,
+            "followed to day 365 exactly: {at:?}"
+        );
+        assert_eq!(
+            (at[2].1, at[2].2),
+            (None, 0),
+            "no one was followed 24 months"
+        );
         assert_eq!((c.enterprises, c.closed, c.censored), (5, 3, 2));
     }
 
@@ -286,60 +385,144 @@ mod tests {
     fn enterprises_are_followed_from_their_first_tranche_to_their_first_closing_visit() {
         use crate::testing::{kv, person, temp_db};
         let (_d, mut m) = temp_db();
-        for (list, name) in [("sector", "food"), ("sector", "tailoring"), ("donor", "EU"), ("currency", "MAD")] {
+        for (list, name) in [
+            ("sector", "food"),
+            ("sector", "tailoring"),
+            ("donor", "EU"),
+            ("currency", "MAD"),
+        ] {
             m.add_reference(list, name).unwrap();
         }
         let amina = person(&mut m, "Amina", "female", "1990-01-01");
         let omar = person(&mut m, "Omar", "male", "1985-01-01");
         let mut funded = |kind: &str, sector: &str, members: &[String], paid: &[&str]| -> String {
-            let p = m.add_project("Shop", kind, sector, members, Some("2023-01-01")).unwrap();
+            let p = m
+                .add_project("Shop", kind, sector, members, Some("2023-01-01"))
+                .unwrap();
             m.add_budget_line(&p, "Stock", "1", "1000").unwrap();
             m.set_stage(&p, "plan_ready", "2023-01-02").unwrap();
             m.set_stage(&p, "in_committee", "2023-01-03").unwrap();
-            m.decide(&p, "approved", "2023-01-04", Some("1000"), None).unwrap();
+            m.decide(&p, "approved", "2023-01-04", Some("1000"), None)
+                .unwrap();
             for day in paid {
-                m.add_disbursement(&p, day, "500", "MAD", "EU", None, None).unwrap();
+                m.add_disbursement(&p, day, "500", "MAD", "EU", None, None)
+                    .unwrap();
             }
             p
         };
-        let a = funded("creation", "food", std::slice::from_ref(&amina), &["2024-01-01"]);
-        let b = funded("reinforcement", "tailoring", std::slice::from_ref(&omar), &["2024-02-01", "2024-01-01"]);
-        let _c = funded("creation", "food", &[amina.clone(), omar.clone()], &["2023-06-01"]);
-        let e = funded("creation", "food", std::slice::from_ref(&amina), &["2024-01-01"]);
-        funded("creation", "food", std::slice::from_ref(&amina), &["2025-03-01"]);
+        let a = funded(
+            "creation",
+            "food",
+            std::slice::from_ref(&amina),
+            &["2024-01-01"],
+        );
+        let b = funded(
+            "reinforcement",
+            "tailoring",
+            std::slice::from_ref(&omar),
+            &["2024-02-01", "2024-01-01"],
+        );
+        let _c = funded(
+            "creation",
+            "food",
+            &[amina.clone(), omar.clone()],
+            &["2023-06-01"],
+        );
+        let e = funded(
+            "creation",
+            "food",
+            std::slice::from_ref(&amina),
+            &["2024-01-01"],
+        );
+        funded(
+            "creation",
+            "food",
+            std::slice::from_ref(&amina),
+            &["2025-03-01"],
+        );
         let visit = |m: &mut crate::Masar, p: &str, day: &str, status: &str| {
-            m.add_followup(p, &kv(&[("date", day), ("status", status)])).unwrap();
+            m.add_followup(p, &kv(&[("date", day), ("status", status)]))
+                .unwrap();
         };
         visit(&mut m, &a, "2024-02-01", "active");
         visit(&mut m, &a, "2024-03-01", "closed");
         visit(&mut m, &a, "2024-05-01", "closed");
         visit(&mut m, &b, "2024-04-10", "struggling");
         visit(&mut m, &e, "2025-01-05", "closed");
-        let s = m.survival(Some("2024-12-31"), Some(SurvivalBy::Sex)).unwrap();
+        let s = m
+            .survival(Some("2024-12-31"), Some(SurvivalBy::Sex))
+            .unwrap();
         // A closed on day 60 (its first closing visit); B last seen on day 100 of its first
         // tranche; C and E never visited by 2024-12-31: running on day 0, no later. The
         // project funded in 2025 is not yet funded on that day.
         let all = &s.curves[0];
-        let steps: Vec<(i64, u64, u64, u64, f64)> = all.steps.iter().map(|s| (s.day, s.at_risk, s.closed, s.censored, s.survival)).collect();
-        assert_eq!(steps, vec![(0, 4, 0, 2, 1.0), (60, 2, 1, 0, 0.5), (100, 1, 0, 1, 0.5)]);
-        let groups: Vec<(&str, u64, u64)> = s.curves[1..].iter().map(|c| (c.group.as_str(), c.enterprises, c.closed)).collect();
-        assert_eq!(groups, vec![("female", 2, 1), ("male", 1, 0), ("mixed", 1, 0)]);
-        let cohorts = m.survival(Some("2024-12-31"), Some(SurvivalBy::Cohort)).unwrap();
-        assert_eq!(cohorts.curves[1..].iter().map(|c| (c.group.as_str(), c.enterprises)).collect::<Vec<_>>(), vec![("2023", 1), ("2024", 3)]);
+        let steps: Vec<(i64, u64, u64, u64, f64)> = all
+            .steps
+            .iter()
+            .map(|s| (s.day, s.at_risk, s.closed, s.censored, s.survival))
+            .collect();
+        assert_eq!(
+            steps,
+            vec![(0, 4, 0, 2, 1.0), (60, 2, 1, 0, 0.5), (100, 1, 0, 1, 0.5)]
+        );
+        let groups: Vec<(&str, u64, u64)> = s.curves[1..]
+            .iter()
+            .map(|c| (c.group.as_str(), c.enterprises, c.closed))
+            .collect();
+        assert_eq!(
+            groups,
+            vec![("female", 2, 1), ("male", 1, 0), ("mixed", 1, 0)]
+        );
+        let cohorts = m
+            .survival(Some("2024-12-31"), Some(SurvivalBy::Cohort))
+            .unwrap();
+        assert_eq!(
+            cohorts.curves[1..]
+                .iter()
+                .map(|c| (c.group.as_str(), c.enterprises))
+                .collect::<Vec<_>>(),
+            vec![("2023", 1), ("2024", 3)]
+        );
         let later = m.survival(Some("2025-12-31"), None).unwrap();
-        assert_eq!((later.curves.len(), later.curves[0].enterprises, later.curves[0].closed), (1, 5, 2), "E's closing visit counts by then");
-        assert_eq!(m.survival(Some("2024-13-01"), None).unwrap_err().code(), "input.invalid");
+        assert_eq!(
+            (
+                later.curves.len(),
+                later.curves[0].enterprises,
+                later.curves[0].closed
+            ),
+            (1, 5, 2),
+            "E's closing visit counts by then"
+        );
+        assert_eq!(
+            m.survival(Some("2024-13-01"), None).unwrap_err().code(),
+            "input.invalid"
+        );
     }
 
     #[test]
     fn all_closed_is_zero_at_every_later_horizon_and_none_closed_has_no_spread() {
         let c = curve("all", [f(10, true), f(20, true)].iter());
-        assert_eq!(c.steps.last().map(|s| (s.survival, s.lower, s.upper)), Some((0.0, 0.0, 0.0)));
+        assert_eq!(
+            c.steps.last().map(|s| (s.survival, s.lower, s.upper)),
+            Some((0.0, 0.0, 0.0))
+        );
         assert!(c.at.iter().all(|a| a.survival == Some(0.0)), "{:?}", c.at);
         let c = curve("all", [f(400, false), f(800, false)].iter());
-        assert!(c.steps.iter().all(|s| (s.survival, s.lower, s.upper) == (1.0, 1.0, 1.0)));
-        assert_eq!(c.at.iter().map(|a| a.survival).collect::<Vec<_>>(), vec![Some(1.0), Some(1.0), Some(1.0)]);
+        assert!(c
+            .steps
+            .iter()
+            .all(|s| (s.survival, s.lower, s.upper) == (1.0, 1.0, 1.0)));
+        assert_eq!(
+            c.at.iter().map(|a| a.survival).collect::<Vec<_>>(),
+            vec![Some(1.0), Some(1.0), Some(1.0)]
+        );
         let empty = curve("all", [].iter());
-        assert!(empty.steps.is_empty() && empty.at.iter().all(|a| a.survival.is_none() && a.at_risk == 0));
+        assert!(
+            empty.steps.is_empty()
+                && empty
+                    .at
+                    .iter()
+                    .all(|a| a.survival.is_none() && a.at_risk == 0)
+        );
     }
 }

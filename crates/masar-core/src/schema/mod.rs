@@ -18,12 +18,18 @@ pub const MAX_TEXT_BYTES: usize = 60 * 1024;
 
 /// Reads money stored as decimal text; text that does not read as one is an error
 /// (`store.corrupt`), never a silent zero.
-pub(crate) fn stored_amount(field: &str, text: Option<String>) -> Result<Option<Decimal>, StoreError> {
+pub(crate) fn stored_amount(
+    field: &str,
+    text: Option<String>,
+) -> Result<Option<Decimal>, StoreError> {
     match text {
         None => Ok(None),
         Some(t) => Decimal::from_str_exact(t.trim())
             .map(Some)
-            .map_err(|_| StoreError::Corrupt { what: format!("amount '{field}'"), value: t }),
+            .map_err(|_| StoreError::Corrupt {
+                what: format!("amount '{field}'"),
+                value: t,
+            }),
     }
 }
 
@@ -102,13 +108,28 @@ pub struct FieldDef {
 }
 
 const fn f(name: &'static str, kind: FieldKind) -> FieldDef {
-    FieldDef { name, kind, personal: false, settable: true }
+    FieldDef {
+        name,
+        kind,
+        personal: false,
+        settable: true,
+    }
 }
 const fn personal(name: &'static str, kind: FieldKind) -> FieldDef {
-    FieldDef { name, kind, personal: true, settable: true }
+    FieldDef {
+        name,
+        kind,
+        personal: true,
+        settable: true,
+    }
 }
 const fn fixed(name: &'static str, kind: FieldKind) -> FieldDef {
-    FieldDef { name, kind, personal: false, settable: false }
+    FieldDef {
+        name,
+        kind,
+        personal: false,
+        settable: false,
+    }
 }
 
 /// The sexes recorded, as UNHCR's disaggregation uses them.
@@ -120,7 +141,16 @@ pub const SESSION_KINDS: &[&str] = &["awareness", "training"];
 /// Kinds of project.
 pub const PROJECT_KINDS: &[&str] = &["creation", "reinforcement", "cooperative"];
 /// Project stages, in journey order.
-pub const STAGES: &[&str] = &["draft", "plan_ready", "in_committee", "approved", "rejected", "funded", "active", "closed"];
+pub const STAGES: &[&str] = &[
+    "draft",
+    "plan_ready",
+    "in_committee",
+    "approved",
+    "rejected",
+    "funded",
+    "active",
+    "closed",
+];
 /// How a tranche is paid.
 pub const MODES: &[&str] = &["cash", "in_kind", "transfer"];
 /// What a follow-up visit found.
@@ -133,23 +163,93 @@ pub const REFERENCE_LISTS: &[&str] = &["donor", "sector", "city", "partner", "cu
 /// which a window names the country in the user's language): the countries the persons
 /// served come from, and their neighbours. Any other three-letter code is accepted too.
 pub const COUNTRIES: &[(&str, &str)] = &[
-    ("SYR", "SY"), ("SDN", "SD"), ("SSD", "SS"), ("YEM", "YE"), ("IRQ", "IQ"), ("PSE", "PS"), ("LBN", "LB"), ("JOR", "JO"),
-    ("LBY", "LY"), ("EGY", "EG"), ("TCD", "TD"), ("CAF", "CF"), ("COD", "CD"), ("COG", "CG"), ("CMR", "CM"), ("NGA", "NG"),
-    ("NER", "NE"), ("MLI", "ML"), ("BFA", "BF"), ("SEN", "SN"), ("GIN", "GN"), ("GNB", "GW"), ("SLE", "SL"), ("LBR", "LR"),
-    ("CIV", "CI"), ("GHA", "GH"), ("TGO", "TG"), ("BEN", "BJ"), ("GMB", "GM"), ("MRT", "MR"), ("DZA", "DZ"), ("MAR", "MA"),
-    ("TUN", "TN"), ("ERI", "ER"), ("ETH", "ET"), ("SOM", "SO"), ("DJI", "DJ"), ("KEN", "KE"), ("UGA", "UG"), ("RWA", "RW"),
-    ("BDI", "BI"), ("TZA", "TZ"), ("AFG", "AF"), ("PAK", "PK"), ("BGD", "BD"), ("IRN", "IR"), ("LKA", "LK"), ("MMR", "MM"),
-    ("TUR", "TR"), ("UKR", "UA"), ("RUS", "RU"), ("VEN", "VE"), ("COL", "CO"), ("HTI", "HT"), ("AGO", "AO"), ("MOZ", "MZ"),
-    ("ZWE", "ZW"), ("ZMB", "ZM"), ("SAU", "SA"), ("ARE", "AE"), ("KWT", "KW"), ("QAT", "QA"), ("FRA", "FR"), ("ESP", "ES"),
-    ("ITA", "IT"), ("DEU", "DE"), ("BEL", "BE"), ("NLD", "NL"), ("GBR", "GB"), ("USA", "US"), ("CAN", "CA"),
+    ("SYR", "SY"),
+    ("SDN", "SD"),
+    ("SSD", "SS"),
+    ("YEM", "YE"),
+    ("IRQ", "IQ"),
+    ("PSE", "PS"),
+    ("LBN", "LB"),
+    ("JOR", "JO"),
+    ("LBY", "LY"),
+    ("EGY", "EG"),
+    ("TCD", "TD"),
+    ("CAF", "CF"),
+    ("COD", "CD"),
+    ("COG", "CG"),
+    ("CMR", "CM"),
+    ("NGA", "NG"),
+    ("NER", "NE"),
+    ("MLI", "ML"),
+    ("BFA", "BF"),
+    ("SEN", "SN"),
+    ("GIN", "GN"),
+    ("GNB", "GW"),
+    ("SLE", "SL"),
+    ("LBR", "LR"),
+    ("CIV", "CI"),
+    ("GHA", "GH"),
+    ("TGO", "TG"),
+    ("BEN", "BJ"),
+    ("GMB", "GM"),
+    ("MRT", "MR"),
+    ("DZA", "DZ"),
+    ("MAR", "MA"),
+    ("TUN", "TN"),
+    ("ERI", "ER"),
+    ("ETH", "ET"),
+    ("SOM", "SO"),
+    ("DJI", "DJ"),
+    ("KEN", "KE"),
+    ("UGA", "UG"),
+    ("RWA", "RW"),
+    ("BDI", "BI"),
+    ("TZA", "TZ"),
+    ("AFG", "AF"),
+    ("PAK", "PK"),
+    ("BGD", "BD"),
+    ("IRN", "IR"),
+    ("LKA", "LK"),
+    ("MMR", "MM"),
+    ("TUR", "TR"),
+    ("UKR", "UA"),
+    ("RUS", "RU"),
+    ("VEN", "VE"),
+    ("COL", "CO"),
+    ("HTI", "HT"),
+    ("AGO", "AO"),
+    ("MOZ", "MZ"),
+    ("ZWE", "ZW"),
+    ("ZMB", "ZM"),
+    ("SAU", "SA"),
+    ("ARE", "AE"),
+    ("KWT", "KW"),
+    ("QAT", "QA"),
+    ("FRA", "FR"),
+    ("ESP", "ES"),
+    ("ITA", "IT"),
+    ("DEU", "DE"),
+    ("BEL", "BE"),
+    ("NLD", "NL"),
+    ("GBR", "GB"),
+    ("USA", "US"),
+    ("CAN", "CA"),
 ];
 /// Roles, as stored.
 pub const ROLES: &[&str] = &["counsellor", "supervisor", "admin"];
 
 use FieldKind::*;
 
-const USER: &[FieldDef] = &[fixed("name", Text), fixed("role", Choice(ROLES)), fixed("active", Flag)];
-const REF_ITEM: &[FieldDef] = &[fixed("list", Choice(REFERENCE_LISTS)), f("name", Text), f("active", Flag)];
+const USER: &[FieldDef] = &[
+    fixed("name", Text),
+    fixed("role", Choice(ROLES)),
+    fixed("active", Flag),
+];
+const REF_ITEM: &[FieldDef] = &[
+    fixed("list", Choice(REFERENCE_LISTS)),
+    f("name", Text),
+    f("active", Flag),
+];
 const PERSON: &[FieldDef] = &[
     personal("given", Text),
     personal("family", Text),
@@ -362,11 +462,20 @@ impl Entity {
 
     /// One field by name, or an error that lists the known ones.
     pub fn field(self, name: &str) -> Result<&'static FieldDef, InputError> {
-        self.fields().iter().find(|f| f.name == name).ok_or_else(|| InputError::UnknownField {
-            what: self.label(),
-            field: name.to_string(),
-            known: self.fields().iter().filter(|f| f.settable).map(|f| f.name).collect::<Vec<_>>().join(", "),
-        })
+        self.fields()
+            .iter()
+            .find(|f| f.name == name)
+            .ok_or_else(|| InputError::UnknownField {
+                what: self.label(),
+                field: name.to_string(),
+                known: self
+                    .fields()
+                    .iter()
+                    .filter(|f| f.settable)
+                    .map(|f| f.name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
     }
 
     /// Reads `text` typed by a user for `field`, as `set KEY=VALUE` does: the field must
@@ -374,7 +483,10 @@ impl Entity {
     pub fn parse_settable(self, field: &str, text: &str) -> Result<Value, InputError> {
         let def = self.field(field)?;
         if !def.settable {
-            return Err(InputError::NotSettable { what: self.label(), field: def.name });
+            return Err(InputError::NotSettable {
+                what: self.label(),
+                field: def.name,
+            });
         }
         def.kind.parse(def.name, text)
     }
@@ -391,7 +503,8 @@ impl FieldKind {
     /// null is an unset or erased value.
     pub(crate) fn check_json(self, field: &str, json: Option<&str>) -> Result<(), String> {
         let Some(json) = json else { return Ok(()) };
-        let parsed: serde_json::Value = serde_json::from_str(json).map_err(|_| "is not a value".to_string())?;
+        let parsed: serde_json::Value =
+            serde_json::from_str(json).map_err(|_| "is not a value".to_string())?;
         match (self, parsed) {
             (_, serde_json::Value::Null) => Ok(()),
             (Count { min }, serde_json::Value::Number(n)) => match n.as_i64() {
@@ -401,14 +514,16 @@ impl FieldKind {
             (Flag, serde_json::Value::Bool(_)) => Ok(()),
             (Flag, serde_json::Value::Number(n)) if matches!(n.as_i64(), Some(0 | 1)) => Ok(()),
             (Text, serde_json::Value::String(_)) => Ok(()),
-            (kind, serde_json::Value::String(text)) if !matches!(kind, Count { .. } | Flag) => match kind.parse(field, &text) {
-                Ok(Value::Text(canonical)) if canonical == text => Ok(()),
-                Ok(_) => Err("is not written as Masar writes it".to_string()),
-                Err(e) => Err(match e {
-                    InputError::Invalid { problem, .. } => problem.to_string(),
-                    other => other.to_string(),
-                }),
-            },
+            (kind, serde_json::Value::String(text)) if !matches!(kind, Count { .. } | Flag) => {
+                match kind.parse(field, &text) {
+                    Ok(Value::Text(canonical)) if canonical == text => Ok(()),
+                    Ok(_) => Err("is not written as Masar writes it".to_string()),
+                    Err(e) => Err(match e {
+                        InputError::Invalid { problem, .. } => problem.to_string(),
+                        other => other.to_string(),
+                    }),
+                }
+            }
             _ => Err("is not of the field's type".to_string()),
         }
     }
@@ -428,7 +543,9 @@ impl FieldKind {
             Date => Value::text(parse_date(field, t)?.format("%Y-%m-%d").to_string()),
             Amount { signed } => Value::text(parse_amount(field, t, signed)?.to_string()),
             Count { min } => {
-                let n: i64 = t.parse().map_err(|_| invalid(field, text, Problem::NotWholeNumber))?;
+                let n: i64 = t
+                    .parse()
+                    .map_err(|_| invalid(field, text, Problem::NotWholeNumber))?;
                 if n < min {
                     return Err(invalid(field, text, Problem::TooSmall(min)));
                 }
@@ -438,7 +555,13 @@ impl FieldKind {
                 let lower = t.to_lowercase();
                 match options.iter().find(|o| **o == lower) {
                     Some(o) => Value::text(*o),
-                    None => return Err(invalid(field, text, Problem::NotOneOf(options.iter().map(|o| (*o).to_string()).collect()))),
+                    None => {
+                        return Err(invalid(
+                            field,
+                            text,
+                            Problem::NotOneOf(options.iter().map(|o| (*o).to_string()).collect()),
+                        ))
+                    }
                 }
             }
             Country => {

@@ -85,7 +85,9 @@ impl Value {
     /// Equality as stored: SQLite keeps a boolean as 0 or 1.
     pub fn same_as(&self, other: &Value) -> bool {
         match (self, other) {
-            (Value::Int(a), Value::Bool(b)) | (Value::Bool(b), Value::Int(a)) => *a == i64::from(*b),
+            (Value::Int(a), Value::Bool(b)) | (Value::Bool(b), Value::Int(a)) => {
+                *a == i64::from(*b)
+            }
             (a, b) => a == b,
         }
     }

@@ -24,10 +24,10 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use super::keys::{DeviceCert, OrgKeys};
-use crate::trust::{AuthorCert, Keyring, Revocation};
 use crate::changes::Op;
 use crate::clock::{Hlc, STAMP_CEILING_MILLIS};
 use crate::error::SyncError;
+use crate::trust::{AuthorCert, Keyring, Revocation};
 
 /// The first bytes of every bundle.
 pub const MAGIC: &[u8; 8] = b"MASARBND";
@@ -188,7 +188,11 @@ fn to_wire(op: &Op, commit: usize, pos: u32) -> WireOp {
         fr: op.frontier,
         k: op.resolves,
         s: op.salt.as_ref().map(hex::encode),
-        vc: if op.value.is_none() { op.value_commit.map(hex::encode) } else { None },
+        vc: if op.value.is_none() {
+            op.value_commit.map(hex::encode)
+        } else {
+            None
+        },
         m: commit as u32,
         i: pos,
     }
@@ -206,21 +210,42 @@ fn from_wire(w: WireOp) -> Result<(Op, usize, u32), SyncError> {
         ));
     }
     if w.d.is_empty() || w.r.is_empty() || w.f.is_empty() {
-        return Err(SyncError::Damaged("a change in it has an empty name".into()));
+        return Err(SyncError::Damaged(
+            "a change in it has an empty name".into(),
+        ));
     }
-    if [&w.d, &w.e, &w.r, &w.f].iter().any(|n| n.len() > MAX_NAME_BYTES) || w.p.iter().any(|(_, d)| d.len() > MAX_NAME_BYTES) {
-        return Err(SyncError::Damaged(format!("a change in it has a name longer than {MAX_NAME_BYTES} bytes")));
+    if [&w.d, &w.e, &w.r, &w.f]
+        .iter()
+        .any(|n| n.len() > MAX_NAME_BYTES)
+        || w.p.iter().any(|(_, d)| d.len() > MAX_NAME_BYTES)
+    {
+        return Err(SyncError::Damaged(format!(
+            "a change in it has a name longer than {MAX_NAME_BYTES} bytes"
+        )));
     }
     if w.v.as_ref().is_some_and(|v| v.len() > MAX_VALUE_BYTES) {
-        return Err(SyncError::Damaged(format!("a change in it holds a value longer than {} KiB", MAX_VALUE_BYTES / 1024)));
+        return Err(SyncError::Damaged(format!(
+            "a change in it holds a value longer than {} KiB",
+            MAX_VALUE_BYTES / 1024
+        )));
     }
     let salt = match &w.s {
-        Some(h) => Some(hex_array::<16>(h).ok_or_else(|| SyncError::Damaged("a change in it has a malformed salt".into()))?.to_vec()),
+        Some(h) => Some(
+            hex_array::<16>(h)
+                .ok_or_else(|| SyncError::Damaged("a change in it has a malformed salt".into()))?
+                .to_vec(),
+        ),
         None => None,
     };
     let value_commit = match (&w.v, &w.vc) {
-        (None, Some(h)) => Some(hex_array::<32>(h).ok_or_else(|| SyncError::Damaged("a change in it has a malformed commitment".into()))?),
-        (None, None) => return Err(SyncError::Damaged("a change in it has neither a value nor the commitment to an erased one".into())),
+        (None, Some(h)) => Some(hex_array::<32>(h).ok_or_else(|| {
+            SyncError::Damaged("a change in it has a malformed commitment".into())
+        })?),
+        (None, None) => {
+            return Err(SyncError::Damaged(
+                "a change in it has neither a value nor the commitment to an erased one".into(),
+            ))
+        }
         _ => None,
     };
     let (commit, pos) = (w.m as usize, w.i);
@@ -268,9 +293,17 @@ fn wire_commit(c: &Commit) -> WireCommit {
 impl BodyWriter {
     /// Starts a body with the writer's name, certificates, revocations and the commits of
     /// the changes to come.
-    pub(crate) fn new(device_name: Option<&str>, certs: &[AuthorCert], revocations: &[Revocation], commits: &[Commit]) -> Result<BodyWriter, SyncError> {
+    pub(crate) fn new(
+        device_name: Option<&str>,
+        certs: &[AuthorCert],
+        revocations: &[Revocation],
+        commits: &[Commit],
+    ) -> Result<BodyWriter, SyncError> {
         let seal = |e: &dyn std::fmt::Display| SyncError::Seal(e.to_string());
-        let mut z = std::io::BufWriter::with_capacity(1 << 16, flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default()));
+        let mut z = std::io::BufWriter::with_capacity(
+            1 << 16,
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default()),
+        );
         z.write_all(b"{\"dn\":").map_err(|e| seal(&e))?;
         serde_json::to_writer(&mut z, &device_name).map_err(|e| seal(&e))?;
         z.write_all(b",\"certs\":").map_err(|e| seal(&e))?;
@@ -278,7 +311,8 @@ impl BodyWriter {
         z.write_all(b",\"revocations\":").map_err(|e| seal(&e))?;
         serde_json::to_writer(&mut z, revocations).map_err(|e| seal(&e))?;
         z.write_all(b",\"commits\":").map_err(|e| seal(&e))?;
-        serde_json::to_writer(&mut z, &commits.iter().map(wire_commit).collect::<Vec<_>>()).map_err(|e| seal(&e))?;
+        serde_json::to_writer(&mut z, &commits.iter().map(wire_commit).collect::<Vec<_>>())
+            .map_err(|e| seal(&e))?;
         z.write_all(b",\"ops\":[").map_err(|e| seal(&e))?;
         Ok(BodyWriter { z, count: 0 })
     }
@@ -298,15 +332,28 @@ impl BodyWriter {
     pub(crate) fn finish(mut self) -> Result<Vec<u8>, SyncError> {
         let seal = |e: &dyn std::fmt::Display| SyncError::Seal(e.to_string());
         self.z.write_all(b"]}").map_err(|e| seal(&e))?;
-        self.z.into_inner().map_err(|e| seal(&e))?.finish().map_err(|e| seal(&e))
+        self.z
+            .into_inner()
+            .map_err(|e| seal(&e))?
+            .finish()
+            .map_err(|e| seal(&e))
     }
 }
 
 /// Writes a bundle of `contents` under `header`, encrypted and signed with `keys` (the
 /// forgeries of the attack suite and the format's tests; exports stream with `BodyWriter`).
 #[cfg(any(test, feature = "forging"))]
-pub(crate) fn seal(header: &Header, contents: &Contents, keys: &OrgKeys) -> Result<Vec<u8>, SyncError> {
-    let mut body = BodyWriter::new(contents.device_name.as_deref(), &contents.certs, &contents.revocations, &contents.commits)?;
+pub(crate) fn seal(
+    header: &Header,
+    contents: &Contents,
+    keys: &OrgKeys,
+) -> Result<Vec<u8>, SyncError> {
+    let mut body = BodyWriter::new(
+        contents.device_name.as_deref(),
+        &contents.certs,
+        &contents.revocations,
+        &contents.commits,
+    )?;
     for (op, c, p) in &contents.ops {
         body.push(op, *c, *p)?;
     }
@@ -315,7 +362,11 @@ pub(crate) fn seal(header: &Header, contents: &Contents, keys: &OrgKeys) -> Resu
 }
 
 /// Encrypts and signs an already compressed body under `header`.
-pub(crate) fn seal_raw(header: &Header, compressed: &[u8], keys: &OrgKeys) -> Result<Vec<u8>, SyncError> {
+pub(crate) fn seal_raw(
+    header: &Header,
+    compressed: &[u8],
+    keys: &OrgKeys,
+) -> Result<Vec<u8>, SyncError> {
     let header_json = serde_json::to_vec(header).map_err(|e| SyncError::Seal(e.to_string()))?;
     let mut out = Vec::with_capacity(compressed.len() + header_json.len() + 200);
     out.extend_from_slice(MAGIC);
@@ -324,10 +375,18 @@ pub(crate) fn seal_raw(header: &Header, compressed: &[u8], keys: &OrgKeys) -> Re
     out.extend_from_slice(&header_json);
     let mut nonce = [0u8; 24];
     rand::rngs::OsRng.fill_bytes(&mut nonce);
-    let key = keys.key_for(header.epoch).ok_or(SyncError::NoKey { epoch: header.epoch })?;
+    let key = keys.key_for(header.epoch).ok_or(SyncError::NoKey {
+        epoch: header.epoch,
+    })?;
     let aead = chacha20poly1305::XChaCha20Poly1305::new((&**key).into());
     let sealed = aead
-        .encrypt(chacha20poly1305::XNonce::from_slice(&nonce), Payload { msg: compressed, aad: &out })
+        .encrypt(
+            chacha20poly1305::XNonce::from_slice(&nonce),
+            Payload {
+                msg: compressed,
+                aad: &out,
+            },
+        )
         .map_err(|_| SyncError::Seal("encryption failed".into()))?;
     out.extend_from_slice(&((nonce.len() + sealed.len()) as u64).to_le_bytes());
     out.extend_from_slice(&nonce);
@@ -344,9 +403,20 @@ pub(crate) fn seal_raw(header: &Header, compressed: &[u8], keys: &OrgKeys) -> Re
 pub(crate) fn announced_changes(path: &std::path::Path) -> u64 {
     let fixed = MAGIC.len() + 2 + 4;
     // The fixed part first, then exactly the header: a small bundle is not read twice.
-    let Ok(start) = crate::files::read_regular_start(path, fixed as u64) else { return 0 };
-    let Some(len) = start.get(10..14).and_then(|b| <[u8; 4]>::try_from(b).ok()).map(u32::from_le_bytes).filter(|l| *l <= MAX_HEADER) else { return 0 };
-    let Ok(start) = crate::files::read_regular_start(path, (fixed + len as usize) as u64) else { return 0 };
+    let Ok(start) = crate::files::read_regular_start(path, fixed as u64) else {
+        return 0;
+    };
+    let Some(len) = start
+        .get(10..14)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map(u32::from_le_bytes)
+        .filter(|l| *l <= MAX_HEADER)
+    else {
+        return 0;
+    };
+    let Ok(start) = crate::files::read_regular_start(path, (fixed + len as usize) as u64) else {
+        return 0;
+    };
     start
         .get(fixed..fixed + len as usize)
         .and_then(|h| serde_json::from_slice::<Header>(h).ok())
@@ -368,10 +438,17 @@ pub(crate) fn read_header(bytes: &[u8]) -> Result<(Header, usize), SyncError> {
     }
     let format = u16::from_le_bytes([bytes[8], bytes[9]]);
     if format > FORMAT {
-        return Err(SyncError::NewerFormat { found: format, supported: FORMAT });
+        return Err(SyncError::NewerFormat {
+            found: format,
+            supported: FORMAT,
+        });
     }
     if format < OLDEST_FORMAT {
-        let why = if format < 2 { "before changes were signed by their authors" } else { "with its commits after its changes" };
+        let why = if format < 2 {
+            "before changes were signed by their authors"
+        } else {
+            "with its commits after its changes"
+        };
         return Err(SyncError::Damaged(format!(
             "it was written in format {format} ({why}) by a development version that no release shipped: export it again with this version"
         )));
@@ -382,11 +459,23 @@ pub(crate) fn read_header(bytes: &[u8]) -> Result<(Header, usize), SyncError> {
         let complete_inside = bytes.windows(END.len()).enumerate().rev().any(|(at, w)| {
             w == END
                 && bytes.len() >= at + TRAILER
-                && bytes[at + 8..at + TRAILER].try_into().map(u64::from_le_bytes).ok() == Some((at + TRAILER) as u64)
+                && bytes[at + 8..at + TRAILER]
+                    .try_into()
+                    .map(u64::from_le_bytes)
+                    .ok()
+                    == Some((at + TRAILER) as u64)
         });
-        return Err(if complete_inside { SyncError::Changed } else { SyncError::Truncated });
+        return Err(if complete_inside {
+            SyncError::Changed
+        } else {
+            SyncError::Truncated
+        });
     }
-    let declared = u64::from_le_bytes(bytes[bytes.len() - 8..].try_into().map_err(|_| SyncError::Truncated)?);
+    let declared = u64::from_le_bytes(
+        bytes[bytes.len() - 8..]
+            .try_into()
+            .map_err(|_| SyncError::Truncated)?,
+    );
     if declared != bytes.len() as u64 {
         return Err(SyncError::Changed);
     }
@@ -399,19 +488,27 @@ pub(crate) fn read_header(bytes: &[u8]) -> Result<(Header, usize), SyncError> {
     if body.len() < header_end + 8 {
         return Err(SyncError::Changed);
     }
-    let payload_len = u64::from_le_bytes(body[header_end..header_end + 8].try_into().map_err(|_| SyncError::Changed)?);
+    let payload_len = u64::from_le_bytes(
+        body[header_end..header_end + 8]
+            .try_into()
+            .map_err(|_| SyncError::Changed)?,
+    );
     if payload_len > MAX_BYTES || (header_end as u64 + 8 + payload_len + 64) != body.len() as u64 {
         return Err(SyncError::Changed);
     }
     let payload_end = header_end + 8 + payload_len as usize;
-    let header: Header = serde_json::from_slice(&bytes[fixed..header_end]).map_err(|_| SyncError::Changed)?;
+    let header: Header =
+        serde_json::from_slice(&bytes[fixed..header_end]).map_err(|_| SyncError::Changed)?;
     let key_bytes: [u8; 32] = hex::decode(&header.cert.public_key)
         .ok()
         .and_then(|b| b.try_into().ok())
         .ok_or(SyncError::Changed)?;
     let key = VerifyingKey::from_bytes(&key_bytes).map_err(|_| SyncError::Changed)?;
-    let sig_bytes: [u8; 64] = body[payload_end..].try_into().map_err(|_| SyncError::Changed)?;
-    key.verify(&body[..payload_end], &Signature::from_bytes(&sig_bytes)).map_err(|_| SyncError::Changed)?;
+    let sig_bytes: [u8; 64] = body[payload_end..]
+        .try_into()
+        .map_err(|_| SyncError::Changed)?;
+    key.verify(&body[..payload_end], &Signature::from_bytes(&sig_bytes))
+        .map_err(|_| SyncError::Changed)?;
     if header.cert.device != header.device {
         return Err(SyncError::Changed);
     }
@@ -425,28 +522,47 @@ pub(crate) fn open(mut bytes: Vec<u8>, keys: &OrgKeys) -> Result<(Header, Vec<u8
     if header.org != keys.org_id {
         return Err(SyncError::OtherOrganisation { org: header.org });
     }
-    let signer = header.cert.verify(&keys.root_public, &keys.org_id).ok_or_else(|| SyncError::UnknownDevice { device: header.device.clone() })?;
+    let signer = header
+        .cert
+        .verify(&keys.root_public, &keys.org_id)
+        .ok_or_else(|| SyncError::UnknownDevice {
+            device: header.device.clone(),
+        })?;
     // The signature was checked with the key the header names; that key must be the one
     // the organisation certified.
     if hex::encode(signer.as_bytes()) != header.cert.public_key {
-        return Err(SyncError::UnknownDevice { device: header.device.clone() });
+        return Err(SyncError::UnknownDevice {
+            device: header.device.clone(),
+        });
     }
     if header.changes > MAX_CHANGES {
-        return Err(SyncError::Damaged(format!("it announces {} changes, more than the {MAX_CHANGES} a bundle may hold", header.changes)));
+        return Err(SyncError::Damaged(format!(
+            "it announces {} changes, more than the {MAX_CHANGES} a bundle may hold",
+            header.changes
+        )));
     }
     let (start, end) = (header_end + 8, bytes.len() - 64 - TRAILER);
     if end - start < 24 + 16 {
         return Err(SyncError::Changed);
     }
-    let key = keys.key_for(header.epoch).ok_or(SyncError::NoKey { epoch: header.epoch })?;
+    let key = keys.key_for(header.epoch).ok_or(SyncError::NoKey {
+        epoch: header.epoch,
+    })?;
     let aead = chacha20poly1305::XChaCha20Poly1305::new((&**key).into());
     // In place: a large bundle is held once, not twice.
     let (aad, rest) = bytes.split_at_mut(header_end);
     let payload = &mut rest[8..end - header_end];
     let (nonce, sealed) = payload.split_at_mut(24);
     let (text, tag) = sealed.split_at_mut(sealed.len() - 16);
-    aead.decrypt_in_place_detached(chacha20poly1305::XNonce::from_slice(nonce), aad, text, chacha20poly1305::Tag::from_slice(tag))
-        .map_err(|_| SyncError::OtherOrganisation { org: header.org.clone() })?;
+    aead.decrypt_in_place_detached(
+        chacha20poly1305::XNonce::from_slice(nonce),
+        aad,
+        text,
+        chacha20poly1305::Tag::from_slice(tag),
+    )
+    .map_err(|_| SyncError::OtherOrganisation {
+        org: header.org.clone(),
+    })?;
     bytes.truncate(end - 16);
     bytes.drain(..start + 24);
     Ok((header, bytes))
@@ -472,31 +588,60 @@ pub(crate) enum Part {
 /// Reads a decrypted body (deflated JSON holding exactly `expected` changes) part by
 /// part, handing each to `sink` as it is read: only one change is held at a time. A
 /// refusal by `sink` stops the reading and is returned as it is.
-pub(crate) fn read_body(compressed: &[u8], expected: u64, sink: &mut dyn FnMut(Part) -> crate::Result<()>) -> crate::Result<()> {
+pub(crate) fn read_body(
+    compressed: &[u8],
+    expected: u64,
+    sink: &mut dyn FnMut(Part) -> crate::Result<()>,
+) -> crate::Result<()> {
     if expected > MAX_CHANGES {
-        return Err(SyncError::Damaged(format!("it announces {expected} changes, more than the {MAX_CHANGES} a bundle may hold")).into());
+        return Err(SyncError::Damaged(format!(
+            "it announces {expected} changes, more than the {MAX_CHANGES} a bundle may hold"
+        ))
+        .into());
     }
     // Bounded, so a small bomb cannot exhaust memory or time.
     let limit = expected.saturating_mul(BYTES_PER_CHANGE) + DECOMPRESSION_SLACK;
-    let mut inflated = Bounded { inner: flate2::read::DeflateDecoder::new(compressed), left: limit, exceeded: false };
-    let mut body = BodyReader { expected, sink, stopped: None, commits: None, ops: 0, seen: Vec::new() };
+    let mut inflated = Bounded {
+        inner: flate2::read::DeflateDecoder::new(compressed),
+        left: limit,
+        exceeded: false,
+    };
+    let mut body = BodyReader {
+        expected,
+        sink,
+        stopped: None,
+        commits: None,
+        ops: 0,
+        seen: Vec::new(),
+    };
     let read = {
-        let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(1 << 16, &mut inflated));
+        let mut de =
+            serde_json::Deserializer::from_reader(BufReader::with_capacity(1 << 16, &mut inflated));
         serde::de::Deserializer::deserialize_map(&mut de, &mut body).and_then(|()| de.end())
     };
     if let Some(stopped) = body.stopped {
         return Err(stopped);
     }
     if inflated.exceeded {
-        return Err(SyncError::Damaged("its contents are far larger than the changes it announces".into()).into());
+        return Err(SyncError::Damaged(
+            "its contents are far larger than the changes it announces".into(),
+        )
+        .into());
     }
     match read {
-        Err(e) if e.is_io() => return Err(SyncError::Damaged("its contents cannot be decompressed".into()).into()),
-        Err(e) => return Err(SyncError::Damaged(format!("its contents cannot be read ({e})")).into()),
+        Err(e) if e.is_io() => {
+            return Err(SyncError::Damaged("its contents cannot be decompressed".into()).into())
+        }
+        Err(e) => {
+            return Err(SyncError::Damaged(format!("its contents cannot be read ({e})")).into())
+        }
         Ok(()) => {}
     }
     if body.ops != expected {
-        return Err(SyncError::Damaged("it does not hold the number of changes its header announces".into()).into());
+        return Err(SyncError::Damaged(
+            "it does not hold the number of changes its header announces".into(),
+        )
+        .into());
     }
     Ok(())
 }
@@ -512,9 +657,13 @@ impl<R: Read> Read for Bounded<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         if self.left == 0 {
             self.exceeded = true;
-            return Err(std::io::Error::other("the contents inflate beyond their bound"));
+            return Err(std::io::Error::other(
+                "the contents inflate beyond their bound",
+            ));
         }
-        let most = buf.len().min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let most = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
         let n = self.inner.read(&mut buf[..most])?;
         self.left -= n as u64;
         Ok(n)
@@ -560,7 +709,8 @@ impl BodyReader<'_> {
         let mut out = Vec::with_capacity(wire.len());
         for c in wire {
             let bad = |r: &mut Self| r.refuse("a commit in it is malformed");
-            if c.a.len() > c.n as usize || c.c.len() > MAX_NAME_BYTES || c.id.len() > MAX_NAME_BYTES {
+            if c.a.len() > c.n as usize || c.c.len() > MAX_NAME_BYTES || c.id.len() > MAX_NAME_BYTES
+            {
                 return Err(bad(self));
             }
             let mut absent = Vec::with_capacity(c.a.len());
@@ -570,8 +720,16 @@ impl BodyReader<'_> {
                     None => return Err(bad(self)),
                 }
             }
-            let Some(signature) = hex_array::<64>(&c.s) else { return Err(bad(self)) };
-            out.push(Commit { id: c.id, cert: c.c, signature, size: c.n, absent });
+            let Some(signature) = hex_array::<64>(&c.s) else {
+                return Err(bad(self));
+            };
+            out.push(Commit {
+                id: c.id,
+                cert: c.c,
+                signature,
+                size: c.n,
+                absent,
+            });
         }
         Ok(out)
     }
@@ -732,7 +890,11 @@ mod tests {
         let mut bomb = op();
         bomb.value = Some(format!("\"{}\"", "a".repeat(40 << 20)));
         let sealed = seal(&header(&k, 1), &one(bomb), &k).unwrap();
-        assert!(sealed.len() < 100_000, "the bomb is small on disk: {}", sealed.len());
+        assert!(
+            sealed.len() < 100_000,
+            "the bomb is small on disk: {}",
+            sealed.len()
+        );
         let e = open_whole(sealed, &k).unwrap_err().to_string();
         assert!(e.contains("far larger"), "{e}");
         // Ten million announced changes: refused from the header, before decryption.
@@ -742,7 +904,9 @@ mod tests {
         // A value over the limit, compressed small, is refused too.
         let mut long = op();
         long.value = Some(format!("\"{}\"", "b".repeat(MAX_VALUE_BYTES + 10)));
-        let e = open_whole(seal(&header(&k, 1), &one(long), &k).unwrap(), &k).unwrap_err().to_string();
+        let e = open_whole(seal(&header(&k, 1), &one(long), &k).unwrap(), &k)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("KiB"), "{e}");
     }
 
@@ -750,7 +914,13 @@ mod tests {
     /// authors are in `sync`).
     fn one(op: Op) -> Contents {
         Contents {
-            commits: vec![Commit { id: "i".into(), cert: "c".into(), signature: [1; 64], size: 1, absent: vec![] }],
+            commits: vec![Commit {
+                id: "i".into(),
+                cert: "c".into(),
+                signature: [1; 64],
+                size: 1,
+                absent: vec![],
+            }],
             ops: vec![(op, 0, 0)],
             ..Contents::default()
         }
@@ -805,7 +975,10 @@ mod tests {
         let mut h = header(&rogue, 1);
         h.device = "rogue".into();
         let bytes = seal(&h, &one(op()), &rogue).expect("seal");
-        assert!(matches!(open(bytes, &k), Err(SyncError::UnknownDevice { .. })));
+        assert!(matches!(
+            open(bytes, &k),
+            Err(SyncError::UnknownDevice { .. })
+        ));
     }
 
     fn deflate(json: &[u8]) -> Vec<u8> {
@@ -818,8 +991,12 @@ mod tests {
     fn fields_added_by_a_newer_writer_are_ignored() {
         let json = br#"{"commits":[{"id":"i","c":"c","s":"","n":1,"zz":3}],"ops":[{"h":111411200000000,"d":"d","e":"person","r":"r","f":"city","v":"\"Rabat\"","t":"t","fr":0,"m":0,"i":0,"zz":[1,2]}],"extra":true}"#;
         let e = decode_body(&deflate(json), 1).unwrap_err().to_string();
-        assert!(e.contains("malformed"), "an empty signature is malformed, whatever else: {e}");
-        let json = String::from_utf8_lossy(json).replace(r#""s":"""#, &format!(r#""s":"{}""#, "ab".repeat(64)));
+        assert!(
+            e.contains("malformed"),
+            "an empty signature is malformed, whatever else: {e}"
+        );
+        let json = String::from_utf8_lossy(json)
+            .replace(r#""s":"""#, &format!(r#""s":"{}""#, "ab".repeat(64)));
         let body = decode_body(&deflate(json.as_bytes()), 1).expect("newer body reads");
         assert_eq!(body.ops.len(), 1);
         assert_eq!(body.commits[0].id, "i");
@@ -828,14 +1005,47 @@ mod tests {
     #[test]
     fn a_body_out_of_order_or_miscounted_is_refused_while_it_streams() {
         let op = r#"{"h":111411200000000,"d":"d","e":"person","r":"r","f":"city","v":"\"Rabat\"","t":"t","m":0,"i":0}"#;
-        let commits = format!(r#""commits":[{{"id":"i","c":"c","s":"{}","n":1}}]"#, "ab".repeat(64));
+        let commits = format!(
+            r#""commits":[{{"id":"i","c":"c","s":"{}","n":1}}]"#,
+            "ab".repeat(64)
+        );
         let cases = [
-            (format!(r#"{{"ops":[{op}],{commits}}}"#), 1, "before their commits"),
-            (format!(r#"{{{commits},"ops":[{op},{op}]}}"#), 1, "number of changes"),
-            (format!(r#"{{{commits},"ops":[{op}]}}"#), 2, "number of changes"),
-            (format!(r#"{{{commits},{commits},"ops":[{op}]}}"#), 1, "twice"),
-            (format!(r#"{{{commits},"ops":[{}]}}"#, op.replace(r#""m":0"#, r#""m":1"#)), 1, "names a commit it does not carry"),
-            (format!(r#"{{{},"ops":[{op}]}}"#, commits.replace(r#""n":1"#, r#""n":9"#)), 1, "more changes than it carries"),
+            (
+                format!(r#"{{"ops":[{op}],{commits}}}"#),
+                1,
+                "before their commits",
+            ),
+            (
+                format!(r#"{{{commits},"ops":[{op},{op}]}}"#),
+                1,
+                "number of changes",
+            ),
+            (
+                format!(r#"{{{commits},"ops":[{op}]}}"#),
+                2,
+                "number of changes",
+            ),
+            (
+                format!(r#"{{{commits},{commits},"ops":[{op}]}}"#),
+                1,
+                "twice",
+            ),
+            (
+                format!(
+                    r#"{{{commits},"ops":[{}]}}"#,
+                    op.replace(r#""m":0"#, r#""m":1"#)
+                ),
+                1,
+                "names a commit it does not carry",
+            ),
+            (
+                format!(
+                    r#"{{{},"ops":[{op}]}}"#,
+                    commits.replace(r#""n":1"#, r#""n":9"#)
+                ),
+                1,
+                "more changes than it carries",
+            ),
             (format!(r#"{{{commits},"ops":[{op}]"#), 1, "cannot be read"),
         ];
         for (json, expected, why) in cases {

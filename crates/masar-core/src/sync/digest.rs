@@ -10,11 +10,18 @@ use crate::Result;
 
 pub(super) fn digest(conn: &Connection, conflicts: &[Conflict]) -> Result<String> {
     let mut hash = Sha256::new();
-    let mut entities: Vec<Entity> = Entity::ALL.into_iter().filter(|e| *e != Entity::User).collect();
+    let mut entities: Vec<Entity> = Entity::ALL
+        .into_iter()
+        .filter(|e| *e != Entity::User)
+        .collect();
     entities.sort_by_key(|e| e.name());
     for entity in entities {
         let cols: Vec<&str> = entity.fields().iter().map(|f| f.name).collect();
-        let sql = format!("SELECT id, {} FROM {} ORDER BY id", cols.join(", "), entity.table());
+        let sql = format!(
+            "SELECT id, {} FROM {} ORDER BY id",
+            cols.join(", "),
+            entity.table()
+        );
         let mut stmt = conn.prepare(&sql)?;
         let mut rows = stmt.query([])?;
         hash.update(entity.name().as_bytes());
@@ -24,7 +31,11 @@ pub(super) fn digest(conn: &Connection, conflicts: &[Conflict]) -> Result<String
             hash.update(id.as_bytes());
             for i in 0..cols.len() {
                 hash.update(b"\x1f");
-                hash.update(Value::from_sql_ref(row.get_ref(i + 1)?)?.to_json().as_bytes());
+                hash.update(
+                    Value::from_sql_ref(row.get_ref(i + 1)?)?
+                        .to_json()
+                        .as_bytes(),
+                );
             }
             hash.update(b"\n");
         }
@@ -33,7 +44,15 @@ pub(super) fn digest(conn: &Connection, conflicts: &[Conflict]) -> Result<String
     let mut sorted: Vec<&Conflict> = conflicts.iter().collect();
     sorted.sort_by(|a, b| a.id.cmp(&b.id));
     for c in sorted {
-        hash.update(format!("{}\x1f{}\x1f{}\n", c.id, c.kept.to_json(), c.other.to_json()).as_bytes());
+        hash.update(
+            format!(
+                "{}\x1f{}\x1f{}\n",
+                c.id,
+                c.kept.to_json(),
+                c.other.to_json()
+            )
+            .as_bytes(),
+        );
     }
     Ok(hex::encode(hash.finalize()))
 }

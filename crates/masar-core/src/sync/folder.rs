@@ -62,15 +62,34 @@ struct Acknowledgement {
 
 impl Acknowledgement {
     fn message(&self) -> Vec<u8> {
-        let fields = ("masar-acknowledgement/1", &self.org, &self.device, &self.issued, &self.imported, &self.merged);
+        let fields = (
+            "masar-acknowledgement/1",
+            &self.org,
+            &self.device,
+            &self.issued,
+            &self.imported,
+            &self.merged,
+        );
         serde_json::to_vec(&fields).unwrap_or_default()
     }
 
     /// Whether the device's certified key signed it, for this organisation.
     fn holds(&self, root: &ed25519_dalek::VerifyingKey, org: &str, device: &str) -> bool {
-        let Some(key) = self.cert.verify(root, org) else { return false };
-        let Some(sig) = hex::decode(&self.signature).ok().and_then(|b| <[u8; 64]>::try_from(b).ok()) else { return false };
-        self.org == org && self.device == device && self.cert.device == device && key.verify(&self.message(), &Signature::from_bytes(&sig)).is_ok()
+        let Some(key) = self.cert.verify(root, org) else {
+            return false;
+        };
+        let Some(sig) = hex::decode(&self.signature)
+            .ok()
+            .and_then(|b| <[u8; 64]>::try_from(b).ok())
+        else {
+            return false;
+        };
+        self.org == org
+            && self.device == device
+            && self.cert.device == device
+            && key
+                .verify(&self.message(), &Signature::from_bytes(&sig))
+                .is_ok()
     }
 }
 
@@ -109,7 +128,12 @@ pub struct FolderSync {
 pub(super) fn not_yet(name: &str) -> Option<&'static str> {
     if name.contains(".sync-conflict-") || name.contains(" (conflicted copy") {
         Some("a conflict copy made by the sync tool, from a bundle written twice: the original is imported instead")
-    } else if name.starts_with('.') || name.ends_with(".tmp") || name.ends_with(".part") || name.ends_with(".partial") || name.ends_with('~') {
+    } else if name.starts_with('.')
+        || name.ends_with(".tmp")
+        || name.ends_with(".part")
+        || name.ends_with(".partial")
+        || name.ends_with('~')
+    {
         Some("still being written (by Masar or the sync tool): it is read at a later sync once whole")
     } else {
         None
@@ -122,11 +146,18 @@ impl Db {
     /// keeps the merged export, rewritten when some bundle is not covered by it yet and it
     /// is older than the duration given (a full bundle of a national programme is large);
     /// then acknowledges what it imported and removes its own bundles nobody needs any more.
-    pub(crate) fn sync_folder(&mut self, folder: &Path, merged: Option<std::time::Duration>, mut progress: impl FnMut(SyncProgress)) -> Result<FolderSync> {
-        let unreachable = |e: std::io::Error| SyncError::File {
+    pub(crate) fn sync_folder(
+        &mut self,
+        folder: &Path,
+        merged: Option<std::time::Duration>,
+        mut progress: impl FnMut(SyncProgress),
+    ) -> Result<FolderSync> {
+        let unreachable = |e: std::io::Error| {
+            SyncError::File {
             path: folder.display().to_string(),
             reason: format!("is not reachable ({e}): plug in the stick or connect to the share (or make the folder), then sync again (nothing was changed)"),
             source: e,
+        }
         };
         if !folder.is_dir() {
             return Err(unreachable(std::io::Error::from(std::io::ErrorKind::NotFound)).into());
@@ -148,12 +179,17 @@ impl Db {
             if device.path() == own || !device.file_type().is_ok_and(|t| t.is_dir()) {
                 continue;
             }
-            let Ok(files) = std::fs::read_dir(device.path()) else { continue };
+            let Ok(files) = std::fs::read_dir(device.path()) else {
+                continue;
+            };
             for file in files.filter_map(|e| e.ok()) {
                 let name = file.file_name().to_string_lossy().into_owned();
                 let path = file.path();
                 if let Some(reason) = not_yet(&name) {
-                    done.waiting.push(FolderFile { file: path.display().to_string(), reason: reason.into() });
+                    done.waiting.push(FolderFile {
+                        file: path.display().to_string(),
+                        reason: reason.into(),
+                    });
                 } else if name.ends_with(".masar") && file.file_type().is_ok_and(|t| t.is_file()) {
                     candidates.push(path);
                 }
@@ -169,11 +205,18 @@ impl Db {
                     add(&mut done.imported, &one);
                     imported.insert(stem(path));
                 }
-                Err(e) => done.refused.push(FolderFile { file: path.display().to_string(), reason: e.to_string() }),
+                Err(e) => done.refused.push(FolderFile {
+                    file: path.display().to_string(),
+                    reason: e.to_string(),
+                }),
             }
         }
         self.keep_house(&root, &own, imported, merged, &mut done, &mut progress)?;
-        set_meta(self.conn(), "last_sync_at", &self.clock().now().to_rfc3339())?;
+        set_meta(
+            self.conn(),
+            "last_sync_at",
+            &self.clock().now().to_rfc3339(),
+        )?;
         Ok(done)
     }
 
@@ -194,12 +237,20 @@ impl Db {
         // person's data, which the log has blanked, so one full bundle written from the log
         // replaces them (a superset: no reader loses anything), and the merged export is
         // written again.
-        let erasures: i64 = self.conn().query_row("SELECT count(*) FROM persons WHERE erased = 1", [], |r| r.get(0))?;
-        let erased_since = erasures > crate::store::meta_i64(self.conn(), "folder_erasures")?.unwrap_or(0);
+        let erasures: i64 =
+            self.conn()
+                .query_row("SELECT count(*) FROM persons WHERE erased = 1", [], |r| {
+                    r.get(0)
+                })?;
+        let erased_since =
+            erasures > crate::store::meta_i64(self.conn(), "folder_erasures")?.unwrap_or(0);
         // Until every old bundle is gone (a file held open elsewhere), the next sync tries again.
         let mut replaced_all = true;
         if erased_since {
-            let old: Vec<PathBuf> = bundles_in(own).into_iter().filter(|p| !stem(p).starts_with(MERGED_PREFIX)).collect();
+            let old: Vec<PathBuf> = bundles_in(own)
+                .into_iter()
+                .filter(|p| !stem(p).starts_with(MERGED_PREFIX))
+                .collect();
             if !old.is_empty() {
                 let out = own.join(format!("{}.masar", uuid::Uuid::now_v7()));
                 self.export_bundle(&out, true, &[], &mut *progress)?;
@@ -214,11 +265,22 @@ impl Db {
         }
         let own_bundles: Vec<PathBuf> = bundles_in(own);
         let previous = read_ack(own);
-        let mut merged_entry = previous.as_ref().and_then(|a| a.merged.clone()).filter(|(file, _)| own.join(format!("{file}.masar")).is_file());
+        let mut merged_entry = previous
+            .as_ref()
+            .and_then(|a| a.merged.clone())
+            .filter(|(file, _)| own.join(format!("{file}.masar")).is_file());
         if let Some(at_most_every) = merged {
             // Everything in the folder now, but the merged export itself.
-            let present: BTreeSet<String> = imported.iter().cloned().chain(own_bundles.iter().map(|p| stem(p))).filter(|s| !s.starts_with(MERGED_PREFIX)).collect();
-            let covered = merged_entry.as_ref().map(|(_, c)| c.clone()).unwrap_or_default();
+            let present: BTreeSet<String> = imported
+                .iter()
+                .cloned()
+                .chain(own_bundles.iter().map(|p| stem(p)))
+                .filter(|s| !s.starts_with(MERGED_PREFIX))
+                .collect();
+            let covered = merged_entry
+                .as_ref()
+                .map(|(_, c)| c.clone())
+                .unwrap_or_default();
             // The previous one's age, by its file: a pace for this machine, not a rule of the data.
             let old_enough = merged_entry.as_ref().is_none_or(|(file, _)| {
                 std::fs::metadata(own.join(format!("{file}.masar")))
@@ -227,7 +289,10 @@ impl Db {
                     .and_then(|t| t.elapsed().ok())
                     .is_none_or(|age| age >= at_most_every)
             });
-            if (!present.is_subset(&covered) && old_enough) || merged_entry.is_none() || erased_since {
+            if (!present.is_subset(&covered) && old_enough)
+                || merged_entry.is_none()
+                || erased_since
+            {
                 let id = uuid::Uuid::now_v7();
                 let out = own.join(format!("{MERGED_PREFIX}{id}.masar"));
                 let written = self.export_bundle(&out, true, &[], &mut *progress)?;
@@ -254,7 +319,8 @@ impl Db {
             p.imported == ack.imported
                 && p.merged == ack.merged
                 && p.cert == ack.cert
-                && chrono::DateTime::parse_from_rfc3339(&p.issued).is_ok_and(|t| now.signed_duration_since(t) < chrono::Duration::days(1))
+                && chrono::DateTime::parse_from_rfc3339(&p.issued)
+                    .is_ok_and(|t| now.signed_duration_since(t) < chrono::Duration::days(1))
         });
         if same {
             if let Some(p) = &previous {
@@ -262,7 +328,8 @@ impl Db {
             }
         } else {
             ack.signature = hex::encode(org.device_secret.sign(&ack.message()).to_bytes());
-            let text = serde_json::to_vec_pretty(&ack).map_err(|e| SyncError::Seal(e.to_string()))?;
+            let text =
+                serde_json::to_vec_pretty(&ack).map_err(|e| SyncError::Seal(e.to_string()))?;
             super::write_atomically(&own.join(ACK_FILE), &text)?;
         }
         if replaced_all {
@@ -283,17 +350,26 @@ impl Db {
                 if device == me || revoked.contains(&device) {
                     continue;
                 }
-                if let Some(a) = read_ack(&e.path()).filter(|a| a.holds(&org.root_public, &org.org_id, &device)) {
+                if let Some(a) =
+                    read_ack(&e.path()).filter(|a| a.holds(&org.root_public, &org.org_id, &device))
+                {
                     others.insert(device, a);
                 }
             }
         }
         let away = now - chrono::Duration::days(AWAY_DAYS);
-        let active: Vec<&Acknowledgement> =
-            others.values().filter(|a| chrono::DateTime::parse_from_rfc3339(&a.issued).is_ok_and(|t| t >= away)).collect();
+        let active: Vec<&Acknowledgement> = others
+            .values()
+            .filter(|a| chrono::DateTime::parse_from_rfc3339(&a.issued).is_ok_and(|t| t >= away))
+            .collect();
         let covered: BTreeSet<String> = others
             .iter()
-            .filter_map(|(device, a)| a.merged.as_ref().filter(|(file, _)| root.join(device).join(format!("{file}.masar")).is_file()).map(|(_, c)| c))
+            .filter_map(|(device, a)| {
+                a.merged
+                    .as_ref()
+                    .filter(|(file, _)| root.join(device).join(format!("{file}.masar")).is_file())
+                    .map(|(_, c)| c)
+            })
             .chain(ack.merged.as_ref().map(|(_, c)| c))
             .flatten()
             .cloned()
@@ -303,7 +379,9 @@ impl Db {
             if s.starts_with(MERGED_PREFIX) || !covered.contains(&s) {
                 continue;
             }
-            if active.iter().all(|a| a.imported.contains(&s)) && std::fs::remove_file(&bundle).is_ok() {
+            if active.iter().all(|a| a.imported.contains(&s))
+                && std::fs::remove_file(&bundle).is_ok()
+            {
                 done.removed.push(bundle.display().to_string());
             }
         }
@@ -313,12 +391,16 @@ impl Db {
 
 /// A file's name without `.masar`.
 fn stem(path: &Path) -> String {
-    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// The bundles in one laptop's subfolder.
 fn bundles_in(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
     let mut out: Vec<PathBuf> = entries
         .filter_map(|e| e.ok())
         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))

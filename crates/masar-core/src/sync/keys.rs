@@ -50,13 +50,22 @@ impl DeviceCert {
         let public_key = hex::encode(key.verifying_key().as_bytes());
         let kx = crate::trust::agreement_public(key);
         let signature = root.sign(&cert_message(org, device, &public_key, &kx));
-        DeviceCert { device: device.to_string(), public_key, kx, signature: hex::encode(signature.to_bytes()) }
+        DeviceCert {
+            device: device.to_string(),
+            public_key,
+            kx,
+            signature: hex::encode(signature.to_bytes()),
+        }
     }
 
     /// The device's public key, if the root of `org` certified it.
     pub fn verify(&self, root: &VerifyingKey, org: &str) -> Option<VerifyingKey> {
         let sig: [u8; 64] = hex::decode(&self.signature).ok()?.try_into().ok()?;
-        root.verify(&cert_message(org, &self.device, &self.public_key, &self.kx), &Signature::from_bytes(&sig)).ok()?;
+        root.verify(
+            &cert_message(org, &self.device, &self.public_key, &self.kx),
+            &Signature::from_bytes(&sig),
+        )
+        .ok()?;
         let key: [u8; 32] = hex::decode(&self.public_key).ok()?.try_into().ok()?;
         VerifyingKey::from_bytes(&key).ok()
     }
@@ -82,13 +91,20 @@ pub(crate) struct OrgKeys {
 impl OrgKeys {
     /// The newest bundle key and its epoch.
     pub(crate) fn current(&self) -> (u32, &Zeroizing<[u8; 32]>) {
-        let (epoch, key) = self.bundle_keys.iter().max_by_key(|(e, _)| *e).expect("epoch 0 is always there");
+        let (epoch, key) = self
+            .bundle_keys
+            .iter()
+            .max_by_key(|(e, _)| *e)
+            .expect("epoch 0 is always there");
         (*epoch, key)
     }
 
     /// The bundle key of `epoch`, if this laptop holds it.
     pub(crate) fn key_for(&self, epoch: u32) -> Option<&Zeroizing<[u8; 32]>> {
-        self.bundle_keys.iter().find(|(e, _)| *e == epoch).map(|(_, k)| k)
+        self.bundle_keys
+            .iter()
+            .find(|(e, _)| *e == epoch)
+            .map(|(_, k)| k)
     }
 
     /// Takes a bundle key from a keyring a bundle carries, if the root signed it and it
@@ -107,10 +123,17 @@ impl OrgKeys {
 }
 
 /// Keeps a bundle key received or made, with its keyring.
-pub(crate) fn store_bundle_key(conn: &Connection, epoch: u32, key: &[u8; 32], ring: &Keyring) -> Result<()> {
+pub(crate) fn store_bundle_key(
+    conn: &Connection,
+    epoch: u32,
+    key: &[u8; 32],
+    ring: &Keyring,
+) -> Result<()> {
     let ring = serde_json::to_string(ring).map_err(|e| SyncError::Seal(e.to_string()))?;
-    conn.prepare_cached("INSERT OR IGNORE INTO bundle_keys(epoch, key, keyring) VALUES (?1, ?2, ?3)")?
-        .execute(rusqlite::params![epoch, key.to_vec(), ring])?;
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO bundle_keys(epoch, key, keyring) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(rusqlite::params![epoch, key.to_vec(), ring])?;
     Ok(())
 }
 
@@ -145,10 +168,18 @@ pub(crate) fn ensure_founder_keys(conn: &Connection) -> Result<Option<SigningKey
     let root = SigningKey::from_bytes(&random32());
     let device_key = SigningKey::from_bytes(&random32());
     let cert = DeviceCert::issue(&root, &org, &device, &device_key);
-    put(conn, "org_root_public", &hex::encode(root.verifying_key().as_bytes()))?;
+    put(
+        conn,
+        "org_root_public",
+        &hex::encode(root.verifying_key().as_bytes()),
+    )?;
     put(conn, "bundle_key", &hex::encode(*random32()))?;
     put(conn, "device_secret", &hex::encode(device_key.to_bytes()))?;
-    put(conn, "device_cert", &serde_json::to_string(&cert).map_err(|e| SyncError::Seal(e.to_string()))?)?;
+    put(
+        conn,
+        "device_cert",
+        &serde_json::to_string(&cert).map_err(|e| SyncError::Seal(e.to_string()))?,
+    )?;
     Ok(Some(root))
 }
 
@@ -158,16 +189,33 @@ pub(crate) fn store_member_keys(conn: &Connection, e: &Enrolment) -> Result<Sign
     put(conn, "org_root_public", &e.root_public)?;
     put(conn, "bundle_key", &e.bundle_key)?;
     put(conn, "device_secret", &e.device_secret)?;
-    put(conn, "device_cert", &serde_json::to_string(&e.cert).map_err(|e| SyncError::Seal(e.to_string()))?)?;
+    put(
+        conn,
+        "device_cert",
+        &serde_json::to_string(&e.cert).map_err(|e| SyncError::Seal(e.to_string()))?,
+    )?;
     for (epoch, key) in &e.later_keys {
-        let key = key32(key).ok_or_else(|| SyncError::Enrolment("the enrolment file is damaged: ask the administrator for a new one".into()))?;
+        let key = key32(key).ok_or_else(|| {
+            SyncError::Enrolment(
+                "the enrolment file is damaged: ask the administrator for a new one".into(),
+            )
+        })?;
         if let Some(ring) = e.keyring.as_ref() {
             store_bundle_key(conn, *epoch, &key, ring)?;
         }
     }
-    let root = key32(&e.root_secret).map(|k| SigningKey::from_bytes(&k)).ok_or_else(|| SyncError::Enrolment("the enrolment file is damaged: ask the administrator for a new one".into()))?;
+    let root = key32(&e.root_secret)
+        .map(|k| SigningKey::from_bytes(&k))
+        .ok_or_else(|| {
+            SyncError::Enrolment(
+                "the enrolment file is damaged: ask the administrator for a new one".into(),
+            )
+        })?;
     if hex::encode(root.verifying_key().as_bytes()) != e.root_public {
-        return Err(SyncError::Enrolment("the enrolment file is damaged: ask the administrator for a new one".into()).into());
+        return Err(SyncError::Enrolment(
+            "the enrolment file is damaged: ask the administrator for a new one".into(),
+        )
+        .into());
     }
     Ok(root)
 }
@@ -178,7 +226,12 @@ pub(crate) fn store_member_keys(conn: &Connection, e: &Enrolment) -> Result<Sign
 /// gets their key certified again, with their role, for the new one, so each signs at their
 /// next log-in without the root key ever being left in the database. The old device's
 /// changes stay in the log, as valid as they were. Returns the old device's id and the new.
-pub(crate) fn new_device_identity(conn: &Connection, root: &SigningKey, device_name: &str, now: &str) -> Result<(String, String)> {
+pub(crate) fn new_device_identity(
+    conn: &Connection,
+    root: &SigningKey,
+    device_name: &str,
+    now: &str,
+) -> Result<(String, String)> {
     let org = get(conn, "org_id")?.unwrap_or_default();
     let old = get(conn, "device_id")?.unwrap_or_default();
     let device = uuid::Uuid::now_v7().to_string();
@@ -189,8 +242,15 @@ pub(crate) fn new_device_identity(conn: &Connection, root: &SigningKey, device_n
     put(conn, "device_name", device_name)?;
     put(conn, "device_secret", &hex::encode(device_key.to_bytes()))?;
     put(conn, "device_cert", &cert_json)?;
-    conn.prepare_cached("INSERT OR IGNORE INTO devices(id, public_key, cert, name) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(rusqlite::params![device, cert.public_key, cert_json, device_name])?;
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO devices(id, public_key, cert, name) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(rusqlite::params![
+        device,
+        cert.public_key,
+        cert_json,
+        device_name
+    ])?;
     let users: Vec<String> = conn
         .prepare("SELECT DISTINCT user FROM certs WHERE device = ?1 AND id NOT IN (SELECT subject FROM revocations WHERE kind = 'cert')")?
         .query_map([&old], |r| r.get(0))?
@@ -201,9 +261,22 @@ pub(crate) fn new_device_identity(conn: &Connection, root: &SigningKey, device_n
         let mut certs: Vec<AuthorCert> = all_user_certs(conn, &user, &old)?;
         certs.retain(|c| c.verify(&root_public, &org).is_ok());
         certs.sort_by(|a, b| (&b.issued, &b.id).cmp(&(&a.issued, &a.id)));
-        let Some(newest) = certs.first() else { continue };
-        let (key, role) = newest.verify(&root_public, &org).map_err(|why| SyncError::Keys(format!("a user's certificate cannot be renewed: {why}")))?;
-        let renewed = AuthorCert::issue(root, &org, &newest.user, &newest.name, role, &device, &key, now);
+        let Some(newest) = certs.first() else {
+            continue;
+        };
+        let (key, role) = newest.verify(&root_public, &org).map_err(|why| {
+            SyncError::Keys(format!("a user's certificate cannot be renewed: {why}"))
+        })?;
+        let renewed = AuthorCert::issue(
+            root,
+            &org,
+            &newest.user,
+            &newest.name,
+            role,
+            &device,
+            &key,
+            now,
+        );
         crate::changes::keep_cert(conn, &renewed)?;
     }
     Ok((old, device))
@@ -218,18 +291,29 @@ fn all_user_certs(conn: &Connection, user: &str, device: &str) -> Result<Vec<Aut
         )?
         .query_map(rusqlite::params![user, device], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
-    Ok(bodies.iter().filter_map(|b| serde_json::from_str(b).ok()).collect())
+    Ok(bodies
+        .iter()
+        .filter_map(|b| serde_json::from_str(b).ok())
+        .collect())
 }
 
 /// A certificate this laptop holds, by id.
 pub(crate) fn cert(conn: &Connection, id: &str) -> Result<Option<AuthorCert>> {
     use rusqlite::OptionalExtension;
-    let body: Option<String> = conn.prepare_cached("SELECT body FROM certs WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?;
+    let body: Option<String> = conn
+        .prepare_cached("SELECT body FROM certs WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
     Ok(body.and_then(|b| serde_json::from_str(&b).ok()))
 }
 
 /// The newest certificate of `user`'s key `public` on `device` that no revocation withdrew.
-pub(crate) fn current_cert(conn: &Connection, user: &str, device: &str, public: &str) -> Result<Option<AuthorCert>> {
+pub(crate) fn current_cert(
+    conn: &Connection,
+    user: &str,
+    device: &str,
+    public: &str,
+) -> Result<Option<AuthorCert>> {
     let mut certs = all_user_certs(conn, user, device)?;
     certs.retain(|c| c.public_key == public);
     certs.sort_by(|a, b| (&b.issued, &b.id).cmp(&(&a.issued, &a.id)));
@@ -238,14 +322,23 @@ pub(crate) fn current_cert(conn: &Connection, user: &str, device: &str, public: 
 
 /// Every certificate this laptop holds.
 pub(crate) fn all_certs(conn: &Connection) -> Result<Vec<AuthorCert>> {
-    let bodies: Vec<String> = conn.prepare("SELECT body FROM certs ORDER BY id")?.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-    Ok(bodies.iter().filter_map(|b| serde_json::from_str(b).ok()).collect())
+    let bodies: Vec<String> = conn
+        .prepare("SELECT body FROM certs ORDER BY id")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(bodies
+        .iter()
+        .filter_map(|b| serde_json::from_str(b).ok())
+        .collect())
 }
 
 /// Keeps a revocation the root signed; true if it is new here.
 pub(crate) fn store_revocation(conn: &Connection, r: &Revocation) -> Result<bool> {
     let body = serde_json::to_string(r).map_err(|e| SyncError::Seal(e.to_string()))?;
-    let kind = serde_json::to_value(r.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    let kind = serde_json::to_value(r.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
     let added = conn
         .prepare_cached("INSERT OR IGNORE INTO revocations(id, kind, subject, after, body) VALUES (?1, ?2, ?3, ?4, ?5)")?
         .execute(rusqlite::params![r.id, kind, r.subject, r.after, body])?;
@@ -254,8 +347,14 @@ pub(crate) fn store_revocation(conn: &Connection, r: &Revocation) -> Result<bool
 
 /// Every revocation this laptop holds.
 pub(crate) fn all_revocations(conn: &Connection) -> Result<Vec<Revocation>> {
-    let bodies: Vec<String> = conn.prepare("SELECT body FROM revocations ORDER BY id")?.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-    Ok(bodies.iter().filter_map(|b| serde_json::from_str(b).ok()).collect())
+    let bodies: Vec<String> = conn
+        .prepare("SELECT body FROM revocations ORDER BY id")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(bodies
+        .iter()
+        .filter_map(|b| serde_json::from_str(b).ok())
+        .collect())
 }
 
 /// Who is logging in, with what opens their key-file entry.
@@ -286,15 +385,34 @@ pub(crate) struct Custody {
 /// on this laptop and a root key is at hand (a new database, or one made before changes
 /// were signed), and moves a root key found in the database (made before custody) under
 /// an administrator's password. `fresh_root` is a root just made or received.
-pub(crate) fn at_login(conn: &Connection, login: &Login<'_>, secrets: crate::keys::Secrets, fresh_root: Option<SigningKey>, now: &str) -> Result<Custody> {
-    let Login { key_file, user, password, db_key, .. } = *login;
+pub(crate) fn at_login(
+    conn: &Connection,
+    login: &Login<'_>,
+    secrets: crate::keys::Secrets,
+    fresh_root: Option<SigningKey>,
+    now: &str,
+) -> Result<Custody> {
+    let Login {
+        key_file,
+        user,
+        password,
+        db_key,
+        ..
+    } = *login;
     // Certificates, the archive's signatures and the custody of the root change together.
     let tx = conn.unchecked_transaction()?;
     let conn: &Connection = &tx;
     let admin = user.role == Role::Admin;
-    let clear_root = get(conn, "org_root_secret")?.and_then(|h| key32(&h)).map(|k| SigningKey::from_bytes(&k));
+    let clear_root = get(conn, "org_root_secret")?
+        .and_then(|h| key32(&h))
+        .map(|k| SigningKey::from_bytes(&k));
     let had_root = secrets.root.is_some();
-    let root = secrets.root.as_ref().map(|k| SigningKey::from_bytes(k)).or(fresh_root).or(clear_root.clone());
+    let root = secrets
+        .root
+        .as_ref()
+        .map(|k| SigningKey::from_bytes(k))
+        .or(fresh_root)
+        .or(clear_root.clone());
     let org = get(conn, "org_id")?.unwrap_or_default();
     let device = get(conn, "device_id")?.unwrap_or_default();
     let mut signing = secrets.signing.as_ref().map(|k| SigningKey::from_bytes(k));
@@ -303,13 +421,23 @@ pub(crate) fn at_login(conn: &Connection, login: &Login<'_>, secrets: crate::key
         let public = hex::encode(key.verifying_key().as_bytes());
         // The newest certificate of this key not revoked: a role changed elsewhere arrives
         // as a new certificate of the same key.
-        signer = current_cert(conn, &user.id, &device, &public)?.and_then(|c| Signer::new(c, key.clone()));
+        signer = current_cert(conn, &user.id, &device, &public)?
+            .and_then(|c| Signer::new(c, key.clone()));
     }
     let mut rewrap = admin && !had_root && root.is_some();
     if signer.is_none() {
         if let Some(root) = &root {
             let key = SigningKey::from_bytes(&random32());
-            let mut cert = AuthorCert::issue(root, &org, &user.id, &user.name, user.role, &device, &key.verifying_key(), now);
+            let mut cert = AuthorCert::issue(
+                root,
+                &org,
+                &user.id,
+                &user.name,
+                user.role,
+                &device,
+                &key.verifying_key(),
+                now,
+            );
             if login.joined {
                 cert = cert.at_join(root);
             }
@@ -323,7 +451,11 @@ pub(crate) fn at_login(conn: &Connection, login: &Login<'_>, secrets: crate::key
         let mut file = crate::keys::KeyFile::load(key_file)?;
         let kept = crate::keys::Secrets {
             signing: signing.as_ref().map(|k| Zeroizing::new(k.to_bytes())),
-            root: if admin { root.as_ref().map(|k| Zeroizing::new(k.to_bytes())) } else { None },
+            root: if admin {
+                root.as_ref().map(|k| Zeroizing::new(k.to_bytes()))
+            } else {
+                None
+            },
         };
         file.add_user(&user.name, password, db_key, &kept)?;
         file.save(key_file)?;
@@ -353,20 +485,36 @@ pub(crate) fn at_login(conn: &Connection, login: &Login<'_>, secrets: crate::key
         }
     }
     tx.commit()?;
-    Ok(Custody { signer, root: if admin { root } else { None } })
+    Ok(Custody {
+        signer,
+        root: if admin { root } else { None },
+    })
 }
 
 /// Signs, under an archive certificate, the changes made before changes were signed, so
 /// that other laptops can check them like any other.
 fn sign_archive(conn: &Connection, root: &SigningKey, org: &str, now: &str) -> Result<()> {
-    let unsigned = conn.prepare_cached("SELECT 1 FROM changes WHERE commit_id IS NULL LIMIT 1")?.exists([])?;
+    let unsigned = conn
+        .prepare_cached("SELECT 1 FROM changes WHERE commit_id IS NULL LIMIT 1")?
+        .exists([])?;
     if !unsigned {
         return Ok(());
     }
     let key = SigningKey::from_bytes(&random32());
-    let cert = AuthorCert::issue(root, org, "archive", "before signatures", Role::Admin, crate::trust::ARCHIVE_DEVICE, &key.verifying_key(), now);
+    let cert = AuthorCert::issue(
+        root,
+        org,
+        "archive",
+        "before signatures",
+        Role::Admin,
+        crate::trust::ARCHIVE_DEVICE,
+        &key.verifying_key(),
+        now,
+    );
     crate::changes::keep_cert(conn, &cert)?;
-    let Some(signer) = Signer::new(cert, key) else { return Ok(()) };
+    let Some(signer) = Signer::new(cert, key) else {
+        return Ok(());
+    };
     let ops = crate::changes::oplog::load_ops(conn, "c.commit_id IS NULL", &[])?;
     for chunk in ops.chunks(10_000) {
         let mut digests = Vec::with_capacity(chunk.len());
@@ -378,11 +526,22 @@ fn sign_archive(conn: &Connection, root: &SigningKey, org: &str, now: &str) -> R
             digests.push(op.digest().unwrap_or_default());
         }
         let (id, signature) = signer.sign_commit(&digests);
-        conn.prepare_cached("INSERT INTO commits(id, cert, size, signature) VALUES (?1, ?2, ?3, ?4)")?
-            .execute(rusqlite::params![id, signer.cert.id, digests.len() as i64, signature.to_vec()])?;
+        conn.prepare_cached(
+            "INSERT INTO commits(id, cert, size, signature) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(rusqlite::params![
+            id,
+            signer.cert.id,
+            digests.len() as i64,
+            signature.to_vec()
+        ])?;
         let n = conn.last_insert_rowid();
         for (pos, (seq, op)) in chunk.iter().enumerate() {
-            let kept = if op.value.is_none() { Some(crate::trust::value_commitment(None, &op.field, "").to_vec()) } else { None };
+            let kept = if op.value.is_none() {
+                Some(crate::trust::value_commitment(None, &op.field, "").to_vec())
+            } else {
+                None
+            };
             // Their authors stay as logged (by_cert stays 0): the archive certificate names none of them.
             conn.prepare_cached("UPDATE change_log SET commit_n = ?2, commit_pos = ?3, value_commit = coalesce(value_commit, ?4) WHERE seq = ?1")?
                 .execute(rusqlite::params![seq, n, pos as i64, kept])?;
@@ -393,13 +552,17 @@ fn sign_archive(conn: &Connection, root: &SigningKey, org: &str, now: &str) -> R
 
 /// Reads this laptop's keys.
 pub(crate) fn load(conn: &Connection) -> Result<OrgKeys> {
-    let broken = || SyncError::Keys("this database's organisation keys are missing or damaged: restore it from a backup, or enrol the laptop again".into());
+    let broken = || {
+        SyncError::Keys("this database's organisation keys are missing or damaged: restore it from a backup, or enrol the laptop again".into())
+    };
     let org_id = get(conn, "org_id")?.ok_or_else(broken)?;
     let root_public = get(conn, "org_root_public")?
         .and_then(|h| key32(&h))
         .and_then(|k| VerifyingKey::from_bytes(&k).ok())
         .ok_or_else(broken)?;
-    let first = get(conn, "bundle_key")?.and_then(|h| key32(&h)).ok_or_else(broken)?;
+    let first = get(conn, "bundle_key")?
+        .and_then(|h| key32(&h))
+        .ok_or_else(broken)?;
     let mut bundle_keys = vec![(0, first)];
     let mut keyring: Option<Keyring> = None;
     let rows: Vec<(u32, Vec<u8>, String)> = conn
@@ -411,10 +574,21 @@ pub(crate) fn load(conn: &Connection) -> Result<OrgKeys> {
         bundle_keys.push((epoch, Zeroizing::new(key)));
         keyring = serde_json::from_str(&ring).ok();
     }
-    let device_secret = get(conn, "device_secret")?.and_then(|h| key32(&h)).map(|k| SigningKey::from_bytes(&k)).ok_or_else(broken)?;
-    let device_cert: DeviceCert =
-        get(conn, "device_cert")?.and_then(|j| serde_json::from_str(&j).ok()).ok_or_else(broken)?;
-    Ok(OrgKeys { org_id, root_public, bundle_keys, keyring, device_secret, device_cert })
+    let device_secret = get(conn, "device_secret")?
+        .and_then(|h| key32(&h))
+        .map(|k| SigningKey::from_bytes(&k))
+        .ok_or_else(broken)?;
+    let device_cert: DeviceCert = get(conn, "device_cert")?
+        .and_then(|j| serde_json::from_str(&j).ok())
+        .ok_or_else(broken)?;
+    Ok(OrgKeys {
+        org_id,
+        root_public,
+        bundle_keys,
+        keyring,
+        device_secret,
+        device_cert,
+    })
 }
 
 /// What an enrolment file carries to a new laptop.
@@ -447,9 +621,15 @@ pub const ENROLMENT_DAYS: i64 = 7;
 
 impl Enrolment {
     /// Refuses a file past its expiry.
-    pub(crate) fn check_not_expired(&self, now: chrono::DateTime<chrono::Utc>) -> Result<(), SyncError> {
-        let expires = chrono::DateTime::parse_from_rfc3339(&self.expires)
-            .map_err(|_| SyncError::Enrolment("the enrolment file is damaged: ask the administrator for a new one".into()))?;
+    pub(crate) fn check_not_expired(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), SyncError> {
+        let expires = chrono::DateTime::parse_from_rfc3339(&self.expires).map_err(|_| {
+            SyncError::Enrolment(
+                "the enrolment file is damaged: ask the administrator for a new one".into(),
+            )
+        })?;
         if now > expires {
             return Err(SyncError::Enrolment(format!(
                 "this enrolment file expired on {}: ask the administrator for a new one",
@@ -466,7 +646,8 @@ const ENROL_MAGIC: &[u8; 8] = b"MASARENR";
 const ENROL_VERSION: u16 = 2;
 
 fn enrol_kek(passphrase: &str, salt: &[u8]) -> Result<Zeroizing<[u8; 32]>, SyncError> {
-    let params = argon2::Params::new(64 * 1024, 3, 1, Some(32)).map_err(|e| SyncError::Seal(e.to_string()))?;
+    let params = argon2::Params::new(64 * 1024, 3, 1, Some(32))
+        .map_err(|e| SyncError::Seal(e.to_string()))?;
     let mut out = Zeroizing::new([0u8; 32]);
     argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
         .hash_password_into(passphrase.as_bytes(), salt, &mut *out)
@@ -477,7 +658,8 @@ fn enrol_kek(passphrase: &str, salt: &[u8]) -> Result<Zeroizing<[u8; 32]>, SyncE
 /// Seals an enrolment under a passphrase (argon2id, XChaCha20-Poly1305).
 pub(crate) fn seal_enrolment(e: &Enrolment, passphrase: &str) -> Result<Vec<u8>, SyncError> {
     use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-    let plain = Zeroizing::new(serde_json::to_vec(e).map_err(|err| SyncError::Seal(err.to_string()))?);
+    let plain =
+        Zeroizing::new(serde_json::to_vec(e).map_err(|err| SyncError::Seal(err.to_string()))?);
     let mut salt = [0u8; 16];
     let mut nonce = [0u8; 24];
     rand::rngs::OsRng.fill_bytes(&mut salt);
@@ -490,7 +672,13 @@ pub(crate) fn seal_enrolment(e: &Enrolment, passphrase: &str) -> Result<Vec<u8>,
     out.extend_from_slice(&nonce);
     let aead = chacha20poly1305::XChaCha20Poly1305::new((&*kek).into());
     let sealed = aead
-        .encrypt(chacha20poly1305::XNonce::from_slice(&nonce), Payload { msg: &plain, aad: &out })
+        .encrypt(
+            chacha20poly1305::XNonce::from_slice(&nonce),
+            Payload {
+                msg: &plain,
+                aad: &out,
+            },
+        )
         .map_err(|_| SyncError::Seal("the enrolment could not be encrypted".into()))?;
     out.extend_from_slice(&sealed);
     Ok(out)
@@ -501,11 +689,16 @@ pub(crate) fn open_enrolment(bytes: &[u8], passphrase: &str) -> Result<Enrolment
     use chacha20poly1305::aead::{Aead, KeyInit, Payload};
     let head = 8 + 2 + 16 + 24;
     if bytes.len() < head || &bytes[..8] != ENROL_MAGIC {
-        return Err(SyncError::Enrolment("this is not a Masar enrolment file".into()));
+        return Err(SyncError::Enrolment(
+            "this is not a Masar enrolment file".into(),
+        ));
     }
     let version = u16::from_le_bytes([bytes[8], bytes[9]]);
     if version > ENROL_VERSION {
-        return Err(SyncError::Enrolment("this enrolment file was made by a newer version of Masar: install it on this laptop".into()));
+        return Err(SyncError::Enrolment(
+            "this enrolment file was made by a newer version of Masar: install it on this laptop"
+                .into(),
+        ));
     }
     if version < ENROL_VERSION {
         return Err(SyncError::Enrolment("this enrolment file was made by an earlier version of Masar, before changes were signed: ask the administrator for a new one".into()));
@@ -516,5 +709,9 @@ pub(crate) fn open_enrolment(bytes: &[u8], passphrase: &str) -> Result<Enrolment
         aead.decrypt(chacha20poly1305::XNonce::from_slice(&bytes[26..50]), Payload { msg: &bytes[head..], aad: &bytes[..head] })
             .map_err(|_| SyncError::Enrolment("wrong passphrase, or the file was changed: ask the administrator for the passphrase or a new file".into()))?,
     );
-    serde_json::from_slice(&plain).map_err(|_| SyncError::Enrolment("the enrolment file is damaged: ask the administrator for a new one".into()))
+    serde_json::from_slice(&plain).map_err(|_| {
+        SyncError::Enrolment(
+            "the enrolment file is damaged: ask the administrator for a new one".into(),
+        )
+    })
 }

@@ -36,12 +36,21 @@ impl Db {
             .collect::<rusqlite::Result<_>>()?;
         // A user of another laptop, by the name their certificates carry.
         if ids.is_empty() {
-            ids.extend(keys::all_certs(self.conn())?.into_iter().filter(|c| c.name == who && !c.is_archive()).map(|c| c.user));
+            ids.extend(
+                keys::all_certs(self.conn())?
+                    .into_iter()
+                    .filter(|c| c.name == who && !c.is_archive())
+                    .map(|c| c.user),
+            );
         }
         let ids: Vec<String> = ids.into_iter().collect();
         match ids.as_slice() {
             [one] => Ok(one.clone()),
-            [] => Err(InputError::NotFound { what: "user", id: who.to_string() }.into()),
+            [] => Err(InputError::NotFound {
+                what: "user",
+                id: who.to_string(),
+            }
+            .into()),
             _ => Err(InputError::invalid("user", who, Problem::NotOneOf(ids.clone())).into()),
         }
     }
@@ -53,10 +62,18 @@ impl Db {
             .filter(|c| c.user == user && !c.is_archive())
             .collect();
         let revoked: Vec<Revocation> = keys::all_revocations(self.conn())?;
-        if revoked.iter().any(|r| r.kind == Revoked::User && r.subject == user) {
+        if revoked
+            .iter()
+            .any(|r| r.kind == Revoked::User && r.subject == user)
+        {
             return Err(AuthError::Revoked(format!("the user {user}")).into());
         }
-        certs.retain(|c| !revoked.iter().any(|r| (r.kind == Revoked::Cert && r.subject == c.id) || (r.kind == Revoked::Device && r.subject == c.device)));
+        certs.retain(|c| {
+            !revoked.iter().any(|r| {
+                (r.kind == Revoked::Cert && r.subject == c.id)
+                    || (r.kind == Revoked::Device && r.subject == c.device)
+            })
+        });
         certs.sort_by(|a, b| (&b.issued, &b.id).cmp(&(&a.issued, &a.id)));
         Ok(certs)
     }
@@ -67,16 +84,42 @@ impl Db {
         self.require(Permission::ManageUsers)?;
         let root = self.root_for("admit users")?;
         let id = user.trim().to_string();
-        let newest = self.valid_certs(&id)?.into_iter().next().ok_or_else(|| InputError::NotFound { what: "user of the organisation", id: id.clone() })?;
-        let role = Role::parse(&newest.role).ok_or_else(|| InputError::NotFound { what: "user of the organisation", id: id.clone() })?;
+        let newest =
+            self.valid_certs(&id)?
+                .into_iter()
+                .next()
+                .ok_or_else(|| InputError::NotFound {
+                    what: "user of the organisation",
+                    id: id.clone(),
+                })?;
+        let role = Role::parse(&newest.role).ok_or_else(|| InputError::NotFound {
+            what: "user of the organisation",
+            id: id.clone(),
+        })?;
         let name = newest.name.clone();
         check_password(password, &name)?;
-        if self.conn().prepare("SELECT 1 FROM users WHERE name = ?1 OR id = ?2")?.exists([&name, &id])? {
+        if self
+            .conn()
+            .prepare("SELECT 1 FROM users WHERE name = ?1 OR id = ?2")?
+            .exists([&name, &id])?
+        {
             return Err(AuthError::UserExists(name).into());
         }
         let signing = ed25519_dalek::SigningKey::from_bytes(&keys::random32());
-        let cert = AuthorCert::issue(&root, &newest.org, &id, &name, role, self.device_id(), &signing.verifying_key(), &self.clock().now().to_rfc3339());
-        let secrets = Secrets { signing: Some(Zeroizing::new(signing.to_bytes())), root: (role == Role::Admin).then(|| Zeroizing::new(root.to_bytes())) };
+        let cert = AuthorCert::issue(
+            &root,
+            &newest.org,
+            &id,
+            &name,
+            role,
+            self.device_id(),
+            &signing.verifying_key(),
+            &self.clock().now().to_rfc3339(),
+        );
+        let secrets = Secrets {
+            signing: Some(Zeroizing::new(signing.to_bytes())),
+            root: (role == Role::Admin).then(|| Zeroizing::new(root.to_bytes())),
+        };
         let path = self.key_file_path();
         let mut file = KeyFile::load(&path)?;
         file.add_user(&name, password, self.db_key(), &secrets)?;
@@ -96,10 +139,18 @@ impl Db {
         let root = self.root_for("change roles")?;
         let id = self.user_id_of(who)?;
         if id == self.user().id {
-            return Err(InputError::rule("own_role", "you cannot change your own role: ask another administrator", &[]).into());
+            return Err(InputError::rule(
+                "own_role",
+                "you cannot change your own role: ask another administrator",
+                &[],
+            )
+            .into());
         }
         let certs = self.valid_certs(&id)?;
-        let newest = certs.first().ok_or_else(|| InputError::NotFound { what: "user of the organisation", id: id.clone() })?;
+        let newest = certs.first().ok_or_else(|| InputError::NotFound {
+            what: "user of the organisation",
+            id: id.clone(),
+        })?;
         let lower = Role::parse(&newest.role).is_some_and(|old| role < old);
         let now = self.clock().now().to_rfc3339();
         // One new certificate per key (per device), the newest of each key.
@@ -115,10 +166,21 @@ impl Db {
             }
             if lower {
                 let (kept, after) = revoke::held_commits(self.conn(), Revoked::Cert, &cert.id)?;
-                revocations.push(Revocation::issue(&root, &cert.org, Revoked::Cert, &cert.id, after, kept, &now));
+                revocations.push(Revocation::issue(
+                    &root,
+                    &cert.org,
+                    Revoked::Cert,
+                    &cert.id,
+                    after,
+                    kept,
+                    &now,
+                ));
             }
         }
-        let local = self.conn().prepare("SELECT 1 FROM users WHERE id = ?1")?.exists([&id])?;
+        let local = self
+            .conn()
+            .prepare("SELECT 1 FROM users WHERE id = ?1")?
+            .exists([&id])?;
         self.write(|w| {
             for cert in &renewed {
                 w.keep_cert(cert)?;

@@ -9,12 +9,12 @@
 pub(crate) mod bundle;
 mod digest;
 mod folder;
-mod watch;
 pub(crate) mod keys;
 mod members;
 mod revoke;
 mod scope;
 mod verify;
+mod watch;
 
 pub use folder::{FolderFile, FolderSync, SYNC_SUBFOLDER};
 pub use revoke::{DeviceRow, RevocationDone};
@@ -29,7 +29,6 @@ use rusqlite::params;
 use serde::Serialize;
 use ts_rs::TS;
 
-use bundle::Header;
 use crate::auth::Permission;
 use crate::changes::{oplog, ClockState, Db, Op};
 use crate::clock::Hlc;
@@ -38,6 +37,7 @@ use crate::files::ReadRefusal;
 use crate::schema::{Entity, Value};
 use crate::store::{meta_i64, set_meta};
 use crate::Result;
+use bundle::Header;
 use sha2::Digest as _;
 
 /// What an export wrote.
@@ -122,8 +122,15 @@ impl Resolution {
             (_, Some(v)) => Ok(Resolution::Value(v)),
             (Some("kept"), None) => Ok(Resolution::Kept),
             (Some("other"), None) => Ok(Resolution::Other),
-            (Some(k), None) => Err(InputError::Invalid { field: "keep".into(), value: k.into(), problem: Problem::NotOneOf(vec!["kept".into(), "other".into()]) }),
-            (None, None) => Err(InputError::Missing { field: "keep".into(), hint: "say what to keep: --keep kept, --keep other or --value V".into() }),
+            (Some(k), None) => Err(InputError::Invalid {
+                field: "keep".into(),
+                value: k.into(),
+                problem: Problem::NotOneOf(vec!["kept".into(), "other".into()]),
+            }),
+            (None, None) => Err(InputError::Missing {
+                field: "keep".into(),
+                hint: "say what to keep: --keep kept, --keep other or --value V".into(),
+            }),
         }
     }
 }
@@ -132,7 +139,9 @@ impl Resolution {
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SyncError> {
     crate::files::write_private_atomically(path, bytes).map_err(|e| SyncError::File {
         path: path.display().to_string(),
-        reason: format!("cannot be written ({e}): check the folder exists, is writable and has space"),
+        reason: format!(
+            "cannot be written ({e}): check the folder exists, is writable and has space"
+        ),
         source: e,
     })
 }
@@ -140,11 +149,18 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SyncError> {
 /// Changes in this laptop's log that no bundle of its own has carried yet.
 pub(crate) fn unexported_changes(conn: &rusqlite::Connection) -> Result<i64> {
     let since = meta_i64(conn, "export_seq")?.unwrap_or(0);
-    Ok(conn.query_row("SELECT count(*) FROM change_log WHERE seq > ?1", [since], |r| r.get(0))?)
+    Ok(conn.query_row(
+        "SELECT count(*) FROM change_log WHERE seq > ?1",
+        [since],
+        |r| r.get(0),
+    )?)
 }
 
 fn conflict_id(entity: &str, record: &str, field: &str, loser: (Hlc, &str)) -> String {
-    let name = format!("conflict/{entity}/{record}/{field}/{}/{}", loser.0 .0, loser.1);
+    let name = format!(
+        "conflict/{entity}/{record}/{field}/{}/{}",
+        loser.0 .0, loser.1
+    );
     uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, name.as_bytes()).to_string()
 }
 
@@ -153,30 +169,46 @@ fn conflict_id(entity: &str, record: &str, field: &str, loser: (Hlc, &str)) -> S
 /// laptop must not accept what this one would refuse. Entities and fields of newer
 /// versions are kept as they are.
 fn check_value(op: &Op) -> Result<(), SyncError> {
-    let Some(entity) = Entity::from_name(&op.entity) else { return Ok(()) };
-    let Ok(def) = entity.field(&op.field) else { return Ok(()) };
-    def.kind.check_json(def.name, op.value.as_deref()).map_err(|problem| {
-        SyncError::Damaged(format!(
+    let Some(entity) = Entity::from_name(&op.entity) else {
+        return Ok(());
+    };
+    let Ok(def) = entity.field(&op.field) else {
+        return Ok(());
+    };
+    def.kind
+        .check_json(def.name, op.value.as_deref())
+        .map_err(|problem| {
+            SyncError::Damaged(format!(
             "its change to {} {} sets {} to {} which {problem}; a laptop could not have written it",
             entity.label(),
             op.record,
             def.name,
             op.value.as_deref().unwrap_or("null"),
         ))
-    })
+        })
 }
 
 /// Reads a bundle file whole (its compressed bytes: the changes are read from them as
 /// they stream), refusing what is not a regular file or is far larger than any bundle.
 fn read_bundle_file(path: &Path) -> Result<Vec<u8>> {
-    let refused = |reason: &str| SyncError::Refused { path: path.display().to_string(), reason: reason.into() };
+    let refused = |reason: &str| SyncError::Refused {
+        path: path.display().to_string(),
+        reason: reason.into(),
+    };
     match crate::files::read_regular(path, bundle::MAX_BYTES) {
         Ok(bytes) => Ok(bytes),
-        Err(ReadRefusal::NotRegular) => Err(refused("is not a regular file (a link, a pipe or a device): only bundle files are read").into()),
-        Err(ReadRefusal::TooLarge) => Err(refused("is far larger than any bundle: it is not a Masar bundle").into()),
+        Err(ReadRefusal::NotRegular) => Err(refused(
+            "is not a regular file (a link, a pipe or a device): only bundle files are read",
+        )
+        .into()),
+        Err(ReadRefusal::TooLarge) => {
+            Err(refused("is far larger than any bundle: it is not a Masar bundle").into())
+        }
         Err(ReadRefusal::Io(e)) => Err(SyncError::File {
             path: path.display().to_string(),
-            reason: format!("cannot be read ({e}): check the path and that the sync folder is reachable"),
+            reason: format!(
+                "cannot be read ({e}): check the path and that the sync folder is reachable"
+            ),
             source: e,
         }
         .into()),
@@ -217,13 +249,21 @@ impl Throttle {
     const STEP: u64 = 5_000;
 
     fn new(stage: SyncStage, total: u64) -> Throttle {
-        Throttle { stage, total, next: 0 }
+        Throttle {
+            stage,
+            total,
+            next: 0,
+        }
     }
 
     fn at(&mut self, done: u64, progress: &mut impl FnMut(SyncProgress)) {
         if done >= self.next || done >= self.total {
             // A header may announce fewer changes than its bundle holds: never past 100%.
-            progress(SyncProgress { stage: self.stage, done, total: self.total.max(done) });
+            progress(SyncProgress {
+                stage: self.stage,
+                done,
+                total: self.total.max(done),
+            });
             self.next = done + Self::STEP;
         }
     }
@@ -232,11 +272,21 @@ impl Throttle {
 /// This laptop's number for a commit, which it holds from now on (as it arrived: a
 /// commit already held keeps the digests it was kept with).
 fn file_commit(tx: &rusqlite::Connection, commit: &bundle::Commit) -> Result<i64> {
-    let absent = (!commit.absent.is_empty())
-        .then(|| serde_json::to_string(&commit.absent.iter().map(|(p, d)| (*p, hex::encode(d))).collect::<Vec<_>>()).unwrap_or_default());
+    let absent = (!commit.absent.is_empty()).then(|| {
+        serde_json::to_string(
+            &commit
+                .absent
+                .iter()
+                .map(|(p, d)| (*p, hex::encode(d)))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap_or_default()
+    });
     tx.prepare_cached("INSERT OR IGNORE INTO commits(id, cert, size, signature, absent) VALUES (?1, ?2, ?3, ?4, ?5)")?
         .execute(params![commit.id, commit.cert, commit.size, commit.signature.to_vec(), absent])?;
-    Ok(tx.prepare_cached("SELECT n FROM commits WHERE id = ?1")?.query_row([&commit.id], |r| r.get(0))?)
+    Ok(tx
+        .prepare_cached("SELECT n FROM commits WHERE id = ?1")?
+        .query_row([&commit.id], |r| r.get(0))?)
 }
 
 /// Where an arriving change is filed: its commit's row (added with the commit's first
@@ -262,8 +312,16 @@ fn file(
     };
     let device = numbers.device(tx, &op.device)?;
     let (record, childless) = numbers.record(tx, op)?;
-    let by_cert = verifier.author(commit).is_some_and(|(user, name)| op.user_id.as_deref() == Some(user) && op.user_name.as_deref() == Some(name));
-    Ok(oplog::Filed { device, record, childless, commit: Some(n), by_cert })
+    let by_cert = verifier.author(commit).is_some_and(|(user, name)| {
+        op.user_id.as_deref() == Some(user) && op.user_name.as_deref() == Some(name)
+    });
+    Ok(oplog::Filed {
+        device,
+        record,
+        childless,
+        commit: Some(n),
+        by_cert,
+    })
 }
 
 /// The bundle files among `paths`: a folder stands for every `.masar` file in it, sorted.
@@ -303,8 +361,15 @@ struct Commits {
 
 impl Commits {
     /// Counts a change, the `pos`-th of commit `id`, as carried.
-    fn place(&mut self, conn: &rusqlite::Connection, id: Option<String>, pos: Option<u32>) -> Result<()> {
-        let unsigned = || SyncError::Keys("this laptop holds changes made before changes were signed and cannot sign them: an administrator should log in once on this laptop (or enrol it again)".into());
+    fn place(
+        &mut self,
+        conn: &rusqlite::Connection,
+        id: Option<String>,
+        pos: Option<u32>,
+    ) -> Result<()> {
+        let unsigned = || {
+            SyncError::Keys("this laptop holds changes made before changes were signed and cannot sign them: an administrator should log in once on this laptop (or enrol it again)".into())
+        };
         let (id, pos) = id.zip(pos).ok_or_else(unsigned)?;
         let i = match self.index.get(&id) {
             Some(i) => *i,
@@ -314,7 +379,16 @@ impl Commits {
                     .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                     .map_err(|_| unsigned())?;
                 let signature: [u8; 64] = signature.try_into().map_err(|_| unsigned())?;
-                self.list.push((bundle::Commit { id: id.clone(), cert, signature, size, absent: Vec::new() }, Vec::new()));
+                self.list.push((
+                    bundle::Commit {
+                        id: id.clone(),
+                        cert,
+                        signature,
+                        size,
+                        absent: Vec::new(),
+                    },
+                    Vec::new(),
+                ));
                 self.index.insert(id, self.list.len() - 1);
                 self.list.len() - 1
             }
@@ -326,15 +400,28 @@ impl Commits {
     /// The commits, each with the digests of its changes the bundle leaves out (from the
     /// changes this laptop holds, else from the digests it received with the commit), and
     /// each commit's index in the list by id.
-    fn finish(self, conn: &rusqlite::Connection) -> Result<(Vec<bundle::Commit>, HashMap<String, usize>)> {
+    fn finish(
+        self,
+        conn: &rusqlite::Connection,
+    ) -> Result<(Vec<bundle::Commit>, HashMap<String, usize>)> {
         let mut out = Vec::with_capacity(self.list.len());
         for (mut commit, present) in self.list {
             if present.len() as u32 != commit.size {
                 let present: BTreeSet<u32> = present.into_iter().collect();
                 let mut known: BTreeMap<u32, [u8; 32]> = BTreeMap::new();
-                let stored: Option<String> = conn.query_row("SELECT absent FROM commits WHERE id = ?1", [&commit.id], |r| r.get(0))?;
-                for (p, d) in stored.and_then(|j| serde_json::from_str::<Vec<(u32, String)>>(&j).ok()).unwrap_or_default() {
-                    if let Some(d) = hex::decode(d).ok().and_then(|b| <[u8; 32]>::try_from(b).ok()) {
+                let stored: Option<String> = conn.query_row(
+                    "SELECT absent FROM commits WHERE id = ?1",
+                    [&commit.id],
+                    |r| r.get(0),
+                )?;
+                for (p, d) in stored
+                    .and_then(|j| serde_json::from_str::<Vec<(u32, String)>>(&j).ok())
+                    .unwrap_or_default()
+                {
+                    if let Some(d) = hex::decode(d)
+                        .ok()
+                        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                    {
                         known.insert(p, d);
                     }
                 }
@@ -343,7 +430,10 @@ impl Commits {
                         known.insert(*p, d);
                     }
                 }
-                commit.absent = (0..commit.size).filter(|p| !present.contains(p)).filter_map(|p| known.get(&p).map(|d| (p, *d))).collect();
+                commit.absent = (0..commit.size)
+                    .filter(|p| !present.contains(p))
+                    .filter_map(|p| known.get(&p).map(|d| (p, *d)))
+                    .collect();
             }
             out.push(commit);
         }
@@ -354,10 +444,20 @@ impl Commits {
 impl Db {
     /// Writes an enrolment file for a new laptop (admin, on the laptop that founded the
     /// organisation); returns the new device's id.
-    pub(crate) fn enrol(&mut self, out: &Path, passphrase: &str, valid_days: i64) -> Result<String> {
+    pub(crate) fn enrol(
+        &mut self,
+        out: &Path,
+        passphrase: &str,
+        valid_days: i64,
+    ) -> Result<String> {
         self.require(Permission::ManageUsers)?;
         if !(1..=90).contains(&valid_days) {
-            return Err(InputError::invalid("valid_days", &valid_days.to_string(), Problem::NotOneOf(vec!["1 to 90 days".into()])).into());
+            return Err(InputError::invalid(
+                "valid_days",
+                &valid_days.to_string(),
+                Problem::NotOneOf(vec!["1 to 90 days".into()]),
+            )
+            .into());
         }
         if passphrase.chars().count() < 8 {
             return Err(SyncError::Enrolment("the passphrase is too short: use at least 8 characters, and give it to the laptop's user separately from the file".into()).into());
@@ -371,8 +471,14 @@ impl Db {
         let cert = keys::DeviceCert::issue(root, &keys.org_id, &device_id, &device_key);
         // Known from now on, so that a new bundle key after a revocation is sealed to it too.
         self.conn()
-            .prepare_cached("INSERT OR IGNORE INTO devices(id, public_key, cert) VALUES (?1, ?2, ?3)")?
-            .execute(params![device_id, cert.public_key, serde_json::to_string(&cert).unwrap_or_default()])?;
+            .prepare_cached(
+                "INSERT OR IGNORE INTO devices(id, public_key, cert) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![
+                device_id,
+                cert.public_key,
+                serde_json::to_string(&cert).unwrap_or_default()
+            ])?;
         let org_name = crate::store::meta(self.conn(), "org_name")?.unwrap_or_default();
         let hlc = ClockState::load(self.conn())?.hlc.0;
         let enrolment = keys::Enrolment {
@@ -381,7 +487,12 @@ impl Db {
             root_public: hex::encode(keys.root_public.as_bytes()),
             root_secret: hex::encode(root.to_bytes()),
             bundle_key: hex::encode(*keys.bundle_keys[0].1),
-            later_keys: keys.bundle_keys.iter().filter(|(e, _)| *e > 0).map(|(e, k)| (*e, hex::encode(**k))).collect(),
+            later_keys: keys
+                .bundle_keys
+                .iter()
+                .filter(|(e, _)| *e > 0)
+                .map(|(e, k)| (*e, hex::encode(**k)))
+                .collect(),
             keyring: keys.keyring.clone(),
             device_id: device_id.clone(),
             device_secret: hex::encode(device_key.to_bytes()),
@@ -401,7 +512,13 @@ impl Db {
     /// it may be a bundle nobody has imported yet. The changes are streamed from the log
     /// into the compressor, so memory holds the compressed bundle, not the changes;
     /// `progress` is told as they are written. Returns what was written and where.
-    pub(crate) fn export_bundle(&mut self, out: &Path, full: bool, scope: &[Scope], mut progress: impl FnMut(SyncProgress)) -> Result<Exported> {
+    pub(crate) fn export_bundle(
+        &mut self,
+        out: &Path,
+        full: bool,
+        scope: &[Scope],
+        mut progress: impl FnMut(SyncProgress),
+    ) -> Result<Exported> {
         if !scope.is_empty() {
             // A refusal by role stays an authorisation error, with its own code.
             self.require(Permission::DecideInCommittee)?;
@@ -414,9 +531,17 @@ impl Db {
         } else {
             meta_i64(self.conn(), "export_seq")?.unwrap_or(0)
         };
-        let in_scope = if scope.is_empty() { None } else { Some(scope::records(self.conn(), scope)?) };
+        let in_scope = if scope.is_empty() {
+            None
+        } else {
+            Some(scope::records(self.conn(), scope)?)
+        };
         let bundle_id = uuid::Uuid::now_v7().to_string();
-        let out = if out.is_dir() { out.join(format!("{bundle_id}.masar")) } else { out.to_path_buf() };
+        let out = if out.is_dir() {
+            out.join(format!("{bundle_id}.masar"))
+        } else {
+            out.to_path_buf()
+        };
         if out.exists() {
             return Err(SyncError::Refused {
                 path: out.display().to_string(),
@@ -426,16 +551,25 @@ impl Db {
         }
         let conn = self.conn();
         // Both passes read the same slice of the log, whatever is written meanwhile.
-        let last_seq: i64 = conn.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| r.get(0))?;
+        let last_seq: i64 =
+            conn.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| {
+                r.get(0)
+            })?;
         let included = |entity: &str, record: &str, field: &str| match &in_scope {
             None => true,
             // Reference lists and erasures go everywhere: an erasure carries no personal
             // data and must reach laptops that hold a person who has left their scope.
-            Some(set) => entity == "ref_item" || (entity == "person" && field == "erased") || set.contains(&(entity.to_string(), record.to_string())),
+            Some(set) => {
+                entity == "ref_item"
+                    || (entity == "person" && field == "erased")
+                    || set.contains(&(entity.to_string(), record.to_string()))
+            }
         };
-        let too_many = || SyncError::Refused {
+        let too_many = || {
+            SyncError::Refused {
             path: out.display().to_string(),
             reason: format!("this export would hold more than the {} changes a bundle may: export by scope (--scope)", bundle::MAX_CHANGES),
+        }
         };
         // First the commits, which the body gives before the changes (so that a reader
         // checks each change as it streams by): which of their changes go, by position.
@@ -445,7 +579,8 @@ impl Db {
             let mut stmt = conn.prepare("SELECT entity, record, field, commit_id, commit_pos FROM changes WHERE seq > ?1 AND seq <= ?2 AND entity <> 'user' ORDER BY seq")?;
             let mut rows = stmt.query(params![since, last_seq])?;
             while let Some(r) = rows.next()? {
-                let (entity, record, field): (String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+                let (entity, record, field): (String, String, String) =
+                    (r.get(0)?, r.get(1)?, r.get(2)?);
                 if !included(&entity, &record, &field) {
                     continue;
                 }
@@ -460,17 +595,27 @@ impl Db {
         let certs = keys::all_certs(conn)?;
         let revocations = keys::all_revocations(conn)?;
         let device_name = crate::store::meta(conn, "device_name")?;
-        let mut body = bundle::BodyWriter::new(device_name.as_deref(), &certs, &revocations, &commits)?;
+        let mut body =
+            bundle::BodyWriter::new(device_name.as_deref(), &certs, &revocations, &commits)?;
         let mut tell = Throttle::new(SyncStage::Writing, total);
-        oplog::each_op(conn, "c.seq > ?1 AND c.seq <= ?2 AND c.entity <> 'user'", &[&since, &last_seq], |_, op| {
-            if !included(&op.entity, &op.record, &op.field) {
-                return Ok(());
-            }
-            let (i, pos) = op.commit.as_ref().and_then(|(id, pos)| Some((*index.get(id)?, *pos))).ok_or(SyncError::Changed)?;
-            body.push(&op, i, pos)?;
-            tell.at(body.count, &mut progress);
-            Ok(())
-        })?;
+        oplog::each_op(
+            conn,
+            "c.seq > ?1 AND c.seq <= ?2 AND c.entity <> 'user'",
+            &[&since, &last_seq],
+            |_, op| {
+                if !included(&op.entity, &op.record, &op.field) {
+                    return Ok(());
+                }
+                let (i, pos) = op
+                    .commit
+                    .as_ref()
+                    .and_then(|(id, pos)| Some((*index.get(id)?, *pos)))
+                    .ok_or(SyncError::Changed)?;
+                body.push(&op, i, pos)?;
+                tell.at(body.count, &mut progress);
+                Ok(())
+            },
+        )?;
         let changes = body.count;
         let compressed = body.finish()?;
         let header = Header {
@@ -491,15 +636,27 @@ impl Db {
         if scope.is_empty() && last_seq > since {
             set_meta(self.conn(), "export_seq", &last_seq.to_string())?;
         }
-        set_meta(self.conn(), "last_export_at", &self.clock().now().to_rfc3339())?;
-        Ok(Exported { changes, bytes: bytes.len() as u64, path: out })
+        set_meta(
+            self.conn(),
+            "last_export_at",
+            &self.clock().now().to_rfc3339(),
+        )?;
+        Ok(Exported {
+            changes,
+            bytes: bytes.len() as u64,
+            path: out,
+        })
     }
 
     /// Imports bundles in one transaction: each file is read, checked and applied change
     /// by change as it streams (never held whole but for its compressed bytes), and a
     /// refusal anywhere rolls back everything this call applied. `progress` is told as
     /// changes are read and as the records they touch are settled.
-    pub(crate) fn import_bundles(&mut self, files: &[&Path], mut progress: impl FnMut(SyncProgress)) -> Result<Imported> {
+    pub(crate) fn import_bundles(
+        &mut self,
+        files: &[&Path],
+        mut progress: impl FnMut(SyncProgress),
+    ) -> Result<Imported> {
         self.require(Permission::RecordWork)?;
         let mut keys = keys::load(self.conn())?;
         // What the headers announce, for the progress only (nothing is trusted from it).
@@ -624,7 +781,9 @@ impl Db {
     pub(crate) fn conflicts(&self) -> Result<Vec<Conflict>> {
         let conn = self.conn();
         let fields: Vec<(String, String, String)> = conn
-            .prepare("SELECT entity, record, field FROM forked_fields ORDER BY entity, record, field")?
+            .prepare(
+                "SELECT entity, record, field FROM forked_fields ORDER BY entity, record, field",
+            )?
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<rusqlite::Result<_>>()?;
         let mut out = Vec::new();
@@ -637,7 +796,9 @@ impl Db {
         };
         for (entity, record, field) in fields {
             let heads = oplog::heads(conn, &entity, &record, &field)?;
-            let Some((winner, losers)) = heads.split_first() else { continue };
+            let Some((winner, losers)) = heads.split_first() else {
+                continue;
+            };
             let (wn, wd, wat) = who(winner)?;
             // Two laptops that recorded the same value do not disagree.
             for loser in losers.iter().filter(|l| l.value != winner.value) {
@@ -658,7 +819,9 @@ impl Db {
                 });
             }
         }
-        out.sort_by(|a, b| (&a.entity, &a.record, &a.field, &a.id).cmp(&(&b.entity, &b.record, &b.field, &b.id)));
+        out.sort_by(|a, b| {
+            (&a.entity, &a.record, &a.field, &a.id).cmp(&(&b.entity, &b.record, &b.field, &b.id))
+        });
         Ok(out)
     }
 
@@ -670,7 +833,10 @@ impl Db {
             .conflicts()?
             .into_iter()
             .find(|c| c.id == id)
-            .ok_or_else(|| InputError::NotFound { what: "open conflict", id: id.to_string() })?;
+            .ok_or_else(|| InputError::NotFound {
+                what: "open conflict",
+                id: id.to_string(),
+            })?;
         let entity = Entity::from_name(&conflict.entity)
             .ok_or_else(|| InputError::rule("unknown_entity", format!("this version of Masar does not know '{}' records: update it to resolve this conflict", conflict.entity), &[]))?;
         let def = entity.field(&conflict.field)?;
@@ -680,7 +846,12 @@ impl Db {
             Resolution::Value(text) => def.kind.parse(def.name, &text)?,
         };
         let (record, field) = (conflict.record.clone(), conflict.field.clone());
-        self.require(Permission::for_change(entity.name(), &field, Some(&value.to_json()), true))?;
+        self.require(Permission::for_change(
+            entity.name(),
+            &field,
+            Some(&value.to_json()),
+            true,
+        ))?;
         self.write(|w| w.resolve(entity, &record, &field, &value))
     }
 
@@ -693,12 +864,16 @@ impl Db {
 
     /// Records whose changes wait for their creation or for a record they link to.
     pub(crate) fn pending_count(&self) -> Result<i64> {
-        Ok(self.conn().query_row("SELECT count(*) FROM pending", [], |r| r.get(0))?)
+        Ok(self
+            .conn()
+            .query_row("SELECT count(*) FROM pending", [], |r| r.get(0))?)
     }
 
     /// Checks the database file's integrity (SQLite's own check).
     pub(crate) fn integrity_check(&self) -> Result<bool> {
-        let r: String = self.conn().query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        let r: String = self
+            .conn()
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
         Ok(r == "ok")
     }
 }
@@ -712,10 +887,25 @@ mod resolution {
 
     #[test]
     fn a_choice_that_is_neither_side_nor_a_value_is_refused_not_taken_as_kept() {
-        assert_eq!(Resolution::parse(Some("kept"), None).unwrap(), Resolution::Kept);
-        assert_eq!(Resolution::parse(Some("other"), None).unwrap(), Resolution::Other);
-        assert_eq!(Resolution::parse(Some("kept"), Some("Rabat".into())).unwrap(), Resolution::Value("Rabat".into()));
-        assert_eq!(Resolution::parse(Some("mine"), None).unwrap_err().code(), "input.invalid");
-        assert_eq!(Resolution::parse(None, None).unwrap_err().code(), "input.missing");
+        assert_eq!(
+            Resolution::parse(Some("kept"), None).unwrap(),
+            Resolution::Kept
+        );
+        assert_eq!(
+            Resolution::parse(Some("other"), None).unwrap(),
+            Resolution::Other
+        );
+        assert_eq!(
+            Resolution::parse(Some("kept"), Some("Rabat".into())).unwrap(),
+            Resolution::Value("Rabat".into())
+        );
+        assert_eq!(
+            Resolution::parse(Some("mine"), None).unwrap_err().code(),
+            "input.invalid"
+        );
+        assert_eq!(
+            Resolution::parse(None, None).unwrap_err().code(),
+            "input.missing"
+        );
     }
 }

@@ -60,17 +60,37 @@ fn of_subject(kind: Revoked) -> &'static str {
 }
 
 /// The commits of `subject` this laptop holds: what a revocation keeps.
-pub(super) fn held_commits(conn: &rusqlite::Connection, kind: Revoked, subject: &str) -> Result<(Vec<String>, i64)> {
-    let sql = format!("SELECT DISTINCT c.commit_id FROM changes c WHERE {} AND c.commit_id IS NOT NULL", of_subject(kind));
-    let kept: Vec<String> = conn.prepare(&sql)?.query_map([subject], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-    let newest: i64 = conn.query_row(&format!("SELECT coalesce(max(c.hlc), 0) FROM changes c WHERE {}", of_subject(kind)), [subject], |r| r.get(0))?;
+pub(super) fn held_commits(
+    conn: &rusqlite::Connection,
+    kind: Revoked,
+    subject: &str,
+) -> Result<(Vec<String>, i64)> {
+    let sql = format!(
+        "SELECT DISTINCT c.commit_id FROM changes c WHERE {} AND c.commit_id IS NOT NULL",
+        of_subject(kind)
+    );
+    let kept: Vec<String> = conn
+        .prepare(&sql)?
+        .query_map([subject], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let newest: i64 = conn.query_row(
+        &format!(
+            "SELECT coalesce(max(c.hlc), 0) FROM changes c WHERE {}",
+            of_subject(kind)
+        ),
+        [subject],
+        |r| r.get(0),
+    )?;
     Ok((kept, newest))
 }
 
 /// Removes from the log what `r` revokes, and settles what that touched. Returns how many
 /// changes left.
 pub(crate) fn apply(tx: &Transaction<'_>, r: &Revocation) -> Result<u64> {
-    let filter = format!("{} AND coalesce(c.commit_id, '') NOT IN (SELECT value FROM json_each(?2))", of_subject(r.kind));
+    let filter = format!(
+        "{} AND coalesce(c.commit_id, '') NOT IN (SELECT value FROM json_each(?2))",
+        of_subject(r.kind)
+    );
     let kept = serde_json::to_string(&r.kept).unwrap_or_else(|_| "[]".into());
     let before: i64 = tx.query_row("SELECT count(*) FROM changes", [], |row| row.get(0))?;
     let touched = oplog::purge(tx, &filter, &[&r.subject, &kept])?;
@@ -94,7 +114,16 @@ impl Db {
             .collect::<rusqlite::Result<_>>()?;
         if !rows.iter().any(|d| d.id == me) {
             let name = crate::store::meta(self.conn(), "device_name")?;
-            rows.insert(0, DeviceRow { id: me.clone(), name, last_seen: None, revoked: false, this_laptop: true });
+            rows.insert(
+                0,
+                DeviceRow {
+                    id: me.clone(),
+                    name,
+                    last_seen: None,
+                    revoked: false,
+                    this_laptop: true,
+                },
+            );
         }
         for d in &mut rows {
             d.this_laptop = d.id == me;
@@ -109,12 +138,27 @@ impl Db {
         self.require(Permission::ManageUsers)?;
         let device = device.trim();
         if device == self.device_id() {
-            return Err(InputError::rule("revoke_self", "this laptop cannot revoke itself: revoke it from another administrator's laptop", &[]).into());
+            return Err(InputError::rule(
+                "revoke_self",
+                "this laptop cannot revoke itself: revoke it from another administrator's laptop",
+                &[],
+            )
+            .into());
         }
-        let known = self.conn().prepare("SELECT 1 FROM devices WHERE id = ?1")?.exists([device])?
-            || self.conn().prepare("SELECT 1 FROM changes WHERE device = ?1 LIMIT 1")?.exists([device])?;
+        let known = self
+            .conn()
+            .prepare("SELECT 1 FROM devices WHERE id = ?1")?
+            .exists([device])?
+            || self
+                .conn()
+                .prepare("SELECT 1 FROM changes WHERE device = ?1 LIMIT 1")?
+                .exists([device])?;
         if !known {
-            return Err(InputError::NotFound { what: "device", id: device.to_string() }.into());
+            return Err(InputError::NotFound {
+                what: "device",
+                id: device.to_string(),
+            }
+            .into());
         }
         self.revoke(Revoked::Device, device)
     }
@@ -126,12 +170,23 @@ impl Db {
         self.require(Permission::ManageUsers)?;
         let id = self.user_id_of(who)?;
         if id == self.user().id {
-            return Err(InputError::rule("revoke_self", "you cannot revoke your own account: ask another administrator", &[]).into());
+            return Err(InputError::rule(
+                "revoke_self",
+                "you cannot revoke your own account: ask another administrator",
+                &[],
+            )
+            .into());
         }
         let done = self.revoke(Revoked::User, &id)?;
-        let local = self.conn().prepare("SELECT 1 FROM users WHERE id = ?1 AND active = 1")?.exists([&id])?;
+        let local = self
+            .conn()
+            .prepare("SELECT 1 FROM users WHERE id = ?1 AND active = 1")?
+            .exists([&id])?;
         if local {
-            self.write(|w| w.update_kept(Entity::User, &id, &[("active", Value::Bool(false))]).map(|_| ()))?;
+            self.write(|w| {
+                w.update_kept(Entity::User, &id, &[("active", Value::Bool(false))])
+                    .map(|_| ())
+            })?;
         }
         Ok(done)
     }
@@ -148,14 +203,29 @@ impl Db {
         self.transaction(|tx| {
             keys::store_revocation(tx, &revocation)?;
             let removed = apply(tx, &revocation)?;
-            let bundle_key = if kind == Revoked::Device { Some(rotate(tx, &root, &org_keys, &now)?) } else { None };
-            Ok(RevocationDone { subject: subject.to_string(), after: after.to_string(), kept: revocation.kept.len() as u64, bundle_key, removed })
+            let bundle_key = if kind == Revoked::Device {
+                Some(rotate(tx, &root, &org_keys, &now)?)
+            } else {
+                None
+            };
+            Ok(RevocationDone {
+                subject: subject.to_string(),
+                after: after.to_string(),
+                kept: revocation.kept.len() as u64,
+                bundle_key,
+                removed,
+            })
         })
     }
 }
 
 /// Starts a new bundle key, sealed to every device this laptop knows that is not revoked.
-fn rotate(tx: &Transaction<'_>, root: &ed25519_dalek::SigningKey, org: &keys::OrgKeys, now: &str) -> Result<u32> {
+fn rotate(
+    tx: &Transaction<'_>,
+    root: &ed25519_dalek::SigningKey,
+    org: &keys::OrgKeys,
+    now: &str,
+) -> Result<u32> {
     let epoch = org.current().0 + 1;
     let key = keys::random32();
     let certs: Vec<(String, Option<String>)> = tx
@@ -164,8 +234,15 @@ fn rotate(tx: &Transaction<'_>, root: &ed25519_dalek::SigningKey, org: &keys::Or
         .collect::<rusqlite::Result<_>>()?;
     let mut devices = vec![(org.device_cert.device.clone(), org.device_cert.kx.clone())];
     for (id, cert) in certs {
-        let Some(cert) = cert.and_then(|c| serde_json::from_str::<keys::DeviceCert>(&c).ok()) else { continue };
-        if id != org.device_cert.device && cert.device == id && !cert.kx.is_empty() && cert.verify(&org.root_public, &org.org_id).is_some() {
+        let Some(cert) = cert.and_then(|c| serde_json::from_str::<keys::DeviceCert>(&c).ok())
+        else {
+            continue;
+        };
+        if id != org.device_cert.device
+            && cert.device == id
+            && !cert.kx.is_empty()
+            && cert.verify(&org.root_public, &org.org_id).is_some()
+        {
             devices.push((id, cert.kx));
         }
     }

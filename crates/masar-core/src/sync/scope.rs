@@ -30,7 +30,9 @@ impl Scope {
     pub fn parse(text: &str) -> Result<Scope, InputError> {
         match text.split_once('=') {
             Some(("city", v)) if !v.trim().is_empty() => Ok(Scope::City(v.trim().to_string())),
-            Some(("counsellor", v)) if !v.trim().is_empty() => Ok(Scope::Counsellor(v.trim().to_string())),
+            Some(("counsellor", v)) if !v.trim().is_empty() => {
+                Ok(Scope::Counsellor(v.trim().to_string()))
+            }
             _ => Err(InputError::Invalid {
                 field: "scope".into(),
                 value: text.into(),
@@ -51,7 +53,9 @@ impl fmt::Display for Scope {
 
 fn ids(conn: &Connection, sql: &str, arg: &str) -> Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(sql)?;
-    let out = stmt.query_map([arg], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+    let out = stmt
+        .query_map([arg], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
     Ok(out)
 }
 
@@ -71,30 +75,60 @@ pub(super) fn records(conn: &Connection, scopes: &[Scope]) -> Result<BTreeSet<(S
     }
     let mut projects = BTreeSet::new();
     for p in &persons {
-        projects.extend(ids(conn, "SELECT project_id FROM members WHERE person_id = ?1", p)?);
+        projects.extend(ids(
+            conn,
+            "SELECT project_id FROM members WHERE person_id = ?1",
+            p,
+        )?);
     }
     let mut out = BTreeSet::new();
     let mut add = |entity: &str, id: String| {
         out.insert((entity.to_string(), id));
     };
     for pr in &projects {
-        for m in ids(conn, "SELECT person_id FROM members WHERE project_id = ?1", pr)? {
+        for m in ids(
+            conn,
+            "SELECT person_id FROM members WHERE project_id = ?1",
+            pr,
+        )? {
             persons.insert(m);
         }
-        for (entity, table) in [("member", "members"), ("budget_line", "budget_lines"), ("stage_event", "stage_events"), ("disbursement", "disbursements"), ("followup", "followups")] {
-            for id in ids(conn, &format!("SELECT id FROM {table} WHERE project_id = ?1"), pr)? {
+        for (entity, table) in [
+            ("member", "members"),
+            ("budget_line", "budget_lines"),
+            ("stage_event", "stage_events"),
+            ("disbursement", "disbursements"),
+            ("followup", "followups"),
+        ] {
+            for id in ids(
+                conn,
+                &format!("SELECT id FROM {table} WHERE project_id = ?1"),
+                pr,
+            )? {
                 add(entity, id);
             }
         }
         add("project", pr.clone());
     }
     for p in &persons {
-        for (entity, table) in [("intake", "intakes"), ("referral", "referrals"), ("attendance", "attendance")] {
-            for id in ids(conn, &format!("SELECT id FROM {table} WHERE person_id = ?1"), p)? {
+        for (entity, table) in [
+            ("intake", "intakes"),
+            ("referral", "referrals"),
+            ("attendance", "attendance"),
+        ] {
+            for id in ids(
+                conn,
+                &format!("SELECT id FROM {table} WHERE person_id = ?1"),
+                p,
+            )? {
                 add(entity, id);
             }
         }
-        for s in ids(conn, "SELECT session_id FROM attendance WHERE person_id = ?1", p)? {
+        for s in ids(
+            conn,
+            "SELECT session_id FROM attendance WHERE person_id = ?1",
+            p,
+        )? {
             add("session", s);
         }
         add("person", p.clone());

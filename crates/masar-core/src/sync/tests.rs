@@ -8,20 +8,49 @@ use std::sync::Arc;
 use proptest::prelude::*;
 
 use crate::clock::{Clock, FixedClock};
-use crate::Masar;
 use crate::testing::kv;
+use crate::Masar;
 
 #[derive(Debug, Clone)]
 enum Action {
-    Edit { replica: usize, person: usize, field: usize, value: usize },
-    Erase { replica: usize, person: usize },
-    Attend { replica: usize, person: usize },
-    Unattend { replica: usize, person: usize },
-    Export { replica: usize },
-    Import { replica: usize, bundle: usize, twice: bool },
-    Resolve { replica: usize, which: usize, other: bool },
+    Edit {
+        replica: usize,
+        person: usize,
+        field: usize,
+        value: usize,
+    },
+    Erase {
+        replica: usize,
+        person: usize,
+    },
+    Attend {
+        replica: usize,
+        person: usize,
+    },
+    Unattend {
+        replica: usize,
+        person: usize,
+    },
+    Export {
+        replica: usize,
+    },
+    Import {
+        replica: usize,
+        bundle: usize,
+        twice: bool,
+    },
+    Resolve {
+        replica: usize,
+        which: usize,
+        other: bool,
+    },
     /// An insider's forgery, imported alone or after an honest bundle: always refused whole.
-    Forge { replica: usize, person: usize, kind: usize, with_honest: usize },
+    Forge {
+        replica: usize,
+        person: usize,
+        kind: usize,
+        with_honest: usize,
+    },
 }
 
 fn action() -> impl Strategy<Value = Action> {
@@ -38,7 +67,12 @@ fn action() -> impl Strategy<Value = Action> {
 }
 
 const FIELDS: [&str; 4] = ["city", "phone", "household_size", "given"];
-const VALUES: [[&str; 3]; 4] = [["Rabat", "Oujda", "Fès"], ["0601", "0602", "0603"], ["1", "2", "3"], ["Amina", "Aminah", "Amena"]];
+const VALUES: [[&str; 3]; 4] = [
+    ["Rabat", "Oujda", "Fès"],
+    ["0601", "0602", "0603"],
+    ["1", "2", "3"],
+    ["Amina", "Aminah", "Amena"],
+];
 
 struct World {
     _dir: tempfile::TempDir,
@@ -51,48 +85,109 @@ struct World {
 }
 
 fn clock(offset_days: i64) -> Arc<dyn Clock> {
-    let base = chrono::NaiveDate::from_ymd_opt(2024, 6, 1).and_then(|d| d.and_hms_opt(12, 0, 0)).expect("date").and_utc();
+    let base = chrono::NaiveDate::from_ymd_opt(2024, 6, 1)
+        .and_then(|d| d.and_hms_opt(12, 0, 0))
+        .expect("date")
+        .and_utc();
     Arc::new(FixedClock(base + chrono::Duration::days(offset_days)))
 }
 
 fn world(n: usize) -> World {
     let dir = tempfile::tempdir().expect("dir");
     // The last replica's clock is three years fast.
-    let (mut founder, _) = Masar::init(&dir.path().join("r0.db"), "Org", "r0", "admin", "a long enough passphrase", clock(0)).expect("init");
+    let (mut founder, _) = Masar::init(
+        &dir.path().join("r0.db"),
+        "Org",
+        "r0",
+        "admin",
+        "a long enough passphrase",
+        clock(0),
+    )
+    .expect("init");
     let persons: Vec<String> = (0..3)
         .map(|i| {
             founder
-                .add_person(&kv(&[("given", &format!("P{i}")), ("family", "F"), ("sex", "female"), ("born", "1990-01-01"), ("nationality", "SYR"), ("phone", "0600")]))
+                .add_person(&kv(&[
+                    ("given", &format!("P{i}")),
+                    ("family", "F"),
+                    ("sex", "female"),
+                    ("born", "1990-01-01"),
+                    ("nationality", "SYR"),
+                    ("phone", "0600"),
+                ]))
                 .expect("person")
         })
         .collect();
-    let session = founder.add_session("awareness", "2024-05-01", "T", None, &persons[..1]).expect("session");
-    founder.add_user("karim", crate::auth::Role::Counsellor, "karim tailors in Oujda").expect("karim");
+    let session = founder
+        .add_session("awareness", "2024-05-01", "T", None, &persons[..1])
+        .expect("session");
+    founder
+        .add_user(
+            "karim",
+            crate::auth::Role::Counsellor,
+            "karim tailors in Oujda",
+        )
+        .expect("karim");
     let seed = dir.path().join("seed.masar");
-    founder.export_bundle(&seed, true, &[], |_| {}).expect("export");
+    founder
+        .export_bundle(&seed, true, &[], |_| {})
+        .expect("export");
     let mut replicas = vec![founder];
     for i in 1..n {
         let enrol = dir.path().join(format!("r{i}.enrol"));
-        replicas[0].enrol(&enrol, "passphrase!", None).expect("enrol");
+        replicas[0]
+            .enrol(&enrol, "passphrase!", None)
+            .expect("enrol");
         let bytes = std::fs::read(&enrol).expect("read");
         let skew = if i == n - 1 { 3 * 365 } else { 0 };
         let path = dir.path().join(format!("r{i}.db"));
         // It joins on time (enrolment files expire), then runs with its own clock.
-        let (m, _) = Masar::join(&path, &bytes, "passphrase!", &format!("r{i}"), "admin", "a long enough passphrase", clock(0)).expect("join");
+        let (m, _) = Masar::join(
+            &path,
+            &bytes,
+            "passphrase!",
+            &format!("r{i}"),
+            "admin",
+            "a long enough passphrase",
+            clock(0),
+        )
+        .expect("join");
         drop(m);
-        let mut m = Masar::open(&path, "admin", "a long enough passphrase", clock(skew)).expect("reopen");
+        let mut m =
+            Masar::open(&path, "admin", "a long enough passphrase", clock(skew)).expect("reopen");
         m.import_bundles(&[seed.as_path()], |_| {}).expect("seed");
         replicas.push(m);
     }
-    let insider = Masar::open(&dir.path().join("r0.db"), "karim", "karim tailors in Oujda", clock(0)).expect("karim");
-    World { _dir: dir, replicas, persons, session, bundles: Vec::new(), insider }
+    let insider = Masar::open(
+        &dir.path().join("r0.db"),
+        "karim",
+        "karim tailors in Oujda",
+        clock(0),
+    )
+    .expect("karim");
+    World {
+        _dir: dir,
+        replicas,
+        persons,
+        session,
+        bundles: Vec::new(),
+        insider,
+    }
 }
 
 fn run(w: &mut World, a: &Action) {
     let n = w.replicas.len();
     match a.clone() {
-        Action::Edit { replica, person, field, value } => {
-            let _ = w.replicas[replica % n].set_person(&w.persons[person], &kv(&[(FIELDS[field], VALUES[field][value])]));
+        Action::Edit {
+            replica,
+            person,
+            field,
+            value,
+        } => {
+            let _ = w.replicas[replica % n].set_person(
+                &w.persons[person],
+                &kv(&[(FIELDS[field], VALUES[field][value])]),
+            );
         }
         Action::Erase { replica, person } => {
             let _ = w.replicas[replica % n].erase_person(&w.persons[person]);
@@ -105,18 +200,31 @@ fn run(w: &mut World, a: &Action) {
         }
         Action::Export { replica } => {
             let path = w._dir.path().join(format!("b{}.masar", w.bundles.len()));
-            w.replicas[replica % n].export_bundle(&path, false, &[], |_| {}).expect("export");
+            w.replicas[replica % n]
+                .export_bundle(&path, false, &[], |_| {})
+                .expect("export");
             w.bundles.push(path);
         }
-        Action::Import { replica, bundle, twice } => {
+        Action::Import {
+            replica,
+            bundle,
+            twice,
+        } => {
             if w.bundles.is_empty() {
                 return;
             }
             let b = w.bundles[bundle % w.bundles.len()].clone();
             let files: Vec<&std::path::Path> = if twice { vec![&b, &b] } else { vec![&b] };
-            w.replicas[replica % n].import_bundles(&files, |_| {}).expect("import");
+            w.replicas[replica % n]
+                .import_bundles(&files, |_| {})
+                .expect("import");
         }
-        Action::Forge { replica, person, kind, with_honest } => {
+        Action::Forge {
+            replica,
+            person,
+            kind,
+            with_honest,
+        } => {
             use crate::forge::{Author, Forger};
             let forger = Forger::new(&w.insider);
             let target = &w.persons[person];
@@ -149,7 +257,10 @@ fn run(w: &mut World, a: &Action) {
                 }
                 _ => Author::Minted(crate::auth::Role::Admin),
             };
-            let path = w._dir.path().join(format!("forged{}.masar", w.bundles.len()));
+            let path = w
+                ._dir
+                .path()
+                .join(format!("forged{}.masar", w.bundles.len()));
             std::fs::write(&path, forger.bundle(&[c], author, "forged")).expect("write");
             let m = &mut w.replicas[replica % n];
             let before = m.digest().expect("digest");
@@ -158,14 +269,29 @@ fn run(w: &mut World, a: &Action) {
                 files.push(&w.bundles[with_honest % w.bundles.len()]);
             }
             files.push(&path);
-            assert!(m.import_bundles(&files, |_| {}).is_err(), "a forgery was accepted");
-            assert_eq!(m.digest().expect("digest"), before, "a refused import changed something");
+            assert!(
+                m.import_bundles(&files, |_| {}).is_err(),
+                "a forgery was accepted"
+            );
+            assert_eq!(
+                m.digest().expect("digest"),
+                before,
+                "a refused import changed something"
+            );
         }
-        Action::Resolve { replica, which, other } => {
+        Action::Resolve {
+            replica,
+            which,
+            other,
+        } => {
             let m = &mut w.replicas[replica % n];
             let conflicts = m.conflicts().expect("conflicts");
             if let Some(c) = conflicts.get(which % conflicts.len().max(1)) {
-                let how = if other { super::Resolution::Other } else { super::Resolution::Kept };
+                let how = if other {
+                    super::Resolution::Other
+                } else {
+                    super::Resolution::Kept
+                };
                 m.resolve_conflict(&c.id.clone(), how).expect("resolve");
             }
         }
@@ -238,7 +364,11 @@ fn changes_to_accounts_from_outside_are_ignored() {
     let mut change = forger.change("user", &admin, "active", "false");
     change.hlc = crate::clock::Hlc::new(4_000_000_000_000, 0).0;
     let path = d.path().join("forged.masar");
-    std::fs::write(&path, forger.bundle(&[change], crate::forge::Author::Own, "forged")).expect("write");
+    std::fs::write(
+        &path,
+        forger.bundle(&[change], crate::forge::Author::Own, "forged"),
+    )
+    .expect("write");
     let r = m.import_bundles(&[path.as_path()], |_| {}).expect("import");
     assert_eq!((r.applied, r.skipped), (0, 1));
     assert!(m.list_users().expect("users").iter().all(|u| u.active));
@@ -246,18 +376,45 @@ fn changes_to_accounts_from_outside_are_ignored() {
 
 /// A bundle of one change to `person`'s city, stamped at `millis`, sealed with `m`'s own
 /// keys as a forger holding an enrolled laptop would.
-fn forged_city(m: &Masar, dir: &std::path::Path, person: &str, millis: i64, counter: i64, name: &str) -> PathBuf {
-    forged_change(m, dir, person, "city", "\"Nowhere\"", crate::clock::Hlc::new(millis, counter), name)
+fn forged_city(
+    m: &Masar,
+    dir: &std::path::Path,
+    person: &str,
+    millis: i64,
+    counter: i64,
+    name: &str,
+) -> PathBuf {
+    forged_change(
+        m,
+        dir,
+        person,
+        "city",
+        "\"Nowhere\"",
+        crate::clock::Hlc::new(millis, counter),
+        name,
+    )
 }
 
 /// A bundle of one change to a field of `person`, signed by `m`'s user and sealed with
 /// `m`'s keys.
-fn forged_change(m: &Masar, dir: &std::path::Path, person: &str, field: &str, json: &str, hlc: crate::clock::Hlc, name: &str) -> PathBuf {
+fn forged_change(
+    m: &Masar,
+    dir: &std::path::Path,
+    person: &str,
+    field: &str,
+    json: &str,
+    hlc: crate::clock::Hlc,
+    name: &str,
+) -> PathBuf {
     let forger = crate::forge::Forger::new(m);
     let mut change = forger.change("person", person, field, json);
     change.hlc = hlc.0;
     let path = dir.join(format!("{name}.masar"));
-    std::fs::write(&path, forger.bundle(&[change], crate::forge::Author::Own, name)).expect("write");
+    std::fs::write(
+        &path,
+        forger.bundle(&[change], crate::forge::Author::Own, name),
+    )
+    .expect("write");
     path
 }
 
@@ -267,20 +424,55 @@ fn a_stamp_at_the_ceiling_cannot_stop_a_laptop_from_syncing_afterwards() {
     let dir = w._dir.path().to_path_buf();
     let person = w.persons[0].clone();
     // Beyond the ceiling: refused with its reason, nothing applied.
-    let beyond = forged_city(&w.replicas[0], &dir, &person, crate::clock::STAMP_CEILING_MILLIS + 1, 0, "beyond");
-    let e = w.replicas[1].import_bundles(&[beyond.as_path()], |_| {}).expect_err("refused");
+    let beyond = forged_city(
+        &w.replicas[0],
+        &dir,
+        &person,
+        crate::clock::STAMP_CEILING_MILLIS + 1,
+        0,
+        "beyond",
+    );
+    let e = w.replicas[1]
+        .import_bundles(&[beyond.as_path()], |_| {})
+        .expect_err("refused");
     assert!(e.to_string().contains("2200"), "{e}");
     // At it, its last counter: accepted, but not followed by laptop 1's clock (following
     // it, laptop 1's next stamp would be over the ceiling).
-    let under = forged_city(&w.replicas[0], &dir, &person, crate::clock::STAMP_CEILING_MILLIS, 0xFFFF, "under");
-    w.replicas[1].import_bundles(&[under.as_path()], |_| {}).expect("accepted");
+    let under = forged_city(
+        &w.replicas[0],
+        &dir,
+        &person,
+        crate::clock::STAMP_CEILING_MILLIS,
+        0xFFFF,
+        "under",
+    );
+    w.replicas[1]
+        .import_bundles(&[under.as_path()], |_| {})
+        .expect("accepted");
     // Laptop 1 keeps working, and what it writes next is still accepted by laptop 0.
-    w.replicas[1].set_person(&person, &kv(&[("city", "Oujda")])).expect("a later edit");
+    w.replicas[1]
+        .set_person(&person, &kv(&[("city", "Oujda")]))
+        .expect("a later edit");
     let later = dir.join("later.masar");
-    w.replicas[1].export_bundle(&later, false, &[], |_| {}).expect("export");
-    w.replicas[0].import_bundles(&[under.as_path(), later.as_path()], |_| {}).expect("laptop 0 accepts it");
-    assert_eq!(w.replicas[0].digest().expect("digest"), w.replicas[1].digest().expect("digest"));
-    assert_eq!(w.replicas[0].person(&person).expect("person").city.as_deref(), Some("Oujda"), "the later edit names the forged one as parent");
+    w.replicas[1]
+        .export_bundle(&later, false, &[], |_| {})
+        .expect("export");
+    w.replicas[0]
+        .import_bundles(&[under.as_path(), later.as_path()], |_| {})
+        .expect("laptop 0 accepts it");
+    assert_eq!(
+        w.replicas[0].digest().expect("digest"),
+        w.replicas[1].digest().expect("digest")
+    );
+    assert_eq!(
+        w.replicas[0]
+            .person(&person)
+            .expect("person")
+            .city
+            .as_deref(),
+        Some("Oujda"),
+        "the later edit names the forged one as parent"
+    );
 }
 
 #[test]
@@ -300,26 +492,83 @@ fn a_value_local_entry_would_refuse_is_refused_on_import_with_the_whole_bundle()
     .enumerate()
     {
         let before = w.replicas[1].digest().expect("digest");
-        let bad = forged_change(&w.replicas[0], &dir, &person, field, json, stamp, &format!("bad{i}"));
-        let e = w.replicas[1].import_bundles(&[bad.as_path()], |_| {}).expect_err(field);
-        assert!(e.to_string().contains(field) && e.to_string().contains(why), "{field}: {e}");
-        assert_eq!(w.replicas[1].digest().expect("digest"), before, "{field}: nothing applied");
+        let bad = forged_change(
+            &w.replicas[0],
+            &dir,
+            &person,
+            field,
+            json,
+            stamp,
+            &format!("bad{i}"),
+        );
+        let e = w.replicas[1]
+            .import_bundles(&[bad.as_path()], |_| {})
+            .expect_err(field);
+        assert!(
+            e.to_string().contains(field) && e.to_string().contains(why),
+            "{field}: {e}"
+        );
+        assert_eq!(
+            w.replicas[1].digest().expect("digest"),
+            before,
+            "{field}: nothing applied"
+        );
     }
-    let good = forged_change(&w.replicas[0], &dir, &person, "city", "\"Oujda\"", stamp, "good");
-    w.replicas[1].import_bundles(&[good.as_path()], |_| {}).expect("a well-formed change is accepted");
+    let good = forged_change(
+        &w.replicas[0],
+        &dir,
+        &person,
+        "city",
+        "\"Oujda\"",
+        stamp,
+        "good",
+    );
+    w.replicas[1]
+        .import_bundles(&[good.as_path()], |_| {})
+        .expect("a well-formed change is accepted");
 }
 
 #[test]
 fn an_enrolment_file_is_refused_once_it_has_expired() {
     let dir = tempfile::tempdir().expect("dir");
-    let (mut founder, _) = Masar::init(&dir.path().join("f.db"), "Org", "f", "admin", "a long enough passphrase", clock(0)).expect("init");
+    let (mut founder, _) = Masar::init(
+        &dir.path().join("f.db"),
+        "Org",
+        "f",
+        "admin",
+        "a long enough passphrase",
+        clock(0),
+    )
+    .expect("init");
     let enrol = dir.path().join("new.enrol");
-    founder.enrol(&enrol, "passphrase!", Some(2)).expect("enrol");
+    founder
+        .enrol(&enrol, "passphrase!", Some(2))
+        .expect("enrol");
     let bytes = std::fs::read(&enrol).expect("read");
-    let late = Masar::join(&dir.path().join("late.db"), &bytes, "passphrase!", "late", "admin", "a long enough passphrase", clock(3));
+    let late = Masar::join(
+        &dir.path().join("late.db"),
+        &bytes,
+        "passphrase!",
+        "late",
+        "admin",
+        "a long enough passphrase",
+        clock(3),
+    );
     let e = late.err().expect("refused");
     assert_eq!(e.code(), "sync.enrolment");
     assert!(e.to_string().contains("expired"), "{e}");
-    assert!(!dir.path().join("late.db").exists(), "a refused join leaves no file");
-    Masar::join(&dir.path().join("on-time.db"), &bytes, "passphrase!", "on-time", "admin", "a long enough passphrase", clock(1)).expect("on time");
+    assert!(
+        !dir.path().join("late.db").exists(),
+        "a refused join leaves no file"
+    );
+    Masar::join(
+        &dir.path().join("on-time.db"),
+        &bytes,
+        "passphrase!",
+        "on-time",
+        "admin",
+        "a long enough passphrase",
+        clock(1),
+    )
+    .expect("on time");
 }

@@ -20,16 +20,27 @@ use super::keys::{self, OrgKeys};
 use crate::auth::{Permission, Role};
 use crate::changes::Op;
 use crate::error::SyncError;
-use crate::trust::{commit_id_of_message, commit_message, verify_commits, AuthorCert, Revocation, Revoked};
+use crate::trust::{
+    commit_id_of_message, commit_message, verify_commits, AuthorCert, Revocation, Revoked,
+};
 use crate::Result;
 
 fn untrusted(op: &Op, author: &str, reason: impl Into<String>) -> SyncError {
-    SyncError::Untrusted { change: op.describe(), author: author.to_string(), reason: reason.into() }
+    SyncError::Untrusted {
+        change: op.describe(),
+        author: author.to_string(),
+        reason: reason.into(),
+    }
 }
 
 /// Whether a revocation withdraws a change: one of its device's, its author's or its
 /// certificate's, in a commit the revocation does not keep.
-pub(crate) fn revoked_by(revocations: &[Revocation], op: &Op, cert: &AuthorCert, commit: &str) -> bool {
+pub(crate) fn revoked_by(
+    revocations: &[Revocation],
+    op: &Op,
+    cert: &AuthorCert,
+    commit: &str,
+) -> bool {
     revocations.iter().any(|r| {
         let subject = match r.kind {
             Revoked::Device => &op.device,
@@ -116,20 +127,28 @@ impl<'k> Verifier<'k> {
         let (root, org) = (&self.keys.root_public, self.keys.org_id.as_str());
         for cert in &carried {
             let (key, role) = cert.verify(root, org).map_err(|why| SyncError::Untrusted {
-                change: format!("the certificate {} of user {} on device {}", cert.id, cert.name, cert.device),
+                change: format!(
+                    "the certificate {} of user {} on device {}",
+                    cert.id, cert.name, cert.device
+                ),
                 author: cert.name.clone(),
                 reason: why.into(),
             })?;
-            self.certs.insert(cert.id.clone(), (cert.clone(), key, role));
+            self.certs
+                .insert(cert.id.clone(), (cert.clone(), key, role));
         }
         // One laptop joins with one enrolment file: the first to reach a laptop is the one.
         let mut joins: HashMap<&str, &str> = HashMap::new();
         for cert in carried.iter().filter(|c| c.joined) {
             let other: Option<String> = conn
-                .prepare_cached("SELECT id FROM certs WHERE device = ?1 AND joined = 1 AND id <> ?2 LIMIT 1")?
+                .prepare_cached(
+                    "SELECT id FROM certs WHERE device = ?1 AND joined = 1 AND id <> ?2 LIMIT 1",
+                )?
                 .query_row([&cert.device, &cert.id], |r| r.get(0))
                 .ok();
-            let twin = joins.insert(&cert.device, &cert.id).is_some_and(|id| id != cert.id);
+            let twin = joins
+                .insert(&cert.device, &cert.id)
+                .is_some_and(|id| id != cert.id);
             if other.is_some() || twin {
                 return Err(SyncError::Untrusted {
                     change: format!("the joining of device {}", cert.device),
@@ -163,10 +182,22 @@ impl<'k> Verifier<'k> {
     /// Takes the bundle's commits, each with the digests of its changes it does not carry.
     pub(crate) fn commits(&mut self, commits: Vec<Commit>) -> Result<()> {
         for commit in commits {
-            let mut filling = Filling { message: Vec::new(), placed: Vec::new(), start: 0, filled: 0, carried: false, done: false, commit };
+            let mut filling = Filling {
+                message: Vec::new(),
+                placed: Vec::new(),
+                start: 0,
+                filled: 0,
+                carried: false,
+                done: false,
+                commit,
+            };
             let absent = std::mem::take(&mut filling.commit.absent);
             for (pos, d) in &absent {
-                filling.place(&self.keys.org_id, *pos, d).map_err(|_| SyncError::Damaged("a commit in it lists a change beyond its size, or one twice".into()))?;
+                filling.place(&self.keys.org_id, *pos, d).map_err(|_| {
+                    SyncError::Damaged(
+                        "a commit in it lists a change beyond its size, or one twice".into(),
+                    )
+                })?;
             }
             filling.commit.absent = absent;
             self.commits.push(filling);
@@ -182,44 +213,88 @@ impl<'k> Verifier<'k> {
 
     /// The user id and name that the certificate of the commit at `i` names, once checked.
     pub(crate) fn author(&self, i: usize) -> Option<(&str, &str)> {
-        self.certs.get(&self.commits[i].commit.cert).map(|(cert, _, _)| (cert.user.as_str(), cert.name.as_str()))
+        self.certs
+            .get(&self.commits[i].commit.cert)
+            .map(|(cert, _, _)| (cert.user.as_str(), cert.name.as_str()))
     }
 
     /// Checks one change: its author's certificate, device, name and role, and its place
     /// in its commit. Returns it with its commit's id, or `None` when a revocation sets it
     /// aside.
-    pub(crate) fn op(&mut self, conn: &Connection, mut op: Op, commit: usize, pos: u32) -> Result<Option<Op>> {
+    pub(crate) fn op(
+        &mut self,
+        conn: &Connection,
+        mut op: Op,
+        commit: usize,
+        pos: u32,
+    ) -> Result<Option<Op>> {
         let (root, org) = (&self.keys.root_public, self.keys.org_id.as_str());
         let cert_id = self.commits[commit].commit.cert.as_str();
         if !self.certs.contains_key(cert_id) {
-            let held = keys::cert(conn, cert_id)?.ok_or_else(|| untrusted(&op, "an unknown author", "its author's certificate is unknown to this organisation"))?;
-            let (key, role) = held.verify(root, org).map_err(|why| untrusted(&op, &held.name, why))?;
+            let held = keys::cert(conn, cert_id)?.ok_or_else(|| {
+                untrusted(
+                    &op,
+                    "an unknown author",
+                    "its author's certificate is unknown to this organisation",
+                )
+            })?;
+            let (key, role) = held
+                .verify(root, org)
+                .map_err(|why| untrusted(&op, &held.name, why))?;
             self.certs.insert(held.id.clone(), (held, key, role));
         }
         let (cert, _, role) = &self.certs[cert_id];
         if !cert.is_archive() {
             if op.device != cert.device {
-                return Err(untrusted(&op, &cert.name, format!("it claims device {} but its author's key is certified only for device {}", op.device, cert.device)).into());
-            }
-            if op.user_id.as_deref() != Some(cert.user.as_str()) || op.user_name.as_deref() != Some(cert.name.as_str()) {
                 return Err(untrusted(
                     &op,
                     &cert.name,
-                    format!("it names {} as its author but was signed by {}", op.user_name.as_deref().unwrap_or("no one"), cert.name),
+                    format!(
+                        "it claims device {} but its author's key is certified only for device {}",
+                        op.device, cert.device
+                    ),
+                )
+                .into());
+            }
+            if op.user_id.as_deref() != Some(cert.user.as_str())
+                || op.user_name.as_deref() != Some(cert.name.as_str())
+            {
+                return Err(untrusted(
+                    &op,
+                    &cert.name,
+                    format!(
+                        "it names {} as its author but was signed by {}",
+                        op.user_name.as_deref().unwrap_or("no one"),
+                        cert.name
+                    ),
                 )
                 .into());
             }
         }
-        let needed = Permission::for_change(&op.entity, &op.field, op.value.as_deref(), op.resolves);
+        let needed =
+            Permission::for_change(&op.entity, &op.field, op.value.as_deref(), op.resolves);
         if !needed.allows(*role) {
-            return Err(untrusted(&op, &cert.name, format!("a {} may not {}", role.as_str(), needed.describe())).into());
+            return Err(untrusted(
+                &op,
+                &cert.name,
+                format!("a {} may not {}", role.as_str(), needed.describe()),
+            )
+            .into());
         }
-        let digest = op.digest().ok_or_else(|| untrusted(&op, &cert.name, "it has neither a value nor a commitment"))?;
+        let digest = op
+            .digest()
+            .ok_or_else(|| untrusted(&op, &cert.name, "it has neither a value nor a commitment"))?;
         let filling = &mut self.commits[commit];
-        filling.place(&self.keys.org_id, pos, &digest).map_err(|beyond| {
-            let why = if beyond { "its place in its commit is beyond the commit's size" } else { "two changes claim the same place in one commit" };
-            untrusted(&op, &cert.name, why)
-        })?;
+        filling
+            .place(&self.keys.org_id, pos, &digest)
+            .map_err(|beyond| {
+                let why = if beyond {
+                    "its place in its commit is beyond the commit's size"
+                } else {
+                    "two changes claim the same place in one commit"
+                };
+                untrusted(&op, &cert.name, why)
+            })?;
         filling.carried = true;
         let id = filling.commit.id.clone();
         let set_aside = revoked_by(&self.revocations, &op, cert, &id);
@@ -242,12 +317,15 @@ impl<'k> Verifier<'k> {
         filling.done = true;
         let message = std::mem::take(&mut filling.message);
         filling.placed = Vec::new();
-        let Some((cert, key, _)) = self.certs.get(&filling.commit.cert) else { return Ok(()) };
+        let Some((cert, key, _)) = self.certs.get(&filling.commit.cert) else {
+            return Ok(());
+        };
         if commit_id_of_message(&message) != filling.commit.id {
             return Err(SyncError::Untrusted {
                 change: format!("the commit {} of {}", filling.commit.id, cert.name),
                 author: cert.name.clone(),
-                reason: "its id is not that of what its author signed: it was changed or forged".into(),
+                reason: "its id is not that of what its author signed: it was changed or forged"
+                    .into(),
             }
             .into());
         }
@@ -271,11 +349,16 @@ impl<'k> Verifier<'k> {
         for (item, i) in items.iter().zip(&which) {
             if !verify_commits(std::slice::from_ref(item)) {
                 let c = &self.commits[*i].commit;
-                let name = self.certs.get(&c.cert).map(|c| c.0.name.clone()).unwrap_or_default();
+                let name = self
+                    .certs
+                    .get(&c.cert)
+                    .map(|c| c.0.name.clone())
+                    .unwrap_or_default();
                 return Err(SyncError::Untrusted {
                     change: format!("the commit {} of {}", c.id, name),
                     author: name,
-                    reason: "its author's signature does not cover it: it was changed or forged".into(),
+                    reason: "its author's signature does not cover it: it was changed or forged"
+                        .into(),
                 }
                 .into());
             }
@@ -286,10 +369,17 @@ impl<'k> Verifier<'k> {
     /// Every commit whole and every signature right; returns what to keep.
     pub(crate) fn finish(mut self) -> Result<Verified> {
         if self.commits.iter().any(|f| f.filled < f.commit.size) {
-            return Err(SyncError::Damaged("a commit in it lacks one of its changes and its digest".into()).into());
+            return Err(SyncError::Damaged(
+                "a commit in it lacks one of its changes and its digest".into(),
+            )
+            .into());
         }
         self.check_batch()?;
-        Ok(Verified { certs: self.carried_certs, revocations: self.carried_revocations, revoked: self.revoked })
+        Ok(Verified {
+            certs: self.carried_certs,
+            revocations: self.carried_revocations,
+            revoked: self.revoked,
+        })
     }
 }
 
@@ -302,7 +392,8 @@ impl Filling {
         if self.message.is_empty() {
             self.message = commit_message(org, &self.commit.cert, &[]);
             self.start = self.message.len();
-            self.message.resize(self.start + 32 * self.commit.size as usize, 0);
+            self.message
+                .resize(self.start + 32 * self.commit.size as usize, 0);
             self.placed = vec![0; (self.commit.size as usize).div_ceil(64)];
         }
         let (word, bit) = (pos as usize / 64, 1u64 << (pos % 64));

@@ -34,7 +34,12 @@ impl FolderWatch {
     /// Watches `folder` for the bundles of laptops other than `own_device`; what is there
     /// now counts as seen.
     pub fn new(folder: &Path, own_device: &str) -> FolderWatch {
-        let mut watch = FolderWatch { folder: folder.to_path_buf(), own: own_device.to_string(), events: None, last: Vec::new() };
+        let mut watch = FolderWatch {
+            folder: folder.to_path_buf(),
+            own: own_device.to_string(),
+            events: None,
+            last: Vec::new(),
+        };
         watch.last = watch.fingerprint();
         watch.listen();
         watch
@@ -50,7 +55,10 @@ impl FolderWatch {
             let _ = tx.send(());
         });
         if let Ok(mut watcher) = watcher {
-            if watcher.watch(&self.folder, RecursiveMode::Recursive).is_ok() {
+            if watcher
+                .watch(&self.folder, RecursiveMode::Recursive)
+                .is_ok()
+            {
                 self.events = Some((watcher, rx));
             }
         }
@@ -59,12 +67,16 @@ impl FolderWatch {
     /// The other laptops' bundle files as they are now; empty when the folder is not there.
     fn fingerprint(&self) -> Fingerprint {
         let mut out = Vec::new();
-        let Ok(devices) = std::fs::read_dir(self.folder.join(SYNC_SUBFOLDER)) else { return out };
+        let Ok(devices) = std::fs::read_dir(self.folder.join(SYNC_SUBFOLDER)) else {
+            return out;
+        };
         for device in devices.filter_map(|e| e.ok()) {
             if device.file_name().to_string_lossy() == self.own.as_str() {
                 continue;
             }
-            let Ok(files) = std::fs::read_dir(device.path()) else { continue };
+            let Ok(files) = std::fs::read_dir(device.path()) else {
+                continue;
+            };
             // Only bundles ready to read: an acknowledgement rewritten, or a file still being
             // copied, must not wake anyone (two watchers would wake each other for ever).
             for file in files.filter_map(|e| e.ok()) {
@@ -132,14 +144,23 @@ mod tests {
         let mut watch = FolderWatch::new(dir.path(), "me");
         let stop = AtomicBool::new(false);
         std::fs::write(own.join("mine.masar"), b"x").expect("write");
-        assert!(!watch.wait(Duration::from_millis(800), &stop), "its own file woke it");
+        assert!(
+            !watch.wait(Duration::from_millis(800), &stop),
+            "its own file woke it"
+        );
         // Another laptop's acknowledgement, or a bundle still being copied, wakes nobody.
         std::fs::write(other.join("acknowledged.json"), b"{}").expect("write");
         std::fs::write(other.join(".syncthing.theirs.masar.tmp"), b"x").expect("write");
-        assert!(!watch.wait(Duration::from_millis(3500), &stop), "an acknowledgement or a partial copy woke it");
+        assert!(
+            !watch.wait(Duration::from_millis(3500), &stop),
+            "an acknowledgement or a partial copy woke it"
+        );
         std::fs::write(other.join("theirs.masar"), b"x").expect("write");
         let t = Instant::now();
-        assert!(watch.wait(Duration::from_secs(10), &stop), "another laptop's file did not wake it");
+        assert!(
+            watch.wait(Duration::from_secs(10), &stop),
+            "another laptop's file did not wake it"
+        );
         assert!(t.elapsed() < Duration::from_secs(5));
         stop.store(true, Ordering::SeqCst);
         let t = Instant::now();
@@ -156,7 +177,11 @@ mod tests {
         let stop = AtomicBool::new(false);
         assert!(!watch.wait(Duration::from_millis(300), &stop));
         std::fs::create_dir_all(stick.join(SYNC_SUBFOLDER).join("them")).expect("dir");
-        std::fs::write(stick.join(SYNC_SUBFOLDER).join("them").join("b.masar"), b"x").expect("write");
+        std::fs::write(
+            stick.join(SYNC_SUBFOLDER).join("them").join("b.masar"),
+            b"x",
+        )
+        .expect("write");
         assert!(watch.wait(Duration::from_secs(10), &stop));
     }
 }

@@ -34,7 +34,12 @@ pub enum DonorFormat {
 impl DonorFormat {
     /// The format a file name asks for by its extension.
     pub fn of(path: &Path) -> Result<DonorFormat, InputError> {
-        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             Some("pdf") => Ok(DonorFormat::Pdf),
             Some("xlsx") => Ok(DonorFormat::Xlsx),
             _ => Err(InputError::Invalid {
@@ -73,13 +78,25 @@ pub(crate) struct DonorReport {
 
 /// The person breakdowns and the sector, in the order the report shows them (money per
 /// donor has its own table).
-pub(crate) const BREAKDOWNS: [Dimension; 5] = [Dimension::Sex, Dimension::Age, Dimension::Nationality, Dimension::City, Dimension::Sector];
+pub(crate) const BREAKDOWNS: [Dimension; 5] = [
+    Dimension::Sex,
+    Dimension::Age,
+    Dimension::Nationality,
+    Dimension::City,
+    Dimension::Sector,
+];
 
 /// The indicators of the summary, in the order of the programme's closing table.
 pub(crate) const SUMMARY: [&str; 9] = super::INDICATORS;
 
 /// The indicators that stay the whole programme's in one donor's report.
-pub(crate) const PROGRAMME_WIDE: [&str; 5] = ["welcomed", "sensitised", "trained", "cooperatives_created", "followups_overdue"];
+pub(crate) const PROGRAMME_WIDE: [&str; 5] = [
+    "welcomed",
+    "sensitised",
+    "trained",
+    "cooperatives_created",
+    "followups_overdue",
+];
 
 /// The finished report: where, in which format, how many pages or sheets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -93,10 +110,33 @@ pub struct DonorReportDone {
 }
 
 /// Gathers the report of `[from, to]`, for `donor` or the whole programme.
-pub(crate) fn gather(conn: &rusqlite::Connection, from: NaiveDate, to: NaiveDate, donor: Option<&str>, made: (NaiveDate, &str)) -> Result<DonorReport> {
+pub(crate) fn gather(
+    conn: &rusqlite::Connection,
+    from: NaiveDate,
+    to: NaiveDate,
+    donor: Option<&str>,
+    made: (NaiveDate, &str),
+) -> Result<DonorReport> {
     let all: Vec<Dimension> = Dimension::ALL.to_vec();
-    let indicators = super::indicators(conn, from, to, &all, super::Filter { donor, counsellor: None })?;
-    let survival = super::survival::survival(conn, to, Some(SurvivalBy::Cohort), super::Filter { donor, counsellor: None })?;
+    let indicators = super::indicators(
+        conn,
+        from,
+        to,
+        &all,
+        super::Filter {
+            donor,
+            counsellor: None,
+        },
+    )?;
+    let survival = super::survival::survival(
+        conn,
+        to,
+        Some(SurvivalBy::Cohort),
+        super::Filter {
+            donor,
+            counsellor: None,
+        },
+    )?;
     Ok(DonorReport {
         organisation: crate::store::meta(conn, "org_name")?.unwrap_or_default(),
         donor: donor.map(str::to_string),
@@ -108,17 +148,32 @@ pub(crate) fn gather(conn: &rusqlite::Connection, from: NaiveDate, to: NaiveDate
 }
 
 /// Writes `report` to `out` in `language`, whole or not at all; returns the pages or sheets.
-pub(crate) fn write(report: &DonorReport, language: Language, format: DonorFormat, out: &Path) -> Result<u32> {
+pub(crate) fn write(
+    report: &DonorReport,
+    language: Language,
+    format: DonorFormat,
+    out: &Path,
+) -> Result<u32> {
     let words = Words::new(language, format == DonorFormat::Pdf);
     let not_written = |e: &dyn std::fmt::Display| -> crate::Error {
-        InputError::rule("export_not_written", format!("{} could not be written ({e}): choose a folder you may write to, with free space", out.display()), &[("path", &out.display().to_string())])
-            .into()
+        InputError::rule(
+            "export_not_written",
+            format!(
+                "{} could not be written ({e}): choose a folder you may write to, with free space",
+                out.display()
+            ),
+            &[("path", &out.display().to_string())],
+        )
+        .into()
     };
     let (bytes, parts) = match format {
         DonorFormat::Pdf => pdf::render(report, &words).map_err(|e| not_written(&e))?,
         DonorFormat::Xlsx => xlsx::render(report, &words).map_err(|e| not_written(&e))?,
     };
-    crate::files::write_private_atomically_with(out, |file| std::io::Write::write_all(file, &bytes)).map_err(|e| not_written(&e))?;
+    crate::files::write_private_atomically_with(out, |file| {
+        std::io::Write::write_all(file, &bytes)
+    })
+    .map_err(|e| not_written(&e))?;
     Ok(parts)
 }
 
@@ -145,7 +200,11 @@ impl DonorReport {
 
     /// The paragraphs of the methods note (catalogue keys); the donor's only in a donor's report.
     pub(crate) fn methods(&self) -> Vec<&'static str> {
-        let mut keys = vec!["report.method_period", "report.method_persons", "report.method_projects"];
+        let mut keys = vec![
+            "report.method_period",
+            "report.method_persons",
+            "report.method_projects",
+        ];
         if self.donor.is_some() {
             keys.push("report.method_donor");
         }
@@ -171,15 +230,39 @@ mod tests {
         let (dir, mut m) = temp_db();
         let amina = person(&mut m, "Amina", "female", "1990-01-01");
         let omar = person(&mut m, "Omar", "male", "1985-01-01");
-        for (title, member, donor, visits) in [("Bakery", &amina, "EU", [("2024-02-01", "active"), ("2024-04-01", "closed")]), ("Shop", &omar, "Japan", [("2024-03-01", "active"), ("2024-09-01", "active")])] {
-            let p = m.add_project(title, "creation", "food", std::slice::from_ref(member), Some("2023-10-01")).unwrap();
+        for (title, member, donor, visits) in [
+            (
+                "Bakery",
+                &amina,
+                "EU",
+                [("2024-02-01", "active"), ("2024-04-01", "closed")],
+            ),
+            (
+                "Shop",
+                &omar,
+                "Japan",
+                [("2024-03-01", "active"), ("2024-09-01", "active")],
+            ),
+        ] {
+            let p = m
+                .add_project(
+                    title,
+                    "creation",
+                    "food",
+                    std::slice::from_ref(member),
+                    Some("2023-10-01"),
+                )
+                .unwrap();
             m.add_budget_line(&p, "Stock", "1", "1000").unwrap();
             m.set_stage(&p, "plan_ready", "2023-10-02").unwrap();
             m.set_stage(&p, "in_committee", "2023-10-03").unwrap();
-            m.decide(&p, "approved", "2023-10-04", Some("1000"), None).unwrap();
-            m.add_disbursement(&p, "2024-01-02", "600", "MAD", donor, None, None).unwrap();
+            m.decide(&p, "approved", "2023-10-04", Some("1000"), None)
+                .unwrap();
+            m.add_disbursement(&p, "2024-01-02", "600", "MAD", donor, None, None)
+                .unwrap();
             for (day, status) in visits {
-                m.add_followup(&p, &kv(&[("date", day), ("status", status)])).unwrap();
+                m.add_followup(&p, &kv(&[("date", day), ("status", status)]))
+                    .unwrap();
             }
         }
         (dir, m)
@@ -193,13 +276,26 @@ mod tests {
     fn every_word_the_report_uses_exists_in_every_language_and_both_formats_render() {
         let (_dir, m) = programme();
         for donor in [None, Some("EU")] {
-            let report = gather(m.conn(), day("2024-01-01"), day("2024-12-31"), donor, (day("2025-01-15"), "admin")).unwrap();
+            let report = gather(
+                m.conn(),
+                day("2024-01-01"),
+                day("2024-12-31"),
+                donor,
+                (day("2025-01-15"), "admin"),
+            )
+            .unwrap();
             for language in Language::ALL {
                 let words = Words::new(language, true);
                 let (pdf, pages) = pdf::render(&report, &words).unwrap();
-                assert!(pdf.starts_with(b"%PDF") && pages >= 2, "{language:?}: {pages} pages");
+                assert!(
+                    pdf.starts_with(b"%PDF") && pages >= 2,
+                    "{language:?}: {pages} pages"
+                );
                 let (xlsx, sheets) = xlsx::render(&report, &Words::new(language, false)).unwrap();
-                assert!(xlsx.starts_with(b"PK") && sheets == 9, "{language:?}: {sheets} sheets");
+                assert!(
+                    xlsx.starts_with(b"PK") && sheets == 9,
+                    "{language:?}: {sheets} sheets"
+                );
                 assert_eq!(words.missing(), Vec::<String>::new(), "{language:?}");
             }
         }
@@ -208,23 +304,73 @@ mod tests {
     #[test]
     fn a_donors_report_counts_the_projects_and_survival_of_what_it_funded_first() {
         let (_dir, m) = programme();
-        let eu = gather(m.conn(), day("2024-01-01"), day("2024-12-31"), Some("EU"), (day("2025-01-15"), "admin")).unwrap();
-        assert_eq!(eu.indicators.indicators["projects_funded"], Measure::Count(1));
-        assert_eq!(eu.indicators.indicators["funded_beneficiaries"], Measure::Count(1));
-        assert_eq!(eu.indicators.indicators["welcomed"], Measure::Count(0), "no intake: the programme's count, not the donor's");
+        let eu = gather(
+            m.conn(),
+            day("2024-01-01"),
+            day("2024-12-31"),
+            Some("EU"),
+            (day("2025-01-15"), "admin"),
+        )
+        .unwrap();
+        assert_eq!(
+            eu.indicators.indicators["projects_funded"],
+            Measure::Count(1)
+        );
+        assert_eq!(
+            eu.indicators.indicators["funded_beneficiaries"],
+            Measure::Count(1)
+        );
+        assert_eq!(
+            eu.indicators.indicators["welcomed"],
+            Measure::Count(0),
+            "no intake: the programme's count, not the donor's"
+        );
         let all = &eu.survival.curves[0];
-        assert_eq!((all.enterprises, all.closed), (1, 1), "only the bakery, closed on day 90");
-        let whole = gather(m.conn(), day("2024-01-01"), day("2024-12-31"), None, (day("2025-01-15"), "admin")).unwrap();
-        assert_eq!((whole.survival.curves[0].enterprises, whole.survival.curves[0].closed), (2, 1));
-        assert_eq!(whole.survival.as_of, day("2024-12-31"), "survival is read on the period's last day");
-        assert!(eu.programme_wide("welcomed") && !eu.programme_wide("projects_funded") && !whole.programme_wide("welcomed"));
+        assert_eq!(
+            (all.enterprises, all.closed),
+            (1, 1),
+            "only the bakery, closed on day 90"
+        );
+        let whole = gather(
+            m.conn(),
+            day("2024-01-01"),
+            day("2024-12-31"),
+            None,
+            (day("2025-01-15"), "admin"),
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                whole.survival.curves[0].enterprises,
+                whole.survival.curves[0].closed
+            ),
+            (2, 1)
+        );
+        assert_eq!(
+            whole.survival.as_of,
+            day("2024-12-31"),
+            "survival is read on the period's last day"
+        );
+        assert!(
+            eu.programme_wide("welcomed")
+                && !eu.programme_wide("projects_funded")
+                && !whole.programme_wide("welcomed")
+        );
     }
 
     #[test]
     fn the_format_is_the_files_extension() {
-        assert_eq!(DonorFormat::of(Path::new("/tmp/r.PDF")).unwrap(), DonorFormat::Pdf);
-        assert_eq!(DonorFormat::of(Path::new("r.xlsx")).unwrap(), DonorFormat::Xlsx);
-        let e = DonorFormat::of(Path::new("r.docx")).unwrap_err().to_string();
+        assert_eq!(
+            DonorFormat::of(Path::new("/tmp/r.PDF")).unwrap(),
+            DonorFormat::Pdf
+        );
+        assert_eq!(
+            DonorFormat::of(Path::new("r.xlsx")).unwrap(),
+            DonorFormat::Xlsx
+        );
+        let e = DonorFormat::of(Path::new("r.docx"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("FILE.pdf") && e.contains("FILE.xlsx"), "{e}");
     }
 }

@@ -30,23 +30,60 @@ const RULE: (u8, u8, u8) = (190, 198, 208);
 const BAND: (u8, u8, u8) = (198, 219, 239);
 const MUTED: (u8, u8, u8) = (96, 104, 114);
 
-const TITLE: Style = Style { bold: true, size: 22.0 };
-const HEADING: Style = Style { bold: true, size: 14.0 };
-const BODY: Style = Style { bold: false, size: 10.0 };
-const SMALL: Style = Style { bold: false, size: 8.5 };
-const TABLE: Style = Style { bold: false, size: 9.0 };
-const TABLE_HEAD: Style = Style { bold: true, size: 9.0 };
+const TITLE: Style = Style {
+    bold: true,
+    size: 22.0,
+};
+const HEADING: Style = Style {
+    bold: true,
+    size: 14.0,
+};
+const BODY: Style = Style {
+    bold: false,
+    size: 10.0,
+};
+const SMALL: Style = Style {
+    bold: false,
+    size: 8.5,
+};
+const TABLE: Style = Style {
+    bold: false,
+    size: 9.0,
+};
+const TABLE_HEAD: Style = Style {
+    bold: true,
+    size: 9.0,
+};
 
 /// One thing to draw on a page, in page coordinates (y downwards).
 enum Op {
     /// A line of text, its left end at `x` on the baseline `y`.
-    Text { x: f32, y: f32, line: Line, color: (u8, u8, u8) },
+    Text {
+        x: f32,
+        y: f32,
+        line: Line,
+        color: (u8, u8, u8),
+    },
     /// A filled rectangle.
-    Rect { x: f32, y: f32, w: f32, h: f32, color: (u8, u8, u8) },
+    Rect {
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+        color: (u8, u8, u8),
+    },
     /// A filled polygon.
-    Polygon { points: Vec<(f32, f32)>, color: (u8, u8, u8) },
+    Polygon {
+        points: Vec<(f32, f32)>,
+        color: (u8, u8, u8),
+    },
     /// A stroked polyline.
-    Polyline { points: Vec<(f32, f32)>, width: f32, color: (u8, u8, u8), dashed: bool },
+    Polyline {
+        points: Vec<(f32, f32)>,
+        width: f32,
+        color: (u8, u8, u8),
+        dashed: bool,
+    },
 }
 
 /// Where a text sits in its box, from the start of the line.
@@ -68,7 +105,13 @@ struct Layout<'a> {
 
 impl<'a> Layout<'a> {
     fn new(fonts: &'a Fonts, words: &'a Words) -> Layout<'a> {
-        Layout { fonts, words, rtl: words.language().rtl(), pages: vec![Vec::new()], y: MARGIN }
+        Layout {
+            fonts,
+            words,
+            rtl: words.language().rtl(),
+            pages: vec![Vec::new()],
+            y: MARGIN,
+        }
     }
 
     fn ops(&mut self) -> &mut Vec<Op> {
@@ -102,7 +145,12 @@ impl<'a> Layout<'a> {
         // The start of a right-to-left line is its right end.
         let at_left = (align == Align::Start) != self.rtl;
         let lx = if at_left { left } else { left + w - line.width };
-        self.ops().push(Op::Text { x: lx, y, line, color });
+        self.ops().push(Op::Text {
+            x: lx,
+            y,
+            line,
+            color,
+        });
     }
 
     /// A paragraph across the page, wrapped.
@@ -122,7 +170,13 @@ impl<'a> Layout<'a> {
         self.room(HEADING.size * 2.0 + keep);
         self.paragraph(text, HEADING, ACCENT);
         let (x, y) = (self.left(0.0, CONTENT), self.y);
-        self.ops().push(Op::Rect { x, y, w: CONTENT, h: 0.8, color: ACCENT });
+        self.ops().push(Op::Rect {
+            x,
+            y,
+            w: CONTENT,
+            h: 0.8,
+            color: ACCENT,
+        });
         self.y += 8.0;
     }
 
@@ -132,12 +186,21 @@ impl<'a> Layout<'a> {
         let pad = 4.0;
         let widths: Vec<f32> = columns.iter().map(|(f, _)| f * CONTENT).collect();
         let lay = |fonts: &Fonts, cells: &[String], style: Style, rtl: bool| -> Vec<Vec<Line>> {
-            cells.iter().zip(&widths).map(|(c, w)| fonts.wrap(c, style, rtl, w - 2.0 * pad)).collect()
+            cells
+                .iter()
+                .zip(&widths)
+                .map(|(c, w)| fonts.wrap(c, style, rtl, w - 2.0 * pad))
+                .collect()
         };
-        let height = |cells: &[Vec<Line>], style: Style| cells.iter().map(Vec::len).max().unwrap_or(1) as f32 * style.size * 1.3 + 2.0 * pad;
+        let height = |cells: &[Vec<Line>], style: Style| {
+            cells.iter().map(Vec::len).max().unwrap_or(1) as f32 * style.size * 1.3 + 2.0 * pad
+        };
         let head = lay(self.fonts, header, TABLE_HEAD, self.rtl);
         let head_height = height(&head, TABLE_HEAD);
-        let body: Vec<Vec<Vec<Line>>> = rows.iter().map(|r| lay(self.fonts, r, TABLE, self.rtl)).collect();
+        let body: Vec<Vec<Vec<Line>>> = rows
+            .iter()
+            .map(|r| lay(self.fonts, r, TABLE, self.rtl))
+            .collect();
         let first_row = body.first().map_or(0.0, |r| height(r, TABLE));
         self.room(head_height + first_row);
         self.table_row(columns, &widths, head, TABLE_HEAD, Some(HEADER_FILL));
@@ -151,18 +214,37 @@ impl<'a> Layout<'a> {
             self.table_row(columns, &widths, row, TABLE, (i % 2 == 1).then_some(ZEBRA));
         }
         let (x, y) = (self.left(0.0, CONTENT), self.y);
-        self.ops().push(Op::Rect { x, y, w: CONTENT, h: 0.6, color: RULE });
+        self.ops().push(Op::Rect {
+            x,
+            y,
+            w: CONTENT,
+            h: 0.6,
+            color: RULE,
+        });
         self.y += 6.0;
     }
 
-    fn table_row(&mut self, columns: &[(f32, Align)], widths: &[f32], cells: Vec<Vec<Line>>, style: Style, fill: Option<(u8, u8, u8)>) {
+    fn table_row(
+        &mut self,
+        columns: &[(f32, Align)],
+        widths: &[f32],
+        cells: Vec<Vec<Line>>,
+        style: Style,
+        fill: Option<(u8, u8, u8)>,
+    ) {
         let pad = 4.0;
         let leading = style.size * 1.3;
         let h = cells.iter().map(Vec::len).max().unwrap_or(1) as f32 * leading + 2.0 * pad;
         let top = self.y;
         if let Some(color) = fill {
             let x = self.left(0.0, CONTENT);
-            self.ops().push(Op::Rect { x, y: top, w: CONTENT, h, color });
+            self.ops().push(Op::Rect {
+                x,
+                y: top,
+                w: CONTENT,
+                h,
+                color,
+            });
         }
         let mut x = 0.0;
         for ((lines, w), (_, align)) in cells.into_iter().zip(widths).zip(columns) {
@@ -188,10 +270,25 @@ impl<'a> Layout<'a> {
             self.text_at(0.0, label_w - 8.0, top + 13.0, line, Align::End, INK);
             let w = (*value as f32 / max * bar_room).max(0.5);
             let x = self.left(label_w, w);
-            self.ops().push(Op::Rect { x, y: top + 4.0, w, h: row - 8.0, color: ACCENT });
-            let number = self.fonts.line(&self.words.count(*value), TABLE_HEAD, self.rtl);
+            self.ops().push(Op::Rect {
+                x,
+                y: top + 4.0,
+                w,
+                h: row - 8.0,
+                color: ACCENT,
+            });
+            let number = self
+                .fonts
+                .line(&self.words.count(*value), TABLE_HEAD, self.rtl);
             let nw = number.width;
-            self.text_at(label_w + w + 6.0, nw + 1.0, top + 13.5, number, Align::Start, INK);
+            self.text_at(
+                label_w + w + 6.0,
+                nw + 1.0,
+                top + 13.5,
+                number,
+                Align::Start,
+                INK,
+            );
             self.y += row;
         }
         self.y += 8.0;
@@ -214,8 +311,21 @@ impl<'a> Layout<'a> {
             let share = f64::from(k) / 4.0;
             let y = py(share);
             let (a, b) = (px(self, 0.0), px(self, months));
-            self.ops().push(Op::Polyline { points: vec![(a, y), (b, y)], width: 0.4, color: RULE, dashed: false });
-            let label = self.fonts.line(&self.words.percent(share).replace(",0", "").replace(".0", ""), SMALL, self.rtl);
+            self.ops().push(Op::Polyline {
+                points: vec![(a, y), (b, y)],
+                width: 0.4,
+                color: RULE,
+                dashed: false,
+            });
+            let label = self.fonts.line(
+                &self
+                    .words
+                    .percent(share)
+                    .replace(",0", "")
+                    .replace(".0", ""),
+                SMALL,
+                self.rtl,
+            );
             self.text_at(0.0, x0 - 6.0, y + 3.0, label, Align::End, MUTED);
         }
         // The band: upper steps forwards, lower steps back.
@@ -224,7 +334,11 @@ impl<'a> Layout<'a> {
         let mut survival = vec![(0.0f32, 1.0f64)];
         for s in &curve.steps {
             let m = day_to_month(s.day).min(months);
-            for (points, value) in [(&mut upper, s.upper), (&mut lower, s.lower), (&mut survival, s.survival)] {
+            for (points, value) in [
+                (&mut upper, s.upper),
+                (&mut lower, s.lower),
+                (&mut survival, s.survival),
+            ] {
                 let previous = points.last().map_or(1.0, |p| p.1);
                 points.push((m, previous));
                 points.push((m, value));
@@ -237,37 +351,92 @@ impl<'a> Layout<'a> {
         }
         let mut band: Vec<(f32, f32)> = upper.iter().map(|&(m, s)| (px(self, m), py(s))).collect();
         band.extend(lower.iter().rev().map(|&(m, s)| (px(self, m), py(s))));
-        self.ops().push(Op::Polygon { points: band, color: BAND });
-        let line: Vec<(f32, f32)> = survival.iter().map(|&(m, s)| (px(self, m), py(s))).collect();
-        self.ops().push(Op::Polyline { points: line, width: 1.8, color: ACCENT, dashed: false });
+        self.ops().push(Op::Polygon {
+            points: band,
+            color: BAND,
+        });
+        let line: Vec<(f32, f32)> = survival
+            .iter()
+            .map(|&(m, s)| (px(self, m), py(s)))
+            .collect();
+        self.ops().push(Op::Polyline {
+            points: line,
+            width: 1.8,
+            color: ACCENT,
+            dashed: false,
+        });
         // Axes, the horizons and the months' ticks.
         let (a, b) = (px(self, 0.0), px(self, months));
-        self.ops().push(Op::Polyline { points: vec![(a, top), (a, top + chart_h), (b, top + chart_h)], width: 0.8, color: INK, dashed: false });
+        self.ops().push(Op::Polyline {
+            points: vec![(a, top), (a, top + chart_h), (b, top + chart_h)],
+            width: 0.8,
+            color: INK,
+            dashed: false,
+        });
         for (m, _) in crate::report::survival::HORIZONS {
             let x = px(self, m as f32);
-            self.ops().push(Op::Polyline { points: vec![(x, top), (x, top + chart_h)], width: 0.6, color: MUTED, dashed: true });
+            self.ops().push(Op::Polyline {
+                points: vec![(x, top), (x, top + chart_h)],
+                width: 0.6,
+                color: MUTED,
+                dashed: true,
+            });
         }
         let mut m = 0.0;
         while m <= months {
-            let label = self.fonts.line(&self.words.count(m as u64), SMALL, self.rtl);
+            let label = self
+                .fonts
+                .line(&self.words.count(m as u64), SMALL, self.rtl);
             let lw = label.width;
-            self.text_at(x0 + m / months * w - lw / 2.0, lw, top + chart_h + 12.0, label, Align::Start, MUTED);
+            self.text_at(
+                x0 + m / months * w - lw / 2.0,
+                lw,
+                top + chart_h + 12.0,
+                label,
+                Align::Start,
+                MUTED,
+            );
             m += 6.0;
         }
-        let caption = self.fonts.line(&self.words.t("report.chart_months"), SMALL, self.rtl);
+        let caption = self
+            .fonts
+            .line(&self.words.t("report.chart_months"), SMALL, self.rtl);
         let cw = caption.width;
-        self.text_at(x0 + (w - cw) / 2.0, cw, top + chart_h + 26.0, caption, Align::Start, INK);
+        self.text_at(
+            x0 + (w - cw) / 2.0,
+            cw,
+            top + chart_h + 26.0,
+            caption,
+            Align::Start,
+            INK,
+        );
         self.y = top + chart_h + axis_room;
         // The key.
         let key_y = self.y;
         let swatch = self.left(x0, 14.0);
-        self.ops().push(Op::Rect { x: swatch, y: key_y, w: 14.0, h: 2.0, color: ACCENT });
-        let share = self.fonts.line(&self.words.t("report.chart_share"), SMALL, self.rtl);
+        self.ops().push(Op::Rect {
+            x: swatch,
+            y: key_y,
+            w: 14.0,
+            h: 2.0,
+            color: ACCENT,
+        });
+        let share = self
+            .fonts
+            .line(&self.words.t("report.chart_share"), SMALL, self.rtl);
         let sw = share.width;
         self.text_at(x0 + 20.0, sw, key_y + 4.0, share, Align::Start, INK);
         let band_x = self.left(x0 + 40.0 + sw, 14.0);
-        self.ops().push(Op::Rect { x: band_x, y: key_y - 3.0, w: 14.0, h: 8.0, color: BAND });
-        let interval = self.fonts.line(&self.words.t("report.chart_interval"), SMALL, self.rtl);
+        self.ops().push(Op::Rect {
+            x: band_x,
+            y: key_y - 3.0,
+            w: 14.0,
+            h: 8.0,
+            color: BAND,
+        });
+        let interval = self
+            .fonts
+            .line(&self.words.t("report.chart_interval"), SMALL, self.rtl);
         let iw = interval.width;
         self.text_at(x0 + 60.0 + sw, iw, key_y + 4.0, interval, Align::Start, INK);
         self.y += 16.0;
@@ -291,20 +460,49 @@ pub(super) fn render(report: &DonorReport, words: &Words) -> Result<(Vec<u8>, u3
 fn cover(layout: &mut Layout<'_>, report: &DonorReport) {
     let words = layout.words;
     let band = layout.left(0.0, CONTENT);
-    layout.ops().push(Op::Rect { x: band, y: MARGIN - 14.0, w: CONTENT, h: 4.0, color: ACCENT });
+    layout.ops().push(Op::Rect {
+        x: band,
+        y: MARGIN - 14.0,
+        w: CONTENT,
+        h: 4.0,
+        color: ACCENT,
+    });
     layout.y = MARGIN + 6.0;
     layout.paragraph(&report.organisation, HEADING, MUTED);
     layout.y += 4.0;
     layout.paragraph(&words.t("report.title"), TITLE, ACCENT);
     layout.y += 4.0;
-    let (from, to) = (report.indicators.from.format("%Y-%m-%d").to_string(), report.indicators.to.format("%Y-%m-%d").to_string());
-    layout.paragraph(&words.f("report.period", &[("from", &from), ("to", &to)]), Style { bold: true, size: 12.0 }, INK);
+    let (from, to) = (
+        report.indicators.from.format("%Y-%m-%d").to_string(),
+        report.indicators.to.format("%Y-%m-%d").to_string(),
+    );
+    layout.paragraph(
+        &words.f("report.period", &[("from", &from), ("to", &to)]),
+        Style {
+            bold: true,
+            size: 12.0,
+        },
+        INK,
+    );
     let donor = match &report.donor {
         Some(d) => words.f("report.donor", &[("donor", d)]),
         None => words.t("report.all_donors"),
     };
-    layout.paragraph(&donor, Style { bold: false, size: 12.0 }, INK);
-    let made = words.f("report.made", &[("date", &report.made_on.format("%Y-%m-%d").to_string()), ("user", &report.made_by)]);
+    layout.paragraph(
+        &donor,
+        Style {
+            bold: false,
+            size: 12.0,
+        },
+        INK,
+    );
+    let made = words.f(
+        "report.made",
+        &[
+            ("date", &report.made_on.format("%Y-%m-%d").to_string()),
+            ("user", &report.made_by),
+        ],
+    );
     layout.paragraph(&made, SMALL, MUTED);
     layout.y += 6.0;
 }
@@ -313,7 +511,9 @@ fn cover(layout: &mut Layout<'_>, report: &DonorReport) {
 fn measure_text(words: &Words, measure: Option<&Measure>) -> Vec<String> {
     match measure {
         Some(Measure::Count(n)) => vec![words.count(*n)],
-        Some(Measure::Money(amounts)) if !amounts.is_empty() => amounts.iter().map(|(c, a)| words.money(*a, c)).collect(),
+        Some(Measure::Money(amounts)) if !amounts.is_empty() => {
+            amounts.iter().map(|(c, a)| words.money(*a, c)).collect()
+        }
         Some(Measure::Money(_)) => vec![words.count(0)],
         None => vec![String::new()],
     }
@@ -324,13 +524,28 @@ fn summary(layout: &mut Layout<'_>, report: &DonorReport) {
     layout.heading(&words.t("report.summary"), 60.0);
     let mut rows = Vec::new();
     for name in SUMMARY {
-        let mark = if report.programme_wide(name) { " *" } else { "" };
-        for (i, value) in measure_text(words, report.indicators.indicators.get(name)).into_iter().enumerate() {
-            let label = if i == 0 { format!("{}{mark}", words.indicator(name)) } else { String::new() };
+        let mark = if report.programme_wide(name) {
+            " *"
+        } else {
+            ""
+        };
+        for (i, value) in measure_text(words, report.indicators.indicators.get(name))
+            .into_iter()
+            .enumerate()
+        {
+            let label = if i == 0 {
+                format!("{}{mark}", words.indicator(name))
+            } else {
+                String::new()
+            };
             rows.push(vec![label, value]);
         }
     }
-    layout.table(&[(0.66, Align::Start), (0.34, Align::End)], &[words.t("supervisor.indicator"), words.t("report.value")], &rows);
+    layout.table(
+        &[(0.66, Align::Start), (0.34, Align::End)],
+        &[words.t("supervisor.indicator"), words.t("report.value")],
+        &rows,
+    );
     if report.donor.is_some() {
         layout.paragraph(&words.t("report.programme_wide"), SMALL, MUTED);
     }
@@ -339,8 +554,10 @@ fn summary(layout: &mut Layout<'_>, report: &DonorReport) {
         _ => 0,
     };
     layout.heading(&words.t("report.journey"), 90.0);
-    let journey: Vec<(String, u64)> =
-        ["welcomed", "sensitised", "trained", "funded_beneficiaries"].iter().map(|n| (words.indicator(n), count(n))).collect();
+    let journey: Vec<(String, u64)> = ["welcomed", "sensitised", "trained", "funded_beneficiaries"]
+        .iter()
+        .map(|n| (words.indicator(n), count(n)))
+        .collect();
     layout.bars(&journey);
 }
 
@@ -348,7 +565,9 @@ fn breakdowns(layout: &mut Layout<'_>, report: &DonorReport) {
     let words = layout.words;
     layout.heading(&words.t("report.breakdowns"), 80.0);
     for dim in BREAKDOWNS {
-        let Some(parts) = report.indicators.breakdown.get(dim.as_str()) else { continue };
+        let Some(parts) = report.indicators.breakdown.get(dim.as_str()) else {
+            continue;
+        };
         let names = dim.indicators();
         let dim_name = words.t(&format!("dim.{}", dim.as_str()));
         let mut header = vec![words.f("supervisor.breakdown", &[("dim", &dim_name)])];
@@ -357,7 +576,11 @@ fn breakdowns(layout: &mut Layout<'_>, report: &DonorReport) {
             .iter()
             .map(|(part, cell)| {
                 let mut row = vec![words.part(dim.as_str(), part)];
-                row.extend(names.iter().map(|n| measure_text(words, cell.get(n)).join(" + ")));
+                row.extend(
+                    names
+                        .iter()
+                        .map(|n| measure_text(words, cell.get(n)).join(" + ")),
+                );
                 row
             })
             .collect();
@@ -382,30 +605,74 @@ fn money(layout: &mut Layout<'_>, report: &DonorReport) {
             match cell.get("amount_disbursed") {
                 Some(Measure::Money(amounts)) if !amounts.is_empty() => {
                     for (i, (currency, amount)) in amounts.iter().enumerate() {
-                        let (name, funded, reinforced) =
-                            if i == 0 { (words.part("donor", donor), count("projects_funded"), count("enterprises_reinforced")) } else { Default::default() };
-                        rows.push(vec![name, currency.clone(), words.money(*amount, currency), funded, reinforced]);
+                        let (name, funded, reinforced) = if i == 0 {
+                            (
+                                words.part("donor", donor),
+                                count("projects_funded"),
+                                count("enterprises_reinforced"),
+                            )
+                        } else {
+                            Default::default()
+                        };
+                        rows.push(vec![
+                            name,
+                            currency.clone(),
+                            words.money(*amount, currency),
+                            funded,
+                            reinforced,
+                        ]);
                     }
                 }
-                _ => rows.push(vec![words.part("donor", donor), String::new(), words.count(0), count("projects_funded"), count("enterprises_reinforced")]),
+                _ => rows.push(vec![
+                    words.part("donor", donor),
+                    String::new(),
+                    words.count(0),
+                    count("projects_funded"),
+                    count("enterprises_reinforced"),
+                ]),
             }
         }
     }
     let header = DonorReport::money_header(words);
-    layout.table(&[(0.26, Align::Start), (0.12, Align::Start), (0.24, Align::End), (0.19, Align::End), (0.19, Align::End)], &header, &rows);
+    layout.table(
+        &[
+            (0.26, Align::Start),
+            (0.12, Align::Start),
+            (0.24, Align::End),
+            (0.19, Align::End),
+            (0.19, Align::End),
+        ],
+        &header,
+        &rows,
+    );
 }
 
 fn survival(layout: &mut Layout<'_>, report: &DonorReport) {
     let words = layout.words;
     layout.heading(&words.t("report.survival"), 240.0);
-    layout.paragraph(&words.f("report.survival_intro", &[("date", &report.survival.as_of.format("%Y-%m-%d").to_string())]), BODY, INK);
+    layout.paragraph(
+        &words.f(
+            "report.survival_intro",
+            &[(
+                "date",
+                &report.survival.as_of.format("%Y-%m-%d").to_string(),
+            )],
+        ),
+        BODY,
+        INK,
+    );
     layout.y += 4.0;
     if let Some(all) = report.survival.curves.first() {
         layout.survival_chart(all);
     }
     let share = |at: &crate::report::SurvivalAt| match (at.survival, at.lower, at.upper) {
         (Some(s), Some(l), Some(u)) => {
-            let bare = |x: f64| words.percent(x).trim_end_matches(['%', '\u{a0}']).to_string();
+            let bare = |x: f64| {
+                words
+                    .percent(x)
+                    .trim_end_matches(['%', '\u{a0}'])
+                    .to_string()
+            };
             format!("{} ({}–{})", words.percent(s), bare(l), bare(u))
         }
         _ => words.t("report.not_known"),
@@ -415,7 +682,11 @@ fn survival(layout: &mut Layout<'_>, report: &DonorReport) {
         .curves
         .iter()
         .map(|c| {
-            let mut row = vec![DonorReport::group_name(words, &c.group), words.count(c.enterprises), words.count(c.closed)];
+            let mut row = vec![
+                DonorReport::group_name(words, &c.group),
+                words.count(c.enterprises),
+                words.count(c.closed),
+            ];
             row.extend(c.at.iter().map(share));
             row
         })
@@ -428,7 +699,14 @@ fn survival(layout: &mut Layout<'_>, report: &DonorReport) {
         words.t("report.m12"),
         words.t("report.m24"),
     ];
-    let columns = [(0.22, Align::Start), (0.11, Align::End), (0.1, Align::End), (0.19, Align::End), (0.19, Align::End), (0.19, Align::End)];
+    let columns = [
+        (0.22, Align::Start),
+        (0.11, Align::End),
+        (0.1, Align::End),
+        (0.19, Align::End),
+        (0.19, Align::End),
+        (0.19, Align::End),
+    ];
     layout.table(&columns, &header, &rows);
 }
 
@@ -446,39 +724,97 @@ fn color((r, g, b): (u8, u8, u8)) -> krilla::paint::Paint {
 }
 
 fn fill(c: (u8, u8, u8)) -> Fill {
-    Fill { paint: color(c), opacity: NormalizedF32::ONE, rule: Default::default() }
+    Fill {
+        paint: color(c),
+        opacity: NormalizedF32::ONE,
+        rule: Default::default(),
+    }
 }
 
 /// Draws the laid-out pages, each with its footer.
-fn draw(pages: Vec<Vec<Op>>, report: &DonorReport, words: &Words, fonts: &Fonts) -> Result<(Vec<u8>, u32), String> {
+fn draw(
+    pages: Vec<Vec<Op>>,
+    report: &DonorReport,
+    words: &Words,
+    fonts: &Fonts,
+) -> Result<(Vec<u8>, u32), String> {
     let rtl = words.language().rtl();
     let total = pages.len();
     let mut document = Document::new();
     let title = format!("{} — {}", report.organisation, words.t("report.title"));
-    document.set_metadata(krilla::metadata::Metadata::new().title(title.clone()).language(words.language().as_str().to_string()).creator("Masar".to_string()));
+    document.set_metadata(
+        krilla::metadata::Metadata::new()
+            .title(title.clone())
+            .language(words.language().as_str().to_string())
+            .creator("Masar".to_string()),
+    );
     for (n, mut ops) in pages.into_iter().enumerate() {
-        let footer = words.f("report.page", &[("n", &words.count(n as u64 + 1)), ("total", &words.count(total as u64))]);
+        let footer = words.f(
+            "report.page",
+            &[
+                ("n", &words.count(n as u64 + 1)),
+                ("total", &words.count(total as u64)),
+            ],
+        );
         let footer = fonts.line(&footer, SMALL, rtl);
         let name = fonts.line(&title, SMALL, rtl);
         let y = HEIGHT - 36.0;
-        ops.push(Op::Rect { x: MARGIN, y: y - 14.0, w: CONTENT, h: 0.5, color: RULE });
-        let (fx, nx) = if rtl { (MARGIN, WIDTH - MARGIN - name.width) } else { (WIDTH - MARGIN - footer.width, MARGIN) };
-        ops.push(Op::Text { x: fx, y, line: footer, color: MUTED });
-        ops.push(Op::Text { x: nx, y, line: name, color: MUTED });
+        ops.push(Op::Rect {
+            x: MARGIN,
+            y: y - 14.0,
+            w: CONTENT,
+            h: 0.5,
+            color: RULE,
+        });
+        let (fx, nx) = if rtl {
+            (MARGIN, WIDTH - MARGIN - name.width)
+        } else {
+            (WIDTH - MARGIN - footer.width, MARGIN)
+        };
+        ops.push(Op::Text {
+            x: fx,
+            y,
+            line: footer,
+            color: MUTED,
+        });
+        ops.push(Op::Text {
+            x: nx,
+            y,
+            line: name,
+            color: MUTED,
+        });
         let settings = PageSettings::from_wh(WIDTH, HEIGHT).ok_or("the page size is not valid")?;
         let mut page = document.start_page_with(settings);
         let mut surface = page.surface();
         for op in ops {
             match op {
-                Op::Text { x, y, line, color: c } => {
+                Op::Text {
+                    x,
+                    y,
+                    line,
+                    color: c,
+                } => {
                     surface.set_fill(Some(fill(c)));
                     let mut at = x;
                     for run in line.runs {
-                        surface.draw_glyphs(Point::from_xy(at, y), &run.glyphs, run.font.clone(), &run.copy, line.size, false);
+                        surface.draw_glyphs(
+                            Point::from_xy(at, y),
+                            &run.glyphs,
+                            run.font.clone(),
+                            &run.copy,
+                            line.size,
+                            false,
+                        );
                         at += run.width;
                     }
                 }
-                Op::Rect { x, y, w, h, color: c } => {
+                Op::Rect {
+                    x,
+                    y,
+                    w,
+                    h,
+                    color: c,
+                } => {
                     let mut builder = PathBuilder::new();
                     if let Some(rect) = Rect::from_xywh(x, y, w.max(0.01), h.max(0.01)) {
                         builder.push_rect(rect);
@@ -496,11 +832,24 @@ fn draw(pages: Vec<Vec<Op>>, report: &DonorReport, words: &Words, fonts: &Fonts)
                         surface.draw_path(&path);
                     }
                 }
-                Op::Polyline { points, width, color: c, dashed } => {
+                Op::Polyline {
+                    points,
+                    width,
+                    color: c,
+                    dashed,
+                } => {
                     if let Some(path) = polyline(&points, false) {
                         surface.set_fill(None);
-                        let dash = dashed.then(|| StrokeDash { array: vec![3.0, 3.0], offset: 0.0 });
-                        surface.set_stroke(Some(Stroke { paint: color(c), width, dash, ..Default::default() }));
+                        let dash = dashed.then(|| StrokeDash {
+                            array: vec![3.0, 3.0],
+                            offset: 0.0,
+                        });
+                        surface.set_stroke(Some(Stroke {
+                            paint: color(c),
+                            width,
+                            dash,
+                            ..Default::default()
+                        }));
                         surface.draw_path(&path);
                         surface.set_stroke(None);
                     }
@@ -510,7 +859,9 @@ fn draw(pages: Vec<Vec<Op>>, report: &DonorReport, words: &Words, fonts: &Fonts)
         surface.finish();
         page.finish();
     }
-    let bytes = document.finish().map_err(|e| format!("the PDF could not be made: {e:?}"))?;
+    let bytes = document
+        .finish()
+        .map_err(|e| format!("the PDF could not be made: {e:?}"))?;
     Ok((bytes, total as u32))
 }
 

@@ -21,7 +21,10 @@ struct Face {
 
 impl Face {
     fn load(data: &'static [u8]) -> Option<Face> {
-        Some(Face { pdf: krilla::text::Font::new(data.into(), 0)?, shaper: rustybuzz::Face::from_slice(data, 0)? })
+        Some(Face {
+            pdf: krilla::text::Font::new(data.into(), 0)?,
+            shaper: rustybuzz::Face::from_slice(data, 0)?,
+        })
     }
 }
 
@@ -78,7 +81,12 @@ fn arabic(c: char) -> bool {
 impl Fonts {
     /// The bundled fonts; `None` only if a font file built into the program is damaged.
     pub(crate) fn load() -> Option<Fonts> {
-        Some(Fonts { latin: Face::load(LATIN)?, latin_bold: Face::load(LATIN_BOLD)?, arabic: Face::load(ARABIC)?, arabic_bold: Face::load(ARABIC_BOLD)? })
+        Some(Fonts {
+            latin: Face::load(LATIN)?,
+            latin_bold: Face::load(LATIN_BOLD)?,
+            arabic: Face::load(ARABIC)?,
+            arabic_bold: Face::load(ARABIC_BOLD)?,
+        })
     }
 
     fn face(&self, bold: bool, arabic: bool) -> &Face {
@@ -95,10 +103,15 @@ impl Fonts {
     pub(crate) fn line(&self, text: &str, style: Style, rtl: bool) -> Line {
         let text = text.replace(['\n', '\r', '\t'], " ");
         if text.is_empty() {
-            return Line { runs: Vec::new(), width: 0.0, size: style.size };
+            return Line {
+                runs: Vec::new(),
+                width: 0.0,
+                size: style.size,
+            };
         }
         let rtl = rtl && text.chars().any(arabic);
-        let bidi = ParagraphBidiInfo::new(&text, Some(if rtl { Level::rtl() } else { Level::ltr() }));
+        let bidi =
+            ParagraphBidiInfo::new(&text, Some(if rtl { Level::rtl() } else { Level::ltr() }));
         let (levels, visual) = bidi.visual_runs(0..text.len());
         let mut runs = Vec::new();
         for range in visual {
@@ -109,14 +122,21 @@ impl Fonts {
             }
             for (range, is_arabic) in segments {
                 // Isolates order the runs; they are not drawn, nor copied.
-                let piece: String = text[range].chars().filter(|c| !matches!(c, '\u{2066}'..='\u{2069}')).collect();
+                let piece: String = text[range]
+                    .chars()
+                    .filter(|c| !matches!(c, '\u{2066}'..='\u{2069}'))
+                    .collect();
                 if !piece.is_empty() {
                     runs.push(self.shape(&piece, style, is_arabic, run_rtl));
                 }
             }
         }
         let width = runs.iter().map(|r| r.width).sum();
-        Line { runs, width, size: style.size }
+        Line {
+            runs,
+            width,
+            size: style.size,
+        }
     }
 
     /// The width of `text` on one line.
@@ -130,7 +150,11 @@ impl Fonts {
         let mut lines = Vec::new();
         let mut current = String::new();
         for word in text.split_whitespace() {
-            let candidate = if current.is_empty() { word.to_string() } else { format!("{current} {word}") };
+            let candidate = if current.is_empty() {
+                word.to_string()
+            } else {
+                format!("{current} {word}")
+            };
             if !current.is_empty() && self.width(&candidate, style, rtl) > width {
                 lines.push(self.line(&current, style, rtl));
                 current = word.to_string();
@@ -147,11 +171,19 @@ impl Fonts {
     /// Splits a bidi run into stretches of one font: Arabic letters in the Arabic face,
     /// the rest in the Latin one; spaces and punctuation stay with the letters before them
     /// when that face has them.
-    fn segments(&self, text: &str, range: std::ops::Range<usize>) -> Vec<(std::ops::Range<usize>, bool)> {
+    fn segments(
+        &self,
+        text: &str,
+        range: std::ops::Range<usize>,
+    ) -> Vec<(std::ops::Range<usize>, bool)> {
         let mut out: Vec<(std::ops::Range<usize>, bool)> = Vec::new();
         let slice = &text[range.clone()];
         // Neutral characters at the start take the font of the first letter that follows.
-        let first = slice.chars().find(|c| c.is_alphanumeric()).map(arabic).unwrap_or(false);
+        let first = slice
+            .chars()
+            .find(|c| c.is_alphanumeric())
+            .map(arabic)
+            .unwrap_or(false);
         let mut current = first;
         for (i, c) in slice.char_indices() {
             let at = range.start + i;
@@ -176,15 +208,29 @@ impl Fonts {
         let face = self.face(style.bold, is_arabic);
         let mut buffer = UnicodeBuffer::new();
         buffer.push_str(text);
-        buffer.set_direction(if rtl { Direction::RightToLeft } else { Direction::LeftToRight });
+        buffer.set_direction(if rtl {
+            Direction::RightToLeft
+        } else {
+            Direction::LeftToRight
+        });
         buffer.guess_segment_properties();
         let shaped = rustybuzz::shape(&face.shaper, &[], buffer);
         let em = face.shaper.units_per_em().max(1) as f32;
         // A glyph's text is its cluster: from its start to the next cluster's start.
-        let mut starts: Vec<usize> = shaped.glyph_infos().iter().map(|g| g.cluster as usize).collect();
+        let mut starts: Vec<usize> = shaped
+            .glyph_infos()
+            .iter()
+            .map(|g| g.cluster as usize)
+            .collect();
         starts.sort_unstable();
         starts.dedup();
-        let end_of = |start: usize| starts.iter().copied().find(|&s| s > start).unwrap_or(text.len());
+        let end_of = |start: usize| {
+            starts
+                .iter()
+                .copied()
+                .find(|&s| s > start)
+                .unwrap_or(text.len())
+        };
         let glyphs: Vec<KrillaGlyph> = shaped
             .glyph_infos()
             .iter()
@@ -229,7 +275,10 @@ impl Fonts {
 mod tests {
     use super::*;
 
-    const BODY: Style = Style { bold: false, size: 10.0 };
+    const BODY: Style = Style {
+        bold: false,
+        size: 10.0,
+    };
 
     #[test]
     fn arabic_is_set_in_the_arabic_face_right_to_left_with_digits_in_order() {
@@ -238,12 +287,23 @@ mod tests {
         // Visual order from the left: the Latin name, the year, then the Arabic word.
         let texts: Vec<&str> = line.runs.iter().map(|r| r.text.as_str()).collect();
         assert_eq!(texts.first().map(|t| t.trim()), Some("Rabat"), "{texts:?}");
-        assert!(texts.iter().any(|t| t.contains("2024")), "the year is one run in reading order: {texts:?}");
+        assert!(
+            texts.iter().any(|t| t.contains("2024")),
+            "the year is one run in reading order: {texts:?}"
+        );
         assert_eq!(texts.last().map(|t| t.trim()), Some("المجموع"), "{texts:?}");
         let word = line.runs.last().expect("a run");
         // Joined letters: the shaper picked contextual forms, so the glyphs are not the isolated ones.
         let isolated = fonts.shape("م ج م و ع", BODY, true, true);
-        assert_ne!(word.glyphs.iter().map(|g| g.glyph_id).collect::<Vec<_>>(), isolated.glyphs.iter().filter(|g| g.x_advance > 0.0).map(|g| g.glyph_id).collect::<Vec<_>>());
+        assert_ne!(
+            word.glyphs.iter().map(|g| g.glyph_id).collect::<Vec<_>>(),
+            isolated
+                .glyphs
+                .iter()
+                .filter(|g| g.x_advance > 0.0)
+                .map(|g| g.glyph_id)
+                .collect::<Vec<_>>()
+        );
         assert!(line.width > 0.0);
     }
 
@@ -259,11 +319,19 @@ mod tests {
     #[test]
     fn wrapping_keeps_every_word_and_each_line_within_the_width() {
         let fonts = Fonts::load().expect("the bundled fonts");
-        let text = "Une personne compte une fois par indicateur, quel que soit le nombre de ses venues.";
+        let text =
+            "Une personne compte une fois par indicateur, quel que soit le nombre de ses venues.";
         let lines = fonts.wrap(text, BODY, false, 120.0);
         assert!(lines.len() > 2);
         assert!(lines.iter().all(|l| l.width <= 120.0));
-        let words: Vec<String> = lines.iter().flat_map(|l| l.runs.iter().map(|r| r.text.clone())).collect::<Vec<_>>().join(" ").split_whitespace().map(str::to_string).collect();
+        let words: Vec<String> = lines
+            .iter()
+            .flat_map(|l| l.runs.iter().map(|r| r.text.clone()))
+            .collect::<Vec<_>>()
+            .join(" ")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
         assert_eq!(words.join(" "), text);
     }
 }

@@ -38,11 +38,19 @@ impl Language {
 
     /// Reads a language's code.
     pub fn parse(s: &str) -> Result<Language, InputError> {
-        Language::ALL.into_iter().find(|l| l.as_str() == s.trim()).ok_or_else(|| InputError::Invalid {
-            field: "lang".into(),
-            value: s.into(),
-            problem: Problem::NotOneOf(Language::ALL.iter().map(|l| l.as_str().to_string()).collect()),
-        })
+        Language::ALL
+            .into_iter()
+            .find(|l| l.as_str() == s.trim())
+            .ok_or_else(|| InputError::Invalid {
+                field: "lang".into(),
+                value: s.into(),
+                problem: Problem::NotOneOf(
+                    Language::ALL
+                        .iter()
+                        .map(|l| l.as_str().to_string())
+                        .collect(),
+                ),
+            })
     }
 
     /// Whether the language is written right to left.
@@ -74,7 +82,12 @@ impl Words {
     /// put into Arabic sentences are bidirectional isolates (for the PDF, which lays out
     /// its own lines; a spreadsheet orders its cells itself).
     pub(crate) fn new(language: Language, isolate: bool) -> Words {
-        Words { language, isolate, entries: serde_json::from_str(language.catalogue()).unwrap_or_default(), missing: RefCell::new(Vec::new()) }
+        Words {
+            language,
+            isolate,
+            entries: serde_json::from_str(language.catalogue()).unwrap_or_default(),
+            missing: RefCell::new(Vec::new()),
+        }
     }
 
     /// The language.
@@ -99,7 +112,11 @@ impl Words {
     pub(crate) fn f(&self, key: &str, values: &[(&str, &str)]) -> String {
         let mut text = self.t(key);
         for (name, value) in values {
-            let value = if self.isolate && self.language.rtl() { format!("\u{2068}{value}\u{2069}") } else { value.to_string() };
+            let value = if self.isolate && self.language.rtl() {
+                format!("\u{2068}{value}\u{2069}")
+            } else {
+                value.to_string()
+            };
             text = text.replace(&format!("{{{name}}}"), &value);
         }
         text
@@ -150,7 +167,11 @@ impl Words {
         }
         let text = exact.abs().to_string();
         let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
-        let sign = if amount.is_sign_negative() && !amount.is_zero() { "-" } else { "" };
+        let sign = if amount.is_sign_negative() && !amount.is_zero() {
+            "-"
+        } else {
+            ""
+        };
         let number = format!("{sign}{}{decimal}{fraction}", group(whole, thousands));
         format!("{number}\u{a0}{currency}")
     }
@@ -183,12 +204,22 @@ mod tests {
 
     #[test]
     fn numbers_are_grouped_and_marked_as_each_language_writes_them() {
-        let (fr, en, ar) = (Words::new(Language::Fr, true), Words::new(Language::En, true), Words::new(Language::Ar, true));
+        let (fr, en, ar) = (
+            Words::new(Language::Fr, true),
+            Words::new(Language::En, true),
+            Words::new(Language::Ar, true),
+        );
         assert_eq!(fr.count(1_234_567), "1\u{202f}234\u{202f}567");
         assert_eq!(en.count(1_234_567), "1,234,567");
         assert_eq!(en.count(999), "999");
-        assert_eq!(en.money(Decimal::new(12_500, 0), "MAD"), "12,500.00\u{a0}MAD");
-        assert_eq!(fr.money(Decimal::new(-1_234_505, 3), "EUR"), "-1\u{202f}234,505\u{a0}EUR");
+        assert_eq!(
+            en.money(Decimal::new(12_500, 0), "MAD"),
+            "12,500.00\u{a0}MAD"
+        );
+        assert_eq!(
+            fr.money(Decimal::new(-1_234_505, 3), "EUR"),
+            "-1\u{202f}234,505\u{a0}EUR"
+        );
         assert_eq!(ar.percent(0.8333), "83.3%");
         assert_eq!(fr.percent(0.5), "50,0\u{a0}%");
     }
@@ -202,6 +233,12 @@ mod tests {
         assert!(ar.missing().is_empty());
         assert_eq!(ar.t("report.no_such_key"), "report.no_such_key");
         assert_eq!(ar.missing(), vec!["report.no_such_key".to_string()]);
-        assert_eq!(Language::parse("de").unwrap_err().to_string().contains("fr"), true);
+        assert_eq!(
+            Language::parse("de")
+                .unwrap_err()
+                .to_string()
+                .contains("fr"),
+            true
+        );
     }
 }

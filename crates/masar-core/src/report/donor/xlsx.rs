@@ -17,12 +17,22 @@ pub(super) fn render(report: &DonorReport, words: &Words) -> Result<(Vec<u8>, u3
 
 /// A sheet name Excel accepts: at most 31 characters, none of `[]:*?/\`, unique.
 fn sheet_name(text: &str, taken: &mut BTreeSet<String>) -> String {
-    let clean: String = text.chars().filter(|c| !"[]:*?/\\'".contains(*c)).take(31).collect();
+    let clean: String = text
+        .chars()
+        .filter(|c| !"[]:*?/\\'".contains(*c))
+        .take(31)
+        .collect();
     let mut name = clean.trim().to_string();
     let mut n = 2;
     while name.is_empty() || taken.contains(&name.to_lowercase()) {
         let suffix = format!(" {n}");
-        name = clean.chars().take(31 - suffix.chars().count()).collect::<String>().trim().to_string() + &suffix;
+        name = clean
+            .chars()
+            .take(31 - suffix.chars().count())
+            .collect::<String>()
+            .trim()
+            .to_string()
+            + &suffix;
         n += 1;
     }
     taken.insert(name.to_lowercase());
@@ -38,7 +48,11 @@ struct Formats {
     wrap: Format,
 }
 
-fn new_sheet<'w>(workbook: &'w mut Workbook, name: &str, rtl: bool) -> Result<&'w mut Worksheet, XlsxError> {
+fn new_sheet<'w>(
+    workbook: &'w mut Workbook,
+    name: &str,
+    rtl: bool,
+) -> Result<&'w mut Worksheet, XlsxError> {
     let sheet = workbook.add_worksheet();
     sheet.set_name(name)?;
     sheet.set_right_to_left(rtl);
@@ -50,10 +64,17 @@ fn build(report: &DonorReport, words: &Words) -> Result<(Vec<u8>, u32), XlsxErro
     let f = Formats {
         title: Format::new().set_bold().set_font_size(16),
         bold: Format::new().set_bold(),
-        header: Format::new().set_bold().set_text_wrap().set_background_color("DEE8F1"),
-        date: Format::new().set_num_format("yyyy-mm-dd").set_align(rust_xlsxwriter::FormatAlign::Left),
+        header: Format::new()
+            .set_bold()
+            .set_text_wrap()
+            .set_background_color("DEE8F1"),
+        date: Format::new()
+            .set_num_format("yyyy-mm-dd")
+            .set_align(rust_xlsxwriter::FormatAlign::Left),
         share: Format::new().set_num_format("0.0%"),
-        wrap: Format::new().set_text_wrap().set_align(rust_xlsxwriter::FormatAlign::Top),
+        wrap: Format::new()
+            .set_text_wrap()
+            .set_align(rust_xlsxwriter::FormatAlign::Top),
     };
     let money = |currency: &str| Format::new().set_num_format(money_number_format(currency));
     let mut workbook = Workbook::new();
@@ -73,23 +94,52 @@ fn build(report: &DonorReport, words: &Words) -> Result<(Vec<u8>, u32), XlsxErro
         sheet.write_string(3, 0, words.t("supervisor.to"))?;
         sheet.write_date_with_format(3, 1, report.indicators.to, &f.date)?;
         sheet.write_string(4, 0, words.t("dim.donor"))?;
-        sheet.write_string(4, 1, report.donor.clone().unwrap_or_else(|| words.t("report.all_donors")))?;
-        sheet.write_string(5, 0, words.f("report.made", &[("date", &report.made_on.format("%Y-%m-%d").to_string()), ("user", &report.made_by)]))?;
+        sheet.write_string(
+            4,
+            1,
+            report
+                .donor
+                .clone()
+                .unwrap_or_else(|| words.t("report.all_donors")),
+        )?;
+        sheet.write_string(
+            5,
+            0,
+            words.f(
+                "report.made",
+                &[
+                    ("date", &report.made_on.format("%Y-%m-%d").to_string()),
+                    ("user", &report.made_by),
+                ],
+            ),
+        )?;
         let head = 7;
-        for (col, text) in [words.t("supervisor.indicator"), words.t("report.value"), words.t("report.currency")].iter().enumerate() {
+        for (col, text) in [
+            words.t("supervisor.indicator"),
+            words.t("report.value"),
+            words.t("report.currency"),
+        ]
+        .iter()
+        .enumerate()
+        {
             sheet.write_string_with_format(head, col as u16, text, &f.header)?;
         }
         sheet.set_freeze_panes(head + 1, 0)?;
         let mut row = head + 1;
         let mut journey = Vec::new();
         for name in SUMMARY {
-            let mark = if report.programme_wide(name) { " *" } else { "" };
+            let mark = if report.programme_wide(name) {
+                " *"
+            } else {
+                ""
+            };
             let label = format!("{}{mark}", words.indicator(name));
             match report.indicators.indicators.get(name) {
                 Some(Measure::Count(n)) => {
                     sheet.write_string(row, 0, &label)?;
                     sheet.write_number(row, 1, *n as f64)?;
-                    if ["welcomed", "sensitised", "trained", "funded_beneficiaries"].contains(&name) {
+                    if ["welcomed", "sensitised", "trained", "funded_beneficiaries"].contains(&name)
+                    {
                         journey.push((words.indicator(name), *n));
                     }
                     row += 1;
@@ -127,7 +177,10 @@ fn build(report: &DonorReport, words: &Words) -> Result<(Vec<u8>, u32), XlsxErro
         let last = jr + journey.len() as u32;
         let mut chart = Chart::new(ChartType::Bar);
         chart.title().set_name(&words.t("report.journey"));
-        chart.add_series().set_categories((summary.as_str(), jr + 1, jc, last, jc)).set_values((summary.as_str(), jr + 1, jc + 1, last, jc + 1));
+        chart
+            .add_series()
+            .set_categories((summary.as_str(), jr + 1, jc, last, jc))
+            .set_values((summary.as_str(), jr + 1, jc + 1, last, jc + 1));
         chart.legend().set_hidden();
         // Bars list top-down in reading order; in Arabic they grow leftwards too.
         chart.y_axis().set_reverse();
@@ -143,7 +196,9 @@ fn build(report: &DonorReport, words: &Words) -> Result<(Vec<u8>, u32), XlsxErro
         _ => Vec::new(),
     };
     for dim in BREAKDOWNS {
-        let Some(parts) = report.indicators.breakdown.get(dim.as_str()) else { continue };
+        let Some(parts) = report.indicators.breakdown.get(dim.as_str()) else {
+            continue;
+        };
         let dim_name = words.t(&format!("dim.{}", dim.as_str()));
         let title = words.f("supervisor.breakdown", &[("dim", &dim_name)]);
         let name = sheet_name(&title, &mut taken);
@@ -151,7 +206,13 @@ fn build(report: &DonorReport, words: &Words) -> Result<(Vec<u8>, u32), XlsxErro
         let mut columns: Vec<(String, &str, Option<&str>)> = Vec::new();
         for n in dim.indicators() {
             if *n == "amount_disbursed" {
-                columns.extend(currencies.iter().map(|c| (format!("{} ({c})", words.indicator(n)), *n, Some(c.as_str()))));
+                columns.extend(currencies.iter().map(|c| {
+                    (
+                        format!("{} ({c})", words.indicator(n)),
+                        *n,
+                        Some(c.as_str()),
+                    )
+                }));
             } else {
                 columns.push((words.indicator(n), n, None));
             }
@@ -197,7 +258,13 @@ fn build(report: &DonorReport, words: &Words) -> Result<(Vec<u8>, u32), XlsxErro
             Some(Measure::Count(n)) => *n as f64,
             _ => 0.0,
         };
-        for (donor, cell) in report.indicators.breakdown.get("donor").into_iter().flatten() {
+        for (donor, cell) in report
+            .indicators
+            .breakdown
+            .get("donor")
+            .into_iter()
+            .flatten()
+        {
             let amounts: Vec<(String, rust_decimal::Decimal)> = match cell.get("amount_disbursed") {
                 Some(Measure::Money(m)) => m.iter().map(|(c, a)| (c.clone(), *a)).collect(),
                 _ => Vec::new(),
@@ -214,7 +281,10 @@ fn build(report: &DonorReport, words: &Words) -> Result<(Vec<u8>, u32), XlsxErro
         if row > 1 {
             let mut chart = Chart::new(ChartType::Column);
             chart.title().set_name(&words.indicator("projects_funded"));
-            chart.add_series().set_categories((name.as_str(), 1, 0, row - 1, 0)).set_values((name.as_str(), 1, 3, row - 1, 3));
+            chart
+                .add_series()
+                .set_categories((name.as_str(), 1, 0, row - 1, 0))
+                .set_values((name.as_str(), 1, 3, row - 1, 3));
             chart.legend().set_hidden();
             if rtl {
                 chart.x_axis().set_reverse();
@@ -227,7 +297,11 @@ fn build(report: &DonorReport, words: &Words) -> Result<(Vec<u8>, u32), XlsxErro
     let name = sheet_name(&words.t("report.survival"), &mut taken);
     {
         let sheet = new_sheet(&mut workbook, &name, rtl)?;
-        let mut header = vec![words.t("report.group"), words.t("report.enterprises"), words.t("report.closed")];
+        let mut header = vec![
+            words.t("report.group"),
+            words.t("report.enterprises"),
+            words.t("report.closed"),
+        ];
         for key in ["report.m6", "report.m12", "report.m24"] {
             let h = words.t(key);
             header.push(h.clone());
@@ -262,7 +336,12 @@ fn build(report: &DonorReport, words: &Words) -> Result<(Vec<u8>, u32), XlsxErro
         // The curve of all enterprises, as the points of its steps.
         if let Some(all) = report.survival.curves.first() {
             let top = row + 2;
-            let columns = [words.t("report.chart_months"), words.t("report.chart_share"), format!("{} −", words.t("report.chart_interval")), format!("{} +", words.t("report.chart_interval"))];
+            let columns = [
+                words.t("report.chart_months"),
+                words.t("report.chart_share"),
+                format!("{} −", words.t("report.chart_interval")),
+                format!("{} +", words.t("report.chart_interval")),
+            ];
             for (i, h) in columns.iter().enumerate() {
                 sheet.write_string_with_format(top, i as u16, h, &f.header)?;
             }
@@ -275,19 +354,38 @@ fn build(report: &DonorReport, words: &Words) -> Result<(Vec<u8>, u32), XlsxErro
             }
             for (i, (m, s, l, u)) in points.iter().enumerate() {
                 let r = top + 1 + i as u32;
-                sheet.write_number_with_format(r, 0, (m * 10.0).round() / 10.0, &Format::new().set_num_format("0.0"))?;
+                sheet.write_number_with_format(
+                    r,
+                    0,
+                    (m * 10.0).round() / 10.0,
+                    &Format::new().set_num_format("0.0"),
+                )?;
                 sheet.write_number_with_format(r, 1, *s, &f.share)?;
                 sheet.write_number_with_format(r, 2, *l, &f.share)?;
                 sheet.write_number_with_format(r, 3, *u, &f.share)?;
             }
             let last = top + points.len() as u32;
             let mut chart = Chart::new(ChartType::ScatterStraight);
-            chart.title().set_name(&DonorReport::group_name(words, &all.group));
+            chart
+                .title()
+                .set_name(&DonorReport::group_name(words, &all.group));
             for col in 1..=3u16 {
-                chart.add_series().set_name((name.as_str(), top, col)).set_categories((name.as_str(), top + 1, 0, last, 0)).set_values((name.as_str(), top + 1, col, last, col));
+                chart
+                    .add_series()
+                    .set_name((name.as_str(), top, col))
+                    .set_categories((name.as_str(), top + 1, 0, last, 0))
+                    .set_values((name.as_str(), top + 1, col, last, col));
             }
-            chart.x_axis().set_name(&words.t("report.chart_months")).set_min(0);
-            chart.y_axis().set_name(&words.t("report.chart_share")).set_min(0).set_max(1).set_num_format("0%");
+            chart
+                .x_axis()
+                .set_name(&words.t("report.chart_months"))
+                .set_min(0);
+            chart
+                .y_axis()
+                .set_name(&words.t("report.chart_share"))
+                .set_min(0)
+                .set_max(1)
+                .set_num_format("0%");
             if rtl {
                 chart.x_axis().set_reverse();
             }
