@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use masar_core::{
     AppInfo, BackupDone, BackupSettings, Conflict, Dashboard, DeviceRow, DonorReportDone, Enrolled,
-    ErrorReport, ExportDone, ExportFormat, ExportTable, Exported, FolderSync, Home, Id, Imported,
-    Language, Masar, Person, PersonQuery, PersonsPage, ProjectQuery, ProjectTile, ProjectView,
-    ProjectsPage, Resolution, RevocationDone, Role, Scope, SessionInfo, SessionTile, SessionView,
-    StageUndone, SyncState, SystemClock, Timeline, UnexplainedTranche, UserSummary,
+    ErrorReport, ExportDone, ExportFormat, ExportTable, Exported, FolderSync, Held, Home, Id,
+    Imported, Language, Masar, Person, PersonQuery, PersonsPage, ProjectQuery, ProjectTile,
+    ProjectView, ProjectsPage, Resolution, RevocationDone, Role, Scope, SessionInfo, SessionTile,
+    SessionView, StageUndone, SyncState, SystemClock, Timeline, UserSummary,
 };
 use serde::Serialize;
 use tauri::{Emitter, State};
@@ -389,6 +389,7 @@ pub fn project_decide(
     decision: String,
     date: String,
     amount: Option<String>,
+    currency: Option<String>,
     remarks: Option<String>,
 ) -> Api<Done> {
     with(&state, |m| {
@@ -397,6 +398,7 @@ pub fn project_decide(
             &decision,
             &date,
             amount.as_deref().filter(|a| !a.is_empty()),
+            currency.as_deref(),
             remarks.as_deref(),
         )
         .map(|_| Done)
@@ -614,7 +616,7 @@ pub async fn bundle_import(app: tauri::AppHandle, files: Vec<String>) -> Api<Imp
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
-pub fn unexplained_tranches(state: State<'_, AppState>) -> Api<Vec<UnexplainedTranche>> {
+pub fn unexplained_tranches(state: State<'_, AppState>) -> Api<Vec<Held>> {
     with(&state, |m| m.unexplained_tranches())
 }
 

@@ -24,7 +24,7 @@ const keys = Object.keys(JSON.parse(readFileSync(join(root, "ui/src/lib/i18n/en.
 // Words of the core's English messages: a French or Arabic screen shows none.
 const english = [" is not ", "cannot ", "is required", "write it as", "nothing was", "the committee", "give the ", "check the "];
 const README_SHOTS = ["home", "persons", "persons-record", "sessions-record", "projects", "projects-record", "supervisor"];
-const coreNames = ["project_id", "person_id", "session_id", "stage_date", "committee_date", "approved_amount", "unit_cost", "next_due", "given_ar", "family_ar", "unhcr_id", "birth_year", "override_reason", "budget_line", "stage_event", "ref_item"];
+const coreNames = ["project_id", "person_id", "session_id", "stage_date", "committee_date", "approved_amount", "approved_currency", "unit_cost", "next_due", "given_ar", "family_ar", "unhcr_id", "birth_year", "override_reason", "budget_line", "stage_event", "ref_item"];
 
 before(() => {
   mkdirSync(SHOTS, { recursive: true });

@@ -615,6 +615,8 @@ fn a_tranche_above_the_approved_amount_signed_by_an_insider_is_shown_with_its_au
         "2024-02-01",
         "--amount",
         "1000",
+        "--currency",
+        "MAD",
     ]);
     admin.ok(&[
         "disbursement",
@@ -673,6 +675,7 @@ fn a_tranche_above_the_approved_amount_signed_by_an_insider_is_shown_with_its_au
         (Some(tranche), Some("karim"), Some("5000600")),
         "{shown}"
     );
+    assert_eq!(shown[0]["reason"], "above_approved");
     let karim = run(
         &org.laptops[1].path,
         "karim",

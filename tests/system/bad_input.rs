@@ -336,11 +336,24 @@ fn a_stage_that_cannot_follow_the_current_one_says_which_can() {
             "project",
             "stage",
             &w.draft,
+            "active",
+            "--date",
+            "2030-01-01",
+        ],
+        &["'draft'", "'active'", "plan_ready"],
+    );
+    // An approval is the committee's decision with its amount, never a bare stage.
+    refused(
+        &w,
+        &[
+            "project",
+            "stage",
+            &w.draft,
             "approved",
             "--date",
             "2030-01-01",
         ],
-        &["'draft'", "'approved'", "plan_ready"],
+        &["project decide", "--amount"],
     );
     refused(
         &w,

@@ -454,13 +454,21 @@ fn a_project_goes_from_plan_to_funded_to_followed_up_with_exact_money() {
     let budget = db.ok(&["project", "budget", &p]);
     assert_eq!(budget["total"], "0.320", "exact decimal: 3×0.10 + 0.2×0.10");
     assert_eq!(budget["to_finance"], "0.270");
-    for (stage, date) in [
-        ("plan_ready", "2019-01-10"),
-        ("in_committee", "2019-01-20"),
-        ("approved", "2019-02-01"),
-    ] {
+    for (stage, date) in [("plan_ready", "2019-01-10"), ("in_committee", "2019-01-20")] {
         db.ok(&["project", "stage", &p, stage, "--date", date]);
     }
+    db.ok(&[
+        "project",
+        "decide",
+        &p,
+        "approved",
+        "--date",
+        "2019-02-01",
+        "--amount",
+        "5000",
+        "--currency",
+        "MAD",
+    ]);
     db.ok(&[
         "disbursement",
         "add",

@@ -150,8 +150,13 @@ impl Db {
         ])
     }
 
-    /// A project taken to `approved`, ready for disbursements.
+    /// A project approved for 1,000,000 MAD, ready for disbursements.
     pub fn approved_project(&self, kind: &str, members: &[&str]) -> String {
+        self.approved_project_in(kind, members, "MAD")
+    }
+
+    /// A project approved for 1,000,000 in `currency`, ready for disbursements.
+    pub fn approved_project_in(&self, kind: &str, members: &[&str], currency: &str) -> String {
         let mut args = vec![
             "project",
             "add",
@@ -188,7 +193,18 @@ impl Db {
             "--date",
             "2019-01-20",
         ]);
-        self.ok(&["project", "stage", &p, "approved", "--date", "2019-02-01"]);
+        self.ok(&[
+            "project",
+            "decide",
+            &p,
+            "approved",
+            "--date",
+            "2019-02-01",
+            "--amount",
+            "1000000",
+            "--currency",
+            currency,
+        ]);
         p
     }
 

@@ -97,7 +97,7 @@ fn programme() -> Db {
         "--status",
         "closed",
     ]);
-    let shop = db.approved_project("reinforcement", &[&omar]);
+    let shop = db.approved_project_in("reinforcement", &[&omar], "EUR");
     db.ok(&[
         "disbursement",
         "add",

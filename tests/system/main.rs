@@ -3,6 +3,7 @@
 mod common;
 
 mod attacks;
+mod attacks_money;
 
 mod backup;
 mod bad_input;

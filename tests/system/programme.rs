@@ -73,7 +73,15 @@ fn import(db: &Db, name: &str, rows: impl Iterator<Item = String>) -> Vec<String
         .collect()
 }
 
-fn project(db: &Db, kind: &str, sector: &str, members: &[&str], approved_on: &str) -> String {
+/// A project approved for 20,000 in `currency`: its tranches count in that currency only.
+fn project_in(
+    db: &Db,
+    kind: &str,
+    sector: &str,
+    members: &[&str],
+    approved_on: &str,
+    currency: &str,
+) -> String {
     let mut args = vec![
         "project",
         "add",
@@ -119,8 +127,23 @@ fn project(db: &Db, kind: &str, sector: &str, members: &[&str], approved_on: &st
         approved_on,
         "--amount",
         "20000",
+        "--currency",
+        currency,
     ]);
     p
+}
+
+fn project(db: &Db, kind: &str, sector: &str, members: &[&str], approved_on: &str) -> String {
+    project_in(db, kind, sector, members, approved_on, "MAD")
+}
+
+/// The currency of the `i`-th creation project: one in four is paid in euros.
+fn currency_of(i: usize) -> &'static str {
+    if i % 4 == 1 {
+        "EUR"
+    } else {
+        "MAD"
+    }
 }
 
 fn tranche(db: &Db, project: &str, date: &str, amount: &str, currency: &str, donor: &str) {
@@ -257,21 +280,23 @@ fn the_indicators_of_a_typed_programme_are_exactly_its_counts() {
     // 173 creation projects funded in the period for 218 persons.
     let mut creation = Vec::new();
     for i in 0..128 {
-        creation.push(project(
+        creation.push(project_in(
             &db,
             "creation",
             sectors[i % 3],
             &[&p[i]],
             "2018-06-01",
+            currency_of(i),
         ));
     }
     for j in 0..44 {
-        creation.push(project(
+        creation.push(project_in(
             &db,
             "creation",
             sectors[j % 3],
             &[&p[128 + 2 * j], &p[129 + 2 * j]],
             "2018-06-01",
+            currency_of(128 + j),
         ));
     }
     // The 173rd shares P0 with the first project and had its first tranche before the period.
@@ -287,7 +312,7 @@ fn the_indicators_of_a_typed_programme_are_exactly_its_counts() {
     let mut first_donor: BTreeMap<String, &str> = BTreeMap::new();
     for (i, proj) in creation.iter().enumerate() {
         let donor = donors[i % 3];
-        let currency = if i % 4 == 0 { "EUR" } else { "MAD" };
+        let currency = currency_of(i);
         pay(&db, proj, "2019-03-10", "1500.25", currency, donor, true);
         first_donor.insert(proj.clone(), donor);
         if i % 5 == 0 {
@@ -297,11 +322,11 @@ fn the_indicators_of_a_typed_programme_are_exactly_its_counts() {
                 proj,
                 "2019-09-10",
                 "700.50",
-                "MAD",
+                currency,
                 donors[(i + 1) % 3],
                 true,
             );
-            pay(&db, proj, "2021-02-10", "300", "MAD", donor, false);
+            pay(&db, proj, "2021-02-10", "300", currency, donor, false);
         }
     }
     for d in first_donor.values() {

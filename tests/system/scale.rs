@@ -52,6 +52,8 @@ fn capped_text(db: &Db, args: &[&str]) -> (String, u64) {
             }
         });
     }
+    // Reaped by wait4 below, which also gives its peak memory.
+    #[allow(clippy::zombie_processes)]
     let child = cmd.spawn().expect("masar runs");
     let mut status = 0;
     // SAFETY: a zeroed rusage is a valid value for wait4 to fill.

@@ -257,8 +257,15 @@ fn build(
         m.set_stage(&id, "plan_ready", "2020-12-02").expect("stage");
         m.set_stage(&id, "in_committee", "2020-12-03")
             .expect("stage");
-        m.decide(&id, "approved", "2020-12-04", None, None)
-            .expect("approve");
+        m.decide(
+            &id,
+            "approved",
+            "2020-12-04",
+            Some("10000"),
+            Some("MAD"),
+            None,
+        )
+        .expect("approve");
         for k in 0..2 {
             m.add_disbursement(
                 &id,

@@ -289,6 +289,8 @@ pub struct PersonAdd {
 }
 
 #[derive(Subcommand)]
+// Parsed once per run: the size of the largest variant costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 pub enum PersonCmd {
     /// Register a person.
     Add(PersonAdd),
@@ -444,9 +446,13 @@ pub enum ProjectCmd {
         /// The day the committee met (YYYY-MM-DD).
         #[arg(long)]
         date: String,
-        /// The approved amount.
+        /// The approved amount (required to approve).
         #[arg(long, allow_negative_numbers = true)]
         amount: Option<String>,
+        /// The currency of the approved amount (ISO 4217; the plan's by default):
+        /// tranches count only in this currency.
+        #[arg(long)]
+        currency: Option<String>,
         /// The committee's remarks (a reason is required to reject).
         #[arg(long)]
         remarks: Option<String>,

@@ -618,6 +618,7 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                     decision,
                     date,
                     amount,
+                    currency,
                     remarks,
                 } => {
                     m.decide(
@@ -625,6 +626,7 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                         &decision,
                         &date,
                         amount.as_deref(),
+                        currency.as_deref(),
                         remarks.as_deref(),
                     )?;
                     Ok(id(pid))

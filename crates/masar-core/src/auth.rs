@@ -4,6 +4,7 @@
 //! (`Db::require`), never in a UI. The keys that open the database are in `keys`.
 
 use crate::error::{AuthError, InputError, Problem};
+use crate::schema::Value;
 
 /// What a user may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -100,27 +101,26 @@ impl Permission {
     /// The permission a change needs, whoever makes it and wherever it is checked: the
     /// write path checks it before logging a change, and every import checks it against
     /// the author's certified role (the role table of docs/security.md). `value` is the
-    /// change's JSON; a resolution of a conflict needs what its field needs and a
-    /// supervisor's right to decide.
-    pub fn for_change(
-        entity: &str,
-        field: &str,
-        value: Option<&str>,
-        resolves: bool,
-    ) -> Permission {
+    /// change's value read into its field's type (never its text: a spelling cannot slip
+    /// past); a resolution of a conflict needs what its field needs and a supervisor's
+    /// right to decide.
+    pub fn for_change(entity: &str, field: &str, value: &Value, resolves: bool) -> Permission {
         let base = match (entity, field) {
             ("user", _) => Permission::ManageUsers,
             ("ref_item", _) => Permission::EditReferenceLists,
-            ("person", "erased") if value != Some("false") => Permission::ErasePerson,
-            ("project", "committee_date" | "approved_amount" | "committee_remarks") => {
-                Permission::DecideInCommittee
+            ("person", "erased") if !matches!(value, Value::Bool(false) | Value::Int(0)) => {
+                Permission::ErasePerson
             }
+            (
+                "project",
+                "committee_date" | "approved_amount" | "approved_currency" | "committee_remarks",
+            ) => Permission::DecideInCommittee,
             ("project" | "stage_event", "stage")
-                if matches!(value, Some("\"approved\"" | "\"rejected\"")) =>
+                if matches!(value.as_str(), Some("approved" | "rejected")) =>
             {
                 Permission::DecideInCommittee
             }
-            ("disbursement", "override_reason") if value.is_some_and(|v| v != "null") => {
+            ("disbursement", "override_reason") if *value != Value::Null => {
                 Permission::OverrideApprovedAmount
             }
             _ => Permission::RecordWork,
@@ -207,80 +207,67 @@ mod tests {
     #[test]
     fn the_role_table_names_what_each_kind_of_change_needs() {
         use Permission::*;
-        let cases: &[(&str, &str, Option<&str>, bool, Permission)] = &[
-            ("person", "city", Some("\"Rabat\""), false, RecordWork),
-            ("person", "erased", Some("false"), false, RecordWork),
-            ("person", "erased", Some("true"), false, ErasePerson),
-            (
-                "project",
-                "stage",
-                Some("\"plan_ready\""),
-                false,
-                RecordWork,
-            ),
-            (
-                "project",
-                "stage",
-                Some("\"approved\""),
-                false,
-                DecideInCommittee,
-            ),
+        let t = Value::text;
+        let cases: &[(&str, &str, Value, bool, Permission)] = &[
+            ("person", "city", t("Rabat"), false, RecordWork),
+            ("person", "erased", Value::Bool(false), false, RecordWork),
+            ("person", "erased", Value::Int(0), false, RecordWork),
+            ("person", "erased", Value::Bool(true), false, ErasePerson),
+            ("person", "erased", Value::Int(1), false, ErasePerson),
+            ("person", "erased", Value::Null, false, ErasePerson),
+            ("project", "stage", t("plan_ready"), false, RecordWork),
+            ("project", "stage", t("approved"), false, DecideInCommittee),
             (
                 "stage_event",
                 "stage",
-                Some("\"rejected\""),
+                t("rejected"),
                 false,
                 DecideInCommittee,
             ),
             (
                 "project",
                 "approved_amount",
-                Some("\"99999999\""),
+                t("99999999"),
                 false,
                 DecideInCommittee,
             ),
             (
                 "project",
                 "approved_amount",
-                Some("null"),
+                Value::Null,
                 false,
                 DecideInCommittee,
             ),
             (
+                "project",
+                "approved_currency",
+                t("EUR"),
+                false,
+                DecideInCommittee,
+            ),
+            ("disbursement", "amount", t("5000000"), false, RecordWork),
+            (
                 "disbursement",
-                "amount",
-                Some("\"5000000\""),
+                "override_reason",
+                Value::Null,
                 false,
                 RecordWork,
             ),
             (
                 "disbursement",
                 "override_reason",
-                Some("null"),
-                false,
-                RecordWork,
-            ),
-            (
-                "disbursement",
-                "override_reason",
-                Some("\"EU extension\""),
+                t("EU extension"),
                 false,
                 OverrideApprovedAmount,
             ),
-            (
-                "ref_item",
-                "name",
-                Some("\"EU\""),
-                false,
-                EditReferenceLists,
-            ),
-            ("user", "role", Some("\"admin\""), false, ManageUsers),
-            ("person", "city", Some("\"Rabat\""), true, DecideInCommittee),
-            ("ref_item", "name", Some("\"EU\""), true, EditReferenceLists),
+            ("ref_item", "name", t("EU"), false, EditReferenceLists),
+            ("user", "role", t("admin"), false, ManageUsers),
+            ("person", "city", t("Rabat"), true, DecideInCommittee),
+            ("ref_item", "name", t("EU"), true, EditReferenceLists),
         ];
         for (entity, field, value, resolves, needed) in cases {
             assert_eq!(
-                Permission::for_change(entity, field, *value, *resolves),
+                Permission::for_change(entity, field, value, *resolves),
                 *needed,
                 "{entity}.{field} = {value:?}"
             );

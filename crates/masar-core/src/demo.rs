@@ -462,6 +462,7 @@ pub fn fill(m: &mut Masar, seed: u64, language: crate::report::Language) -> Resu
                 "rejected",
                 &day(date),
                 None,
+                None,
                 Some("Market already saturated in this area"),
             )?;
             continue;
@@ -472,6 +473,7 @@ pub fn fill(m: &mut Masar, seed: u64, language: crate::report::Language) -> Resu
             "approved",
             &day(date),
             Some(&format!("{amount}.00")),
+            None,
             None,
         )?;
         if target == "approved" {

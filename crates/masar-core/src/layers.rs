@@ -12,9 +12,9 @@ const LAYERS: &[(&str, u8)] = &[
     ("clock", 0),
     ("fold", 0),
     ("files", 0),
-    ("auth", 1),
-    // The schema registry.
-    ("schema", 2),
+    // The schema registry, then the roles that decide on its typed values.
+    ("schema", 1),
+    ("auth", 2),
     // Storage and keys.
     ("keys", 3),
     ("search", 3),
@@ -22,16 +22,18 @@ const LAYERS: &[(&str, u8)] = &[
     ("store", 4),
     // The change log, which owns the clock's state.
     ("changes", 5),
+    // Which tranches count, judged on the log.
+    ("money", 6),
     // Siblings.
-    ("domain", 6),
-    ("report", 6),
-    ("sync", 6),
+    ("domain", 7),
+    ("report", 7),
+    ("sync", 7),
     // The handle, then what is built on it.
-    ("masar", 7),
-    ("views", 8),
-    ("backup", 8),
-    ("demo", 8),
-    ("forge", 9),
+    ("masar", 8),
+    ("views", 9),
+    ("backup", 9),
+    ("demo", 9),
+    ("forge", 10),
 ];
 
 /// Items re-exported at the crate's root, by the module that defines them.

@@ -28,6 +28,8 @@ mod store;
 mod trust;
 // The change log.
 mod changes;
+// Which tranches count, judged on the log.
+mod money;
 // Domain, sync, reports: siblings that never import one another.
 mod domain;
 mod report;
@@ -65,10 +67,11 @@ pub use error::{
 };
 pub use files::harden_process;
 pub use masar::{Created, Enrolled, Masar, Status};
+pub use money::{Held, HeldReason};
 pub use report::{
     CounsellorOverdue, Dashboard, Dimension, DonorFormat, DonorReportDone, ExportDone,
     ExportFormat, ExportRecord, ExportTable, JourneyStep, Language, Measure, Report, Survival,
-    SurvivalAt, SurvivalBy, SurvivalCurve, SurvivalStep, UnexplainedTranche,
+    SurvivalAt, SurvivalBy, SurvivalCurve, SurvivalStep,
 };
 pub use store::SCHEMA_VERSION;
 pub use sync::{

@@ -556,17 +556,19 @@ impl Masar {
         self.db.set_stage(id, stage, date)
     }
 
-    /// Records the committee's decision: `approved` (with the amount), `rejected`, or
-    /// `deferred`.
+    /// Records the committee's decision: `approved` (with the amount and its currency, the
+    /// plan's by default), `rejected`, or `deferred`.
     pub fn decide(
         &mut self,
         id: &str,
         decision: &str,
         date: &str,
         amount: Option<&str>,
+        currency: Option<&str>,
         remarks: Option<&str>,
     ) -> Result<()> {
-        self.db.decide(id, decision, date, amount, remarks)
+        self.db
+            .decide(id, decision, date, amount, currency, remarks)
     }
 
     /// Adds a line to a project's business plan budget.
@@ -684,9 +686,10 @@ impl Masar {
         self.db.change_role(who, role)
     }
 
-    /// Tranches that took a project above its approved amount without a supervisor's
-    /// reason, with who recorded them (supervisors).
-    pub fn unexplained_tranches(&self) -> Result<Vec<crate::report::UnexplainedTranche>> {
+    /// What is held (`crate::money`): tranches that do not count — no approval, another
+    /// currency, above the approved amount without a supervisor's reason — and projects
+    /// past the committee without a decision, each with who made it so (supervisors).
+    pub fn unexplained_tranches(&self) -> Result<Vec<crate::money::Held>> {
         self.db.unexplained_tranches()
     }
 

@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../sql/v007_compact_log.sql"),
     include_str!("../sql/v008_person_names.sql"),
     include_str!("../sql/v009_exports.sql"),
+    include_str!("../sql/v010_approved_currency.sql"),
 ];
 
 /// The newest schema version this build knows.

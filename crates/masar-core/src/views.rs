@@ -1310,8 +1310,15 @@ mod tests {
         m.add_budget_line(&p, "Oven", "1", "900").unwrap();
         m.set_stage(&p, "plan_ready", "2024-01-02").unwrap();
         m.set_stage(&p, "in_committee", "2024-01-03").unwrap();
-        m.decide(&p, "approved", "2024-01-04", Some("1000"), None)
-            .unwrap();
+        m.decide(
+            &p,
+            "approved",
+            "2024-01-04",
+            Some("1000"),
+            Some("MAD"),
+            None,
+        )
+        .unwrap();
         m.add_disbursement(&p, "2024-01-05", "1000", "MAD", "EU", None, None)
             .unwrap();
         m.add_followup(&p, &kv(&[("date", "2024-02-01"), ("status", "active")]))
@@ -1519,8 +1526,15 @@ mod tests {
             m.add_budget_line(&p, "Stock", "1", amount).unwrap();
             m.set_stage(&p, "plan_ready", "2024-01-02").unwrap();
             m.set_stage(&p, "in_committee", "2024-01-03").unwrap();
-            m.decide(&p, "approved", "2024-01-04", Some(amount), None)
-                .unwrap();
+            m.decide(
+                &p,
+                "approved",
+                "2024-01-04",
+                Some(amount),
+                Some("MAD"),
+                None,
+            )
+            .unwrap();
             m.add_disbursement(&p, "2024-01-05", amount, "MAD", "EU", None, None)
                 .unwrap();
             ids.push(p);

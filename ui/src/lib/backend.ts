@@ -5,7 +5,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
   AppInfo, BackupDone, BackupSettings, DeviceRow, FolderSync, RevocationDone, PersonQuery, PersonsPage, ProjectQuery, ProjectsPage, Conflict, Dashboard, DonorReportDone, Enrolled, ErrorReport, ExportDone, Exported,
-  Home, Id, Imported, Person, ProjectTile, ProjectView, SessionInfo, SessionTile, SessionView, StageUndone, SyncProgress, SyncState, Timeline, UnexplainedTranche, UserSummary,
+  Home, Id, Imported, Person, ProjectTile, ProjectView, SessionInfo, SessionTile, SessionView, StageUndone, SyncProgress, SyncState, Timeline, UserSummary, Held,
 } from "./types";
 
 export type { ErrorReport } from "./types";
@@ -51,7 +51,8 @@ export const api = {
   project: (id: string) => call<ProjectView>("project", { id }),
   projectAdd: (a: { title: string; kind: string; sector: string; members: string[] }) => call<Id>("project_add", a),
   projectStage: (id: string, stage: string, date: string) => call<Done>("project_stage", { id, stage, date }),
-  projectDecide: (a: { id: string; decision: string; date: string; amount: string | null; remarks: string | null }) => call<Done>("project_decide", a),
+  projectDecide: (a: { id: string; decision: string; date: string; amount: string | null; currency: string | null; remarks: string | null }) =>
+    call<Done>("project_decide", a),
   projectSet: (id: string, fields: Record<string, string>) => call<Done>("project_set", { id, fields }),
   budgetAdd: (a: { project: string; item: string; quantity: string; unit_cost: string }) => call<Id>("budget_add", a),
   disbursementAdd: (a: {
@@ -80,7 +81,7 @@ export const api = {
   bundleExport: (out: string, full: boolean, scope: string | null) => call<Exported>("bundle_export", { out, full, scope }),
   bundleImport: (files: string[]) => call<Imported>("bundle_import", { files }),
   conflicts: () => call<Conflict[]>("conflicts"),
-  unexplained: () => call<UnexplainedTranche[]>("unexplained_tranches"),
+  unexplained: () => call<Held[]>("unexplained_tranches"),
   conflictResolve: (id: string, keep: "kept" | "other" | null, value: string | null) => call<Done>("conflict_resolve", { id, keep, value }),
   dashboard: (from: string, to: string) => call<Dashboard>("dashboard", { from, to }),
   exportFolder: () => call<string>("export_folder"),

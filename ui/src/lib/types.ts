@@ -510,6 +510,10 @@ committee_date: string | null,
  */
 approved_amount: string | null, 
 /**
+ * The currency of the approved amount (ISO 4217).
+ */
+approved_currency: string | null, 
+/**
  * The committee's remarks.
  */
 committee_remarks: string | null, 
@@ -868,6 +872,10 @@ committee_date: string | null,
  */
 approved_amount: string | null, 
 /**
+ * The currency of the approved amount (ISO 4217).
+ */
+approved_currency: string | null, 
+/**
  * The committee's remarks.
  */
 committee_remarks: string | null, 
@@ -1081,6 +1089,10 @@ committee_date: string | null,
  * The amount the committee approved.
  */
 approved_amount: string | null, 
+/**
+ * The currency of the approved amount (ISO 4217).
+ */
+approved_currency: string | null, 
 /**
  * The committee's remarks.
  */
@@ -1407,7 +1419,13 @@ bundles: number,
  * Changes of a revoked laptop or author made after their revocation took effect: set
  * aside on arrival, or removed from this laptop's log when the revocation arrived.
  */
-revoked: number, };
+revoked: number, 
+/**
+ * Changes stamped more than a day ahead of this laptop's clock: this laptop's clock
+ * is behind, or the laptop that made them has a clock running fast. They are kept;
+ * this laptop's own clock does not follow them.
+ */
+ahead_of_clock: number, };
 
 export type SyncStage = "reading" | "settling" | "writing";
 
@@ -1469,7 +1487,11 @@ bundle_key: number | null,
  */
 removed: number, };
 
-export type UnexplainedTranche = { 
+export type Held = { 
+/**
+ * Why it is held.
+ */
+reason: HeldReason, 
 /**
  * The project.
  */
@@ -1479,9 +1501,9 @@ project: string,
  */
 title: string | null, 
 /**
- * The tranche.
+ * The tranche; none when the project itself is held.
  */
-tranche: string, 
+tranche: string | null, 
 /**
  * When it was paid.
  */
@@ -1489,27 +1511,34 @@ date: string | null,
 /**
  * How much, as a decimal.
  */
-amount: string, 
+amount: string | null, 
 /**
- * The currency.
+ * The tranche's currency.
  */
-currency: string, 
+currency: string | null, 
 /**
- * Paid in that currency up to and with this tranche.
+ * What counted before it in the approval's currency, with it.
  */
-paid: string, 
+paid: string | null, 
 /**
  * The amount the committee approved.
  */
-approved: string, 
+approved: string | null, 
 /**
- * Who recorded it, by the name their certificate carries.
+ * The currency of the approval.
+ */
+approved_currency: string | null, 
+/**
+ * Who wrote the change that made it so (the tranche's amount or currency, the
+ * project's stage), by the name their certificate carries.
  */
 recorded_by: string | null, 
 /**
  * On which laptop.
  */
 device: string | null, };
+
+export type HeldReason = "no_approval" | "other_currency" | "above_approved" | "stage_without_decision";
 
 export type Measure = number | { [key in string]: string };
 

@@ -8,6 +8,12 @@ use crate::clock::{Hlc, FOLLOW_CEILING_MILLIS};
 use crate::store::{meta_i64, set_meta};
 use crate::Result;
 
+/// How far ahead of this laptop's wall clock a stamp seen elsewhere may take its own
+/// clock: a day. A laptop whose clock is years fast, or a forged stamp near the ceiling,
+/// then moves no other laptop's later stamps more than this; a later local edit still
+/// supersedes what it saw, because it names it as parent.
+pub(crate) const LEAD_BOUND_MILLIS: i64 = 24 * 3600 * 1000;
+
 const HLC: &str = "hlc";
 const FRONTIER: &str = "frontier";
 const OFFSET: &str = "clock_offset";
@@ -33,7 +39,9 @@ impl ClockState {
         Ok(ClockState {
             hlc: Hlc(meta_i64(conn, HLC)?.unwrap_or(0)),
             frontier: meta_i64(conn, FRONTIER)?.unwrap_or(0),
-            offset: meta_i64(conn, OFFSET)?.unwrap_or(0).max(0),
+            offset: meta_i64(conn, OFFSET)?
+                .unwrap_or(0)
+                .clamp(0, LEAD_BOUND_MILLIS),
         })
     }
 
@@ -73,20 +81,29 @@ impl ClockState {
         self.hlc
     }
 
-    /// Takes in a stamp seen in an import; `other_device` when another laptop made it.
-    /// Beyond [`FOLLOW_CEILING_MILLIS`] the stamp is not followed (see there).
-    pub fn observe(&mut self, seen: Hlc, other_device: bool) {
-        let followed = seen.min(Hlc::new(FOLLOW_CEILING_MILLIS, 0));
+    /// Takes in a stamp seen in an import at `wall_millis` by this laptop's clock;
+    /// `other_device` when another laptop made it. The clock follows it no further than
+    /// [`LEAD_BOUND_MILLIS`] past the wall clock (nor past [`FOLLOW_CEILING_MILLIS`]).
+    /// Returns whether the stamp was further ahead than that, which the import reports.
+    pub fn observe(&mut self, seen: Hlc, other_device: bool, wall_millis: i64) -> bool {
+        let limit = wall_millis
+            .saturating_add(LEAD_BOUND_MILLIS)
+            .min(FOLLOW_CEILING_MILLIS);
+        let followed = seen.min(Hlc::new(limit, 0));
         self.hlc = self.hlc.observe(followed);
         if other_device {
             self.frontier = self.frontier.max(followed.millis());
         }
+        seen.millis() > limit
     }
 
-    /// Keeps the lead of stamps seen ahead of this laptop's wall clock, so that later
-    /// local stamps move on with real time from there.
+    /// Keeps the lead of stamps seen ahead of this laptop's wall clock (a day at most), so
+    /// that later local stamps move on with real time from there.
     pub fn keep_lead(&mut self, wall_millis: i64) {
-        self.offset = self.offset.max(self.frontier - wall_millis);
+        self.offset = self
+            .offset
+            .max(self.frontier - wall_millis)
+            .clamp(0, LEAD_BOUND_MILLIS);
     }
 }
 
@@ -96,13 +113,52 @@ mod tests {
     use crate::clock::STAMP_CEILING_MILLIS;
 
     #[test]
+    fn no_stamp_seen_takes_this_laptops_clock_more_than_a_day_ahead() {
+        let wall = 1_700_000_000_000;
+        for seen in [
+            Hlc::new(STAMP_CEILING_MILLIS - 1, 65_000),
+            Hlc::new(FOLLOW_CEILING_MILLIS, 0),
+            Hlc::new(wall + 3 * 365 * 86_400_000, 7),
+        ] {
+            let mut clock = ClockState {
+                hlc: Hlc::new(wall, 0),
+                frontier: 0,
+                offset: 0,
+            };
+            assert!(clock.observe(seen, true, wall), "reported as ahead");
+            clock.keep_lead(wall);
+            let mine = clock.stamp(wall + 1000);
+            assert!(
+                mine.millis() <= wall + 1000 + LEAD_BOUND_MILLIS,
+                "{}",
+                mine.millis()
+            );
+            assert!(
+                clock.offset <= LEAD_BOUND_MILLIS && clock.frontier <= wall + LEAD_BOUND_MILLIS
+            );
+        }
+        // A stamp within the bound is followed as before, and not reported.
+        let mut clock = ClockState {
+            hlc: Hlc::new(wall, 0),
+            frontier: 0,
+            offset: 0,
+        };
+        assert!(!clock.observe(Hlc::new(wall + 3_600_000, 2), true, wall));
+        assert!(clock.stamp(wall) > Hlc::new(wall + 3_600_000, 2));
+    }
+
+    #[test]
     fn a_stamp_near_the_ceiling_does_not_drag_this_laptops_clock_over_it() {
         let mut clock = ClockState {
             hlc: Hlc::new(1_700_000_000_000, 0),
             frontier: 0,
             offset: 0,
         };
-        clock.observe(Hlc::new(STAMP_CEILING_MILLIS - 1, 65_000), true);
+        clock.observe(
+            Hlc::new(STAMP_CEILING_MILLIS - 1, 65_000),
+            true,
+            FOLLOW_CEILING_MILLIS,
+        );
         // A lifetime of later changes, each borrowing a millisecond, stays below the ceiling.
         let mut last = clock.hlc;
         for _ in 0..100_000 {

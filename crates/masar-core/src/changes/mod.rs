@@ -331,12 +331,25 @@ impl<'t> Writer<'t> {
     ) -> Result<()> {
         // A local edit overwrites what the user saw: the current value, however many laptops
         // recorded it. Heads with other values stay in conflict until a supervisor resolves.
+        // Naming several heads closes a fork, which only a supervisor may do: anyone else
+        // overwrites the winner alone, and another head with the same value stays.
         let parents = if creates {
             Vec::new()
+        } else if self.may_resolve() {
+            oplog::current_stamps(self.tx, entity.name(), record, field)?
         } else {
             oplog::current_stamps(self.tx, entity.name(), record, field)?
+                .into_iter()
+                .take(1)
+                .collect()
         };
         self.append_op(entity, record, field, value, old, creates, parents, false)
+    }
+
+    /// Whether the author may close a fork (a supervisor's right to decide).
+    fn may_resolve(&self) -> bool {
+        crate::auth::Role::parse(&self.signer.cert.role)
+            .is_some_and(|r| Permission::DecideInCommittee.allows(r))
     }
 
     /// Writes a change that overwrites every head of a field: a conflict's resolution.
@@ -365,8 +378,10 @@ impl<'t> Writer<'t> {
         resolves: bool,
     ) -> Result<()> {
         let json = value.to_json();
-        // The role table every import checks: what this laptop signs, others accept.
-        let needed = Permission::for_change(entity.name(), field, Some(&json), resolves);
+        // The role table every import checks: what this laptop signs, others accept. A
+        // change naming several parents is a resolution by its structure, as there.
+        let needed =
+            Permission::for_change(entity.name(), field, value, resolves || parents.len() > 1);
         let role = crate::auth::Role::parse(&self.signer.cert.role)
             .unwrap_or(crate::auth::Role::Counsellor);
         if !needed.allows(role) {

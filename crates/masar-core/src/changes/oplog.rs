@@ -16,8 +16,9 @@ use crate::clock::Hlc;
 use crate::schema::{Entity, FieldKind, Value};
 use crate::Result;
 
-/// How far ahead of the newest stamp its device had seen from others a change may rank:
-/// past this, a laptop whose clock runs fast no longer wins concurrent edits by its clock.
+/// How far ahead of the newest stamp its device had seen from others a change's stamp is
+/// believed: past this, it ranks as that newest stamp (the last time its laptop was in
+/// touch), so a laptop whose clock runs fast wins no concurrent edit by its clock.
 pub const RANK_BOUND_MILLIS: i64 = 30 * 24 * 3600 * 1000;
 
 /// One field change as the log holds it and bundles carry it.
@@ -117,11 +118,13 @@ impl Op {
     }
 }
 
-/// The rank of a head among concurrent heads: its stamp, but no more than
-/// [`RANK_BOUND_MILLIS`] past its frontier; then the device id, then the full stamp.
+/// The rank of a head among concurrent heads: its stamp, or its frontier when the stamp
+/// is more than [`RANK_BOUND_MILLIS`] past it (a time its laptop's own contacts cannot
+/// vouch for); then the device id, then the full stamp. Only data the change carries
+/// decides, so every laptop ranks alike.
 pub fn rank(hlc: Hlc, device: &str, frontier: i64) -> (i64, String, i64) {
-    let ms = if frontier > 0 {
-        hlc.millis().min(frontier + RANK_BOUND_MILLIS)
+    let ms = if frontier > 0 && hlc.millis() > frontier.saturating_add(RANK_BOUND_MILLIS) {
+        frontier
     } else {
         hlc.millis()
     };
@@ -387,6 +390,50 @@ pub(crate) fn heads(
         .collect::<rusqlite::Result<Vec<_>>>()?;
     heads.sort_by_key(|h| std::cmp::Reverse(h.rank()));
     Ok(heads)
+}
+
+/// Who wrote the value a field of a record shows: the author of its winning head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Author {
+    /// The name the author's certificate (or the change) carries.
+    pub name: Option<String>,
+    /// The device the change was made on.
+    pub device: String,
+    /// The role the author's certificate gave when they signed; `None` for a change no
+    /// certificate covers (never accepted from elsewhere).
+    pub role: Option<crate::auth::Role>,
+}
+
+/// The author of each field's winning head of one record, by field: one query for the
+/// whole record.
+pub(crate) fn winner_authors(
+    conn: &rusqlite::Connection,
+    entity: &str,
+    record: &str,
+) -> Result<BTreeMap<String, Author>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT l.field, l.hlc, d.id, l.frontier, CASE WHEN l.by_cert THEN ce.name ELSE l.user_name END, json_extract(ce.body, '$.role')
+         FROM change_log l JOIN device_numbers d ON d.n = l.device
+         LEFT JOIN commits m ON m.n = l.commit_n LEFT JOIN certs ce ON ce.id = m.cert
+         WHERE l.record = (SELECT n FROM record_numbers WHERE id = ?2) AND l.entity = ?1 AND l.head = 1",
+    )?;
+    let mut best: BTreeMap<String, ((i64, String, i64), Author)> = BTreeMap::new();
+    let mut rows = stmt.query(params![entity, record])?;
+    while let Some(r) = rows.next()? {
+        let field: String = r.get(0)?;
+        let device: String = r.get(2)?;
+        let rank = rank(Hlc(r.get(1)?), &device, r.get(3)?);
+        let role: Option<String> = r.get(5)?;
+        let author = Author {
+            name: r.get(4)?,
+            device,
+            role: role.as_deref().and_then(crate::auth::Role::parse),
+        };
+        if best.get(&field).is_none_or(|(b, _)| rank > *b) {
+            best.insert(field, (rank, author));
+        }
+    }
+    Ok(best.into_iter().map(|(f, (_, a))| (f, a)).collect())
 }
 
 /// What settling a record reads of its log, in one query: each field's heads (winner

@@ -12,6 +12,7 @@ use super::{fact_id, parse_pairs};
 use crate::auth::{Permission, Role};
 use crate::changes::{Db, Writer};
 use crate::error::{parse_amount, parse_date, required_text, InputError, Problem};
+use crate::money::{self, HeldReason};
 use crate::schema::{stored_amount, Entity, FieldKind, Value};
 use crate::Result;
 
@@ -341,6 +342,7 @@ impl Db {
                     &[
                         ("committee_date", Value::Null),
                         ("approved_amount", Value::Null),
+                        ("approved_currency", Value::Null),
                         ("committee_remarks", Value::Null),
                     ],
                 )?;
@@ -396,6 +398,17 @@ impl Db {
                     }
                     .into());
                 }
+                // The committee examines the plan in its currency; from committee on, only
+                // a decision names the currency money is counted in (approved_currency).
+                "currency" if !PLAN_OPEN.contains(&project.stage.as_deref().unwrap_or("draft")) => {
+                    let stage = project.stage.clone().unwrap_or_default();
+                    return Err(InputError::rule(
+                        "currency_frozen",
+                        format!("the plan's currency cannot change once the project reached the committee (it is at stage '{stage}'): the committee's decision sets the currency of the money"),
+                        &[("stage", &stage)],
+                    )
+                    .into());
+                }
                 "currency" if *value != Value::Null => {
                     *value = Value::text(
                         self.check_reference("currency", value.as_str().unwrap_or(""))?,
@@ -409,6 +422,16 @@ impl Db {
 
     /// Moves a project to `stage` on `date`, if that stage may follow the current one.
     pub(crate) fn set_stage(&mut self, id: &str, stage: &str, date: &str) -> Result<()> {
+        if stage.trim().eq_ignore_ascii_case("approved") {
+            // An approval without its amount would let no tranche count (crate::money).
+            self.require(Permission::DecideInCommittee)?;
+            return Err(InputError::rule(
+                "approve_by_decision",
+                "a project is approved by recording the committee's decision with its amount and currency (project decide ID approved --amount A)",
+                &[],
+            )
+            .into());
+        }
         self.change_stage(id, stage, date, Vec::new())
     }
 
@@ -494,14 +517,16 @@ impl Db {
         })
     }
 
-    /// Records the committee's decision: `approved` (with the amount), `rejected`, or
-    /// `deferred` (the plan goes back to `plan_ready`).
+    /// Records the committee's decision: `approved` (with the amount and its currency: the
+    /// plan's when none is given), `rejected`, or `deferred` (the plan goes back to
+    /// `plan_ready`).
     pub(crate) fn decide(
         &mut self,
         id: &str,
         decision: &str,
         date: &str,
         amount: Option<&str>,
+        currency: Option<&str>,
         remarks: Option<&str>,
     ) -> Result<()> {
         self.require(Permission::DecideInCommittee)?;
@@ -520,17 +545,58 @@ impl Db {
                 .into())
             }
         };
-        let amount = match amount {
-            Some(a) => Value::text(parse_amount("amount", a, false)?.to_string()),
-            None => Value::Null,
-        };
         let remarks = FieldKind::Text.parse("remarks", remarks.unwrap_or(""))?;
-        self.change_stage(
-            id,
-            stage,
-            date,
-            vec![("approved_amount", amount), ("committee_remarks", remarks)],
-        )
+        if stage != "approved" {
+            return self.change_stage(id, stage, date, vec![("committee_remarks", remarks)]);
+        }
+        // Money counts only against an approval in its own currency (crate::money): an
+        // approval names both.
+        let amount = match amount.map(str::trim).filter(|a| !a.is_empty()) {
+            Some(a) => parse_amount("amount", a, false)?,
+            None => {
+                return Err(InputError::Missing {
+                    field: "amount".into(),
+                    hint: "an approval needs the amount the committee approved".into(),
+                }
+                .into())
+            }
+        };
+        if amount.is_zero() {
+            return Err(InputError::invalid("amount", &amount.to_string(), Problem::Zero).into());
+        }
+        let project = Project::existing(self.conn(), id)?;
+        let plan = project.currency.clone();
+        let currency = match currency
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+            .or(plan)
+        {
+            Some(c) => self.check_reference("currency", &c)?,
+            None => {
+                return Err(InputError::Missing {
+                    field: "currency".into(),
+                    hint: "give the currency the committee approved the amount in".into(),
+                }
+                .into())
+            }
+        };
+        let decision = vec![
+            ("approved_amount", Value::text(amount.to_string())),
+            ("approved_currency", Value::text(currency)),
+            ("committee_remarks", remarks),
+        ];
+        // After approval, the amount and its currency change only by a new decision of a
+        // supervisor (an extension, or an approval recorded without them): the stage and
+        // what was paid stay.
+        if matches!(
+            project.stage.as_deref(),
+            Some("approved" | "funded" | "active")
+        ) {
+            required_date("date", date)?;
+            return self.write(|w| w.update_kept(Entity::Project, id, &decision).map(|_| ()));
+        }
+        self.change_stage(id, stage, date, decision)
     }
 
     /// Adds a line to a project's business plan budget.
@@ -632,24 +698,17 @@ impl Db {
         })
     }
 
-    /// What may still be paid of the approved amount, in its currency (the project's, or
-    /// else that of its tranches); `None` when there is no approved amount to compare.
+    /// What may still be paid of the approval, in its currency: the approved amount less
+    /// the tranches that count (`crate::money`); `None` without an approval.
     pub(crate) fn remaining(&self, project: &Project) -> Result<Option<(String, Decimal)>> {
-        let Some(approved) = project.approved_amount else {
+        let Some(approval) = money::approval(self.conn(), &project.id)? else {
             return Ok(None);
         };
-        let paid = self.paid(&project.id)?;
-        let currency = match (&project.currency, paid.first()) {
-            (Some(c), _) => c.clone(),
-            (None, Some((c, _))) => c.clone(),
-            (None, None) => return Ok(None),
-        };
-        let spent: Decimal = paid
-            .iter()
-            .filter(|(c, _)| *c == currency)
-            .map(|(_, a)| *a)
-            .sum();
-        Ok(Some((currency, (approved - spent).max(Decimal::ZERO))))
+        let counted = money::judge_project(self.conn(), &project.id, None, None)?.counted;
+        Ok(Some((
+            approval.currency,
+            (approval.amount - counted).max(Decimal::ZERO),
+        )))
     }
 
     /// The sum of what was paid to a project, per currency.
@@ -744,32 +803,48 @@ impl Db {
         if reason != Value::Null {
             self.require(Permission::OverrideApprovedAmount)?;
         }
-        if let Some(approved) = p.approved_amount {
-            // The approved amount is in the project's currency; a tranche in another one
-            // cannot be compared with it.
-            let approved_currency = p.currency.clone().unwrap_or_else(|| currency.clone());
-            if approved_currency == currency {
-                let paid: Decimal = self
-                    .paid(project)?
-                    .into_iter()
-                    .filter(|(c, _)| *c == currency)
-                    .map(|(_, a)| a)
-                    .sum();
-                let would_be = paid + amount;
-                if would_be > approved && reason == Value::Null {
-                    return Err(InputError::AboveApproved {
-                        approved: approved.to_string(),
-                        would_be: would_be.to_string(),
-                        remaining: (approved - paid).max(Decimal::ZERO).to_string(),
-                        currency,
-                    }
-                    .into());
-                }
+        // The write path refuses what every laptop would hold (crate::money): the same
+        // rule, asked of this tranche as if it were paid.
+        let id = uuid::Uuid::now_v7().to_string();
+        let new = money::NewTranche {
+            id: &id,
+            date: &date,
+            amount,
+            currency: &currency,
+            overridden: reason != Value::Null,
+            by_supervisor: Permission::DecideInCommittee.allows(self.user().role),
+        };
+        let judged = money::judge_project(self.conn(), project, None, Some(new))?;
+        if let Some(held) = judged
+            .held
+            .iter()
+            .find(|h| h.tranche.as_deref() == Some(id.as_str()))
+        {
+            let approval = money::approval(self.conn(), project)?;
+            return Err(match (held.reason, approval) {
+                (HeldReason::AboveApproved, Some(a)) => InputError::AboveApproved {
+                    approved: a.amount.to_string(),
+                    would_be: (judged.counted + amount).to_string(),
+                    remaining: (a.amount - judged.counted).max(Decimal::ZERO).to_string(),
+                    currency,
+                },
+                (HeldReason::OtherCurrency, Some(a)) => InputError::rule(
+                    "tranche_currency",
+                    format!("the committee approved this project in {}: a tranche in {currency} cannot be counted against it; pay it in {}", a.currency, a.currency),
+                    &[("currency", &currency), ("approved_currency", &a.currency)],
+                ),
+                _ => InputError::rule(
+                    "disbursement_no_approval",
+                    "this project has no approved amount from the committee: a supervisor must record the committee's decision with its amount before a tranche",
+                    &[],
+                ),
             }
+            .into());
         }
         self.write(|w| {
-            let id = w.create(
+            w.create_with_id(
                 Entity::Disbursement,
+                &id,
                 &[
                     ("project_id", Value::text(project)),
                     ("date", Value::text(&date)),
@@ -869,6 +944,7 @@ mod tests {
             "approved",
             "2024-01-04",
             Some(amount),
+            None,
             Some("good plan"),
         )
         .unwrap();
@@ -914,7 +990,8 @@ mod tests {
             assert!(e.to_string().contains("frozen"), "{e}");
         }
         assert_eq!(m.budget(&p).unwrap().total.to_string(), "950.50");
-        m.decide(&p, "rejected", "2024-01-05", None, None).unwrap();
+        m.decide(&p, "rejected", "2024-01-05", None, None, None)
+            .unwrap();
         m.add_budget_line(&p, "Flour", "10", "5")
             .expect("a rejected plan may be revised");
     }
@@ -1003,7 +1080,7 @@ mod tests {
             "undone changes are no longer listed"
         );
         m.set_stage(&p, "in_committee", "2024-01-03").unwrap();
-        m.decide(&p, "approved", "2024-01-04", Some("10000"), None)
+        m.decide(&p, "approved", "2024-01-04", Some("10000"), None, None)
             .unwrap();
         m.add_disbursement(&p, "2024-01-10", "6000", "MAD", "EU", None, None)
             .unwrap();

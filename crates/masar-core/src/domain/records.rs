@@ -259,6 +259,8 @@ records! {
         /// The amount the committee approved.
         #[ts(as = "Option<String>")]
         approved_amount: Option<Decimal>,
+        /// The currency of the approved amount (ISO 4217).
+        approved_currency: Option<String>,
         /// The committee's remarks.
         committee_remarks: Option<String>,
         /// Legal registration date of a cooperative.

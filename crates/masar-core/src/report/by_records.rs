@@ -84,6 +84,7 @@ pub(crate) fn indicators(
     let sensitised = attended("awareness")?;
     let trained = attended("training")?;
 
+    crate::money::mark_held(conn)?;
     let tranches = period_tranches(conn, &f, &t, None)?;
     let (funded, reinforced) = first_tranches(&tranches);
 

@@ -124,7 +124,7 @@ fn journey(
         Ok(n.max(0) as u64)
     };
     let (funded, running): (i64, i64) = conn.query_row(
-        "WITH first(project, start) AS (SELECT project_id, min(date) FROM disbursements GROUP BY project_id)
+        "WITH first(project, start) AS (SELECT project_id, min(date) FROM disbursements WHERE id NOT IN temp.held_tranches GROUP BY project_id)
          SELECT count(*), coalesce(sum(EXISTS (
                     SELECT 1 FROM followups v WHERE v.project_id = p.id AND v.status <> 'closed' AND v.date >= date(s.start, '+365 days')
                        AND NOT EXISTS (SELECT 1 FROM followups c WHERE c.project_id = p.id AND c.status = 'closed' AND c.date >= s.start AND c.date <= v.date))), 0)
@@ -170,7 +170,7 @@ mod tests {
         m.add_budget_line(&p, "Oven", "1", "900").unwrap();
         m.set_stage(&p, "plan_ready", "2023-02-01").unwrap();
         m.set_stage(&p, "in_committee", "2023-02-05").unwrap();
-        m.decide(&p, "approved", "2023-02-10", Some("900"), None)
+        m.decide(&p, "approved", "2023-02-10", Some("900"), Some("MAD"), None)
             .unwrap();
         m.add_disbursement(&p, "2023-03-01", "900", "MAD", "EU", None, None)
             .unwrap();

@@ -241,7 +241,8 @@ fn period_tranches(
     let mut stmt = conn.prepare(
         "SELECT d.project_id, d.date, d.id, d.amount, d.currency, d.donor, p.kind, p.sector
          FROM disbursements d JOIN projects p ON p.id = d.project_id
-         WHERE d.date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR p.counsellor = ?3) ORDER BY d.project_id, d.date, d.id",
+         WHERE d.date BETWEEN ?1 AND ?2 AND d.id NOT IN temp.held_tranches AND (?3 IS NULL OR p.counsellor = ?3)
+         ORDER BY d.project_id, d.date, d.id",
     )?;
     let rows = stmt
         .query_map(rusqlite::params![f, t, counsellor], |r| {
@@ -437,10 +438,10 @@ fn person_counts(
              SELECT m.person_id, 0, 0, 0, 1 FROM members m
               WHERE m.active = 1 AND m.project_id IN (
                     SELECT d.project_id FROM disbursements d JOIN projects pr ON pr.id = d.project_id
-                     WHERE d.date BETWEEN ?1 AND ?2 AND pr.kind = 'creation'
+                     WHERE d.date BETWEEN ?1 AND ?2 AND pr.kind = 'creation' AND d.id NOT IN temp.held_tranches
                        AND (?3 IS NULL OR ?3 = (
                             SELECT coalesce(nullif(trim(e.donor), ''), 'unknown') FROM disbursements e
-                             WHERE e.project_id = d.project_id AND e.date BETWEEN ?1 AND ?2
+                             WHERE e.project_id = d.project_id AND e.date BETWEEN ?1 AND ?2 AND e.id NOT IN temp.held_tranches
                              ORDER BY e.date, e.id LIMIT 1)))),
          counted AS (SELECT id, max(w) AS w, max(s) AS s, max(t) AS t, max(b) AS b FROM events WHERE id IS NOT NULL GROUP BY id)
          SELECT {}, {}, {}, {}, sum(c.w), sum(c.s), sum(c.t), sum(c.b)
@@ -483,6 +484,8 @@ pub(crate) fn indicators(
         from.format("%Y-%m-%d").to_string(),
         to.format("%Y-%m-%d").to_string(),
     );
+    // Held tranches count nowhere (crate::money).
+    crate::money::mark_held(conn)?;
     let persons = person_counts(conn, &f, &t, to, filter)?;
     let donor = filter.donor;
 
@@ -556,7 +559,7 @@ pub(crate) fn indicators(
                 let projects = Projects {
                     funded: &funded,
                     reinforced: &reinforced,
-                    tranches: &tranches,
+                    tranches,
                     cooperatives: &cooperatives,
                     overdue: &overdue,
                 };
@@ -572,98 +575,6 @@ pub(crate) fn indicators(
         indicators: totals,
         breakdown,
     })
-}
-
-/// A tranche that took its project's payments above the amount the committee approved,
-/// in the project's currency, with no supervisor's reason: what the laptop that recorded
-/// it should have refused. An insider can sign one under their own name by editing their
-/// own database; it is shown, with who recorded it, rather than left unnoticed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct UnexplainedTranche {
-    /// The project.
-    pub project: String,
-    /// Its title.
-    pub title: Option<String>,
-    /// The tranche.
-    pub tranche: String,
-    /// When it was paid.
-    pub date: Option<String>,
-    /// How much, as a decimal.
-    pub amount: String,
-    /// The currency.
-    pub currency: String,
-    /// Paid in that currency up to and with this tranche.
-    pub paid: String,
-    /// The amount the committee approved.
-    pub approved: String,
-    /// Who recorded it, by the name their certificate carries.
-    pub recorded_by: Option<String>,
-    /// On which laptop.
-    pub device: Option<String>,
-}
-
-/// Every tranche above its project's approved amount without a reason, by project and date.
-pub(crate) fn unexplained_tranches(conn: &Connection) -> Result<Vec<UnexplainedTranche>> {
-    type ProjectRow = (String, Option<String>, Option<String>, Option<String>);
-    let projects: Vec<ProjectRow> = conn
-        .prepare("SELECT id, title, approved_amount, currency FROM projects WHERE approved_amount IS NOT NULL ORDER BY id")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    type TrancheRow = (
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    );
-    let mut tranches = conn.prepare(
-        "SELECT id, date, amount, currency, override_reason FROM disbursements WHERE project_id = ?1 ORDER BY date, id",
-    )?;
-    let mut author = conn.prepare(
-        "SELECT user_name, device FROM changes WHERE entity = 'disbursement' AND record = ?1 AND creates = 1 LIMIT 1",
-    )?;
-    let mut out = Vec::new();
-    for (project, title, approved, currency) in projects {
-        let Some(approved) = stored_amount("approved_amount", approved)? else {
-            continue;
-        };
-        let rows: Vec<TrancheRow> = tranches
-            .query_map([&project], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        // The approved amount is in the project's currency, else in that of its first tranche.
-        let Some(currency) = currency.or_else(|| rows.first().and_then(|t| t.3.clone())) else {
-            continue;
-        };
-        let mut paid = Decimal::ZERO;
-        for (tranche, date, amount, tranche_currency, reason) in rows {
-            if tranche_currency.as_deref() != Some(currency.as_str()) {
-                continue;
-            }
-            let amount = stored_amount("amount", amount)?.unwrap_or_default();
-            paid += amount;
-            if paid > approved && reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
-                let (recorded_by, device) = author
-                    .query_row([&tranche], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .map(|(n, d): (Option<String>, String)| (n, Some(d)))
-                    .unwrap_or((None, None));
-                out.push(UnexplainedTranche {
-                    project: project.clone(),
-                    title: title.clone(),
-                    tranche,
-                    date,
-                    amount: amount.to_string(),
-                    currency: currency.clone(),
-                    paid: paid.to_string(),
-                    approved: approved.to_string(),
-                    recorded_by,
-                    device,
-                });
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// The period `[from, to]` as typed: two dates, the first not after the last.
@@ -853,10 +764,11 @@ impl Db {
         export::records(self.conn())
     }
 
-    /// Tranches above their project's approved amount without a reason (supervisors).
-    pub(crate) fn unexplained_tranches(&self) -> Result<Vec<UnexplainedTranche>> {
+    /// What is held: tranches that do not count and projects past the committee without
+    /// a decision, each with who made it so (supervisors).
+    pub(crate) fn unexplained_tranches(&self) -> Result<Vec<crate::money::Held>> {
         self.require(crate::auth::Permission::DecideInCommittee)?;
-        unexplained_tranches(self.conn())
+        crate::money::held(self.conn())
     }
 
     /// Funded or active projects whose next visit was due before `day` with no visit
@@ -880,8 +792,15 @@ mod tests {
         m.add_budget_line(&p, "Oven", "1", "900").unwrap();
         m.set_stage(&p, "plan_ready", "2024-01-02").unwrap();
         m.set_stage(&p, "in_committee", "2024-01-03").unwrap();
-        m.decide(&p, "approved", "2024-01-04", Some("1000"), None)
-            .unwrap();
+        m.decide(
+            &p,
+            "approved",
+            "2024-01-04",
+            Some("1000"),
+            Some("MAD"),
+            None,
+        )
+        .unwrap();
         m.add_disbursement(&p, "2024-01-05", "1000", "MAD", "EU", None, None)
             .unwrap();
         m.conn()
@@ -1046,12 +965,14 @@ mod properties {
                 m.add_budget_line(&id, "Oven", "1", "900").expect("line");
                 m.set_stage(&id, "plan_ready", "2019-01-02").expect("stage");
                 m.set_stage(&id, "in_committee", "2019-01-03").expect("stage");
-                m.decide(&id, "approved", "2019-01-04", None, None).expect("approve");
+                // Each project is approved in one currency, that of its first tranche, for
+                // more than its tranches can reach: every tranche counts.
+                let currency = if tranches.first().is_some_and(|t| t.2) { "EUR" } else { "MAD" };
+                m.decide(&id, "approved", "2019-01-04", Some("100000000"), Some(currency), None).expect("approve");
                 let mut counted = false;
-                for (off, cents, eur, japan) in tranches {
+                for (off, cents, _, japan) in tranches {
                     let d = base + Duration::days(*off);
                     let a = Decimal::new(i64::from(*cents), 2);
-                    let currency = if *eur { "EUR" } else { "MAD" };
                     m.add_disbursement(&id, &day(d), &a.to_string(), currency, if *japan { "Japan" } else { "EU" }, None, None).expect("tranche");
                     if inside(d) {
                         *amount.entry(currency.to_string()).or_default() += a;

@@ -146,6 +146,8 @@ pub(crate) fn survival(
     by: Option<SurvivalBy>,
     filter: super::Filter<'_>,
 ) -> Result<Survival> {
+    // Held tranches fund no enterprise (crate::money).
+    crate::money::mark_held(conn)?;
     let followed = followed(conn, as_of, by, filter)?;
     let mut curves = vec![curve("all", followed.iter())];
     if by.is_some() {
@@ -187,14 +189,14 @@ fn followed(
     };
     let sql = format!(
         "WITH funded(project, start) AS (
-             SELECT d.project_id, min(d.date) FROM disbursements d WHERE d.date <= ?1 GROUP BY d.project_id)
+             SELECT d.project_id, min(d.date) FROM disbursements d WHERE d.date <= ?1 AND d.id NOT IN temp.held_tranches GROUP BY d.project_id)
          SELECT {group}, f.start,
                 (SELECT min(v.date) FROM followups v WHERE v.project_id = p.id AND v.status = 'closed' AND v.date >= f.start AND v.date <= ?1),
                 (SELECT max(v.date) FROM followups v WHERE v.project_id = p.id AND v.date >= f.start AND v.date <= ?1)
          FROM funded f JOIN projects p ON p.id = f.project
          WHERE p.kind IN ('creation', 'reinforcement')
            AND (?2 IS NULL OR ?2 = (SELECT coalesce(nullif(trim(e.donor), ''), 'unknown') FROM disbursements e
-                                     WHERE e.project_id = p.id AND e.date = f.start ORDER BY e.id LIMIT 1))
+                                     WHERE e.project_id = p.id AND e.date = f.start AND e.id NOT IN temp.held_tranches ORDER BY e.id LIMIT 1))
            AND (?3 IS NULL OR p.counsellor = ?3)
          ORDER BY p.id"
     );
@@ -402,8 +404,15 @@ mod tests {
             m.add_budget_line(&p, "Stock", "1", "1000").unwrap();
             m.set_stage(&p, "plan_ready", "2023-01-02").unwrap();
             m.set_stage(&p, "in_committee", "2023-01-03").unwrap();
-            m.decide(&p, "approved", "2023-01-04", Some("1000"), None)
-                .unwrap();
+            m.decide(
+                &p,
+                "approved",
+                "2023-01-04",
+                Some("1000"),
+                Some("MAD"),
+                None,
+            )
+            .unwrap();
             for day in paid {
                 m.add_disbursement(&p, day, "500", "MAD", "EU", None, None)
                     .unwrap();

@@ -311,6 +311,9 @@ const PROJECT: &[FieldDef] = &[
     fixed("stage_date", Date),
     fixed("committee_date", Date),
     fixed("approved_amount", Amount { signed: false }),
+    // The currency the committee approved the amount in (schema 10): tranches in any
+    // other currency are held, whatever the project's own currency field later says.
+    fixed("approved_currency", Currency),
     fixed("committee_remarks", Text),
     f("registered_on", Date),
     fixed("counsellor", Link(Entity::User)),
@@ -360,6 +363,11 @@ const REFERRAL: &[FieldDef] = &[
     f("status", Choice(REFERRAL_STATUSES)),
     personal("notes", Text),
 ];
+
+/// Fields added after the first release (schema 9), as `(entity, field)`: the digest
+/// counts one only when it holds a value, so a database that never used it keeps the
+/// digest the release gave it.
+pub const LATER_FIELDS: &[(&str, &str)] = &[("project", "approved_currency")];
 
 impl Entity {
     /// Every entity.
@@ -497,35 +505,51 @@ fn invalid(field: &str, value: &str, problem: Problem) -> InputError {
 }
 
 impl FieldKind {
-    /// Checks a value as a change carries it (JSON) the way local entry would have
-    /// written it: the right type, and text in its canonical form (a real date, an exact
-    /// amount of the right sign, one of the choices, an upper-case code). `None` or JSON
-    /// null is an unset or erased value.
-    pub(crate) fn check_json(self, field: &str, json: Option<&str>) -> Result<(), String> {
-        let Some(json) = json else { return Ok(()) };
+    /// Reads a value as a change carries it (JSON) into its typed value, the way local
+    /// entry would have written it: the right type, text in its canonical form (a real
+    /// date, an exact amount of the right sign, one of the choices, an upper-case code),
+    /// and the JSON itself byte for byte what [`Value::to_json`] writes. Decisions are
+    /// then taken on the typed value, never on the text: `"\u0061pproved"` or
+    /// `"approved "` is refused here rather than read as something a role check does not
+    /// recognise. `None` or JSON null is an unset or erased value.
+    pub(crate) fn typed_json(self, field: &str, json: Option<&str>) -> Result<Value, String> {
+        let Some(json) = json else {
+            return Ok(Value::Null);
+        };
         let parsed: serde_json::Value =
             serde_json::from_str(json).map_err(|_| "is not a value".to_string())?;
-        match (self, parsed) {
-            (_, serde_json::Value::Null) => Ok(()),
+        let typed = match (self, parsed) {
+            (_, serde_json::Value::Null) => Value::Null,
             (Count { min }, serde_json::Value::Number(n)) => match n.as_i64() {
-                Some(i) if i >= min => Ok(()),
-                _ => Err(format!("is not a whole number of at least {min}")),
+                Some(i) if i >= min => Value::Int(i),
+                _ => return Err(format!("is not a whole number of at least {min}")),
             },
-            (Flag, serde_json::Value::Bool(_)) => Ok(()),
-            (Flag, serde_json::Value::Number(n)) if matches!(n.as_i64(), Some(0 | 1)) => Ok(()),
-            (Text, serde_json::Value::String(_)) => Ok(()),
+            (Flag, serde_json::Value::Bool(b)) => Value::Bool(b),
+            // Flags read back from SQLite are 0 or 1; a change may carry them so.
+            (Flag, serde_json::Value::Number(n)) if matches!(n.as_i64(), Some(0 | 1)) => {
+                Value::Int(n.as_i64().unwrap_or(0))
+            }
+            (Text, serde_json::Value::String(text)) => Value::Text(text),
             (kind, serde_json::Value::String(text)) if !matches!(kind, Count { .. } | Flag) => {
                 match kind.parse(field, &text) {
-                    Ok(Value::Text(canonical)) if canonical == text => Ok(()),
-                    Ok(_) => Err("is not written as Masar writes it".to_string()),
-                    Err(e) => Err(match e {
-                        InputError::Invalid { problem, .. } => problem.to_string(),
-                        other => other.to_string(),
-                    }),
+                    Ok(Value::Text(canonical)) if canonical == text => Value::Text(text),
+                    Ok(_) => return Err("is not written as Masar writes it".to_string()),
+                    Err(e) => {
+                        return Err(match e {
+                            InputError::Invalid { problem, .. } => problem.to_string(),
+                            other => other.to_string(),
+                        })
+                    }
                 }
             }
-            _ => Err("is not of the field's type".to_string()),
+            _ => return Err("is not of the field's type".to_string()),
+        };
+        if typed.to_json() != json {
+            return Err(
+                "is not written as Masar writes it (its JSON is not in canonical form)".to_string(),
+            );
         }
+        Ok(typed)
     }
 
     /// Reads `text` typed by a user for the field `field`; empty text means unset.

@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 
 use super::Conflict;
-use crate::schema::{Entity, Value};
+use crate::schema::{Entity, Value, LATER_FIELDS};
 use crate::Result;
 
 pub(super) fn digest(conn: &Connection, conflicts: &[Conflict]) -> Result<String> {
@@ -17,6 +17,10 @@ pub(super) fn digest(conn: &Connection, conflicts: &[Conflict]) -> Result<String
     entities.sort_by_key(|e| e.name());
     for entity in entities {
         let cols: Vec<&str> = entity.fields().iter().map(|f| f.name).collect();
+        let later: Vec<bool> = cols
+            .iter()
+            .map(|c| LATER_FIELDS.contains(&(entity.name(), *c)))
+            .collect();
         let sql = format!(
             "SELECT id, {} FROM {} ORDER BY id",
             cols.join(", "),
@@ -29,13 +33,13 @@ pub(super) fn digest(conn: &Connection, conflicts: &[Conflict]) -> Result<String
         while let Some(row) = rows.next()? {
             let id: String = row.get(0)?;
             hash.update(id.as_bytes());
-            for i in 0..cols.len() {
+            for (i, later) in later.iter().enumerate() {
+                let value = Value::from_sql_ref(row.get_ref(i + 1)?)?;
+                if *later && value == Value::Null {
+                    continue;
+                }
                 hash.update(b"\x1f");
-                hash.update(
-                    Value::from_sql_ref(row.get_ref(i + 1)?)?
-                        .to_json()
-                        .as_bytes(),
-                );
+                hash.update(value.to_json().as_bytes());
             }
             hash.update(b"\n");
         }

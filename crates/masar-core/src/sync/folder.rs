@@ -425,6 +425,7 @@ fn add(total: &mut Imported, one: &Imported) {
     total.bundles_already_seen += one.bundles_already_seen;
     total.bundles += one.bundles;
     total.revoked += one.revoked;
+    total.ahead_of_clock += one.ahead_of_clock;
 }
 
 #[cfg(test)]

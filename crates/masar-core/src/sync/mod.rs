@@ -70,6 +70,10 @@ pub struct Imported {
     /// Changes of a revoked laptop or author made after their revocation took effect: set
     /// aside on arrival, or removed from this laptop's log when the revocation arrived.
     pub revoked: u64,
+    /// Changes stamped more than a day ahead of this laptop's clock: this laptop's clock
+    /// is behind, or the laptop that made them has a clock running fast. They are kept;
+    /// this laptop's own clock does not follow them.
+    pub ahead_of_clock: u64,
 }
 
 /// A field on which concurrent changes disagree: the value kept and one other.
@@ -164,19 +168,20 @@ fn conflict_id(entity: &str, record: &str, field: &str, loser: (Hlc, &str)) -> S
     uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, name.as_bytes()).to_string()
 }
 
-/// Refuses a bundle holding a value local entry could not have written (a sex that is not
-/// one of the choices, a date that is not a date, a negative household size): another
-/// laptop must not accept what this one would refuse. Entities and fields of newer
-/// versions are kept as they are.
-fn check_value(op: &Op) -> Result<(), SyncError> {
+/// Reads a change's value into its field's type, refusing a value local entry could not
+/// have written (a sex that is not one of the choices, a date that is not a date, a
+/// negative household size, a choice spelt with escapes or spaces): another laptop must
+/// not accept what this one would refuse, and every check after this one decides on the
+/// typed value. Entities and fields of newer versions are kept as they are.
+fn check_value(op: &Op) -> Result<Value, SyncError> {
     let Some(entity) = Entity::from_name(&op.entity) else {
-        return Ok(());
+        return Ok(Value::from_json(op.value.as_deref()));
     };
     let Ok(def) = entity.field(&op.field) else {
-        return Ok(());
+        return Ok(Value::from_json(op.value.as_deref()));
     };
     def.kind
-        .check_json(def.name, op.value.as_deref())
+        .typed_json(def.name, op.value.as_deref())
         .map_err(|problem| {
             SyncError::Damaged(format!(
             "its change to {} {} sets {} to {} which {problem}; a laptop could not have written it",
@@ -715,8 +720,8 @@ impl Db {
                         bundle::Part::Op(op, commit, pos) => {
                             read += 1;
                             tell.at(read, &mut progress);
-                            check_value(&op)?;
-                            let Some(op) = verifier.op(tx, op, commit, pos)? else { return Ok(()) };
+                            let typed = check_value(&op)?;
+                            let Some(op) = verifier.op(tx, op, &typed, commit, pos)? else { return Ok(()) };
                             // Accounts are local to each laptop: a change to one never comes from outside.
                             if op.entity == "user" {
                                 stats.skipped += 1;
@@ -729,7 +734,9 @@ impl Db {
                                 stats.applied += 1;
                                 erasures |= op.field == "erased";
                                 bulk.take(tx, &op, filed, erased_before || erasures)?;
-                                clock.observe(op.hlc, op.device != me);
+                                if clock.observe(op.hlc, op.device != me, now_millis) {
+                                    stats.ahead_of_clock += 1;
+                                }
                             }
                         }
                     }
@@ -846,12 +853,7 @@ impl Db {
             Resolution::Value(text) => def.kind.parse(def.name, &text)?,
         };
         let (record, field) = (conflict.record.clone(), conflict.field.clone());
-        self.require(Permission::for_change(
-            entity.name(),
-            &field,
-            Some(&value.to_json()),
-            true,
-        ))?;
+        self.require(Permission::for_change(entity.name(), &field, &value, true))?;
         self.write(|w| w.resolve(entity, &record, &field, &value))
     }
 

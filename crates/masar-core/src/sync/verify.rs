@@ -20,6 +20,7 @@ use super::keys::{self, OrgKeys};
 use crate::auth::{Permission, Role};
 use crate::changes::Op;
 use crate::error::SyncError;
+use crate::schema::Value;
 use crate::trust::{
     commit_id_of_message, commit_message, verify_commits, AuthorCert, Revocation, Revoked,
 };
@@ -221,10 +222,12 @@ impl<'k> Verifier<'k> {
     /// Checks one change: its author's certificate, device, name and role, and its place
     /// in its commit. Returns it with its commit's id, or `None` when a revocation sets it
     /// aside.
+    /// `value` is the change's value read into its field's type (`check_value`).
     pub(crate) fn op(
         &mut self,
         conn: &Connection,
         mut op: Op,
+        value: &Value,
         commit: usize,
         pos: u32,
     ) -> Result<Option<Op>> {
@@ -271,8 +274,10 @@ impl<'k> Verifier<'k> {
                 .into());
             }
         }
-        let needed =
-            Permission::for_change(&op.entity, &op.field, op.value.as_deref(), op.resolves);
+        // A change that names more than one parent closes a fork: it is a resolution by
+        // its structure, whatever its flag says.
+        let resolves = op.resolves || op.parents.len() > 1;
+        let needed = Permission::for_change(&op.entity, &op.field, value, resolves);
         if !needed.allows(*role) {
             return Err(untrusted(
                 &op,

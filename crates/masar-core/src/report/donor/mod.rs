@@ -256,8 +256,15 @@ mod tests {
             m.add_budget_line(&p, "Stock", "1", "1000").unwrap();
             m.set_stage(&p, "plan_ready", "2023-10-02").unwrap();
             m.set_stage(&p, "in_committee", "2023-10-03").unwrap();
-            m.decide(&p, "approved", "2023-10-04", Some("1000"), None)
-                .unwrap();
+            m.decide(
+                &p,
+                "approved",
+                "2023-10-04",
+                Some("1000"),
+                Some("MAD"),
+                None,
+            )
+            .unwrap();
             m.add_disbursement(&p, "2024-01-02", "600", "MAD", donor, None, None)
                 .unwrap();
             for (day, status) in visits {

@@ -190,7 +190,7 @@ impl Words {
 fn group(digits: &str, separator: &str) -> String {
     let mut out = String::with_capacity(digits.len() + digits.len() / 3 * separator.len());
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push_str(separator);
         }
         out.push(c);
@@ -233,12 +233,9 @@ mod tests {
         assert!(ar.missing().is_empty());
         assert_eq!(ar.t("report.no_such_key"), "report.no_such_key");
         assert_eq!(ar.missing(), vec!["report.no_such_key".to_string()]);
-        assert_eq!(
-            Language::parse("de")
-                .unwrap_err()
-                .to_string()
-                .contains("fr"),
-            true
-        );
+        assert!(Language::parse("de")
+            .unwrap_err()
+            .to_string()
+            .contains("fr"));
     }
 }
