@@ -618,7 +618,7 @@ fn a_reader_that_stops_early_ends_the_listing_quietly() {
     std::fs::write(&csv, text).expect("csv");
     db.ok(&["import", "persons", csv.to_str().expect("utf-8")]);
     // `masar person list | head -1`: far more than a pipe holds, and a reader that leaves.
-    let mut child = std::process::Command::new(crate::common::masar_bin())
+    let mut child = crate::common::masar_command()
         .env("MASAR_DB", &db.path)
         .env("MASAR_USER", "admin")
         .env("MASAR_PASSWORD", PASSWORD)
@@ -714,7 +714,7 @@ fn a_search_among_many_answers_one_page_best_matches_first_with_the_total() {
 
 #[test]
 fn the_version_says_which_schema_and_bundle_format_this_build_writes() {
-    let out = std::process::Command::new(crate::common::masar_bin())
+    let out = crate::common::masar_command()
         .arg("--version")
         .output()
         .expect("masar");

@@ -20,9 +20,19 @@ pub fn masar_bin() -> &'static str {
     env!("CARGO_BIN_EXE_masar")
 }
 
+/// A `masar` command for the tests. Its key-file entries are wrapped at the former
+/// argon2id cost (19 MiB, 2 passes) instead of 64 MiB, 3 passes: `MASAR_DEBUG_KDF_COST`,
+/// which only a debug build honours, keeps the suite's two thousand log-ins as fast as
+/// before the cost was raised. `attacks_keys.rs` clears it to test the real cost.
+pub fn masar_command() -> Command {
+    let mut cmd = Command::new(masar_bin());
+    cmd.env(masar_core::DEBUG_KDF_COST_VAR, "low");
+    cmd
+}
+
 /// Runs `masar` on `db` as `user`, with extra environment variables.
 pub fn run(db: &Path, user: &str, password: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(masar_bin());
+    let mut cmd = masar_command();
     cmd.env_remove("MASAR_CLOCK")
         .env_remove("MASAR_NEW_PASSWORD")
         .env("MASAR_DB", db)

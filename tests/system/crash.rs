@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{masar_bin, Db, PASSWORD};
+use crate::common::{Db, PASSWORD};
 use crate::sync::Org;
 
 const TRIALS: usize = 50;
@@ -23,7 +23,7 @@ fn copy_db(from: &Path, to_dir: &Path) -> std::path::PathBuf {
 }
 
 fn import_cmd(db: &Path, bundle: &Path) -> Command {
-    let mut cmd = Command::new(masar_bin());
+    let mut cmd = crate::common::masar_command();
     cmd.env("MASAR_DB", db)
         .env("MASAR_USER", "admin")
         .env("MASAR_PASSWORD", PASSWORD)

@@ -5,7 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{masar_bin, Db};
+use crate::common::Db;
 
 fn mode(path: &std::path::Path) -> u32 {
     std::fs::metadata(path)
@@ -55,7 +55,7 @@ fn a_pipe_or_a_link_to_a_device_is_refused_and_passed_over_in_a_folder() {
     std::os::unix::fs::symlink("/dev/zero", &zero).expect("a symlink");
     for planted in [&fifo, &zero] {
         // Run with a deadline: reading a FIFO would wait for ever.
-        let mut child = Command::new(masar_bin())
+        let mut child = crate::common::masar_command()
             .env("MASAR_DB", &db.path)
             .env("MASAR_USER", &db.user)
             .env("MASAR_PASSWORD", &db.password)

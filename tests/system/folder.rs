@@ -202,7 +202,7 @@ fn the_watcher_imports_what_lands_and_stops_cleanly_on_a_signal() {
     let (a, supervisor) = (&org.laptops[0], &org.laptops[1]);
     let shared = tempfile::tempdir().expect("dir");
     let folder = shared.path();
-    let mut watcher = std::process::Command::new(crate::common::masar_bin())
+    let mut watcher = crate::common::masar_command()
         .env("MASAR_DB", &supervisor.path)
         .env("MASAR_USER", &supervisor.user)
         .env("MASAR_PASSWORD", &supervisor.password)

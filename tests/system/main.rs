@@ -3,6 +3,8 @@
 mod common;
 
 mod attacks;
+mod attacks_files;
+mod attacks_keys;
 mod attacks_money;
 
 mod backup;

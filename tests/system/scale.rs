@@ -2,9 +2,9 @@
 //! stream their changes, so neither holds them whole.
 
 use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-use crate::common::{masar_bin, Db};
+use crate::common::Db;
 use crate::sync::Org;
 
 /// The address space the `masar` process may reserve: code, libraries, SQLite's cache and
@@ -28,7 +28,7 @@ fn capped(db: &Db, args: &[&str]) -> (serde_json::Value, u64) {
 fn capped_text(db: &Db, args: &[&str]) -> (String, u64) {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let (out, err) = (dir.path().join("out"), dir.path().join("err"));
-    let mut cmd = Command::new(masar_bin());
+    let mut cmd = crate::common::masar_command();
     cmd.env_remove("MASAR_CLOCK")
         .env("MASAR_DB", &db.path)
         .env("MASAR_USER", &db.user)

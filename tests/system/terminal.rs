@@ -15,6 +15,7 @@ fn at_terminal(db: &Db, args: &str, answers: &[(&str, &str)]) -> (i32, String) {
         .args(["-qec", &format!("{} {args}", masar_bin()), "/dev/null"])
         .env("MASAR_DB", &db.path)
         .env("MASAR_USER", &db.user)
+        .env(masar_core::DEBUG_KDF_COST_VAR, "low")
         .env_remove("MASAR_PASSWORD")
         .env_remove("MASAR_NEW_PASSWORD")
         .env_remove("MASAR_CLOCK")

@@ -66,6 +66,61 @@ pub(crate) fn sync_dir(dir: &Path) {
     }
 }
 
+/// Why a folder Masar writes into was refused.
+#[derive(Debug)]
+pub(crate) enum DirRefusal {
+    /// A symbolic link (or swapped for one while it was checked): writing through it would
+    /// write, and remove, wherever it points.
+    Link,
+    /// Something other than a folder has its name.
+    NotDir,
+    /// The system refused.
+    Io(io::Error),
+}
+
+/// Checks that `path` is a real folder and not a link to one, making it first (one level,
+/// never its parents) when it is missing and `make` is set. The folder is opened without
+/// following a link and compared (device and inode) with what its name holds, so a link
+/// swapped in between the two looks is caught too.
+pub(crate) fn real_dir(path: &Path, make: bool) -> Result<(), DirRefusal> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound && make => {
+            // create_dir does not follow a dangling link of that name: it fails instead.
+            match std::fs::create_dir(path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(DirRefusal::Io(e)),
+            }
+            std::fs::symlink_metadata(path).map_err(DirRefusal::Io)?
+        }
+        Err(e) => return Err(DirRefusal::Io(e)),
+    };
+    if meta.file_type().is_symlink() {
+        return Err(DirRefusal::Link);
+    }
+    if !meta.is_dir() {
+        return Err(DirRefusal::NotDir);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+        let opened = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+            .open(path)
+            .map_err(|e| match e.raw_os_error() {
+                Some(libc::ELOOP) | Some(libc::ENOTDIR) => DirRefusal::Link,
+                _ => DirRefusal::Io(e),
+            })?;
+        let held = opened.metadata().map_err(DirRefusal::Io)?;
+        if (held.dev(), held.ino()) != (meta.dev(), meta.ino()) {
+            return Err(DirRefusal::Link);
+        }
+    }
+    Ok(())
+}
+
 /// Why a file was not read.
 #[derive(Debug)]
 pub(crate) enum ReadRefusal {
@@ -73,6 +128,8 @@ pub(crate) enum ReadRefusal {
     NotRegular,
     /// Larger than allowed.
     TooLarge,
+    /// Larger than the memory this process may still take: refused rather than aborted.
+    NoMemory,
     /// The system refused.
     Io(io::Error),
 }
@@ -81,10 +138,20 @@ pub(crate) enum ReadRefusal {
 /// waiting on a FIFO.
 pub(crate) fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>, ReadRefusal> {
     let file = open_regular(path, max)?;
+    let len = file.metadata().map_err(ReadRefusal::Io)?.len();
+    // The size is known from the metadata: asked for once, so a file too large for this
+    // process's memory is refused with a message instead of aborting it.
     let mut bytes = Vec::new();
-    file.take(max + 1)
-        .read_to_end(&mut bytes)
-        .map_err(ReadRefusal::Io)?;
+    bytes
+        .try_reserve_exact(usize::try_from(len).map_err(|_| ReadRefusal::TooLarge)?)
+        .map_err(|_| ReadRefusal::NoMemory)?;
+    file.take(max + 1).read_to_end(&mut bytes).map_err(|e| {
+        if e.kind() == io::ErrorKind::OutOfMemory {
+            ReadRefusal::NoMemory
+        } else {
+            ReadRefusal::Io(e)
+        }
+    })?;
     if bytes.len() as u64 > max {
         return Err(ReadRefusal::TooLarge);
     }
@@ -152,6 +219,34 @@ mod tests {
             std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
             0o600
         );
+    }
+
+    #[test]
+    fn a_link_to_a_folder_is_not_taken_for_a_folder_and_a_missing_one_is_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target");
+        std::fs::create_dir(&target).unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(matches!(real_dir(&link, true), Err(DirRefusal::Link)));
+        let dangling = dir.path().join("dangling");
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+        assert!(matches!(real_dir(&dangling, true), Err(DirRefusal::Link)));
+        assert!(
+            !dir.path().join("nowhere").exists(),
+            "nothing made through the link"
+        );
+        let file = dir.path().join("file");
+        std::fs::write(&file, b"x").unwrap();
+        assert!(matches!(real_dir(&file, true), Err(DirRefusal::NotDir)));
+        let fresh = dir.path().join("fresh");
+        real_dir(&fresh, true).unwrap();
+        assert!(fresh.is_dir());
+        real_dir(&target, false).unwrap();
+        assert!(matches!(
+            real_dir(&dir.path().join("missing"), false),
+            Err(DirRefusal::Io(_))
+        ));
     }
 
     #[test]

@@ -213,4 +213,107 @@ impl<'m> Forger<'m> {
         let compressed = z.finish().expect("deflate");
         bundle::seal_raw(&self.header("bomb", announced), &compressed, &self.keys).expect("seal")
     }
+    /// A sealed bundle announcing a million changes (so that the body's overall bound
+    /// allows two gigabytes) whose `item` is inflated to about `bytes` of JSON, compressed
+    /// to a few megabytes: what each item's own limit must refuse before it is held.
+    pub fn inflated_bundle(&self, item: Inflated, bytes: u64) -> Vec<u8> {
+        let hex64 = "cd".repeat(32);
+        let sig = "ab".repeat(64);
+        let cert = r#"{"id":"c","org":"o","user":"u","name":"n","role":"counsellor","device":"d","public_key":"p","issued":"t","signature":"s"}"#;
+        let (head, unit, tail): (String, String, String) = match item {
+            Inflated::LaptopName => (r#"{"dn":""#.into(), "x".into(), r#"","certs":[],"revocations":[],"commits":[],"ops":[]}"#.into()),
+            Inflated::CertString => (
+                r#"{"certs":[{"id":"c","org":"o","user":"u","name":""#.into(),
+                "n".into(),
+                r#"","role":"counsellor","device":"d","public_key":"p","issued":"t","signature":"s"}],"commits":[],"ops":[]}"#.into(),
+            ),
+            Inflated::CertCount => (r#"{"certs":["#.into(), format!("{cert},"), format!(r#"{cert}],"commits":[],"ops":[]}}"#)),
+            Inflated::Digests => (
+                format!(r#"{{"commits":[{{"id":"i","c":"c","s":"{sig}","n":4000000000,"a":["#),
+                format!(r#"[1,"{hex64}"],"#),
+                format!(r#"[0,"{hex64}"]]}}],"ops":[]}}"#),
+            ),
+            Inflated::Revocation => (
+                r#"{"revocations":[{"id":"r","org":"o","kind":"device","subject":"d","after":1,"kept":["#.into(),
+                format!(r#""{hex64}","#),
+                r#""x"],"issued":"t","signature":"s"}],"commits":[],"ops":[]}"#.into(),
+            ),
+            Inflated::Keyring => {
+                // The keyring travels in the clear header: inflated there.
+                let envelope = crate::trust::Envelope { device: "d".into(), ephemeral: hex64.clone(), sealed: hex64.clone() };
+                let count = (bytes / 160).max(1) as usize;
+                let mut header = self.header("keyring", 0);
+                header.keyring = Some(crate::trust::Keyring {
+                    org: self.keys.org_id.clone(),
+                    epoch: header.epoch,
+                    envelopes: vec![envelope; count],
+                    issued: "t".into(),
+                    signature: sig.clone(),
+                });
+                let body = bundle::BodyWriter::new(None, &[], &[], &[]).expect("body").finish().expect("body");
+                return bundle::seal_raw(&header, &body, &self.keys).expect("seal");
+            }
+        };
+        let mut block = Vec::with_capacity((1 << 20) + unit.len());
+        while block.len() < 1 << 20 {
+            block.extend_from_slice(unit.as_bytes());
+        }
+        let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        z.write_all(head.as_bytes()).expect("deflate");
+        for _ in 0..(bytes / block.len() as u64).max(1) {
+            z.write_all(&block).expect("deflate");
+        }
+        z.write_all(tail.as_bytes()).expect("deflate");
+        let compressed = z.finish().expect("deflate");
+        bundle::seal_raw(
+            &self.header(item.name(), 1_000_000),
+            &compressed,
+            &self.keys,
+        )
+        .expect("seal")
+    }
+
+    /// An acknowledgement signed with the insider's laptop's key, saying it imported
+    /// `imported` and keeps the merged export `merged` covering `covers`: a coverage list
+    /// that is only its writer's word.
+    pub fn acknowledgement(&self, imported: &[String], merged: &str, covers: &[String]) -> Vec<u8> {
+        let issued = self.m.clock().now().to_rfc3339();
+        crate::sync::folder::signed_acknowledgement(
+            &self.keys,
+            &issued,
+            imported,
+            Some((merged, covers)),
+        )
+    }
+}
+
+/// An item of a bundle an insider inflates (see [`Forger::inflated_bundle`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inflated {
+    /// The writing laptop's name, in the body.
+    LaptopName,
+    /// One string of a certificate.
+    CertString,
+    /// The number of certificates.
+    CertCount,
+    /// The digests of changes left out of one commit.
+    Digests,
+    /// The commits a revocation keeps.
+    Revocation,
+    /// The keyring, in the clear header.
+    Keyring,
+}
+
+impl Inflated {
+    /// A short name, for the bundle's id and the test's messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Inflated::LaptopName => "laptop-name",
+            Inflated::CertString => "cert-string",
+            Inflated::CertCount => "cert-count",
+            Inflated::Digests => "digests",
+            Inflated::Revocation => "revocation",
+            Inflated::Keyring => "keyring",
+        }
+    }
 }

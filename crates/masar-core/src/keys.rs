@@ -46,10 +46,82 @@ impl std::fmt::Debug for DbKey {
     }
 }
 
+// Format 2 still: every entry has always carried its own argon2id cost, so an entry
+// written at a higher cost opens in earlier versions too.
 const FORMAT: u32 = 2;
-/// argon2id cost: 19 MiB and 2 passes, OWASP's recommended floor.
-const KDF_MEMORY_KIB: u32 = 19 * 1024;
-const KDF_PASSES: u32 = 2;
+
+/// The environment variable that lowers the key file's argon2id cost, honoured only by
+/// debug builds (the tests'), never by a release build: `MASAR_DEBUG_KDF_COST=low`.
+pub const DEBUG_KDF_COST_VAR: &str = "MASAR_DEBUG_KDF_COST";
+
+/// An argon2id cost (one lane, 32-byte output), as stored beside what it wraps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KdfCost {
+    /// Memory, in KiB.
+    pub memory_kib: u32,
+    /// Passes over that memory.
+    pub passes: u32,
+}
+
+impl KdfCost {
+    /// 64 MiB, 3 passes: new key-file entries and enrolment files.
+    pub const CURRENT: KdfCost = KdfCost {
+        memory_kib: 64 * 1024,
+        passes: 3,
+    };
+    /// 19 MiB, 2 passes (OWASP's floor): key-file entries written before; they still open,
+    /// and are wrapped again at `CURRENT` at their user's next log-in.
+    pub const FORMER: KdfCost = KdfCost {
+        memory_kib: 19 * 1024,
+        passes: 2,
+    };
+    /// What debug builds use with `MASAR_DEBUG_KDF_COST=low`: the former cost, so that the
+    /// system tests run as fast as before the cost was raised.
+    pub const DEBUG_LOW: KdfCost = KdfCost::FORMER;
+    /// The most a file may ask for: a damaged or planted file naming terabytes would
+    /// otherwise make the log-in abort on allocating them.
+    const MAX: KdfCost = KdfCost {
+        memory_kib: 1024 * 1024,
+        passes: 16,
+    };
+
+    /// Whether this cost is below `other` in memory or in passes.
+    pub fn weaker_than(self, other: KdfCost) -> bool {
+        self.memory_kib < other.memory_kib || self.passes < other.passes
+    }
+
+    /// Whether a file may ask for this cost (within argon2's bounds and `MAX`).
+    fn is_acceptable(self) -> bool {
+        self.memory_kib >= 8
+            && self.passes >= 1
+            && self.memory_kib <= Self::MAX.memory_kib
+            && self.passes <= Self::MAX.passes
+    }
+
+    /// Derives a 32-byte key from `secret` and `salt` at this cost; `None` for a cost no
+    /// file may ask for.
+    pub fn derive(self, secret: &[u8], salt: &[u8]) -> Option<Zeroizing<[u8; 32]>> {
+        if !self.is_acceptable() {
+            return None;
+        }
+        let params = Params::new(self.memory_kib, self.passes, 1, Some(32)).ok()?;
+        let mut out = Zeroizing::new([0u8; 32]);
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password_into(secret, salt, &mut *out)
+            .ok()?;
+        Some(out)
+    }
+
+    /// The cost new key-file entries get: `CURRENT`, or in a debug build `DEBUG_LOW` when
+    /// `MASAR_DEBUG_KDF_COST=low` (a release build never reads the variable).
+    pub fn for_key_file() -> KdfCost {
+        #[cfg(debug_assertions)]
+        if std::env::var_os(DEBUG_KDF_COST_VAR).is_some_and(|v| v == "low") {
+            return KdfCost::DEBUG_LOW;
+        }
+        KdfCost::CURRENT
+    }
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -100,19 +172,9 @@ fn damaged(path: &Path, reason: impl Into<String>) -> AuthError {
     }
 }
 
-fn derive(
-    password: &str,
-    salt: &[u8],
-    memory_kib: u32,
-    passes: u32,
-) -> Result<Zeroizing<[u8; 32]>, AuthError> {
-    let params =
-        Params::new(memory_kib, passes, 1, Some(32)).map_err(|_| AuthError::WrongCredentials)?;
-    let mut out = Zeroizing::new([0u8; 32]);
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-        .hash_password_into(password.as_bytes(), salt, &mut *out)
-        .map_err(|_| AuthError::WrongCredentials)?;
-    Ok(out)
+fn derive(password: &str, salt: &[u8], cost: KdfCost) -> Result<Zeroizing<[u8; 32]>, AuthError> {
+    cost.derive(password.as_bytes(), salt)
+        .ok_or(AuthError::WrongCredentials)
 }
 
 fn aad(user: &str) -> Vec<u8> {
@@ -219,7 +281,7 @@ impl KeyFile {
     }
 
     /// Wraps `key` and `secrets` for `user` under `password`, replacing any earlier copy
-    /// of theirs.
+    /// of theirs, at the cost new entries get ([`KdfCost::for_key_file`]).
     pub fn add_user(
         &mut self,
         user: &str,
@@ -227,11 +289,24 @@ impl KeyFile {
         key: &DbKey,
         secrets: &Secrets,
     ) -> Result<(), AuthError> {
+        self.add_user_at(user, password, key, secrets, KdfCost::for_key_file())
+    }
+
+    /// Wraps `key` and `secrets` for `user` under `password` at `cost`, replacing any
+    /// earlier copy of theirs.
+    pub(crate) fn add_user_at(
+        &mut self,
+        user: &str,
+        password: &str,
+        key: &DbKey,
+        secrets: &Secrets,
+        cost: KdfCost,
+    ) -> Result<(), AuthError> {
         let mut salt = [0u8; 16];
         let mut nonce = [0u8; 24];
         rand::rngs::OsRng.fill_bytes(&mut salt);
         rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let kek = derive(password, &salt, KDF_MEMORY_KIB, KDF_PASSES)?;
+        let kek = derive(password, &salt, cost)?;
         let cipher = XChaCha20Poly1305::new((&*kek).into());
         let wrapped = cipher
             .encrypt(
@@ -256,8 +331,8 @@ impl KeyFile {
         self.entries.push(Entry {
             user: user.to_string(),
             kdf: "argon2id".into(),
-            memory_kib: KDF_MEMORY_KIB,
-            passes: KDF_PASSES,
+            memory_kib: cost.memory_kib,
+            passes: cost.passes,
             salt: hex::encode(salt),
             nonce: hex::encode(nonce),
             wrapped: hex::encode(wrapped),
@@ -265,6 +340,17 @@ impl KeyFile {
             root,
         });
         Ok(())
+    }
+
+    /// The argon2id cost `user`'s entry was wrapped at, if they have one.
+    pub fn cost_for(&self, user: &str) -> Option<KdfCost> {
+        self.entries
+            .iter()
+            .find(|e| e.user == user)
+            .map(|e| KdfCost {
+                memory_kib: e.memory_kib,
+                passes: e.passes,
+            })
     }
 
     /// Whether some user's entry holds the organisation's root key.
@@ -285,7 +371,14 @@ impl KeyFile {
         if nonce.len() != 24 || entry.kdf != "argon2id" {
             return Err(AuthError::WrongCredentials);
         }
-        let kek = derive(password, &salt, entry.memory_kib, entry.passes)?;
+        let kek = derive(
+            password,
+            &salt,
+            KdfCost {
+                memory_kib: entry.memory_kib,
+                passes: entry.passes,
+            },
+        )?;
         let cipher = XChaCha20Poly1305::new((&*kek).into());
         let plain = Zeroizing::new(
             cipher
@@ -321,6 +414,28 @@ impl KeyFile {
     }
 }
 
+/// Wraps `user`'s entry of the key file at `path` again at `cost` when it was wrapped at a
+/// lower one (by an earlier version), keeping what it holds; the file is rewritten whole
+/// (`KeyFile::save`: a temporary file, flushed, renamed over), never half. Called after a
+/// successful log-in, with what that log-in unlocked. Returns whether it was wrapped again.
+pub(crate) fn upgrade_entry(
+    path: &Path,
+    user: &str,
+    password: &str,
+    unlocked: &Unlocked,
+    cost: KdfCost,
+) -> Result<bool, AuthError> {
+    let mut file = KeyFile::load(path)?;
+    match file.cost_for(user) {
+        Some(was) if was.weaker_than(cost) => {
+            file.add_user_at(user, password, &unlocked.db_key, &unlocked.secrets, cost)?;
+            file.save(path)?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
 impl Default for KeyFile {
     fn default() -> Self {
         KeyFile::new()
@@ -353,6 +468,85 @@ mod tests {
             file.unwrap_for("nobody", "correct horse"),
             Err(AuthError::WrongCredentials)
         ));
+    }
+
+    #[test]
+    fn an_entry_of_the_former_cost_opens_and_is_wrapped_again_at_the_current_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db.keys");
+        let key = DbKey::generate();
+        let secrets = Secrets {
+            signing: Some(Zeroizing::new([5u8; 32])),
+            root: Some(Zeroizing::new([6u8; 32])),
+        };
+        let mut file = KeyFile::new();
+        file.add_user_at("amina", "correct horse", &key, &secrets, KdfCost::FORMER)
+            .unwrap();
+        file.add_user_at(
+            "omar",
+            "battery staple",
+            &key,
+            &Secrets::default(),
+            KdfCost::FORMER,
+        )
+        .unwrap();
+        file.save(&path).unwrap();
+        let unlocked = KeyFile::load(&path)
+            .unwrap()
+            .unwrap_for("amina", "correct horse")
+            .unwrap();
+        assert!(
+            upgrade_entry(&path, "amina", "correct horse", &unlocked, KdfCost::CURRENT).unwrap()
+        );
+        let file = KeyFile::load(&path).unwrap();
+        assert_eq!(file.cost_for("amina"), Some(KdfCost::CURRENT));
+        assert_eq!(
+            file.cost_for("omar"),
+            Some(KdfCost::FORMER),
+            "only the user who logged in"
+        );
+        let back = file.unwrap_for("amina", "correct horse").unwrap();
+        assert_eq!(*back.db_key.0, *key.0);
+        assert_eq!(back.secrets.signing.as_deref(), Some(&[5u8; 32]));
+        assert_eq!(back.secrets.root.as_deref(), Some(&[6u8; 32]));
+        assert!(matches!(
+            file.unwrap_for("amina", "wrong horse"),
+            Err(AuthError::WrongCredentials)
+        ));
+        assert!(file.unwrap_for("omar", "battery staple").is_ok());
+        assert!(
+            !upgrade_entry(&path, "amina", "correct horse", &back, KdfCost::CURRENT).unwrap(),
+            "once only"
+        );
+        assert!(
+            !upgrade_entry(&path, "amina", "correct horse", &back, KdfCost::FORMER).unwrap(),
+            "never lowered"
+        );
+    }
+
+    #[test]
+    fn a_cost_no_file_may_ask_for_is_refused_before_any_memory_is_taken() {
+        let key = DbKey::generate();
+        let mut file = KeyFile::new();
+        file.add_user_at(
+            "amina",
+            "correct horse",
+            &key,
+            &Secrets::default(),
+            KdfCost::FORMER,
+        )
+        .unwrap();
+        file.entries[0].memory_kib = u32::MAX;
+        assert!(matches!(
+            file.unwrap_for("amina", "correct horse"),
+            Err(AuthError::WrongCredentials)
+        ));
+        assert!(KdfCost {
+            memory_kib: 64 * 1024,
+            passes: 0
+        }
+        .derive(b"x", &[0u8; 16])
+        .is_none());
     }
 
     #[test]

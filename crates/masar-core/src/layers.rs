@@ -34,6 +34,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("backup", 9),
     ("demo", 9),
     ("forge", 10),
+    ("bench", 10),
 ];
 
 /// Items re-exported at the crate's root, by the module that defines them.

@@ -40,6 +40,11 @@ pub mod demo;
 mod masar;
 mod views;
 
+/// Log-in at a chosen argon2id cost, for the benchmark binaries (`benches/`); never in a
+/// release package (`scripts/package.sh` builds `masar-cli` alone, without the feature).
+#[cfg(feature = "benches")]
+#[doc(hidden)]
+pub mod bench;
 /// Forgeries for the attack suite (`tests/system/attacks.rs`); never in a release build.
 #[cfg(any(test, feature = "forging"))]
 #[doc(hidden)]
@@ -63,9 +68,10 @@ pub use domain::{
 };
 pub use error::{
     parse_date, split_pair, AuthError, BackupError, Error, ErrorClass, ErrorReport, InputError,
-    Problem, Result, StoreError, SyncError,
+    Problem, Result, Secret, StoreError, SyncError,
 };
 pub use files::harden_process;
+pub use keys::{KdfCost, DEBUG_KDF_COST_VAR};
 pub use masar::{Created, Enrolled, Masar, Status};
 pub use money::{Held, HeldReason};
 pub use report::{

@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../sql/v008_person_names.sql"),
     include_str!("../sql/v009_exports.sql"),
     include_str!("../sql/v010_approved_currency.sql"),
+    include_str!("../sql/v011_folder_trust.sql"),
 ];
 
 /// The newest schema version this build knows.

@@ -20,12 +20,20 @@ pub enum AuthError {
         /// The lowest role that may.
         needed: &'static str,
     },
-    /// A password that is too easy to guess.
-    #[error("the password is too short: use at least {0} characters")]
-    WeakPassword(usize),
-    /// A password long enough but easy to guess (common, a word, a pattern).
-    #[error("the password is too easy to guess{hint}: use a phrase of several words that others would not guess, at least {min} characters")]
+    /// A password (or enrolment passphrase) that is too short.
+    #[error("the {} is too short: use at least {min} characters", what.as_str())]
+    WeakPassword {
+        /// Which secret it is.
+        what: Secret,
+        /// The shortest length accepted.
+        min: usize,
+    },
+    /// A password (or enrolment passphrase) long enough but easy to guess (common, a
+    /// word, a pattern).
+    #[error("the {} is too easy to guess{hint}: use a phrase of several words that others would not guess, at least {min} characters", what.as_str())]
     GuessablePassword {
+        /// Which secret it is.
+        what: Secret,
         /// The shortest length accepted.
         min: usize,
         /// What makes it guessable, as ": …", or nothing.
@@ -64,7 +72,7 @@ impl AuthError {
             AuthError::WrongCredentials => "auth.wrong_credentials",
             AuthError::Disabled(_) => "auth.disabled",
             AuthError::Forbidden { .. } => "auth.forbidden",
-            AuthError::WeakPassword(_) | AuthError::GuessablePassword { .. } => {
+            AuthError::WeakPassword { .. } | AuthError::GuessablePassword { .. } => {
                 "auth.weak_password"
             }
             AuthError::BadUserName(_) => "auth.bad_user_name",
@@ -73,6 +81,25 @@ impl AuthError {
             AuthError::KeyFile { .. } => "auth.key_file",
             AuthError::Unsigned(_) => "auth.unsigned",
             AuthError::Revoked(_) => "auth.revoked",
+        }
+    }
+}
+
+/// What a secret checked by the strength policy opens, as a refusal names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secret {
+    /// A user's password, which opens their key-file entry.
+    Password,
+    /// An enrolment file's passphrase, which opens the organisation's keys it carries.
+    EnrolmentPassphrase,
+}
+
+impl Secret {
+    /// The secret's name in a refusal.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Secret::Password => "password",
+            Secret::EnrolmentPassphrase => "enrolment passphrase",
         }
     }
 }

@@ -9,7 +9,7 @@ mod input;
 mod store;
 mod sync;
 
-pub use auth::AuthError;
+pub use auth::{AuthError, Secret};
 pub use backup::BackupError;
 pub(crate) use input::required_text;
 pub use input::{parse_amount, parse_date, split_pair, InputError, Problem};
@@ -129,6 +129,17 @@ impl Error {
                 | BackupError::OutExists(p)
                 | BackupError::TargetExists(p),
             ) => (None, path(p)),
+            // The window names the passphrase, not a password, in the user's language.
+            Error::Auth(
+                AuthError::WeakPassword {
+                    what: Secret::EnrolmentPassphrase,
+                    ..
+                }
+                | AuthError::GuessablePassword {
+                    what: Secret::EnrolmentPassphrase,
+                    ..
+                },
+            ) => (None, Some(("weak_passphrase", vec![]))),
             _ => (None, None),
         };
         let (reason, params) = match reason {

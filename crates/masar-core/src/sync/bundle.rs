@@ -16,6 +16,7 @@
 //! so that a reader never holds a bundle's changes whole; the caller applies them inside
 //! one transaction that a refusal anywhere rolls back, so nothing of a refused bundle stays.
 
+use std::cell::{Cell, RefCell};
 use std::io::{BufReader, Read, Write};
 
 use chacha20poly1305::aead::{Aead, AeadInPlace, KeyInit, Payload};
@@ -423,17 +424,20 @@ pub(crate) fn announced_changes(path: &std::path::Path) -> u64 {
         .map_or(0, |h| h.changes.min(MAX_CHANGES))
 }
 
-/// Reads only what identifies a bundle, after checking its signature: enough to skip a
-/// bundle already imported without decrypting it.
-pub(crate) fn read_header(bytes: &[u8]) -> Result<(Header, usize), SyncError> {
-    let fixed = MAGIC.len() + 2 + 4;
+/// The bytes before the header: the magic, the format and the header's length.
+pub(crate) const START: usize = MAGIC.len() + 2 + 4;
+
+/// Checks a bundle's first bytes (at most [`START`]): the magic, the format number and
+/// the header's length, so that a file that is no bundle of a format this version reads
+/// is refused before the rest of it is read.
+pub(crate) fn check_start(bytes: &[u8]) -> Result<(), SyncError> {
     if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
         if !bytes.is_empty() && MAGIC.starts_with(bytes) {
             return Err(SyncError::Truncated);
         }
         return Err(SyncError::NotABundle);
     }
-    if bytes.len() < fixed {
+    if bytes.len() < START {
         return Err(SyncError::Truncated);
     }
     let format = u16::from_le_bytes([bytes[8], bytes[9]]);
@@ -453,6 +457,29 @@ pub(crate) fn read_header(bytes: &[u8]) -> Result<(Header, usize), SyncError> {
             "it was written in format {format} ({why}) by a development version that no release shipped: export it again with this version"
         )));
     }
+    let header_len = u32::from_le_bytes([bytes[10], bytes[11], bytes[12], bytes[13]]);
+    if header_len > MAX_HEADER {
+        return Err(SyncError::Damaged(format!("its clear header announces {header_len} bytes, more than the {MAX_HEADER} a bundle may hold")));
+    }
+    Ok(())
+}
+
+/// Whether a bundle file of `len` bytes ends as a complete one: the end marker, then its
+/// own length (checked from its last bytes before the rest is read).
+pub(crate) fn trailer_holds(tail: &[u8], len: u64) -> bool {
+    tail.len() == TRAILER
+        && &tail[..8] == END
+        && tail[8..].try_into().map(u64::from_le_bytes).ok() == Some(len)
+}
+
+/// The bytes at the end of every complete bundle.
+pub(crate) const TRAILER_BYTES: usize = TRAILER;
+
+/// Reads only what identifies a bundle, after checking its signature: enough to skip a
+/// bundle already imported without decrypting it.
+pub(crate) fn read_header(bytes: &[u8]) -> Result<(Header, usize), SyncError> {
+    let fixed = START;
+    check_start(bytes)?;
     // A complete file ends with the marker and its own length; a file cut short does not.
     if bytes.len() < fixed + TRAILER || &bytes[bytes.len() - TRAILER..bytes.len() - 8] != END {
         // A complete bundle followed by stray bytes is not a short copy but a changed file.
@@ -499,6 +526,13 @@ pub(crate) fn read_header(bytes: &[u8]) -> Result<(Header, usize), SyncError> {
     let payload_end = header_end + 8 + payload_len as usize;
     let header: Header =
         serde_json::from_slice(&bytes[fixed..header_end]).map_err(|_| SyncError::Changed)?;
+    // The header is bounded as a whole (1 MiB); its names are bounded like the body's.
+    if [&header.org, &header.bundle, &header.device, &header.created]
+        .iter()
+        .any(|n| n.len() > MAX_NAME_BYTES)
+    {
+        return Err(SyncError::Damaged(format!("its clear header holds a name longer than {MAX_NAME_BYTES} bytes: it was not written by Masar")));
+    }
     let key_bytes: [u8; 32] = hex::decode(&header.cert.public_key)
         .ok()
         .and_then(|b| b.try_into().ok())
@@ -585,9 +619,104 @@ pub(crate) enum Part {
     Op(Op, usize, u32),
 }
 
+/// The most bytes of body JSON one item may take before it is held: serde reads a string
+/// or a list whole before handing it over, so each item is read from a reader that stops
+/// at its allowance (`Allowance`), and nothing larger is ever allocated.
+pub mod item_limits {
+    /// A key of the body or of a commit.
+    pub const KEY: u64 = 1024;
+    /// The writing laptop's name (128 bytes, escaped at most six times over).
+    pub const NAME: u64 = 1024;
+    /// One author's certificate.
+    pub const CERT: u64 = 4096;
+    /// All the revocations together (each keeps a list of commit ids).
+    pub const REVOCATIONS: u64 = 32 << 20;
+    /// One commit, its list of digests left out apart.
+    pub const COMMIT: u64 = 4096;
+    /// One entry of a commit's digests left out: `[position, 64 hex digits]`.
+    pub const ABSENT_ENTRY: u64 = 128;
+    /// One change: a value of 64 KiB escaped at most six times over, and its names.
+    pub const CHANGE: u64 = 6 * super::MAX_VALUE_BYTES as u64 + (64 << 10);
+}
+
+/// Compressed bytes each digest of a change left out costs at least: a SHA-256 digest
+/// does not compress, so an honest bundle listing `k` of them is at least about `32 k`
+/// bytes; half of that is allowed, and a list that compresses better is a forgery built to
+/// cost its reader memory.
+const COMPRESSED_BYTES_PER_ABSENT: u64 = 16;
+
+/// How much of the body the item being read may still take, shared between the reader
+/// that gives the bytes and the visitors that know which item they read.
+struct Allowance {
+    left: Cell<u64>,
+    /// What is being read and its limit, for the refusal's message.
+    what: Cell<(&'static str, u64)>,
+    exceeded: Cell<bool>,
+    /// Why a visitor refused what it read.
+    refused: RefCell<Option<String>>,
+}
+
+impl Allowance {
+    fn new() -> Allowance {
+        Allowance {
+            left: Cell::new(u64::MAX),
+            what: Cell::new(("body", u64::MAX)),
+            exceeded: Cell::new(false),
+            refused: RefCell::new(None),
+        }
+    }
+
+    /// The next item, `what`, may take `limit` bytes.
+    fn set(&self, what: &'static str, limit: u64) {
+        self.left.set(limit);
+        self.what.set((what, limit));
+    }
+
+    /// Bytes taken since the last `set`.
+    fn used(&self) -> u64 {
+        self.what.get().1.saturating_sub(self.left.get())
+    }
+
+    /// The item being read may take `more` bytes (a list that grows one entry at a time).
+    fn grant(&self, more: u64) {
+        self.left.set(self.left.get().saturating_add(more));
+        let (what, limit) = self.what.get();
+        self.what.set((what, limit.saturating_add(more)));
+    }
+
+    fn refuse<E: serde::de::Error>(&self, why: String) -> E {
+        let e = E::custom(&why);
+        *self.refused.borrow_mut() = Some(why);
+        e
+    }
+}
+
+/// A reader that gives the item being read no more than its allowance.
+struct Budget<'a, R> {
+    inner: R,
+    allowance: &'a Allowance,
+}
+
+impl<R: Read> Read for Budget<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = self.allowance.left.get();
+        if left == 0 {
+            self.allowance.exceeded.set(true);
+            return Err(std::io::Error::other(
+                "an item of the bundle is longer than allowed",
+            ));
+        }
+        let most = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..most])?;
+        self.allowance.left.set(left - n as u64);
+        Ok(n)
+    }
+}
+
 /// Reads a decrypted body (deflated JSON holding exactly `expected` changes) part by
-/// part, handing each to `sink` as it is read: only one change is held at a time. A
-/// refusal by `sink` stops the reading and is returned as it is.
+/// part, handing each to `sink` as it is read: only one change is held at a time. Every
+/// item is bounded before it is held (`item_limits`), and the digests of changes left out
+/// by the compressed size. A refusal by `sink` stops the reading and is returned as it is.
 pub(crate) fn read_body(
     compressed: &[u8],
     expected: u64,
@@ -606,6 +735,8 @@ pub(crate) fn read_body(
         left: limit,
         exceeded: false,
     };
+    let allowance = Allowance::new();
+    let absent_left = (compressed.len() as u64 / COMPRESSED_BYTES_PER_ABSENT + 64).min(MAX_CHANGES);
     let mut body = BodyReader {
         expected,
         sink,
@@ -613,20 +744,35 @@ pub(crate) fn read_body(
         commits: None,
         ops: 0,
         seen: Vec::new(),
+        allowance: &allowance,
+        absent_left,
     };
     let read = {
-        let mut de =
-            serde_json::Deserializer::from_reader(BufReader::with_capacity(1 << 16, &mut inflated));
-        serde::de::Deserializer::deserialize_map(&mut de, &mut body).and_then(|()| de.end())
+        let budget = Budget {
+            inner: BufReader::with_capacity(1 << 16, &mut inflated),
+            allowance: &allowance,
+        };
+        let mut de = serde_json::Deserializer::from_reader(budget);
+        serde::de::Deserializer::deserialize_map(&mut de, &mut body).and_then(|()| {
+            allowance.set("end of the body", item_limits::KEY);
+            de.end()
+        })
     };
     if let Some(stopped) = body.stopped {
         return Err(stopped);
+    }
+    if let Some(why) = allowance.refused.borrow_mut().take() {
+        return Err(SyncError::Damaged(why).into());
     }
     if inflated.exceeded {
         return Err(SyncError::Damaged(
             "its contents are far larger than the changes it announces".into(),
         )
         .into());
+    }
+    if allowance.exceeded.get() {
+        let (what, most) = allowance.what.get();
+        return Err(SyncError::Damaged(format!("its {what} is longer than a bundle may hold ({most} bytes at most): it was not written by Masar")).into());
     }
     match read {
         Err(e) if e.is_io() => {
@@ -671,7 +817,7 @@ impl<R: Read> Read for Bounded<R> {
 }
 
 /// The body's reader: hands each part to the sink as serde reads it.
-struct BodyReader<'s> {
+struct BodyReader<'s, 'a> {
     expected: u64,
     sink: &'s mut dyn FnMut(Part) -> crate::Result<()>,
     /// Why the reading stopped, when the sink or a check refused.
@@ -680,9 +826,12 @@ struct BodyReader<'s> {
     commits: Option<usize>,
     ops: u64,
     seen: Vec<String>,
+    allowance: &'a Allowance,
+    /// How many more digests of changes left out the commits may list.
+    absent_left: u64,
 }
 
-impl BodyReader<'_> {
+impl BodyReader<'_, '_> {
     fn emit<E: serde::de::Error>(&mut self, part: Part) -> Result<(), E> {
         (self.sink)(part).map_err(|e| {
             self.stopped = Some(e);
@@ -695,47 +844,19 @@ impl BodyReader<'_> {
         E::custom(why)
     }
 
-    fn commits<E: serde::de::Error>(&mut self, wire: Vec<WireCommit>) -> Result<Vec<Commit>, E> {
-        if wire.len() as u64 > self.expected.max(1) {
-            return Err(self.refuse("it holds more commits than changes"));
-        }
+    fn check_commits<E: serde::de::Error>(&mut self, commits: &[Commit]) -> Result<(), E> {
         // Each carried change fills one place of a commit and each digest another: more
         // places than that cannot all be filled (and would cost memory to track).
-        let places: u64 = wire.iter().map(|c| u64::from(c.n)).sum();
-        let absent: u64 = wire.iter().map(|c| c.a.len() as u64).sum();
+        let places: u64 = commits.iter().map(|c| u64::from(c.size)).sum();
+        let absent: u64 = commits.iter().map(|c| c.absent.len() as u64).sum();
         if places > self.expected + absent {
             return Err(self.refuse("its commits hold more changes than it carries or names"));
         }
-        let mut out = Vec::with_capacity(wire.len());
-        for c in wire {
-            let bad = |r: &mut Self| r.refuse("a commit in it is malformed");
-            if c.a.len() > c.n as usize || c.c.len() > MAX_NAME_BYTES || c.id.len() > MAX_NAME_BYTES
-            {
-                return Err(bad(self));
-            }
-            let mut absent = Vec::with_capacity(c.a.len());
-            for (p, d) in &c.a {
-                match hex_array::<32>(d) {
-                    Some(d) => absent.push((*p, d)),
-                    None => return Err(bad(self)),
-                }
-            }
-            let Some(signature) = hex_array::<64>(&c.s) else {
-                return Err(bad(self));
-            };
-            out.push(Commit {
-                id: c.id,
-                cert: c.c,
-                signature,
-                size: c.n,
-                absent,
-            });
-        }
-        Ok(out)
+        Ok(())
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for &mut BodyReader<'_> {
+impl<'de> serde::de::Visitor<'de> for &mut BodyReader<'_, '_> {
     type Value = ();
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -743,32 +864,47 @@ impl<'de> serde::de::Visitor<'de> for &mut BodyReader<'_> {
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<String>()? {
+        let allowance = self.allowance;
+        loop {
+            allowance.set("key", item_limits::KEY);
+            let Some(key) = map.next_key::<String>()? else {
+                break;
+            };
             if self.seen.contains(&key) {
                 return Err(self.refuse(&format!("its contents name {key} twice")));
             }
             match key.as_str() {
                 "dn" => {
+                    allowance.set("laptop name", item_limits::NAME);
                     let name: Option<String> = map.next_value()?;
                     self.emit(Part::Name(name.filter(|n| n.len() <= MAX_NAME_BYTES)))?;
                 }
                 "certs" => {
-                    let certs: Vec<AuthorCert> = map.next_value()?;
-                    if certs.len() > MAX_CERTS {
-                        return Err(self.refuse("it holds more certificates than a bundle may"));
-                    }
+                    let certs: Vec<AuthorCert> = map.next_value_seed(List::new(
+                        allowance,
+                        "certificate",
+                        item_limits::CERT,
+                        u64::MAX,
+                    ))?;
                     self.emit(Part::Certs(certs))?;
                 }
                 "revocations" => {
-                    let revocations: Vec<Revocation> = map.next_value()?;
-                    if revocations.len() > MAX_CERTS {
-                        return Err(self.refuse("it holds more revocations than a bundle may"));
-                    }
+                    let revocations: Vec<Revocation> = map.next_value_seed(List::new(
+                        allowance,
+                        "list of revocations",
+                        u64::MAX,
+                        item_limits::REVOCATIONS,
+                    ))?;
                     self.emit(Part::Revocations(revocations))?;
                 }
                 "commits" => {
-                    let wire: Vec<WireCommit> = map.next_value()?;
-                    let commits = self.commits(wire)?;
+                    let most = self.expected.max(1);
+                    let commits = map.next_value_seed(CommitList {
+                        allowance,
+                        most,
+                        absent_left: &mut self.absent_left,
+                    })?;
+                    self.check_commits(&commits)?;
                     self.commits = Some(commits.len());
                     self.emit(Part::Commits(commits))?;
                 }
@@ -779,6 +915,8 @@ impl<'de> serde::de::Visitor<'de> for &mut BodyReader<'_> {
                     map.next_value_seed(Ops(&mut *self))?;
                 }
                 _ => {
+                    // Ignored without being held: serde skips a string or a list unread.
+                    allowance.set("unknown part", u64::MAX);
                     map.next_value::<serde::de::IgnoredAny>()?;
                 }
             }
@@ -788,10 +926,220 @@ impl<'de> serde::de::Visitor<'de> for &mut BodyReader<'_> {
     }
 }
 
-/// The changes, read one at a time.
-struct Ops<'a, 's>(&'a mut BodyReader<'s>);
+/// A list of at most `MAX_CERTS` items, each at most `each` bytes and all of them at most
+/// `total` bytes.
+struct List<'a, T> {
+    allowance: &'a Allowance,
+    what: &'static str,
+    each: u64,
+    total: u64,
+    item: std::marker::PhantomData<T>,
+}
 
-impl<'de> serde::de::DeserializeSeed<'de> for Ops<'_, '_> {
+impl<'a, T> List<'a, T> {
+    fn new(allowance: &'a Allowance, what: &'static str, each: u64, total: u64) -> List<'a, T> {
+        List {
+            allowance,
+            what,
+            each,
+            total,
+            item: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> serde::de::DeserializeSeed<'de> for List<'_, T> {
+    type Value = Vec<T>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Vec<T>, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for List<'_, T> {
+    type Value = Vec<T>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "a list of {}s", self.what)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+        let mut out = Vec::new();
+        let mut total_left = self.total;
+        loop {
+            self.allowance.set(self.what, self.each.min(total_left));
+            let Some(item) = seq.next_element::<T>()? else {
+                break;
+            };
+            total_left = total_left.saturating_sub(self.allowance.used());
+            out.push(item);
+            if out.len() > MAX_CERTS {
+                return Err(self.allowance.refuse(format!(
+                    "it holds more than {MAX_CERTS} items in its list of {}s",
+                    self.what
+                )));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The commits, each read within its allowance, their digests left out straight into
+/// their 32 bytes.
+struct CommitList<'a, 'b> {
+    allowance: &'a Allowance,
+    most: u64,
+    absent_left: &'b mut u64,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for CommitList<'_, '_> {
+    type Value = Vec<Commit>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Vec<Commit>, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for CommitList<'_, '_> {
+    type Value = Vec<Commit>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of commits")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Commit>, A::Error> {
+        let mut out = Vec::new();
+        loop {
+            self.allowance.set("commit", item_limits::COMMIT);
+            let Some(c) = seq.next_element_seed(OneCommit {
+                allowance: self.allowance,
+                absent_left: &mut *self.absent_left,
+            })?
+            else {
+                break;
+            };
+            out.push(c);
+            if out.len() as u64 > self.most {
+                return Err(self
+                    .allowance
+                    .refuse("it holds more commits than changes".into()));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// One commit.
+struct OneCommit<'a, 'b> {
+    allowance: &'a Allowance,
+    absent_left: &'b mut u64,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for OneCommit<'_, '_> {
+    type Value = Commit;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Commit, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for OneCommit<'_, '_> {
+    type Value = Commit;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a commit")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Commit, A::Error> {
+        let malformed = |a: &Allowance| a.refuse::<A::Error>("a commit in it is malformed".into());
+        let (mut id, mut cert, mut signature, mut size, mut absent) =
+            (None, None, None, None, Vec::new());
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "id" => id = Some(map.next_value::<String>()?),
+                "c" => cert = Some(map.next_value::<String>()?),
+                "s" => signature = Some(map.next_value::<String>()?),
+                "n" => size = Some(map.next_value::<u32>()?),
+                "a" => {
+                    absent = map.next_value_seed(AbsentList {
+                        allowance: self.allowance,
+                        absent_left: &mut *self.absent_left,
+                    })?
+                }
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        let (Some(id), Some(cert), Some(signature), Some(size)) = (id, cert, signature, size)
+        else {
+            return Err(malformed(self.allowance));
+        };
+        if absent.len() > size as usize || cert.len() > MAX_NAME_BYTES || id.len() > MAX_NAME_BYTES
+        {
+            return Err(malformed(self.allowance));
+        }
+        let Some(signature) = hex_array::<64>(&signature) else {
+            return Err(malformed(self.allowance));
+        };
+        Ok(Commit {
+            id,
+            cert,
+            signature,
+            size,
+            absent,
+        })
+    }
+}
+
+/// A commit's digests of changes left out, each entry within its own allowance and all of
+/// them within what the compressed size allows.
+struct AbsentList<'a, 'b> {
+    allowance: &'a Allowance,
+    absent_left: &'b mut u64,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for AbsentList<'_, '_> {
+    type Value = Vec<(u32, [u8; 32])>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for AbsentList<'_, '_> {
+    type Value = Vec<(u32, [u8; 32])>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of digests")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        loop {
+            self.allowance.grant(item_limits::ABSENT_ENTRY);
+            let Some((pos, digest)) = seq.next_element::<(u32, String)>()? else {
+                break;
+            };
+            if *self.absent_left == 0 {
+                return Err(self.allowance.refuse(format!(
+                    "its commits list more digests of changes left out than its size allows (one per {COMPRESSED_BYTES_PER_ABSENT} compressed bytes): digests do not compress, so it was built to cost its reader memory"
+                )));
+            }
+            *self.absent_left -= 1;
+            let Some(digest) = hex_array::<32>(&digest) else {
+                return Err(self.allowance.refuse("a commit in it is malformed".into()));
+            };
+            out.push((pos, digest));
+        }
+        Ok(out)
+    }
+}
+
+/// The changes, read one at a time.
+struct Ops<'a, 's, 'b>(&'a mut BodyReader<'s, 'b>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Ops<'_, '_, '_> {
     type Value = ();
 
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
@@ -799,7 +1147,7 @@ impl<'de> serde::de::DeserializeSeed<'de> for Ops<'_, '_> {
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for Ops<'_, '_> {
+impl<'de> serde::de::Visitor<'de> for Ops<'_, '_, '_> {
     type Value = ();
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -809,7 +1157,11 @@ impl<'de> serde::de::Visitor<'de> for Ops<'_, '_> {
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let r = self.0;
         let commits = r.commits.unwrap_or(0);
-        while let Some(wire) = seq.next_element::<WireOp>()? {
+        loop {
+            r.allowance.set("change", item_limits::CHANGE);
+            let Some(wire) = seq.next_element::<WireOp>()? else {
+                break;
+            };
             r.ops += 1;
             if r.ops > r.expected {
                 return Err(r.refuse("it does not hold the number of changes its header announces"));
@@ -896,7 +1248,11 @@ mod tests {
             sealed.len()
         );
         let e = open_whole(sealed, &k).unwrap_err().to_string();
-        assert!(e.contains("far larger"), "{e}");
+        // One change may take at most its own allowance, well before the body's bound.
+        assert!(
+            e.contains("its change is longer than a bundle may hold"),
+            "{e}"
+        );
         // Ten million announced changes: refused from the header, before decryption.
         let flood = seal(&header(&k, 10_000_000), &one(op()), &k).unwrap();
         let e = open_whole(flood, &k).unwrap_err().to_string();
@@ -1066,6 +1422,89 @@ mod tests {
         })
         .unwrap_err();
         assert!(matches!(e, crate::Error::Sync(SyncError::Changed)), "{e}");
+    }
+
+    /// Deflates `parts` written one after the other, `repeat` times for the middle one.
+    fn inflated(head: &str, middle: &str, repeat: usize, tail: &str) -> Vec<u8> {
+        let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        z.write_all(head.as_bytes()).unwrap();
+        for _ in 0..repeat {
+            z.write_all(middle.as_bytes()).unwrap();
+        }
+        z.write_all(tail.as_bytes()).unwrap();
+        z.finish().unwrap()
+    }
+
+    #[test]
+    fn every_inflated_item_is_refused_at_its_own_limit_before_it_is_held() {
+        let sig = "ab".repeat(64);
+        let commit = format!(r#"{{"id":"i","c":"c","s":"{sig}","n":1}}"#);
+        // A header announcing a million changes allows two gigabytes of body: each item
+        // must stop far below that.
+        let expected = 1_000_000;
+        let cases = [
+            (
+                inflated(r#"{"dn":""#, "x", 8 << 20, r#"","commits":[],"ops":[]}"#),
+                "laptop name is longer",
+            ),
+            (
+                inflated(r#"{"zz":1,""#, "k", 8 << 20, r#"":1}"#),
+                "key is longer",
+            ),
+            (
+                inflated(r#"{"certs":[{"id":""#, "c", 8 << 20, r#""}]}"#),
+                "certificate is longer",
+            ),
+            (
+                inflated(
+                    r#"{"certs":["#,
+                    r#"{"id":"i","org":"o","user":"u","name":"n","role":"r","device":"d","public_key":"p","issued":"t","signature":"s"},"#,
+                    20_000,
+                    r#"{}]}"#,
+                ),
+                "more than 10000 items",
+            ),
+            (
+                inflated(
+                    r#"{"revocations":[{"kept":["#,
+                    r#""aaaaaaaaaaaaaaaa","#,
+                    4 << 20,
+                    r#""a"]}]}"#,
+                ),
+                "list of revocations is longer",
+            ),
+            (
+                inflated(r#"{"commits":[{"id":""#, "i", 8 << 20, r#""}]}"#),
+                "commit is longer",
+            ),
+            (
+                inflated(
+                    r#"{"commits":[{"id":"i","c":"c","s":"","n":4000000000,"a":["#,
+                    &format!(r#"[1,"{}"],"#, "cd".repeat(32)),
+                    8_000_000,
+                    r#"[2,"ab"]]}]}"#,
+                ),
+                "more digests of changes left out than its size allows",
+            ),
+            (
+                inflated(
+                    &format!(
+                        r#"{{"commits":[{commit}],"ops":[{{"h":111411200000000,"d":"d","e":"person","r":"r","f":"city","v":""#
+                    ),
+                    "v",
+                    8 << 20,
+                    r#""}]}"#,
+                ),
+                "change is longer",
+            ),
+        ];
+        for (body, why) in cases {
+            assert!(body.len() < 12 << 20, "small on disk: {}", body.len());
+            let e = read_body(&body, expected, &mut |_| Ok(()))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(why), "{why}: {e}");
+        }
     }
 
     #[test]

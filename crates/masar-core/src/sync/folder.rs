@@ -33,8 +33,10 @@ use super::keys::{self, DeviceCert};
 use super::{Exported, Imported, SyncProgress};
 use crate::changes::Db;
 use crate::error::SyncError;
+use crate::files::real_dir;
 use crate::store::set_meta;
 use crate::Result;
+use rusqlite::OptionalExtension as _;
 
 /// The subfolder of the sync folder that holds Masar's bundles, one folder per device.
 pub const SYNC_SUBFOLDER: &str = "masar";
@@ -164,14 +166,15 @@ impl Db {
         }
         let root = folder.join(SYNC_SUBFOLDER);
         let own = root.join(self.device_id());
-        std::fs::create_dir_all(&own).map_err(|e| SyncError::File {
-            path: own.display().to_string(),
-            reason: format!("cannot be made ({e}): check the folder is writable (a stick may be read-only or full)"),
-            source: e,
-        })?;
+        // Both are in the shared folder, which others can edit: either planted as a link
+        // would have this laptop write, and remove, wherever it points.
+        real_folder(&root, true)?;
+        real_folder(&own, true)?;
         let mut done = FolderSync::default();
         if super::unexported_changes(self.conn())? > 0 {
-            done.exported = Some(self.export_bundle(&own, false, &[], &mut progress)?);
+            let (written, carried) = self.export_carrying(&own, false, &[], &mut progress)?;
+            super::file_folder_bundle(self.conn(), &stem(&written.path), &carried)?;
+            done.exported = Some(written);
         }
         let mut candidates: Vec<PathBuf> = Vec::new();
         let devices = std::fs::read_dir(&root).map_err(unreachable)?;
@@ -199,19 +202,70 @@ impl Db {
         // written; a merged export first, so what it covers is known before the rest.
         candidates.sort_by_key(|p| (!stem(p).starts_with(MERGED_PREFIX), p.clone()));
         let mut imported = BTreeSet::new();
+        // The merged exports of others this laptop has just read and verified (or had read
+        // before: the same bytes): by device folder, file stem and SHA-256. Only what they
+        // carry covers its bundles.
+        let mut merged_read = Vec::new();
+        let mut refusals = Refusals::load(self.conn())?;
         for path in &candidates {
-            match self.import_bundles(&[path.as_path()], &mut progress) {
-                Ok(one) => {
+            let file = path.display().to_string();
+            let name = path
+                .strip_prefix(&root)
+                .unwrap_or(path)
+                .display()
+                .to_string();
+            let seen = Seen::of(path);
+            if let Some(reason) = refusals.remembered(self.conn(), &name, &seen, path)? {
+                done.refused.push(FolderFile {
+                    file,
+                    reason: format!(
+                        "{reason} (refused at an earlier sync and unchanged since: not read again)"
+                    ),
+                });
+                continue;
+            }
+            match self.import_files(&[path.as_path()], &mut progress) {
+                Ok((one, shas)) => {
                     add(&mut done.imported, &one);
                     imported.insert(stem(path));
+                    if stem(path).starts_with(MERGED_PREFIX) {
+                        let device = path
+                            .parent()
+                            .and_then(Path::file_name)
+                            .map(|d| d.to_string_lossy().into_owned())
+                            .unwrap_or_default();
+                        merged_read.extend(
+                            shas.into_iter()
+                                .map(|sha| (device.clone(), stem(path), sha)),
+                        );
+                    }
                 }
-                Err(e) => done.refused.push(FolderFile {
-                    file: path.display().to_string(),
-                    reason: e.to_string(),
-                }),
+                Err(e) => {
+                    let reason = e.to_string();
+                    if lasting(&e) {
+                        refusals.remember(
+                            self.conn(),
+                            &name,
+                            &seen,
+                            path,
+                            &reason,
+                            &self.clock().now().to_rfc3339(),
+                        )?;
+                    }
+                    done.refused.push(FolderFile { file, reason });
+                }
             }
         }
-        self.keep_house(&root, &own, imported, merged, &mut done, &mut progress)?;
+        refusals.forget_others(self.conn())?;
+        self.keep_house(
+            &root,
+            &own,
+            imported,
+            &merged_read,
+            merged,
+            &mut done,
+            &mut progress,
+        )?;
         set_meta(
             self.conn(),
             "last_sync_at",
@@ -222,11 +276,13 @@ impl Db {
 
     /// Writes the merged export if asked and needed, this laptop's acknowledgement, and
     /// removes its own bundles that every active laptop imported and a merged export covers.
+    #[allow(clippy::too_many_arguments)]
     fn keep_house(
         &mut self,
         root: &Path,
         own: &Path,
         imported: BTreeSet<String>,
+        merged_read: &[(String, String, String)],
         merged: Option<std::time::Duration>,
         done: &mut FolderSync,
         progress: &mut impl FnMut(SyncProgress),
@@ -246,14 +302,22 @@ impl Db {
             erasures > crate::store::meta_i64(self.conn(), "folder_erasures")?.unwrap_or(0);
         // Until every old bundle is gone (a file held open elsewhere), the next sync tries again.
         let mut replaced_all = true;
+        // Checked again before each step that writes or removes: the folder is shared.
+        let still_real = || -> Result<()> {
+            real_folder(root, false)?;
+            real_folder(own, false)?;
+            Ok(())
+        };
         if erased_since {
+            still_real()?;
             let old: Vec<PathBuf> = bundles_in(own)
                 .into_iter()
                 .filter(|p| !stem(p).starts_with(MERGED_PREFIX))
                 .collect();
             if !old.is_empty() {
                 let out = own.join(format!("{}.masar", uuid::Uuid::now_v7()));
-                self.export_bundle(&out, true, &[], &mut *progress)?;
+                let (_, carried) = self.export_carrying(&out, true, &[], &mut *progress)?;
+                super::file_folder_bundle(self.conn(), &stem(&out), &carried)?;
                 for b in old {
                     if std::fs::remove_file(&b).is_ok() {
                         done.replaced.push(b.display().to_string());
@@ -264,7 +328,8 @@ impl Db {
             }
         }
         let own_bundles: Vec<PathBuf> = bundles_in(own);
-        let previous = read_ack(own);
+        // Its own acknowledgement too is in the shared folder: trusted only if its own key signed it.
+        let previous = read_ack(own).filter(|a| a.holds(&org.root_public, &org.org_id, &me));
         let mut merged_entry = previous
             .as_ref()
             .and_then(|a| a.merged.clone())
@@ -293,6 +358,7 @@ impl Db {
                 || merged_entry.is_none()
                 || erased_since
             {
+                still_real()?;
                 let id = uuid::Uuid::now_v7();
                 let out = own.join(format!("{MERGED_PREFIX}{id}.masar"));
                 let written = self.export_bundle(&out, true, &[], &mut *progress)?;
@@ -328,6 +394,7 @@ impl Db {
             }
         } else {
             ack.signature = hex::encode(org.device_secret.sign(&ack.message()).to_bytes());
+            still_real()?;
             let text =
                 serde_json::to_vec_pretty(&ack).map_err(|e| SyncError::Seal(e.to_string()))?;
             super::write_atomically(&own.join(ACK_FILE), &text)?;
@@ -362,18 +429,32 @@ impl Db {
             .values()
             .filter(|a| chrono::DateTime::parse_from_rfc3339(&a.issued).is_ok_and(|t| t >= away))
             .collect();
-        let covered: BTreeSet<String> = others
-            .iter()
-            .filter_map(|(device, a)| {
-                a.merged
-                    .as_ref()
-                    .filter(|(file, _)| root.join(device).join(format!("{file}.masar")).is_file())
-                    .map(|(_, c)| c)
-            })
-            .chain(ack.merged.as_ref().map(|(_, c)| c))
-            .flatten()
-            .cloned()
-            .collect();
+        // Covered: carried, commit by commit, by a merged export now in the folder that this
+        // laptop read and verified itself, the one a certified laptop's signed
+        // acknowledgement names as its own (the list beside it there is its writer's word,
+        // so it is not used); or by this laptop's own, written from its whole log after
+        // those bundles.
+        let mut covered: BTreeSet<String> = ack
+            .merged
+            .as_ref()
+            .map(|(_, c)| c.clone())
+            .unwrap_or_default();
+        for (device, file, sha) in merged_read {
+            let named = others
+                .get(device)
+                .and_then(|a| a.merged.as_ref())
+                .is_some_and(|(m, _)| m == file);
+            if !named {
+                continue;
+            }
+            let bundles = self
+                .conn()
+                .prepare_cached("SELECT bundle FROM merged_coverage WHERE sha256 = ?1")?
+                .query_map([sha], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            covered.extend(bundles);
+        }
+        still_real()?;
         for bundle in own_bundles {
             let s = stem(&bundle);
             if s.starts_with(MERGED_PREFIX) || !covered.contains(&s) {
@@ -385,8 +466,219 @@ impl Db {
                 done.removed.push(bundle.display().to_string());
             }
         }
+        // What it knows of its bundles no longer in the folder is of no more use.
+        let here: BTreeSet<String> = bundles_in(own).iter().map(|p| stem(p)).collect();
+        let known: Vec<String> = self
+            .conn()
+            .prepare("SELECT bundle FROM folder_bundles")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for gone in known.iter().filter(|b| !here.contains(*b)) {
+            for table in ["folder_bundles", "folder_bundle_commits", "merged_coverage"] {
+                self.conn()
+                    .execute(&format!("DELETE FROM {table} WHERE bundle = ?1"), [gone])?;
+            }
+        }
         Ok(())
     }
+}
+
+/// What identifies a file without reading it: its size, modification time and inode (a
+/// copy renamed into place is a new inode, even with the writer's time kept).
+struct Seen {
+    size: i64,
+    mtime: i64,
+    inode: i64,
+}
+
+impl Seen {
+    fn of(path: &Path) -> Seen {
+        let meta = std::fs::symlink_metadata(path).ok();
+        let size = meta
+            .as_ref()
+            .map_or(-1, |m| i64::try_from(m.len()).unwrap_or(i64::MAX));
+        let mtime = meta
+            .as_ref()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(-1, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+        #[cfg(unix)]
+        let inode = {
+            use std::os::unix::fs::MetadataExt;
+            meta.as_ref().map_or(-1, |m| m.ino() as i64)
+        };
+        #[cfg(not(unix))]
+        let inode = 0;
+        Seen { size, mtime, inode }
+    }
+}
+
+/// The bundles of the folder refused before for a reason their bytes alone decide, so
+/// that an insider's file costs this laptop one reading, not one at every sync.
+struct Refusals {
+    /// The names seen at this sync: the others are forgotten at its end.
+    present: BTreeSet<String>,
+}
+
+impl Refusals {
+    fn load(conn: &rusqlite::Connection) -> Result<Refusals> {
+        // Another version of Masar may judge a file otherwise: it reads each one again.
+        let version = env!("CARGO_PKG_VERSION");
+        if crate::store::meta(conn, "refused_bundles_version")?.as_deref() != Some(version) {
+            conn.execute("DELETE FROM refused_bundles", [])?;
+            set_meta(conn, "refused_bundles_version", version)?;
+        }
+        Ok(Refusals {
+            present: BTreeSet::new(),
+        })
+    }
+
+    /// The reason `path` was refused, if it was and has not changed since: by its name,
+    /// size, time and inode, else (a file of a size refused before) by its SHA-256.
+    fn remembered(
+        &mut self,
+        conn: &rusqlite::Connection,
+        name: &str,
+        seen: &Seen,
+        path: &Path,
+    ) -> Result<Option<String>> {
+        self.present.insert(name.to_string());
+        let same: Option<String> = conn
+            .prepare_cached("SELECT reason FROM refused_bundles WHERE name = ?1 AND size = ?2 AND mtime = ?3 AND inode = ?4")?
+            .query_row(rusqlite::params![name, seen.size, seen.mtime, seen.inode], |r| r.get(0))
+            .optional()?;
+        if same.is_some() {
+            return Ok(same);
+        }
+        if !conn
+            .prepare_cached("SELECT 1 FROM refused_bundles WHERE size = ?1")?
+            .exists([seen.size])?
+        {
+            return Ok(None);
+        }
+        let Some(sha) = sha256_of(path) else {
+            return Ok(None);
+        };
+        let reason: Option<String> = conn
+            .prepare_cached("SELECT reason FROM refused_bundles WHERE sha256 = ?1 AND size = ?2")?
+            .query_row(rusqlite::params![sha, seen.size], |r| r.get(0))
+            .optional()?;
+        if let Some(reason) = &reason {
+            conn.prepare_cached("INSERT OR REPLACE INTO refused_bundles(name, size, mtime, inode, sha256, reason, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, datetime('now'))")?
+                .execute(rusqlite::params![name, seen.size, seen.mtime, seen.inode, sha, reason])?;
+        }
+        Ok(reason)
+    }
+
+    /// Remembers that `path` was refused for `reason`.
+    fn remember(
+        &mut self,
+        conn: &rusqlite::Connection,
+        name: &str,
+        seen: &Seen,
+        path: &Path,
+        reason: &str,
+        now: &str,
+    ) -> Result<()> {
+        let Some(sha) = sha256_of(path) else {
+            return Ok(());
+        };
+        conn.prepare_cached("INSERT OR REPLACE INTO refused_bundles(name, size, mtime, inode, sha256, reason, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?
+            .execute(rusqlite::params![name, seen.size, seen.mtime, seen.inode, sha, reason, now])?;
+        Ok(())
+    }
+
+    /// Forgets the files no longer in the folder.
+    fn forget_others(&self, conn: &rusqlite::Connection) -> Result<()> {
+        let names: Vec<String> = conn
+            .prepare("SELECT name FROM refused_bundles")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for name in names.iter().filter(|n| !self.present.contains(*n)) {
+            conn.execute("DELETE FROM refused_bundles WHERE name = ?1", [name])?;
+        }
+        Ok(())
+    }
+}
+
+/// A file's SHA-256, read in blocks (never held whole); `None` if it cannot be read.
+fn sha256_of(path: &Path) -> Option<String> {
+    use sha2::Digest as _;
+    use std::io::Read as _;
+    let mut file = crate::files::open_regular(path, super::bundle::MAX_BYTES).ok()?;
+    let mut hasher = sha2::Sha256::new();
+    let mut block = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut block).ok()?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&block[..n]);
+    }
+    Some(hex::encode(hasher.finalize()))
+}
+
+/// Whether a refusal depends on the file's bytes alone (so reading them again would
+/// refuse them again), not on this laptop's keys, memory or the folder's state.
+fn lasting(e: &crate::Error) -> bool {
+    let crate::Error::Sync(e) = e else {
+        return false;
+    };
+    let e = match e {
+        SyncError::InFile { error, .. } => error.as_ref(),
+        other => other,
+    };
+    matches!(
+        e,
+        SyncError::Changed
+            | SyncError::Damaged(_)
+            | SyncError::OtherOrganisation { .. }
+            | SyncError::UnknownDevice { .. }
+            | SyncError::Untrusted { .. }
+    )
+}
+
+/// Checks that a folder this laptop writes into (the `masar` folder, its own subfolder)
+/// is a real folder, not a link planted in the shared folder; makes it when `make` is set.
+fn real_folder(path: &Path, make: bool) -> Result<(), SyncError> {
+    use crate::files::DirRefusal;
+    real_dir(path, make).map_err(|refusal| match refusal {
+        DirRefusal::Link => SyncError::Refused {
+            path: path.display().to_string(),
+            reason: "is a link, not a folder: Masar writes only into a real folder; remove the link and sync again (nothing was written or removed through it)".into(),
+        },
+        DirRefusal::NotDir => SyncError::Refused {
+            path: path.display().to_string(),
+            reason: "cannot be made: a file of that name is there, not a folder; move it away and sync again (nothing was written)".into(),
+        },
+        DirRefusal::Io(e) => SyncError::File {
+            path: path.display().to_string(),
+            reason: format!("cannot be made or opened ({e}): check the folder is writable (a stick may be read-only or full)"),
+            source: e,
+        },
+    })
+}
+
+/// An acknowledgement signed with `keys`, as the laptop holding them could write it (the
+/// attack suite's forgeries: an insider signs what they like with their own laptop's key).
+#[cfg(any(test, feature = "forging"))]
+pub(crate) fn signed_acknowledgement(
+    keys: &keys::OrgKeys,
+    issued: &str,
+    imported: &[String],
+    merged: Option<(&str, &[String])>,
+) -> Vec<u8> {
+    let mut ack = Acknowledgement {
+        org: keys.org_id.clone(),
+        device: keys.device_cert.device.clone(),
+        cert: keys.device_cert.clone(),
+        issued: issued.to_string(),
+        imported: imported.iter().cloned().collect(),
+        merged: merged.map(|(file, covers)| (file.to_string(), covers.iter().cloned().collect())),
+        signature: String::new(),
+    };
+    ack.signature = hex::encode(keys.device_secret.sign(&ack.message()).to_bytes());
+    serde_json::to_vec_pretty(&ack).unwrap_or_default()
 }
 
 /// A file's name without `.masar`.

@@ -8,7 +8,7 @@
 
 pub(crate) mod bundle;
 mod digest;
-mod folder;
+pub(crate) mod folder;
 pub(crate) mod keys;
 mod members;
 mod revoke;
@@ -193,31 +193,82 @@ fn check_value(op: &Op) -> Result<Value, SyncError> {
         })
 }
 
+/// Above this size, a file whose last bytes are not a bundle's end is refused as cut
+/// short without reading it to tell a copy cut short from one with bytes added.
+const SCANNED_WHEN_UNFINISHED: u64 = 16 << 20;
+
 /// Reads a bundle file whole (its compressed bytes: the changes are read from them as
-/// they stream), refusing what is not a regular file or is far larger than any bundle.
+/// they stream), refusing what is not a regular file or is far larger than any bundle by
+/// its metadata, then what is no bundle of a format this version reads by its first bytes
+/// and a file cut short by its last ones, before the rest is read. The whole is asked of
+/// the allocator at once, so a bundle too large for this process's memory is refused with
+/// a message rather than aborting it.
 fn read_bundle_file(path: &Path) -> Result<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let shown = path.display().to_string();
     let refused = |reason: &str| SyncError::Refused {
-        path: path.display().to_string(),
+        path: shown.clone(),
         reason: reason.into(),
     };
-    match crate::files::read_regular(path, bundle::MAX_BYTES) {
-        Ok(bytes) => Ok(bytes),
-        Err(ReadRefusal::NotRegular) => Err(refused(
-            "is not a regular file (a link, a pipe or a device): only bundle files are read",
-        )
-        .into()),
-        Err(ReadRefusal::TooLarge) => {
-            Err(refused("is far larger than any bundle: it is not a Masar bundle").into())
+    let io = |e: std::io::Error| SyncError::File {
+        path: shown.clone(),
+        reason: format!(
+            "cannot be read ({e}): check the path and that the sync folder is reachable"
+        ),
+        source: e,
+    };
+    let in_file = |e: SyncError| SyncError::InFile {
+        path: shown.clone(),
+        error: Box::new(e),
+    };
+    let too_large = "is far larger than any bundle: it is not a Masar bundle";
+    let no_memory = "is larger than this laptop can hold in memory now: close other programs and sync again, or ask its writer to export by scope";
+    let mut file =
+        match crate::files::open_regular(path, bundle::MAX_BYTES) {
+            Ok(f) => f,
+            Err(ReadRefusal::NotRegular) => return Err(refused(
+                "is not a regular file (a link, a pipe or a device): only bundle files are read",
+            )
+            .into()),
+            Err(ReadRefusal::TooLarge) => return Err(refused(too_large).into()),
+            Err(ReadRefusal::NoMemory) => return Err(refused(no_memory).into()),
+            Err(ReadRefusal::Io(e)) => return Err(io(e).into()),
+        };
+    let len = file.metadata().map_err(io)?.len();
+    let mut start = Vec::with_capacity(bundle::START);
+    Read::by_ref(&mut file)
+        .take(bundle::START as u64)
+        .read_to_end(&mut start)
+        .map_err(io)?;
+    bundle::check_start(&start).map_err(in_file)?;
+    if len >= (bundle::START + bundle::TRAILER_BYTES) as u64 {
+        let mut tail = [0u8; bundle::TRAILER_BYTES];
+        file.seek(SeekFrom::Start(len - bundle::TRAILER_BYTES as u64))
+            .map_err(io)?;
+        file.read_exact(&mut tail).map_err(io)?;
+        if !bundle::trailer_holds(&tail, len) && len > SCANNED_WHEN_UNFINISHED {
+            return Err(in_file(SyncError::Truncated).into());
         }
-        Err(ReadRefusal::Io(e)) => Err(SyncError::File {
-            path: path.display().to_string(),
-            reason: format!(
-                "cannot be read ({e}): check the path and that the sync folder is reachable"
-            ),
-            source: e,
-        }
-        .into()),
     }
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
+    let mut bytes = Vec::new();
+    let whole = usize::try_from(len).map_err(|_| refused(too_large))?;
+    bytes
+        .try_reserve_exact(whole)
+        .map_err(|_| refused(no_memory))?;
+    file.take(bundle::MAX_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::OutOfMemory {
+                refused(no_memory)
+            } else {
+                io(e)
+            }
+        })?;
+    if bytes.len() as u64 > bundle::MAX_BYTES {
+        return Err(refused(too_large).into());
+    }
+    Ok(bytes)
 }
 
 /// Which step of a sync is under way.
@@ -446,6 +497,116 @@ impl Commits {
     }
 }
 
+/// A commit a bundle carries, with the places of it the bundle left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Carried {
+    /// The commit's id.
+    pub commit: String,
+    /// Its places the bundle left out (their digests only).
+    pub absent: Vec<u32>,
+}
+
+/// Which of this laptop's bundles in the sync folder a bundle being imported carries
+/// whole: each of their commits with at least the places they carried.
+struct Covering {
+    /// For each commit of this laptop's bundles: which bundles carried it, and the places
+    /// each left out.
+    wanted: HashMap<String, Vec<(String, BTreeSet<u32>)>>,
+    /// How many commits each of those bundles carried.
+    sizes: HashMap<String, usize>,
+    /// The commits of each bundle the one being imported carries, as many places or more.
+    found: HashMap<String, BTreeSet<String>>,
+}
+
+impl Covering {
+    fn load(conn: &rusqlite::Connection) -> Result<Covering> {
+        let mut sizes = HashMap::new();
+        for bundle in conn
+            .prepare_cached("SELECT bundle FROM folder_bundles")?
+            .query_map([], |r| r.get::<_, String>(0))?
+        {
+            sizes.insert(bundle?, 0usize);
+        }
+        let mut wanted: HashMap<String, Vec<(String, BTreeSet<u32>)>> = HashMap::new();
+        let mut rows =
+            conn.prepare_cached("SELECT bundle, commit_id, absent FROM folder_bundle_commits")?;
+        for row in rows.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })? {
+            let (bundle, commit, absent) = row?;
+            // Unreadable places would claim too little: such a bundle is never covered.
+            let Some(absent) = absent.map_or(Some(BTreeSet::new()), |j| {
+                serde_json::from_str::<BTreeSet<u32>>(&j).ok()
+            }) else {
+                continue;
+            };
+            *sizes.entry(bundle.clone()).or_default() += 1;
+            wanted.entry(commit).or_default().push((bundle, absent));
+        }
+        Ok(Covering {
+            wanted,
+            sizes,
+            found: HashMap::new(),
+        })
+    }
+
+    /// The commits of the bundle being read (claimed: `record` is called only once they
+    /// are checked). A commit carries a place unless it lists its digest as left out.
+    fn see(&mut self, commits: &[bundle::Commit]) {
+        if self.wanted.is_empty() {
+            return;
+        }
+        for c in commits {
+            let Some(bundles) = self.wanted.get(&c.id) else {
+                continue;
+            };
+            let left_out: BTreeSet<u32> = c.absent.iter().map(|(p, _)| *p).collect();
+            for (bundle, theirs) in bundles {
+                if left_out.is_subset(theirs) {
+                    self.found
+                        .entry(bundle.clone())
+                        .or_default()
+                        .insert(c.id.clone());
+                }
+            }
+        }
+    }
+
+    /// Records the bundles the one read (`sha`) covers, once it was verified whole.
+    fn record(&mut self, tx: &rusqlite::Connection, sha: &str) -> Result<()> {
+        for (bundle, size) in &self.sizes {
+            if self.found.get(bundle).map_or(0, BTreeSet::len) == *size {
+                tx.prepare_cached(
+                    "INSERT OR IGNORE INTO merged_coverage(sha256, bundle) VALUES (?1, ?2)",
+                )?
+                .execute(params![sha, bundle])?;
+            }
+        }
+        self.found.clear();
+        Ok(())
+    }
+}
+
+/// Files this laptop's bundle `stem` in the sync folder with the commits it carries.
+pub(crate) fn file_folder_bundle(
+    conn: &rusqlite::Connection,
+    stem: &str,
+    carried: &[Carried],
+) -> Result<()> {
+    conn.prepare_cached("INSERT OR IGNORE INTO folder_bundles(bundle) VALUES (?1)")?
+        .execute([stem])?;
+    for c in carried {
+        let absent =
+            (!c.absent.is_empty()).then(|| serde_json::to_string(&c.absent).unwrap_or_default());
+        conn.prepare_cached("INSERT OR REPLACE INTO folder_bundle_commits(bundle, commit_id, absent) VALUES (?1, ?2, ?3)")?.execute(params![stem, c.commit, absent])?;
+    }
+    Ok(())
+}
+
 impl Db {
     /// Writes an enrolment file for a new laptop (admin, on the laptop that founded the
     /// organisation); returns the new device's id.
@@ -464,9 +625,10 @@ impl Db {
             )
             .into());
         }
-        if passphrase.chars().count() < 8 {
-            return Err(SyncError::Enrolment("the passphrase is too short: use at least 8 characters, and give it to the laptop's user separately from the file".into()).into());
-        }
+        // The file carries the organisation's keys and can be guessed at offline by
+        // whoever finds it, expired or not: its passphrase meets the passwords' policy.
+        let org_name = crate::store::meta(self.conn(), "org_name")?.unwrap_or_default();
+        crate::auth::check_enrolment_passphrase(passphrase, &[&org_name, &self.user().name])?;
         let keys = keys::load(self.conn())?;
         let root = self.root_key().ok_or_else(|| {
             SyncError::Enrolment("this administrator's account holds no organisation key on this laptop: enrol the new laptop from the administrator's laptop that created or joined the organisation".into())
@@ -484,7 +646,6 @@ impl Db {
                 cert.public_key,
                 serde_json::to_string(&cert).unwrap_or_default()
             ])?;
-        let org_name = crate::store::meta(self.conn(), "org_name")?.unwrap_or_default();
         let hlc = ClockState::load(self.conn())?.hlc.0;
         let enrolment = keys::Enrolment {
             org_id: keys.org_id.clone(),
@@ -522,8 +683,21 @@ impl Db {
         out: &Path,
         full: bool,
         scope: &[Scope],
-        mut progress: impl FnMut(SyncProgress),
+        progress: impl FnMut(SyncProgress),
     ) -> Result<Exported> {
+        Ok(self.export_carrying(out, full, scope, progress)?.0)
+    }
+
+    /// As [`Db::export_bundle`]; also returns the commits the bundle carries, each with the
+    /// places it left out, so that the sync folder knows what a merged export must carry
+    /// to cover it.
+    pub(crate) fn export_carrying(
+        &mut self,
+        out: &Path,
+        full: bool,
+        scope: &[Scope],
+        mut progress: impl FnMut(SyncProgress),
+    ) -> Result<(Exported, Vec<Carried>)> {
         if !scope.is_empty() {
             // A refusal by role stays an authorisation error, with its own code.
             self.require(Permission::DecideInCommittee)?;
@@ -602,6 +776,13 @@ impl Db {
         let device_name = crate::store::meta(conn, "device_name")?;
         let mut body =
             bundle::BodyWriter::new(device_name.as_deref(), &certs, &revocations, &commits)?;
+        let carried: Vec<Carried> = commits
+            .iter()
+            .map(|c| Carried {
+                commit: c.id.clone(),
+                absent: c.absent.iter().map(|(p, _)| *p).collect(),
+            })
+            .collect();
         let mut tell = Throttle::new(SyncStage::Writing, total);
         oplog::each_op(
             conn,
@@ -646,11 +827,14 @@ impl Db {
             "last_export_at",
             &self.clock().now().to_rfc3339(),
         )?;
-        Ok(Exported {
-            changes,
-            bytes: bytes.len() as u64,
-            path: out,
-        })
+        Ok((
+            Exported {
+                changes,
+                bytes: bytes.len() as u64,
+                path: out,
+            },
+            carried,
+        ))
     }
 
     /// Imports bundles in one transaction: each file is read, checked and applied change
@@ -660,9 +844,21 @@ impl Db {
     pub(crate) fn import_bundles(
         &mut self,
         files: &[&Path],
-        mut progress: impl FnMut(SyncProgress),
+        progress: impl FnMut(SyncProgress),
     ) -> Result<Imported> {
+        Ok(self.import_files(files, progress)?.0)
+    }
+
+    /// As [`Db::import_bundles`]; also returns each file's SHA-256, in order. A bundle read
+    /// and verified whole that carries every commit of one of this laptop's bundles in the
+    /// sync folder (all the places that bundle carried) is recorded as covering it.
+    pub(crate) fn import_files(
+        &mut self,
+        files: &[&Path],
+        mut progress: impl FnMut(SyncProgress),
+    ) -> Result<(Imported, Vec<String>)> {
         self.require(Permission::RecordWork)?;
+        let mut shas = Vec::with_capacity(files.len());
         let mut keys = keys::load(self.conn())?;
         // What the headers announce, for the progress only (nothing is trusted from it).
         let announced: u64 = files.iter().map(|p| bundle::announced_changes(p)).sum();
@@ -696,6 +892,7 @@ impl Db {
                 }
                 // Only the same bytes are skipped: an id read from a header proves nothing.
                 let sha = hex::encode(sha2::Sha256::digest(&bytes));
+                shas.push(sha.clone());
                 if tx.prepare_cached("SELECT 1 FROM imported_bundles WHERE sha256 = ?1")?.exists([&sha])? {
                     stats.skipped += header.changes;
                     stats.bundles_already_seen += 1;
@@ -708,12 +905,14 @@ impl Db {
                 let mut device_name = None;
                 // Each commit's local number, filed with its first change that arrives.
                 let mut commit_numbers: Vec<Option<i64>> = Vec::new();
+                let mut covering = Covering::load(tx)?;
                 bundle::read_body(&body, header.changes, &mut |part| {
                     match part {
                         bundle::Part::Name(name) => device_name = name,
                         bundle::Part::Certs(certs) => verifier.certs(tx, certs)?,
                         bundle::Part::Revocations(r) => verifier.revocations(r)?,
                         bundle::Part::Commits(commits) => {
+                            covering.see(&commits);
                             commit_numbers.resize(commit_numbers.len() + commits.len(), None);
                             verifier.commits(commits)?
                         }
@@ -744,6 +943,8 @@ impl Db {
                 })
                 .map_err(at)?;
                 let verified = verifier.finish().map_err(at)?;
+                // Only now, every commit checked whole and signed: what it carries is real.
+                covering.record(tx, &sha)?;
                 stats.revoked += verified.revoked;
                 for cert in &verified.certs {
                     crate::changes::keep_cert(tx, cert)?;
@@ -781,7 +982,7 @@ impl Db {
         if erasures {
             crate::store::checkpoint(self.conn())?;
         }
-        Ok(stats)
+        Ok((stats, shas))
     }
 
     /// The open conflicts, in a stable order.

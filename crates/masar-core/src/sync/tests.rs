@@ -136,7 +136,7 @@ fn world(n: usize) -> World {
     for i in 1..n {
         let enrol = dir.path().join(format!("r{i}.enrol"));
         replicas[0]
-            .enrol(&enrol, "passphrase!", None)
+            .enrol(&enrol, "a passphrase for Oujda", None)
             .expect("enrol");
         let bytes = std::fs::read(&enrol).expect("read");
         let skew = if i == n - 1 { 3 * 365 } else { 0 };
@@ -145,7 +145,7 @@ fn world(n: usize) -> World {
         let (m, _) = Masar::join(
             &path,
             &bytes,
-            "passphrase!",
+            "a passphrase for Oujda",
             &format!("r{i}"),
             "admin",
             "a long enough passphrase",
@@ -542,13 +542,13 @@ fn an_enrolment_file_is_refused_once_it_has_expired() {
     .expect("init");
     let enrol = dir.path().join("new.enrol");
     founder
-        .enrol(&enrol, "passphrase!", Some(2))
+        .enrol(&enrol, "a passphrase for Oujda", Some(2))
         .expect("enrol");
     let bytes = std::fs::read(&enrol).expect("read");
     let late = Masar::join(
         &dir.path().join("late.db"),
         &bytes,
-        "passphrase!",
+        "a passphrase for Oujda",
         "late",
         "admin",
         "a long enough passphrase",
@@ -564,7 +564,7 @@ fn an_enrolment_file_is_refused_once_it_has_expired() {
     Masar::join(
         &dir.path().join("on-time.db"),
         &bytes,
-        "passphrase!",
+        "a passphrase for Oujda",
         "on-time",
         "admin",
         "a long enough passphrase",
