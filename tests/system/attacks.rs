@@ -15,12 +15,11 @@ use serde_json::Value;
 use crate::common::{run, Db};
 use crate::sync::Org;
 
-const KARIM_PASSWORD: &str = "karim tailors in Oujda";
+/// The insider's password, in every attack file.
+pub(crate) const KARIM_PASSWORD: &str = "karim tailors in Oujda";
 
-/// Three laptops that hold the same programme; on laptop 1, the insider: Karim, a
-/// counsellor.
-fn field() -> (Org, String) {
-    let org = Org::new(3);
+/// Karim, a counsellor, gets an account on laptop 1: the insider of every attack file.
+pub(crate) fn add_karim(org: &Org) {
     let out = run(
         &org.laptops[1].path,
         "admin",
@@ -33,6 +32,13 @@ fn field() -> (Org, String) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Three laptops that hold the same programme; on laptop 1, the insider: Karim, a
+/// counsellor.
+fn field() -> (Org, String) {
+    let org = Org::new(3);
+    add_karim(&org);
     let p = org.laptops[0].person("Amina", "Haddad");
     let b = org.export(0, &[]);
     org.import(1, &[&b]);
@@ -41,7 +47,7 @@ fn field() -> (Org, String) {
 }
 
 /// Karim's forgery, written into the shared folder.
-fn forge(org: &Org, name: &str, make: impl FnOnce(&Forger<'_>) -> Vec<u8>) -> PathBuf {
+pub(crate) fn forge(org: &Org, name: &str, make: impl FnOnce(&Forger<'_>) -> Vec<u8>) -> PathBuf {
     let m = Masar::open(
         &org.laptops[1].path,
         "karim",

@@ -13,10 +13,10 @@ use masar_core::forge::{Forger, Inflated};
 use masar_core::{Masar, SystemClock};
 use serde_json::Value;
 
-use crate::common::{masar_bin, run, Db};
+use crate::attacks::KARIM_PASSWORD;
+use crate::common::{masar_bin, Db};
 use crate::sync::Org;
 
-const KARIM_PASSWORD: &str = "karim tailors in Oujda";
 /// The address space a `masar` process may reserve in these tests, as in `scale.rs`.
 const CAP_BYTES: u64 = 256 << 20;
 
@@ -24,18 +24,7 @@ const CAP_BYTES: u64 = 256 << 20;
 /// counsellor.
 fn field() -> Org {
     let org = Org::new(3);
-    let out = run(
-        &org.laptops[1].path,
-        "admin",
-        crate::common::PASSWORD,
-        &["--json", "user", "add", "karim", "--role", "counsellor"],
-        &[("MASAR_NEW_PASSWORD", KARIM_PASSWORD)],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::attacks::add_karim(&org);
     org.laptops[0].person("Amina", "Haddad");
     let b = org.export(0, &[]);
     org.import(1, &[&b]);

@@ -5,16 +5,13 @@
 //! made it so — and afterwards the honest laptops exchange everything and agree.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use masar_core::forge::{stamp, Author, Forged, Forger};
-use masar_core::{Masar, SystemClock};
 use serde_json::Value;
 
+use crate::attacks::{add_karim, forge, KARIM_PASSWORD};
 use crate::common::{run, Db};
 use crate::sync::Org;
-
-const KARIM_PASSWORD: &str = "karim tailors in Oujda";
 
 /// Three laptops holding one approved project (1,000 MAD) with a supervisor's tranche of
 /// 600 MAD; on laptop 1, Karim, a counsellor.
@@ -26,18 +23,7 @@ struct Field {
 
 fn field() -> Field {
     let org = Org::new(3);
-    let out = run(
-        &org.laptops[1].path,
-        "admin",
-        crate::common::PASSWORD,
-        &["--json", "user", "add", "karim", "--role", "counsellor"],
-        &[("MASAR_NEW_PASSWORD", KARIM_PASSWORD)],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    add_karim(&org);
     let admin = &org.laptops[0];
     let p = admin.person("Amina", "Haddad");
     let project = committee_project(admin, &p, "Bakery");
@@ -126,21 +112,6 @@ fn karim(org: &Org, args: &[&str]) -> std::process::Output {
     let mut all = vec!["--json"];
     all.extend_from_slice(args);
     run(&org.laptops[1].path, "karim", KARIM_PASSWORD, &all, &[])
-}
-
-/// Karim's forgery, written into the shared folder.
-fn forge(org: &Org, name: &str, make: impl FnOnce(&Forger<'_>) -> Vec<u8>) -> PathBuf {
-    let m = Masar::open(
-        &org.laptops[1].path,
-        "karim",
-        KARIM_PASSWORD,
-        Arc::new(SystemClock),
-    )
-    .expect("karim logs in");
-    let bytes = make(&Forger::new(&m));
-    let path = org.bundle_path().with_file_name(format!("{name}.masar"));
-    std::fs::write(&path, bytes).expect("write the forgery");
-    path
 }
 
 /// The changes that create a tranche, with consecutive stamps.
