@@ -119,6 +119,8 @@ pub(crate) struct Judgement {
     pub held: Vec<Held>,
     /// What counts, in the approval's currency (zero without an approval).
     pub counted: Decimal,
+    /// The approval it was judged against.
+    pub approval: Option<Approval>,
 }
 
 fn decides(author: Option<&Author>, permission: Permission) -> bool {
@@ -206,7 +208,10 @@ pub(crate) fn judge_project(
         });
     }
     let approval = approval(conn, project)?;
-    let mut out = Judgement::default();
+    let mut out = Judgement {
+        approval: approval.clone(),
+        ..Judgement::default()
+    };
     if tranches.is_empty() {
         return Ok(out);
     }

@@ -820,8 +820,7 @@ impl Db {
             .iter()
             .find(|h| h.tranche.as_deref() == Some(id.as_str()))
         {
-            let approval = money::approval(self.conn(), project)?;
-            return Err(match (held.reason, approval) {
+            return Err(match (held.reason, judged.approval.clone()) {
                 (HeldReason::AboveApproved, Some(a)) => InputError::AboveApproved {
                     approved: a.amount.to_string(),
                     would_be: (judged.counted + amount).to_string(),

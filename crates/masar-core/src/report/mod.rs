@@ -621,6 +621,8 @@ impl Db {
             Some(text) => parse_date("at", text)?,
             None => self.clock().today(),
         };
+        // Held tranches fund no enterprise (crate::money).
+        crate::money::mark_held(self.conn())?;
         survival::survival(self.conn(), day, by, Filter::default())
     }
 

@@ -139,15 +139,15 @@ struct Followed {
 
 /// Survival of the funded `creation` and `reinforcement` projects as of `as_of`.
 /// For a donor, only the enterprises whose first tranche was that donor's; for a
-/// counsellor, those they follow.
+/// counsellor, those they follow. Reads `temp.held_tranches`: the caller marks them
+/// (`crate::money::mark_held`) once per report, as `indicators` does for the dashboard
+/// and the donor report.
 pub(crate) fn survival(
     conn: &Connection,
     as_of: NaiveDate,
     by: Option<SurvivalBy>,
     filter: super::Filter<'_>,
 ) -> Result<Survival> {
-    // Held tranches fund no enterprise (crate::money).
-    crate::money::mark_held(conn)?;
     let followed = followed(conn, as_of, by, filter)?;
     let mut curves = vec![curve("all", followed.iter())];
     if by.is_some() {
