@@ -1,7 +1,8 @@
 //! A national programme's log through one bundle, under a memory cap: export and import
 //! stream their changes, so neither holds them whole.
 
-use std::process::{Command, Stdio};
+use std::os::unix::process::CommandExt;
+use std::process::Stdio;
 
 use crate::common::Db;
 use crate::sync::Org;
@@ -27,16 +28,8 @@ fn capped(db: &Db, args: &[&str]) -> (serde_json::Value, u64) {
 fn capped_text(db: &Db, args: &[&str]) -> (String, u64) {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let (out, err) = (dir.path().join("out"), dir.path().join("err"));
-    // The cap is set by prlimit, which then runs masar: with no pre_exec hook the child
-    // is spawned without a fork of this test process, whose own memory (other tests
-    // forge bundles of hundreds of MB beside this one) would otherwise count in the
-    // child's peak.
-    let mut cmd = Command::new("prlimit");
-    cmd.arg(format!("--as={CAP_BYTES}"))
-        .arg("--")
-        .arg(crate::common::masar_bin())
-        .env(masar_core::DEBUG_KDF_COST_VAR, "low")
-        .env_remove("MASAR_CLOCK")
+    let mut cmd = crate::common::masar_command();
+    cmd.env_remove("MASAR_CLOCK")
         .env("MASAR_DB", &db.path)
         .env("MASAR_USER", &db.user)
         .env("MASAR_PASSWORD", &db.password)
@@ -45,6 +38,20 @@ fn capped_text(db: &Db, args: &[&str]) -> (String, u64) {
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&out).expect("out"))
         .stderr(std::fs::File::create(&err).expect("err"));
+    let cap = libc::rlimit {
+        rlim_cur: CAP_BYTES as libc::rlim_t,
+        rlim_max: CAP_BYTES as libc::rlim_t,
+    };
+    // SAFETY: setrlimit is async-signal-safe; the closure touches nothing else.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setrlimit(libc::RLIMIT_AS, &cap) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
     // Reaped by wait4 below, which also gives its peak memory.
     #[allow(clippy::zombie_processes)]
     let child = cmd.spawn().expect("masar runs");
