@@ -20,6 +20,8 @@ packages=(
   rpm python3-yaml
   # Two Syncthing instances on loopback carry bundles in the sync test.
   syncthing
+  # GNU time gives the scale test the peak memory of masar alone.
+  time
 )
 
 missing=()

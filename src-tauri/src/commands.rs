@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use masar_core::{
     AppInfo, BackupDone, BackupSettings, Conflict, Dashboard, DeviceRow, DonorReportDone, Enrolled,
-    ErrorReport, ExportDone, ExportFormat, ExportTable, Exported, FolderSync, Held, Home, Id,
-    Imported, Language, Masar, Person, PersonQuery, PersonsPage, ProjectQuery, ProjectTile,
-    ProjectView, ProjectsPage, Resolution, RevocationDone, Role, Scope, SessionInfo, SessionTile,
-    SessionView, StageUndone, SyncState, SystemClock, Timeline, UserSummary,
+    Equivocation, ErrorReport, ExportDone, ExportFormat, ExportTable, Exported, FolderSync, Held,
+    Home, Id, Imported, Language, Masar, Person, PersonQuery, PersonsPage, ProjectQuery,
+    ProjectTile, ProjectView, ProjectsPage, Resolution, RevocationDone, Role, Scope, SessionInfo,
+    SessionTile, SessionView, StageUndone, SyncState, SystemClock, Timeline, UserSummary,
 };
 use serde::Serialize;
 use tauri::{Emitter, State};
@@ -613,6 +613,11 @@ pub async fn bundle_import(app: tauri::AppHandle, files: Vec<String>) -> Api<Imp
     })
     .await
     .map_err(|e| ErrorReport::app("app.worker", e.to_string(), None))?
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn equivocations(state: State<'_, AppState>) -> Api<Vec<Equivocation>> {
+    with(&state, |m| m.equivocations())
 }
 
 #[tauri::command(async, rename_all = "snake_case")]

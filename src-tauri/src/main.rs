@@ -107,6 +107,7 @@ fn main() {
             commands::user_revoke,
             commands::devices,
             commands::unexplained_tranches,
+            commands::equivocations,
             commands::device_revoke,
             commands::enrol,
             commands::sync_state,

@@ -633,6 +633,9 @@ pub enum ReportCmd {
     /// Tranches that took a project above its approved amount without a supervisor's
     /// reason, with who recorded them (supervisor).
     Unexplained,
+    /// Devices and authors that signed two versions of one change: every laptop keeps
+    /// the same one; revoke the device (supervisor).
+    Equivocations,
     /// Survival of funded enterprises: the share still running 6, 12 and 24 months after
     /// their first tranche (Kaplan–Meier; docs/indicators.md).
     Survival {

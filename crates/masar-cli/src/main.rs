@@ -737,6 +737,7 @@ fn run(cli: Cli) -> Result<Json, Failure> {
             }
         }
         Command::Report(ReportCmd::Unexplained) => Ok(json(&open(&path)?.unexplained_tranches()?)),
+        Command::Report(ReportCmd::Equivocations) => Ok(json(&open(&path)?.equivocations()?)),
         Command::Export {
             format,
             what,

@@ -709,6 +709,12 @@ impl Masar {
         self.db.unexplained_tranches()
     }
 
+    /// The devices and authors that signed two versions of one change, settled alike
+    /// everywhere and listed so that a supervisor can have the device revoked.
+    pub fn equivocations(&self) -> Result<Vec<crate::sync::Equivocation>> {
+        self.db.equivocations()
+    }
+
     /// The laptops this one knows (admin).
     pub fn devices(&self) -> Result<Vec<DeviceRow>> {
         self.db.devices()

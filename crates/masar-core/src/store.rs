@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../sql/v009_exports.sql"),
     include_str!("../sql/v010_approved_currency.sql"),
     include_str!("../sql/v011_folder_trust.sql"),
+    include_str!("../sql/v012_change_authors.sql"),
 ];
 
 /// The newest schema version this build knows.

@@ -5,7 +5,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
   AppInfo, BackupDone, BackupSettings, DeviceRow, FolderSync, RevocationDone, PersonQuery, PersonsPage, ProjectQuery, ProjectsPage, Conflict, Dashboard, DonorReportDone, Enrolled, ErrorReport, ExportDone, Exported,
-  Home, Id, Imported, Person, ProjectTile, ProjectView, SessionInfo, SessionTile, SessionView, StageUndone, SyncProgress, SyncState, Timeline, UserSummary, Held,
+  Home, Id, Imported, Person, ProjectTile, ProjectView, SessionInfo, SessionTile, SessionView, StageUndone, SyncProgress, SyncState, Timeline, UserSummary, Held, Equivocation,
 } from "./types";
 
 export type { ErrorReport } from "./types";
@@ -82,6 +82,7 @@ export const api = {
   bundleImport: (files: string[]) => call<Imported>("bundle_import", { files }),
   conflicts: () => call<Conflict[]>("conflicts"),
   unexplained: () => call<Held[]>("unexplained_tranches"),
+  equivocations: () => call<Equivocation[]>("equivocations"),
   conflictResolve: (id: string, keep: "kept" | "other" | null, value: string | null) => call<Done>("conflict_resolve", { id, keep, value }),
   dashboard: (from: string, to: string) => call<Dashboard>("dashboard", { from, to }),
   exportFolder: () => call<string>("export_folder"),

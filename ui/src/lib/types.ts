@@ -1487,6 +1487,44 @@ bundle_key: number | null,
  */
 removed: number, };
 
+export type Equivocation = { 
+/**
+ * The device the two versions claim.
+ */
+device: string, 
+/**
+ * The name that laptop gave itself, when known here.
+ */
+device_name: string | null, 
+/**
+ * The author's user id.
+ */
+author: string, 
+/**
+ * The author's name, as the change carries it.
+ */
+author_name: string | null, 
+/**
+ * The stamp both versions carry.
+ */
+stamp: string, 
+/**
+ * The time that stamp says (RFC 3339).
+ */
+at: string, 
+/**
+ * The digest of the version kept everywhere.
+ */
+kept: string, 
+/**
+ * The digest of the version set aside.
+ */
+dropped: string, 
+/**
+ * When this laptop first met the pair.
+ */
+seen_at: string, };
+
 export type Held = { 
 /**
  * Why it is held.

@@ -255,6 +255,7 @@ impl<'t> Writer<'t> {
             childless: false,
             commit: None,
             by_cert,
+            author: numbers.author(tx, user_id.as_deref())?,
         };
         Ok(Writer {
             tx,

@@ -120,16 +120,20 @@ impl Op {
 
 /// The rank of a head among concurrent heads: its stamp, or its frontier when the stamp
 /// is more than [`RANK_BOUND_MILLIS`] past it (a time its laptop's own contacts cannot
-/// vouch for); then the device id, then the full stamp. Only data the change carries
+/// vouch for); then the device id, then the full stamp, then the author's id (two
+/// authors under one stamp of one device: only a forgery). Only data the change carries
 /// decides, so every laptop ranks alike.
-pub fn rank(hlc: Hlc, device: &str, frontier: i64) -> (i64, String, i64) {
+pub fn rank(hlc: Hlc, device: &str, frontier: i64, author: &str) -> Rank {
     let ms = if frontier > 0 && hlc.millis() > frontier.saturating_add(RANK_BOUND_MILLIS) {
         frontier
     } else {
         hlc.millis()
     };
-    (ms, device.to_string(), hlc.0)
+    (ms, device.to_string(), hlc.0, author.to_string())
 }
+
+/// How heads are ordered: see [`rank`].
+pub type Rank = (i64, String, i64, String);
 
 /// Whether a field holds personal data. A person's field this version does not know (added
 /// by a newer version) is taken as personal, so erasure blanks it too.
@@ -170,6 +174,9 @@ pub(crate) struct Filed {
     pub childless: bool,
     pub commit: Option<i64>,
     pub by_cert: bool,
+    /// The author's number (`author_numbers`; 0 for a change naming none): with the device
+    /// and the stamp, the change's identity.
+    pub author: i64,
 }
 
 /// The time a stamp carries, written as a change's `at` is (RFC 3339, milliseconds, `Z`),
@@ -184,6 +191,7 @@ fn stamp_time_sql(hlc: &str) -> String {
 #[derive(Debug, Default)]
 pub(crate) struct Numbers {
     devices: std::collections::HashMap<String, i64>,
+    authors: std::collections::HashMap<String, i64>,
     /// Changes come a record at a time: the last one is the one asked again.
     last_record: Option<LastRecord>,
 }
@@ -205,6 +213,17 @@ impl Numbers {
         }
         let (n, _) = number(tx, "device_numbers", id)?;
         self.devices.insert(id.to_string(), n);
+        Ok(n)
+    }
+
+    /// An author's number, given it now if it has none; 0 for a change naming no author.
+    pub fn author(&mut self, tx: &rusqlite::Connection, id: Option<&str>) -> Result<i64> {
+        let Some(id) = id else { return Ok(0) };
+        if let Some(n) = self.authors.get(id) {
+            return Ok(*n);
+        }
+        let (n, _) = number(tx, "author_numbers", id)?;
+        self.authors.insert(id.to_string(), n);
         Ok(n)
     }
 
@@ -249,7 +268,7 @@ fn number(tx: &rusqlite::Connection, table: &str, id: &str) -> Result<(i64, bool
 fn overwritten(tx: &Transaction<'_>, op: &Op, record: i64) -> Result<bool> {
     Ok(tx
         .prepare_cached(
-            "SELECT 1 FROM change_parents p JOIN change_log c ON c.hlc = p.hlc AND c.device = (SELECT n FROM device_numbers WHERE id = p.device)
+            "SELECT 1 FROM change_parents p JOIN change_log c ON c.hlc = p.hlc AND c.device = (SELECT n FROM device_numbers WHERE id = p.device) AND c.author = p.author
              WHERE p.parent_hlc = ?1 AND p.parent_device = ?2 AND c.record = ?3 AND c.entity = ?4 AND c.field = ?5 LIMIT 1",
         )?
         .exists(params![op.hlc.0, op.device, record, op.entity, op.field])?)
@@ -277,13 +296,13 @@ pub(crate) fn insert(
     } else {
         (op.user_id.as_deref(), op.user_name.as_deref())
     };
-    // The (device, hlc) uniqueness makes a change already present a no-op.
+    // The (device, stamp, author) uniqueness makes a change already present a no-op.
     let added = tx
         .prepare_cached(&format!(
             "INSERT OR IGNORE INTO change_log(hlc, device, entity, record, field, creates, resolves, head, by_cert, frontier,
-                                              commit_n, commit_pos, value, salt, old, value_commit, user_id, user_name, at)
+                                              commit_n, commit_pos, value, salt, old, value_commit, user_id, user_name, at, author)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                     CASE WHEN ?19 = {} THEN NULL ELSE ?19 END)",
+                     CASE WHEN ?19 = {} THEN NULL ELSE ?19 END, ?20)",
             stamp_time_sql("?1")
         ))?
         .execute(params![
@@ -306,37 +325,25 @@ pub(crate) fn insert(
             user_id,
             user_name,
             op.at,
+            filed.author,
         ])?;
     if added == 0 {
-        if let (Some((id, pos)), Some(n)) = (&op.commit, filed.commit) {
-            let held: Option<(Option<String>, Option<u32>)> = tx
-                .prepare_cached(
-                    "SELECT m.id, l.commit_pos FROM change_log l LEFT JOIN commits m ON m.n = l.commit_n WHERE l.device = ?1 AND l.hlc = ?2",
-                )?
-                .query_row(params![filed.device, op.hlc.0], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?;
-            match held {
-                Some((Some(h), Some(p))) if h == *id && p == *pos => {}
-                // Made before changes were signed: the signed copy is the same change.
-                Some((None, _)) => {
-                    tx.prepare_cached("UPDATE change_log SET commit_n = ?3, commit_pos = ?4 WHERE device = ?1 AND hlc = ?2")?
-                        .execute(params![filed.device, op.hlc.0, n, pos])?;
-                }
-                _ => {
-                    return Err(crate::error::SyncError::Untrusted {
-                        change: op.describe(),
-                        author: op.user_name.clone().unwrap_or_default(),
-                        reason: "this laptop holds another change under the same identity; a device signed two different changes as one (its key may be in other hands: revoke it)".into(),
-                    }
-                    .into())
-                }
-            }
-        }
-        return Ok(false);
+        return match held_again(tx, op, filed)? {
+            Again::Same => Ok(false),
+            Again::Replaced => insert(
+                tx,
+                op,
+                old,
+                Filed {
+                    childless: false,
+                    ..filed
+                },
+            ),
+        };
     }
     for (ph, pd) in &op.parents {
-        tx.prepare_cached("INSERT OR IGNORE INTO change_parents(hlc, device, parent_hlc, parent_device) VALUES (?1, ?2, ?3, ?4)")?
-            .execute(params![op.hlc.0, op.device, ph.0, pd])?;
+        tx.prepare_cached("INSERT OR IGNORE INTO change_parents(hlc, device, author, parent_hlc, parent_device) VALUES (?1, ?2, ?3, ?4, ?5)")?
+            .execute(params![op.hlc.0, op.device, filed.author, ph.0, pd])?;
     }
     if op.field == "erased" {
         return Ok(true);
@@ -352,6 +359,109 @@ pub(crate) fn insert(
     Ok(true)
 }
 
+/// What a change under an identity already held turned out to be.
+enum Again {
+    /// The same change (perhaps now signed): nothing to add.
+    Same,
+    /// Another version, which replaces the one held: add it.
+    Replaced,
+}
+
+/// A change arrived under an identity (device, stamp, author) this laptop holds. The same
+/// change is a no-op (one made before signing takes its signature). Another version is
+/// its author signing two changes as one: every laptop keeps the version of smaller
+/// digest, whichever it met first, so laptops never split over it; the pair is noted in
+/// `equivocations` for supervisors, and the dropped version's digest stays with its commit
+/// so that the commit is still whole when passed on.
+fn held_again(tx: &Transaction<'_>, op: &Op, filed: Filed) -> Result<Again> {
+    let held = load_ops(
+        tx,
+        "c.seq = (SELECT seq FROM change_log WHERE device = ?1 AND hlc = ?2 AND author = ?3)",
+        &[&filed.device, &op.hlc.0, &filed.author],
+    )?;
+    let Some((seq, held)) = held.into_iter().next() else {
+        return Ok(Again::Same);
+    };
+    let (mine, theirs) = (held.digest(), op.digest());
+    if mine == theirs || theirs.is_none() {
+        if held.commit.is_none() {
+            if let (Some((_, pos)), Some(n)) = (&op.commit, filed.commit) {
+                tx.prepare_cached(
+                    "UPDATE change_log SET commit_n = ?2, commit_pos = ?3 WHERE seq = ?1",
+                )?
+                .execute(params![seq, n, pos])?;
+            }
+        }
+        return Ok(Again::Same);
+    }
+    let (Some(theirs), mine) = (theirs, mine.unwrap_or([0xff; 32])) else {
+        return Ok(Again::Same);
+    };
+    let replace = theirs < mine;
+    let (kept, dropped) = if replace {
+        (theirs, (mine, &held))
+    } else {
+        (mine, (theirs, op))
+    };
+    note_equivocation(tx, op, &kept, &dropped.0)?;
+    if let Some((commit, pos)) = &dropped.1.commit {
+        keep_digest(tx, commit, *pos, &dropped.0)?;
+    }
+    if !replace {
+        return Ok(Again::Same);
+    }
+    let touched = purge(tx, "c.seq = ?1", &[&seq])?;
+    let mut conflicted = Conflicted::new();
+    settle_arrived(tx, &touched, &mut conflicted)?;
+    Ok(Again::Replaced)
+}
+
+/// Notes that `op`'s device and author signed two versions of one change.
+fn note_equivocation(
+    tx: &Transaction<'_>,
+    op: &Op,
+    kept: &[u8; 32],
+    dropped: &[u8; 32],
+) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO equivocations(device, hlc, author, author_name, kept, dropped, seen_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+    )?
+    .execute(params![
+        op.device,
+        op.hlc.0,
+        op.user_id.as_deref().unwrap_or_default(),
+        op.user_name,
+        hex::encode(kept),
+        hex::encode(dropped),
+    ])?;
+    Ok(())
+}
+
+/// Keeps the digest of a commit's change this laptop does not hold, as a commit that
+/// arrived with some of its changes left out keeps theirs.
+fn keep_digest(tx: &Transaction<'_>, commit: &str, pos: u32, digest: &[u8; 32]) -> Result<()> {
+    let stored: Option<Option<String>> = tx
+        .prepare_cached("SELECT absent FROM commits WHERE id = ?1")?
+        .query_row([commit], |r| r.get(0))
+        .optional()?;
+    let Some(stored) = stored else {
+        return Ok(());
+    };
+    let mut absent: Vec<(u32, String)> = stored
+        .and_then(|j| serde_json::from_str(&j).ok())
+        .unwrap_or_default();
+    absent.retain(|(p, _)| *p != pos);
+    absent.push((pos, hex::encode(digest)));
+    absent.sort();
+    tx.prepare_cached("UPDATE commits SET absent = ?2 WHERE id = ?1")?
+        .execute(params![
+            commit,
+            serde_json::to_string(&absent).unwrap_or_default()
+        ])?;
+    Ok(())
+}
+
 /// A head of a field: its stamp, device, rank and value (JSON).
 #[derive(Debug, Clone)]
 pub(crate) struct Head {
@@ -359,11 +469,13 @@ pub(crate) struct Head {
     pub device: String,
     pub frontier: i64,
     pub value: Option<String>,
+    /// The author's id ("" for a change naming none).
+    pub author: String,
 }
 
 impl Head {
-    pub fn rank(&self) -> (i64, String, i64) {
-        rank(self.hlc, &self.device, self.frontier)
+    pub fn rank(&self) -> Rank {
+        rank(self.hlc, &self.device, self.frontier, &self.author)
     }
 }
 
@@ -375,7 +487,8 @@ pub(crate) fn heads(
     field: &str,
 ) -> Result<Vec<Head>> {
     let mut stmt = tx.prepare_cached(
-        "SELECT l.hlc, d.id, l.frontier, l.value FROM change_log l JOIN device_numbers d ON d.n = l.device
+        "SELECT l.hlc, d.id, l.frontier, l.value, coalesce(a.id, '') FROM change_log l JOIN device_numbers d ON d.n = l.device
+         LEFT JOIN author_numbers a ON a.n = l.author
          WHERE l.record = (SELECT n FROM record_numbers WHERE id = ?2) AND l.entity = ?1 AND l.field = ?3 AND l.head = 1",
     )?;
     let mut heads = stmt
@@ -385,6 +498,7 @@ pub(crate) fn heads(
                 device: r.get(1)?,
                 frontier: r.get(2)?,
                 value: r.get(3)?,
+                author: r.get(4)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -412,17 +526,19 @@ pub(crate) fn winner_authors(
     record: &str,
 ) -> Result<BTreeMap<String, Author>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT l.field, l.hlc, d.id, l.frontier, CASE WHEN l.by_cert THEN ce.name ELSE l.user_name END, json_extract(ce.body, '$.role')
-         FROM change_log l JOIN device_numbers d ON d.n = l.device
+        "SELECT l.field, l.hlc, d.id, l.frontier, CASE WHEN l.by_cert THEN ce.name ELSE l.user_name END, json_extract(ce.body, '$.role'),
+                coalesce(a.id, '')
+         FROM change_log l JOIN device_numbers d ON d.n = l.device LEFT JOIN author_numbers a ON a.n = l.author
          LEFT JOIN commits m ON m.n = l.commit_n LEFT JOIN certs ce ON ce.id = m.cert
          WHERE l.record = (SELECT n FROM record_numbers WHERE id = ?2) AND l.entity = ?1 AND l.head = 1",
     )?;
-    let mut best: BTreeMap<String, ((i64, String, i64), Author)> = BTreeMap::new();
+    let mut best: BTreeMap<String, (Rank, Author)> = BTreeMap::new();
     let mut rows = stmt.query(params![entity, record])?;
     while let Some(r) = rows.next()? {
         let field: String = r.get(0)?;
         let device: String = r.get(2)?;
-        let rank = rank(Hlc(r.get(1)?), &device, r.get(3)?);
+        let author_id: String = r.get(6)?;
+        let rank = rank(Hlc(r.get(1)?), &device, r.get(3)?, &author_id);
         let role: Option<String> = r.get(5)?;
         let author = Author {
             name: r.get(4)?,
@@ -446,7 +562,8 @@ struct RecordState {
 
 fn record_state(tx: &Transaction<'_>, entity: &str, record: &str) -> Result<RecordState> {
     let mut stmt = tx.prepare_cached(
-        "SELECT l.field, l.hlc, d.id, l.frontier, l.value, l.head, l.creates FROM change_log l JOIN device_numbers d ON d.n = l.device
+        "SELECT l.field, l.hlc, d.id, l.frontier, l.value, l.head, l.creates, coalesce(a.id, '') FROM change_log l JOIN device_numbers d ON d.n = l.device
+         LEFT JOIN author_numbers a ON a.n = l.author
          WHERE l.record = (SELECT n FROM record_numbers WHERE id = ?2) AND l.entity = ?1",
     )?;
     let mut state = RecordState {
@@ -462,6 +579,7 @@ fn record_state(tx: &Transaction<'_>, entity: &str, record: &str) -> Result<Reco
             device: r.get(2)?,
             frontier: r.get(3)?,
             value: r.get(4)?,
+            author: r.get(7)?,
         };
         state.created |= r.get::<_, bool>(6)?;
         if field == "erased" {
@@ -649,6 +767,7 @@ impl Bulk {
                             device: op.device.clone(),
                             frontier: op.frontier,
                             value: op.value.clone(),
+                            author: op.user_id.clone().unwrap_or_default(),
                         }],
                     );
                 }
@@ -666,6 +785,7 @@ impl Bulk {
                     device: op.device.clone(),
                     frontier: op.frontier,
                     value: op.value.clone(),
+                    author: op.user_id.clone().unwrap_or_default(),
                 }],
             )]);
             self.run = Some(Run {
@@ -1007,7 +1127,7 @@ pub(crate) fn each_op(
         "SELECT c.seq, c.hlc, c.device, c.entity, c.record, c.field, c.value, c.creates, c.user_id, c.user_name, c.at, c.frontier,
                 c.resolves, c.salt, c.value_commit, c.commit_id, c.commit_pos,
                 (SELECT group_concat(p.parent_hlc || ' ' || p.parent_device, ',') FROM change_parents p
-                  WHERE p.hlc = c.hlc AND p.device = c.device)
+                  WHERE p.hlc = c.hlc AND p.device = c.device AND p.author = c.author_n)
          FROM changes c WHERE {filter} ORDER BY c.seq"
     ))?;
     let mut rows = stmt.query(args)?;
@@ -1082,15 +1202,17 @@ pub(crate) fn purge(
     filter: &str,
     args: &[&dyn rusqlite::ToSql],
 ) -> Result<Touched> {
-    type Victim = (i64, i64, String, String, String, String);
+    type Victim = (i64, i64, String, String, String, String, i64);
     let victims: Vec<Victim> = tx
-        .prepare(&format!("SELECT c.seq, c.hlc, c.device, c.entity, c.record, c.field FROM changes c WHERE {filter}"))?
-        .query_map(args, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
+        .prepare(&format!("SELECT c.seq, c.hlc, c.device, c.entity, c.record, c.field, c.author_n FROM changes c WHERE {filter}"))?
+        .query_map(args, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let mut touched: Touched = BTreeMap::new();
-    for (seq, hlc, device, entity, record, field) in victims {
-        tx.prepare_cached("DELETE FROM change_parents WHERE hlc = ?1 AND device = ?2")?
-            .execute(params![hlc, device])?;
+    for (seq, hlc, device, entity, record, field, author) in victims {
+        tx.prepare_cached(
+            "DELETE FROM change_parents WHERE hlc = ?1 AND device = ?2 AND author = ?3",
+        )?
+        .execute(params![hlc, device, author])?;
         tx.prepare_cached("DELETE FROM change_log WHERE seq = ?1")?
             .execute([seq])?;
         touched.entry((entity, record)).or_default().insert(field);
@@ -1104,7 +1226,7 @@ pub(crate) fn purge(
                    AND NOT EXISTS (SELECT 1 FROM change_parents p
                                    JOIN device_numbers d ON d.id = p.parent_device
                                    JOIN device_numbers cd ON cd.id = p.device
-                                   JOIN change_log c ON c.hlc = p.hlc AND c.device = cd.n
+                                   JOIN change_log c ON c.hlc = p.hlc AND c.device = cd.n AND c.author = p.author
                                    WHERE p.parent_hlc = change_log.hlc AND d.n = change_log.device
                                      AND c.record = change_log.record AND c.entity = change_log.entity AND c.field = change_log.field)",
             )?

@@ -17,7 +17,7 @@ mod verify;
 mod watch;
 
 pub use folder::{FolderFile, FolderSync, SYNC_SUBFOLDER};
-pub use revoke::{DeviceRow, RevocationDone};
+pub use revoke::{DeviceRow, Equivocation, RevocationDone};
 pub use watch::FolderWatch;
 
 pub use scope::Scope;
@@ -31,7 +31,6 @@ use ts_rs::TS;
 
 use crate::auth::Permission;
 use crate::changes::{oplog, ClockState, Db, Op};
-use crate::clock::Hlc;
 use crate::error::{InputError, Problem, SyncError};
 use crate::files::ReadRefusal;
 use crate::schema::{Entity, Value};
@@ -160,11 +159,26 @@ pub(crate) fn unexported_changes(conn: &rusqlite::Connection) -> Result<i64> {
     )?)
 }
 
-fn conflict_id(entity: &str, record: &str, field: &str, loser: (Hlc, &str)) -> String {
-    let name = format!(
+fn conflict_id(
+    entity: &str,
+    record: &str,
+    field: &str,
+    loser: &oplog::Head,
+    heads: &[oplog::Head],
+) -> String {
+    let mut name = format!(
         "conflict/{entity}/{record}/{field}/{}/{}",
-        loser.0 .0, loser.1
+        loser.hlc.0, loser.device
     );
+    // Two authors under one stamp of one device (a forgery) are told apart by the author;
+    // every other conflict keeps the id it always had.
+    if heads
+        .iter()
+        .any(|h| h.hlc == loser.hlc && h.device == loser.device && h.author != loser.author)
+    {
+        name.push('/');
+        name.push_str(&loser.author);
+    }
     uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, name.as_bytes()).to_string()
 }
 
@@ -377,6 +391,7 @@ fn file(
         childless,
         commit: Some(n),
         by_cert,
+        author: numbers.author(tx, op.user_id.as_deref())?,
     })
 }
 
@@ -997,8 +1012,8 @@ impl Db {
         let mut out = Vec::new();
         let who = |h: &oplog::Head| -> Result<(Option<String>, String, String)> {
             Ok(conn.query_row(
-                "SELECT user_name, device, at FROM changes WHERE hlc = ?1 AND device = ?2",
-                params![h.hlc.0, h.device],
+                "SELECT user_name, device, at FROM changes WHERE hlc = ?1 AND device = ?2 AND coalesce(user_id, '') = ?3",
+                params![h.hlc.0, h.device, h.author],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )?)
         };
@@ -1012,7 +1027,7 @@ impl Db {
             for loser in losers.iter().filter(|l| l.value != winner.value) {
                 let (ln, ld, lat) = who(loser)?;
                 out.push(Conflict {
-                    id: conflict_id(&entity, &record, &field, (loser.hlc, &loser.device)),
+                    id: conflict_id(&entity, &record, &field, loser, &heads),
                     entity: entity.clone(),
                     record: record.clone(),
                     field: field.clone(),

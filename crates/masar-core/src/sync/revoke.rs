@@ -50,6 +50,31 @@ pub struct DeviceRow {
     pub this_laptop: bool,
 }
 
+/// A device and author that signed two versions of one change. Every laptop keeps the
+/// same version (the smaller digest); the pair is listed for supervisors, since an honest
+/// laptop never does this: its key may be in other hands (revoke it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct Equivocation {
+    /// The device the two versions claim.
+    pub device: String,
+    /// The name that laptop gave itself, when known here.
+    pub device_name: Option<String>,
+    /// The author's user id.
+    pub author: String,
+    /// The author's name, as the change carries it.
+    pub author_name: Option<String>,
+    /// The stamp both versions carry.
+    pub stamp: String,
+    /// The time that stamp says (RFC 3339).
+    pub at: String,
+    /// The digest of the version kept everywhere.
+    pub kept: String,
+    /// The digest of the version set aside.
+    pub dropped: String,
+    /// When this laptop first met the pair.
+    pub seen_at: String,
+}
+
 /// The changes of a revocation's subject (`?1`), in the log as `c`.
 fn of_subject(kind: Revoked) -> &'static str {
     match kind {
@@ -128,6 +153,37 @@ impl Db {
         for d in &mut rows {
             d.this_laptop = d.id == me;
         }
+        Ok(rows)
+    }
+
+    /// The devices and authors that signed two versions of one change (supervisors),
+    /// newest stamp first.
+    pub(crate) fn equivocations(&self) -> Result<Vec<Equivocation>> {
+        self.require(Permission::DecideInCommittee)?;
+        let rows = self
+            .conn()
+            .prepare(
+                "SELECT e.device, d.name, e.author, e.author_name, e.hlc, e.kept, e.dropped, e.seen_at
+                 FROM equivocations e LEFT JOIN devices d ON d.id = e.device
+                 ORDER BY e.hlc DESC, e.device, e.author, e.dropped",
+            )?
+            .query_map([], |r| {
+                let hlc = crate::clock::Hlc(r.get(4)?);
+                Ok(Equivocation {
+                    device: r.get(0)?,
+                    device_name: r.get(1)?,
+                    author: r.get(2)?,
+                    author_name: r.get(3)?,
+                    stamp: hlc.0.to_string(),
+                    at: chrono::DateTime::from_timestamp_millis(hlc.millis())
+                        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                        .unwrap_or_default(),
+                    kept: r.get(5)?,
+                    dropped: r.get(6)?,
+                    seen_at: r.get(7)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
 
