@@ -510,6 +510,16 @@ pub fn ref_remove(state: State<'_, AppState>, list: String, name: String) -> Api
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
+pub fn programme_currency(state: State<'_, AppState>) -> Api<Option<String>> {
+    with(&state, |m| m.programme_currency())
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn set_programme_currency(state: State<'_, AppState>, currency: String) -> Api<Option<String>> {
+    with(&state, |m| m.set_programme_currency(&currency).map(Some))
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn users(state: State<'_, AppState>) -> Api<Vec<UserSummary>> {
     with(&state, |m| m.list_users())
 }

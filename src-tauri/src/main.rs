@@ -108,6 +108,8 @@ fn main() {
             commands::devices,
             commands::unexplained_tranches,
             commands::equivocations,
+            commands::programme_currency,
+            commands::set_programme_currency,
             commands::device_revoke,
             commands::enrol,
             commands::sync_state,

@@ -173,3 +173,96 @@ fn the_safeguards_hold_through_the_command_line() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// An administrator sets the programme's currency; a committee's approval is in it unless
+/// the supervisor names another, whatever the plan's currency (issue 21, item 1).
+#[test]
+fn an_approval_is_in_the_programmes_currency_unless_another_is_named() {
+    let db = Db::new().with_reference_lists();
+    assert_eq!(db.ok(&["ref", "currency"]), serde_json::Value::Null);
+    let out = run(
+        &db.path,
+        &db.user,
+        &db.password,
+        &["--json", "user", "add", "samira", "--role", "supervisor"],
+        &[("MASAR_NEW_PASSWORD", "samira counts the budget")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let samira = |args: &[&str]| run(&db.path, "samira", "samira counts the budget", args, &[]);
+    let refused = samira(&["ref", "currency", "EUR"]);
+    assert_eq!(refused.status.code(), Some(3), "a supervisor is refused");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("edit reference lists"));
+    let err = db.fail(&["ref", "currency", "USD"]);
+    assert!(err.contains("USD") && err.contains("MAD"), "{err}");
+    assert_eq!(db.ok(&["ref", "currency", "eur"]), "EUR");
+    assert_eq!(db.ok(&["ref", "currency"]), "EUR");
+    let project = |title: &str| {
+        let amina = db.person("Amina", title);
+        let p = db.id(&[
+            "project",
+            "add",
+            "--title",
+            title,
+            "--kind",
+            "creation",
+            "--sector",
+            "food",
+            "--member",
+            &amina,
+            "--date",
+            "2024-01-01",
+        ]);
+        db.id(&[
+            "project",
+            "budget-add",
+            &p,
+            "--item",
+            "Oven",
+            "--quantity",
+            "1",
+            "--unit-cost",
+            "900",
+        ]);
+        db.ok(&["project", "set", &p, "currency=MAD"]);
+        for (stage, date) in [("plan_ready", "2024-01-02"), ("in_committee", "2024-01-03")] {
+            db.ok(&["project", "stage", &p, stage, "--date", date]);
+        }
+        p
+    };
+    let decide = |p: &str, extra: &[&str]| {
+        let mut args = vec![
+            "project",
+            "decide",
+            p,
+            "approved",
+            "--date",
+            "2024-01-04",
+            "--amount",
+            "900",
+        ];
+        args.extend_from_slice(extra);
+        let out = samira(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        db.ok(&["project", "get", p])["approved_currency"].clone()
+    };
+    let bakery = project("Bakery");
+    assert_eq!(
+        decide(&bakery, &[]),
+        "EUR",
+        "the programme's, not the plan's"
+    );
+    let tailor = project("Tailor");
+    assert_eq!(decide(&tailor, &["--currency", "MAD"]), "MAD", "as named");
+    // Another currency made the programme's: the earlier one is no longer it.
+    assert_eq!(db.ok(&["ref", "currency", "MAD"]), "MAD");
+    let grocer = project("Grocer");
+    assert_eq!(decide(&grocer, &[]), "MAD");
+}

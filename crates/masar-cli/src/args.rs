@@ -614,6 +614,12 @@ pub enum RefCmd {
         /// donor, sector, city, partner or currency.
         list: String,
     },
+    /// The programme's currency, in which committees approve unless told otherwise:
+    /// shown, or set to an entry of the currency list (admin).
+    Currency {
+        /// The currency to make the programme's (ISO 4217, e.g. MAD).
+        code: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]

@@ -734,6 +734,10 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                     Ok(json(&ReferenceEntry { list, name }))
                 }
                 RefCmd::List { list } => Ok(json(&m.references(&list)?)),
+                RefCmd::Currency { code: Some(code) } => {
+                    Ok(json(&Some(m.set_programme_currency(&code)?)))
+                }
+                RefCmd::Currency { code: None } => Ok(json(&m.programme_currency()?)),
             }
         }
         Command::Report(ReportCmd::Unexplained) => Ok(json(&open(&path)?.unexplained_tranches()?)),

@@ -247,6 +247,8 @@ pub fn fill(m: &mut Masar, seed: u64, language: crate::report::Language) -> Resu
             m.add_reference(list, name)?;
         }
     }
+    // Committees in the demo approve in dirhams unless they say otherwise.
+    m.set_programme_currency("MAD")?;
     for (name, role) in [("leila", Role::Supervisor), ("karim", Role::Counsellor)] {
         if !m.list_users()?.iter().any(|u| u.name == *name) {
             m.add_user(name, role, DEMO_PASSWORD)?;

@@ -684,6 +684,17 @@ impl Masar {
         self.db.remove_reference(list, name)
     }
 
+    /// Makes a currency of the list the programme's (admin): approvals are in it unless
+    /// the supervisor names another. Returns it as the list spells it.
+    pub fn set_programme_currency(&mut self, currency: &str) -> Result<String> {
+        self.db.set_programme_currency(currency)
+    }
+
+    /// The programme's currency, if an administrator set one.
+    pub fn programme_currency(&self) -> Result<Option<String>> {
+        self.db.programme_currency()
+    }
+
     /// The active entries of a reference list, sorted.
     pub fn references(&self, list: &str) -> Result<Vec<String>> {
         self.db.references(list)

@@ -392,6 +392,9 @@ pub struct ProjectView {
     pub followups: Vec<FollowUp>,
     /// What the rules allow now, for this user.
     pub rules: ProjectRules,
+    /// The currency the committee's approval is in unless another is chosen: the
+    /// programme's, else the plan's.
+    pub decision_currency: Option<String>,
 }
 
 /// One dated event of a person's journey.
@@ -658,7 +661,9 @@ impl Masar {
     pub fn project_view(&self, id: &str) -> Result<ProjectView> {
         let project = Project::existing(self.conn(), id)?;
         let rules = self.db().project_rules(&project)?;
+        let decision_currency = self.db().decision_currency(&project)?;
         Ok(ProjectView {
+            decision_currency,
             members: self.members(id)?,
             budget: self.budget(id)?,
             stages: StageEvent::select(

@@ -935,7 +935,12 @@ followups: Array<FollowUp>,
 /**
  * What the rules allow now, for this user.
  */
-rules: ProjectRules, };
+rules: ProjectRules, 
+/**
+ * The currency the committee's approval is in unless another is chosen: the
+ * programme's, else the plan's.
+ */
+decision_currency: string | null, };
 
 export type PersonQuery = { 
 /**

@@ -517,9 +517,17 @@ impl Db {
         })
     }
 
+    /// The currency an approval of `project` is in when the supervisor names none: the
+    /// programme's (set by an administrator), else the plan's.
+    pub(crate) fn decision_currency(&self, project: &Project) -> Result<Option<String>> {
+        Ok(self
+            .programme_currency()?
+            .or_else(|| project.currency.clone()))
+    }
+
     /// Records the committee's decision: `approved` (with the amount and its currency: the
-    /// plan's when none is given), `rejected`, or `deferred` (the plan goes back to
-    /// `plan_ready`).
+    /// programme's, else the plan's, when none is given), `rejected`, or `deferred` (the
+    /// plan goes back to `plan_ready`).
     pub(crate) fn decide(
         &mut self,
         id: &str,
@@ -565,12 +573,11 @@ impl Db {
             return Err(InputError::invalid("amount", &amount.to_string(), Problem::Zero).into());
         }
         let project = Project::existing(self.conn(), id)?;
-        let plan = project.currency.clone();
         let currency = match currency
             .map(str::trim)
             .filter(|c| !c.is_empty())
             .map(str::to_string)
-            .or(plan)
+            .map_or_else(|| self.decision_currency(&project), |c| Ok(Some(c)))?
         {
             Some(c) => self.check_reference("currency", &c)?,
             None => {

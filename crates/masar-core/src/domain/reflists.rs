@@ -93,6 +93,44 @@ impl Db {
         })
     }
 
+    /// Makes an active entry of the currency list the programme's currency (admin): the
+    /// currency a committee's approval is in unless the supervisor names another. Any
+    /// other entry so marked is unmarked.
+    pub(crate) fn set_programme_currency(&mut self, name: &str) -> Result<String> {
+        self.require(Permission::EditReferenceLists)?;
+        let name = self.check_reference("currency", name)?;
+        let id = fact_id("ref", &["currency", &name.to_lowercase()]);
+        let others: Vec<String> = self
+            .conn()
+            .prepare(
+                "SELECT id FROM ref_items WHERE list = 'currency' AND preferred = 1 AND id <> ?1",
+            )?
+            .query_map([&id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        self.write(|w| {
+            for other in &others {
+                w.update(Entity::RefItem, other, &[("preferred", Value::Bool(false))])?;
+            }
+            w.update(Entity::RefItem, &id, &[("preferred", Value::Bool(true))])?;
+            Ok(())
+        })?;
+        Ok(name)
+    }
+
+    /// The programme's currency: the active currency marked so (the first by name, should
+    /// two administrators have marked two on laptops apart), if any.
+    pub(crate) fn programme_currency(&self) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT name FROM ref_items WHERE list = 'currency' AND active = 1 AND preferred = 1
+                 ORDER BY name COLLATE NOCASE, name LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// The active entries of a reference list, sorted.
     pub(crate) fn references(&self, list: &str) -> Result<Vec<String>> {
         let list = list_name(list)?;

@@ -249,6 +249,8 @@ const REF_ITEM: &[FieldDef] = &[
     fixed("list", Choice(REFERENCE_LISTS)),
     f("name", Text),
     f("active", Flag),
+    // The programme's currency: the one entry of the currency list so marked (schema 13).
+    f("preferred", Flag),
 ];
 const PERSON: &[FieldDef] = &[
     personal("given", Text),
@@ -367,7 +369,8 @@ const REFERRAL: &[FieldDef] = &[
 /// Fields added after the first release (schema 9), as `(entity, field)`: the digest
 /// counts one only when it holds a value, so a database that never used it keeps the
 /// digest the release gave it.
-pub const LATER_FIELDS: &[(&str, &str)] = &[("project", "approved_currency")];
+pub const LATER_FIELDS: &[(&str, &str)] =
+    &[("project", "approved_currency"), ("ref_item", "preferred")];
 
 impl Entity {
     /// Every entity.
