@@ -251,3 +251,177 @@ fn a_new_database_and_a_new_user_get_the_current_cost_in_every_build() {
         ]
     );
 }
+
+/// The root key kept offline (issue 21, item 7): written under a passphrase of its own
+/// (a weak one refused, nothing written) or as a recovery sheet to print. The key file
+/// holds no key in the clear. An administrator who holds no key on this laptop (a
+/// counsellor promoted) takes it back from either and can then add users; a wrong
+/// passphrase, a mistyped sheet, another organisation's key and a counsellor are refused.
+#[test]
+fn the_root_key_goes_offline_and_comes_back_from_its_file_or_its_sheet() {
+    const PASSWORD: &str = "a long walk to the souk";
+    let db = Db::new();
+    let add = |name: &str, role: &str| {
+        let out = run(
+            &db.path,
+            &db.user,
+            &db.password,
+            &["user", "add", name, "--role", role],
+            &[("MASAR_NEW_PASSWORD", PASSWORD)],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    add("nadia", "counsellor");
+    db.ok(&["user", "role", "nadia", "admin"]);
+    let nadia_pw =
+        |args: &[&str], env: &[(&str, &str)]| run(&db.path, "nadia", PASSWORD, args, env);
+    let refused = nadia_pw(
+        &["user", "add", "omar", "--role", "counsellor"],
+        &[("MASAR_NEW_PASSWORD", "omar sells olives daily")],
+    );
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("holds no organisation key"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let dir = db.dir();
+    let key = dir.join("org.masarkey");
+    let key_arg = key.to_str().expect("utf-8");
+    let export = |passphrase: &str| {
+        run(
+            &db.path,
+            &db.user,
+            &db.password,
+            &["--json", "org", "key", "export", "--out", key_arg],
+            &[("MASAR_KEY_PASSPHRASE", passphrase)],
+        )
+    };
+    let weak = export("password1");
+    assert_eq!(
+        weak.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&weak.stderr)
+    );
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("organisation key passphrase"));
+    assert!(!key.exists(), "nothing written");
+    const PASSPHRASE: &str = "the cedar box under the stairs";
+    let written = export(PASSPHRASE);
+    assert!(
+        written.status.success(),
+        "{}",
+        String::from_utf8_lossy(&written.stderr)
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&key)
+        .expect("written")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600, "readable by its owner only");
+    let sheet = dir.join("sheet.txt");
+    let sheet_arg = sheet.to_str().expect("utf-8");
+    let answer = db.ok(&["org", "key", "export", "--sheet", "--out", sheet_arg]);
+    assert_eq!(answer["form"], "sheet");
+    let text = std::fs::read_to_string(&sheet).expect("the sheet");
+    let secret: String = text
+        .lines()
+        .filter(|l| {
+            ["1: ", "2: ", "3: ", "4: "]
+                .iter()
+                .any(|p| l.starts_with(p))
+        })
+        .map(|l| l[3..].split_whitespace().take(4).collect::<String>())
+        .collect();
+    assert_eq!(secret.len(), 64, "{text}");
+    let bytes = std::fs::read(&key).expect("the key file");
+    let raw: Vec<u8> = (0..32)
+        .map(|i| u8::from_str_radix(&secret[2 * i..2 * i + 2], 16).expect("hex"))
+        .collect();
+    assert!(
+        !String::from_utf8_lossy(&bytes).contains(&secret)
+            && !bytes.windows(32).any(|w| w == raw.as_slice()),
+        "the key file holds no key in the clear"
+    );
+    // Refused: a wrong passphrase, a mistyped sheet, another organisation's key, a counsellor.
+    let import = |file: &str, passphrase: &str| {
+        nadia_pw(
+            &["--json", "org", "key", "import", file],
+            &[("MASAR_KEY_PASSPHRASE", passphrase)],
+        )
+    };
+    let wrong = import(key_arg, "the cedar box under the bed");
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("wrong passphrase"));
+    let typo = dir.join("typo.txt");
+    let line2 = text
+        .lines()
+        .find(|l| l.starts_with("2: "))
+        .expect("line 2")
+        .to_string();
+    let first = line2.chars().nth(3).expect("a digit");
+    let swapped = format!("2: {}{}", if first == '0' { '1' } else { '0' }, &line2[4..]);
+    std::fs::write(&typo, text.replace(&line2, &swapped)).expect("typo");
+    let e = import(typo.to_str().expect("utf-8"), "");
+    assert!(
+        String::from_utf8_lossy(&e.stderr).contains("line 2"),
+        "{}",
+        String::from_utf8_lossy(&e.stderr)
+    );
+    let other = Db::new();
+    let other_key = other.dir().join("other.masarkey");
+    let out = run(
+        &other.path,
+        &other.user,
+        &other.password,
+        &[
+            "org",
+            "key",
+            "export",
+            "--out",
+            other_key.to_str().expect("utf-8"),
+        ],
+        &[("MASAR_KEY_PASSPHRASE", PASSPHRASE)],
+    );
+    assert!(out.status.success());
+    let foreign = import(other_key.to_str().expect("utf-8"), PASSPHRASE);
+    assert!(!foreign.status.success());
+    assert!(
+        String::from_utf8_lossy(&foreign.stderr).contains("not this laptop's"),
+        "{}",
+        String::from_utf8_lossy(&foreign.stderr)
+    );
+    add("karim", "counsellor");
+    let counsellor = run(
+        &db.path,
+        "karim",
+        PASSWORD,
+        &["org", "key", "import", sheet_arg],
+        &[],
+    );
+    assert_eq!(counsellor.status.code(), Some(3), "a counsellor is refused");
+    // From the sheet, then from the file: Nadia now holds the key and adds a user.
+    let back: Value = serde_json::from_slice(&import(sheet_arg, "").stdout).expect("json");
+    assert_eq!(back["user"], "nadia", "{back}");
+    assert_eq!(back["root_public"], answer["root_public"]);
+    let again = import(key_arg, PASSPHRASE);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let added = nadia_pw(
+        &["--json", "user", "add", "omar", "--role", "counsellor"],
+        &[("MASAR_NEW_PASSWORD", "omar sells olives daily")],
+    );
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+}

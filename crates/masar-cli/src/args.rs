@@ -12,6 +12,7 @@ const AFTER_HELP: &str = "Environment:
   MASAR_PASSWORD          your password; asked when unset on a terminal
   MASAR_NEW_PASSWORD      a new user's or a changed password (user add, password)
   MASAR_ENROL_PASSPHRASE  an enrolment file's passphrase (enrol, init --join)
+  MASAR_KEY_PASSPHRASE    the organisation key file's passphrase (org key export, import)
 
 Dates are written YYYY-MM-DD (2024-03-15); amounts with a dot for decimals (1500.25).
 
@@ -63,6 +64,9 @@ pub enum Command {
         #[arg(long = "valid-days")]
         valid_days: Option<i64>,
     },
+    /// The organisation's root key, kept offline (admin).
+    #[command(subcommand)]
+    Org(OrgCmd),
     /// Laptops of the organisation: list them, revoke a lost one (admin).
     #[command(subcommand)]
     Device(DeviceCmd),
@@ -590,6 +594,34 @@ pub enum ReferralCmd {
         /// pending, accepted, completed or declined.
         #[arg(long)]
         status: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum OrgCmd {
+    /// The organisation's root key, which certifies laptops and administrators.
+    #[command(subcommand)]
+    Key(OrgKeyCmd),
+}
+
+#[derive(Subcommand)]
+pub enum OrgKeyCmd {
+    /// Write the root key to a file under its own passphrase (MASAR_KEY_PASSPHRASE or
+    /// asked), or with --sheet as a recovery sheet to print and then delete: keep it
+    /// offline, so that losing the founders' laptops never loses it.
+    Export {
+        /// The file to write (a new file, readable by you only).
+        #[arg(long)]
+        out: PathBuf,
+        /// A recovery sheet in plain text, to print (no passphrase: guard the paper).
+        #[arg(long)]
+        sheet: bool,
+    },
+    /// Take the root key from a key file or a typed recovery sheet into your custody
+    /// on this laptop, under your password.
+    Import {
+        /// The key file, or the recovery sheet typed into a file.
+        file: PathBuf,
     },
 }
 

@@ -20,7 +20,7 @@ use serde_json::Value as Json;
 
 use args::{
     BundleCmd, Cli, Command, ConflictsCmd, DeviceCmd, DisbursementCmd, FollowUpCmd, IntakeCmd,
-    PersonCmd, ProjectCmd, RefCmd, ReferralCmd, ReportCmd, SessionCmd, UserCmd,
+    OrgCmd, OrgKeyCmd, PersonCmd, ProjectCmd, RefCmd, ReferralCmd, ReportCmd, SessionCmd, UserCmd,
 };
 use output::json;
 
@@ -723,6 +723,33 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                 &partner,
                 &date,
                 status.as_deref(),
+            )?))
+        }
+        Command::Org(OrgCmd::Key(OrgKeyCmd::Export { out, sheet })) => {
+            let m = open(&path)?;
+            if sheet {
+                Ok(json(&m.export_org_key_sheet(&out)?))
+            } else {
+                let passphrase =
+                    env_or_ask("MASAR_KEY_PASSPHRASE", "organisation key passphrase", true)?;
+                Ok(json(&m.export_org_key(&out, &passphrase)?))
+            }
+        }
+        Command::Org(OrgCmd::Key(OrgKeyCmd::Import { file })) => {
+            let (mut m, password) = open_with_password(&path)?;
+            let passphrase = if masar_core::is_encrypted_org_key(&file) {
+                Some(env_or_ask(
+                    "MASAR_KEY_PASSPHRASE",
+                    "organisation key passphrase",
+                    true,
+                )?)
+            } else {
+                None
+            };
+            Ok(json(&m.import_org_key(
+                &file,
+                passphrase.as_deref(),
+                &password,
             )?))
         }
         Command::Ref(cmd) => {

@@ -81,8 +81,9 @@ pub use report::{
 };
 pub use store::SCHEMA_VERSION;
 pub use sync::{
-    Conflict, DeviceRow, Equivocation, Exported, FolderFile, FolderSync, FolderWatch, Imported,
-    Resolution, RevocationDone, Scope, SyncProgress, SyncStage, SYNC_SUBFOLDER,
+    is_encrypted_org_key, Conflict, DeviceRow, Equivocation, Exported, FolderFile, FolderSync,
+    FolderWatch, Imported, OrgKeyExported, OrgKeyImported, Resolution, RevocationDone, Scope,
+    SyncProgress, SyncStage, SYNC_SUBFOLDER,
 };
 pub use views::{
     AppInfo, Checked, Choices, Digest, Home, Id, Money, OverdueVisit, PasswordChanged, Permissions,

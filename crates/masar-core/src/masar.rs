@@ -726,6 +726,32 @@ impl Masar {
         self.db.equivocations()
     }
 
+    /// Writes the organisation's root key to `out` under its own `passphrase` (admin who
+    /// holds it), for the founders to keep offline.
+    pub fn export_org_key(
+        &self,
+        out: &Path,
+        passphrase: &str,
+    ) -> Result<crate::sync::OrgKeyExported> {
+        self.db.export_org_key(out, passphrase)
+    }
+
+    /// Writes the organisation's root key to `out` as a recovery sheet to print (admin).
+    pub fn export_org_key_sheet(&self, out: &Path) -> Result<crate::sync::OrgKeyExported> {
+        self.db.export_org_key_sheet(out)
+    }
+
+    /// Takes the organisation's root key from a key file or a typed recovery sheet into
+    /// the logged-in administrator's custody, under their `password`.
+    pub fn import_org_key(
+        &mut self,
+        file: &Path,
+        passphrase: Option<&str>,
+        password: &str,
+    ) -> Result<crate::sync::OrgKeyImported> {
+        self.db.import_org_key(file, passphrase, password)
+    }
+
     /// The laptops this one knows (admin).
     pub fn devices(&self) -> Result<Vec<DeviceRow>> {
         self.db.devices()

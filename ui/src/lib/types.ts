@@ -1530,6 +1530,34 @@ dropped: string,
  */
 seen_at: string, };
 
+export type OrgKeyExported = { 
+/**
+ * The file written.
+ */
+file: string, 
+/**
+ * `encrypted` (under its own passphrase) or `sheet` (to print, then delete).
+ */
+form: string, 
+/**
+ * The organisation's root public key, hex: what the key opens, to check it later.
+ */
+root_public: string, };
+
+export type OrgKeyImported = { 
+/**
+ * The organisation.
+ */
+org: string, 
+/**
+ * The administrator who now holds it under their password.
+ */
+user: string, 
+/**
+ * The root public key it matched.
+ */
+root_public: string, };
+
 export type Held = { 
 /**
  * Why it is held.

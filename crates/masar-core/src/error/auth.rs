@@ -92,6 +92,8 @@ pub enum Secret {
     Password,
     /// An enrolment file's passphrase, which opens the organisation's keys it carries.
     EnrolmentPassphrase,
+    /// The passphrase of the organisation's root key written to a file.
+    OrgKeyPassphrase,
 }
 
 impl Secret {
@@ -100,6 +102,7 @@ impl Secret {
         match self {
             Secret::Password => "password",
             Secret::EnrolmentPassphrase => "enrolment passphrase",
+            Secret::OrgKeyPassphrase => "organisation key passphrase",
         }
     }
 }

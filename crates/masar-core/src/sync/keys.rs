@@ -692,9 +692,21 @@ fn enrol_kek(
 /// build's tests ask of the key file), XChaCha20-Poly1305. The header (magic, version,
 /// cost, salt, nonce) is the associated data, so none of it can be changed unnoticed.
 pub(crate) fn seal_enrolment(e: &Enrolment, passphrase: &str) -> Result<Vec<u8>, SyncError> {
-    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
     let plain =
         Zeroizing::new(serde_json::to_vec(e).map_err(|err| SyncError::Seal(err.to_string()))?);
+    seal_under(ENROL_MAGIC, ENROL_VERSION, &plain, passphrase)
+}
+
+/// Seals `plain` under a passphrase behind `magic` and `version`: argon2id at
+/// `KdfCost::CURRENT` (named in the header), XChaCha20-Poly1305, the header (magic,
+/// version, cost, salt, nonce) as associated data so that none of it changes unnoticed.
+pub(crate) fn seal_under(
+    magic: &[u8; 8],
+    version: u16,
+    plain: &[u8],
+    passphrase: &str,
+) -> Result<Vec<u8>, SyncError> {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
     let mut salt = [0u8; 16];
     let mut nonce = [0u8; 24];
     rand::rngs::OsRng.fill_bytes(&mut salt);
@@ -702,8 +714,8 @@ pub(crate) fn seal_enrolment(e: &Enrolment, passphrase: &str) -> Result<Vec<u8>,
     let cost = KdfCost::CURRENT;
     let kek = enrol_kek(passphrase, &salt, cost)?;
     let mut out = Vec::new();
-    out.extend_from_slice(ENROL_MAGIC);
-    out.extend_from_slice(&ENROL_VERSION.to_le_bytes());
+    out.extend_from_slice(magic);
+    out.extend_from_slice(&version.to_le_bytes());
     out.extend_from_slice(&cost.memory_kib.to_le_bytes());
     out.extend_from_slice(&cost.passes.to_le_bytes());
     out.extend_from_slice(&salt);
@@ -713,13 +725,55 @@ pub(crate) fn seal_enrolment(e: &Enrolment, passphrase: &str) -> Result<Vec<u8>,
         .encrypt(
             chacha20poly1305::XNonce::from_slice(&nonce),
             Payload {
-                msg: &plain,
+                msg: plain,
                 aad: &out,
             },
         )
-        .map_err(|_| SyncError::Seal("the enrolment could not be encrypted".into()))?;
+        .map_err(|_| SyncError::Seal("the file could not be encrypted".into()))?;
     out.extend_from_slice(&sealed);
     Ok(out)
+}
+
+/// Opens what [`seal_under`] sealed with `magic` at `version`; `what` names the file in
+/// refusals.
+pub(crate) fn open_under(
+    magic: &[u8; 8],
+    version: u16,
+    bytes: &[u8],
+    passphrase: &str,
+    what: &str,
+) -> Result<Zeroizing<Vec<u8>>, SyncError> {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    const HEAD: usize = 8 + 2 + 8 + 16 + 24;
+    let damaged = || SyncError::Keys(format!("the {what} is damaged: use another copy"));
+    if bytes.len() < HEAD || &bytes[..8] != magic {
+        return Err(damaged());
+    }
+    let found = u16::from_le_bytes([bytes[8], bytes[9]]);
+    if found != version {
+        return Err(SyncError::Keys(format!(
+            "the {what} was written by another version of Masar (format {found}, this one reads {version}): use the version that wrote it"
+        )));
+    }
+    let word =
+        |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+    let cost = KdfCost {
+        memory_kib: word(10),
+        passes: word(14),
+    };
+    let kek = cost
+        .derive(passphrase.as_bytes(), &bytes[18..34])
+        .ok_or_else(damaged)?;
+    let aead = chacha20poly1305::XChaCha20Poly1305::new((&*kek).into());
+    aead.decrypt(
+        chacha20poly1305::XNonce::from_slice(&bytes[34..HEAD]),
+        Payload {
+            msg: &bytes[HEAD..],
+            aad: &bytes[..HEAD],
+        },
+    )
+    .map(Zeroizing::new)
+    .map_err(|_| SyncError::Keys(format!("wrong passphrase, or the {what} was changed")))
 }
 
 /// Opens an enrolment file with its passphrase.

@@ -7,6 +7,7 @@
 //! even decrypted.
 
 pub(crate) mod bundle;
+mod custody;
 mod digest;
 pub(crate) mod folder;
 pub(crate) mod keys;
@@ -16,6 +17,7 @@ mod scope;
 mod verify;
 mod watch;
 
+pub use custody::{is_encrypted_org_key, OrgKeyExported, OrgKeyImported};
 pub use folder::{FolderFile, FolderSync, SYNC_SUBFOLDER};
 pub use revoke::{DeviceRow, Equivocation, RevocationDone};
 pub use watch::FolderWatch;
