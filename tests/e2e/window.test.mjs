@@ -236,6 +236,11 @@ test("the whole journey in the window, in three languages", async () => {
     await w.until("the second tranche", async () => (await w.all("[data-testid=project-detail] li[id^=item-]")).length === 2);
     assert.match(await w.text("[data-testid=project-stage]"), /Funded|Financé/);
     assert.match(await w.text("[data-testid=remaining]"), /^0/);
+    // A new decision of the committee raises the approval: the only way it changes.
+    await w.type("[data-testid=amend-form] input[inputmode=decimal]", "1 500");
+    await w.click("[data-testid=amend]");
+    await w.until("the new approval", async () => /1.?500/.test(await w.text("[data-testid=committee]")));
+    await w.until("what remains of it", async () => /249,70/.test(await w.text("[data-testid=remaining]")));
     await w.set("[data-testid=visit-form] input[name=date]", today(-30));
     await w.set("[data-testid=visit-form] input[name=next_due]", today(-2));
     await w.type("[data-testid=visit-form] input[name=revenue]", "3000");

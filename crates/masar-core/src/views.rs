@@ -1612,5 +1612,22 @@ mod tests {
             v.rules.next_stages
         );
         assert!(v.rules.can_decide, "the test user is an admin");
+        assert!(!v.rules.can_amend, "nothing approved yet");
+        assert_eq!(
+            v.decision_currency, None,
+            "neither programme nor plan currency"
+        );
+        m.add_reference("currency", "MAD").unwrap();
+        m.set_programme_currency("MAD").unwrap();
+        let v = m.project_view(&p).unwrap();
+        assert_eq!(v.decision_currency.as_deref(), Some("MAD"));
+        m.decide(&p, "approved", "2024-01-04", Some("900"), None, None)
+            .unwrap();
+        let v = m.project_view(&p).unwrap();
+        assert!(
+            !v.rules.can_decide && v.rules.can_amend,
+            "a new decision amends it"
+        );
+        assert_eq!(v.project.approved_currency.as_deref(), Some("MAD"));
     }
 }

@@ -749,6 +749,11 @@ next_stages: Array<string>,
  */
 can_decide: boolean, 
 /**
+ * Whether this user may record a new decision on the approved project (an extension
+ * or a corrected amount or currency): the only way its approval changes.
+ */
+can_amend: boolean, 
+/**
  * Whether a tranche may be paid now.
  */
 can_disburse: boolean, 

@@ -65,6 +65,9 @@ pub struct ProjectRules {
     pub next_stages: Vec<String>,
     /// Whether this user may record the committee's decision now.
     pub can_decide: bool,
+    /// Whether this user may record a new decision on the approved project (an extension
+    /// or a corrected amount or currency): the only way its approval changes.
+    pub can_amend: bool,
     /// Whether a tranche may be paid now.
     pub can_disburse: bool,
     /// Whether follow-up visits may be recorded now.
@@ -92,6 +95,7 @@ impl ProjectRules {
                 .map(|s| (*s).to_string())
                 .collect(),
             can_decide: stage == "in_committee" && decide,
+            can_amend: matches!(stage, "approved" | "funded" | "active") && decide,
             can_disburse: PAYABLE.contains(&stage),
             can_visit: VISITABLE.contains(&stage),
             can_register: kind == "cooperative",
