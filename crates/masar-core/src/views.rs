@@ -392,6 +392,9 @@ pub struct ProjectView {
     pub followups: Vec<FollowUp>,
     /// What the rules allow now, for this user.
     pub rules: ProjectRules,
+    /// Its tranches that do not count (`crate::money`), with why: shown beside them, so
+    /// that what was paid and what remains of the approval add up.
+    pub held: Vec<crate::money::Held>,
     /// The currency the committee's approval is in unless another is chosen: the
     /// programme's, else the plan's.
     pub decision_currency: Option<String>,
@@ -662,7 +665,9 @@ impl Masar {
         let project = Project::existing(self.conn(), id)?;
         let rules = self.db().project_rules(&project)?;
         let decision_currency = self.db().decision_currency(&project)?;
+        let (remaining, held) = self.db().remaining(&project)?;
         Ok(ProjectView {
+            held,
             decision_currency,
             members: self.members(id)?,
             budget: self.budget(id)?,
@@ -682,10 +687,7 @@ impl Masar {
                 .into_iter()
                 .map(|(currency, amount)| Money { currency, amount })
                 .collect(),
-            remaining: self
-                .db()
-                .remaining(&project)?
-                .map(|(currency, amount)| Money { currency, amount }),
+            remaining: remaining.map(|(currency, amount)| Money { currency, amount }),
             followups: FollowUp::select(
                 self.conn(),
                 "WHERE t.project_id = ?1 ORDER BY t.date, t.id",

@@ -942,6 +942,11 @@ followups: Array<FollowUp>,
  */
 rules: ProjectRules, 
 /**
+ * Its tranches that do not count (`crate::money`), with why: shown beside them, so
+ * that what was paid and what remains of the approval add up.
+ */
+held: Array<Held>, 
+/**
  * The currency the committee's approval is in unless another is chosen: the
  * programme's, else the plan's.
  */

@@ -106,6 +106,9 @@ impl ProjectRules {
     }
 }
 
+/// What may still be paid of an approval: its currency and the amount.
+pub(crate) type Remaining = (String, Decimal);
+
 /// A budget line with its exact total.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct BudgetLineView {
@@ -710,16 +713,17 @@ impl Db {
     }
 
     /// What may still be paid of the approval, in its currency: the approved amount less
-    /// the tranches that count (`crate::money`); `None` without an approval.
-    pub(crate) fn remaining(&self, project: &Project) -> Result<Option<(String, Decimal)>> {
-        let Some(approval) = money::approval(self.conn(), &project.id)? else {
-            return Ok(None);
-        };
-        let counted = money::judge_project(self.conn(), &project.id, None, None)?.counted;
-        Ok(Some((
-            approval.currency,
-            (approval.amount - counted).max(Decimal::ZERO),
-        )))
+    /// the tranches that count (`crate::money`), `None` without an approval; and what of
+    /// the project is held, with why.
+    pub(crate) fn remaining(
+        &self,
+        project: &Project,
+    ) -> Result<(Option<Remaining>, Vec<money::Held>)> {
+        let judged = money::judge_project(self.conn(), &project.id, project.title.clone(), None)?;
+        let remaining = judged
+            .approval
+            .map(|a| (a.currency, (a.amount - judged.counted).max(Decimal::ZERO)));
+        Ok((remaining, judged.held))
     }
 
     /// The sum of what was paid to a project, per currency.
