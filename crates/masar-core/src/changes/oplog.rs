@@ -275,10 +275,10 @@ fn overwritten(tx: &Transaction<'_>, op: &Op, record: i64) -> Result<bool> {
 }
 
 /// Adds a change to the log and updates its field's heads. Returns false, changing
-/// nothing, when the change is already there. A change under an identity this laptop
-/// holds with another commit is refused: an identity names one change, for good. A
-/// personal field of an erased person is blanked afterwards by [`apply_erasure`], which
-/// every import runs on the persons it touched.
+/// nothing, when the change is already there, or when it is the version set aside of a
+/// change its author signed twice ([`held_again`]); true when it is added, replacing the
+/// version set aside if need be. A personal field of an erased person is blanked
+/// afterwards by [`apply_erasure`], which every import runs on the persons it touched.
 pub(crate) fn insert(
     tx: &Transaction<'_>,
     op: &Op,
