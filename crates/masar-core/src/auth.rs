@@ -163,8 +163,9 @@ pub struct User {
 pub const MIN_PASSWORD_LEN: usize = 8;
 
 /// The lowest zxcvbn score accepted: about 10^8 guesses. Against the key file's argon2id
-/// (64 MiB, 3 passes: 6.9 guesses a second per core) that is 167 days of one core's
-/// work and under 3 days on 64 cores (docs/security.md): a floor, not a fortress.
+/// (64 MiB, 3 passes: 8.1 guesses a second per core in a release build) that is 142 days
+/// of one core's work and about 2 days on 64 cores (docs/security.md): a floor, not a
+/// fortress.
 pub const MIN_PASSWORD_SCORE: u8 = 3;
 
 /// The one strength policy for every secret a thief or a finder could guess offline:
