@@ -347,6 +347,66 @@ fn a_certificate_minted_by_a_non_admin_is_refused() {
     honest_laptops_still_sync(&org, &[0, 1, 2]);
 }
 
+/// Karim, promoted to supervisor, signs three changes under one stamp of his laptop: the
+/// erasure of Amina, the erasure of Sara, and a new phone for Amina. Laptop 0 gets the
+/// first, laptop 2 the phone then Sara's erasure. Changes of two records are two changes,
+/// so both erasures stand; of two versions of one change, the erasure stays. Every laptop
+/// ends with both persons erased and nothing of them shown. Harmless, and flagged.
+#[test]
+fn two_erasures_signed_as_one_change_both_stand_and_an_erasure_outranks_its_twin() {
+    let (org, amina) = field();
+    let sara = org.laptops[0].person("Sara", "Haddad");
+    // Laptop 0 learns of Karim from his first change, then promotes him.
+    let karim = |args: &[&str]| run(&org.laptops[1].path, "karim", KARIM_PASSWORD, args, &[]);
+    assert!(karim(&["person", "set", &amina, "city=Oujda"])
+        .status
+        .success());
+    let from_karim = org.export(1, &[]);
+    org.import(0, &[&from_karim]);
+    org.laptops[0].ok(&["user", "role", "karim", "supervisor"]);
+    let news = org.export(0, &[]);
+    org.import(1, &[&news]);
+    org.import(2, &[&news]);
+    let mut stamp_of_all = None;
+    let erase_amina = forge(&org, "erase-amina", |f| {
+        let c = f.change("person", &amina, "erased", "true");
+        stamp_of_all = Some(c.hlc);
+        f.bundle(&[c], Author::Own, "erase-amina")
+    });
+    let h = stamp_of_all.expect("a stamp");
+    let twin = |name: &str, record: &str, field: &str, json: &str| {
+        forge(&org, name, |f| {
+            let mut c = f.change("person", record, field, json);
+            c.hlc = h;
+            f.bundle(&[c], Author::Own, name)
+        })
+    };
+    let erase_sara = twin("erase-sara", &sara, "erased", "true");
+    let phone = twin("amina-phone", &amina, "phone", "\"0611111111\"");
+    org.import(0, &[&erase_amina]);
+    org.import(2, &[&phone]);
+    org.import(2, &[&erase_sara]);
+    honest_laptops_still_sync(&org, &[0, 1, 2]);
+    for i in 0..3 {
+        for (who, id) in [("Amina", &amina), ("Sara", &sara)] {
+            let person = org.laptops[i].ok(&["person", "get", id]);
+            assert_eq!(person["erased"], true, "laptop {i}, {who}: {person}");
+            for field in ["given", "family", "phone"] {
+                assert!(
+                    person[field].is_null(),
+                    "laptop {i} shows {who}'s {field}: {person}"
+                );
+            }
+        }
+    }
+    let flagged = org.laptops[2].ok(&["report", "equivocations"]);
+    assert_eq!(
+        flagged.as_array().map(Vec::len),
+        Some(1),
+        "Amina's phone and erasure under one identity: {flagged}"
+    );
+}
+
 #[test]
 fn a_squatted_erasure_cannot_keep_the_erased_data_alive() {
     let (org, p) = field();

@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../sql/v011_folder_trust.sql"),
     include_str!("../sql/v012_change_authors.sql"),
     include_str!("../sql/v013_programme_currency.sql"),
+    include_str!("../sql/v014_identity_record.sql"),
 ];
 
 /// The newest schema version this build knows.

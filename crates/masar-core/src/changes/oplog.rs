@@ -268,7 +268,7 @@ fn number(tx: &rusqlite::Connection, table: &str, id: &str) -> Result<(i64, bool
 fn overwritten(tx: &Transaction<'_>, op: &Op, record: i64) -> Result<bool> {
     Ok(tx
         .prepare_cached(
-            "SELECT 1 FROM change_parents p JOIN change_log c ON c.hlc = p.hlc AND c.device = (SELECT n FROM device_numbers WHERE id = p.device) AND c.author = p.author
+            "SELECT 1 FROM change_parents p JOIN change_log c ON c.hlc = p.hlc AND c.device = (SELECT n FROM device_numbers WHERE id = p.device) AND c.author = p.author AND c.record = p.record
              WHERE p.parent_hlc = ?1 AND p.parent_device = ?2 AND c.record = ?3 AND c.entity = ?4 AND c.field = ?5 LIMIT 1",
         )?
         .exists(params![op.hlc.0, op.device, record, op.entity, op.field])?)
@@ -296,7 +296,7 @@ pub(crate) fn insert(
     } else {
         (op.user_id.as_deref(), op.user_name.as_deref())
     };
-    // The (device, stamp, author) uniqueness makes a change already present a no-op.
+    // The (device, stamp, author, record) uniqueness makes a change already present a no-op.
     let added = tx
         .prepare_cached(&format!(
             "INSERT OR IGNORE INTO change_log(hlc, device, entity, record, field, creates, resolves, head, by_cert, frontier,
@@ -342,8 +342,8 @@ pub(crate) fn insert(
         };
     }
     for (ph, pd) in &op.parents {
-        tx.prepare_cached("INSERT OR IGNORE INTO change_parents(hlc, device, author, parent_hlc, parent_device) VALUES (?1, ?2, ?3, ?4, ?5)")?
-            .execute(params![op.hlc.0, op.device, filed.author, ph.0, pd])?;
+        tx.prepare_cached("INSERT OR IGNORE INTO change_parents(hlc, device, author, record, parent_hlc, parent_device) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+            .execute(params![op.hlc.0, op.device, filed.author, filed.record, ph.0, pd])?;
     }
     if op.field == "erased" {
         return Ok(true);
@@ -367,17 +367,18 @@ enum Again {
     Replaced,
 }
 
-/// A change arrived under an identity (device, stamp, author) this laptop holds. The same
-/// change is a no-op (one made before signing takes its signature). Another version is
-/// its author signing two changes as one: every laptop keeps the version of smaller
-/// digest, whichever it met first, so laptops never split over it; the pair is noted in
+/// A change arrived under an identity (device, stamp, author, record) this laptop holds.
+/// The same change is a no-op (one made before signing takes its signature). Another
+/// version is its author signing two changes as one: every laptop keeps the version that
+/// erases, else the one of smaller digest, whichever it met first, so laptops never split
+/// over it; the pair is noted in
 /// `equivocations` for supervisors, and the dropped version's digest stays with its commit
 /// so that the commit is still whole when passed on.
 fn held_again(tx: &Transaction<'_>, op: &Op, filed: Filed) -> Result<Again> {
     let held = load_ops(
         tx,
-        "c.seq = (SELECT seq FROM change_log WHERE device = ?1 AND hlc = ?2 AND author = ?3)",
-        &[&filed.device, &op.hlc.0, &filed.author],
+        "c.seq = (SELECT seq FROM change_log WHERE device = ?1 AND hlc = ?2 AND author = ?3 AND record = ?4)",
+        &[&filed.device, &op.hlc.0, &filed.author, &filed.record],
     )?;
     let Some((seq, held)) = held.into_iter().next() else {
         return Ok(Again::Same);
@@ -397,7 +398,14 @@ fn held_again(tx: &Transaction<'_>, op: &Op, filed: Filed) -> Result<Again> {
     let (Some(theirs), mine) = (theirs, mine.unwrap_or([0xff; 32])) else {
         return Ok(Again::Same);
     };
-    let replace = theirs < mine;
+    // An erasure blanks its person for good wherever it was applied: of two versions, the
+    // one that erases stays, so that no laptop shows what another has blanked.
+    let erases = |o: &Op| o.field == "erased" && o.value.as_deref() == Some("true");
+    let replace = match (erases(op), erases(&held)) {
+        (true, false) => true,
+        (false, true) => false,
+        _ => theirs < mine,
+    };
     let (kept, dropped) = if replace {
         (theirs, (mine, &held))
     } else {
@@ -1127,7 +1135,7 @@ pub(crate) fn each_op(
         "SELECT c.seq, c.hlc, c.device, c.entity, c.record, c.field, c.value, c.creates, c.user_id, c.user_name, c.at, c.frontier,
                 c.resolves, c.salt, c.value_commit, c.commit_id, c.commit_pos,
                 (SELECT group_concat(p.parent_hlc || ' ' || p.parent_device, ',') FROM change_parents p
-                  WHERE p.hlc = c.hlc AND p.device = c.device AND p.author = c.author_n)
+                  WHERE p.hlc = c.hlc AND p.device = c.device AND p.author = c.author_n AND p.record = c.record_n)
          FROM changes c WHERE {filter} ORDER BY c.seq"
     ))?;
     let mut rows = stmt.query(args)?;
@@ -1202,17 +1210,17 @@ pub(crate) fn purge(
     filter: &str,
     args: &[&dyn rusqlite::ToSql],
 ) -> Result<Touched> {
-    type Victim = (i64, i64, String, String, String, String, i64);
+    type Victim = (i64, i64, String, String, String, String, (i64, i64));
     let victims: Vec<Victim> = tx
-        .prepare(&format!("SELECT c.seq, c.hlc, c.device, c.entity, c.record, c.field, c.author_n FROM changes c WHERE {filter}"))?
-        .query_map(args, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))?
+        .prepare(&format!("SELECT c.seq, c.hlc, c.device, c.entity, c.record, c.field, c.author_n, c.record_n FROM changes c WHERE {filter}"))?
+        .query_map(args, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, (r.get(6)?, r.get(7)?))))?
         .collect::<rusqlite::Result<_>>()?;
     let mut touched: Touched = BTreeMap::new();
-    for (seq, hlc, device, entity, record, field, author) in victims {
+    for (seq, hlc, device, entity, record, field, (author, record_n)) in victims {
         tx.prepare_cached(
-            "DELETE FROM change_parents WHERE hlc = ?1 AND device = ?2 AND author = ?3",
+            "DELETE FROM change_parents WHERE hlc = ?1 AND device = ?2 AND author = ?3 AND record = ?4",
         )?
-        .execute(params![hlc, device, author])?;
+        .execute(params![hlc, device, author, record_n])?;
         tx.prepare_cached("DELETE FROM change_log WHERE seq = ?1")?
             .execute([seq])?;
         touched.entry((entity, record)).or_default().insert(field);
@@ -1226,7 +1234,7 @@ pub(crate) fn purge(
                    AND NOT EXISTS (SELECT 1 FROM change_parents p
                                    JOIN device_numbers d ON d.id = p.parent_device
                                    JOIN device_numbers cd ON cd.id = p.device
-                                   JOIN change_log c ON c.hlc = p.hlc AND c.device = cd.n AND c.author = p.author
+                                   JOIN change_log c ON c.hlc = p.hlc AND c.device = cd.n AND c.author = p.author AND c.record = p.record
                                    WHERE p.parent_hlc = change_log.hlc AND d.n = change_log.device
                                      AND c.record = change_log.record AND c.entity = change_log.entity AND c.field = change_log.field)",
             )?
