@@ -51,6 +51,16 @@ enum Action {
         kind: usize,
         with_honest: usize,
     },
+    /// The insider signs two versions of one change (one stamp of their laptop: the same
+    /// record, or another when `other_record`), each reaching a replica of its own; both
+    /// bundles may travel on later.
+    Equivocate {
+        first: usize,
+        second: usize,
+        person: usize,
+        other_record: bool,
+        value: usize,
+    },
 }
 
 fn action() -> impl Strategy<Value = Action> {
@@ -63,6 +73,7 @@ fn action() -> impl Strategy<Value = Action> {
         5 => (0..5usize, 0..64usize, any::<bool>()).prop_map(|(replica, bundle, twice)| Action::Import { replica, bundle, twice }),
         1 => (0..5usize, 0..4usize, any::<bool>()).prop_map(|(replica, which, other)| Action::Resolve { replica, which, other }),
         2 => (0..5usize, 0..3usize, 0..4usize, 0..64usize).prop_map(|(replica, person, kind, with_honest)| Action::Forge { replica, person, kind, with_honest }),
+        2 => (0..5usize, 0..5usize, 0..3usize, any::<bool>(), 0..3usize).prop_map(|(first, second, person, other_record, value)| Action::Equivocate { first, second, person, other_record, value }),
     ]
 }
 
@@ -278,6 +289,36 @@ fn run(w: &mut World, a: &Action) {
                 before,
                 "a refused import changed something"
             );
+        }
+        Action::Equivocate {
+            first,
+            second,
+            person,
+            other_record,
+            value,
+        } => {
+            use crate::forge::{Author, Forger};
+            let forger = Forger::new(&w.insider);
+            let one = forger.change(
+                "person",
+                &w.persons[person],
+                "city",
+                &format!("\"Twin {value} one\""),
+            );
+            let mut two = one.clone();
+            two.value = format!("\"Twin {value} two\"");
+            if other_record {
+                two.record = w.persons[(person + 1) % w.persons.len()].clone();
+            }
+            for (c, at) in [(one, first), (two, second)] {
+                let name = format!("twin{}", w.bundles.len());
+                let path = w._dir.path().join(format!("{name}.masar"));
+                std::fs::write(&path, forger.bundle(&[c], Author::Own, &name)).expect("write");
+                w.replicas[at % n]
+                    .import_bundles(&[path.as_path()], |_| {})
+                    .expect("a second version is settled, not refused");
+                w.bundles.push(path);
+            }
         }
         Action::Resolve {
             replica,
