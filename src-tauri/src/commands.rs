@@ -11,9 +11,10 @@ use std::sync::Arc;
 use masar_core::{
     AppInfo, BackupDone, BackupSettings, Conflict, Dashboard, DeviceRow, DonorReportDone, Enrolled,
     Equivocation, ErrorReport, ExportDone, ExportFormat, ExportTable, Exported, FolderSync, Held,
-    Home, Id, Imported, Language, Masar, Person, PersonQuery, PersonsPage, ProjectQuery,
-    ProjectTile, ProjectView, ProjectsPage, Resolution, RevocationDone, Role, Scope, SessionInfo,
-    SessionTile, SessionView, StageUndone, SyncState, SystemClock, Timeline, UserSummary,
+    Home, Id, Imported, Language, Masar, OrgKeyExported, OrgKeyImported, Person, PersonQuery,
+    PersonsPage, ProjectQuery, ProjectTile, ProjectView, ProjectsPage, Resolution, RevocationDone,
+    Role, Scope, SessionInfo, SessionTile, SessionView, StageUndone, SyncState, SystemClock,
+    Timeline, UserSummary,
 };
 use serde::Serialize;
 use tauri::{Emitter, State};
@@ -550,6 +551,35 @@ pub fn device_revoke(state: State<'_, AppState>, id: String) -> Api<RevocationDo
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn user_revoke(state: State<'_, AppState>, id: String) -> Api<RevocationDone> {
     with(&state, |m| m.revoke_user(&id))
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn org_key_export(
+    state: State<'_, AppState>,
+    out: String,
+    passphrase: String,
+    sheet: bool,
+) -> Api<OrgKeyExported> {
+    with(&state, |m| {
+        if sheet {
+            m.export_org_key_sheet(Path::new(&out))
+        } else {
+            m.export_org_key(Path::new(&out), &passphrase)
+        }
+    })
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn org_key_import(
+    state: State<'_, AppState>,
+    file: String,
+    passphrase: String,
+    password: String,
+) -> Api<OrgKeyImported> {
+    with(&state, |m| {
+        let passphrase = (!passphrase.is_empty()).then_some(passphrase.as_str());
+        m.import_org_key(Path::new(&file), passphrase, &password)
+    })
 }
 
 #[tauri::command(async, rename_all = "snake_case")]

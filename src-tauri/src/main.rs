@@ -109,6 +109,8 @@ fn main() {
             commands::unexplained_tranches,
             commands::equivocations,
             commands::programme_currency,
+            commands::org_key_export,
+            commands::org_key_import,
             commands::set_programme_currency,
             commands::device_revoke,
             commands::enrol,

@@ -382,6 +382,37 @@ test("an administrator revokes a lost laptop in the window, after saying yes twi
   assert.throws(() => cli(B, ["bundle", "import", join(dir, "after-revocation.masar")]), /has not received/);
 });
 
+test("an administrator sets the programme's currency and writes the organisation's key offline", async () => {
+  for (const c of ["MAD", "EUR"]) cli(A, ["ref", "add", "currency", c]);
+  const keyFile = join(dir, "organisation.masarkey");
+  const w = await Window.open(APP, ["--db", A]);
+  try {
+    await login(w);
+    await go(w, "admin");
+    await w.set("select[name=list]", "currency");
+    await w.until("the currency list", async () => (await w.all("[data-testid=make-programme-currency]")).length === 2);
+    await w.click("[data-testid=make-programme-currency]");
+    await w.find("[data-testid=programme-currency]");
+    const chosen = cli(A, ["ref", "currency"]);
+    assert.ok(["MAD", "EUR"].includes(chosen), `the programme's currency: ${chosen}`);
+    // A weak passphrase is refused where the user looks, and nothing is written.
+    await w.type("input[name=org_key_out]", keyFile);
+    await w.type("input[name=org_key_passphrase]", "password1");
+    await w.click("[data-testid=org-key-export]");
+    await w.until("the refusal", async () => (await w.all(".error")).length > 0);
+    assert.ok(!existsSync(keyFile), "nothing written");
+    await w.type("input[name=org_key_passphrase]", "the cedar box under the stairs");
+    await w.click("[data-testid=org-key-export]");
+    await w.until("the key written", async () => existsSync(keyFile));
+    await noRawKeys(w, "admin after the key was written");
+  } finally {
+    await w.close();
+  }
+  // The file opens with its passphrase and is this organisation's key.
+  const back = cli(A, ["org", "key", "import", keyFile], "admin", PASSWORD, { MASAR_KEY_PASSPHRASE: "the cedar box under the stairs" });
+  assert.equal(back.user, "admin");
+});
+
 after(() => {
   console.log(`E2E figures: ${JSON.stringify(figures)}`);
 });

@@ -256,8 +256,10 @@ mod tests {
 
     /// Where a database's bytes go, table by table and index by index, for persons
     /// registered with an intake as a CSV import does (issue 10 aims at 3 KB per person;
-    /// schema 8 measured 3,211 bytes, schema 6 8,825). The bound catches a layout that
-    /// grows again; the table: `cargo test -p masar-core --lib space -- --nocapture`.
+    /// schema 8 measured 3,211 bytes, schema 6 8,825; schema 14 3,302, its identity index
+    /// holding each change's author and record: 356 bytes instead of about 265). The
+    /// bound catches a layout that grows again; the table:
+    /// `cargo test -p masar-core --lib space -- --nocapture`.
     #[test]
     fn space_per_person_by_table_and_index() {
         let (_d, mut m) = crate::testing::temp_db();
@@ -297,7 +299,7 @@ mod tests {
             total as f64 / persons as f64
         );
         assert!(
-            total / persons <= 3_300,
+            total / persons <= 3_350,
             "{} bytes per person",
             total / persons
         );

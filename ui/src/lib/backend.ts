@@ -5,7 +5,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
   AppInfo, BackupDone, BackupSettings, DeviceRow, FolderSync, RevocationDone, PersonQuery, PersonsPage, ProjectQuery, ProjectsPage, Conflict, Dashboard, DonorReportDone, Enrolled, ErrorReport, ExportDone, Exported,
-  Home, Id, Imported, Person, ProjectTile, ProjectView, SessionInfo, SessionTile, SessionView, StageUndone, SyncProgress, SyncState, Timeline, UserSummary, Held, Equivocation,
+  Home, Id, Imported, Person, ProjectTile, ProjectView, SessionInfo, SessionTile, SessionView, StageUndone, SyncProgress, SyncState, Timeline, UserSummary, Held, Equivocation, OrgKeyExported, OrgKeyImported,
 } from "./types";
 
 export type { ErrorReport } from "./types";
@@ -68,6 +68,8 @@ export const api = {
   refRemove: (list: string, name: string) => call<Done>("ref_remove", { list, name }),
   programmeCurrency: () => call<string | null>("programme_currency"),
   setProgrammeCurrency: (currency: string) => call<string | null>("set_programme_currency", { currency }),
+  orgKeyExport: (out: string, passphrase: string, sheet: boolean) => call<OrgKeyExported>("org_key_export", { out, passphrase, sheet }),
+  orgKeyImport: (file: string, passphrase: string, password: string) => call<OrgKeyImported>("org_key_import", { file, passphrase, password }),
   users: () => call<UserSummary[]>("users"),
   userAdd: (name: string, role: string, password: string) => call<Id>("user_add", { name, role, password }),
   enrol: (out: string, passphrase: string) => call<Enrolled>("enrol", { out, passphrase }),
