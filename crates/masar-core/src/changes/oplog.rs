@@ -269,7 +269,7 @@ fn overwritten(tx: &Transaction<'_>, op: &Op, record: i64) -> Result<bool> {
     Ok(tx
         .prepare_cached(
             "SELECT 1 FROM change_parents p JOIN change_log c ON c.hlc = p.hlc AND c.device = (SELECT n FROM device_numbers WHERE id = p.device) AND c.author = p.author AND c.record = p.record
-             WHERE p.parent_hlc = ?1 AND p.parent_device = ?2 AND c.record = ?3 AND c.entity = ?4 AND c.field = ?5 LIMIT 1",
+             WHERE p.parent_hlc = ?1 AND p.parent_device = ?2 AND c.record = ?3 AND c.entity = ?4 AND c.field = ?5 || '' LIMIT 1",
         )?
         .exists(params![op.hlc.0, op.device, record, op.entity, op.field])?)
 }
@@ -352,7 +352,7 @@ pub(crate) fn insert(
         tx.prepare_cached(
             "UPDATE change_log SET head = 0
              WHERE device = (SELECT n FROM device_numbers WHERE id = ?1) AND hlc = ?2
-               AND entity = ?3 AND record = ?4 AND field = ?5 AND head = 1",
+               AND entity = ?3 AND record = ?4 AND field = ?5 || '' AND head = 1",
         )?
         .execute(params![pd, ph.0, op.entity, filed.record, op.field])?;
     }
@@ -488,6 +488,11 @@ impl Head {
 }
 
 /// A field's heads, winner first.
+///
+/// The queries on a field of the log write `field = ?N || ''`, not `field = ?N`: with a
+/// bare parameter compared where the partial index `change_log_erasures` (`field =
+/// 'erased'`) could apply, SQLite ties the prepared statement to the parameter's value and
+/// prepares it again whenever another field is asked, which was every change written.
 pub(crate) fn heads(
     tx: &rusqlite::Connection,
     entity: &str,
@@ -497,7 +502,7 @@ pub(crate) fn heads(
     let mut stmt = tx.prepare_cached(
         "SELECT l.hlc, d.id, l.frontier, l.value, coalesce(a.id, '') FROM change_log l JOIN device_numbers d ON d.n = l.device
          LEFT JOIN author_numbers a ON a.n = l.author
-         WHERE l.record = (SELECT n FROM record_numbers WHERE id = ?2) AND l.entity = ?1 AND l.field = ?3 AND l.head = 1",
+         WHERE l.record = (SELECT n FROM record_numbers WHERE id = ?2) AND l.entity = ?1 AND l.field = ?3 || '' AND l.head = 1",
     )?;
     let mut heads = stmt
         .query_map(params![entity, record, field], |r| {
