@@ -384,7 +384,9 @@ fn held_again(tx: &Transaction<'_>, op: &Op, filed: Filed) -> Result<Again> {
         return Ok(Again::Same);
     };
     let (mine, theirs) = (held.digest(), op.digest());
-    if mine == theirs || theirs.is_none() {
+    // A blanked change without its commitment (made before signing) has no digest: it is
+    // taken as the same change, as before identities held their author.
+    let Some(theirs) = theirs.filter(|t| mine != Some(*t)) else {
         if held.commit.is_none() {
             if let (Some((_, pos)), Some(n)) = (&op.commit, filed.commit) {
                 tx.prepare_cached(
@@ -394,10 +396,8 @@ fn held_again(tx: &Transaction<'_>, op: &Op, filed: Filed) -> Result<Again> {
             }
         }
         return Ok(Again::Same);
-    }
-    let (Some(theirs), mine) = (theirs, mine.unwrap_or([0xff; 32])) else {
-        return Ok(Again::Same);
     };
+    let mine = mine.unwrap_or([0xff; 32]);
     // An erasure blanks its person for good wherever it was applied: of two versions, the
     // one that erases stays, so that no laptop shows what another has blanked.
     let erases = |o: &Op| o.field == "erased" && o.value.as_deref() == Some("true");

@@ -1012,10 +1012,10 @@ impl Db {
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<rusqlite::Result<_>>()?;
         let mut out = Vec::new();
-        let who = |h: &oplog::Head| -> Result<(Option<String>, String, String)> {
+        let who = |h: &oplog::Head, record: &str| -> Result<(Option<String>, String, String)> {
             Ok(conn.query_row(
-                "SELECT user_name, device, at FROM changes WHERE hlc = ?1 AND device = ?2 AND coalesce(user_id, '') = ?3",
-                params![h.hlc.0, h.device, h.author],
+                "SELECT user_name, device, at FROM changes WHERE hlc = ?1 AND device = ?2 AND coalesce(user_id, '') = ?3 AND record = ?4",
+                params![h.hlc.0, h.device, h.author, record],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )?)
         };
@@ -1024,10 +1024,10 @@ impl Db {
             let Some((winner, losers)) = heads.split_first() else {
                 continue;
             };
-            let (wn, wd, wat) = who(winner)?;
+            let (wn, wd, wat) = who(winner, &record)?;
             // Two laptops that recorded the same value do not disagree.
             for loser in losers.iter().filter(|l| l.value != winner.value) {
-                let (ln, ld, lat) = who(loser)?;
+                let (ln, ld, lat) = who(loser, &record)?;
                 out.push(Conflict {
                     id: conflict_id(&entity, &record, &field, loser, &heads),
                     entity: entity.clone(),
