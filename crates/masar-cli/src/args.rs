@@ -623,6 +623,10 @@ pub enum OrgKeyCmd {
         /// The key file, or the recovery sheet typed into a file.
         file: PathBuf,
     },
+    /// Replace the root key with a new one, which you then hold (a founder who holds the
+    /// root): what the old root signed here stays valid, anything it signs from now on is
+    /// void. Export the new key at once.
+    Rotate,
 }
 
 #[derive(Subcommand)]

@@ -752,6 +752,10 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                 &password,
             )?))
         }
+        Command::Org(OrgCmd::Key(OrgKeyCmd::Rotate)) => {
+            let (mut m, password) = open_with_password(&path)?;
+            Ok(json(&m.rotate_org_key(&password)?))
+        }
         Command::Ref(cmd) => {
             let mut m = open(&path)?;
             match cmd {

@@ -367,9 +367,8 @@ impl Masar {
             }
             let root = m
                 .db()
-                .root_key()
-                .cloned()
-                .ok_or(BackupError::NeedsAdministrator)?;
+                .issuer("restore a backup as a new laptop")
+                .map_err(|_| BackupError::NeedsAdministrator)?;
             let conn = m.conn();
             let taken_at = meta(conn, "backup_taken")?;
             let device_name = meta(conn, "device_name")?.unwrap_or_default();

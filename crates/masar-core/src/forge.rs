@@ -133,7 +133,7 @@ impl<'m> Forger<'m> {
                 let key = SigningKey::from_bytes(&crate::sync::keys::random32());
                 let user = self.m.user();
                 let cert = AuthorCert::issue(
-                    &fake_root,
+                    &crate::trust::Issuer::root(fake_root),
                     &self.keys.org_id,
                     &user.id,
                     &user.name,
@@ -148,7 +148,10 @@ impl<'m> Forger<'m> {
         };
         let contents = Contents {
             device_name: None,
-            certs: vec![cert.clone()],
+            // The insider's certificate and those it rests on, as an honest bundle carries.
+            certs: std::iter::once(cert.clone())
+                .chain(crate::sync::keys::chain(self.m.conn(), cert.by.clone()).expect("chain"))
+                .collect(),
             revocations: Vec::new(),
             commits: vec![Commit {
                 id: commit_id,
@@ -189,6 +192,8 @@ impl<'m> Forger<'m> {
             schema: crate::store::SCHEMA_VERSION,
             epoch: self.keys.current().0,
             keyring: self.keys.keyring.clone(),
+            chain: self.keys.chain.clone(),
+            rotations: self.keys.trust.all_rotations().to_vec(),
         }
     }
 
@@ -248,6 +253,7 @@ impl<'m> Forger<'m> {
                     epoch: header.epoch,
                     envelopes: vec![envelope; count],
                     issued: "t".into(),
+                    by: None,
                     signature: sig.clone(),
                 });
                 let body = bundle::BodyWriter::new(None, &[], &[], &[]).expect("body").finish().expect("body");

@@ -82,8 +82,8 @@ pub use report::{
 pub use store::SCHEMA_VERSION;
 pub use sync::{
     is_encrypted_org_key, Conflict, DeviceRow, Equivocation, Exported, FolderFile, FolderSync,
-    FolderWatch, Imported, OrgKeyExported, OrgKeyImported, Resolution, RevocationDone, Scope,
-    SyncProgress, SyncStage, SYNC_SUBFOLDER,
+    FolderWatch, Imported, OrgKeyExported, OrgKeyImported, Resolution, RevocationDone, RootRotated,
+    Scope, SyncProgress, SyncStage, SYNC_SUBFOLDER,
 };
 pub use views::{
     AppInfo, Checked, Choices, Digest, Home, Id, Money, OverdueVisit, PasswordChanged, Permissions,

@@ -203,14 +203,14 @@ impl Masar {
         ] {
             set_meta(&conn, k, v)?;
         }
-        let root = match &enrolment {
+        let (root, joining) = match &enrolment {
             Some(e) => {
-                let root = crate::sync::keys::store_member_keys(&conn, e)?;
+                let joining = crate::sync::keys::store_member_keys(&conn, e)?;
                 // Start after everything the enrolling laptop had stamped.
                 ClockState::joined_after(Hlc(e.hlc)).save(&conn)?;
-                Some(root)
+                (None, Some(joining))
             }
-            None => crate::sync::keys::ensure_founder_keys(&conn)?,
+            None => (crate::sync::keys::ensure_founder_keys(&conn)?, None),
         };
         let key_file = key_file_path(path);
         let mut keys = KeyFile::new();
@@ -229,7 +229,7 @@ impl Masar {
             user: &user,
             password,
             db_key: &key,
-            joined: enrolment.is_some(),
+            enrolment: joining.as_ref(),
         };
         let custody = crate::sync::keys::at_login(&conn, &login, Secrets::default(), root, &now)?;
         let mut db = Db::new(conn, path, key, user.clone(), device_id.clone(), clock);
@@ -303,7 +303,7 @@ impl Masar {
             user: &user,
             password,
             db_key: &unlocked.db_key,
-            joined: false,
+            enrolment: None,
         };
         let custody =
             crate::sync::keys::at_login(&conn, &login, unlocked.secrets, fresh_root, &now)?;
@@ -750,6 +750,12 @@ impl Masar {
         password: &str,
     ) -> Result<crate::sync::OrgKeyImported> {
         self.db.import_org_key(file, passphrase, password)
+    }
+
+    /// Replaces the organisation's root with a new one (an administrator who holds the
+    /// root); the new root goes into their custody under `password`.
+    pub fn rotate_org_key(&mut self, password: &str) -> Result<crate::sync::RootRotated> {
+        self.db.rotate_root(password)
     }
 
     /// The laptops this one knows (admin).

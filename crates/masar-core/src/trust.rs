@@ -4,6 +4,8 @@
 //! ([`Revocation`]). Any laptop can then check, from the changes alone, who made each one,
 //! on which device, and whether their role allowed it.
 
+use std::collections::HashMap;
+
 use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -37,9 +39,19 @@ pub struct AuthorCert {
     /// an enrolment file: one device joins once.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub joined: bool,
-    /// The root's signature, hex.
+    /// Whether it certifies an enrolment file's one-use key, which may certify only its
+    /// laptop's first administrator (`joined`) and signs no change.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub enrolment: bool,
+    /// The administrator's certificate whose key signed it; none when the root did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// The issuer's signature, hex.
     pub signature: String,
 }
+
+/// The name an enrolment key's certificate gives as its user.
+pub const ENROLMENT_USER: &str = "enrolment";
 
 fn sha256(parts: &[&[u8]]) -> [u8; 32] {
     let mut h = Sha256::new();
@@ -80,13 +92,16 @@ impl AuthorCert {
         if self.joined {
             m.extend_from_slice(b"/joined");
         }
-        m
+        if self.enrolment {
+            m.extend_from_slice(b"/enrolment");
+        }
+        with_issuer(m, self.by.as_deref())
     }
 
-    /// Certifies `key` for `user` with `role` on `device`, with the root key.
+    /// Certifies `key` for `user` with `role` on `device`, with the issuer's key.
     #[allow(clippy::too_many_arguments)]
     pub fn issue(
-        root: &SigningKey,
+        issuer: &Issuer,
         org: &str,
         user: &str,
         name: &str,
@@ -105,28 +120,57 @@ impl AuthorCert {
             public_key: hex::encode(key.as_bytes()),
             issued: issued.into(),
             joined: false,
+            enrolment: false,
+            by: issuer.by.clone(),
             signature: String::new(),
         };
-        let message = cert.message();
-        cert.id = id_of(&message);
-        cert.signature = hex::encode(root.sign(&message).to_bytes());
+        cert.sign(issuer);
         cert
     }
 
-    /// Marks it as a joining laptop's first administrator's, and signs it again.
-    pub fn at_join(mut self, root: &SigningKey) -> AuthorCert {
-        self.joined = true;
+    fn sign(&mut self, issuer: &Issuer) {
+        self.by = issuer.by.clone();
         let message = self.message();
         self.id = id_of(&message);
-        self.signature = hex::encode(root.sign(&message).to_bytes());
+        self.signature = hex::encode(issuer.key.sign(&message).to_bytes());
+    }
+
+    /// Marks it as a joining laptop's first administrator's, and signs it again.
+    pub fn at_join(mut self, issuer: &Issuer) -> AuthorCert {
+        self.joined = true;
+        self.sign(issuer);
         self
     }
 
-    /// The same key with another role, issued now by the root.
-    pub fn with_role(&self, root: &SigningKey, role: Role, issued: &str) -> Option<AuthorCert> {
+    /// Certifies an enrolment file's one-use key for `device`: it may certify that
+    /// laptop's first administrator, and nothing else.
+    pub fn enrolment(
+        issuer: &Issuer,
+        org: &str,
+        device: &str,
+        key: &VerifyingKey,
+        issued: &str,
+    ) -> AuthorCert {
+        let mut cert = AuthorCert::issue(
+            issuer,
+            org,
+            ENROLMENT_USER,
+            "enrolment file",
+            Role::Admin,
+            device,
+            key,
+            issued,
+        );
+        cert.enrolment = true;
+        cert.sign(issuer);
+        cert
+    }
+
+    /// The same key with another role, issued now.
+    pub fn with_role(&self, issuer: &Issuer, role: Role, issued: &str) -> Option<AuthorCert> {
         let key = verifying_key(&self.public_key)?;
         Some(AuthorCert::issue(
-            root,
+            issuer,
             &self.org,
             &self.user,
             &self.name,
@@ -137,32 +181,454 @@ impl AuthorCert {
         ))
     }
 
-    /// The key and role it certifies, if the root of `org` signed it; else why not.
-    pub fn verify(
+    /// The key and role it certifies, if this organisation's root or one of its
+    /// administrators signed it; else why not. A certificate its issuer signed after being
+    /// revoked still verifies: [`Trust::voided`] says which are void.
+    pub fn verify(&self, trust: &Trust) -> Result<(VerifyingKey, Role), &'static str> {
+        self.verify_at(trust, 0).map(|(key, role, _)| (key, role))
+    }
+
+    /// Whether it verifies but its issuer (or one it rests on) was retired without
+    /// keeping it.
+    pub fn is_void(&self, trust: &Trust) -> bool {
+        matches!(self.verify_at(trust, 0), Ok((_, _, true)))
+    }
+
+    fn verify_at(
         &self,
-        root: &VerifyingKey,
-        org: &str,
-    ) -> Result<(VerifyingKey, Role), &'static str> {
-        if self.org != org {
+        trust: &Trust,
+        depth: usize,
+    ) -> Result<(VerifyingKey, Role, bool), &'static str> {
+        if self.org != trust.org {
             return Err("its certificate belongs to another organisation");
         }
         let message = self.message();
         if self.id != id_of(&message) {
             return Err("its certificate's id does not match its contents");
         }
-        let sig = signature(&self.signature).ok_or("its certificate's signature is malformed")?;
-        root.verify(&message, &sig)
-            .map_err(|_| "its certificate was not issued by this organisation's administrators")?;
         let key = verifying_key(&self.public_key).ok_or("its certificate names a malformed key")?;
         let role = Role::parse(&self.role).ok_or("its certificate names an unknown role")?;
-        Ok((key, role))
+        let void = trust.check(
+            self.by.as_deref(),
+            &self.id,
+            &message,
+            &self.signature,
+            Issued::Author(self),
+            depth,
+        )?;
+        Ok((key, role, void))
     }
 
     /// Whether it attests history made before changes were signed.
     pub fn is_archive(&self) -> bool {
         self.device == ARCHIVE_DEVICE
     }
+
+    /// Whether it is an enrolment file's key, which signs no change.
+    pub fn is_enrolment(&self) -> bool {
+        self.enrolment
+    }
 }
+
+/// Appends the issuing certificate to a signed message, when an administrator signed it:
+/// a message the root signs is unchanged, so what was signed before stays valid.
+pub(crate) fn with_issuer(mut message: Vec<u8>, by: Option<&str>) -> Vec<u8> {
+    if let Some(by) = by {
+        message.extend_from_slice(b"/by/");
+        message.extend_from_slice(by.as_bytes());
+    }
+    message
+}
+
+/// What signs certificates, revocations and keyrings: the organisation's root, or an
+/// administrator's own key under their certificate. The key is wiped when dropped.
+pub struct Issuer {
+    key: SigningKey,
+    by: Option<String>,
+}
+
+impl std::fmt::Debug for Issuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issuer")
+            .field("by", &self.by)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Issuer {
+    /// The organisation's root.
+    pub fn root(key: SigningKey) -> Issuer {
+        Issuer { key, by: None }
+    }
+
+    /// A key under a certificate (an administrator's, or an enrolment file's).
+    pub fn under(key: SigningKey, cert: &AuthorCert) -> Issuer {
+        Issuer {
+            key,
+            by: Some(cert.id.clone()),
+        }
+    }
+
+    /// The certificate it signs under; none for the root.
+    pub fn by(&self) -> Option<&str> {
+        self.by.as_deref()
+    }
+
+    /// Signs a message (the kinds of things issued each build their own).
+    pub(crate) fn sign(&self, message: &[u8]) -> String {
+        hex::encode(self.key.sign(message).to_bytes())
+    }
+}
+
+/// What an issuer signed, as the rules on who may issue what see it.
+#[derive(Clone, Copy)]
+pub enum Issued<'a> {
+    /// A user's (or an enrolment key's) certificate.
+    Author(&'a AuthorCert),
+    /// A device's certificate.
+    Device,
+    /// A revocation.
+    Revocation,
+    /// A new bundle key.
+    Keyring,
+}
+
+/// The longest chain of certificates from the root to what is checked: the root certifies
+/// an administrator (or an enrolment key, which certifies one), who certifies more.
+const MAX_CHAIN: usize = 8;
+
+/// What a laptop trusts to issue: the organisation's first root, the roots that replaced
+/// it, and the administrators' certificates; with the revocations and rotations that
+/// retire issuers, which make void what they signed and did not keep.
+#[derive(Debug, Clone)]
+pub struct Trust {
+    org: String,
+    /// The first root, then each rotation's new root, in order.
+    roots: Vec<VerifyingKey>,
+    /// The rotations that made `roots`, in order.
+    rotations: Vec<RootRotation>,
+    /// Every rotation both roots signed.
+    pool: Vec<RootRotation>,
+    /// Certificates that may issue (administrators' and enrolment keys'), by id.
+    issuers: HashMap<String, AuthorCert>,
+    revocations: Vec<Revocation>,
+}
+
+impl Trust {
+    /// Trust in an organisation whose first root is `anchor`.
+    pub fn new(org: &str, anchor: VerifyingKey) -> Trust {
+        Trust {
+            org: org.to_string(),
+            roots: vec![anchor],
+            rotations: Vec::new(),
+            pool: Vec::new(),
+            issuers: HashMap::new(),
+            revocations: Vec::new(),
+        }
+    }
+
+    /// The organisation.
+    pub fn org(&self) -> &str {
+        &self.org
+    }
+
+    /// The root that signs from now on.
+    pub fn root(&self) -> &VerifyingKey {
+        self.roots.last().unwrap_or(&self.roots[0])
+    }
+
+    /// The first root, which every laptop of the organisation was given.
+    pub fn anchor(&self) -> &VerifyingKey {
+        &self.roots[0]
+    }
+
+    /// The rotations of the root, in order.
+    pub fn rotations(&self) -> &[RootRotation] {
+        &self.rotations
+    }
+
+    /// Takes rotations in any order: every one both roots signed is kept, and the chain
+    /// is rebuilt from the first root over all of them (when two replace one root, the
+    /// smaller new key continues it), so every laptop follows the same chain whatever
+    /// order they arrived in. Returns the rotations that were new, to be stored.
+    pub fn add_rotations(&mut self, carried: &[RootRotation]) -> Vec<RootRotation> {
+        let mut added = Vec::new();
+        for r in carried {
+            if !self.pool.contains(r) && r.verify(&self.org) {
+                self.pool.push(r.clone());
+                added.push(r.clone());
+            }
+        }
+        if !added.is_empty() {
+            self.roots.truncate(1);
+            self.rotations.clear();
+            loop {
+                let current = hex::encode(self.root().as_bytes());
+                let Some(next) = self
+                    .pool
+                    .iter()
+                    .filter(|r| r.old == current)
+                    .min_by(|a, b| a.new.cmp(&b.new))
+                else {
+                    break;
+                };
+                match verifying_key(&next.new) {
+                    Some(new) if !self.roots.contains(&new) => {
+                        self.roots.push(new);
+                        self.rotations.push(next.clone());
+                    }
+                    _ => break,
+                }
+            }
+        }
+        added
+    }
+
+    /// Every rotation both roots signed, in or out of the chain: what bundles carry.
+    pub fn all_rotations(&self) -> &[RootRotation] {
+        &self.pool
+    }
+
+    /// Knows a certificate; only an administrator's or an enrolment key's may issue.
+    pub fn add_issuer(&mut self, cert: &AuthorCert) {
+        if cert.role == Role::Admin.as_str() && !cert.is_archive() {
+            self.issuers.insert(cert.id.clone(), cert.clone());
+        }
+    }
+
+    /// Whether it knows the certificate `id` as one that may issue.
+    pub fn knows(&self, id: &str) -> bool {
+        self.issuers.contains_key(id)
+    }
+
+    /// Knows revocations (already checked).
+    pub fn add_revocations(&mut self, revocations: impl IntoIterator<Item = Revocation>) {
+        for r in revocations {
+            if !self.revocations.iter().any(|h| h.id == r.id) {
+                self.revocations.push(r);
+            }
+        }
+    }
+
+    /// Whether `by` (the root when none) signed `message` as `signature`, being allowed to
+    /// issue `what`; `Ok(true)` when it did but had been retired (revoked, or the root
+    /// replaced) without keeping `id`: such a thing is void.
+    fn check(
+        &self,
+        by: Option<&str>,
+        id: &str,
+        message: &[u8],
+        signature_hex: &str,
+        what: Issued<'_>,
+        depth: usize,
+    ) -> Result<bool, &'static str> {
+        let sig = signature(signature_hex).ok_or("its signature is malformed")?;
+        let Some(by) = by else {
+            let at = self
+                .roots
+                .iter()
+                .position(|root| root.verify(message, &sig).is_ok())
+                .ok_or("it was not issued by this organisation's administrators")?;
+            return Ok(self.rotations.get(at).is_some_and(|r| !r.keeps(id)));
+        };
+        if depth >= MAX_CHAIN {
+            return Err("its chain of administrators' certificates is too long");
+        }
+        let issuer = self.issuers.get(by).ok_or(
+            "it was issued under an administrator's certificate this laptop does not know",
+        )?;
+        // An enrolment key certifies its own laptop's first administrator and nothing
+        // else; only the root certifies the archive.
+        let first_admin = |c: &AuthorCert| {
+            c.joined && !c.enrolment && c.device == issuer.device && c.role == Role::Admin.as_str()
+        };
+        match what {
+            Issued::Author(c) if issuer.enrolment && first_admin(c) => {}
+            _ if issuer.enrolment => {
+                return Err(
+                    "an enrolment file's key certifies only its own laptop's first administrator",
+                )
+            }
+            Issued::Author(c) if c.is_archive() => {
+                return Err("only the organisation's root certifies the archive")
+            }
+            _ => {}
+        }
+        let (key, role, issuer_void) = issuer.verify_at(self, depth + 1)?;
+        if role != Role::Admin {
+            return Err("its issuer is not an administrator");
+        }
+        key.verify(message, &sig)
+            .map_err(|_| "its signature is not its issuer's")?;
+        Ok(issuer_void || self.retires(issuer, id))
+    }
+
+    /// Whether any issuer is retired: a rotation of the root, or a revocation that
+    /// withdraws an administrator's (or an enrolment key's) certificate. Most laptops have
+    /// none, and then nothing is void.
+    fn retires_any(&self) -> bool {
+        !self.rotations.is_empty()
+            || self
+                .issuers
+                .values()
+                .any(|issuer| self.revocations.iter().any(|r| r.withdraws(issuer)))
+    }
+
+    /// Whether a revocation withdrew `issuer` without keeping `id`.
+    fn retires(&self, issuer: &AuthorCert, id: &str) -> bool {
+        self.revocations
+            .iter()
+            .any(|r| r.withdraws(issuer) && !r.keeps(id))
+    }
+
+    /// Revocations that follow from the issuers' retirements: each certificate (of a user
+    /// or a device) that a retired issuer signed and did not keep is revoked whole, so its
+    /// changes leave every log as a revocation's would. Never signed nor carried: every
+    /// laptop derives them from what it holds.
+    pub fn voided(&self, certs: &[AuthorCert], devices: &[DeviceVoid<'_>]) -> Vec<Revocation> {
+        let mut out = Vec::new();
+        if !self.retires_any() {
+            return out;
+        }
+        for c in certs {
+            if matches!(c.verify_at(self, 0), Ok((_, _, true))) {
+                out.push(implied(&self.org, Revoked::Cert, &c.id));
+            }
+        }
+        for d in devices {
+            if matches!(
+                self.check(d.by, &d.id, &d.message, d.signature, Issued::Device, 0),
+                Ok(true)
+            ) {
+                out.push(implied(&self.org, Revoked::Device, d.device));
+            }
+        }
+        out
+    }
+
+    /// Checks a signature over something other than a certificate of a user: `Ok(void)`.
+    pub(crate) fn check_issued(
+        &self,
+        by: Option<&str>,
+        id: &str,
+        message: &[u8],
+        signature_hex: &str,
+        what: Issued<'_>,
+    ) -> Result<bool, &'static str> {
+        self.check(by, id, message, signature_hex, what, 0)
+    }
+}
+
+/// A device's certificate as [`Trust::voided`] reads it.
+pub struct DeviceVoid<'a> {
+    /// The device.
+    pub device: &'a str,
+    /// The certificate's id.
+    pub id: String,
+    /// What its issuer signed.
+    pub message: Vec<u8>,
+    /// The signature, hex.
+    pub signature: &'a str,
+    /// Its issuer's certificate.
+    pub by: Option<&'a str>,
+}
+
+fn implied(org: &str, kind: Revoked, subject: &str) -> Revocation {
+    Revocation {
+        id: format!("implied:{subject}"),
+        org: org.to_string(),
+        kind,
+        subject: subject.to_string(),
+        after: 0,
+        kept: Vec::new(),
+        issued: String::new(),
+        by: None,
+        signature: String::new(),
+    }
+}
+
+/// The founders' replacement of the organisation's root: the old root and the new both
+/// sign it, and it lists what the old root signed that stays valid (what the rotating
+/// laptop held); everything else the old root signs is void, so a root that was exposed
+/// stops counting once its rotation reaches a laptop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RootRotation {
+    /// The organisation.
+    pub org: String,
+    /// The root replaced, hex.
+    pub old: String,
+    /// The new root, hex.
+    pub new: String,
+    /// The ids of what the old root signed that stay valid, sorted.
+    pub kept: Vec<String>,
+    /// When, by the rotating laptop's clock (information only).
+    pub issued: String,
+    /// The old root's signature, hex.
+    pub old_signature: String,
+    /// The new root's signature, hex.
+    pub new_signature: String,
+}
+
+impl RootRotation {
+    fn message(&self) -> Vec<u8> {
+        serde_json::to_vec(&(
+            "masar-root-rotation/1",
+            &self.org,
+            &self.old,
+            &self.new,
+            &self.kept,
+            &self.issued,
+        ))
+        .unwrap_or_default()
+    }
+
+    /// Replaces `old` with `new`, keeping `kept`.
+    pub fn issue(
+        old: &SigningKey,
+        new: &SigningKey,
+        org: &str,
+        mut kept: Vec<String>,
+        issued: &str,
+    ) -> RootRotation {
+        kept.sort();
+        kept.dedup();
+        let mut r = RootRotation {
+            org: org.into(),
+            old: hex::encode(old.verifying_key().as_bytes()),
+            new: hex::encode(new.verifying_key().as_bytes()),
+            kept,
+            issued: issued.into(),
+            old_signature: String::new(),
+            new_signature: String::new(),
+        };
+        let message = r.message();
+        r.old_signature = hex::encode(old.sign(&message).to_bytes());
+        r.new_signature = hex::encode(new.sign(&message).to_bytes());
+        r
+    }
+
+    /// Whether both roots signed it, for `org`.
+    pub fn verify(&self, org: &str) -> bool {
+        let message = self.message();
+        let signed = |key: &str, sig: &str| {
+            verifying_key(key)
+                .zip(signature(sig))
+                .is_some_and(|(k, s)| k.verify(&message, &s).is_ok())
+        };
+        self.org == org
+            && self.kept.len() <= MAX_KEPT
+            && signed(&self.old, &self.old_signature)
+            && signed(&self.new, &self.new_signature)
+    }
+
+    /// Whether what the old root signed under `id` stays valid.
+    pub fn keeps(&self, id: &str) -> bool {
+        self.kept.binary_search_by(|k| k.as_str().cmp(id)).is_ok()
+    }
+}
+
+/// The most ids a rotation may keep.
+pub const MAX_KEPT: usize = 1_000_000;
 
 /// A logged-in user's certificate and signing key. The key is wiped when dropped.
 pub struct Signer {
@@ -190,6 +656,11 @@ impl Signer {
     #[cfg(test)]
     pub fn key_bytes(&self) -> [u8; 32] {
         self.key.to_bytes()
+    }
+
+    /// This user's key as an issuer, under their certificate (an administrator's issues).
+    pub fn issuer(&self) -> Issuer {
+        Issuer::under(self.key.clone(), &self.cert)
     }
 
     /// Signs a commit of changes with these digests; returns its id and signature.
@@ -294,13 +765,16 @@ pub struct Revocation {
     pub kept: Vec<String>,
     /// When, by the revoking laptop's clock (information only).
     pub issued: String,
-    /// The root's signature, hex.
+    /// The administrator's certificate whose key signed it; none when the root did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// The issuer's signature, hex.
     pub signature: String,
 }
 
 impl Revocation {
     fn message(&self) -> Vec<u8> {
-        serde_json::to_vec(&(
+        let m = serde_json::to_vec(&(
             "masar-revocation/2",
             &self.org,
             self.kind,
@@ -309,12 +783,13 @@ impl Revocation {
             &self.kept,
             &self.issued,
         ))
-        .unwrap_or_default()
+        .unwrap_or_default();
+        with_issuer(m, self.by.as_deref())
     }
 
-    /// Signs a revocation with the root key.
+    /// Signs a revocation.
     pub fn issue(
-        root: &SigningKey,
+        issuer: &Issuer,
         org: &str,
         kind: Revoked,
         subject: &str,
@@ -332,12 +807,23 @@ impl Revocation {
             after,
             kept,
             issued: issued.into(),
+            by: issuer.by.clone(),
             signature: String::new(),
         };
         let message = r.message();
         r.id = id_of(&message);
-        r.signature = hex::encode(root.sign(&message).to_bytes());
+        r.signature = issuer.sign(&message);
         r
+    }
+
+    /// Whether it withdraws `cert` (as its certificate, its user's or its device's).
+    pub fn withdraws(&self, cert: &AuthorCert) -> bool {
+        let subject = match self.kind {
+            Revoked::Device => &cert.device,
+            Revoked::User => &cert.user,
+            Revoked::Cert => &cert.id,
+        };
+        *subject == self.subject
     }
 
     /// Whether a commit of its subject stays valid.
@@ -347,12 +833,22 @@ impl Revocation {
             .is_ok()
     }
 
-    /// Whether the root of `org` signed it.
-    pub fn verify(&self, root: &VerifyingKey, org: &str) -> bool {
+    /// Whether this organisation's root or an administrator signed it. A revocation holds
+    /// once signed, even if its issuer is retired later: revoking is one-way, so every
+    /// laptop agrees whichever it heard of first.
+    pub fn verify(&self, trust: &Trust) -> bool {
         let message = self.message();
-        self.org == org
+        self.org == trust.org
             && self.id == id_of(&message)
-            && signature(&self.signature).is_some_and(|s| root.verify(&message, &s).is_ok())
+            && trust
+                .check_issued(
+                    self.by.as_deref(),
+                    &self.id,
+                    &message,
+                    &self.signature,
+                    Issued::Revocation,
+                )
+                .is_ok()
     }
 }
 
@@ -364,12 +860,19 @@ mod tests {
         SigningKey::from_bytes(&[n; 32])
     }
 
+    fn root(n: u8) -> Issuer {
+        Issuer::root(key(n))
+    }
+
+    fn trust(n: u8) -> Trust {
+        Trust::new("org", key(n).verifying_key())
+    }
+
     #[test]
     fn a_certificate_checks_only_under_its_root_and_unchanged() {
-        let root = key(1);
         let user = key(2);
         let cert = AuthorCert::issue(
-            &root,
+            &root(1),
             "org",
             "u1",
             "amina",
@@ -378,27 +881,19 @@ mod tests {
             &user.verifying_key(),
             "t",
         );
-        assert_eq!(
-            cert.verify(&root.verifying_key(), "org").map(|(_, r)| r),
-            Ok(Role::Counsellor)
-        );
+        assert_eq!(cert.verify(&trust(1)).map(|(_, r)| r), Ok(Role::Counsellor));
+        assert!(cert.verify(&trust(3)).is_err(), "another root");
         assert!(
-            cert.verify(&key(3).verifying_key(), "org").is_err(),
-            "another root"
-        );
-        assert!(
-            cert.verify(&root.verifying_key(), "other").is_err(),
+            cert.verify(&Trust::new("other", key(1).verifying_key()))
+                .is_err(),
             "another organisation"
         );
         let mut promoted = cert.clone();
         promoted.role = "admin".into();
-        assert!(
-            promoted.verify(&root.verifying_key(), "org").is_err(),
-            "a role edited in"
-        );
+        assert!(promoted.verify(&trust(1)).is_err(), "a role edited in");
         // Minted by a user's own key instead of the root.
         let minted = AuthorCert::issue(
-            &user,
+            &Issuer::root(user.clone()),
             "org",
             "u1",
             "amina",
@@ -407,15 +902,184 @@ mod tests {
             &user.verifying_key(),
             "t",
         );
-        assert!(minted.verify(&root.verifying_key(), "org").is_err());
+        assert!(minted.verify(&trust(1)).is_err());
+    }
+
+    fn cert(by: &Issuer, user: &str, role: Role, device: &str, k: u8) -> AuthorCert {
+        AuthorCert::issue(
+            by,
+            "org",
+            user,
+            user,
+            role,
+            device,
+            &key(k).verifying_key(),
+            "t",
+        )
+    }
+
+    #[test]
+    fn an_administrators_certificate_issues_and_no_other_does() {
+        let mut t = trust(1);
+        let admin = cert(&root(1), "a", Role::Admin, "d1", 10);
+        let counsellor = cert(&root(1), "c", Role::Counsellor, "d1", 11);
+        t.add_issuer(&admin);
+        t.add_issuer(&counsellor);
+        let by_admin = cert(
+            &Issuer::under(key(10), &admin),
+            "u",
+            Role::Counsellor,
+            "d2",
+            12,
+        );
+        assert_eq!(by_admin.verify(&t).map(|(_, r)| r), Ok(Role::Counsellor));
+        // A counsellor's certificate is not an issuer, whatever it signs.
+        let by_counsellor = cert(
+            &Issuer::under(key(11), &counsellor),
+            "u",
+            Role::Admin,
+            "d2",
+            13,
+        );
+        assert!(by_counsellor.verify(&t).is_err());
+        // The administrator's certificate named, but another key signed.
+        let stolen_name = cert(&Issuer::under(key(14), &admin), "u", Role::Admin, "d2", 13);
+        assert!(stolen_name.verify(&t).is_err());
+        // An administrator cannot certify the archive: only the root does.
+        let archive = cert(
+            &Issuer::under(key(10), &admin),
+            "x",
+            Role::Admin,
+            ARCHIVE_DEVICE,
+            15,
+        );
+        assert!(archive.verify(&t).is_err());
+        // An issuer this laptop does not know.
+        assert!(by_admin.verify(&trust(1)).is_err());
+    }
+
+    #[test]
+    fn an_enrolment_key_certifies_its_laptops_first_administrator_and_nothing_else() {
+        let mut t = trust(1);
+        let once = AuthorCert::enrolment(&root(1), "org", "d9", &key(20).verifying_key(), "t");
+        t.add_issuer(&once);
+        let issuer = Issuer::under(key(20), &once);
+        let first = cert(&issuer, "a", Role::Admin, "d9", 21).at_join(&issuer);
+        assert_eq!(first.verify(&t).map(|(_, r)| r), Ok(Role::Admin));
+        for (what, c) in [
+            ("not the joining", cert(&issuer, "a", Role::Admin, "d9", 21)),
+            (
+                "another laptop",
+                cert(&issuer, "a", Role::Admin, "d8", 21).at_join(&issuer),
+            ),
+            (
+                "a counsellor",
+                cert(&issuer, "a", Role::Counsellor, "d9", 21).at_join(&issuer),
+            ),
+        ] {
+            assert!(c.verify(&t).is_err(), "{what}");
+        }
+        let r = Revocation::issue(&issuer, "org", Revoked::Device, "d1", 0, vec![], "t");
+        assert!(!r.verify(&t), "an enrolment key revokes nothing");
+        // The joined administrator issues in turn.
+        t.add_issuer(&first);
+        let second = cert(
+            &Issuer::under(key(21), &first),
+            "u",
+            Role::Counsellor,
+            "d9",
+            22,
+        );
+        assert!(second.verify(&t).is_ok());
+    }
+
+    #[test]
+    fn what_a_revoked_administrator_issued_and_no_one_kept_is_void_down_the_chain() {
+        let mut t = trust(1);
+        let admin = cert(&root(1), "a", Role::Admin, "d1", 10);
+        t.add_issuer(&admin);
+        let under = Issuer::under(key(10), &admin);
+        let before = cert(&under, "u1", Role::Counsellor, "d2", 11);
+        let after = cert(&under, "u2", Role::Admin, "d2", 12);
+        t.add_issuer(&after);
+        let grandchild = cert(
+            &Issuer::under(key(12), &after),
+            "u3",
+            Role::Counsellor,
+            "d3",
+            13,
+        );
+        let ring_after = Keyring::issue(&under, "org", 5, &[1; 32], &[], "t");
+        assert!(!before.is_void(&t) && !after.is_void(&t) && ring_after.verify(&t));
+        let revoked = Revocation::issue(
+            &root(1),
+            "org",
+            Revoked::User,
+            "a",
+            0,
+            vec![before.id.clone()],
+            "t",
+        );
+        assert!(revoked.verify(&t));
+        t.add_revocations([revoked]);
+        assert!(!before.is_void(&t), "kept");
+        assert!(after.is_void(&t), "not kept");
+        assert!(grandchild.is_void(&t), "rests on one not kept");
+        assert!(!ring_after.verify(&t), "a keyring not kept");
+        let implied = t.voided(&[before.clone(), after.clone(), grandchild.clone()], &[]);
+        let subjects: Vec<&str> = implied.iter().map(|r| r.subject.as_str()).collect();
+        assert_eq!(subjects, [after.id.as_str(), grandchild.id.as_str()]);
+        assert!(implied
+            .iter()
+            .all(|r| r.kind == Revoked::Cert && r.kept.is_empty()));
+    }
+
+    #[test]
+    fn a_rotated_root_keeps_what_it_listed_and_every_laptop_follows_one_chain() {
+        let mut t = trust(1);
+        let kept = cert(&root(1), "u1", Role::Counsellor, "d1", 10);
+        let later = cert(&root(1), "u2", Role::Admin, "d1", 11);
+        let rotation = RootRotation::issue(&key(1), &key(2), "org", vec![kept.id.clone()], "t");
+        // A rival rotation of the same root, and one signed by one root only.
+        let rival = RootRotation::issue(&key(1), &key(3), "org", vec![], "t");
+        let mut forged = RootRotation::issue(&key(1), &key(4), "org", vec![], "t");
+        forged.new_signature = rival.new_signature.clone();
+        assert!(!forged.verify("org"));
+        let pooled = t.add_rotations(&[rival.clone(), forged, rotation.clone()]);
+        assert_eq!(
+            pooled.len(),
+            2,
+            "both genuine rotations are kept to pass on"
+        );
+        assert_eq!(t.rotations().len(), 1, "one continues the chain");
+        let smaller = [key(2), key(3)]
+            .into_iter()
+            .map(|k| k.verifying_key())
+            .min_by_key(|k| hex::encode(k.as_bytes()))
+            .expect("two");
+        assert_eq!(t.root(), &smaller);
+        for order in [[&rotation, &rival], [&rival, &rotation]] {
+            let mut other = trust(1);
+            other.add_rotations(&[order[0].clone()]);
+            other.add_rotations(&[order[1].clone()]);
+            assert_eq!(other.root(), t.root(), "the same chain, in any order");
+        }
+        let mut t = trust(1);
+        t.add_rotations(&[rotation]);
+        assert!(!kept.is_void(&t));
+        assert!(later.is_void(&t), "the old root's, not kept");
+        let new = cert(&root(2), "u3", Role::Counsellor, "d1", 12);
+        assert!(new.verify(&t).is_ok() && !new.is_void(&t));
+        assert!(cert(&root(9), "u4", Role::Admin, "d1", 13)
+            .verify(&t)
+            .is_err());
     }
 
     #[test]
     fn commits_verify_in_a_batch_and_one_bad_signature_fails_it() {
-        let root = key(1);
         let k = key(2);
         let cert = AuthorCert::issue(
-            &root,
+            &root(1),
             "org",
             "u",
             "n",
@@ -484,7 +1148,10 @@ pub struct Keyring {
     pub envelopes: Vec<Envelope>,
     /// When, by the rotating laptop's clock (information only).
     pub issued: String,
-    /// The root's signature, hex.
+    /// The administrator's certificate whose key signed it; none when the root did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// The issuer's signature, hex.
     pub signature: String,
 }
 
@@ -509,19 +1176,25 @@ fn envelope_key(
 
 impl Keyring {
     fn message(&self) -> Vec<u8> {
-        serde_json::to_vec(&(
+        let m = serde_json::to_vec(&(
             "masar-keyring/2",
             &self.org,
             self.epoch,
             &self.envelopes,
             &self.issued,
         ))
-        .unwrap_or_default()
+        .unwrap_or_default();
+        with_issuer(m, self.by.as_deref())
     }
 
-    /// Seals `key` to each `(device, agreement public key hex)` and signs the whole with the root.
+    /// Its id, derived from what its issuer signed.
+    pub fn id(&self) -> String {
+        id_of(&self.message())
+    }
+
+    /// Seals `key` to each `(device, agreement public key hex)` and signs the whole.
     pub fn issue(
-        root: &SigningKey,
+        issuer: &Issuer,
         org: &str,
         epoch: u32,
         key: &[u8; 32],
@@ -572,16 +1245,26 @@ impl Keyring {
             epoch,
             envelopes,
             issued: issued.into(),
+            by: issuer.by.clone(),
             signature: String::new(),
         };
-        ring.signature = hex::encode(root.sign(&ring.message()).to_bytes());
+        ring.signature = issuer.sign(&ring.message());
         ring
     }
 
-    /// Whether the root of `org` signed it.
-    pub fn verify(&self, root: &VerifyingKey, org: &str) -> bool {
-        self.org == org
-            && signature(&self.signature).is_some_and(|s| root.verify(&self.message(), &s).is_ok())
+    /// Whether this organisation's root or an administrator signed it, and its issuer was
+    /// not retired without keeping it: a retired key cannot make laptops seal bundles to a
+    /// key of its choosing.
+    pub fn verify(&self, trust: &Trust) -> bool {
+        let message = self.message();
+        self.org == trust.org
+            && trust.check_issued(
+                self.by.as_deref(),
+                &id_of(&message),
+                &message,
+                &self.signature,
+                Issued::Keyring,
+            ) == Ok(false)
     }
 
     /// The bundle key, if this keyring carries it for `device` (whose signing key is given).
@@ -637,7 +1320,7 @@ mod keyring_tests {
         );
         let key = [9u8; 32];
         let ring = Keyring::issue(
-            &root,
+            &Issuer::root(root.clone()),
             "org",
             1,
             &key,
@@ -647,13 +1330,13 @@ mod keyring_tests {
             ],
             "t",
         );
-        assert!(ring.verify(&root.verifying_key(), "org"));
+        assert!(ring.verify(&Trust::new("org", root.verifying_key())));
         assert_eq!(ring.open_for("a", &a).as_deref(), Some(&key));
         assert_eq!(ring.open_for("b", &b).as_deref(), Some(&key));
         assert!(ring.open_for("c", &c).is_none(), "a device left out");
         assert!(ring.open_for("a", &c).is_none(), "another device's key");
         let mut forged = ring.clone();
         forged.epoch = 2;
-        assert!(!forged.verify(&root.verifying_key(), "org"));
+        assert!(!forged.verify(&Trust::new("org", root.verifying_key())));
     }
 }

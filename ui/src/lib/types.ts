@@ -1568,6 +1568,21 @@ user: string,
  */
 root_public: string, };
 
+export type RootRotated = { 
+/**
+ * The root replaced, hex: what it signs from now on is void.
+ */
+old_root: string, 
+/**
+ * The new root, hex, now in the logged-in administrator's custody.
+ */
+new_root: string, 
+/**
+ * How many certificates, revocations and keyrings of the old root stay valid (those
+ * this laptop held).
+ */
+kept: number, };
+
 export type Held = { 
 /**
  * Why it is held.

@@ -79,6 +79,11 @@ impl Db {
     }
 
     /// The logged-in user's certified key, if they have one on this laptop.
+    pub(crate) fn own_signer(&self) -> Option<&Signer> {
+        self.signer.as_ref()
+    }
+
+    /// The logged-in user's certified key, if they have one on this laptop.
     #[cfg(any(test, feature = "forging"))]
     pub fn signer(&self) -> Option<&Signer> {
         self.signer.as_ref()

@@ -41,11 +41,10 @@ impl Db {
         if self.user_id_by_name(name)?.is_some() {
             return Err(AuthError::UserExists(name.to_string()).into());
         }
-        // The new user's signing key, certified now for this laptop with their role; an
-        // administrator also receives the root key, under their own password.
-        let root = self.root_key().cloned().ok_or_else(|| {
-            crate::error::SyncError::Keys("your account holds no organisation key on this laptop: add users from an administrator's account that created or joined the organisation here".into())
-        })?;
+        // The new user's signing key, certified now for this laptop with their role. The
+        // root stays with the founders: a new administrator issues under their own
+        // certificate.
+        let root = self.issuer("add users")?;
         let id = uuid::Uuid::now_v7().to_string();
         let signing = ed25519_dalek::SigningKey::from_bytes(&rand_key());
         let org = crate::store::meta(self.conn(), "org_id")?.unwrap_or_default();
@@ -61,7 +60,7 @@ impl Db {
         );
         let secrets = Secrets {
             signing: Some(Zeroizing::new(signing.to_bytes())),
-            root: (role == Role::Admin).then(|| Zeroizing::new(root.to_bytes())),
+            root: None,
         };
         // A key-file entry without a row (left by an interrupted attempt) is simply
         // replaced. The key file is saved inside the transaction so a failed save rolls

@@ -28,7 +28,7 @@ use super::keys::{DeviceCert, OrgKeys};
 use crate::changes::Op;
 use crate::clock::{Hlc, STAMP_CEILING_MILLIS};
 use crate::error::SyncError;
-use crate::trust::{AuthorCert, Keyring, Revocation};
+use crate::trust::{AuthorCert, Keyring, Revocation, RootRotation};
 
 /// The first bytes of every bundle.
 pub const MAGIC: &[u8; 8] = b"MASARBND";
@@ -87,7 +87,21 @@ pub struct Header {
     /// whichever bundle reaches it first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keyring: Option<Keyring>,
+    /// The administrators' certificates the device's certificate and the keyring rest on,
+    /// for a reader that does not know them yet (at most [`MAX_CHAIN`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<AuthorCert>,
+    /// The rotations of the organisation's root, so a reader trusts the current root (at
+    /// most [`MAX_ROTATIONS`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rotations: Vec<RootRotation>,
 }
+
+/// The most certificates a header's chain may carry: twice the longest chain a reader
+/// follows, since the device's and the keyring's may differ.
+pub const MAX_CHAIN: usize = 16;
+/// The most rotations of the root a header may carry.
+pub const MAX_ROTATIONS: usize = 64;
 
 /// A change as bundles carry it; short names keep bundles small. Fields unknown to this
 /// version are ignored, so newer writers can add some.
@@ -556,9 +570,15 @@ pub(crate) fn open(mut bytes: Vec<u8>, keys: &OrgKeys) -> Result<(Header, Vec<u8
     if header.org != keys.org_id {
         return Err(SyncError::OtherOrganisation { org: header.org });
     }
+    if header.chain.len() > MAX_CHAIN || header.rotations.len() > MAX_ROTATIONS {
+        return Err(SyncError::Damaged(format!(
+            "its header carries more than {MAX_CHAIN} certificates or {MAX_ROTATIONS} rotations of the root: it was not written by Masar"
+        )));
+    }
+    let trust = keys.trust_for(&header);
     let signer = header
         .cert
-        .verify(&keys.root_public, &keys.org_id)
+        .verify(&trust)
         .ok_or_else(|| SyncError::UnknownDevice {
             device: header.device.clone(),
         })?;
@@ -1232,6 +1252,8 @@ mod tests {
             schema: crate::store::SCHEMA_VERSION,
             epoch: 0,
             keyring: None,
+            chain: vec![],
+            rotations: vec![],
         }
     }
 
@@ -1319,12 +1341,19 @@ mod tests {
         // Same organisation id and bundle key, but a certificate from another root.
         let rogue_root = ed25519_dalek::SigningKey::from_bytes(&keys::random32());
         let rogue_device = ed25519_dalek::SigningKey::from_bytes(&keys::random32());
-        let cert = keys::DeviceCert::issue(&rogue_root, &k.org_id, "rogue", &rogue_device);
+        let cert = keys::DeviceCert::issue(
+            &crate::trust::Issuer::root(rogue_root.clone()),
+            &k.org_id,
+            "rogue",
+            &rogue_device,
+        );
         let rogue = OrgKeys {
             org_id: k.org_id.clone(),
-            root_public: rogue_root.verifying_key(),
+            trust: crate::trust::Trust::new(&k.org_id, rogue_root.verifying_key()),
             bundle_keys: k.bundle_keys.clone(),
             keyring: None,
+            seal_epoch: 0,
+            chain: vec![],
             device_secret: rogue_device,
             device_cert: cert.clone(),
         };

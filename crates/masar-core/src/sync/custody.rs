@@ -65,6 +65,18 @@ pub struct OrgKeyImported {
     pub root_public: String,
 }
 
+/// The organisation's root replaced by a new one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct RootRotated {
+    /// The root replaced, hex: what it signs from now on is void.
+    pub old_root: String,
+    /// The new root, hex, now in the logged-in administrator's custody.
+    pub new_root: String,
+    /// How many certificates, revocations and keyrings of the old root stay valid (those
+    /// this laptop held).
+    pub kept: u64,
+}
+
 fn keys_error(message: impl Into<String>) -> crate::Error {
     SyncError::Keys(message.into()).into()
 }
@@ -167,9 +179,14 @@ impl Db {
     /// The root key the logged-in administrator holds, or why they cannot act with it.
     fn held_root(&self) -> Result<SigningKey> {
         self.require(Permission::ManageUsers)?;
-        self.root_key().cloned().ok_or_else(|| {
+        let root = self.root_key().cloned().ok_or_else(|| {
             keys_error("your account holds no organisation key on this laptop: write it from the account of an administrator who holds it (the founder's, or one who imported it)")
-        })
+        })?;
+        let trust = keys::trust(self.conn())?;
+        if root.verifying_key() != *trust.root() {
+            return Err(keys_error("the organisation key you hold was replaced by a rotation of the root: it signs nothing valid now; take the current one into your custody (org key import)"));
+        }
+        Ok(root)
     }
 
     /// Writes the organisation's root key to `out`, encrypted under `passphrase` (which
@@ -278,27 +295,83 @@ impl Db {
                 "this is neither an organisation key file nor a recovery sheet (whose first line is its title)",
             ));
         };
-        if root.verifying_key() != org.root_public {
-            return Err(keys_error(
-                "this key is not this organisation's root key: it opens nothing here",
-            ));
+        if root.verifying_key() != *org.trust.root() {
+            let former = org
+                .trust
+                .rotations()
+                .iter()
+                .find(|r| r.old == hex::encode(root.verifying_key().as_bytes()));
+            return Err(keys_error(match former {
+                Some(r) => format!(
+                    "this is the organisation's former root key, replaced on {}: it opens nothing now; use the current root's file or sheet",
+                    r.issued.get(..10).unwrap_or(&r.issued)
+                ),
+                None => "this key is not this organisation's root key: it opens nothing here".into(),
+            }));
         }
         let name = self.user().name.clone();
-        let path = self.key_file_path();
-        let mut file_keys = KeyFile::load(&path)?;
-        let unlocked = file_keys
-            .unwrap_for(&name, password)
-            .map_err(|_| AuthError::WrongCredentials)?;
-        let mut secrets = unlocked.secrets;
-        secrets.root = Some(Zeroizing::new(root.to_bytes()));
-        file_keys.add_user(&name, password, self.db_key(), &secrets)?;
-        file_keys.save(&path)?;
+        let file_keys = self.with_root_in_custody(&root, password)?;
+        file_keys.save(&self.key_file_path())?;
         let root_public = hex::encode(root.verifying_key().as_bytes());
         self.set_root(Some(root));
         Ok(OrgKeyImported {
             org: org.org_id,
             user: name,
             root_public,
+        })
+    }
+
+    /// The key file with `root` under the logged-in administrator's password, not yet
+    /// saved.
+    fn with_root_in_custody(&self, root: &SigningKey, password: &str) -> Result<KeyFile> {
+        let name = self.user().name.clone();
+        let mut file_keys = KeyFile::load(&self.key_file_path())?;
+        let unlocked = file_keys
+            .unwrap_for(&name, password)
+            .map_err(|_| AuthError::WrongCredentials)?;
+        let mut secrets = unlocked.secrets;
+        secrets.root = Some(Zeroizing::new(root.to_bytes()));
+        file_keys.add_user(&name, password, self.db_key(), &secrets)?;
+        Ok(file_keys)
+    }
+
+    /// Replaces the organisation's root with a new one (an administrator who holds the
+    /// root): both sign the rotation, which every bundle carries from now on; what the old
+    /// root signed and this laptop holds stays valid, and anything else it signs is void
+    /// wherever the rotation has arrived. The new root goes into the administrator's
+    /// custody under `password`: write it offline at once (`org key export`).
+    pub(crate) fn rotate_root(&mut self, password: &str) -> Result<RootRotated> {
+        let old = self.held_root()?;
+        let org = keys::load(self.conn())?;
+        let mut kept = super::revoke::issued(self.conn(), |by| by.is_none())?;
+        if let Some(own) = crate::store::meta(self.conn(), "device_cert")?
+            .and_then(|c| serde_json::from_str::<keys::DeviceCert>(&c).ok())
+        {
+            if own.by.is_none() {
+                kept.push(own.id(&org.org_id));
+            }
+        }
+        let new = SigningKey::from_bytes(&keys::random32());
+        let rotation = crate::trust::RootRotation::issue(
+            &old,
+            &new,
+            &org.org_id,
+            kept,
+            &self.clock().now().to_rfc3339(),
+        );
+        let file_keys = self.with_root_in_custody(&new, password)?;
+        let path = self.key_file_path();
+        self.transaction(|tx| {
+            keys::store_rotations(tx, std::slice::from_ref(&rotation))?;
+            // Saved inside the transaction: a failed save leaves the old root in force.
+            file_keys.save(&path)?;
+            Ok(())
+        })?;
+        self.set_root(Some(new));
+        Ok(RootRotated {
+            old_root: rotation.old.clone(),
+            new_root: rotation.new.clone(),
+            kept: rotation.kept.len() as u64,
         })
     }
 }

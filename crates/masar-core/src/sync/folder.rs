@@ -76,8 +76,9 @@ impl Acknowledgement {
     }
 
     /// Whether the device's certified key signed it, for this organisation.
-    fn holds(&self, root: &ed25519_dalek::VerifyingKey, org: &str, device: &str) -> bool {
-        let Some(key) = self.cert.verify(root, org) else {
+    fn holds(&self, trust: &crate::trust::Trust, device: &str) -> bool {
+        let org = trust.org();
+        let Some(key) = self.cert.verify(trust) else {
             return false;
         };
         let Some(sig) = hex::decode(&self.signature)
@@ -329,7 +330,7 @@ impl Db {
         }
         let own_bundles: Vec<PathBuf> = bundles_in(own);
         // Its own acknowledgement too is in the shared folder: trusted only if its own key signed it.
-        let previous = read_ack(own).filter(|a| a.holds(&org.root_public, &org.org_id, &me));
+        let previous = read_ack(own).filter(|a| a.holds(&org.trust, &me));
         let mut merged_entry = previous
             .as_ref()
             .and_then(|a| a.merged.clone())
@@ -417,9 +418,7 @@ impl Db {
                 if device == me || revoked.contains(&device) {
                     continue;
                 }
-                if let Some(a) =
-                    read_ack(&e.path()).filter(|a| a.holds(&org.root_public, &org.org_id, &device))
-                {
+                if let Some(a) = read_ack(&e.path()).filter(|a| a.holds(&org.trust, &device)) {
                     others.insert(device, a);
                 }
             }

@@ -13,17 +13,32 @@ use super::keys;
 use super::revoke;
 use crate::auth::{check_password, Permission, Role};
 use crate::changes::Db;
-use crate::error::{AuthError, InputError, Problem, SyncError};
+use crate::error::{AuthError, InputError, Problem};
 use crate::keys::{KeyFile, Secrets};
 use crate::schema::{Entity, Value};
 use crate::trust::{AuthorCert, Revocation, Revoked};
 use crate::Result;
 
 impl Db {
-    fn root_for(&self, action: &str) -> Result<ed25519_dalek::SigningKey> {
-        self.root_key().cloned().ok_or_else(|| {
-            SyncError::Keys(format!("your account holds no organisation key on this laptop: {action} from an administrator's account that created or joined the organisation here")).into()
-        })
+    /// What certifies and revokes for the logged-in administrator, so that `action` can
+    /// be done: the root key when they hold it, else their own key under their
+    /// administrator's certificate (a joined laptop's administrator holds no root).
+    pub(crate) fn issuer(&self, action: &str) -> crate::Result<crate::trust::Issuer> {
+        if let Some(root) = self.root_key() {
+            // A root replaced since (by another founder) would sign only void things.
+            if keys::trust(self.conn())?.root() == &root.verifying_key() {
+                return Ok(crate::trust::Issuer::root(root.clone()));
+            }
+        }
+        match self.own_signer() {
+            Some(s) if s.cert.role == crate::auth::Role::Admin.as_str() && !s.cert.is_enrolment() => {
+                Ok(s.issuer())
+            }
+            _ => Err(crate::error::SyncError::Keys(format!(
+                "your account holds no administrator's certificate on this laptop: {action} from an administrator's account"
+            ))
+            .into()),
+        }
     }
 
     /// The user a name on this laptop or an id names.
@@ -39,7 +54,7 @@ impl Db {
             ids.extend(
                 keys::all_certs(self.conn())?
                     .into_iter()
-                    .filter(|c| c.name == who && !c.is_archive())
+                    .filter(|c| c.name == who && !c.is_archive() && !c.is_enrolment())
                     .map(|c| c.user),
             );
         }
@@ -59,7 +74,7 @@ impl Db {
     fn valid_certs(&self, user: &str) -> Result<Vec<AuthorCert>> {
         let mut certs: Vec<AuthorCert> = keys::all_certs(self.conn())?
             .into_iter()
-            .filter(|c| c.user == user && !c.is_archive())
+            .filter(|c| c.user == user && !c.is_archive() && !c.is_enrolment())
             .collect();
         let revoked: Vec<Revocation> = keys::all_revocations(self.conn())?;
         if revoked
@@ -82,7 +97,7 @@ impl Db {
     /// bundles) an account on this laptop with their own password (admin).
     pub(crate) fn admit_user(&mut self, user: &str, password: &str) -> Result<String> {
         self.require(Permission::ManageUsers)?;
-        let root = self.root_for("admit users")?;
+        let root = self.issuer("admit users")?;
         let id = user.trim().to_string();
         let newest =
             self.valid_certs(&id)?
@@ -116,9 +131,11 @@ impl Db {
             &signing.verifying_key(),
             &self.clock().now().to_rfc3339(),
         );
+        // The root stays with the founders: an administrator admitted here issues under
+        // their own certificate.
         let secrets = Secrets {
             signing: Some(Zeroizing::new(signing.to_bytes())),
-            root: (role == Role::Admin).then(|| Zeroizing::new(root.to_bytes())),
+            root: None,
         };
         let path = self.key_file_path();
         let mut file = KeyFile::load(&path)?;
@@ -136,7 +153,7 @@ impl Db {
     /// with the new role; a lower role revokes the old certificates.
     pub(crate) fn change_role(&mut self, who: &str, role: Role) -> Result<String> {
         self.require(Permission::ManageUsers)?;
-        let root = self.root_for("change roles")?;
+        let root = self.issuer("change roles")?;
         let id = self.user_id_of(who)?;
         if id == self.user().id {
             return Err(InputError::rule(

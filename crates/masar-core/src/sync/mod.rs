@@ -17,7 +17,7 @@ mod scope;
 mod verify;
 mod watch;
 
-pub use custody::{is_encrypted_org_key, OrgKeyExported, OrgKeyImported};
+pub use custody::{is_encrypted_org_key, OrgKeyExported, OrgKeyImported, RootRotated};
 pub use folder::{FolderFile, FolderSync, SYNC_SUBFOLDER};
 pub use revoke::{DeviceRow, Equivocation, RevocationDone};
 pub use watch::FolderWatch;
@@ -647,12 +647,20 @@ impl Db {
         let org_name = crate::store::meta(self.conn(), "org_name")?.unwrap_or_default();
         crate::auth::check_enrolment_passphrase(passphrase, &[&org_name, &self.user().name])?;
         let keys = keys::load(self.conn())?;
-        let root = self.root_key().ok_or_else(|| {
-            SyncError::Enrolment("this administrator's account holds no organisation key on this laptop: enrol the new laptop from the administrator's laptop that created or joined the organisation".into())
-        })?;
+        let issuer = self.issuer("enrol laptops")?;
         let device_id = uuid::Uuid::now_v7().to_string();
         let device_key = ed25519_dalek::SigningKey::from_bytes(&keys::random32());
-        let cert = keys::DeviceCert::issue(root, &keys.org_id, &device_id, &device_key);
+        let cert = keys::DeviceCert::issue(&issuer, &keys.org_id, &device_id, &device_key);
+        // The file carries no root key: a one-use key that may certify the new laptop's
+        // first administrator, and nothing else.
+        let enrolment_key = ed25519_dalek::SigningKey::from_bytes(&keys::random32());
+        let enrolment_cert = crate::trust::AuthorCert::enrolment(
+            &issuer,
+            &keys.org_id,
+            &device_id,
+            &enrolment_key.verifying_key(),
+            &self.clock().now().to_rfc3339(),
+        );
         // Known from now on, so that a new bundle key after a revocation is sealed to it too.
         self.conn()
             .prepare_cached(
@@ -663,12 +671,17 @@ impl Db {
                 cert.public_key,
                 serde_json::to_string(&cert).unwrap_or_default()
             ])?;
+        // Kept here too, so that a rotation of the root from this laptop keeps it.
+        crate::changes::keep_cert(self.conn(), &enrolment_cert)?;
         let hlc = ClockState::load(self.conn())?.hlc.0;
         let enrolment = keys::Enrolment {
             org_id: keys.org_id.clone(),
             org_name,
-            root_public: hex::encode(keys.root_public.as_bytes()),
-            root_secret: hex::encode(root.to_bytes()),
+            root_public: hex::encode(keys.trust.anchor().as_bytes()),
+            rotations: keys.trust.all_rotations().to_vec(),
+            issuers: keys::chain(self.conn(), issuer.by().map(str::to_string))?,
+            enrolment_secret: hex::encode(enrolment_key.to_bytes()),
+            enrolment_cert,
             bundle_key: hex::encode(*keys.bundle_keys[0].1),
             later_keys: keys
                 .bundle_keys
@@ -833,6 +846,8 @@ impl Db {
             schema: crate::store::SCHEMA_VERSION,
             epoch: keys.current().0,
             keyring: keys.keyring.clone(),
+            chain: keys.chain.clone(),
+            rotations: keys.trust.all_rotations().to_vec(),
         };
         let bytes = bundle::seal_raw(&header, &compressed, &keys)?;
         write_atomically(&out, &bytes)?;
@@ -888,6 +903,7 @@ impl Db {
             let mut clock = ClockState::load(tx)?;
             let before: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| r.get(0))?;
             let mut fresh_revocations = Vec::new();
+            let mut fresh_rotations = false;
             let mut numbers = oplog::Numbers::default();
             let mut bulk = oplog::Bulk::default();
             let erased_before = oplog::holds_erasure(tx)?;
@@ -902,6 +918,16 @@ impl Db {
                 };
                 let bytes = read_bundle_file(path)?;
                 let (header, _) = bundle::read_header(&bytes).map_err(|e| at(e.into()))?;
+                // What the header's certificates and rotations rest on is checked wherever
+                // it is used: knowing them trusts nothing by itself.
+                if header.org == keys.org_id && header.rotations.len() <= bundle::MAX_ROTATIONS {
+                    let fresh = keys.trust.add_rotations(&header.rotations);
+                    fresh_rotations |= !fresh.is_empty();
+                    keys::store_rotations(tx, &fresh)?;
+                }
+                for c in header.chain.iter().take(bundle::MAX_CHAIN) {
+                    keys.trust.add_issuer(c);
+                }
                 if let Some(ring) = header.keyring.as_ref().filter(|r| r.epoch == header.epoch && header.org == keys.org_id) {
                     if let Some((epoch, key, ring)) = keys.learn(ring) {
                         keys::store_bundle_key(tx, epoch, &key, &ring)?;
@@ -919,6 +945,7 @@ impl Db {
                 }
                 let (header, body) = bundle::open(bytes, &keys).map_err(|e| at(e.into()))?;
                 let mut verifier = verify::Verifier::new(tx, &keys)?;
+                verifier.device(&header.cert);
                 let mut device_name = None;
                 // Each commit's local number, filed with its first change that arrives.
                 let mut commit_numbers: Vec<Option<i64>> = Vec::new();
@@ -983,7 +1010,11 @@ impl Db {
             }
             tell.at(announced.max(read), &mut progress);
             let shown = bulk.finish(tx, erased_before || erasures)?;
-            // Changes already taken from a laptop or user revoked since leave the log.
+            // Changes already taken from a laptop or user revoked since leave the log, and
+            // so do those of what a retired issuer signed and did not keep.
+            if !fresh_revocations.is_empty() || fresh_rotations {
+                fresh_revocations.extend(keys::voided(tx, &keys::trust(tx)?)?);
+            }
             for r in &fresh_revocations {
                 stats.revoked += revoke::apply(tx, r)?;
             }

@@ -15,9 +15,9 @@ use ts_rs::TS;
 use super::keys;
 use crate::auth::Permission;
 use crate::changes::{oplog, Db};
-use crate::error::{InputError, SyncError};
+use crate::error::InputError;
 use crate::schema::{Entity, Value};
-use crate::trust::{Keyring, Revocation, Revoked};
+use crate::trust::{Issuer, Keyring, Revocation, Revoked};
 use crate::Result;
 
 /// What a revocation did.
@@ -84,7 +84,8 @@ fn of_subject(kind: Revoked) -> &'static str {
     }
 }
 
-/// The commits of `subject` this laptop holds: what a revocation keeps.
+/// The commits of `subject` this laptop holds, and what its certificates issued (other
+/// certificates, devices' certificates, revocations, keyrings): what a revocation keeps.
 pub(super) fn held_commits(
     conn: &rusqlite::Connection,
     kind: Revoked,
@@ -94,10 +95,11 @@ pub(super) fn held_commits(
         "SELECT DISTINCT c.commit_id FROM changes c WHERE {} AND c.commit_id IS NOT NULL",
         of_subject(kind)
     );
-    let kept: Vec<String> = conn
+    let mut kept: Vec<String> = conn
         .prepare(&sql)?
         .query_map([subject], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
+    kept.extend(issued_by(conn, kind, subject)?);
     let newest: i64 = conn.query_row(
         &format!(
             "SELECT coalesce(max(c.hlc), 0) FROM changes c WHERE {}",
@@ -107,6 +109,63 @@ pub(super) fn held_commits(
         |r| r.get(0),
     )?;
     Ok((kept, newest))
+}
+
+/// The ids of what the certificates of a revocation's subject issued, held here.
+fn issued_by(conn: &rusqlite::Connection, kind: Revoked, subject: &str) -> Result<Vec<String>> {
+    let issuers: std::collections::HashSet<String> = keys::all_certs(conn)?
+        .into_iter()
+        .filter(|c| match kind {
+            Revoked::Device => c.device == subject,
+            Revoked::User => c.user == subject,
+            Revoked::Cert => c.id == subject,
+        })
+        .map(|c| c.id)
+        .collect();
+    if issuers.is_empty() {
+        return Ok(Vec::new());
+    }
+    issued(conn, |by| by.is_some_and(|b| issuers.contains(b)))
+}
+
+/// The ids of the certificates (of users and devices), revocations and keyrings held here
+/// whose issuer `by` accepts (`None` for the root).
+pub(super) fn issued(
+    conn: &rusqlite::Connection,
+    by: impl Fn(Option<&str>) -> bool,
+) -> Result<Vec<String>> {
+    let org = crate::store::meta(conn, "org_id")?.unwrap_or_default();
+    let mut ids: Vec<String> = keys::all_certs(conn)?
+        .into_iter()
+        .filter(|c| by(c.by.as_deref()))
+        .map(|c| c.id)
+        .collect();
+    let bodies = |sql: &str| -> Result<Vec<String>> {
+        Ok(conn
+            .prepare(sql)?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?)
+    };
+    for cert in bodies("SELECT cert FROM devices WHERE cert IS NOT NULL")? {
+        if let Ok(d) = serde_json::from_str::<keys::DeviceCert>(&cert) {
+            if by(d.by.as_deref()) {
+                ids.push(d.id(&org));
+            }
+        }
+    }
+    for r in keys::all_revocations(conn)? {
+        if by(r.by.as_deref()) {
+            ids.push(r.id);
+        }
+    }
+    for ring in bodies("SELECT keyring FROM bundle_keys")? {
+        if let Ok(k) = serde_json::from_str::<Keyring>(&ring) {
+            if by(k.by.as_deref()) {
+                ids.push(k.id());
+            }
+        }
+    }
+    Ok(ids)
 }
 
 /// Removes from the log what `r` revokes, and settles what that touched. Returns how many
@@ -248,9 +307,7 @@ impl Db {
     }
 
     fn revoke(&mut self, kind: Revoked, subject: &str) -> Result<RevocationDone> {
-        let root = self.root_key().cloned().ok_or_else(|| {
-            SyncError::Keys("your account holds no organisation key on this laptop: revoke from an administrator's account that created or joined the organisation here".into())
-        })?;
+        let root = self.issuer("revoke")?;
         let org = crate::store::meta(self.conn(), "org_id")?.unwrap_or_default();
         let now = self.clock().now().to_rfc3339();
         let (kept, after) = held_commits(self.conn(), kind, subject)?;
@@ -276,12 +333,7 @@ impl Db {
 }
 
 /// Starts a new bundle key, sealed to every device this laptop knows that is not revoked.
-fn rotate(
-    tx: &Transaction<'_>,
-    root: &ed25519_dalek::SigningKey,
-    org: &keys::OrgKeys,
-    now: &str,
-) -> Result<u32> {
+fn rotate(tx: &Transaction<'_>, root: &Issuer, org: &keys::OrgKeys, now: &str) -> Result<u32> {
     let epoch = org.current().0 + 1;
     let key = keys::random32();
     let certs: Vec<(String, Option<String>)> = tx
@@ -297,7 +349,7 @@ fn rotate(
         if id != org.device_cert.device
             && cert.device == id
             && !cert.kx.is_empty()
-            && cert.verify(&org.root_public, &org.org_id).is_some()
+            && cert.verify(&org.trust).is_some()
         {
             devices.push((id, cert.kx));
         }

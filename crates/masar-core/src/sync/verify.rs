@@ -22,7 +22,7 @@ use crate::changes::Op;
 use crate::error::SyncError;
 use crate::schema::Value;
 use crate::trust::{
-    commit_id_of_message, commit_message, verify_commits, AuthorCert, Revocation, Revoked,
+    commit_id_of_message, commit_message, verify_commits, AuthorCert, Revocation, Revoked, Trust,
 };
 use crate::Result;
 
@@ -72,6 +72,11 @@ pub(crate) struct Verifier<'k> {
     carried_certs: Vec<AuthorCert>,
     carried_revocations: Vec<Revocation>,
     revoked: u64,
+    /// This laptop's trust with what the bundle carries.
+    trust: Trust,
+    /// Whether each author's certificate is void (its issuer retired without keeping it),
+    /// once asked: known only after the bundle's revocations are read.
+    void: HashMap<String, bool>,
 }
 
 /// What a bundle checked whole leaves to keep.
@@ -108,10 +113,15 @@ const BATCH_BYTES: usize = 8 << 20;
 impl<'k> Verifier<'k> {
     /// Starts the checks of one bundle with the revocations this laptop holds.
     pub(crate) fn new(conn: &Connection, keys: &'k OrgKeys) -> Result<Verifier<'k>> {
+        let mut revocations = keys::all_revocations(conn)?;
+        // What retired issuers signed and did not keep is revoked whole (see Trust::voided).
+        revocations.extend(keys::voided(conn, &keys.trust)?);
         Ok(Verifier {
             keys,
             certs: HashMap::new(),
-            revocations: keys::all_revocations(conn)?,
+            revocations,
+            trust: keys.trust.clone(),
+            void: HashMap::new(),
             commits: Vec::new(),
             batch: Vec::new(),
             batched: Vec::new(),
@@ -125,16 +135,20 @@ impl<'k> Verifier<'k> {
     /// Checks the certificates a bundle carries: signed by this organisation's root, and
     /// one joining per laptop.
     pub(crate) fn certs(&mut self, conn: &Connection, carried: Vec<AuthorCert>) -> Result<()> {
-        let (root, org) = (&self.keys.root_public, self.keys.org_id.as_str());
         for cert in &carried {
-            let (key, role) = cert.verify(root, org).map_err(|why| SyncError::Untrusted {
-                change: format!(
-                    "the certificate {} of user {} on device {}",
-                    cert.id, cert.name, cert.device
-                ),
-                author: cert.name.clone(),
-                reason: why.into(),
-            })?;
+            self.trust.add_issuer(cert);
+        }
+        for cert in &carried {
+            let (key, role) = cert
+                .verify(&self.trust)
+                .map_err(|why| SyncError::Untrusted {
+                    change: format!(
+                        "the certificate {} of user {} on device {}",
+                        cert.id, cert.name, cert.device
+                    ),
+                    author: cert.name.clone(),
+                    reason: why.into(),
+                })?;
             self.certs
                 .insert(cert.id.clone(), (cert.clone(), key, role));
         }
@@ -163,10 +177,18 @@ impl<'k> Verifier<'k> {
         Ok(())
     }
 
+    /// Sets aside the changes of a device whose certificate a retired issuer signed and
+    /// did not keep (a bundle's header names it).
+    pub(crate) fn device(&mut self, cert: &keys::DeviceCert) {
+        let org = self.keys.org_id.clone();
+        self.revocations
+            .extend(self.trust.voided(&[], &[cert.as_void(&org)]));
+    }
+
     /// Checks the revocations a bundle carries: signed by this organisation's root.
     pub(crate) fn revocations(&mut self, carried: Vec<Revocation>) -> Result<()> {
         for r in &carried {
-            if !r.verify(&self.keys.root_public, &self.keys.org_id) {
+            if !r.verify(&self.trust) {
                 return Err(SyncError::Untrusted {
                     change: format!("the revocation of {}", r.subject),
                     author: "?".into(),
@@ -176,6 +198,7 @@ impl<'k> Verifier<'k> {
             }
         }
         self.revocations.extend(carried.iter().cloned());
+        self.trust.add_revocations(carried.iter().cloned());
         self.carried_revocations.extend(carried);
         Ok(())
     }
@@ -231,7 +254,6 @@ impl<'k> Verifier<'k> {
         commit: usize,
         pos: u32,
     ) -> Result<Option<Op>> {
-        let (root, org) = (&self.keys.root_public, self.keys.org_id.as_str());
         let cert_id = self.commits[commit].commit.cert.as_str();
         if !self.certs.contains_key(cert_id) {
             let held = keys::cert(conn, cert_id)?.ok_or_else(|| {
@@ -242,11 +264,24 @@ impl<'k> Verifier<'k> {
                 )
             })?;
             let (key, role) = held
-                .verify(root, org)
+                .verify(&self.trust)
                 .map_err(|why| untrusted(&op, &held.name, why))?;
             self.certs.insert(held.id.clone(), (held, key, role));
         }
+        if !self.void.contains_key(cert_id) {
+            let void = self.certs[cert_id].0.is_void(&self.trust);
+            self.void.insert(cert_id.to_string(), void);
+        }
+        let void = self.void[cert_id];
         let (cert, _, role) = &self.certs[cert_id];
+        if cert.is_enrolment() {
+            return Err(untrusted(
+                &op,
+                &cert.name,
+                "it is signed by an enrolment file's key, which certifies a laptop's first administrator and signs no change",
+            )
+            .into());
+        }
         if !cert.is_archive() {
             if op.device != cert.device {
                 return Err(untrusted(
@@ -302,7 +337,7 @@ impl<'k> Verifier<'k> {
             })?;
         filling.carried = true;
         let id = filling.commit.id.clone();
-        let set_aside = revoked_by(&self.revocations, &op, cert, &id);
+        let set_aside = void || revoked_by(&self.revocations, &op, cert, &id);
         self.check_if_whole(commit)?;
         if set_aside {
             self.revoked += 1;
