@@ -19,7 +19,7 @@ const dir = mkdtempSync(join(tmpdir(), "masar-screens-"));
 // The databases these tests make are removed with the run (they run to hundreds of MB).
 after(() => rmSync(dir, { recursive: true, force: true }));
 const DEMO = join(dir, "demo.db");
-const keys = Object.keys(JSON.parse(readFileSync(join(root, "ui/src/lib/i18n/en.json"), "utf8")));
+const keys = Object.keys(JSON.parse(readFileSync(join(root, "i18n/en.json"), "utf8")));
 // Names the core uses for fields and records: a screen must show their labels instead.
 // Words of the core's English messages: a French or Arabic screen shows none.
 const english = [" is not ", "cannot ", "is required", "write it as", "nothing was", "the committee", "give the ", "check the "];

@@ -20,7 +20,7 @@ const A = join(dir, "a.db");
 const B = join(dir, "b.db");
 const DEMO = join(dir, "demo.db");
 const SYNC = join(dir, "sync");
-const keys = Object.keys(JSON.parse(readFileSync(join(root, "ui/src/lib/i18n/en.json"), "utf8")));
+const keys = Object.keys(JSON.parse(readFileSync(join(root, "i18n/en.json"), "utf8")));
 const figures = {};
 let omar;
 

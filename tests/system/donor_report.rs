@@ -125,8 +125,8 @@ fn programme() -> Db {
 
 /// The window's catalogue of `language`, whose words the report uses.
 fn catalogue(language: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("../../ui/src/lib/i18n/{language}.json"));
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../i18n/{language}.json"));
     serde_json::from_str(&std::fs::read_to_string(path).expect("the catalogue")).expect("json")
 }
 

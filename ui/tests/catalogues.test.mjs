@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 
-const dir = new URL("../src/lib/i18n/", import.meta.url).pathname;
+const dir = new URL("../../i18n/", import.meta.url).pathname;
 const locales = { en: "en-GB", fr: "fr-FR", ar: "ar-MA" };
 const cat = Object.fromEntries(Object.keys(locales).map((l) => [l, JSON.parse(readFileSync(join(dir, `${l}.json`), "utf8"))]));
 const placeholders = (s) => new Set([...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]));

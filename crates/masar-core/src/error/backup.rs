@@ -20,7 +20,7 @@ pub enum BackupError {
         supported: u16,
     },
     /// Restoring gives the laptop a new identity, which only the organisation's key can certify.
-    #[error("only an administrator of the backed-up laptop can restore it (their account holds the organisation's key, which gives the restored laptop its new identity): log in as one")]
+    #[error("only an administrator of the backed-up laptop can restore it (their account certifies the restored laptop's new identity): log in as one")]
     NeedsAdministrator,
     /// A database is already at the restore's target.
     #[error("a database already exists at {0}: restore to another path with --db, or add --replace to set the present one aside (it is renamed, never deleted)")]

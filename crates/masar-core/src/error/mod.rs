@@ -206,3 +206,111 @@ impl ErrorReport {
 
 /// Result of a core operation.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    /// The core's sources, read as text: the codes are string literals in them.
+    fn sources() -> Vec<(String, String)> {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+        let mut out = Vec::new();
+        let mut dirs = vec![std::path::PathBuf::from(root)];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).expect("the sources") {
+                let path = entry.expect("an entry").path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).expect("a source");
+                    out.push((path.display().to_string(), text));
+                }
+            }
+        }
+        out
+    }
+
+    /// The string literals right after each occurrence of `marker` (skipping blanks).
+    fn literals_after(text: &str, marker: &str) -> Vec<String> {
+        text.match_indices(marker)
+            .filter_map(|(at, _)| {
+                let rest = text[at + marker.len()..].trim_start();
+                let rest = rest.strip_prefix('"')?;
+                let end = rest.find('"')?;
+                Some(rest[..end].to_string())
+            })
+            .collect()
+    }
+
+    /// Every code a refusal can carry (`error.<code>`) and every reason
+    /// (`error.reason.<reason>`), found in the sources: the `code` methods of the error
+    /// enums, `Problem`'s codes, every rule a module raises, and the reasons `report` and
+    /// `reason` name.
+    fn codes_and_reasons() -> (BTreeSet<String>, BTreeSet<String>) {
+        let (mut codes, mut reasons) = (BTreeSet::new(), BTreeSet::new());
+        let families = ["auth.", "backup.", "input.", "store.", "sync."];
+        for (path, text) in sources() {
+            if path.contains("/error/") {
+                for code in literals_after(&text, "=>") {
+                    if families.iter().any(|f| code.starts_with(f)) {
+                        codes.insert(code);
+                    } else if !code.is_empty()
+                        && code.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                    {
+                        reasons.insert(code);
+                    }
+                }
+                for marker in ["Some((", "Some(( "] {
+                    for reason in literals_after(&text, marker) {
+                        if !reason.is_empty() {
+                            reasons.insert(reason);
+                        }
+                    }
+                }
+            }
+            reasons.extend(literals_after(&text, "InputError::rule("));
+        }
+        reasons.retain(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+        // Secret names the policy quotes in English only; they are not reasons.
+        for name in ["password"] {
+            reasons.remove(name);
+        }
+        (codes, reasons)
+    }
+
+    #[test]
+    fn every_code_the_core_gives_has_words_in_every_catalogue() {
+        let (codes, reasons) = codes_and_reasons();
+        assert!(
+            codes.len() >= 45,
+            "found only {} codes: is the scan broken?",
+            codes.len()
+        );
+        assert!(
+            reasons.len() > 40,
+            "found only {} reasons: is the scan broken?",
+            reasons.len()
+        );
+        let mut missing = Vec::new();
+        for lang in ["en", "fr", "ar"] {
+            let path = format!("{}/../../i18n/{lang}.json", env!("CARGO_MANIFEST_DIR"));
+            let text = std::fs::read_to_string(&path).expect("a catalogue");
+            let catalogue: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(&text).expect("json");
+            let keys = codes
+                .iter()
+                .map(|c| format!("error.{c}"))
+                .chain(reasons.iter().map(|r| format!("error.reason.{r}")));
+            missing.extend(
+                keys.filter(|k| !catalogue.contains_key(k))
+                    .map(|k| format!("{lang}: {k}")),
+            );
+        }
+        assert!(
+            missing.is_empty(),
+            "{} entries missing:\n{}",
+            missing.len(),
+            missing.join("\n")
+        );
+    }
+}

@@ -1,8 +1,8 @@
 // Translation: one catalogue per language with the same keys, plural forms chosen by the
 // language's own rules (Arabic has six), dates and numbers formatted per language.
-import en from "./en.json";
-import fr from "./fr.json";
-import ar from "./ar.json";
+import en from "../../../../i18n/en.json";
+import fr from "../../../../i18n/fr.json";
+import ar from "../../../../i18n/ar.json";
 
 export type Lang = "fr" | "ar" | "en";
 type Entry = string | Record<string, string>;

@@ -1,6 +1,6 @@
 //! The donor report's words and numbers in the reader's language. The words are the
-//! window's own catalogues (`ui/src/lib/i18n/*.json`), read at build time: one translation
-//! of each indicator, shared by the window and the report.
+//! catalogues the window reads too (`i18n/*.json` at the top of the repository), read at
+//! build time: one translation of each indicator, shared by the window and the report.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -60,9 +60,9 @@ impl Language {
 
     fn catalogue(self) -> &'static str {
         match self {
-            Language::Fr => include_str!("../../../../../ui/src/lib/i18n/fr.json"),
-            Language::Ar => include_str!("../../../../../ui/src/lib/i18n/ar.json"),
-            Language::En => include_str!("../../../../../ui/src/lib/i18n/en.json"),
+            Language::Fr => include_str!("../../../../../i18n/fr.json"),
+            Language::Ar => include_str!("../../../../../i18n/ar.json"),
+            Language::En => include_str!("../../../../../i18n/en.json"),
         }
     }
 }
