@@ -1066,16 +1066,21 @@ pub(crate) fn apply_erasure(tx: &Transaction<'_>, record: &str) -> Result<()> {
         .execute([record])?;
     tx.prepare_cached(&format!("DELETE FROM forked_fields WHERE entity = 'person' AND record = ?1 AND field NOT IN ({kept})"))?
         .execute([record])?;
-    // The notes of the person's intakes and referrals are about them too.
-    for entity in [Entity::Intake, Entity::Referral] {
+    // What the records linked to the person say (an intake's notes, a referral's) is
+    // about them too: every entity the registry links to a person, with personal fields.
+    for link in Entity::Person
+        .linked_from()
+        .into_iter()
+        .filter(|l| l.personal)
+    {
         let linked: Vec<String> = tx
             .prepare_cached(
-                "SELECT DISTINCT r.id FROM change_log l JOIN record_numbers r ON r.n = l.record WHERE l.entity = ?1 AND l.field = 'person_id' AND l.value = ?2",
+                "SELECT DISTINCT r.id FROM change_log l JOIN record_numbers r ON r.n = l.record WHERE l.entity = ?1 AND l.field = ?2 || '' AND l.value = ?3",
             )?
-            .query_map(params![entity.name(), serde_json::Value::String(record.to_string()).to_string()], |r| r.get(0))?
+            .query_map(params![link.entity.name(), link.field, serde_json::Value::String(record.to_string()).to_string()], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         for r in linked {
-            erase_linked(tx, entity, &r)?;
+            erase_linked(tx, link.entity, &r)?;
         }
     }
     Ok(())
@@ -1104,9 +1109,12 @@ pub(crate) fn linked_person(
     entity: &str,
     record: &str,
 ) -> Result<Option<String>> {
+    let Some(field) = Entity::from_name(entity).and_then(|e| e.link_to(Entity::Person)) else {
+        return Ok(None);
+    };
     let json: Option<String> = tx
-        .prepare_cached("SELECT value FROM change_log WHERE record = (SELECT n FROM record_numbers WHERE id = ?2) AND entity = ?1 AND field = 'person_id' AND value IS NOT NULL LIMIT 1")?
-        .query_row(params![entity, record], |r| r.get(0))
+        .prepare_cached("SELECT value FROM change_log WHERE record = (SELECT n FROM record_numbers WHERE id = ?2) AND entity = ?1 AND field = ?3 || '' AND value IS NOT NULL LIMIT 1")?
+        .query_row(params![entity, record, field], |r| r.get(0))
         .optional()?;
     Ok(json.and_then(|j| Value::from_json(Some(&j)).as_str().map(str::to_string)))
 }
@@ -1118,7 +1126,9 @@ pub(crate) fn erase_linked_if_erased(
     entity: &str,
     record: &str,
 ) -> Result<()> {
-    let Some(e @ (Entity::Intake | Entity::Referral)) = Entity::from_name(entity) else {
+    let Some(e) = Entity::from_name(entity)
+        .filter(|e| e.fields().iter().any(|f| f.personal) && e.link_to(Entity::Person).is_some())
+    else {
         return Ok(());
     };
     match linked_person(tx, entity, record)? {

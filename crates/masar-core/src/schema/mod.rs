@@ -372,7 +372,55 @@ const REFERRAL: &[FieldDef] = &[
 pub const LATER_FIELDS: &[(&str, &str)] =
     &[("project", "approved_currency"), ("ref_item", "preferred")];
 
+/// A field that points to a record of another entity: `entity.field` holds its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Link {
+    /// The entity whose records hold the link.
+    pub entity: Entity,
+    /// The field holding the id (also its column).
+    pub field: &'static str,
+    /// Whether that entity has personal fields (blanked when the person linked is erased).
+    pub personal: bool,
+}
+
+/// Every field of `schema` (entities with their fields) that points to `target`, in the
+/// schema's order: what follows a person (erasure, scoped export, reports) reads its links
+/// here, so a new linking field needs no edit elsewhere.
+pub fn links_to(schema: &[(Entity, &'static [FieldDef])], target: Entity) -> Vec<Link> {
+    schema
+        .iter()
+        .flat_map(|(entity, fields)| {
+            fields
+                .iter()
+                .filter(move |f| f.kind == FieldKind::Link(target) && *entity != target)
+                .map(move |f| Link {
+                    entity: *entity,
+                    field: f.name,
+                    personal: fields.iter().any(|g| g.personal),
+                })
+        })
+        .collect()
+}
+
+/// The registry: every entity with its fields.
+pub fn registry() -> Vec<(Entity, &'static [FieldDef])> {
+    Entity::ALL.iter().map(|e| (*e, e.fields())).collect()
+}
+
 impl Entity {
+    /// The fields of the registry that point to a record of this entity.
+    pub fn linked_from(self) -> Vec<Link> {
+        links_to(&registry(), self)
+    }
+
+    /// This entity's field that points to a record of `target`, if it has one.
+    pub fn link_to(self, target: Entity) -> Option<&'static str> {
+        self.fields()
+            .iter()
+            .find(|f| f.kind == FieldKind::Link(target))
+            .map(|f| f.name)
+    }
+
     /// Every entity.
     pub const ALL: [Entity; 13] = [
         Entity::User,
@@ -623,6 +671,49 @@ impl FieldKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_link_to_a_person_is_found_in_the_registry_and_a_new_one_is_followed() {
+        let found: Vec<(&str, &str, bool)> = Entity::Person
+            .linked_from()
+            .iter()
+            .map(|l| (l.entity.name(), l.field, l.personal))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("intake", "person_id", true),
+                ("attendance", "person_id", false),
+                ("member", "person_id", false),
+                ("referral", "person_id", true),
+            ]
+        );
+        // A schema where follow-up visits also name a person (with personal notes): the
+        // link is followed with nothing else to edit.
+        const VISIT_WITH_PERSON: &[FieldDef] = &[
+            fixed("project_id", Link(Entity::Project)),
+            fixed("visited_person", Link(Entity::Person)),
+            personal("notes", Text),
+        ];
+        let mut schema = registry();
+        for (entity, fields) in &mut schema {
+            if *entity == Entity::FollowUp {
+                *fields = VISIT_WITH_PERSON;
+            }
+        }
+        let links = links_to(&schema, Entity::Person);
+        assert!(links.contains(&Link {
+            entity: Entity::FollowUp,
+            field: "visited_person",
+            personal: true
+        }));
+        assert_eq!(links.len(), 5);
+        assert_eq!(
+            Entity::Attendance.link_to(Entity::Session),
+            Some("session_id")
+        );
+        assert_eq!(Entity::Person.link_to(Entity::Project), None);
+    }
 
     #[test]
     fn a_value_longer_than_a_bundle_may_carry_is_refused_at_entry() {

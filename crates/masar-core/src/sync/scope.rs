@@ -14,6 +14,7 @@ use std::fmt;
 use rusqlite::Connection;
 
 use crate::error::{InputError, Problem};
+use crate::schema::{Entity, FieldKind};
 use crate::Result;
 
 /// A limit on what an export carries.
@@ -73,65 +74,84 @@ pub(super) fn records(conn: &Connection, scopes: &[Scope]) -> Result<BTreeSet<(S
         };
         persons.extend(found);
     }
+    // Every link is read from the schema's registry: a new entity that points to a person
+    // or a project travels with them without an edit here.
+    let person_links = Entity::Person.linked_from();
+    let project_links = Entity::Project.linked_from();
+    // The projects a person is in, through every record that links both.
     let mut projects = BTreeSet::new();
-    for p in &persons {
-        projects.extend(ids(
-            conn,
-            "SELECT project_id FROM members WHERE person_id = ?1",
-            p,
-        )?);
+    for link in &person_links {
+        let Some(to_project) = link.entity.link_to(Entity::Project) else {
+            continue;
+        };
+        let sql = format!(
+            "SELECT {to_project} FROM {} WHERE {} = ?1 AND {to_project} IS NOT NULL",
+            link.entity.table(),
+            link.field
+        );
+        for p in &persons {
+            projects.extend(ids(conn, &sql, p)?);
+        }
     }
     let mut out = BTreeSet::new();
-    let mut add = |entity: &str, id: String| {
-        out.insert((entity.to_string(), id));
+    let mut add = |entity: Entity, id: String| {
+        out.insert((entity.name().to_string(), id));
     };
+    // A project comes whole: every record that points to it, and the persons those
+    // records point to (its members).
     for pr in &projects {
-        for m in ids(
-            conn,
-            "SELECT person_id FROM members WHERE project_id = ?1",
-            pr,
-        )? {
-            persons.insert(m);
-        }
-        for (entity, table) in [
-            ("member", "members"),
-            ("budget_line", "budget_lines"),
-            ("stage_event", "stage_events"),
-            ("disbursement", "disbursements"),
-            ("followup", "followups"),
-        ] {
+        for link in &project_links {
+            let table = link.entity.table();
             for id in ids(
                 conn,
-                &format!("SELECT id FROM {table} WHERE project_id = ?1"),
+                &format!("SELECT id FROM {table} WHERE {} = ?1", link.field),
                 pr,
             )? {
-                add(entity, id);
+                add(link.entity, id);
+            }
+            if let Some(to_person) = link.entity.link_to(Entity::Person) {
+                persons.extend(ids(
+                    conn,
+                    &format!(
+                        "SELECT {to_person} FROM {table} WHERE {} = ?1 AND {to_person} IS NOT NULL",
+                        link.field
+                    ),
+                    pr,
+                )?);
             }
         }
-        add("project", pr.clone());
+        add(Entity::Project, pr.clone());
     }
+    // A person comes with every record that points to them, and what those records point
+    // to besides (the sessions attended), without that record's other dependents (other
+    // attendees of a session do not come).
     for p in &persons {
-        for (entity, table) in [
-            ("intake", "intakes"),
-            ("referral", "referrals"),
-            ("attendance", "attendance"),
-        ] {
+        for link in &person_links {
+            let table = link.entity.table();
             for id in ids(
                 conn,
-                &format!("SELECT id FROM {table} WHERE person_id = ?1"),
+                &format!("SELECT id FROM {table} WHERE {} = ?1", link.field),
                 p,
             )? {
-                add(entity, id);
+                add(link.entity, id);
+            }
+            for other in link.entity.fields() {
+                let FieldKind::Link(target) = other.kind else {
+                    continue;
+                };
+                if matches!(target, Entity::Person | Entity::Project | Entity::User) {
+                    continue;
+                }
+                let sql = format!(
+                    "SELECT {0} FROM {table} WHERE {1} = ?1 AND {0} IS NOT NULL",
+                    other.name, link.field
+                );
+                for id in ids(conn, &sql, p)? {
+                    add(target, id);
+                }
             }
         }
-        for s in ids(
-            conn,
-            "SELECT session_id FROM attendance WHERE person_id = ?1",
-            p,
-        )? {
-            add("session", s);
-        }
-        add("person", p.clone());
+        add(Entity::Person, p.clone());
     }
     Ok(out)
 }
