@@ -271,10 +271,8 @@ mod tests {
             reasons.extend(literals_after(&text, "InputError::rule("));
         }
         reasons.retain(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
-        // Secret names the policy quotes in English only; they are not reasons.
-        for name in ["password"] {
-            reasons.remove(name);
-        }
+        // The name of a secret the policy quotes in English only is not a reason.
+        reasons.remove("password");
         (codes, reasons)
     }
 
