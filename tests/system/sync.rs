@@ -527,6 +527,61 @@ fn a_supervisor_export_can_be_scoped_to_a_city() {
     );
 }
 
+/// A scope by counsellor carries their caseload (the persons they follow, through the one
+/// access rule) with what hangs on them, and nobody else's.
+#[test]
+fn a_supervisor_export_can_be_scoped_to_a_counsellors_caseload() {
+    let org = Org::new(2);
+    let a = &org.laptops[0];
+    let pw = "karim keeps the ledger";
+    a.ok_env(
+        &["user", "add", "karim", "--role", "counsellor"],
+        &[("MASAR_NEW_PASSWORD", pw)],
+    );
+    let karims = run(
+        &a.path,
+        "karim",
+        pw,
+        &[
+            "--json",
+            "person",
+            "add",
+            "--given",
+            "Karims",
+            "--family",
+            "Person",
+            "--sex",
+            "male",
+            "--born",
+            "1990-01-01",
+            "--nationality",
+            "SYR",
+        ],
+        &[],
+    );
+    assert!(
+        karims.status.success(),
+        "{}",
+        String::from_utf8_lossy(&karims.stderr)
+    );
+    let karims: Value = serde_json::from_slice(&karims.stdout).expect("json");
+    let karims = karims["id"].as_str().expect("an id").to_string();
+    let admins = person(a);
+    let intake = a.id(&["intake", "add", &karims, "--date", "2024-03-01"]);
+    let scoped = org.export(0, &["--scope", "counsellor=karim"]);
+    org.import(1, &[&scoped]);
+    let b = &org.laptops[1];
+    assert_eq!(b.ok(&["person", "get", &karims])["given"], "Karims");
+    assert!(b.fail(&["person", "get", &admins]).contains("no person"));
+    let history = b.ok(&["history", &intake]);
+    assert!(
+        history
+            .as_array()
+            .is_some_and(|changes| !changes.is_empty()),
+        "the caseload's intake travels: {history}"
+    );
+}
+
 #[test]
 fn a_counsellor_can_resend_everything_but_not_export_another_laptops_scope() {
     let org = Org::new(1);

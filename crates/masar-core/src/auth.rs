@@ -66,6 +66,8 @@ pub enum Permission {
     /// Write the report to donors: counts only, but a small part of a breakdown (one
     /// person of a nationality in a city) can single someone out.
     ReportToDonors,
+    /// See every person, not only one's caseload (`access::Sight`).
+    SeeAllPersons,
 }
 
 impl Permission {
@@ -77,13 +79,14 @@ impl Permission {
             | Permission::ErasePerson
             | Permission::OverrideApprovedAmount
             | Permission::ExportPersonData
-            | Permission::ReportToDonors => Role::Supervisor,
+            | Permission::ReportToDonors
+            | Permission::SeeAllPersons => Role::Supervisor,
             Permission::RecordWork => Role::Counsellor,
         }
     }
 
     /// Every permission.
-    pub const ALL: [Permission; 8] = [
+    pub const ALL: [Permission; 9] = [
         Permission::ManageUsers,
         Permission::EditReferenceLists,
         Permission::DecideInCommittee,
@@ -92,6 +95,7 @@ impl Permission {
         Permission::OverrideApprovedAmount,
         Permission::ExportPersonData,
         Permission::ReportToDonors,
+        Permission::SeeAllPersons,
     ];
 
     /// Whether `role` holds this permission.
@@ -144,6 +148,7 @@ impl Permission {
             Permission::OverrideApprovedAmount => "pay above the approved amount",
             Permission::ExportPersonData => "export person-level data",
             Permission::ReportToDonors => "write the report to donors",
+            Permission::SeeAllPersons => "see every person, beyond their own caseload",
         }
     }
 }

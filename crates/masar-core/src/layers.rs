@@ -15,6 +15,8 @@ const LAYERS: &[(&str, u8)] = &[
     // The schema registry, then the roles that decide on its typed values.
     ("schema", 1),
     ("auth", 2),
+    // Who sees which persons, by role.
+    ("access", 3),
     // Storage and keys.
     ("keys", 3),
     ("search", 3),

@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 // Leaves.
+mod access;
 mod auth;
 mod clock;
 mod error;

@@ -11,6 +11,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::access::Sight;
 use crate::auth::Permission;
 use crate::domain::{
     BudgetSummary, Disbursement, FollowUp, Person, Project, ProjectRules, Record, Session,
@@ -600,12 +601,13 @@ impl Masar {
         })
     }
 
-    /// The persons this user registered, most recent first.
+    /// The persons this user follows (their own caseload), most recent first.
     pub fn caseload(&self, limit: usize) -> Result<Vec<Person>> {
+        let (condition, arg) = Sight::own(self.user()).condition_1("t");
         Person::select(
             self.conn(),
-            "WHERE t.counsellor = ?1 ORDER BY t.id DESC LIMIT ?2",
-            params![self.user().id, limit as i64],
+            &format!("WHERE {condition} ORDER BY t.id DESC LIMIT ?2"),
+            params![arg, limit as i64],
         )
     }
 
@@ -826,9 +828,13 @@ impl Masar {
         };
         let mut conditions: Vec<String> = Vec::new();
         let mut args: Vec<String> = Vec::new();
-        if q.mine {
-            conditions.push("t.counsellor = ?".into());
-            args.push(self.user().id.clone());
+        if let Some((condition, arg)) = Sight::own(self.user()).condition("t").filter(|_| q.mine) {
+            conditions.push(condition);
+            args.push(arg);
+        }
+        if let Some((condition, arg)) = Sight::in_lists(self.user()).condition("t") {
+            conditions.push(condition);
+            args.push(arg);
         }
         if let Some(c) = q.city.as_deref().filter(|c| !c.is_empty()) {
             conditions.push("t.city = ? COLLATE NOCASE".into());
@@ -1012,6 +1018,7 @@ impl Masar {
     /// A page of the projects table, with what was paid and the next visit of each.
     pub fn projects_page(&self, q: &ProjectQuery) -> Result<ProjectsPage> {
         let today = self.clock().today();
+        let own = Sight::own(self.user()).condition("t");
         let mut conditions: Vec<&str> = Vec::new();
         let mut args: Vec<String> = Vec::new();
         if let Some(s) = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -1023,9 +1030,9 @@ impl Masar {
                     .replace('_', "\\_")
             ));
         }
-        if q.mine {
-            conditions.push("t.counsellor = ?");
-            args.push(self.user().id.clone());
+        if let Some((condition, arg)) = own.as_ref().filter(|_| q.mine) {
+            conditions.push(condition);
+            args.push(arg.clone());
         }
         if let Some(s) = q.stage.as_deref().filter(|s| !s.is_empty()) {
             conditions.push("t.stage = ?");
@@ -1118,7 +1125,7 @@ impl Masar {
         let mut out = Vec::new();
         for (project, due) in self.overdue_followups(day)? {
             let p = Project::existing(self.conn(), &project)?;
-            if p.counsellor.as_deref() != Some(self.user().id.as_str()) {
+            if !Sight::own(self.user()).follows(p.counsellor.as_deref()) {
                 continue;
             }
             let members = self.members(&project)?;
@@ -1273,9 +1280,10 @@ impl Masar {
     pub fn home(&self) -> Result<Home> {
         let today = self.clock().today();
         let day = today.format("%Y-%m-%d").to_string();
+        let (condition, arg) = Sight::own(self.user()).condition_1("p");
         let caseload_count: i64 = self.conn().query_row(
-            "SELECT count(*) FROM persons WHERE counsellor = ?1",
-            [&self.user().id],
+            &format!("SELECT count(*) FROM persons p WHERE {condition}"),
+            [&arg],
             |r| r.get(0),
         )?;
         Ok(Home {

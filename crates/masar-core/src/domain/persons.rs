@@ -7,6 +7,7 @@ use ts_rs::TS;
 
 use super::parse_pairs;
 use super::records::{Person, Record};
+use crate::access::Sight;
 use crate::auth::Permission;
 use crate::changes::{Db, Writer};
 use crate::error::InputError;
@@ -135,7 +136,12 @@ impl Db {
 
     /// One person.
     pub(crate) fn person(&self, id: &str) -> Result<Person> {
-        Person::existing(self.conn(), id)
+        let person = Person::existing(self.conn(), id)?;
+        if !Sight::in_lists(self.user()).follows(person.counsellor.as_deref()) {
+            // Outside what the user sees: refused with the right it takes, not shown empty.
+            self.require(Permission::SeeAllPersons)?;
+        }
+        Ok(person)
     }
 
     /// Persons whose names (either script), UNHCR id or phone contain `search`, or all
@@ -156,13 +162,24 @@ impl Db {
         search: Option<&str>,
         mut f: impl FnMut(Person) -> Result<()>,
     ) -> Result<()> {
+        let sight = Sight::in_lists(self.user());
         let ids = match search.map(str::trim).filter(|s| !s.is_empty()) {
             Some(text) => crate::search::find_persons(self.conn(), text)?,
-            None => return Person::each(self.conn(), "ORDER BY t.family, t.given, t.id", [], f),
+            None => {
+                let (condition, arg) = sight.condition_1("t");
+                return Person::each(
+                    self.conn(),
+                    &format!("WHERE {condition} ORDER BY t.family, t.given, t.id"),
+                    [arg],
+                    f,
+                );
+            }
         };
         for id in ids {
             if let Some(p) = Person::read(self.conn(), &id)? {
-                f(p)?;
+                if sight.follows(p.counsellor.as_deref()) {
+                    f(p)?;
+                }
             }
         }
         Ok(())

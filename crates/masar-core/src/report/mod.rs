@@ -605,14 +605,8 @@ impl Db {
     /// user's own caseload for a counsellor.
     pub(crate) fn dashboard(&self, from: &str, to: &str) -> Result<Dashboard> {
         let (from_d, to_d) = period(from, to)?;
-        let user = self.user();
-        let caseload = !crate::auth::Permission::ReportToDonors.allows(user.role);
-        dashboard::dashboard(
-            self.conn(),
-            from_d,
-            to_d,
-            caseload.then_some(user.id.as_str()),
-        )
+        let sight = crate::access::Sight::of(self.user());
+        dashboard::dashboard(self.conn(), from_d, to_d, sight.counsellor())
     }
 
     /// Survival of the funded enterprises as of `as_of` (today by default), split `by`.

@@ -1,8 +1,8 @@
 //! What a scoped export may carry: the records a laptop of one city, or one counsellor's
 //! laptop, may see.
 //!
-//! A person is in scope by their current city, or by having been registered by the
-//! counsellor. Their intakes, referrals and attendance come with them, and so do the
+//! A person is in scope by their current city, or by being in the counsellor's caseload
+//! (`access::Sight`: the persons they follow). Their intakes, referrals and attendance come with them, and so do the
 //! sessions they attended and the projects they are members of, with everything of those
 //! projects (members, budget, stages, tranches, visits) and the persons who are members of
 //! them, so that nothing arrives without the records it links to. Reference lists always
@@ -13,6 +13,7 @@ use std::fmt;
 
 use rusqlite::Connection;
 
+use crate::access::Sight;
 use crate::error::{InputError, Problem};
 use crate::schema::{Entity, FieldKind};
 use crate::Result;
@@ -65,12 +66,26 @@ pub(super) fn records(conn: &Connection, scopes: &[Scope]) -> Result<BTreeSet<(S
     let mut persons = BTreeSet::new();
     for s in scopes {
         let found = match s {
-            Scope::City(c) => ids(conn, "SELECT id FROM persons WHERE city = ?1 COLLATE NOCASE", c)?,
-            Scope::Counsellor(u) => ids(
+            Scope::City(c) => ids(
                 conn,
-                "SELECT DISTINCT record FROM changes WHERE entity = 'person' AND creates = 1 AND user_name = ?1",
-                u,
+                "SELECT id FROM persons WHERE city = ?1 COLLATE NOCASE",
+                c,
             )?,
+            Scope::Counsellor(u) => {
+                // The caseload of every user of that name the organisation knows (a name
+                // is an account's on one laptop; the id is the organisation's).
+                let mut found = Vec::new();
+                for id in ids(
+                    conn,
+                    "SELECT id FROM users WHERE name = ?1 UNION SELECT user FROM certs WHERE name = ?1",
+                    u,
+                )? {
+                    let (condition, arg) = Sight::caseload_of(&id).condition_1("p");
+                    let sql = format!("SELECT id FROM persons p WHERE {condition}");
+                    found.extend(ids(conn, &sql, &arg)?);
+                }
+                found
+            }
         };
         persons.extend(found);
     }
