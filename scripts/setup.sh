@@ -47,6 +47,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 command -v cargo >/dev/null || { echo "setup: Rust (cargo) is required: install it with rustup" >&2; exit 1; }
+# The suite checks formatting and clippy before the tests.
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+  rustup component add rustfmt clippy >/dev/null 2>&1 || { echo "setup: cargo fmt and cargo clippy are required: rustup component add rustfmt clippy" >&2; exit 1; }
+fi
 
 # Python readers the exports are checked with (the csv module, and libhxl from PyPI), in a
 # virtual environment of the project's own.
