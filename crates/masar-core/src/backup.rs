@@ -13,7 +13,7 @@
 //! or another process writes meanwhile (WAL lets them write). A [`BackupJob`] carries what
 //! the copy needs, so the window runs it without holding the open database.
 //!
-//! A restored database takes a new device identity (`sync::keys::new_device_identity`):
+//! A restored database takes a new device identity (`identity::org::new_device_identity`):
 //! the laptop it came from may still be writing, and two laptops must never stamp changes
 //! as one device. Its next bundle carries what the backup had not yet exported.
 
@@ -380,7 +380,7 @@ impl Masar {
             let renamed = format!("{base} (restored {})", now.format("%Y-%m-%d"));
             let tx = conn.unchecked_transaction()?;
             let (old, new) =
-                crate::sync::keys::new_device_identity(&tx, &root, &renamed, &now.to_rfc3339())?;
+                crate::identity::org::new_device_identity(&tx, &root, &renamed, &now.to_rfc3339())?;
             set_meta(&tx, "restored_from", &old)?;
             // Backups and their schedule belong to the laptop the backup came from.
             tx.execute("DELETE FROM meta WHERE key IN ('backup_taken', 'backup_last_at', 'backup_last_error')", [])?;
@@ -419,7 +419,7 @@ impl Masar {
             old_device,
             new_device,
             taken_at,
-            changes_to_send: crate::sync::unexported_changes(m.conn())?,
+            changes_to_send: crate::changes::unexported_changes(m.conn())?,
             persons: m
                 .conn()
                 .query_row("SELECT count(*) FROM persons", [], |r| r.get(0))?,

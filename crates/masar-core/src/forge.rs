@@ -11,9 +11,9 @@ use ed25519_dalek::SigningKey;
 use crate::auth::Role;
 use crate::changes::Op;
 use crate::clock::Hlc;
+use crate::identity::org::{self as keys, OrgKeys};
 use crate::masar::Masar;
 use crate::sync::bundle::{self, Commit, Contents, Header};
-use crate::sync::keys::{self, OrgKeys};
 use crate::trust::AuthorCert;
 
 /// One change as a forger writes it: every field theirs to choose.
@@ -129,8 +129,8 @@ impl<'m> Forger<'m> {
                 (signer.cert.clone(), signer.sign_commit(&digests))
             }
             Author::Minted(role) => {
-                let fake_root = SigningKey::from_bytes(&crate::sync::keys::random32());
-                let key = SigningKey::from_bytes(&crate::sync::keys::random32());
+                let fake_root = SigningKey::from_bytes(&crate::identity::org::random32());
+                let key = SigningKey::from_bytes(&crate::identity::org::random32());
                 let user = self.m.user();
                 let cert = AuthorCert::issue(
                     &crate::trust::Issuer::root(fake_root),
@@ -150,7 +150,7 @@ impl<'m> Forger<'m> {
             device_name: None,
             // The insider's certificate and those it rests on, as an honest bundle carries.
             certs: std::iter::once(cert.clone())
-                .chain(crate::sync::keys::chain(self.m.conn(), cert.by.clone()).expect("chain"))
+                .chain(crate::identity::org::chain(self.m.conn(), cert.by.clone()).expect("chain"))
                 .collect(),
             revocations: Vec::new(),
             commits: vec![Commit {

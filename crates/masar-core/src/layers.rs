@@ -26,6 +26,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("changes", 5),
     // Which tranches count, judged on the log.
     ("money", 6),
+    // Who is who: keys, certificates, enrolment, custody, revocations.
+    ("identity", 6),
     // Siblings.
     ("domain", 7),
     ("report", 7),
@@ -83,6 +85,99 @@ fn without_tests(code: &str) -> &str {
         Some(i) => &code[..i],
         None => code,
     }
+}
+
+/// Every source file of the core but this check's own, with its path under `src/` and
+/// its code without its tests.
+fn sources() -> Vec<(std::path::PathBuf, String, String)> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut out = Vec::new();
+    let mut dirs = vec![src.clone()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).expect("the source folder") {
+            let p = e.expect("an entry").path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                let rel = p.strip_prefix(&src).expect("inside src").to_path_buf();
+                let first = rel
+                    .components()
+                    .next()
+                    .expect("a path")
+                    .as_os_str()
+                    .to_string_lossy()
+                    .trim_end_matches(".rs")
+                    .to_string();
+                let code = std::fs::read_to_string(&p).expect("a source file");
+                out.push((rel, first, without_tests(&code).to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// Sync is reached only from the handle and the tools built on it: identity, backups and
+/// the read models ask the layers below it.
+#[test]
+fn only_the_handle_names_sync() {
+    let mut wrong = Vec::new();
+    let mut checked = 0;
+    for (rel, first, code) in sources() {
+        if matches!(
+            first.as_str(),
+            "sync" | "masar" | "forge" | "bench" | "lib" | "layers"
+        ) {
+            continue;
+        }
+        checked += 1;
+        if named_modules(&code).iter().any(|m| m == "sync") {
+            wrong.push(rel.display().to_string());
+        }
+    }
+    assert!(checked > 40, "the check read only {checked} files");
+    assert!(wrong.is_empty(), "these name sync: {}", wrong.join(", "));
+}
+
+/// The log is written through two doors only (`Writer`, `Applier`): no module outside
+/// `changes` names its internals.
+#[test]
+fn no_module_outside_changes_names_the_op_log() {
+    let mut wrong = Vec::new();
+    let mut checked = 0;
+    for (rel, first, code) in sources() {
+        if matches!(first.as_str(), "changes" | "layers") {
+            continue;
+        }
+        checked += 1;
+        let names_it = code
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .any(|l| l.contains("oplog"));
+        if names_it {
+            wrong.push(rel.display().to_string());
+        }
+    }
+    assert!(checked > 40, "the check read only {checked} files");
+    assert!(
+        wrong.is_empty(),
+        "these name the op log: {}",
+        wrong.join(", ")
+    );
+}
+
+/// No file of the core reads a file of the window's folder.
+#[test]
+fn no_core_file_includes_a_file_of_the_window() {
+    let mut checked = 0;
+    for (rel, _, code) in sources() {
+        for (at, _) in code.match_indices("include_") {
+            checked += 1;
+            let call = &code[at..code.len().min(at + 200)];
+            let arg = call.split(')').next().unwrap_or_default();
+            assert!(!arg.contains("ui/"), "{} includes {arg}", rel.display());
+        }
+    }
+    assert!(checked >= 3, "the check found only {checked} includes");
 }
 
 #[test]

@@ -29,7 +29,8 @@ mod store;
 mod trust;
 // The change log.
 mod changes;
-// Which tranches count, judged on the log.
+// Which tranches count, judged on the log; who is who in the organisation.
+mod identity;
 mod money;
 // Domain, sync, reports: siblings that never import one another.
 mod domain;
@@ -72,6 +73,10 @@ pub use error::{
     Problem, Result, Secret, StoreError, SyncError,
 };
 pub use files::harden_process;
+pub use identity::{
+    is_encrypted_org_key, DeviceRow, Equivocation, OrgKeyExported, OrgKeyImported, RevocationDone,
+    RootRotated,
+};
 pub use keys::{KdfCost, DEBUG_KDF_COST_VAR};
 pub use masar::{Created, Enrolled, Masar, Status};
 pub use money::{Held, HeldReason};
@@ -82,9 +87,8 @@ pub use report::{
 };
 pub use store::SCHEMA_VERSION;
 pub use sync::{
-    is_encrypted_org_key, Conflict, DeviceRow, Equivocation, Exported, FolderFile, FolderSync,
-    FolderWatch, Imported, OrgKeyExported, OrgKeyImported, Resolution, RevocationDone, RootRotated,
-    Scope, SyncProgress, SyncStage, SYNC_SUBFOLDER,
+    Conflict, Exported, FolderFile, FolderSync, FolderWatch, Imported, Resolution, Scope,
+    SyncProgress, SyncStage, SYNC_SUBFOLDER,
 };
 pub use views::{
     AppInfo, Checked, Choices, Digest, Home, Id, Money, OverdueVisit, PasswordChanged, Permissions,

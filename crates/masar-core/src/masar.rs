@@ -16,14 +16,19 @@ use crate::changes::{Change, ClockState, Db};
 use crate::clock::{Clock, Hlc};
 use crate::domain::{BudgetSummary, Person, PersonImport, Project, UserSummary};
 use crate::error::{AuthError, InputError, StoreError};
+use crate::identity::org::Login;
+use crate::identity::{DeviceRow, RevocationDone};
 use crate::keys::{DbKey, KdfCost, KeyFile, Secrets};
 use crate::report::{Dimension, Report};
 use crate::store::{self, key_file_path, meta, set_meta};
-use crate::sync::keys::Login;
-use crate::sync::{
-    Conflict, DeviceRow, Exported, Imported, Resolution, RevocationDone, Scope, SyncProgress,
-};
+use crate::sync::{Conflict, Exported, Imported, Resolution, Scope, SyncProgress};
 use crate::Result;
+
+/// The bundle formats this version writes and reads: the newest, and the oldest it reads.
+pub(crate) const BUNDLE_FORMATS: (u16, u16) = (
+    crate::sync::bundle::FORMAT,
+    crate::sync::bundle::OLDEST_FORMAT,
+);
 
 /// An open database with a logged-in user: the one handle every operation goes through.
 pub struct Masar {
@@ -78,7 +83,7 @@ struct Founding {
     org_id: String,
     org_name: String,
     device_id: String,
-    enrolment: Option<crate::sync::keys::Enrolment>,
+    enrolment: Option<crate::identity::org::Enrolment>,
 }
 
 /// Checks what a new database needs before anything is written: a usable admin name and
@@ -150,7 +155,7 @@ impl Masar {
         clock: Arc<dyn Clock>,
     ) -> Result<(Masar, Created)> {
         check_new_database(path, admin, password, &[("device", device_name)])?;
-        let enrolment = crate::sync::keys::open_enrolment(enrolment, passphrase)?;
+        let enrolment = crate::identity::org::open_enrolment(enrolment, passphrase)?;
         enrolment.check_not_expired(clock.now())?;
         let founding = Founding {
             org_id: enrolment.org_id.clone(),
@@ -205,12 +210,12 @@ impl Masar {
         }
         let (root, joining) = match &enrolment {
             Some(e) => {
-                let joining = crate::sync::keys::store_member_keys(&conn, e)?;
+                let joining = crate::identity::org::store_member_keys(&conn, e)?;
                 // Start after everything the enrolling laptop had stamped.
                 ClockState::joined_after(Hlc(e.hlc)).save(&conn)?;
                 (None, Some(joining))
             }
-            None => (crate::sync::keys::ensure_founder_keys(&conn)?, None),
+            None => (crate::identity::org::ensure_founder_keys(&conn)?, None),
         };
         let key_file = key_file_path(path);
         let mut keys = KeyFile::new();
@@ -231,7 +236,8 @@ impl Masar {
             db_key: &key,
             enrolment: joining.as_ref(),
         };
-        let custody = crate::sync::keys::at_login(&conn, &login, Secrets::default(), root, &now)?;
+        let custody =
+            crate::identity::org::at_login(&conn, &login, Secrets::default(), root, &now)?;
         let mut db = Db::new(conn, path, key, user.clone(), device_id.clone(), clock);
         if let Some(signer) = custody.signer {
             db.set_signer(signer);
@@ -265,7 +271,7 @@ impl Masar {
         let unlocked = KeyFile::load(&key_file)?.unwrap_for(user, password)?;
         let mut conn = store::open_connection(path, &unlocked.db_key, false)?;
         store::migrate(&mut conn)?;
-        let fresh_root = crate::sync::keys::ensure_founder_keys(&conn)?;
+        let fresh_root = crate::identity::org::ensure_founder_keys(&conn)?;
         let row: Option<(String, Option<String>, Option<bool>)> = conn
             .query_row(
                 "SELECT id, role, active FROM users WHERE name = ?1",
@@ -306,7 +312,7 @@ impl Masar {
             enrolment: None,
         };
         let custody =
-            crate::sync::keys::at_login(&conn, &login, unlocked.secrets, fresh_root, &now)?;
+            crate::identity::org::at_login(&conn, &login, unlocked.secrets, fresh_root, &now)?;
         // The role is the one the organisation certified last (it may have changed on
         // another laptop).
         let mut user = user;
@@ -722,7 +728,7 @@ impl Masar {
 
     /// The devices and authors that signed two versions of one change, settled alike
     /// everywhere and listed so that a supervisor can have the device revoked.
-    pub fn equivocations(&self) -> Result<Vec<crate::sync::Equivocation>> {
+    pub fn equivocations(&self) -> Result<Vec<crate::identity::Equivocation>> {
         self.db.equivocations()
     }
 
@@ -732,12 +738,12 @@ impl Masar {
         &self,
         out: &Path,
         passphrase: &str,
-    ) -> Result<crate::sync::OrgKeyExported> {
+    ) -> Result<crate::identity::OrgKeyExported> {
         self.db.export_org_key(out, passphrase)
     }
 
     /// Writes the organisation's root key to `out` as a recovery sheet to print (admin).
-    pub fn export_org_key_sheet(&self, out: &Path) -> Result<crate::sync::OrgKeyExported> {
+    pub fn export_org_key_sheet(&self, out: &Path) -> Result<crate::identity::OrgKeyExported> {
         self.db.export_org_key_sheet(out)
     }
 
@@ -748,13 +754,13 @@ impl Masar {
         file: &Path,
         passphrase: Option<&str>,
         password: &str,
-    ) -> Result<crate::sync::OrgKeyImported> {
+    ) -> Result<crate::identity::OrgKeyImported> {
         self.db.import_org_key(file, passphrase, password)
     }
 
     /// Replaces the organisation's root with a new one (an administrator who holds the
     /// root); the new root goes into their custody under `password`.
-    pub fn rotate_org_key(&mut self, password: &str) -> Result<crate::sync::RootRotated> {
+    pub fn rotate_org_key(&mut self, password: &str) -> Result<crate::identity::RootRotated> {
         self.db.rotate_root(password)
     }
 
@@ -784,7 +790,7 @@ impl Masar {
         passphrase: &str,
         valid_days: Option<i64>,
     ) -> Result<Enrolled> {
-        let days = valid_days.unwrap_or(crate::sync::keys::ENROLMENT_DAYS);
+        let days = valid_days.unwrap_or(crate::identity::org::ENROLMENT_DAYS);
         let device_id = self.db.enrol(out, passphrase, days)?;
         Ok(Enrolled {
             device_id,

@@ -23,7 +23,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use crate::auth::Permission;
-use crate::changes::oplog::{winner_authors, Author};
+use crate::changes::{winner_authors, Author};
 use crate::schema::stored_amount;
 use crate::Result;
 

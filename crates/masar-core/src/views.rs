@@ -93,8 +93,8 @@ impl Versions {
         Versions {
             app: env!("CARGO_PKG_VERSION").to_string(),
             schema: crate::store::SCHEMA_VERSION,
-            bundle_format: crate::sync::bundle::FORMAT,
-            oldest_bundle_format: crate::sync::bundle::OLDEST_FORMAT,
+            bundle_format: crate::masar::BUNDLE_FORMATS.0,
+            oldest_bundle_format: crate::masar::BUNDLE_FORMATS.1,
         }
     }
 

@@ -6,8 +6,13 @@
 //! that log, and sync ships it. [`Db`] is the open database with its logged-in user, on
 //! which the domain, sync and reports build.
 
+mod apply;
 mod clock_state;
-pub(crate) mod oplog;
+mod oplog;
+pub(crate) use apply::{purge, Applier, CommitRow};
+// The log's history, read: its heads, its changes one at a time or a set of them, and
+// the authors that money rules ask about. Writing goes through Writer or Applier only.
+pub(crate) use oplog::{each_op, heads, load_ops, winner_authors, Author, Head};
 
 pub(crate) use clock_state::ClockState;
 pub(crate) use oplog::Op;
@@ -190,6 +195,16 @@ pub(crate) fn keep_cert(conn: &Connection, cert: &crate::trust::AuthorCert) -> R
     conn.prepare_cached("INSERT OR IGNORE INTO certs(id, user, device, body, joined, name) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
         .execute(rusqlite::params![cert.id, cert.user, cert.device, body, cert.joined, cert.name])?;
     Ok(())
+}
+
+/// Changes in this laptop's log that no bundle of its own has carried yet.
+pub(crate) fn unexported_changes(conn: &rusqlite::Connection) -> Result<i64> {
+    let since = crate::store::meta_i64(conn, "export_seq")?.unwrap_or(0);
+    Ok(conn.query_row(
+        "SELECT count(*) FROM change_log WHERE seq > ?1",
+        [since],
+        |r| r.get(0),
+    )?)
 }
 
 /// Writes records and logs each field change, inside one transaction.

@@ -93,6 +93,17 @@ pub enum SyncError {
 }
 
 impl SyncError {
+    /// A bundle or an enrolment file that could not be written at `path`.
+    pub fn not_written(path: &std::path::Path, e: std::io::Error) -> SyncError {
+        SyncError::File {
+            path: path.display().to_string(),
+            reason: format!(
+                "cannot be written ({e}): check the folder exists, is writable and has space"
+            ),
+            source: e,
+        }
+    }
+
     /// A stable machine-readable code.
     pub fn code(&self) -> &'static str {
         match self {

@@ -24,11 +24,11 @@ use ed25519_dalek::{Signature, Signer, Verifier, VerifyingKey};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
-use super::keys::{DeviceCert, OrgKeys};
 use crate::changes::Op;
 use crate::clock::{Hlc, STAMP_CEILING_MILLIS};
 use crate::error::SyncError;
-use crate::trust::{AuthorCert, Keyring, Revocation, RootRotation};
+use crate::identity::org::{DeviceCert, OrgKeys};
+use crate::trust::{AuthorCert, Keyring, Revocation, RootRotation, Trust};
 
 /// The first bytes of every bundle.
 pub const MAGIC: &[u8; 8] = b"MASARBND";
@@ -563,6 +563,26 @@ pub(crate) fn read_header(bytes: &[u8]) -> Result<(Header, usize), SyncError> {
     Ok((header, header_end))
 }
 
+/// This laptop's trust, with what a bundle's header carries: its rotations of the
+/// root and the certificates its device's rests on (a copy only when it adds any).
+pub(crate) fn trust_for<'k>(keys: &'k OrgKeys, header: &Header) -> std::borrow::Cow<'k, Trust> {
+    let known = |c: &AuthorCert| keys.trust.knows(&c.id);
+    if header
+        .rotations
+        .iter()
+        .all(|r| keys.trust.all_rotations().contains(r))
+        && header.chain.iter().all(known)
+    {
+        return std::borrow::Cow::Borrowed(&keys.trust);
+    }
+    let mut trust = keys.trust.clone();
+    trust.add_rotations(&header.rotations);
+    for c in &header.chain {
+        trust.add_issuer(c);
+    }
+    std::borrow::Cow::Owned(trust)
+}
+
 /// Checks everything about a bundle's frame, decrypts its payload in place and returns
 /// its header and its compressed body. Nothing of a refused bundle is returned.
 pub(crate) fn open(mut bytes: Vec<u8>, keys: &OrgKeys) -> Result<(Header, Vec<u8>), SyncError> {
@@ -575,7 +595,7 @@ pub(crate) fn open(mut bytes: Vec<u8>, keys: &OrgKeys) -> Result<(Header, Vec<u8
             "its header carries more than {MAX_CHAIN} certificates or {MAX_ROTATIONS} rotations of the root: it was not written by Masar"
         )));
     }
-    let trust = keys.trust_for(&header);
+    let trust = trust_for(keys, &header);
     let signer = header
         .cert
         .verify(&trust)
@@ -1222,7 +1242,7 @@ pub(crate) fn decode_body(compressed: &[u8], expected: u64) -> crate::Result<Con
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sync::keys;
+    use crate::identity::org as keys;
     use crate::testing::{person, temp_db};
 
     fn sample() -> (tempfile::TempDir, crate::Masar, OrgKeys) {

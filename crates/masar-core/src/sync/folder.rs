@@ -29,11 +29,11 @@ use ed25519_dalek::{Signature, Signer as _, Verifier as _};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use super::keys::{self, DeviceCert};
 use super::{Exported, Imported, SyncProgress};
 use crate::changes::Db;
 use crate::error::SyncError;
 use crate::files::real_dir;
+use crate::identity::org::{self as keys, DeviceCert};
 use crate::store::set_meta;
 use crate::Result;
 use rusqlite::OptionalExtension as _;
@@ -172,7 +172,7 @@ impl Db {
         real_folder(&root, true)?;
         real_folder(&own, true)?;
         let mut done = FolderSync::default();
-        if super::unexported_changes(self.conn())? > 0 {
+        if crate::changes::unexported_changes(self.conn())? > 0 {
             let (written, carried) = self.export_carrying(&own, false, &[], &mut progress)?;
             super::file_folder_bundle(self.conn(), &stem(&written.path), &carried)?;
             done.exported = Some(written);

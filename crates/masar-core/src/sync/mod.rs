@@ -7,19 +7,13 @@
 //! even decrypted.
 
 pub(crate) mod bundle;
-mod custody;
 mod digest;
 pub(crate) mod folder;
-pub(crate) mod keys;
-mod members;
-mod revoke;
 mod scope;
 mod verify;
 mod watch;
 
-pub use custody::{is_encrypted_org_key, OrgKeyExported, OrgKeyImported, RootRotated};
 pub use folder::{FolderFile, FolderSync, SYNC_SUBFOLDER};
-pub use revoke::{DeviceRow, Equivocation, RevocationDone};
 pub use watch::FolderWatch;
 
 pub use scope::Scope;
@@ -32,9 +26,11 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use crate::auth::Permission;
-use crate::changes::{oplog, ClockState, Db, Op};
+use crate::changes::{each_op, heads, load_ops, Applier, CommitRow, Db, Head, Op};
 use crate::error::{InputError, Problem, SyncError};
 use crate::files::ReadRefusal;
+use crate::identity::org as keys;
+use crate::identity::revoke;
 use crate::schema::{Entity, Value};
 use crate::store::{meta_i64, set_meta};
 use crate::Result;
@@ -140,34 +136,12 @@ impl Resolution {
     }
 }
 
-/// Writes a bundle or an enrolment file whole, readable by its owner only.
+/// Writes a bundle whole, readable by its owner only.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SyncError> {
-    crate::files::write_private_atomically(path, bytes).map_err(|e| SyncError::File {
-        path: path.display().to_string(),
-        reason: format!(
-            "cannot be written ({e}): check the folder exists, is writable and has space"
-        ),
-        source: e,
-    })
+    crate::files::write_private_atomically(path, bytes).map_err(|e| SyncError::not_written(path, e))
 }
 
-/// Changes in this laptop's log that no bundle of its own has carried yet.
-pub(crate) fn unexported_changes(conn: &rusqlite::Connection) -> Result<i64> {
-    let since = meta_i64(conn, "export_seq")?.unwrap_or(0);
-    Ok(conn.query_row(
-        "SELECT count(*) FROM change_log WHERE seq > ?1",
-        [since],
-        |r| r.get(0),
-    )?)
-}
-
-fn conflict_id(
-    entity: &str,
-    record: &str,
-    field: &str,
-    loser: &oplog::Head,
-    heads: &[oplog::Head],
-) -> String {
+fn conflict_id(entity: &str, record: &str, field: &str, loser: &Head, heads: &[Head]) -> String {
     let mut name = format!(
         "conflict/{entity}/{record}/{field}/{}/{}",
         loser.hlc.0, loser.device
@@ -341,62 +315,6 @@ impl Throttle {
     }
 }
 
-/// This laptop's number for a commit, which it holds from now on (as it arrived: a
-/// commit already held keeps the digests it was kept with).
-fn file_commit(tx: &rusqlite::Connection, commit: &bundle::Commit) -> Result<i64> {
-    let absent = (!commit.absent.is_empty()).then(|| {
-        serde_json::to_string(
-            &commit
-                .absent
-                .iter()
-                .map(|(p, d)| (*p, hex::encode(d)))
-                .collect::<Vec<_>>(),
-        )
-        .unwrap_or_default()
-    });
-    tx.prepare_cached("INSERT OR IGNORE INTO commits(id, cert, size, signature, absent) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![commit.id, commit.cert, commit.size, commit.signature.to_vec(), absent])?;
-    Ok(tx
-        .prepare_cached("SELECT n FROM commits WHERE id = ?1")?
-        .query_row([&commit.id], |r| r.get(0))?)
-}
-
-/// Where an arriving change is filed: its commit's row (added with the commit's first
-/// change here), its device's and record's numbers, and whether its author is its
-/// certificate's.
-fn file(
-    tx: &rusqlite::Connection,
-    verifier: &verify::Verifier<'_>,
-    commit_numbers: &mut [Option<i64>],
-    numbers: &mut oplog::Numbers,
-    op: &Op,
-    commit: usize,
-) -> Result<oplog::Filed> {
-    let n = match commit_numbers.get(commit).copied().flatten() {
-        Some(n) => n,
-        None => {
-            let n = file_commit(tx, verifier.commit(commit))?;
-            if let Some(slot) = commit_numbers.get_mut(commit) {
-                *slot = Some(n);
-            }
-            n
-        }
-    };
-    let device = numbers.device(tx, &op.device)?;
-    let (record, childless) = numbers.record(tx, op)?;
-    let by_cert = verifier.author(commit).is_some_and(|(user, name)| {
-        op.user_id.as_deref() == Some(user) && op.user_name.as_deref() == Some(name)
-    });
-    Ok(oplog::Filed {
-        device,
-        record,
-        childless,
-        commit: Some(n),
-        by_cert,
-        author: numbers.author(tx, op.user_id.as_deref())?,
-    })
-}
-
 /// The bundle files among `paths`: a folder stands for every `.masar` file in it, sorted.
 pub(crate) fn bundle_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
@@ -498,7 +416,7 @@ impl Commits {
                         known.insert(p, d);
                     }
                 }
-                for (_, held) in oplog::load_ops(conn, "c.commit_id = ?1", &[&commit.id])? {
+                for (_, held) in load_ops(conn, "c.commit_id = ?1", &[&commit.id])? {
                     if let (Some((_, p)), Some(d)) = (&held.commit, held.digest()) {
                         known.insert(*p, d);
                     }
@@ -625,82 +543,6 @@ pub(crate) fn file_folder_bundle(
 }
 
 impl Db {
-    /// Writes an enrolment file for a new laptop (admin, on the laptop that founded the
-    /// organisation); returns the new device's id.
-    pub(crate) fn enrol(
-        &mut self,
-        out: &Path,
-        passphrase: &str,
-        valid_days: i64,
-    ) -> Result<String> {
-        self.require(Permission::ManageUsers)?;
-        if !(1..=90).contains(&valid_days) {
-            return Err(InputError::invalid(
-                "valid_days",
-                &valid_days.to_string(),
-                Problem::NotOneOf(vec!["1 to 90 days".into()]),
-            )
-            .into());
-        }
-        // The file carries the organisation's keys and can be guessed at offline by
-        // whoever finds it, expired or not: its passphrase meets the passwords' policy.
-        let org_name = crate::store::meta(self.conn(), "org_name")?.unwrap_or_default();
-        crate::auth::check_enrolment_passphrase(passphrase, &[&org_name, &self.user().name])?;
-        let keys = keys::load(self.conn())?;
-        let issuer = self.issuer("enrol laptops")?;
-        let device_id = uuid::Uuid::now_v7().to_string();
-        let device_key = ed25519_dalek::SigningKey::from_bytes(&keys::random32());
-        let cert = keys::DeviceCert::issue(&issuer, &keys.org_id, &device_id, &device_key);
-        // The file carries no root key: a one-use key that may certify the new laptop's
-        // first administrator, and nothing else.
-        let enrolment_key = ed25519_dalek::SigningKey::from_bytes(&keys::random32());
-        let enrolment_cert = crate::trust::AuthorCert::enrolment(
-            &issuer,
-            &keys.org_id,
-            &device_id,
-            &enrolment_key.verifying_key(),
-            &self.clock().now().to_rfc3339(),
-        );
-        // Known from now on, so that a new bundle key after a revocation is sealed to it too.
-        self.conn()
-            .prepare_cached(
-                "INSERT OR IGNORE INTO devices(id, public_key, cert) VALUES (?1, ?2, ?3)",
-            )?
-            .execute(params![
-                device_id,
-                cert.public_key,
-                serde_json::to_string(&cert).unwrap_or_default()
-            ])?;
-        // Kept here too, so that a rotation of the root from this laptop keeps it.
-        crate::changes::keep_cert(self.conn(), &enrolment_cert)?;
-        let hlc = ClockState::load(self.conn())?.hlc.0;
-        let enrolment = keys::Enrolment {
-            org_id: keys.org_id.clone(),
-            org_name,
-            root_public: hex::encode(keys.trust.anchor().as_bytes()),
-            rotations: keys.trust.all_rotations().to_vec(),
-            issuers: keys::chain(self.conn(), issuer.by().map(str::to_string))?,
-            enrolment_secret: hex::encode(enrolment_key.to_bytes()),
-            enrolment_cert,
-            bundle_key: hex::encode(*keys.bundle_keys[0].1),
-            later_keys: keys
-                .bundle_keys
-                .iter()
-                .filter(|(e, _)| *e > 0)
-                .map(|(e, k)| (*e, hex::encode(**k)))
-                .collect(),
-            keyring: keys.keyring.clone(),
-            device_id: device_id.clone(),
-            device_secret: hex::encode(device_key.to_bytes()),
-            cert,
-            hlc,
-            expires: (self.clock().now() + chrono::Duration::days(valid_days)).to_rfc3339(),
-        };
-        let sealed = keys::seal_enrolment(&enrolment, passphrase)?;
-        write_atomically(out, &sealed)?;
-        Ok(device_id)
-    }
-
     /// Writes a bundle of what readers may lack: the changes since this laptop's last
     /// export, or everything this laptop holds with `full` (to resend a lost bundle);
     /// limited to `scope` when given (supervisors). `out` is a new file, or a folder in
@@ -814,7 +656,7 @@ impl Db {
             })
             .collect();
         let mut tell = Throttle::new(SyncStage::Writing, total);
-        oplog::each_op(
+        each_op(
             conn,
             "c.seq > ?1 AND c.seq <= ?2 AND c.entity <> 'user'",
             &[&since, &last_seq],
@@ -900,13 +742,11 @@ impl Db {
         let mut erasures = false;
         let stats = self.transaction(|tx| {
             let mut stats = Imported { bundles: files.len() as u64, ..Imported::default() };
-            let mut clock = ClockState::load(tx)?;
-            let before: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| r.get(0))?;
+            // The log's door for changes from elsewhere (changes::Applier): read and verify
+            // here, then stage, apply, show, purge and settle there.
+            let mut applier = Applier::begin(tx)?;
             let mut fresh_revocations = Vec::new();
             let mut fresh_rotations = false;
-            let mut numbers = oplog::Numbers::default();
-            let mut bulk = oplog::Bulk::default();
-            let erased_before = oplog::holds_erasure(tx)?;
             let mut read = 0u64;
             let mut tell = Throttle::new(SyncStage::Reading, announced);
             for path in files {
@@ -947,8 +787,7 @@ impl Db {
                 let mut verifier = verify::Verifier::new(tx, &keys)?;
                 verifier.device(&header.cert);
                 let mut device_name = None;
-                // Each commit's local number, filed with its first change that arrives.
-                let mut commit_numbers: Vec<Option<i64>> = Vec::new();
+                applier.next_bundle();
                 let mut covering = Covering::load(tx)?;
                 bundle::read_body(&body, header.changes, &mut |part| {
                     match part {
@@ -957,7 +796,7 @@ impl Db {
                         bundle::Part::Revocations(r) => verifier.revocations(r)?,
                         bundle::Part::Commits(commits) => {
                             covering.see(&commits);
-                            commit_numbers.resize(commit_numbers.len() + commits.len(), None);
+                            applier.commits_arrive(commits.len());
                             verifier.commits(commits)?
                         }
                         bundle::Part::Op(op, commit, pos) => {
@@ -969,15 +808,18 @@ impl Db {
                             if op.entity == "user" {
                                 stats.skipped += 1;
                             } else {
-                                let filed = file(tx, &verifier, &mut commit_numbers, &mut numbers, &op, commit)?;
-                                if !oplog::insert(tx, &op, None, filed)? {
+                                let c = verifier.commit(commit);
+                                let row = CommitRow { id: &c.id, cert: &c.cert, size: c.size, signature: &c.signature, absent: &c.absent };
+                                let by_cert = verifier.author(commit).is_some_and(|(user, name)| {
+                                    op.user_id.as_deref() == Some(user) && op.user_name.as_deref() == Some(name)
+                                });
+                                let filed = applier.stage(&op, commit, &row, by_cert)?;
+                                if !applier.apply(&op, filed)? {
                                     stats.skipped += 1;
                                     return Ok(());
                                 }
                                 stats.applied += 1;
-                                erasures |= op.field == "erased";
-                                bulk.take(tx, &op, filed, erased_before || erasures)?;
-                                if clock.observe(op.hlc, op.device != me, now_millis) {
+                                if applier.observe(op.hlc, op.device != me, now_millis) {
                                     stats.ahead_of_clock += 1;
                                 }
                             }
@@ -1009,7 +851,8 @@ impl Db {
                 .execute(params![header.device, header.cert.public_key, now, serde_json::to_string(&header.cert).unwrap_or_default(), device_name])?;
             }
             tell.at(announced.max(read), &mut progress);
-            let shown = bulk.finish(tx, erased_before || erasures)?;
+            erasures = applier.erased_any();
+            applier.show()?;
             // Changes already taken from a laptop or user revoked since leave the log, and
             // so do those of what a retired issuer signed and did not keep.
             if !fresh_revocations.is_empty() || fresh_rotations {
@@ -1019,12 +862,8 @@ impl Db {
                 stats.revoked += revoke::apply(tx, r)?;
             }
             let mut tell = Throttle::new(SyncStage::Settling, stats.applied);
-            let conflicted = oplog::settle_since(tx, before, &shown, &mut |done| tell.at(done, &mut progress))?;
+            let conflicted = applier.settle(now_millis, &mut |done| tell.at(done, &mut progress))?;
             stats.conflicts = conflicted.values().sum();
-            // Stamps seen ahead of this laptop's clock: keep later local stamps moving with
-            // real time from there (see changes::ClockState).
-            clock.keep_lead(now_millis);
-            clock.save(tx)?;
             Ok(stats)
         })?;
         if erasures {
@@ -1043,7 +882,7 @@ impl Db {
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<rusqlite::Result<_>>()?;
         let mut out = Vec::new();
-        let who = |h: &oplog::Head, record: &str| -> Result<(Option<String>, String, String)> {
+        let who = |h: &Head, record: &str| -> Result<(Option<String>, String, String)> {
             Ok(conn.query_row(
                 "SELECT user_name, device, at FROM changes WHERE hlc = ?1 AND device = ?2 AND coalesce(user_id, '') = ?3 AND record = ?4",
                 params![h.hlc.0, h.device, h.author, record],
@@ -1051,7 +890,7 @@ impl Db {
             )?)
         };
         for (entity, record, field) in fields {
-            let heads = oplog::heads(conn, &entity, &record, &field)?;
+            let heads = heads(conn, &entity, &record, &field)?;
             let Some((winner, losers)) = heads.split_first() else {
                 continue;
             };

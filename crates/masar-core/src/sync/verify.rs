@@ -16,10 +16,10 @@ use ed25519_dalek::VerifyingKey;
 use rusqlite::Connection;
 
 use super::bundle::Commit;
-use super::keys::{self, OrgKeys};
 use crate::auth::{Permission, Role};
 use crate::changes::Op;
 use crate::error::SyncError;
+use crate::identity::org::{self as keys, OrgKeys};
 use crate::schema::Value;
 use crate::trust::{
     commit_id_of_message, commit_message, verify_commits, AuthorCert, Revocation, Revoked, Trust,

@@ -9,7 +9,7 @@
 
 use zeroize::Zeroizing;
 
-use super::keys;
+use super::org as keys;
 use super::revoke;
 use crate::auth::{check_password, Permission, Role};
 use crate::changes::Db;

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use ts_rs::TS;
 use zeroize::Zeroizing;
 
-use super::keys;
+use super::org as keys;
 use crate::auth::{check_secret, Permission};
 use crate::changes::Db;
 use crate::error::{AuthError, Secret, SyncError};

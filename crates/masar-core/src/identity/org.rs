@@ -135,26 +135,6 @@ pub(crate) struct OrgKeys {
 }
 
 impl OrgKeys {
-    /// This laptop's trust, with what a bundle's header carries: its rotations of the
-    /// root and the certificates its device's rests on (a copy only when it adds any).
-    pub(crate) fn trust_for(&self, header: &super::bundle::Header) -> std::borrow::Cow<'_, Trust> {
-        let known = |c: &AuthorCert| self.trust.knows(&c.id);
-        if header
-            .rotations
-            .iter()
-            .all(|r| self.trust.all_rotations().contains(r))
-            && header.chain.iter().all(known)
-        {
-            return std::borrow::Cow::Borrowed(&self.trust);
-        }
-        let mut trust = self.trust.clone();
-        trust.add_rotations(&header.rotations);
-        for c in &header.chain {
-            trust.add_issuer(c);
-        }
-        std::borrow::Cow::Owned(trust)
-    }
-
     /// The newest bundle key whose keyring still holds, and its epoch: one that a retired
     /// issuer signed is kept for reading, never for sealing.
     pub(crate) fn current(&self) -> (u32, &Zeroizing<[u8; 32]>) {
@@ -671,7 +651,7 @@ fn sign_archive(conn: &Connection, root: &SigningKey, org: &str, now: &str) -> R
     let Some(signer) = Signer::new(cert, key) else {
         return Ok(());
     };
-    let ops = crate::changes::oplog::load_ops(conn, "c.commit_id IS NULL", &[])?;
+    let ops = crate::changes::load_ops(conn, "c.commit_id IS NULL", &[])?;
     for chunk in ops.chunks(10_000) {
         let mut digests = Vec::with_capacity(chunk.len());
         for (_, op) in chunk {

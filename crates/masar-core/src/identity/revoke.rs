@@ -4,7 +4,7 @@
 //! A revocation is signed by the root (an administrator) and lists the commits of its
 //! subject that stay valid: those this laptop holds. It travels in every bundle. Every
 //! laptop that holds it sets aside the subject's other changes on import and removes those
-//! it already took (`oplog::purge`), so laptops that heard of it early and late agree, and
+//! it already took (`changes::purge`), so laptops that heard of it early and late agree, and
 //! a change backdated by a thief is no more valid than a new one. A device's revocation
 //! also starts a new bundle key, sealed to every other device.
 
@@ -12,9 +12,9 @@ use rusqlite::Transaction;
 use serde::Serialize;
 use ts_rs::TS;
 
-use super::keys;
+use super::org as keys;
 use crate::auth::Permission;
-use crate::changes::{oplog, Db};
+use crate::changes::Db;
 use crate::error::InputError;
 use crate::schema::{Entity, Value};
 use crate::trust::{Issuer, Keyring, Revocation, Revoked};
@@ -176,11 +176,7 @@ pub(crate) fn apply(tx: &Transaction<'_>, r: &Revocation) -> Result<u64> {
         of_subject(r.kind)
     );
     let kept = serde_json::to_string(&r.kept).unwrap_or_else(|_| "[]".into());
-    let before: i64 = tx.query_row("SELECT count(*) FROM changes", [], |row| row.get(0))?;
-    let touched = oplog::purge(tx, &filter, &[&r.subject, &kept])?;
-    oplog::settle_arrived(tx, &touched, &mut oplog::Conflicted::new())?;
-    let after: i64 = tx.query_row("SELECT count(*) FROM changes", [], |row| row.get(0))?;
-    Ok((before - after).max(0) as u64)
+    crate::changes::purge(tx, &filter, &[&r.subject, &kept])
 }
 
 impl Db {
