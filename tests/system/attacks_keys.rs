@@ -191,36 +191,7 @@ fn a_found_enrolment_file_holds_no_root_and_what_its_finder_certifies_dies_with_
         &["user", "add", "mole", "--role", "admin"],
         &[("MASAR_NEW_PASSWORD", MOLE)],
     );
-    let mole = run(
-        &finder.path,
-        "mole",
-        MOLE,
-        &[
-            "--json",
-            "person",
-            "add",
-            "--given",
-            "Late",
-            "--family",
-            "Mole",
-            "--sex",
-            "male",
-            "--born",
-            "1980-01-01",
-            "--nationality",
-            "SYR",
-        ],
-        &[],
-    );
-    assert!(
-        mole.status.success(),
-        "{}",
-        String::from_utf8_lossy(&mole.stderr)
-    );
-    let late_mole = serde_json::from_slice::<Value>(&mole.stdout).expect("json")["id"]
-        .as_str()
-        .expect("an id")
-        .to_string();
+    let late_mole = finder.person_as("mole", MOLE, "Late", "Mole");
     let from_accomplice = bundle(&accomplice, "accomplice");
     let from_finder = bundle(&finder, "finder");
     // The founder, who revoked first, sets it all aside on arrival.
@@ -613,36 +584,7 @@ fn a_rotated_root_voids_what_a_leaked_copy_signs_and_keeps_what_came_before() {
         &["user", "add", "ghost", "--role", "admin"],
         &[("MASAR_NEW_PASSWORD", GHOST)],
     );
-    let ghost = run(
-        &before.path,
-        "ghost",
-        GHOST,
-        &[
-            "--json",
-            "person",
-            "add",
-            "--given",
-            "Ghost",
-            "--family",
-            "Person",
-            "--sex",
-            "male",
-            "--born",
-            "1980-01-01",
-            "--nationality",
-            "SYR",
-        ],
-        &[],
-    );
-    assert!(
-        ghost.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ghost.stderr)
-    );
-    let ghost_person = serde_json::from_slice::<Value>(&ghost.stdout).expect("json")["id"]
-        .as_str()
-        .expect("an id")
-        .to_string();
+    let ghost_person = before.person_as("ghost", GHOST, "Ghost", "Person");
     let n = std::cell::Cell::new(0);
     let bundle = |db: &Db| {
         n.set(n.get() + 1);

@@ -142,6 +142,41 @@ impl Db {
         self
     }
 
+    /// Registers a person as another user of this laptop (by name and password) and
+    /// returns their id.
+    pub fn person_as(&self, user: &str, password: &str, given: &str, family: &str) -> String {
+        let out = run(
+            &self.path,
+            user,
+            password,
+            &[
+                "--json",
+                "person",
+                "add",
+                "--given",
+                given,
+                "--family",
+                family,
+                "--sex",
+                "male",
+                "--born",
+                "1980-01-01",
+                "--nationality",
+                "SYR",
+            ],
+            &[],
+        );
+        assert!(
+            out.status.success(),
+            "person add as {user}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).expect("json")["id"]
+            .as_str()
+            .expect("an id")
+            .to_string()
+    }
+
     /// Registers a person with the required fields and returns their id.
     pub fn person(&self, given: &str, family: &str) -> String {
         self.id(&[

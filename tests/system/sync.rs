@@ -538,34 +538,7 @@ fn a_supervisor_export_can_be_scoped_to_a_counsellors_caseload() {
         &["user", "add", "karim", "--role", "counsellor"],
         &[("MASAR_NEW_PASSWORD", pw)],
     );
-    let karims = run(
-        &a.path,
-        "karim",
-        pw,
-        &[
-            "--json",
-            "person",
-            "add",
-            "--given",
-            "Karims",
-            "--family",
-            "Person",
-            "--sex",
-            "male",
-            "--born",
-            "1990-01-01",
-            "--nationality",
-            "SYR",
-        ],
-        &[],
-    );
-    assert!(
-        karims.status.success(),
-        "{}",
-        String::from_utf8_lossy(&karims.stderr)
-    );
-    let karims: Value = serde_json::from_slice(&karims.stdout).expect("json");
-    let karims = karims["id"].as_str().expect("an id").to_string();
+    let karims = a.person_as("karim", pw, "Karims", "Person");
     let admins = person(a);
     let intake = a.id(&["intake", "add", &karims, "--date", "2024-03-01"]);
     let scoped = org.export(0, &["--scope", "counsellor=karim"]);

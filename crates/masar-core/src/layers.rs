@@ -183,31 +183,9 @@ fn no_core_file_includes_a_file_of_the_window() {
 #[test]
 fn no_module_names_a_module_of_its_own_layer_or_above() {
     let layer: BTreeMap<&str, u8> = LAYERS.iter().copied().collect();
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    let mut dirs = vec![src.clone()];
-    while let Some(d) = dirs.pop() {
-        for e in std::fs::read_dir(&d).expect("the source folder") {
-            let p = e.expect("an entry").path();
-            if p.is_dir() {
-                dirs.push(p);
-            } else if p.extension().is_some_and(|x| x == "rs") {
-                files.push(p);
-            }
-        }
-    }
     let mut wrong = Vec::new();
     let mut checked = 0;
-    for file in files {
-        let rel = file.strip_prefix(&src).expect("inside src");
-        let first = rel
-            .components()
-            .next()
-            .expect("a path")
-            .as_os_str()
-            .to_string_lossy()
-            .trim_end_matches(".rs")
-            .to_string();
+    for (rel, first, code) in sources() {
         if matches!(first.as_str(), "lib" | "layers" | "testing" | "typescript")
             || rel.ends_with("sync/tests.rs")
         {
@@ -220,8 +198,7 @@ fn no_module_names_a_module_of_its_own_layer_or_above() {
             ));
             continue;
         };
-        let code = std::fs::read_to_string(&file).expect("a source file");
-        for named in named_modules(without_tests(&code)) {
+        for named in named_modules(&code) {
             checked += 1;
             match layer.get(named.as_str()) {
                 _ if named == first => {}
