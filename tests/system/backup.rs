@@ -98,7 +98,11 @@ fn a_backup_taken_while_another_process_writes_restores_that_moment_and_converge
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v))
                 .collect();
-                m.add_person(&pairs).expect("the writer registers a person");
+                m.add_person(masar_core::NewPerson {
+                    fields: masar_core::Fields(pairs.to_vec()),
+                    intake_date: None,
+                })
+                .expect("the writer registers a person");
                 states
                     .lock()
                     .expect("lock")

@@ -48,7 +48,11 @@ fn main() {
             format!("06{p:08}"),
             format!("250-00C{p:05}"),
         );
-        m.add_person(&fields).expect("person");
+        m.add_person(masar_core::NewPerson {
+            fields: masar_core::Fields(fields.to_vec()),
+            intake_date: None,
+        })
+        .expect("person");
     }
     let t = Instant::now();
     let small = m

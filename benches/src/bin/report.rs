@@ -230,8 +230,14 @@ fn build(
             .map(|k| ids[(s * 7 + k * 251) % ids.len()].clone())
             .collect();
         let kind = if s % 3 == 0 { "training" } else { "awareness" };
-        m.add_session(kind, &day(s * 13), "Session", None, &attendees)
-            .expect("session");
+        m.add_session(masar_core::NewSession {
+            kind: kind.to_string(),
+            date: day(s * 13),
+            topic: "Session".into(),
+            place: None,
+            attendees: attendees.to_vec(),
+        })
+        .expect("session");
     }
     eprintln!(
         "{sessions} sessions of {per_session} in {:.0} s",
@@ -245,37 +251,53 @@ fn build(
         ];
         let kind = ["creation", "reinforcement"][p % 2];
         let id = m
-            .add_project(
-                "Project",
-                kind,
-                ["food", "crafts"][p % 2],
-                &members,
-                Some("2020-12-01"),
-            )
+            .add_project(masar_core::NewProject {
+                title: "Project".into(),
+                kind: kind.to_string(),
+                sector: ["food", "crafts"][p % 2].to_string(),
+                members,
+                date: Some("2020-12-01".into()),
+            })
             .expect("project");
-        m.add_budget_line(&id, "Oven", "1", "9000").expect("line");
-        m.set_stage(&id, "plan_ready", "2020-12-02").expect("stage");
-        m.set_stage(&id, "in_committee", "2020-12-03")
-            .expect("stage");
-        m.decide(
-            &id,
-            "approved",
-            "2020-12-04",
-            Some("10000"),
-            Some("MAD"),
-            None,
-        )
+        m.add_budget_line(masar_core::NewBudgetLine {
+            project: id.to_string(),
+            item: "Oven".into(),
+            quantity: "1".into(),
+            unit_cost: "9000".into(),
+        })
+        .expect("line");
+        m.set_stage(masar_core::StageChange {
+            project: id.to_string(),
+            stage: masar_core::Stage::PlanReady,
+            date: "2020-12-02".into(),
+        })
+        .expect("stage");
+        m.set_stage(masar_core::StageChange {
+            project: id.to_string(),
+            stage: masar_core::Stage::InCommittee,
+            date: "2020-12-03".into(),
+        })
+        .expect("stage");
+        m.decide(masar_core::CommitteeDecision {
+            project: id.to_string(),
+            decision: masar_core::Decision::Approved,
+            date: "2020-12-04".into(),
+            amount: Some("10000".into()),
+            currency: Some("MAD".into()),
+            remarks: None,
+        })
         .expect("approve");
         for k in 0..2 {
-            m.add_disbursement(
-                &id,
-                &day(p * 3 + k),
-                "4500.50",
-                "MAD",
-                ["EU", "Japan"][p % 2],
-                None,
-                None,
-            )
+            m.add_disbursement(masar_core::NewTranche {
+                project: id.to_string(),
+                date: day(p * 3 + k),
+                amount: "4500.50".into(),
+                currency: "MAD".into(),
+                donor: ["EU", "Japan"][p % 2].to_string(),
+                mode: None,
+                receipt: None,
+                above_approved_because: None,
+            })
             .expect("tranche");
         }
     }

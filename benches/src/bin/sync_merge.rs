@@ -67,7 +67,12 @@ fn main() {
                     format!("06{i:02}{p:06}"),
                     format!("250-{i:02}C{p:05}"),
                 );
-                laptop.add_person(&fields).expect("person");
+                laptop
+                    .add_person(masar_core::NewPerson {
+                        fields: masar_core::Fields(fields.to_vec()),
+                        intake_date: None,
+                    })
+                    .expect("person");
             }
         } else {
             let mut csv = String::from("given,family,sex,born,nationality,city,phone,unhcr_id\n");

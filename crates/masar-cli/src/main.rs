@@ -461,7 +461,11 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                     let role = Role::from_input(&role)?;
                     let password =
                         env_or_ask("MASAR_NEW_PASSWORD", &format!("password for {name}"), true)?;
-                    Ok(id(m.add_user(&name, role, &password)?))
+                    Ok(id(m.add_user(masar_core::NewUser {
+                        name,
+                        role,
+                        password,
+                    })?))
                 }
                 UserCmd::List => Ok(json(&m.list_users()?)),
                 UserCmd::Revoke { name } => Ok(json(&m.revoke_user(&name)?)),
@@ -502,7 +506,10 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                     ]);
                     let mut fields = fields;
                     fields.extend(pairs(&p.set)?);
-                    Ok(id(m.add_person(&fields)?))
+                    Ok(id(m.add_person(masar_core::NewPerson {
+                        fields: masar_core::Fields(fields),
+                        intake_date: None,
+                    })?))
                 }
                 PersonCmd::Set { id: pid, pairs: kv } => {
                     m.set_person(&pid, &pairs(&kv)?)?;
@@ -552,7 +559,11 @@ fn run(cli: Cli) -> Result<Json, Failure> {
             referral,
         }) => {
             let mut m = open(&path)?;
-            Ok(id(m.add_intake(&person, &date, referral.as_deref())?))
+            Ok(id(m.add_intake(masar_core::NewIntake {
+                person,
+                date,
+                referral,
+            })?))
         }
         Command::Session(cmd) => {
             let mut m = open(&path)?;
@@ -563,13 +574,13 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                     topic,
                     place,
                     attendee,
-                } => Ok(id(m.add_session(
-                    &kind,
-                    &date,
-                    &topic,
-                    place.as_deref(),
-                    &attendee,
-                )?)),
+                } => Ok(id(m.add_session(masar_core::NewSession {
+                    kind,
+                    date,
+                    topic,
+                    place,
+                    attendees: attendee,
+                })?)),
                 SessionCmd::Attend { session, person } => {
                     m.attend(&session, &person)?;
                     Ok(id(session))
@@ -583,7 +594,11 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                     present,
                     absent,
                 } => {
-                    m.set_roster(&session, &present, &absent)?;
+                    m.set_roster(masar_core::Roster {
+                        session: session.clone(),
+                        present,
+                        absent,
+                    })?;
                     Ok(id(session))
                 }
                 SessionCmd::Attendees { session } => Ok(json(&m.attendees(&session)?)),
@@ -598,19 +613,23 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                     sector,
                     member,
                     date,
-                } => Ok(id(m.add_project(
-                    &title,
-                    &kind,
-                    &sector,
-                    &member,
-                    date.as_deref(),
-                )?)),
+                } => Ok(id(m.add_project(masar_core::NewProject {
+                    title,
+                    kind,
+                    sector,
+                    members: member,
+                    date,
+                })?)),
                 ProjectCmd::Stage {
                     id: pid,
                     stage,
                     date,
                 } => {
-                    m.set_stage(&pid, &stage, &date)?;
+                    m.set_stage(masar_core::StageChange {
+                        project: pid.clone(),
+                        stage: masar_core::Stage::parse("stage", &stage)?,
+                        date,
+                    })?;
                     Ok(id(pid))
                 }
                 ProjectCmd::Decide {
@@ -621,14 +640,14 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                     currency,
                     remarks,
                 } => {
-                    m.decide(
-                        &pid,
-                        &decision,
-                        &date,
-                        amount.as_deref(),
-                        currency.as_deref(),
-                        remarks.as_deref(),
-                    )?;
+                    m.decide(masar_core::CommitteeDecision {
+                        project: pid.clone(),
+                        decision: masar_core::Decision::parse(&decision)?,
+                        date,
+                        amount,
+                        currency,
+                        remarks,
+                    })?;
                     Ok(id(pid))
                 }
                 ProjectCmd::Set { id: pid, pairs: kv } => {
@@ -641,7 +660,12 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                     item,
                     quantity,
                     unit_cost,
-                } => Ok(id(m.add_budget_line(&pid, &item, &quantity, &unit_cost)?)),
+                } => Ok(id(m.add_budget_line(masar_core::NewBudgetLine {
+                    project: pid,
+                    item,
+                    quantity,
+                    unit_cost,
+                })?)),
                 ProjectCmd::Budget { id } => Ok(json(&m.budget(&id)?)),
                 ProjectCmd::BudgetSet { line, pairs: kv } => {
                     m.set_budget_line(&line, &pairs(&kv)?)?;
@@ -668,15 +692,16 @@ fn run(cli: Cli) -> Result<Json, Failure> {
             above_approved_because,
         }) => {
             let mut m = open(&path)?;
-            let (mode, receipt) = (mode.as_deref(), receipt.as_deref());
-            Ok(id(match above_approved_because {
-                Some(reason) => m.add_disbursement_above_approved(
-                    &project, &date, &amount, &currency, &donor, mode, receipt, &reason,
-                )?,
-                None => {
-                    m.add_disbursement(&project, &date, &amount, &currency, &donor, mode, receipt)?
-                }
-            }))
+            Ok(id(m.add_disbursement(masar_core::NewTranche {
+                project,
+                date,
+                amount,
+                currency,
+                donor,
+                mode,
+                receipt,
+                above_approved_because,
+            })?))
         }
         Command::Followup(cmd) => {
             let mut m = open(&path)?;
@@ -700,7 +725,10 @@ fn run(cli: Cli) -> Result<Json, Failure> {
                         ("next_due", &next_due),
                         ("notes", &notes),
                     ]);
-                    Ok(id(m.add_followup(&project, &fields)?))
+                    Ok(id(m.add_followup(masar_core::NewFollowUp {
+                        project,
+                        fields: masar_core::Fields(fields),
+                    })?))
                 }
                 FollowUpCmd::Overdue { on } => {
                     let day = match on {
@@ -718,12 +746,12 @@ fn run(cli: Cli) -> Result<Json, Failure> {
             status,
         }) => {
             let mut m = open(&path)?;
-            Ok(id(m.add_referral(
-                &person,
-                &partner,
-                &date,
-                status.as_deref(),
-            )?))
+            Ok(id(m.add_referral(masar_core::NewReferral {
+                person,
+                partner,
+                date,
+                status,
+            })?))
         }
         Command::Org(OrgCmd::Key(OrgKeyCmd::Export { out, sheet })) => {
             let m = open(&path)?;

@@ -8,7 +8,19 @@ use crate::error::{AuthError, InputError, Problem};
 use crate::schema::Value;
 
 /// What a user may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    ts_rs::TS,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Records the journey of their caseload.
     Counsellor,

@@ -251,7 +251,11 @@ pub fn fill(m: &mut Masar, seed: u64, language: crate::report::Language) -> Resu
     m.set_programme_currency("MAD")?;
     for (name, role) in [("leila", Role::Supervisor), ("karim", Role::Counsellor)] {
         if !m.list_users()?.iter().any(|u| u.name == *name) {
-            m.add_user(name, role, DEMO_PASSWORD)?;
+            m.add_user(crate::domain::NewUser {
+                name: name.to_string(),
+                role,
+                password: DEMO_PASSWORD.to_string(),
+            })?;
             s.users.push(name.to_string());
         }
     }
@@ -321,28 +325,34 @@ pub fn fill(m: &mut Masar, seed: u64, language: crate::report::Language) -> Resu
             fields.push(("given_ar".to_string(), given_ar.to_string()));
             fields.push(("family_ar".to_string(), family_ar.to_string()));
         }
-        let id = m.add_person(&fields)?;
-        m.add_intake(
-            &id,
-            &day(intake),
-            Some(["walk-in", "UNHCR", "partner NGO", "word of mouth"][rng.gen_range(0..4)]),
-        )?;
+        let id = m.add_person(crate::domain::NewPerson {
+            fields: crate::domain::Fields(fields.to_vec()),
+            intake_date: None,
+        })?;
+        m.add_intake(crate::domain::NewIntake {
+            person: id.to_string(),
+            date: day(intake),
+            referral: Some(
+                ["walk-in", "UNHCR", "partner NGO", "word of mouth"][rng.gen_range(0..4)]
+                    .to_string(),
+            ),
+        })?;
         s.intakes += 1;
         if rng.gen_bool(0.05) && intake + Duration::days(60) < today {
-            m.add_intake(
-                &id,
-                &day(intake + Duration::days(rng.gen_range(30..60))),
-                Some("returned"),
-            )?;
+            m.add_intake(crate::domain::NewIntake {
+                person: id.to_string(),
+                date: day(intake + Duration::days(rng.gen_range(30..60))),
+                referral: Some("returned".into()),
+            })?;
             s.intakes += 1;
         }
         if rng.gen_bool(0.1) {
-            m.add_referral(
-                &id,
-                PARTNERS[rng.gen_range(0..PARTNERS.len())],
-                &day(intake + Duration::days(7)),
-                Some("pending"),
-            )?;
+            m.add_referral(crate::domain::NewReferral {
+                person: id.to_string(),
+                partner: PARTNERS[rng.gen_range(0..PARTNERS.len())].to_string(),
+                date: day(intake + Duration::days(7)),
+                status: Some("pending".into()),
+            })?;
         }
         persons.push((id, intake));
     }
@@ -368,13 +378,13 @@ pub fn fill(m: &mut Masar, seed: u64, language: crate::report::Language) -> Resu
                     .cloned()
                     .collect()
             };
-            m.add_session(
-                kind,
-                &day(date.min(today + Duration::days(14))),
-                topics[k % topics.len()],
-                Some(CITIES[k % CITIES.len()]),
-                &attendees,
-            )?;
+            m.add_session(crate::domain::NewSession {
+                kind: kind.to_string(),
+                date: day(date.min(today + Duration::days(14))),
+                topic: topics[k % topics.len()].to_string(),
+                place: Some(CITIES[k % CITIES.len()].to_string()),
+                attendees: attendees.to_vec(),
+            })?;
             s.sessions += 1;
         }
     }
@@ -411,26 +421,26 @@ pub fn fill(m: &mut Masar, seed: u64, language: crate::report::Language) -> Resu
         let sector = SECTORS[rng.gen_range(0..SECTORS.len())];
         let target = stages[p % stages.len()];
         let opened = start + Duration::days(rng.gen_range(40..300));
-        let id = m.add_project(
-            &format!(
+        let id = m.add_project(crate::domain::NewProject {
+            title: format!(
                 "{} {}",
                 words.t(&format!("demo.title.{}", sector_key(sector))),
                 p + 1
             ),
-            kind,
-            sector,
-            &members,
-            Some(&day(opened)),
-        )?;
+            kind: kind.to_string(),
+            sector: sector.to_string(),
+            members: members.to_vec(),
+            date: Some(day(opened)),
+        })?;
         s.projects += 1;
         for _ in 0..rng.gen_range(2..5) {
             let (item, cost) = ITEMS[rng.gen_range(0..ITEMS.len())];
-            m.add_budget_line(
-                &id,
-                item,
-                &rng.gen_range(1..4).to_string(),
-                &format!("{cost}.00"),
-            )?;
+            m.add_budget_line(crate::domain::NewBudgetLine {
+                project: id.to_string(),
+                item: item.to_string(),
+                quantity: rng.gen_range(1..4).to_string().to_string(),
+                unit_cost: format!("{cost}.00"),
+            })?;
         }
         m.set_project(
             &id,
@@ -449,7 +459,11 @@ pub fn fill(m: &mut Masar, seed: u64, language: crate::report::Language) -> Resu
         }
         for st in order {
             date += Duration::days(rng.gen_range(5..20));
-            m.set_stage(&id, st, &day(date))?;
+            m.set_stage(crate::domain::StageChange {
+                project: id.to_string(),
+                stage: crate::domain::Stage::parse("stage", st)?,
+                date: day(date),
+            })?;
             if st == target {
                 break;
             }
@@ -459,51 +473,53 @@ pub fn fill(m: &mut Masar, seed: u64, language: crate::report::Language) -> Resu
         }
         date += Duration::days(rng.gen_range(10..30));
         if target == "rejected" {
-            m.decide(
-                &id,
-                "rejected",
-                &day(date),
-                None,
-                None,
-                Some("Market already saturated in this area"),
-            )?;
+            m.decide(crate::domain::CommitteeDecision {
+                project: id.to_string(),
+                decision: crate::domain::Decision::Rejected,
+                date: day(date),
+                amount: None,
+                currency: None,
+                remarks: Some("Market already saturated in this area".into()),
+            })?;
             continue;
         }
         let amount = rng.gen_range(8..30) * 1000;
-        m.decide(
-            &id,
-            "approved",
-            &day(date),
-            Some(&format!("{amount}.00")),
-            None,
-            None,
-        )?;
+        m.decide(crate::domain::CommitteeDecision {
+            project: id.to_string(),
+            decision: crate::domain::Decision::Approved,
+            date: day(date),
+            amount: Some(format!("{amount}.00")),
+            currency: None,
+            remarks: None,
+        })?;
         if target == "approved" {
             continue;
         }
         let donor = DONORS[rng.gen_range(0..DONORS.len())];
         date += Duration::days(rng.gen_range(5..20));
         let first = amount * 6 / 10;
-        m.add_disbursement(
-            &id,
-            &day(date),
-            &format!("{first}.00"),
-            "MAD",
-            donor,
-            Some("transfer"),
-            Some(&format!("RC-{:04}", p * 3)),
-        )?;
+        m.add_disbursement(crate::domain::NewTranche {
+            project: id.to_string(),
+            date: day(date),
+            amount: format!("{first}.00"),
+            currency: "MAD".into(),
+            donor: donor.to_string(),
+            mode: Some("transfer".into()),
+            receipt: Some(format!("RC-{:04}", p * 3)),
+            above_approved_because: None,
+        })?;
         s.disbursements += 1;
         if rng.gen_bool(0.6) {
-            m.add_disbursement(
-                &id,
-                &day(date + Duration::days(60)),
-                &format!("{}.50", amount - first - 1),
-                "MAD",
-                donor,
-                Some("in_kind"),
-                None,
-            )?;
+            m.add_disbursement(crate::domain::NewTranche {
+                project: id.to_string(),
+                date: day(date + Duration::days(60)),
+                amount: format!("{}.50", amount - first - 1),
+                currency: "MAD".into(),
+                donor: donor.to_string(),
+                mode: Some("in_kind".into()),
+                receipt: None,
+                above_approved_because: None,
+            })?;
             s.disbursements += 1;
         }
         if kind == "cooperative" {
@@ -535,9 +551,9 @@ pub fn fill(m: &mut Masar, seed: u64, language: crate::report::Language) -> Resu
             } else {
                 "struggling"
             };
-            m.add_followup(
-                &id,
-                &[
+            m.add_followup(crate::domain::NewFollowUp {
+                project: id.to_string(),
+                fields: crate::domain::Fields(vec![
                     ("date".into(), day(visit)),
                     ("status".into(), status.into()),
                     ("revenue".into(), format!("{revenue}.00")),
@@ -552,16 +568,24 @@ pub fn fill(m: &mut Masar, seed: u64, language: crate::report::Language) -> Resu
                                 60
                             })),
                     ),
-                ],
-            )?;
+                ]),
+            })?;
             s.followups += 1;
             visit += Duration::days(60);
         }
         if matches!(target, "active" | "closed") {
-            m.set_stage(&id, "active", &day(date + Duration::days(31)))?;
+            m.set_stage(crate::domain::StageChange {
+                project: id.to_string(),
+                stage: crate::domain::Stage::Active,
+                date: day(date + Duration::days(31)),
+            })?;
         }
         if target == "closed" {
-            m.set_stage(&id, "closed", &day(today.min(visit)))?;
+            m.set_stage(crate::domain::StageChange {
+                project: id.to_string(),
+                stage: crate::domain::Stage::Closed,
+                date: day(today.min(visit)),
+            })?;
         }
     }
     s.overdue = m.overdue_followups(today)?.len();

@@ -14,6 +14,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("files", 0),
     // The schema registry, then the roles that decide on its typed values.
     ("schema", 1),
+    // The journey's stages as types.
+    ("stage", 1),
     ("auth", 2),
     // Who sees which persons, by role.
     ("access", 3),
@@ -37,6 +39,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("views", 9),
     ("backup", 9),
     ("demo", 9),
+    ("faces", 10),
     ("forge", 10),
     ("bench", 10),
 ];
@@ -55,7 +58,12 @@ fn named_modules(code: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = code;
     while let Some(i) = rest.find("crate::") {
+        // `$crate::` is a macro's path, resolved where the macro is used (another crate).
+        let in_macro = rest[..i].ends_with('$');
         rest = &rest[i + "crate::".len()..];
+        if in_macro {
+            continue;
+        }
         if let Some(group) = rest.strip_prefix('{') {
             let end = group.find('}').unwrap_or(group.len());
             for part in group[..end].split(',') {

@@ -22,6 +22,7 @@ mod files;
 mod fold;
 // The schema registry.
 mod schema;
+mod stage;
 // Storage and keys.
 mod keys;
 mod search;
@@ -39,6 +40,7 @@ mod sync;
 // The handle and the read models.
 mod backup;
 pub mod demo;
+pub mod faces;
 mod masar;
 mod views;
 
@@ -65,13 +67,16 @@ pub use backup::{
 pub use changes::Change;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use domain::{
-    BudgetLine, BudgetLineView, BudgetSummary, Disbursement, FollowUp, Intake, Person,
-    PersonImport, Project, ProjectRules, Referral, Session, StageEvent, UserSummary,
+    BudgetLine, BudgetLineView, BudgetSummary, CommitteeDecision, Decision, Disbursement, Fields,
+    FollowUp, Intake, NewBudgetLine, NewFollowUp, NewIntake, NewPerson, NewProject, NewReferral,
+    NewSession, NewTranche, NewUser, Person, PersonImport, Project, ProjectRules, Referral, Roster,
+    Session, Stage, StageChange, StageEvent, UserSummary,
 };
 pub use error::{
     parse_date, split_pair, AuthError, BackupError, Error, ErrorClass, ErrorReport, InputError,
     Problem, Result, Secret, StoreError, SyncError,
 };
+pub use faces::Done;
 pub use files::harden_process;
 pub use identity::{
     is_encrypted_org_key, DeviceRow, Equivocation, OrgKeyExported, OrgKeyImported, RevocationDone,

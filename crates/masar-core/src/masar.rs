@@ -14,7 +14,11 @@ use ts_rs::TS;
 use crate::auth::{check_password, check_user_name, Permission, Role, User};
 use crate::changes::{Change, ClockState, Db};
 use crate::clock::{Clock, Hlc};
-use crate::domain::{BudgetSummary, Person, PersonImport, Project, UserSummary};
+use crate::domain::{
+    BudgetSummary, CommitteeDecision, NewBudgetLine, NewFollowUp, NewIntake, NewPerson, NewProject,
+    NewReferral, NewSession, NewTranche, NewUser, Person, PersonImport, Project, Roster, Stage,
+    StageChange, UserSummary,
+};
 use crate::error::{AuthError, InputError, StoreError};
 use crate::identity::org::Login;
 use crate::identity::{DeviceRow, RevocationDone};
@@ -421,8 +425,8 @@ impl Masar {
     // Accounts.
 
     /// Adds a user with their own password (admin only).
-    pub fn add_user(&mut self, name: &str, role: Role, password: &str) -> Result<String> {
-        self.db.add_user(name, role, password)
+    pub fn add_user(&mut self, new: NewUser) -> Result<String> {
+        self.db.add_user(&new.name, new.role, &new.password)
     }
 
     /// Changes the logged-in user's password: re-wraps their copy of the key only.
@@ -437,19 +441,11 @@ impl Masar {
 
     // Persons.
 
-    /// Registers a person from `KEY=VALUE` pairs (keys as `person get` prints them).
-    pub fn add_person(&mut self, pairs: &[(String, String)]) -> Result<String> {
-        self.db.register_person(pairs, None)
-    }
-
-    /// Registers a person and, when `intake_date` is given, their reception interview, in
-    /// one transaction.
-    pub fn register_person(
-        &mut self,
-        pairs: &[(String, String)],
-        intake_date: Option<&str>,
-    ) -> Result<String> {
-        self.db.register_person(pairs, intake_date)
+    /// Registers a person from their fields (names as `person get` prints them) and,
+    /// when `intake_date` is given, their reception interview, in one transaction.
+    pub fn add_person(&mut self, new: NewPerson) -> Result<String> {
+        self.db
+            .register_person(new.fields.pairs(), new.intake_date.as_deref())
     }
 
     /// Changes fields of a person; refuses personal fields of an erased person.
@@ -484,24 +480,15 @@ impl Masar {
     }
 
     /// Records a reception interview.
-    pub fn add_intake(
-        &mut self,
-        person: &str,
-        date: &str,
-        referral: Option<&str>,
-    ) -> Result<String> {
-        self.db.add_intake(person, date, referral)
+    pub fn add_intake(&mut self, new: NewIntake) -> Result<String> {
+        self.db
+            .add_intake(&new.person, &new.date, new.referral.as_deref())
     }
 
     /// Refers a person to a partner of the organisation's list.
-    pub fn add_referral(
-        &mut self,
-        person: &str,
-        partner: &str,
-        date: &str,
-        status: Option<&str>,
-    ) -> Result<String> {
-        self.db.add_referral(person, partner, date, status)
+    pub fn add_referral(&mut self, new: NewReferral) -> Result<String> {
+        self.db
+            .add_referral(&new.person, &new.partner, &new.date, new.status.as_deref())
     }
 
     /// Imports persons from CSV text: all rows or none.
@@ -512,15 +499,14 @@ impl Masar {
     // Sessions.
 
     /// Creates a session with its attendance list.
-    pub fn add_session(
-        &mut self,
-        kind: &str,
-        date: &str,
-        topic: &str,
-        place: Option<&str>,
-        attendees: &[String],
-    ) -> Result<String> {
-        self.db.add_session(kind, date, topic, place, attendees)
+    pub fn add_session(&mut self, new: NewSession) -> Result<String> {
+        self.db.add_session(
+            &new.kind,
+            &new.date,
+            &new.topic,
+            new.place.as_deref(),
+            &new.attendees,
+        )
     }
 
     /// Marks a person present at a session.
@@ -535,13 +521,9 @@ impl Masar {
 
     /// Marks several persons present and others absent at once (a roster); returns how
     /// many marks changed. An unknown person refuses the whole roster.
-    pub fn set_roster(
-        &mut self,
-        session: &str,
-        present: &[String],
-        absent: &[String],
-    ) -> Result<usize> {
-        self.db.set_roster(session, present, absent)
+    pub fn set_roster(&mut self, roster: Roster) -> Result<usize> {
+        self.db
+            .set_roster(&roster.session, &roster.present, &roster.absent)
     }
 
     /// The ids of the persons present at a session.
@@ -552,15 +534,8 @@ impl Masar {
     // Projects.
 
     /// Creates a project in stage `draft` on `date` (default today) with its members.
-    pub fn add_project(
-        &mut self,
-        title: &str,
-        kind: &str,
-        sector: &str,
-        members: &[String],
-        date: Option<&str>,
-    ) -> Result<String> {
-        self.db.add_project(title, kind, sector, members, date)
+    pub fn add_project(&mut self, new: NewProject) -> Result<String> {
+        self.db.add_project(&new)
     }
 
     /// One project.
@@ -573,35 +548,20 @@ impl Masar {
         self.db.set_project(id, pairs)
     }
 
-    /// Moves a project to `stage` on `date`, if that stage may follow the current one.
-    pub fn set_stage(&mut self, id: &str, stage: &str, date: &str) -> Result<()> {
-        self.db.set_stage(id, stage, date)
+    /// Moves a project to another stage, if that stage may follow the current one.
+    pub fn set_stage(&mut self, change: StageChange) -> Result<()> {
+        self.db.set_stage(&change)
     }
 
     /// Records the committee's decision: `approved` (with the amount and its currency, the
-    /// plan's by default), `rejected`, or `deferred`.
-    pub fn decide(
-        &mut self,
-        id: &str,
-        decision: &str,
-        date: &str,
-        amount: Option<&str>,
-        currency: Option<&str>,
-        remarks: Option<&str>,
-    ) -> Result<()> {
-        self.db
-            .decide(id, decision, date, amount, currency, remarks)
+    /// programme's else the plan's by default), `rejected`, or `deferred`.
+    pub fn decide(&mut self, decision: CommitteeDecision) -> Result<()> {
+        self.db.decide(&decision)
     }
 
     /// Adds a line to a project's business plan budget.
-    pub fn add_budget_line(
-        &mut self,
-        project: &str,
-        item: &str,
-        quantity: &str,
-        unit_cost: &str,
-    ) -> Result<String> {
-        self.db.add_budget_line(project, item, quantity, unit_cost)
+    pub fn add_budget_line(&mut self, new: NewBudgetLine) -> Result<String> {
+        self.db.add_budget_line(&new)
     }
 
     /// A project's budget lines and exact totals.
@@ -609,51 +569,16 @@ impl Masar {
         self.db.budget(project)
     }
 
-    /// Records a tranche paid to an approved project; the first one makes it `funded`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn add_disbursement(
-        &mut self,
-        project: &str,
-        date: &str,
-        amount: &str,
-        currency: &str,
-        donor: &str,
-        mode: Option<&str>,
-        receipt: Option<&str>,
-    ) -> Result<String> {
-        self.db
-            .add_disbursement(project, date, amount, currency, donor, mode, receipt, None)
-    }
-
-    /// Records a tranche above the amount the committee approved, with the reason
-    /// (supervisors); the tranche and its history keep the reason.
-    #[allow(clippy::too_many_arguments)]
-    pub fn add_disbursement_above_approved(
-        &mut self,
-        project: &str,
-        date: &str,
-        amount: &str,
-        currency: &str,
-        donor: &str,
-        mode: Option<&str>,
-        receipt: Option<&str>,
-        reason: &str,
-    ) -> Result<String> {
-        self.db.add_disbursement(
-            project,
-            date,
-            amount,
-            currency,
-            donor,
-            mode,
-            receipt,
-            Some(reason),
-        )
+    /// Records a tranche paid to an approved project; the first one makes it `funded`. A
+    /// tranche above the amount the committee approved needs a supervisor and the reason
+    /// (`above_approved_because`), which the tranche and its history keep.
+    pub fn add_disbursement(&mut self, tranche: NewTranche) -> Result<String> {
+        self.db.add_disbursement(&tranche)
     }
 
     /// Takes back the last change of a project's stage while nothing depends on it;
     /// returns the stage the project is back at.
-    pub fn undo_stage(&mut self, id: &str) -> Result<String> {
+    pub fn undo_stage(&mut self, id: &str) -> Result<Stage> {
         self.db.undo_stage(id)
     }
 
@@ -668,8 +593,8 @@ impl Masar {
     }
 
     /// Records a follow-up visit to a funded project.
-    pub fn add_followup(&mut self, project: &str, pairs: &[(String, String)]) -> Result<String> {
-        self.db.add_followup(project, pairs)
+    pub fn add_followup(&mut self, visit: NewFollowUp) -> Result<String> {
+        self.db.add_followup(&visit)
     }
 
     /// Funded or active projects whose next visit was due before `day` with no visit
@@ -1004,7 +929,11 @@ mod tests {
     fn an_upgraded_database_keeps_its_root_key_until_every_user_is_certified() {
         let (_d, mut m) = crate::testing::temp_db();
         let karim = m
-            .add_user("karim", Role::Counsellor, "karim tailors in Oujda")
+            .add_user(crate::domain::NewUser {
+                name: "karim".into(),
+                role: Role::Counsellor,
+                password: "karim tailors in Oujda".into(),
+            })
             .unwrap();
         let root = m.db().root_key().unwrap().to_bytes();
         let (path, key) = (m.path().to_path_buf(), m.db().db_key().clone());
@@ -1148,13 +1077,19 @@ mod full_disk {
         m.conn()
             .pragma_update(None, "max_page_count", 1_073_741_823i64)
             .unwrap();
-        m.add_person(&kv(&[
-            ("given", "A"),
-            ("family", "B"),
-            ("sex", "male"),
-            ("born", "1990-01-01"),
-            ("nationality", "SYR"),
-        ]))
+        m.add_person(crate::domain::NewPerson {
+            fields: crate::domain::Fields(
+                kv(&[
+                    ("given", "A"),
+                    ("family", "B"),
+                    ("sex", "male"),
+                    ("born", "1990-01-01"),
+                    ("nationality", "SYR"),
+                ])
+                .to_vec(),
+            ),
+            intake_date: None,
+        })
         .unwrap();
     }
 }
@@ -1215,11 +1150,11 @@ mod erasure_on_disk {
     #[test]
     fn the_root_key_and_signing_keys_are_in_no_page_of_the_database() {
         let (_d, mut m) = temp_db();
-        m.add_user(
-            "karim",
-            crate::auth::Role::Counsellor,
-            "karim tailors in Oujda",
-        )
+        m.add_user(crate::domain::NewUser {
+            name: "karim".into(),
+            role: crate::auth::Role::Counsellor,
+            password: "karim tailors in Oujda".into(),
+        })
         .unwrap();
         let root = m
             .db()
@@ -1264,23 +1199,35 @@ mod erasure_on_disk {
         let (_d, mut m) = temp_db();
         m.add_reference("partner", "Employment agency").unwrap();
         let id = m
-            .register_person(
-                &kv(&[
-                    ("given", "Zoubida"),
-                    ("family", "Qarmouchi"),
-                    ("sex", "female"),
-                    ("born", "1991-07-19"),
-                    ("nationality", "SYR"),
-                    ("phone", "0677123499"),
-                    ("occupation", "Zoubida's bakery in Homs"),
-                ]),
-                Some("2024-03-01"),
-            )
+            .add_person(crate::domain::NewPerson {
+                fields: crate::domain::Fields(
+                    kv(&[
+                        ("given", "Zoubida"),
+                        ("family", "Qarmouchi"),
+                        ("sex", "female"),
+                        ("born", "1991-07-19"),
+                        ("nationality", "SYR"),
+                        ("phone", "0677123499"),
+                        ("occupation", "Zoubida's bakery in Homs"),
+                    ])
+                    .to_vec(),
+                ),
+                intake_date: Some("2024-03-01".into()),
+            })
             .unwrap();
-        m.add_intake(&id, "2024-03-02", Some("sent by her cousin Qarmouchi"))
-            .unwrap();
-        m.add_referral(&id, "Employment agency", "2024-03-03", None)
-            .unwrap();
+        m.add_intake(crate::domain::NewIntake {
+            person: id.to_string(),
+            date: "2024-03-02".into(),
+            referral: Some("sent by her cousin Qarmouchi".into()),
+        })
+        .unwrap();
+        m.add_referral(crate::domain::NewReferral {
+            person: id.to_string(),
+            partner: "Employment agency".into(),
+            date: "2024-03-03".into(),
+            status: None,
+        })
+        .unwrap();
         // Another connection holds the database open, as the window does.
         let other = Masar::open(
             m.path(),

@@ -25,6 +25,7 @@ use ts_rs::TS;
 use crate::auth::Permission;
 use crate::changes::{winner_authors, Author};
 use crate::schema::stored_amount;
+use crate::stage::Stage;
 use crate::Result;
 
 /// Why a tranche, or a project, is held.
@@ -87,7 +88,7 @@ pub(crate) struct Approval {
 /// A tranche about to be written, judged with the others before it is (the write path
 /// refuses what would be held).
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct NewTranche<'a> {
+pub(crate) struct Proposed<'a> {
     /// The id it will have.
     pub id: &'a str,
     /// Its date.
@@ -174,7 +175,7 @@ pub(crate) fn judge_project(
     conn: &Connection,
     project: &str,
     title: Option<String>,
-    extra: Option<NewTranche<'_>>,
+    extra: Option<Proposed<'_>>,
 ) -> Result<Judgement> {
     type Row = (
         String,
@@ -293,9 +294,6 @@ pub(crate) fn judge_project(
     Ok(out)
 }
 
-/// Stages that only follow a committee's approval.
-const PAST_COMMITTEE: &[&str] = &["approved", "funded", "active", "closed"];
-
 /// Everything held, by project: the tranches that do not count and the projects past the
 /// committee without a decision.
 pub(crate) fn held(conn: &Connection) -> Result<Vec<Held>> {
@@ -312,7 +310,8 @@ pub(crate) fn held(conn: &Connection) -> Result<Vec<Held>> {
     for (project, title, stage, any_tranche) in projects {
         if stage
             .as_deref()
-            .is_some_and(|s| PAST_COMMITTEE.contains(&s))
+            .and_then(|s| Stage::stored(Some(s)).ok())
+            .is_some_and(Stage::past_approval)
             && approval(conn, &project)?.is_none()
         {
             let blame = winner_authors(conn, "project", &project)?.remove("stage");
@@ -464,33 +463,52 @@ mod tests {
         let (dir, mut founder) = crate::testing::temp_db();
         let p = crate::testing::person(&mut founder, "Amina", "female", "1990-01-01");
         let project = founder
-            .add_project("Bakery", "creation", "food", &[p], Some("2024-01-01"))
+            .add_project(crate::domain::NewProject {
+                title: "Bakery".into(),
+                kind: "creation".into(),
+                sector: "food".into(),
+                members: vec![p],
+                date: Some("2024-01-01".into()),
+            })
             .expect("project");
         founder
-            .add_budget_line(&project, "Oven", "1", "900")
+            .add_budget_line(crate::domain::NewBudgetLine {
+                project: project.to_string(),
+                item: "Oven".into(),
+                quantity: "1".into(),
+                unit_cost: "900".into(),
+            })
             .expect("line");
         founder
-            .set_stage(&project, "plan_ready", "2024-01-02")
+            .set_stage(crate::domain::StageChange {
+                project: project.to_string(),
+                stage: crate::domain::Stage::PlanReady,
+                date: "2024-01-02".into(),
+            })
             .expect("stage");
         founder
-            .set_stage(&project, "in_committee", "2024-01-03")
+            .set_stage(crate::domain::StageChange {
+                project: project.to_string(),
+                stage: crate::domain::Stage::InCommittee,
+                date: "2024-01-03".into(),
+            })
             .expect("stage");
         founder
-            .decide(
-                &project,
-                "approved",
-                "2024-01-04",
-                Some("1000"),
-                Some("MAD"),
-                None,
-            )
+            .decide(crate::domain::CommitteeDecision {
+                project: project.to_string(),
+                decision: crate::domain::Decision::Approved,
+                date: "2024-01-04".into(),
+                amount: Some("1000".into()),
+                currency: Some("MAD".into()),
+                remarks: None,
+            })
             .expect("approve");
         founder
-            .add_user(
-                "karim",
-                crate::auth::Role::Counsellor,
-                "karim tailors in Oujda",
-            )
+            .add_user(crate::domain::NewUser {
+                name: "karim".into(),
+                role: crate::auth::Role::Counsellor,
+                password: "karim tailors in Oujda".into(),
+            })
             .expect("karim");
         let seed = dir.path().join("seed.masar");
         founder
@@ -563,25 +581,24 @@ mod tests {
                 amount,
                 euro,
             } => {
-                let _ = w.laptops[laptop].add_disbursement(
-                    &w.project,
-                    "2024-02-01",
-                    AMOUNTS[amount],
-                    if euro { "EUR" } else { "MAD" },
-                    "EU",
-                    None,
-                    None,
-                );
+                let _ = w.laptops[laptop].add_disbursement(crate::domain::NewTranche {
+                    project: w.project.clone(),
+                    date: "2024-02-01".into(),
+                    amount: AMOUNTS[amount].into(),
+                    currency: if euro { "EUR" } else { "MAD" }.into(),
+                    donor: "EU".into(),
+                    ..Default::default()
+                });
             }
             Action::Decide { laptop, amount } => {
-                let _ = w.laptops[laptop].decide(
-                    &w.project,
-                    "approved",
-                    "2024-02-02",
-                    Some(AMOUNTS[amount]),
-                    Some("MAD"),
-                    None,
-                );
+                let _ = w.laptops[laptop].decide(crate::domain::CommitteeDecision {
+                    project: w.project.clone(),
+                    decision: crate::domain::Decision::Approved,
+                    date: "2024-02-02".into(),
+                    amount: Some(AMOUNTS[amount].into()),
+                    currency: Some("MAD".into()),
+                    remarks: None,
+                });
             }
             Action::ForgeTranche { amount, euro } => {
                 let n = w.forged;

@@ -281,14 +281,20 @@ mod tests {
     fn a_search_ranks_a_whole_code_then_a_whole_word_then_a_beginning_then_a_fragment() {
         let (_d, mut m) = temp_db();
         let mut add = |given: &str, family: &str, phone: &str| {
-            m.add_person(&kv(&[
-                ("given", given),
-                ("family", family),
-                ("sex", "female"),
-                ("born", "1990-01-01"),
-                ("nationality", "SYR"),
-                ("phone", phone),
-            ]))
+            m.add_person(crate::domain::NewPerson {
+                fields: crate::domain::Fields(
+                    kv(&[
+                        ("given", given),
+                        ("family", family),
+                        ("sex", "female"),
+                        ("born", "1990-01-01"),
+                        ("nationality", "SYR"),
+                        ("phone", phone),
+                    ])
+                    .to_vec(),
+                ),
+                intake_date: None,
+            })
             .expect("person")
         };
         let inside = add("Salim", "Abdelkarim", "0600000001"); // "karim" inside a word

@@ -47,12 +47,18 @@ pub(crate) fn kv(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 
 /// A person with the required fields.
 pub(crate) fn person(m: &mut Masar, given: &str, sex: &str, born: &str) -> String {
-    m.add_person(&kv(&[
-        ("given", given),
-        ("family", "Test"),
-        ("sex", sex),
-        ("born", born),
-        ("nationality", "SYR"),
-    ]))
+    m.add_person(crate::domain::NewPerson {
+        fields: crate::domain::Fields(
+            kv(&[
+                ("given", given),
+                ("family", "Test"),
+                ("sex", sex),
+                ("born", born),
+                ("nationality", "SYR"),
+            ])
+            .to_vec(),
+        ),
+        intake_date: None,
+    })
     .expect("a person")
 }

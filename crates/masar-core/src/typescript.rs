@@ -25,6 +25,8 @@ fn generate() -> String {
         ExportFormat, ExportTable, ExportDone, ExportRecord, Language, DonorFormat, DonorReportDone, Checked, Digest, ReferenceEntry, PasswordChanged, StageUndone,
         BackupDone, BackupFile, BackupSettings, Restored, FolderFile, FolderSync,
         demo::DemoSummary,
+        Done, Role, Stage, Decision, Fields, NewPerson, NewIntake, NewReferral, NewSession, Roster, NewProject,
+        StageChange, CommitteeDecision, NewBudgetLine, NewTranche, NewFollowUp, NewUser,
     );
     let mut out = String::from(
         "// Generated from the Rust core's answers by ts-rs (crates/masar-core/src/typescript.rs).\n\

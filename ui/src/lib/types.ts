@@ -166,7 +166,7 @@ project_kinds: Array<string>,
 /**
  * Project stages, in journey order.
  */
-stages: Array<string>, 
+stages: Array<Stage>, 
 /**
  * Ways a tranche is paid.
  */
@@ -186,11 +186,11 @@ reference_lists: Array<string>,
 /**
  * Roles, lowest first.
  */
-roles: Array<string>, 
+roles: Array<Role>, 
 /**
  * What a committee may decide.
  */
-decisions: Array<string>, 
+decisions: Array<Decision>, 
 /**
  * Ways the indicators may be split.
  */
@@ -743,7 +743,7 @@ export type ProjectRules = {
  * The stages this user may move the project to by hand, in journey order (`funded`
  * comes with the first disbursement, and committee decisions with a decision).
  */
-next_stages: Array<string>, 
+next_stages: Array<Stage>, 
 /**
  * Whether this user may record the committee's decision now.
  */
@@ -777,7 +777,7 @@ can_override_approved: boolean,
  * The stage an undo would return the project to, when the last change of stage may
  * be taken back (nothing depends on it yet).
  */
-undo_to: string | null, };
+undo_to: Stage | null, };
 
 export type SessionTile = { 
 /**
@@ -1915,7 +1915,7 @@ id: string,
 /**
  * The stage it is back at.
  */
-stage: string, };
+stage: Stage, };
 
 export type BackupDone = { 
 /**
@@ -2081,3 +2081,230 @@ overdue: number,
  * Demo accounts made besides the current user, with the demo password.
  */
 users: Array<string>, };
+
+export type Done = null;
+
+export type Role = "counsellor" | "supervisor" | "admin";
+
+export type Stage = "draft" | "plan_ready" | "in_committee" | "approved" | "rejected" | "funded" | "active" | "closed";
+
+export type Decision = "approved" | "rejected" | "deferred";
+
+export type Fields = Record<string, string>;
+
+export type NewPerson = { 
+/**
+ * The person's fields (names as `person get` prints them).
+ */
+fields: Fields, 
+/**
+ * The day of the reception interview recorded with the person, if any.
+ */
+intake_date?: string | null, };
+
+export type NewIntake = { 
+/**
+ * The person's id.
+ */
+person: string, 
+/**
+ * The day of the interview.
+ */
+date: string, 
+/**
+ * Who sent the person, if anyone.
+ */
+referral?: string | null, };
+
+export type NewReferral = { 
+/**
+ * The person's id.
+ */
+person: string, 
+/**
+ * The partner, as the list spells it (any case).
+ */
+partner: string, 
+/**
+ * The day of the referral.
+ */
+date: string, 
+/**
+ * Where it stands (`pending` by default).
+ */
+status?: string | null, };
+
+export type NewSession = { 
+/**
+ * `awareness` or `training`.
+ */
+kind: string, 
+/**
+ * The day it was held.
+ */
+date: string, 
+/**
+ * What it was about.
+ */
+topic: string, 
+/**
+ * Where, if said.
+ */
+place?: string | null, 
+/**
+ * The ids of the persons present.
+ */
+attendees: Array<string>, };
+
+export type Roster = { 
+/**
+ * The session's id.
+ */
+session: string, 
+/**
+ * The ids of the persons to mark present.
+ */
+present: Array<string>, 
+/**
+ * The ids of the persons to mark absent.
+ */
+absent: Array<string>, };
+
+export type NewProject = { 
+/**
+ * A short title.
+ */
+title: string, 
+/**
+ * `creation`, `reinforcement` or `cooperative`.
+ */
+kind: string, 
+/**
+ * A sector of the organisation's list.
+ */
+sector: string, 
+/**
+ * The ids of its members (at least one).
+ */
+members: Array<string>, 
+/**
+ * The day it opens (today when not given).
+ */
+date?: string | null, };
+
+export type StageChange = { 
+/**
+ * The project's id.
+ */
+project: string, 
+/**
+ * The stage it moves to.
+ */
+stage: Stage, 
+/**
+ * The day of the move.
+ */
+date: string, };
+
+export type CommitteeDecision = { 
+/**
+ * The project's id.
+ */
+project: string, 
+/**
+ * What the committee decided.
+ */
+decision: Decision, 
+/**
+ * The day of the committee.
+ */
+date: string, 
+/**
+ * The approved amount (an approval needs one).
+ */
+amount?: string | null, 
+/**
+ * The currency of the amount (the programme's, else the plan's, when not given).
+ */
+currency?: string | null, 
+/**
+ * What the committee remarked.
+ */
+remarks?: string | null, };
+
+export type NewBudgetLine = { 
+/**
+ * The project's id.
+ */
+project: string, 
+/**
+ * What is bought.
+ */
+item: string, 
+/**
+ * How many.
+ */
+quantity: string, 
+/**
+ * At what price each.
+ */
+unit_cost: string, };
+
+export type NewTranche = { 
+/**
+ * The project's id.
+ */
+project: string, 
+/**
+ * The day it was paid.
+ */
+date: string, 
+/**
+ * How much.
+ */
+amount: string, 
+/**
+ * In which currency of the list (the approval's, for it to count).
+ */
+currency: string, 
+/**
+ * Which donor of the list pays it.
+ */
+donor: string, 
+/**
+ * `cash` (the default), `in_kind` or `transfer`.
+ */
+mode?: string | null, 
+/**
+ * The receipt's reference.
+ */
+receipt?: string | null, 
+/**
+ * Why a supervisor pays above the approved amount; without it such a tranche is
+ * refused. Kept with the tranche and its history.
+ */
+above_approved_because?: string | null, };
+
+export type NewFollowUp = { 
+/**
+ * The project's id.
+ */
+project: string, 
+/**
+ * The visit's fields (date, status, next_due, …).
+ */
+fields: Fields, };
+
+export type NewUser = { 
+/**
+ * The user's log-in name.
+ */
+name: string, 
+/**
+ * Their role.
+ */
+role: Role, 
+/**
+ * Their first password.
+ */
+password: string, };

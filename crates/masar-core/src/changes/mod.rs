@@ -628,13 +628,19 @@ mod tests {
             .execute("UPDATE meta SET value = 'garbage' WHERE key = 'hlc'", [])
             .unwrap();
         let e = m
-            .add_person(&kv(&[
-                ("given", "A"),
-                ("family", "B"),
-                ("sex", "male"),
-                ("born", "1990-01-01"),
-                ("nationality", "SYR"),
-            ]))
+            .add_person(crate::domain::NewPerson {
+                fields: crate::domain::Fields(
+                    kv(&[
+                        ("given", "A"),
+                        ("family", "B"),
+                        ("sex", "male"),
+                        ("born", "1990-01-01"),
+                        ("nationality", "SYR"),
+                    ])
+                    .to_vec(),
+                ),
+                intake_date: None,
+            })
             .unwrap_err();
         assert_eq!(e.code(), "store.corrupt", "{e}");
         assert!(e.to_string().contains("garbage"), "{e}");
@@ -646,7 +652,13 @@ mod tests {
         let (_d, mut m) = temp_db();
         let a = person(&mut m, "Amina", "female", "1990-01-01");
         let p = m
-            .add_project("Bakery", "creation", "food", &[a], Some("2024-01-01"))
+            .add_project(crate::domain::NewProject {
+                title: "Bakery".into(),
+                kind: "creation".into(),
+                sector: "food".into(),
+                members: vec![a],
+                date: Some("2024-01-01".into()),
+            })
             .unwrap();
         for (field, value) in [
             ("stage", "funded"),
@@ -692,14 +704,20 @@ mod tests {
     fn erasure_blanks_personal_fields_in_the_record_and_the_log() {
         let (_d, mut m) = temp_db();
         let id = m
-            .add_person(&kv(&[
-                ("given", "Secret"),
-                ("family", "Name"),
-                ("sex", "female"),
-                ("born", "1990-05-05"),
-                ("nationality", "SYR"),
-                ("phone", "0600"),
-            ]))
+            .add_person(crate::domain::NewPerson {
+                fields: crate::domain::Fields(
+                    kv(&[
+                        ("given", "Secret"),
+                        ("family", "Name"),
+                        ("sex", "female"),
+                        ("born", "1990-05-05"),
+                        ("nationality", "SYR"),
+                        ("phone", "0600"),
+                    ])
+                    .to_vec(),
+                ),
+                intake_date: None,
+            })
             .unwrap();
         m.set_person(&id, &kv(&[("phone", "0700")])).unwrap();
         m.erase_person(&id).unwrap();

@@ -4,15 +4,21 @@
 //! input changes nothing.
 
 mod accounts;
+mod inputs;
 mod persons;
 mod projects;
 mod records;
 mod reflists;
 mod sessions;
 
+pub use crate::stage::{Decision, Stage};
 pub use accounts::UserSummary;
+pub use inputs::{
+    CommitteeDecision, Fields, NewBudgetLine, NewFollowUp, NewIntake, NewPerson, NewProject,
+    NewReferral, NewSession, NewTranche, NewUser, Roster, StageChange,
+};
 pub use persons::{PersonImport, PERSON_REQUIRED};
-pub use projects::{BudgetLineView, BudgetSummary, ProjectRules, DECISIONS};
+pub use projects::{BudgetLineView, BudgetSummary, ProjectRules};
 pub(crate) use records::Record;
 pub use records::{
     BudgetLine, Disbursement, FollowUp, Intake, Person, Project, Referral, Session, StageEvent,

@@ -384,10 +384,20 @@ mod tests {
             ("born", "1990-01-01"),
             ("nationality", "SYR"),
         ]);
-        let err = m.register_person(&fields, Some("31/12/2024")).unwrap_err();
+        let err = m
+            .add_person(crate::domain::NewPerson {
+                fields: crate::domain::Fields(fields.to_vec()),
+                intake_date: Some("31/12/2024".into()),
+            })
+            .unwrap_err();
         assert!(err.to_string().contains("intake_date"), "{err}");
         assert!(m.list_persons(None).unwrap().is_empty());
-        let id = m.register_person(&fields, Some("2024-12-31")).unwrap();
+        let id = m
+            .add_person(crate::domain::NewPerson {
+                fields: crate::domain::Fields(fields.to_vec()),
+                intake_date: Some("2024-12-31".into()),
+            })
+            .unwrap();
         let r = m.report("2024-01-01", "2024-12-31", &[]).unwrap();
         assert_eq!(r.indicators["welcomed"], crate::report::Measure::Count(1));
         assert_eq!(m.person(&id).unwrap().given.as_deref(), Some("A"));

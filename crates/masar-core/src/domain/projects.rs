@@ -7,6 +7,9 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use ts_rs::TS;
 
+use super::inputs::{
+    CommitteeDecision, NewBudgetLine, NewFollowUp, NewProject, NewTranche, StageChange,
+};
 use super::records::{BudgetLine, Person, Project, Record, StageEvent};
 use super::{fact_id, parse_pairs};
 use crate::auth::{Permission, Role};
@@ -14,55 +17,15 @@ use crate::changes::{Db, Writer};
 use crate::error::{parse_amount, parse_date, required_text, InputError, Problem};
 use crate::money::{self, HeldReason};
 use crate::schema::{stored_amount, Entity, FieldKind, Value};
+use crate::stage::{Decision, Stage};
 use crate::Result;
-
-/// Which stage may follow which. `funded` comes with the first disbursement; a deferred
-/// committee decision sends the plan back to `plan_ready`.
-pub const STAGE_FLOW: &[(&str, &[&str])] = &[
-    ("draft", &["plan_ready"]),
-    ("plan_ready", &["in_committee", "draft"]),
-    ("in_committee", &["approved", "rejected", "plan_ready"]),
-    ("approved", &["funded"]),
-    ("rejected", &["plan_ready"]),
-    ("funded", &["active", "closed"]),
-    ("active", &["closed"]),
-    ("closed", &[]),
-];
-
-/// What a committee may decide; `deferred` sends the plan back to `plan_ready`.
-pub const DECISIONS: &[&str] = &["approved", "rejected", "deferred"];
-
-fn next_stages(stage: &str) -> &'static [&'static str] {
-    STAGE_FLOW
-        .iter()
-        .find(|(s, _)| *s == stage)
-        .map(|(_, n)| *n)
-        .unwrap_or(&[])
-}
-
-/// Stages at which tranches may be paid.
-const PAYABLE: &[&str] = &["approved", "funded", "active"];
-/// Stages at which the business plan may still change: from committee on it is frozen.
-const PLAN_OPEN: &[&str] = &["draft", "plan_ready", "rejected"];
-/// Stages at which follow-up visits are recorded.
-const VISITABLE: &[&str] = &["funded", "active", "closed"];
-
-/// Whether a move is made with the stage buttons: `funded` comes with the first tranche,
-/// and a committee's outcome (approved, rejected, or back to `plan_ready`) is a decision.
-fn by_hand(from: &str, to: &str) -> bool {
-    match to {
-        "funded" | "approved" | "rejected" => false,
-        "plan_ready" => from != "in_committee",
-        _ => true,
-    }
-}
 
 /// What the journey's rules allow now on one project for one user: what a screen offers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct ProjectRules {
     /// The stages this user may move the project to by hand, in journey order (`funded`
     /// comes with the first disbursement, and committee decisions with a decision).
-    pub next_stages: Vec<String>,
+    pub next_stages: Vec<Stage>,
     /// Whether this user may record the committee's decision now.
     pub can_decide: bool,
     /// Whether this user may record a new decision on the approved project (an extension
@@ -80,26 +43,27 @@ pub struct ProjectRules {
     pub can_override_approved: bool,
     /// The stage an undo would return the project to, when the last change of stage may
     /// be taken back (nothing depends on it yet).
-    pub undo_to: Option<String>,
+    pub undo_to: Option<Stage>,
 }
 
 impl ProjectRules {
     /// The rules for a project at `stage` of `kind`, for a user of `role`; `undo_to` is
     /// what [`Db::stage_undo_target`] found.
-    pub(crate) fn of(stage: &str, kind: &str, role: Role, undo_to: Option<String>) -> ProjectRules {
+    pub(crate) fn of(stage: Stage, kind: &str, role: Role, undo_to: Option<Stage>) -> ProjectRules {
         let decide = Permission::DecideInCommittee.allows(role);
         ProjectRules {
-            next_stages: next_stages(stage)
+            next_stages: stage
+                .next()
                 .iter()
-                .filter(|next| by_hand(stage, next))
-                .map(|s| (*s).to_string())
+                .copied()
+                .filter(|next| stage.by_hand(*next))
                 .collect(),
-            can_decide: stage == "in_committee" && decide,
-            can_amend: matches!(stage, "approved" | "funded" | "active") && decide,
-            can_disburse: PAYABLE.contains(&stage),
-            can_visit: VISITABLE.contains(&stage),
+            can_decide: stage == Stage::InCommittee && decide,
+            can_amend: stage.payable() && decide,
+            can_disburse: stage.payable(),
+            can_visit: stage.visitable(),
             can_register: kind == "cooperative",
-            can_edit_budget: PLAN_OPEN.contains(&stage),
+            can_edit_budget: stage.plan_open(),
             can_override_approved: Permission::OverrideApprovedAmount.allows(role),
             undo_to,
         }
@@ -138,12 +102,12 @@ pub struct BudgetSummary {
     pub currency: Option<String>,
 }
 
-fn record_stage(w: &mut Writer<'_>, project: &str, stage: &str, date: &str) -> Result<()> {
+fn record_stage(w: &mut Writer<'_>, project: &str, stage: Stage, date: &str) -> Result<()> {
     w.update_kept(
         Entity::Project,
         project,
         &[
-            ("stage", Value::text(stage)),
+            ("stage", Value::text(stage.as_str())),
             ("stage_date", Value::text(date)),
         ],
     )?;
@@ -151,11 +115,16 @@ fn record_stage(w: &mut Writer<'_>, project: &str, stage: &str, date: &str) -> R
         Entity::StageEvent,
         &[
             ("project_id", Value::text(project)),
-            ("stage", Value::text(stage)),
+            ("stage", Value::text(stage.as_str())),
             ("date", Value::text(date)),
         ],
     )?;
     Ok(())
+}
+
+/// The stage a project is at.
+fn stage_of(project: &Project) -> Result<Stage> {
+    Stage::stored(project.stage.as_deref())
 }
 
 fn required_date(field: &str, text: &str) -> Result<String, InputError> {
@@ -170,17 +139,14 @@ fn required_date(field: &str, text: &str) -> Result<String, InputError> {
 
 impl Db {
     /// Creates a project in stage `draft` on `date` (default today) with its members.
-    pub(crate) fn add_project(
-        &mut self,
-        title: &str,
-        kind: &str,
-        sector: &str,
-        members: &[String],
-        date: Option<&str>,
-    ) -> Result<String> {
+    pub(crate) fn add_project(&mut self, new: &NewProject) -> Result<String> {
         self.require(Permission::RecordWork)?;
-        let title = required_text("title", title, "give the project a short title")?;
-        let kind = Entity::Project.field("kind")?.kind.parse("kind", kind)?;
+        let members = &new.members;
+        let title = required_text("title", &new.title, "give the project a short title")?;
+        let kind = Entity::Project
+            .field("kind")?
+            .kind
+            .parse("kind", &new.kind)?;
         if kind == Value::Null {
             return Err(InputError::Missing {
                 field: "kind".into(),
@@ -188,7 +154,7 @@ impl Db {
             }
             .into());
         }
-        let sector = self.check_reference("sector", sector)?;
+        let sector = self.check_reference("sector", &new.sector)?;
         if members.is_empty() {
             return Err(InputError::Missing {
                 field: "member".into(),
@@ -207,7 +173,7 @@ impl Db {
             }
             Person::existing(self.conn(), person)?;
         }
-        let today = match date {
+        let today = match &new.date {
             Some(d) => required_date("date", d)?,
             None => self.clock().today().format("%Y-%m-%d").to_string(),
         };
@@ -219,7 +185,7 @@ impl Db {
                     ("title", Value::text(title)),
                     ("kind", kind),
                     ("sector", Value::text(sector)),
-                    ("stage", Value::text("draft")),
+                    ("stage", Value::text(Stage::Draft.as_str())),
                     ("stage_date", Value::text(&today)),
                     ("counsellor", Value::text(me)),
                 ],
@@ -228,7 +194,7 @@ impl Db {
                 Entity::StageEvent,
                 &[
                     ("project_id", Value::text(&id)),
-                    ("stage", Value::text("draft")),
+                    ("stage", Value::text(Stage::Draft.as_str())),
                     ("date", Value::text(&today)),
                 ],
             )?;
@@ -256,12 +222,12 @@ impl Db {
     /// What the rules allow now on a project, for the logged-in user.
     pub(crate) fn project_rules(&self, project: &Project) -> Result<ProjectRules> {
         let undo_to = match self.stage_undo_target(project) {
-            Ok((_, back)) => Some(back.stage.unwrap_or_default()),
+            Ok((_, back)) => Some(Stage::stored(back.stage.as_deref())?),
             Err(crate::Error::Input(_)) => None,
             Err(e) => return Err(e),
         };
         Ok(ProjectRules::of(
-            project.stage.as_deref().unwrap_or("draft"),
+            stage_of(project)?,
             project.kind.as_deref().unwrap_or(""),
             self.user().role,
             undo_to,
@@ -296,7 +262,7 @@ impl Db {
                 "the project has not changed stage since it was opened",
             ));
         };
-        if last.stage.as_deref() == Some("funded") {
+        if Stage::stored(last.stage.as_deref())? == Stage::Funded {
             return Err(refuse(
                 "undo_funded",
                 "the project became funded with its first tranche",
@@ -319,14 +285,15 @@ impl Db {
     /// Takes back the last change of stage while nothing depends on it: the change stays
     /// in the history, marked undone, and the project returns to the stage before (a
     /// committee's decision goes with it).
-    pub(crate) fn undo_stage(&mut self, id: &str) -> Result<String> {
+    pub(crate) fn undo_stage(&mut self, id: &str) -> Result<Stage> {
         self.require(Permission::RecordWork)?;
         let project = Project::existing(self.conn(), id)?;
         let (last, back) = self.stage_undo_target(&project)?;
-        if matches!(last.stage.as_deref(), Some("approved" | "rejected")) {
+        let decided = Stage::stored(last.stage.as_deref())?.is_decision();
+        if decided {
             self.require(Permission::DecideInCommittee)?;
         }
-        let stage = back.stage.clone().unwrap_or_else(|| "draft".into());
+        let stage = Stage::stored(back.stage.as_deref())?;
         let since = back.date.map(|d| d.format("%Y-%m-%d").to_string());
         self.write(|w| {
             w.update_kept(
@@ -338,11 +305,11 @@ impl Db {
                 Entity::Project,
                 id,
                 &[
-                    ("stage", Value::text(&stage)),
+                    ("stage", Value::text(stage.as_str())),
                     ("stage_date", Value::opt_text(since)),
                 ],
             )?;
-            if matches!(last.stage.as_deref(), Some("approved" | "rejected")) {
+            if decided {
                 w.update_kept(
                     Entity::Project,
                     id,
@@ -361,14 +328,14 @@ impl Db {
 
     /// Refuses a change of the plan once the committee examines it.
     fn plan_open(&self, project: &Project) -> Result<()> {
-        let stage = project.stage.as_deref().unwrap_or("draft");
-        if PLAN_OPEN.contains(&stage) {
+        let stage = stage_of(project)?;
+        if stage.plan_open() {
             Ok(())
         } else {
             Err(InputError::rule(
                 "plan_frozen",
                 format!("the business plan is frozen from the committee on, and this project is at stage '{stage}': it can no longer change"),
-                &[("stage", stage)],
+                &[("stage", stage.as_str())],
             )
             .into())
         }
@@ -407,12 +374,12 @@ impl Db {
                 }
                 // The committee examines the plan in its currency; from committee on, only
                 // a decision names the currency money is counted in (approved_currency).
-                "currency" if !PLAN_OPEN.contains(&project.stage.as_deref().unwrap_or("draft")) => {
-                    let stage = project.stage.clone().unwrap_or_default();
+                "currency" if !stage_of(&project)?.plan_open() => {
+                    let stage = stage_of(&project)?;
                     return Err(InputError::rule(
                         "currency_frozen",
                         format!("the plan's currency cannot change once the project reached the committee (it is at stage '{stage}'): the committee's decision sets the currency of the money"),
-                        &[("stage", &stage)],
+                        &[("stage", stage.as_str())],
                     )
                     .into());
                 }
@@ -428,8 +395,8 @@ impl Db {
     }
 
     /// Moves a project to `stage` on `date`, if that stage may follow the current one.
-    pub(crate) fn set_stage(&mut self, id: &str, stage: &str, date: &str) -> Result<()> {
-        if stage.trim().eq_ignore_ascii_case("approved") {
+    pub(crate) fn set_stage(&mut self, change: &StageChange) -> Result<()> {
+        if change.stage == Stage::Approved {
             // An approval without its amount would let no tranche count (crate::money).
             self.require(Permission::DecideInCommittee)?;
             return Err(InputError::rule(
@@ -439,36 +406,26 @@ impl Db {
             )
             .into());
         }
-        self.change_stage(id, stage, date, Vec::new())
+        self.change_stage(&change.project, change.stage, &change.date, Vec::new())
     }
 
     /// Moves a project to a stage and writes `extra` fields of it in the same transaction.
     fn change_stage(
         &mut self,
         id: &str,
-        stage: &str,
+        stage: Stage,
         date: &str,
         extra: Vec<(&'static str, Value)>,
     ) -> Result<()> {
         self.require(Permission::RecordWork)?;
-        let stage = match Entity::Project.field("stage")?.kind.parse("stage", stage)? {
-            Value::Text(s) => s,
-            _ => {
-                return Err(InputError::Missing {
-                    field: "stage".into(),
-                    hint: "give the new stage".into(),
-                }
-                .into())
-            }
-        };
         let date = required_date("date", date)?;
-        if matches!(stage.as_str(), "approved" | "rejected") {
+        if stage.is_decision() {
             self.require(Permission::DecideInCommittee)?;
         }
         let project = Project::existing(self.conn(), id)?;
-        let current = project.stage.clone().unwrap_or_else(|| "draft".into());
-        let allowed = next_stages(&current);
-        if !allowed.contains(&stage.as_str()) {
+        let current = stage_of(&project)?;
+        let allowed = current.next();
+        if !allowed.contains(&stage) {
             return Err(InputError::rule(
                 "stage_not_allowed",
                 format!(
@@ -476,10 +433,11 @@ impl Db {
                     if allowed.is_empty() {
                         "it is closed".to_string()
                     } else {
-                        format!("the next stage can be {}", allowed.join(" or "))
+                        let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
+                        format!("the next stage can be {}", names.join(" or "))
                     }
                 ),
-                &[("current", &current), ("stage", &stage)],
+                &[("current", current.as_str()), ("stage", stage.as_str())],
             )
             .into());
         }
@@ -488,12 +446,12 @@ impl Db {
                 return Err(InputError::rule(
                     "date_before_stage",
                     format!("date {date} is before {since}, when the project reached stage '{current}': give a date on or after it"),
-                    &[("date", &date), ("since", &since), ("current", &current)],
+                    &[("date", &date), ("since", &since), ("current", current.as_str())],
                 )
                 .into());
             }
         }
-        if stage == "plan_ready" && self.budget(id)?.lines.is_empty() {
+        if stage == Stage::PlanReady && self.budget(id)?.lines.is_empty() {
             return Err(InputError::rule(
                 "plan_empty",
                 "a plan needs at least one budget line before it is ready: add what the project will buy",
@@ -501,7 +459,7 @@ impl Db {
             )
             .into());
         }
-        if stage == "funded" && self.disbursement_count(id)? == 0 {
+        if stage == Stage::Funded && self.disbursement_count(id)? == 0 {
             return Err(InputError::rule(
                 "funded_by_tranche",
                 "a project becomes funded with its first disbursement: record the disbursement instead",
@@ -510,7 +468,7 @@ impl Db {
             .into());
         }
         self.write(|w| {
-            if matches!(stage.as_str(), "approved" | "rejected") {
+            if stage.is_decision() {
                 w.update_kept(
                     Entity::Project,
                     id,
@@ -520,7 +478,7 @@ impl Db {
             if !extra.is_empty() {
                 w.update_kept(Entity::Project, id, &extra)?;
             }
-            record_stage(w, id, &stage, &date)
+            record_stage(w, id, stage, &date)
         })
     }
 
@@ -535,38 +493,24 @@ impl Db {
     /// Records the committee's decision: `approved` (with the amount and its currency: the
     /// programme's, else the plan's, when none is given), `rejected`, or `deferred` (the
     /// plan goes back to `plan_ready`).
-    pub(crate) fn decide(
-        &mut self,
-        id: &str,
-        decision: &str,
-        date: &str,
-        amount: Option<&str>,
-        currency: Option<&str>,
-        remarks: Option<&str>,
-    ) -> Result<()> {
+    pub(crate) fn decide(&mut self, decision: &CommitteeDecision) -> Result<()> {
         self.require(Permission::DecideInCommittee)?;
-        let stage = match decision.trim() {
-            "approved" => "approved",
-            "rejected" => "rejected",
-            "deferred" => "plan_ready",
-            other => {
-                return Err(InputError::Invalid {
-                    field: "decision".into(),
-                    value: other.into(),
-                    problem: Problem::NotOneOf(
-                        DECISIONS.iter().map(|d| (*d).to_string()).collect(),
-                    ),
-                }
-                .into())
-            }
-        };
-        let remarks = FieldKind::Text.parse("remarks", remarks.unwrap_or(""))?;
-        if stage != "approved" {
+        let CommitteeDecision {
+            project: id,
+            date,
+            amount,
+            currency,
+            remarks,
+            ..
+        } = decision;
+        let stage = decision.decision.stage();
+        let remarks = FieldKind::Text.parse("remarks", remarks.as_deref().unwrap_or(""))?;
+        if decision.decision != Decision::Approved {
             return self.change_stage(id, stage, date, vec![("committee_remarks", remarks)]);
         }
         // Money counts only against an approval in its own currency (crate::money): an
         // approval names both.
-        let amount = match amount.map(str::trim).filter(|a| !a.is_empty()) {
+        let amount = match amount.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
             Some(a) => parse_amount("amount", a, false)?,
             None => {
                 return Err(InputError::Missing {
@@ -581,6 +525,7 @@ impl Db {
         }
         let project = Project::existing(self.conn(), id)?;
         let currency = match currency
+            .as_deref()
             .map(str::trim)
             .filter(|c| !c.is_empty())
             .map(str::to_string)
@@ -603,10 +548,7 @@ impl Db {
         // After approval, the amount and its currency change only by a new decision of a
         // supervisor (an extension, or an approval recorded without them): the stage and
         // what was paid stay.
-        if matches!(
-            project.stage.as_deref(),
-            Some("approved" | "funded" | "active")
-        ) {
+        if stage_of(&project)?.payable() {
             required_date("date", date)?;
             return self.write(|w| w.update_kept(Entity::Project, id, &decision).map(|_| ()));
         }
@@ -614,18 +556,13 @@ impl Db {
     }
 
     /// Adds a line to a project's business plan budget.
-    pub(crate) fn add_budget_line(
-        &mut self,
-        project: &str,
-        item: &str,
-        quantity: &str,
-        unit_cost: &str,
-    ) -> Result<String> {
+    pub(crate) fn add_budget_line(&mut self, new: &NewBudgetLine) -> Result<String> {
         self.require(Permission::RecordWork)?;
+        let project = new.project.as_str();
         let p = Project::existing(self.conn(), project)?;
-        let item = required_text("item", item, "name what is bought")?;
-        let quantity = parse_amount("quantity", quantity, false)?;
-        let unit_cost = parse_amount("unit_cost", unit_cost, false)?;
+        let item = required_text("item", &new.item, "name what is bought")?;
+        let quantity = parse_amount("quantity", &new.quantity, false)?;
+        let unit_cost = parse_amount("unit_cost", &new.unit_cost, false)?;
         self.plan_open(&p)?;
         self.write(|w| {
             w.create(
@@ -757,37 +694,27 @@ impl Db {
 
     /// Records a tranche paid to an approved project; the first one makes it `funded`.
     /// Payments above the approved amount (in its currency) are refused, unless a
-    /// supervisor gives `override_reason`, which the tranche keeps.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn add_disbursement(
-        &mut self,
-        project: &str,
-        date: &str,
-        amount: &str,
-        currency: &str,
-        donor: &str,
-        mode: Option<&str>,
-        receipt: Option<&str>,
-        override_reason: Option<&str>,
-    ) -> Result<String> {
+    /// supervisor says why (`above_approved_because`), which the tranche keeps.
+    pub(crate) fn add_disbursement(&mut self, tranche: &NewTranche) -> Result<String> {
         self.require(Permission::RecordWork)?;
+        let project = tranche.project.as_str();
         let p = Project::existing(self.conn(), project)?;
-        let date = required_date("date", date)?;
-        let amount = parse_amount("amount", amount, false)?;
+        let date = required_date("date", &tranche.date)?;
+        let amount = parse_amount("amount", &tranche.amount, false)?;
         if amount.is_zero() {
             return Err(InputError::invalid("amount", &amount.to_string(), Problem::Zero).into());
         }
-        let currency = self.check_reference("currency", currency)?;
-        let donor = self.check_reference("donor", donor)?;
+        let currency = self.check_reference("currency", &tranche.currency)?;
+        let donor = self.check_reference("donor", &tranche.donor)?;
         let mode = Entity::Disbursement
             .field("mode")?
             .kind
-            .parse("mode", mode.unwrap_or("cash"))?;
-        let receipt = FieldKind::Text.parse("receipt", receipt.unwrap_or(""))?;
-        let stage = p.stage.clone().unwrap_or_else(|| "draft".into());
-        match stage.as_str() {
-            s if PAYABLE.contains(&s) => {}
-            "rejected" => {
+            .parse("mode", tranche.mode.as_deref().unwrap_or("cash"))?;
+        let receipt = FieldKind::Text.parse("receipt", tranche.receipt.as_deref().unwrap_or(""))?;
+        let stage = stage_of(&p)?;
+        match stage {
+            s if s.payable() => {}
+            Stage::Rejected => {
                 return Err(InputError::rule(
                     "disbursement_rejected",
                     "this project was rejected by the committee: a disbursement needs an approved project",
@@ -799,7 +726,7 @@ impl Db {
                 return Err(InputError::rule(
                     "disbursement_not_approved",
                     format!("this project is at stage '{other}': the committee must approve it before a disbursement"),
-                    &[("stage", other)],
+                    &[("stage", other.as_str())],
                 )
                 .into())
             }
@@ -814,14 +741,17 @@ impl Db {
                 .into());
             }
         }
-        let reason = FieldKind::Text.parse("override_reason", override_reason.unwrap_or(""))?;
+        let reason = FieldKind::Text.parse(
+            "override_reason",
+            tranche.above_approved_because.as_deref().unwrap_or(""),
+        )?;
         if reason != Value::Null {
             self.require(Permission::OverrideApprovedAmount)?;
         }
         // The write path refuses what every laptop would hold (crate::money): the same
         // rule, asked of this tranche as if it were paid.
         let id = uuid::Uuid::now_v7().to_string();
-        let new = money::NewTranche {
+        let new = money::Proposed {
             id: &id,
             date: &date,
             amount,
@@ -870,22 +800,19 @@ impl Db {
                     ("override_reason", reason),
                 ],
             )?;
-            if stage == "approved" {
-                record_stage(w, project, "funded", &date)?;
+            if stage == Stage::Approved {
+                record_stage(w, project, Stage::Funded, &date)?;
             }
             Ok(id)
         })
     }
 
     /// Records a follow-up visit to a funded project.
-    pub(crate) fn add_followup(
-        &mut self,
-        project: &str,
-        pairs: &[(String, String)],
-    ) -> Result<String> {
+    pub(crate) fn add_followup(&mut self, visit: &NewFollowUp) -> Result<String> {
         self.require(Permission::RecordWork)?;
+        let project = visit.project.as_str();
         let p = Project::existing(self.conn(), project)?;
-        let fields = parse_pairs(Entity::FollowUp, pairs)?;
+        let fields = parse_pairs(Entity::FollowUp, visit.fields.pairs())?;
         let get = |n: &str| {
             fields
                 .iter()
@@ -918,14 +845,14 @@ impl Db {
                 .into());
             }
         }
-        let stage = p.stage.as_deref().unwrap_or("draft");
-        if !VISITABLE.contains(&stage) {
+        let stage = stage_of(&p)?;
+        if !stage.visitable() {
             return Err(InputError::rule(
                 "visits_not_funded",
                 format!(
                     "this project is at stage '{stage}': follow-up visits are for funded projects"
                 ),
-                &[("stage", stage)],
+                &[("stage", stage.as_str())],
             )
             .into());
         }
@@ -947,20 +874,42 @@ mod tests {
     fn approved(m: &mut Masar, amount: &str) -> String {
         let a = person(m, "Amina", "female", "1990-01-01");
         let p = m
-            .add_project("Bakery", "creation", "food", &[a], Some("2024-01-01"))
+            .add_project(crate::domain::NewProject {
+                title: "Bakery".into(),
+                kind: "creation".into(),
+                sector: "food".into(),
+                members: vec![a],
+                date: Some("2024-01-01".into()),
+            })
             .unwrap();
-        m.add_budget_line(&p, "Oven", "1", amount).unwrap();
+        m.add_budget_line(crate::domain::NewBudgetLine {
+            project: p.to_string(),
+            item: "Oven".into(),
+            quantity: "1".into(),
+            unit_cost: amount.to_string(),
+        })
+        .unwrap();
         m.set_project(&p, &kv(&[("currency", "MAD")])).unwrap();
-        m.set_stage(&p, "plan_ready", "2024-01-02").unwrap();
-        m.set_stage(&p, "in_committee", "2024-01-03").unwrap();
-        m.decide(
-            &p,
-            "approved",
-            "2024-01-04",
-            Some(amount),
-            None,
-            Some("good plan"),
-        )
+        m.set_stage(crate::domain::StageChange {
+            project: p.to_string(),
+            stage: crate::domain::Stage::PlanReady,
+            date: "2024-01-02".into(),
+        })
+        .unwrap();
+        m.set_stage(crate::domain::StageChange {
+            project: p.to_string(),
+            stage: crate::domain::Stage::InCommittee,
+            date: "2024-01-03".into(),
+        })
+        .unwrap();
+        m.decide(crate::domain::CommitteeDecision {
+            project: p.to_string(),
+            decision: crate::domain::Decision::Approved,
+            date: "2024-01-04".into(),
+            amount: Some(amount.to_string()),
+            currency: None,
+            remarks: Some("good plan".into()),
+        })
         .unwrap();
         p
     }
@@ -970,14 +919,38 @@ mod tests {
         let (_d, mut m) = temp_db();
         let a = person(&mut m, "Amina", "female", "1990-01-01");
         let p = m
-            .add_project("Bakery", "creation", "food", &[a], Some("2024-01-01"))
+            .add_project(crate::domain::NewProject {
+                title: "Bakery".into(),
+                kind: "creation".into(),
+                sector: "food".into(),
+                members: vec![a],
+                date: Some("2024-01-01".into()),
+            })
             .unwrap();
-        let e = m.set_stage(&p, "plan_ready", "2024-01-02").unwrap_err();
+        let e = m
+            .set_stage(crate::domain::StageChange {
+                project: p.to_string(),
+                stage: crate::domain::Stage::PlanReady,
+                date: "2024-01-02".into(),
+            })
+            .unwrap_err();
         assert!(e.to_string().contains("at least one budget line"), "{e}");
-        let line = m.add_budget_line(&p, "Oven", "1", "900").unwrap();
+        let line = m
+            .add_budget_line(crate::domain::NewBudgetLine {
+                project: p.to_string(),
+                item: "Oven".into(),
+                quantity: "1".into(),
+                unit_cost: "900".into(),
+            })
+            .unwrap();
         m.remove_budget_line(&line).unwrap();
         assert!(
-            m.set_stage(&p, "plan_ready", "2024-01-02").is_err(),
+            m.set_stage(crate::domain::StageChange {
+                project: p.to_string(),
+                stage: crate::domain::Stage::PlanReady,
+                date: "2024-01-02".into()
+            })
+            .is_err(),
             "a removed line does not count"
         );
     }
@@ -987,16 +960,45 @@ mod tests {
         let (_d, mut m) = temp_db();
         let a = person(&mut m, "Amina", "female", "1990-01-01");
         let p = m
-            .add_project("Bakery", "creation", "food", &[a], Some("2024-01-01"))
+            .add_project(crate::domain::NewProject {
+                title: "Bakery".into(),
+                kind: "creation".into(),
+                sector: "food".into(),
+                members: vec![a],
+                date: Some("2024-01-01".into()),
+            })
             .unwrap();
-        let line = m.add_budget_line(&p, "Oven", "1", "900").unwrap();
+        let line = m
+            .add_budget_line(crate::domain::NewBudgetLine {
+                project: p.to_string(),
+                item: "Oven".into(),
+                quantity: "1".into(),
+                unit_cost: "900".into(),
+            })
+            .unwrap();
         m.set_budget_line(&line, &kv(&[("unit_cost", "950.50")]))
             .unwrap();
         assert_eq!(m.budget(&p).unwrap().total.to_string(), "950.50");
-        m.set_stage(&p, "plan_ready", "2024-01-02").unwrap();
-        m.set_stage(&p, "in_committee", "2024-01-03").unwrap();
+        m.set_stage(crate::domain::StageChange {
+            project: p.to_string(),
+            stage: crate::domain::Stage::PlanReady,
+            date: "2024-01-02".into(),
+        })
+        .unwrap();
+        m.set_stage(crate::domain::StageChange {
+            project: p.to_string(),
+            stage: crate::domain::Stage::InCommittee,
+            date: "2024-01-03".into(),
+        })
+        .unwrap();
         for e in [
-            m.add_budget_line(&p, "Flour", "10", "5").unwrap_err(),
+            m.add_budget_line(crate::domain::NewBudgetLine {
+                project: p.to_string(),
+                item: "Flour".into(),
+                quantity: "10".into(),
+                unit_cost: "5".into(),
+            })
+            .unwrap_err(),
             m.set_budget_line(&line, &kv(&[("quantity", "2")]))
                 .unwrap_err(),
             m.remove_budget_line(&line).unwrap_err(),
@@ -1004,20 +1006,50 @@ mod tests {
             assert!(e.to_string().contains("frozen"), "{e}");
         }
         assert_eq!(m.budget(&p).unwrap().total.to_string(), "950.50");
-        m.decide(&p, "rejected", "2024-01-05", None, None, None)
-            .unwrap();
-        m.add_budget_line(&p, "Flour", "10", "5")
-            .expect("a rejected plan may be revised");
+        m.decide(crate::domain::CommitteeDecision {
+            project: p.to_string(),
+            decision: crate::domain::Decision::Rejected,
+            date: "2024-01-05".into(),
+            amount: None,
+            currency: None,
+            remarks: None,
+        })
+        .unwrap();
+        m.add_budget_line(crate::domain::NewBudgetLine {
+            project: p.to_string(),
+            item: "Flour".into(),
+            quantity: "10".into(),
+            unit_cost: "5".into(),
+        })
+        .expect("a rejected plan may be revised");
     }
 
     #[test]
     fn paying_above_the_approved_amount_needs_a_supervisors_reason() {
         let (_d, mut m) = temp_db();
         let p = approved(&mut m, "10000");
-        m.add_disbursement(&p, "2024-01-10", "6000", "MAD", "EU", None, None)
-            .unwrap();
+        m.add_disbursement(crate::domain::NewTranche {
+            project: p.to_string(),
+            date: "2024-01-10".into(),
+            amount: "6000".into(),
+            currency: "MAD".into(),
+            donor: "EU".into(),
+            mode: None,
+            receipt: None,
+            above_approved_because: None,
+        })
+        .unwrap();
         let e = m
-            .add_disbursement(&p, "2024-01-11", "5000", "MAD", "EU", None, None)
+            .add_disbursement(crate::domain::NewTranche {
+                project: p.to_string(),
+                date: "2024-01-11".into(),
+                amount: "5000".into(),
+                currency: "MAD".into(),
+                donor: "EU".into(),
+                mode: None,
+                receipt: None,
+                above_approved_because: None,
+            })
             .unwrap_err();
         assert_eq!(e.code(), "input.above_approved", "{e}");
         assert!(
@@ -1025,10 +1057,23 @@ mod tests {
             "{e}"
         );
         assert_eq!(e.report().field.as_deref(), Some("amount"));
-        m.add_disbursement(&p, "2024-01-11", "4000", "MAD", "EU", None, None)
-            .expect("up to the approved amount");
-        m.add_user("karim", Role::Counsellor, "a long enough passphrase")
-            .unwrap();
+        m.add_disbursement(crate::domain::NewTranche {
+            project: p.to_string(),
+            date: "2024-01-11".into(),
+            amount: "4000".into(),
+            currency: "MAD".into(),
+            donor: "EU".into(),
+            mode: None,
+            receipt: None,
+            above_approved_because: None,
+        })
+        .expect("up to the approved amount");
+        m.add_user(crate::domain::NewUser {
+            name: "karim".into(),
+            role: Role::Counsellor,
+            password: "a long enough passphrase".into(),
+        })
+        .unwrap();
         let path = m.path().to_path_buf();
         let mut karim = Masar::open(
             &path,
@@ -1038,30 +1083,30 @@ mod tests {
         )
         .unwrap();
         let e = karim
-            .add_disbursement_above_approved(
-                &p,
-                "2024-01-12",
-                "500",
-                "MAD",
-                "EU",
-                None,
-                None,
-                "transport",
-            )
+            .add_disbursement(crate::domain::NewTranche {
+                project: p.to_string(),
+                date: "2024-01-12".into(),
+                amount: "500".into(),
+                currency: "MAD".into(),
+                donor: "EU".into(),
+                mode: None,
+                receipt: None,
+                above_approved_because: Some("transport".into()),
+            })
             .unwrap_err();
         assert_eq!(e.code(), "auth.forbidden", "{e}");
         drop(karim);
         let d = m
-            .add_disbursement_above_approved(
-                &p,
-                "2024-01-12",
-                "500",
-                "MAD",
-                "EU",
-                None,
-                None,
-                "price of the oven rose",
-            )
+            .add_disbursement(crate::domain::NewTranche {
+                project: p.to_string(),
+                date: "2024-01-12".into(),
+                amount: "500".into(),
+                currency: "MAD".into(),
+                donor: "EU".into(),
+                mode: None,
+                receipt: None,
+                above_approved_because: Some("price of the oven rose".into()),
+            })
             .unwrap();
         let h = m.history(&d).unwrap();
         assert!(
@@ -1076,8 +1121,8 @@ mod tests {
         let (_d, mut m) = temp_db();
         let p = approved(&mut m, "10000");
         let view = m.project_view(&p).unwrap();
-        assert_eq!(view.rules.undo_to.as_deref(), Some("in_committee"));
-        assert_eq!(m.undo_stage(&p).unwrap(), "in_committee");
+        assert_eq!(view.rules.undo_to, Some(crate::Stage::InCommittee));
+        assert_eq!(m.undo_stage(&p).unwrap(), crate::Stage::InCommittee);
         let back = m.project(&p).unwrap();
         assert_eq!(
             (
@@ -1087,17 +1132,38 @@ mod tests {
             ),
             (Some("in_committee"), None, None)
         );
-        assert_eq!(m.undo_stage(&p).unwrap(), "plan_ready");
+        assert_eq!(m.undo_stage(&p).unwrap(), crate::Stage::PlanReady);
         assert_eq!(
             m.project_view(&p).unwrap().stages.len(),
             2,
             "undone changes are no longer listed"
         );
-        m.set_stage(&p, "in_committee", "2024-01-03").unwrap();
-        m.decide(&p, "approved", "2024-01-04", Some("10000"), None, None)
-            .unwrap();
-        m.add_disbursement(&p, "2024-01-10", "6000", "MAD", "EU", None, None)
-            .unwrap();
+        m.set_stage(crate::domain::StageChange {
+            project: p.to_string(),
+            stage: crate::domain::Stage::InCommittee,
+            date: "2024-01-03".into(),
+        })
+        .unwrap();
+        m.decide(crate::domain::CommitteeDecision {
+            project: p.to_string(),
+            decision: crate::domain::Decision::Approved,
+            date: "2024-01-04".into(),
+            amount: Some("10000".into()),
+            currency: None,
+            remarks: None,
+        })
+        .unwrap();
+        m.add_disbursement(crate::domain::NewTranche {
+            project: p.to_string(),
+            date: "2024-01-10".into(),
+            amount: "6000".into(),
+            currency: "MAD".into(),
+            donor: "EU".into(),
+            mode: None,
+            receipt: None,
+            above_approved_because: None,
+        })
+        .unwrap();
         let e = m.undo_stage(&p).unwrap_err();
         assert!(e.to_string().contains("first tranche"), "{e}");
         assert_eq!(m.project_view(&p).unwrap().rules.undo_to, None);
@@ -1122,7 +1188,12 @@ mod tests {
             ("birth_year", "1988"),
             ("nationality", "SYR"),
         ]);
-        let id = m.register_person(&fields, Some("2024-03-01")).unwrap();
+        let id = m
+            .add_person(crate::domain::NewPerson {
+                fields: crate::domain::Fields(fields.to_vec()),
+                intake_date: Some("2024-03-01".into()),
+            })
+            .unwrap();
         let p = m.person(&id).unwrap();
         assert_eq!((p.born, p.birth_year), (None, Some(1988)));
         let r = m
@@ -1143,13 +1214,13 @@ mod tests {
         fn a_budget_total_is_exact(lines in prop::collection::vec((1u32..1000, 0u32..100, 0u64..10_000_000, 0u32..4), 1..8)) {
             let (_d, mut m) = temp_db();
             let a = person(&mut m, "A", "female", "1990-01-01");
-            let p = m.add_project("P", "creation", "food", &[a], None).expect("project");
+            let p = m.add_project(crate::domain::NewProject { title: "P".into(), kind: "creation".into(), sector: "food".into(), members: vec![a], date: None }).expect("project");
             // quantity = q / 10^qs, cost = c / 100; the exact total in units of 10^-(qs+2).
             let mut expected = rust_decimal::Decimal::ZERO;
             for (q, qs, c, _) in &lines {
                 let quantity = rust_decimal::Decimal::new(i64::from(*q), qs % 3);
                 let cost = rust_decimal::Decimal::new(*c as i64, 2);
-                m.add_budget_line(&p, "item", &quantity.to_string(), &cost.to_string()).expect("line");
+                m.add_budget_line(crate::domain::NewBudgetLine { project: p.to_string(), item: "item".into(), quantity: quantity.to_string().to_string(), unit_cost: cost.to_string().to_string() }).expect("line");
                 expected += quantity * cost;
             }
             let b = m.budget(&p).expect("budget");

@@ -223,32 +223,45 @@ mod tests {
             .map(|i| person(&mut m, &format!("P{i}"), "female", "1990-01-01"))
             .collect();
         let s = m
-            .add_session(
-                "awareness",
-                "2024-05-05",
-                "Why self-employment?",
-                None,
-                &people[..2],
-            )
+            .add_session(crate::domain::NewSession {
+                kind: "awareness".into(),
+                date: "2024-05-05".into(),
+                topic: "Why self-employment?".into(),
+                place: None,
+                attendees: people[..2].to_vec(),
+            })
             .unwrap();
         assert_eq!(
-            m.set_roster(&s, &people, &[]).unwrap(),
+            m.set_roster(crate::domain::Roster {
+                session: s.to_string(),
+                present: people.to_vec(),
+                absent: vec![]
+            })
+            .unwrap(),
             23,
             "two were already present"
         );
         assert_eq!(m.attendees(&s).unwrap().len(), 25);
-        assert_eq!(m.set_roster(&s, &[], &people[..5]).unwrap(), 5);
+        assert_eq!(
+            m.set_roster(crate::domain::Roster {
+                session: s.to_string(),
+                present: vec![],
+                absent: people[..5].to_vec()
+            })
+            .unwrap(),
+            5
+        );
         assert_eq!(m.attendees(&s).unwrap().len(), 20);
         let before = m.status().unwrap().changes;
         let e = m
-            .set_roster(
-                &s,
-                &[
+            .set_roster(crate::domain::Roster {
+                session: s.to_string(),
+                present: vec![
                     people[0].clone(),
                     "0190c0de-0000-7000-8000-000000000000".into(),
                 ],
-                &[],
-            )
+                absent: vec![],
+            })
             .unwrap_err();
         assert_eq!(e.code(), "input.not_found");
         assert_eq!(

@@ -157,31 +157,71 @@ mod tests {
     fn the_journey_counts_each_step_and_a_counsellor_sees_only_their_caseload() {
         let (_dir, mut m) = temp_db();
         let amina = person(&mut m, "Amina", "female", "1990-01-01");
-        m.add_intake(&amina, "2023-01-10", None).unwrap();
+        m.add_intake(crate::domain::NewIntake {
+            person: amina.to_string(),
+            date: "2023-01-10".into(),
+            referral: None,
+        })
+        .unwrap();
         let p = m
-            .add_project(
-                "Bakery",
-                "creation",
-                "food",
-                std::slice::from_ref(&amina),
-                Some("2023-01-20"),
-            )
+            .add_project(crate::domain::NewProject {
+                title: "Bakery".into(),
+                kind: "creation".into(),
+                sector: "food".into(),
+                members: std::slice::from_ref(&amina).to_vec(),
+                date: Some("2023-01-20".into()),
+            })
             .unwrap();
-        m.add_budget_line(&p, "Oven", "1", "900").unwrap();
-        m.set_stage(&p, "plan_ready", "2023-02-01").unwrap();
-        m.set_stage(&p, "in_committee", "2023-02-05").unwrap();
-        m.decide(&p, "approved", "2023-02-10", Some("900"), Some("MAD"), None)
-            .unwrap();
-        m.add_disbursement(&p, "2023-03-01", "900", "MAD", "EU", None, None)
-            .unwrap();
-        m.add_followup(
-            &p,
-            &kv(&[
-                ("date", "2024-03-05"),
-                ("status", "active"),
-                ("next_due", "2024-06-01"),
-            ]),
-        )
+        m.add_budget_line(crate::domain::NewBudgetLine {
+            project: p.to_string(),
+            item: "Oven".into(),
+            quantity: "1".into(),
+            unit_cost: "900".into(),
+        })
+        .unwrap();
+        m.set_stage(crate::domain::StageChange {
+            project: p.to_string(),
+            stage: crate::domain::Stage::PlanReady,
+            date: "2023-02-01".into(),
+        })
+        .unwrap();
+        m.set_stage(crate::domain::StageChange {
+            project: p.to_string(),
+            stage: crate::domain::Stage::InCommittee,
+            date: "2023-02-05".into(),
+        })
+        .unwrap();
+        m.decide(crate::domain::CommitteeDecision {
+            project: p.to_string(),
+            decision: crate::domain::Decision::Approved,
+            date: "2023-02-10".into(),
+            amount: Some("900".into()),
+            currency: Some("MAD".into()),
+            remarks: None,
+        })
+        .unwrap();
+        m.add_disbursement(crate::domain::NewTranche {
+            project: p.to_string(),
+            date: "2023-03-01".into(),
+            amount: "900".into(),
+            currency: "MAD".into(),
+            donor: "EU".into(),
+            mode: None,
+            receipt: None,
+            above_approved_because: None,
+        })
+        .unwrap();
+        m.add_followup(crate::domain::NewFollowUp {
+            project: p.to_string(),
+            fields: crate::domain::Fields(
+                kv(&[
+                    ("date", "2024-03-05"),
+                    ("status", "active"),
+                    ("next_due", "2024-06-01"),
+                ])
+                .to_vec(),
+            ),
+        })
         .unwrap();
         let d = m.dashboard("2023-01-01", "2024-12-31").unwrap();
         let steps: Vec<(&str, u64)> = d
@@ -215,8 +255,12 @@ mod tests {
             "the visit found it running after a year, whatever the period's end"
         );
 
-        m.add_user("karim", crate::Role::Counsellor, "karim-password-1")
-            .unwrap();
+        m.add_user(crate::domain::NewUser {
+            name: "karim".into(),
+            role: crate::Role::Counsellor,
+            password: "karim-password-1".into(),
+        })
+        .unwrap();
         let path = m.path().to_path_buf();
         drop(m);
         let karim = crate::Masar::open(

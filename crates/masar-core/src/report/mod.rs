@@ -783,22 +783,53 @@ mod tests {
         let (_d, mut m) = crate::testing::temp_db();
         let a = crate::testing::person(&mut m, "Amina", "female", "1990-01-01");
         let p = m
-            .add_project("Bakery", "creation", "food", &[a], Some("2024-01-01"))
+            .add_project(crate::domain::NewProject {
+                title: "Bakery".into(),
+                kind: "creation".into(),
+                sector: "food".into(),
+                members: vec![a],
+                date: Some("2024-01-01".into()),
+            })
             .unwrap();
-        m.add_budget_line(&p, "Oven", "1", "900").unwrap();
-        m.set_stage(&p, "plan_ready", "2024-01-02").unwrap();
-        m.set_stage(&p, "in_committee", "2024-01-03").unwrap();
-        m.decide(
-            &p,
-            "approved",
-            "2024-01-04",
-            Some("1000"),
-            Some("MAD"),
-            None,
-        )
+        m.add_budget_line(crate::domain::NewBudgetLine {
+            project: p.to_string(),
+            item: "Oven".into(),
+            quantity: "1".into(),
+            unit_cost: "900".into(),
+        })
         .unwrap();
-        m.add_disbursement(&p, "2024-01-05", "1000", "MAD", "EU", None, None)
-            .unwrap();
+        m.set_stage(crate::domain::StageChange {
+            project: p.to_string(),
+            stage: crate::domain::Stage::PlanReady,
+            date: "2024-01-02".into(),
+        })
+        .unwrap();
+        m.set_stage(crate::domain::StageChange {
+            project: p.to_string(),
+            stage: crate::domain::Stage::InCommittee,
+            date: "2024-01-03".into(),
+        })
+        .unwrap();
+        m.decide(crate::domain::CommitteeDecision {
+            project: p.to_string(),
+            decision: crate::domain::Decision::Approved,
+            date: "2024-01-04".into(),
+            amount: Some("1000".into()),
+            currency: Some("MAD".into()),
+            remarks: None,
+        })
+        .unwrap();
+        m.add_disbursement(crate::domain::NewTranche {
+            project: p.to_string(),
+            date: "2024-01-05".into(),
+            amount: "1000".into(),
+            currency: "MAD".into(),
+            donor: "EU".into(),
+            mode: None,
+            receipt: None,
+            above_approved_because: None,
+        })
+        .unwrap();
         m.conn()
             .execute("UPDATE disbursements SET amount = '1O00'", [])
             .unwrap();
@@ -939,37 +970,37 @@ mod properties {
                     ("born", &day(born)), ("nationality", ["SYR", "COD", "YEM"][*nat as usize]),
                 ]);
                 if let Some(c) = city { fields.push(("city".into(), ["Rabat", "Oujda", "Fès"][*c as usize].into())); }
-                m.add_person(&fields).expect("person")
+                m.add_person(crate::domain::NewPerson { fields: crate::domain::Fields(fields.to_vec()), intake_date: None }).expect("person")
             }).collect();
             let inside = |d: NaiveDate| d >= from && d <= to;
             let mut welcomed = BTreeSet::new();
             for (who, off) in &p.intakes {
                 let d = base + Duration::days(*off);
-                m.add_intake(&ids[*who], &day(d), None).expect("intake");
+                m.add_intake(crate::domain::NewIntake { person: ids[*who].to_string(), date: day(d), referral: None }).expect("intake");
                 if inside(d) { welcomed.insert(*who); }
             }
             for (awareness, off, who) in &p.sessions {
                 let attendees: Vec<String> = who.iter().map(|i| ids[*i].clone()).collect();
-                m.add_session(if *awareness { "awareness" } else { "training" }, &day(base + Duration::days(*off)), "T", None, &attendees).expect("session");
+                m.add_session(crate::domain::NewSession { kind: if *awareness { "awareness" } else { "training" }.to_string(), date: day(base + Duration::days(*off)), topic: "T".into(), place: None, attendees: attendees.to_vec() }).expect("session");
             }
             let mut amount: BTreeMap<String, Decimal> = BTreeMap::new();
             let mut funded = 0u64;
             for (kind, sector, members, tranches) in &p.projects {
                 let members: Vec<String> = members.iter().map(|i| ids[*i].clone()).collect();
                 let kind = ["creation", "reinforcement", "cooperative"][*kind as usize];
-                let id = m.add_project("P", kind, ["food", "crafts"][*sector as usize], &members, Some("2019-01-01")).expect("project");
-                m.add_budget_line(&id, "Oven", "1", "900").expect("line");
-                m.set_stage(&id, "plan_ready", "2019-01-02").expect("stage");
-                m.set_stage(&id, "in_committee", "2019-01-03").expect("stage");
+                let id = m.add_project(crate::domain::NewProject { title: "P".into(), kind: kind.to_string(), sector: ["food", "crafts"][*sector as usize].to_string(), members: members.to_vec(), date: Some("2019-01-01".into()) }).expect("project");
+                m.add_budget_line(crate::domain::NewBudgetLine { project: id.to_string(), item: "Oven".into(), quantity: "1".into(), unit_cost: "900".into() }).expect("line");
+                m.set_stage(crate::domain::StageChange { project: id.to_string(), stage: crate::domain::Stage::PlanReady, date: "2019-01-02".into() }).expect("stage");
+                m.set_stage(crate::domain::StageChange { project: id.to_string(), stage: crate::domain::Stage::InCommittee, date: "2019-01-03".into() }).expect("stage");
                 // Each project is approved in one currency, that of its first tranche, for
                 // more than its tranches can reach: every tranche counts.
                 let currency = if tranches.first().is_some_and(|t| t.2) { "EUR" } else { "MAD" };
-                m.decide(&id, "approved", "2019-01-04", Some("100000000"), Some(currency), None).expect("approve");
+                m.decide(crate::domain::CommitteeDecision { project: id.to_string(), decision: crate::domain::Decision::Approved, date: "2019-01-04".into(), amount: Some("100000000".into()), currency: Some(currency.to_string()), remarks: None }).expect("approve");
                 let mut counted = false;
                 for (off, cents, _, japan) in tranches {
                     let d = base + Duration::days(*off);
                     let a = Decimal::new(i64::from(*cents), 2);
-                    m.add_disbursement(&id, &day(d), &a.to_string(), currency, if *japan { "Japan" } else { "EU" }, None, None).expect("tranche");
+                    m.add_disbursement(crate::domain::NewTranche { project: id.to_string(), date: day(d), amount: a.to_string().to_string(), currency: currency.to_string(), donor: if *japan { "Japan" } else { "EU" }.to_string(), mode: None, receipt: None, above_approved_because: None }).expect("tranche");
                     if inside(d) {
                         *amount.entry(currency.to_string()).or_default() += a;
                         counted = true;

@@ -399,23 +399,54 @@ mod tests {
         let omar = person(&mut m, "Omar", "male", "1985-01-01");
         let mut funded = |kind: &str, sector: &str, members: &[String], paid: &[&str]| -> String {
             let p = m
-                .add_project("Shop", kind, sector, members, Some("2023-01-01"))
+                .add_project(crate::domain::NewProject {
+                    title: "Shop".into(),
+                    kind: kind.to_string(),
+                    sector: sector.to_string(),
+                    members: members.to_vec(),
+                    date: Some("2023-01-01".into()),
+                })
                 .unwrap();
-            m.add_budget_line(&p, "Stock", "1", "1000").unwrap();
-            m.set_stage(&p, "plan_ready", "2023-01-02").unwrap();
-            m.set_stage(&p, "in_committee", "2023-01-03").unwrap();
-            m.decide(
-                &p,
-                "approved",
-                "2023-01-04",
-                Some("1000"),
-                Some("MAD"),
-                None,
-            )
+            m.add_budget_line(crate::domain::NewBudgetLine {
+                project: p.to_string(),
+                item: "Stock".into(),
+                quantity: "1".into(),
+                unit_cost: "1000".into(),
+            })
+            .unwrap();
+            m.set_stage(crate::domain::StageChange {
+                project: p.to_string(),
+                stage: crate::domain::Stage::PlanReady,
+                date: "2023-01-02".into(),
+            })
+            .unwrap();
+            m.set_stage(crate::domain::StageChange {
+                project: p.to_string(),
+                stage: crate::domain::Stage::InCommittee,
+                date: "2023-01-03".into(),
+            })
+            .unwrap();
+            m.decide(crate::domain::CommitteeDecision {
+                project: p.to_string(),
+                decision: crate::domain::Decision::Approved,
+                date: "2023-01-04".into(),
+                amount: Some("1000".into()),
+                currency: Some("MAD".into()),
+                remarks: None,
+            })
             .unwrap();
             for day in paid {
-                m.add_disbursement(&p, day, "500", "MAD", "EU", None, None)
-                    .unwrap();
+                m.add_disbursement(crate::domain::NewTranche {
+                    project: p.to_string(),
+                    date: day.to_string(),
+                    amount: "500".into(),
+                    currency: "MAD".into(),
+                    donor: "EU".into(),
+                    mode: None,
+                    receipt: None,
+                    above_approved_because: None,
+                })
+                .unwrap();
             }
             p
         };
@@ -450,8 +481,11 @@ mod tests {
             &["2025-03-01"],
         );
         let visit = |m: &mut crate::Masar, p: &str, day: &str, status: &str| {
-            m.add_followup(p, &kv(&[("date", day), ("status", status)]))
-                .unwrap();
+            m.add_followup(crate::domain::NewFollowUp {
+                project: p.to_string(),
+                fields: crate::domain::Fields(kv(&[("date", day), ("status", status)]).to_vec()),
+            })
+            .unwrap();
         };
         visit(&mut m, &a, "2024-02-01", "active");
         visit(&mut m, &a, "2024-03-01", "closed");

@@ -118,26 +118,38 @@ fn world(n: usize) -> World {
     let persons: Vec<String> = (0..3)
         .map(|i| {
             founder
-                .add_person(&kv(&[
-                    ("given", &format!("P{i}")),
-                    ("family", "F"),
-                    ("sex", "female"),
-                    ("born", "1990-01-01"),
-                    ("nationality", "SYR"),
-                    ("phone", "0600"),
-                ]))
+                .add_person(crate::domain::NewPerson {
+                    fields: crate::domain::Fields(
+                        kv(&[
+                            ("given", &format!("P{i}")),
+                            ("family", "F"),
+                            ("sex", "female"),
+                            ("born", "1990-01-01"),
+                            ("nationality", "SYR"),
+                            ("phone", "0600"),
+                        ])
+                        .to_vec(),
+                    ),
+                    intake_date: None,
+                })
                 .expect("person")
         })
         .collect();
     let session = founder
-        .add_session("awareness", "2024-05-01", "T", None, &persons[..1])
+        .add_session(crate::domain::NewSession {
+            kind: "awareness".into(),
+            date: "2024-05-01".into(),
+            topic: "T".into(),
+            place: None,
+            attendees: persons[..1].to_vec(),
+        })
         .expect("session");
     founder
-        .add_user(
-            "karim",
-            crate::auth::Role::Counsellor,
-            "karim tailors in Oujda",
-        )
+        .add_user(crate::domain::NewUser {
+            name: "karim".into(),
+            role: crate::auth::Role::Counsellor,
+            password: "karim tailors in Oujda".into(),
+        })
         .expect("karim");
     let seed = dir.path().join("seed.masar");
     founder

@@ -12,10 +12,10 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::access::Sight;
-use crate::auth::Permission;
+use crate::auth::{Permission, Role};
 use crate::domain::{
-    BudgetSummary, Disbursement, FollowUp, Person, Project, ProjectRules, Record, Session,
-    StageEvent, DECISIONS,
+    BudgetSummary, Decision, Disbursement, FollowUp, Person, Project, ProjectRules, Record,
+    Session, Stage, StageEvent,
 };
 use crate::error::StoreError;
 use crate::fold::fold;
@@ -146,7 +146,7 @@ pub struct Choices {
     /// Kinds of project.
     pub project_kinds: Vec<String>,
     /// Project stages, in journey order.
-    pub stages: Vec<String>,
+    pub stages: Vec<Stage>,
     /// Ways a tranche is paid.
     pub modes: Vec<String>,
     /// What a follow-up visit may find.
@@ -156,9 +156,9 @@ pub struct Choices {
     /// The organisation's reference lists.
     pub reference_lists: Vec<String>,
     /// Roles, lowest first.
-    pub roles: Vec<String>,
+    pub roles: Vec<Role>,
     /// What a committee may decide.
-    pub decisions: Vec<String>,
+    pub decisions: Vec<Decision>,
     /// Ways the indicators may be split.
     pub dimensions: Vec<String>,
     /// The indicators, in the order of the programme's closing table.
@@ -187,13 +187,13 @@ impl Choices {
             legal_statuses: strings(schema::LEGAL_STATUSES),
             session_kinds: strings(schema::SESSION_KINDS),
             project_kinds: strings(schema::PROJECT_KINDS),
-            stages: strings(schema::STAGES),
+            stages: Stage::ALL.to_vec(),
             modes: strings(schema::MODES),
             followup_statuses: strings(schema::FOLLOWUP_STATUSES),
             referral_statuses: strings(schema::REFERRAL_STATUSES),
             reference_lists: strings(schema::REFERENCE_LISTS),
-            roles: strings(schema::ROLES),
-            decisions: strings(DECISIONS),
+            roles: Role::ALL.to_vec(),
+            decisions: Decision::ALL.to_vec(),
             dimensions: Dimension::ALL
                 .iter()
                 .map(|d| d.as_str().to_string())
@@ -298,7 +298,7 @@ pub struct StageUndone {
     /// The project.
     pub id: String,
     /// The stage it is back at.
-    pub stage: String,
+    pub stage: Stage,
 }
 
 /// Whose password was changed.
@@ -364,30 +364,60 @@ mod tests {
         }
         let a = person(&mut m, "Amina", "female", "1990-01-01");
         let p = m
-            .add_project(
-                "Bakery",
-                "creation",
-                "food",
-                std::slice::from_ref(&a),
-                Some("2024-01-01"),
-            )
+            .add_project(crate::domain::NewProject {
+                title: "Bakery".into(),
+                kind: "creation".into(),
+                sector: "food".into(),
+                members: std::slice::from_ref(&a).to_vec(),
+                date: Some("2024-01-01".into()),
+            })
             .unwrap();
-        m.add_budget_line(&p, "Oven", "1", "900").unwrap();
-        m.set_stage(&p, "plan_ready", "2024-01-02").unwrap();
-        m.set_stage(&p, "in_committee", "2024-01-03").unwrap();
-        m.decide(
-            &p,
-            "approved",
-            "2024-01-04",
-            Some("1000"),
-            Some("MAD"),
-            None,
-        )
+        m.add_budget_line(crate::domain::NewBudgetLine {
+            project: p.to_string(),
+            item: "Oven".into(),
+            quantity: "1".into(),
+            unit_cost: "900".into(),
+        })
         .unwrap();
-        m.add_disbursement(&p, "2024-01-05", "1000", "MAD", "EU", None, None)
-            .unwrap();
-        m.add_followup(&p, &kv(&[("date", "2024-02-01"), ("status", "active")]))
-            .unwrap();
+        m.set_stage(crate::domain::StageChange {
+            project: p.to_string(),
+            stage: crate::domain::Stage::PlanReady,
+            date: "2024-01-02".into(),
+        })
+        .unwrap();
+        m.set_stage(crate::domain::StageChange {
+            project: p.to_string(),
+            stage: crate::domain::Stage::InCommittee,
+            date: "2024-01-03".into(),
+        })
+        .unwrap();
+        m.decide(crate::domain::CommitteeDecision {
+            project: p.to_string(),
+            decision: crate::domain::Decision::Approved,
+            date: "2024-01-04".into(),
+            amount: Some("1000".into()),
+            currency: Some("MAD".into()),
+            remarks: None,
+        })
+        .unwrap();
+        m.add_disbursement(crate::domain::NewTranche {
+            project: p.to_string(),
+            date: "2024-01-05".into(),
+            amount: "1000".into(),
+            currency: "MAD".into(),
+            donor: "EU".into(),
+            mode: None,
+            receipt: None,
+            above_approved_because: None,
+        })
+        .unwrap();
+        m.add_followup(crate::domain::NewFollowUp {
+            project: p.to_string(),
+            fields: crate::domain::Fields(
+                kv(&[("date", "2024-02-01"), ("status", "active")]).to_vec(),
+            ),
+        })
+        .unwrap();
         let t = m.timeline(&a).unwrap();
         let of = |kind: &str| {
             t.events
@@ -409,16 +439,27 @@ mod tests {
         }
         let a = person(&mut m, "Amina", "female", "1990-01-01");
         let p = m
-            .add_project(
-                "Bakery",
-                "creation",
-                "food",
-                std::slice::from_ref(&a),
-                Some("2024-01-01"),
-            )
+            .add_project(crate::domain::NewProject {
+                title: "Bakery".into(),
+                kind: "creation".into(),
+                sector: "food".into(),
+                members: std::slice::from_ref(&a).to_vec(),
+                date: Some("2024-01-01".into()),
+            })
             .unwrap();
-        m.add_budget_line(&p, "Oven", "1", "900").unwrap();
-        m.set_stage(&p, "plan_ready", "2024-01-02").unwrap();
+        m.add_budget_line(crate::domain::NewBudgetLine {
+            project: p.to_string(),
+            item: "Oven".into(),
+            quantity: "1".into(),
+            unit_cost: "900".into(),
+        })
+        .unwrap();
+        m.set_stage(crate::domain::StageChange {
+            project: p.to_string(),
+            stage: crate::domain::Stage::PlanReady,
+            date: "2024-01-02".into(),
+        })
+        .unwrap();
         m.set_person(&a, &kv(&[("city", "Rabat"), ("phone", "0600")]))
             .unwrap();
         let home = m.home().unwrap();
@@ -458,14 +499,20 @@ mod tests {
             .take(30)
             .enumerate()
         {
-            m.add_person(&kv(&[
-                ("given", &format!("Fatima{i:02}")),
-                ("family", "Nasser"),
-                ("sex", "female"),
-                ("born", &format!("19{:02}-01-01", 60 + i)),
-                ("nationality", "SYR"),
-                ("city", city),
-            ]))
+            m.add_person(crate::domain::NewPerson {
+                fields: crate::domain::Fields(
+                    kv(&[
+                        ("given", &format!("Fatima{i:02}")),
+                        ("family", "Nasser"),
+                        ("sex", "female"),
+                        ("born", &format!("19{:02}-01-01", 60 + i)),
+                        ("nationality", "SYR"),
+                        ("city", city),
+                    ])
+                    .to_vec(),
+                ),
+                intake_date: None,
+            })
             .unwrap();
         }
         let q = |search: Option<&str>,
@@ -580,38 +627,66 @@ mod tests {
         let mut ids = Vec::new();
         for (i, amount) in ["300", "100", "200"].iter().enumerate() {
             let p = m
-                .add_project(
-                    &format!("Shop {i}"),
-                    "creation",
-                    "food",
-                    std::slice::from_ref(&a),
-                    Some("2024-01-01"),
-                )
+                .add_project(crate::domain::NewProject {
+                    title: format!("Shop {i}"),
+                    kind: "creation".into(),
+                    sector: "food".into(),
+                    members: std::slice::from_ref(&a).to_vec(),
+                    date: Some("2024-01-01".into()),
+                })
                 .unwrap();
-            m.add_budget_line(&p, "Stock", "1", amount).unwrap();
-            m.set_stage(&p, "plan_ready", "2024-01-02").unwrap();
-            m.set_stage(&p, "in_committee", "2024-01-03").unwrap();
-            m.decide(
-                &p,
-                "approved",
-                "2024-01-04",
-                Some(amount),
-                Some("MAD"),
-                None,
-            )
+            m.add_budget_line(crate::domain::NewBudgetLine {
+                project: p.to_string(),
+                item: "Stock".into(),
+                quantity: "1".into(),
+                unit_cost: amount.to_string(),
+            })
             .unwrap();
-            m.add_disbursement(&p, "2024-01-05", amount, "MAD", "EU", None, None)
-                .unwrap();
+            m.set_stage(crate::domain::StageChange {
+                project: p.to_string(),
+                stage: crate::domain::Stage::PlanReady,
+                date: "2024-01-02".into(),
+            })
+            .unwrap();
+            m.set_stage(crate::domain::StageChange {
+                project: p.to_string(),
+                stage: crate::domain::Stage::InCommittee,
+                date: "2024-01-03".into(),
+            })
+            .unwrap();
+            m.decide(crate::domain::CommitteeDecision {
+                project: p.to_string(),
+                decision: crate::domain::Decision::Approved,
+                date: "2024-01-04".into(),
+                amount: Some(amount.to_string()),
+                currency: Some("MAD".into()),
+                remarks: None,
+            })
+            .unwrap();
+            m.add_disbursement(crate::domain::NewTranche {
+                project: p.to_string(),
+                date: "2024-01-05".into(),
+                amount: amount.to_string(),
+                currency: "MAD".into(),
+                donor: "EU".into(),
+                mode: None,
+                receipt: None,
+                above_approved_because: None,
+            })
+            .unwrap();
             ids.push(p);
         }
-        m.add_followup(
-            &ids[1],
-            &kv(&[
-                ("date", "2024-02-01"),
-                ("status", "active"),
-                ("next_due", "2024-03-01"),
-            ]),
-        )
+        m.add_followup(crate::domain::NewFollowUp {
+            project: ids[1].to_string(),
+            fields: crate::domain::Fields(
+                kv(&[
+                    ("date", "2024-02-01"),
+                    ("status", "active"),
+                    ("next_due", "2024-03-01"),
+                ])
+                .to_vec(),
+            ),
+        })
         .unwrap();
         let q = crate::ProjectQuery {
             sort: "paid".into(),
@@ -654,17 +729,42 @@ mod tests {
         m.add_reference("sector", "food").unwrap();
         let a = person(&mut m, "Amina", "female", "1990-01-01");
         let p = m
-            .add_project("Bakery", "creation", "food", &[a], Some("2024-01-01"))
+            .add_project(crate::domain::NewProject {
+                title: "Bakery".into(),
+                kind: "creation".into(),
+                sector: "food".into(),
+                members: vec![a],
+                date: Some("2024-01-01".into()),
+            })
             .unwrap();
-        m.add_budget_line(&p, "Oven", "1", "900").unwrap();
-        m.set_stage(&p, "plan_ready", "2024-01-02").unwrap();
+        m.add_budget_line(crate::domain::NewBudgetLine {
+            project: p.to_string(),
+            item: "Oven".into(),
+            quantity: "1".into(),
+            unit_cost: "900".into(),
+        })
+        .unwrap();
+        m.set_stage(crate::domain::StageChange {
+            project: p.to_string(),
+            stage: crate::domain::Stage::PlanReady,
+            date: "2024-01-02".into(),
+        })
+        .unwrap();
         let v = m.project_view(&p).unwrap();
         assert_eq!(
             v.rules.next_stages,
-            vec!["in_committee".to_string(), "draft".to_string()]
+            [
+                crate::domain::Stage::InCommittee,
+                crate::domain::Stage::Draft
+            ]
         );
         assert!(!v.rules.can_disburse && !v.rules.can_visit && !v.rules.can_decide);
-        m.set_stage(&p, "in_committee", "2024-01-03").unwrap();
+        m.set_stage(crate::domain::StageChange {
+            project: p.to_string(),
+            stage: crate::domain::Stage::InCommittee,
+            date: "2024-01-03".into(),
+        })
+        .unwrap();
         let v = m.project_view(&p).unwrap();
         assert!(
             v.rules.next_stages.is_empty(),
@@ -681,8 +781,15 @@ mod tests {
         m.set_programme_currency("MAD").unwrap();
         let v = m.project_view(&p).unwrap();
         assert_eq!(v.decision_currency.as_deref(), Some("MAD"));
-        m.decide(&p, "approved", "2024-01-04", Some("900"), None, None)
-            .unwrap();
+        m.decide(crate::domain::CommitteeDecision {
+            project: p.to_string(),
+            decision: crate::domain::Decision::Approved,
+            date: "2024-01-04".into(),
+            amount: Some("900".into()),
+            currency: None,
+            remarks: None,
+        })
+        .unwrap();
         let v = m.project_view(&p).unwrap();
         assert!(
             !v.rules.can_decide && v.rules.can_amend,

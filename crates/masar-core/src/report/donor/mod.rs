@@ -245,31 +245,61 @@ mod tests {
             ),
         ] {
             let p = m
-                .add_project(
-                    title,
-                    "creation",
-                    "food",
-                    std::slice::from_ref(member),
-                    Some("2023-10-01"),
-                )
+                .add_project(crate::domain::NewProject {
+                    title: title.to_string(),
+                    kind: "creation".into(),
+                    sector: "food".into(),
+                    members: std::slice::from_ref(member).to_vec(),
+                    date: Some("2023-10-01".into()),
+                })
                 .unwrap();
-            m.add_budget_line(&p, "Stock", "1", "1000").unwrap();
-            m.set_stage(&p, "plan_ready", "2023-10-02").unwrap();
-            m.set_stage(&p, "in_committee", "2023-10-03").unwrap();
-            m.decide(
-                &p,
-                "approved",
-                "2023-10-04",
-                Some("1000"),
-                Some("MAD"),
-                None,
-            )
+            m.add_budget_line(crate::domain::NewBudgetLine {
+                project: p.to_string(),
+                item: "Stock".into(),
+                quantity: "1".into(),
+                unit_cost: "1000".into(),
+            })
             .unwrap();
-            m.add_disbursement(&p, "2024-01-02", "600", "MAD", donor, None, None)
-                .unwrap();
+            m.set_stage(crate::domain::StageChange {
+                project: p.to_string(),
+                stage: crate::domain::Stage::PlanReady,
+                date: "2023-10-02".into(),
+            })
+            .unwrap();
+            m.set_stage(crate::domain::StageChange {
+                project: p.to_string(),
+                stage: crate::domain::Stage::InCommittee,
+                date: "2023-10-03".into(),
+            })
+            .unwrap();
+            m.decide(crate::domain::CommitteeDecision {
+                project: p.to_string(),
+                decision: crate::domain::Decision::Approved,
+                date: "2023-10-04".into(),
+                amount: Some("1000".into()),
+                currency: Some("MAD".into()),
+                remarks: None,
+            })
+            .unwrap();
+            m.add_disbursement(crate::domain::NewTranche {
+                project: p.to_string(),
+                date: "2024-01-02".into(),
+                amount: "600".into(),
+                currency: "MAD".into(),
+                donor: donor.to_string(),
+                mode: None,
+                receipt: None,
+                above_approved_because: None,
+            })
+            .unwrap();
             for (day, status) in visits {
-                m.add_followup(&p, &kv(&[("date", day), ("status", status)]))
-                    .unwrap();
+                m.add_followup(crate::domain::NewFollowUp {
+                    project: p.to_string(),
+                    fields: crate::domain::Fields(
+                        kv(&[("date", day), ("status", status)]).to_vec(),
+                    ),
+                })
+                .unwrap();
             }
         }
         (dir, m)
