@@ -80,7 +80,7 @@ fn a_found_expired_enrolment_file_joins_nothing_and_costs_each_guess_64_mib_and_
     );
     let bytes = std::fs::read(&file).expect("the enrolment file");
     // What the finder holds: a file whose header names the cost of every guess, bound to
-    // the ciphertext (lowering it in the header only breaks the file: `identity/org.rs` tests).
+    // the ciphertext (lowering it in the header only breaks the file: `identity/org/mod.rs` tests).
     assert_eq!(header(&bytes), (4, 64 * 1024, 3));
     for secret in [
         b"Test programme".as_slice(),
@@ -128,7 +128,7 @@ fn a_found_expired_enrolment_file_joins_nothing_and_costs_each_guess_64_mib_and_
     // code, not by the cryptography. Guessing the passphrase offline with their own
     // program, at the cost above, gives them what the file carries: no root key, but a
     // device's key and a one-use key for that device's first administrator
-    // (`identity/org.rs::an_expired_file_still_opens_with_its_passphrase_outside_masar`);
+    // (`identity/org/mod.rs::tests::an_expired_file_still_opens_with_its_passphrase_outside_masar`);
     // the next test shows what that is worth once the device is revoked.
 }
 

@@ -62,3 +62,47 @@ pub(crate) fn person(m: &mut Masar, given: &str, sex: &str, born: &str) -> Strin
     })
     .expect("a person")
 }
+
+/// A project with one line, approved for `amount` MAD on 2024-01-04.
+pub(crate) fn approved(m: &mut Masar, amount: &str) -> String {
+    let a = person(m, "Amina", "female", "1990-01-01");
+    let p = m
+        .add_project(crate::domain::NewProject {
+            title: "Bakery".into(),
+            kind: "creation".into(),
+            sector: "food".into(),
+            members: vec![a],
+            date: Some("2024-01-01".into()),
+        })
+        .unwrap();
+    m.add_budget_line(crate::domain::NewBudgetLine {
+        project: p.to_string(),
+        item: "Oven".into(),
+        quantity: "1".into(),
+        unit_cost: amount.to_string(),
+    })
+    .unwrap();
+    m.set_project(&p, &kv(&[("currency", "MAD")])).unwrap();
+    m.set_stage(crate::domain::StageChange {
+        project: p.to_string(),
+        stage: crate::domain::Stage::PlanReady,
+        date: "2024-01-02".into(),
+    })
+    .unwrap();
+    m.set_stage(crate::domain::StageChange {
+        project: p.to_string(),
+        stage: crate::domain::Stage::InCommittee,
+        date: "2024-01-03".into(),
+    })
+    .unwrap();
+    m.decide(crate::domain::CommitteeDecision {
+        project: p.to_string(),
+        decision: crate::domain::Decision::Approved,
+        date: "2024-01-04".into(),
+        amount: Some(amount.to_string()),
+        currency: None,
+        remarks: Some("good plan".into()),
+    })
+    .unwrap();
+    p
+}

@@ -6,10 +6,12 @@
 mod accounts;
 mod inputs;
 mod persons;
+mod plans;
 mod projects;
 mod records;
 mod reflists;
 mod sessions;
+mod tranches;
 
 pub use crate::stage::{Decision, Stage};
 pub use accounts::UserSummary;
@@ -18,7 +20,8 @@ pub use inputs::{
     NewReferral, NewSession, NewTranche, NewUser, Roster, StageChange,
 };
 pub use persons::{PersonImport, PERSON_REQUIRED};
-pub use projects::{BudgetLineView, BudgetSummary, ProjectRules};
+pub use plans::{BudgetLineView, BudgetSummary};
+pub use projects::ProjectRules;
 pub(crate) use records::Record;
 pub use records::{
     BudgetLine, Disbursement, FollowUp, Intake, Person, Project, Referral, Session, StageEvent,

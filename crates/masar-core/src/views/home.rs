@@ -72,9 +72,9 @@ pub struct Home {
     pub sync: SyncState,
 }
 
-impl Masar {
+impl Db {
     /// The persons this user follows (their own caseload), most recent first.
-    pub fn caseload(&self, limit: usize) -> Result<Vec<Person>> {
+    pub(crate) fn caseload(&self, limit: usize) -> Result<Vec<Person>> {
         let (condition, arg) = Sight::own(self.user()).condition_1("t");
         Person::select(
             self.conn(),
@@ -84,7 +84,7 @@ impl Masar {
     }
 
     /// Overdue visits on `day`, with each project's title and stage.
-    pub fn overdue_visits(&self, day: NaiveDate) -> Result<Vec<OverdueVisit>> {
+    pub(crate) fn overdue_visits(&self, day: NaiveDate) -> Result<Vec<OverdueVisit>> {
         let mut out = Vec::new();
         for (project, due) in self.overdue_followups(day)? {
             let p = Project::existing(self.conn(), &project)?;
@@ -99,7 +99,7 @@ impl Masar {
     }
 
     /// The visits this user owes on `day`: overdue follow-ups of the projects they opened.
-    pub fn my_visits_due(&self, day: NaiveDate) -> Result<Vec<VisitDue>> {
+    pub(crate) fn my_visits_due(&self, day: NaiveDate) -> Result<Vec<VisitDue>> {
         let mut out = Vec::new();
         for (project, due) in self.overdue_followups(day)? {
             let p = Project::existing(self.conn(), &project)?;
@@ -122,7 +122,7 @@ impl Masar {
 
     /// The latest events on this laptop, newest first, as things that happened rather
     /// than fields written.
-    pub fn recent_events(&self, limit: usize) -> Result<Vec<RecentEvent>> {
+    pub(crate) fn recent_events(&self, limit: usize) -> Result<Vec<RecentEvent>> {
         let mut stmt = self.conn().prepare(
             "SELECT entity, record, field, value, creates, user_name, at, seq FROM changes
              WHERE entity <> 'user' ORDER BY seq DESC LIMIT ?1",
@@ -255,7 +255,7 @@ impl Masar {
 
     /// What the counsellor sees first: the visits they owe, today's and coming sessions,
     /// their persons with their true count, the latest events and the last exchange.
-    pub fn home(&self) -> Result<Home> {
+    pub(crate) fn home(&self) -> Result<Home> {
         let today = self.clock().today();
         let day = today.format("%Y-%m-%d").to_string();
         let (condition, arg) = Sight::own(self.user()).condition_1("p");

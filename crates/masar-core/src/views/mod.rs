@@ -12,14 +12,14 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::access::Sight;
-use crate::auth::{Permission, Role};
+use crate::auth::Role;
+use crate::changes::Db;
 use crate::domain::{
     BudgetSummary, Decision, Disbursement, FollowUp, Person, Project, ProjectRules, Record,
     Session, Stage, StageEvent,
 };
 use crate::error::StoreError;
 use crate::fold::fold;
-use crate::masar::Masar;
 use crate::report::{Dimension, ExportFormat, ExportTable};
 use crate::schema;
 use crate::Result;
@@ -96,16 +96,6 @@ pub struct Versions {
 }
 
 impl Versions {
-    /// This build's versions.
-    pub fn current() -> Versions {
-        Versions {
-            app: env!("CARGO_PKG_VERSION").to_string(),
-            schema: crate::store::SCHEMA_VERSION,
-            bundle_format: crate::masar::BUNDLE_FORMATS.0,
-            oldest_bundle_format: crate::masar::BUNDLE_FORMATS.1,
-        }
-    }
-
     /// One line: "0.1.0 (database schema 9, bundle format 3; reads bundles from format 3)".
     pub fn line(&self) -> String {
         format!(
@@ -320,35 +310,6 @@ fn date(text: Option<String>) -> Result<Option<NaiveDate>> {
                 }
                 .into()
             }),
-    }
-}
-
-impl Masar {
-    /// The logged-in user's session, for the window.
-    pub fn session_info(&self, demo: bool) -> Result<SessionInfo> {
-        let s = self.status()?;
-        let role = self.user().role;
-        Ok(SessionInfo {
-            user: s.user,
-            role: s.role,
-            org_name: s.org_name,
-            device_name: s.device_name,
-            language: self.preference("language")?,
-            months: self.preference("months")?,
-            digits: self.preference("digits")?,
-            demo,
-            permissions: Permissions {
-                manage_users: Permission::ManageUsers.allows(role),
-                edit_reference_lists: Permission::EditReferenceLists.allows(role),
-                decide_in_committee: Permission::DecideInCommittee.allows(role),
-                erase_person: Permission::ErasePerson.allows(role),
-                record_work: Permission::RecordWork.allows(role),
-                export_person_data: Permission::ExportPersonData.allows(role),
-                report_to_donors: Permission::ReportToDonors.allows(role),
-            },
-            choices: Choices::current(),
-            today: self.clock().today(),
-        })
     }
 }
 
@@ -600,8 +561,8 @@ mod tests {
                             offset,
                             limit: 15,
                         };
-                        let walked = m.persons_page_walking_from(&q, 0).unwrap();
-                        let sorted = m.persons_page_walking_from(&q, u64::MAX).unwrap();
+                        let walked = m.db().persons_page_walking_from(&q, 0).unwrap();
+                        let sorted = m.db().persons_page_walking_from(&q, u64::MAX).unwrap();
                         assert_eq!(walked, sorted, "{q:?}");
                     }
                 }

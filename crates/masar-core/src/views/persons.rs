@@ -65,9 +65,9 @@ pub struct Timeline {
     pub events: Vec<TimelineEvent>,
 }
 
-impl Masar {
+impl Db {
     /// A person's whole journey as dated events, oldest first.
-    pub fn timeline(&self, person: &str) -> Result<Timeline> {
+    pub(crate) fn timeline(&self, person: &str) -> Result<Timeline> {
         let p = Person::existing(self.conn(), person)?;
         let conn = self.conn();
         let mut events = Vec::new();
@@ -113,7 +113,7 @@ impl Masar {
 
     /// Persons who may be the one being registered: the same family name (folded) and a
     /// given name that contains, or is contained in, the one typed.
-    pub fn similar_persons(&self, given: &str, family: &str) -> Result<Vec<Person>> {
+    pub(crate) fn similar_persons(&self, given: &str, family: &str) -> Result<Vec<Person>> {
         let (g, f) = (fold(given.trim()), fold(family.trim()));
         if f.chars().count() < 2 {
             return Ok(Vec::new());
@@ -131,7 +131,7 @@ impl Masar {
 
     /// A page of the persons table: the filters in SQL, so a large register is never
     /// read whole.
-    pub fn persons_page(&self, q: &PersonQuery) -> Result<PersonsPage> {
+    pub(crate) fn persons_page(&self, q: &PersonQuery) -> Result<PersonsPage> {
         self.persons_page_walking_from(q, WALK_FROM)
     }
 

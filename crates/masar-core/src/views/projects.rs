@@ -92,9 +92,9 @@ pub struct ProjectView {
     pub decision_currency: Option<String>,
 }
 
-impl Masar {
+impl Db {
     /// Projects with their members' names, for the board.
-    pub fn projects_view(&self) -> Result<Vec<ProjectTile>> {
+    pub(crate) fn projects_view(&self) -> Result<Vec<ProjectTile>> {
         let projects = Project::select(self.conn(), "ORDER BY t.stage_date DESC, t.id", [])?;
         let mut out = Vec::with_capacity(projects.len());
         for project in projects {
@@ -112,11 +112,11 @@ impl Masar {
     }
 
     /// One project with members, plan, stages, tranches, visits and what may be done next.
-    pub fn project_view(&self, id: &str) -> Result<ProjectView> {
+    pub(crate) fn project_view(&self, id: &str) -> Result<ProjectView> {
         let project = Project::existing(self.conn(), id)?;
-        let rules = self.db().project_rules(&project)?;
-        let decision_currency = self.db().decision_currency(&project)?;
-        let (remaining, held) = self.db().remaining(&project)?;
+        let rules = self.project_rules(&project)?;
+        let decision_currency = self.decision_currency(&project)?;
+        let (remaining, held) = self.remaining(&project)?;
         Ok(ProjectView {
             held,
             decision_currency,
@@ -133,7 +133,6 @@ impl Masar {
                 [id],
             )?,
             paid: self
-                .db()
                 .paid(id)?
                 .into_iter()
                 .map(|(currency, amount)| Money { currency, amount })
@@ -150,7 +149,7 @@ impl Masar {
     }
 
     /// A page of the projects table, with what was paid and the next visit of each.
-    pub fn projects_page(&self, q: &ProjectQuery) -> Result<ProjectsPage> {
+    pub(crate) fn projects_page(&self, q: &ProjectQuery) -> Result<ProjectsPage> {
         let today = self.clock().today();
         let own = Sight::own(self.user()).condition("t");
         let mut conditions: Vec<&str> = Vec::new();
@@ -207,7 +206,6 @@ impl Masar {
                     .map(Person::display_name)
                     .collect(),
                 paid: self
-                    .db()
                     .paid(&project.id)?
                     .into_iter()
                     .map(|(currency, amount)| Money { currency, amount })

@@ -21,9 +21,9 @@ pub struct SessionView {
     pub attendees: Vec<Person>,
 }
 
-impl Masar {
+impl Db {
     /// Sessions, latest first, with how many attended.
-    pub fn sessions_view(&self) -> Result<Vec<SessionTile>> {
+    pub(crate) fn sessions_view(&self) -> Result<Vec<SessionTile>> {
         let sessions = Session::select(self.conn(), "ORDER BY t.date DESC, t.id", [])?;
         let mut stmt = self.conn().prepare_cached(
             "SELECT count(*) FROM attendance WHERE session_id = ?1 AND present = 1",
@@ -37,7 +37,7 @@ impl Masar {
     }
 
     /// One session with the persons present.
-    pub fn session_view(&self, id: &str) -> Result<SessionView> {
+    pub(crate) fn session_view(&self, id: &str) -> Result<SessionView> {
         let session = Session::existing(self.conn(), id)?;
         let attendees = Person::select(
             self.conn(),

@@ -24,9 +24,9 @@ pub struct SyncState {
     pub last_sync_error: Option<String>,
 }
 
-impl Masar {
+impl Db {
     /// The state of the last exchanges: last export, last import, bundles read, pending.
-    pub fn sync_state(&self) -> Result<SyncState> {
+    pub(crate) fn sync_state(&self) -> Result<SyncState> {
         let last_import: Option<String> =
             self.conn()
                 .query_row("SELECT max(imported_at) FROM imported_bundles", [], |r| {
