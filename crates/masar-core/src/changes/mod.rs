@@ -12,7 +12,7 @@ mod oplog;
 pub(crate) use apply::{purge, Applier, CommitRow};
 // The log's history, read: its heads, its changes one at a time or a set of them, and
 // the authors that money rules ask about. Writing goes through Writer or Applier only.
-pub(crate) use oplog::{each_op, heads, load_ops, winner_authors, Author, Head};
+pub(crate) use oplog::{each_op, heads, latest, load_ops, winner_authors, Author, Head, Written};
 
 pub(crate) use clock_state::ClockState;
 pub(crate) use oplog::Op;

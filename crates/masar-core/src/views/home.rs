@@ -123,33 +123,16 @@ impl Db {
     /// The latest events on this laptop, newest first, as things that happened rather
     /// than fields written.
     pub(crate) fn recent_events(&self, limit: usize) -> Result<Vec<RecentEvent>> {
-        let mut stmt = self.conn().prepare(
-            "SELECT entity, record, field, value, creates, user_name, at, seq FROM changes
-             WHERE entity <> 'user' ORDER BY seq DESC LIMIT ?1",
-        )?;
-        let rows = stmt
-            .query_map(params![(limit * 60) as i64], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, bool>(4)?,
-                    r.get::<_, Option<String>>(5)?,
-                    r.get::<_, String>(6)?,
-                    r.get::<_, i64>(7)?,
-                ))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let rows = crate::changes::latest(self.conn(), limit * 60)?;
         // The fields written with a record's creation follow its first change in the log,
         // one after the other: they are part of it, not later updates.
         let mut with_creation = std::collections::HashSet::new();
         let mut creating: Option<&str> = None;
         for r in rows.iter().rev() {
-            if r.4 {
-                creating = Some(&r.1);
-            } else if creating == Some(r.1.as_str()) {
-                with_creation.insert(r.7);
+            if r.creates {
+                creating = Some(&r.record);
+            } else if creating == Some(r.record.as_str()) {
+                with_creation.insert(r.seq);
             } else {
                 creating = None;
             }
@@ -176,7 +159,17 @@ impl Db {
                 _ => None,
             })
         };
-        for (entity, record, field, value, creates, user, at, seq) in rows {
+        for crate::changes::Written {
+            entity,
+            record,
+            field,
+            value,
+            creates,
+            user_name: user,
+            at,
+            seq,
+        } in rows
+        {
             if with_creation.contains(&seq) {
                 continue;
             }

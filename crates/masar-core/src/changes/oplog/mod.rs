@@ -21,7 +21,7 @@ pub(crate) use erase::apply_erasure;
 pub(crate) use heads::{current_stamps, head_stamps, heads, winner_authors, Author, Head};
 pub(crate) use insert::{insert, Numbers};
 pub(crate) use purge::purge;
-pub(crate) use read::{each_op, load_ops};
+pub(crate) use read::{each_op, latest, load_ops, Written};
 pub(crate) use settle::{
     holds_erasure, settle, settle_arrived, settle_since, Bulk, Conflicted, Touched,
 };

@@ -82,3 +82,47 @@ pub(crate) fn load_ops(
     })?;
     Ok(out)
 }
+
+/// A change as the home page tells it: what was written, by whom, when.
+#[derive(Debug, Clone)]
+pub(crate) struct Written {
+    /// The kind of record.
+    pub entity: String,
+    /// The record's id.
+    pub record: String,
+    /// The field written.
+    pub field: String,
+    /// The value as the log holds it (JSON), if any.
+    pub value: Option<String>,
+    /// Whether this change created the record.
+    pub creates: bool,
+    /// Who wrote it, by name.
+    pub user_name: Option<String>,
+    /// When (RFC 3339).
+    pub at: String,
+    /// Its place in this laptop's log.
+    pub seq: i64,
+}
+
+/// The latest `limit` changes on this laptop to anything but user accounts, newest first.
+pub(crate) fn latest(conn: &rusqlite::Connection, limit: usize) -> Result<Vec<Written>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT entity, record, field, value, creates, user_name, at, seq FROM changes
+         WHERE entity <> 'user' ORDER BY seq DESC LIMIT ?1",
+    )?;
+    let rows = stmt
+        .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+            Ok(Written {
+                entity: r.get(0)?,
+                record: r.get(1)?,
+                field: r.get(2)?,
+                value: r.get(3)?,
+                creates: r.get(4)?,
+                user_name: r.get(5)?,
+                at: r.get(6)?,
+                seq: r.get(7)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
