@@ -181,7 +181,7 @@ impl Trust {
     /// Whether any issuer is retired: a rotation of the root, or a revocation that
     /// withdraws an administrator's (or an enrolment key's) certificate. Most laptops have
     /// none, and then nothing is void.
-    fn retires_any(&self) -> bool {
+    pub(crate) fn retires_any(&self) -> bool {
         !self.rotations.is_empty()
             || self
                 .issuers
