@@ -97,9 +97,9 @@ pub use sync::{
 };
 pub use views::{
     AppInfo, Checked, Choices, Digest, Home, Id, Money, OverdueVisit, PasswordChanged, Permissions,
-    PersonQuery, PersonsPage, ProjectQuery, ProjectRow, ProjectTile, ProjectView, ProjectsPage,
-    RecentEvent, ReferenceEntry, SessionInfo, SessionTile, SessionView, StageUndone, SyncState,
-    Timeline, TimelineEvent, Versions, VisitDue,
+    PersonQuery, PersonSort, PersonsPage, ProjectQuery, ProjectRow, ProjectSort, ProjectTile,
+    ProjectView, ProjectsPage, RecentEvent, ReferenceEntry, SessionInfo, SessionTile, SessionView,
+    StageUndone, SyncState, Timeline, TimelineEvent, Versions, VisitDue,
 };
 
 /// The newest bundle format this version writes and reads.

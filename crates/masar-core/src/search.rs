@@ -342,7 +342,7 @@ mod tests {
             .persons_page(&PersonQuery {
                 search: Some("karim".into()),
                 limit: 5,
-                sort: "name".into(),
+                sort: crate::PersonSort::Name,
                 ..Default::default()
             })
             .expect("page");

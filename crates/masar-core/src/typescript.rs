@@ -20,7 +20,7 @@ fn generate() -> String {
         ErrorReport, Versions, AppInfo, SessionInfo, Permissions, Choices, Id, Created, Status, Enrolled,
         UserSummary, Person, Intake, Session, Project, BudgetLine, BudgetLineView, BudgetSummary, StageEvent,
         Disbursement, FollowUp, Referral, PersonImport, ProjectRules, SessionTile, SessionView, ProjectTile,
-        Money, ProjectView, PersonQuery, PersonsPage, ProjectQuery, ProjectRow, ProjectsPage, TimelineEvent, Timeline, RecentEvent, VisitDue, SyncState, OverdueVisit, Home, Change,
+        Money, ProjectView, PersonSort, PersonQuery, PersonsPage, ProjectSort, ProjectQuery, ProjectRow, ProjectsPage, TimelineEvent, Timeline, RecentEvent, VisitDue, SyncState, OverdueVisit, Home, Change,
         Conflict, Exported, Imported, SyncStage, SyncProgress, DeviceRow, RevocationDone, Equivocation, OrgKeyExported, OrgKeyImported, RootRotated, Held, HeldReason, Measure, Report, SurvivalStep, SurvivalAt, SurvivalBy, SurvivalCurve, Survival, JourneyStep, CounsellorOverdue, Dashboard,
         ExportFormat, ExportTable, ExportDone, ExportRecord, Language, DonorFormat, DonorReportDone, Checked, Digest, ReferenceEntry, PasswordChanged, StageUndone,
         BackupDone, BackupFile, BackupSettings, Restored, FolderFile, FolderSync,

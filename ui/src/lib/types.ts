@@ -952,6 +952,8 @@ held: Array<Held>,
  */
 decision_currency: string | null, };
 
+export type PersonSort = "" | "name" | "born" | "city" | "unhcr_id" | "registered";
+
 export type PersonQuery = { 
 /**
  * A fragment of a name (either script), a UNHCR number or a phone.
@@ -966,10 +968,9 @@ mine: boolean,
  */
 city: string | null, 
 /**
- * name, born, city, unhcr_id or registered; empty: the best matches of a search first,
- * else by name.
+ * The column the table is ordered by.
  */
-sort: string, 
+sort: PersonSort, 
 /**
  * Largest first.
  */
@@ -1001,6 +1002,8 @@ rows: Array<Person>,
  */
 cities: Array<string>, };
 
+export type ProjectSort = "title" | "stage" | "paid" | "next_due" | "opened";
+
 export type ProjectQuery = { 
 /**
  * A fragment of the title.
@@ -1019,9 +1022,9 @@ stage: string | null,
  */
 overdue: boolean, 
 /**
- * title, stage, paid, next_due or opened.
+ * The column the table is ordered by.
  */
-sort: string, 
+sort: ProjectSort, 
 /**
  * Largest first.
  */

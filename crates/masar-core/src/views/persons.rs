@@ -7,6 +7,26 @@ use super::*;
 /// persons in name order: below it, sorting the matches is as fast.
 const WALK_FROM: u64 = 1_000;
 
+/// The orders of the persons table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum PersonSort {
+    /// The best matches of a search first, else by name.
+    #[default]
+    #[serde(rename = "")]
+    Best,
+    /// Family then given name.
+    Name,
+    /// Date (or year) of birth.
+    Born,
+    /// City.
+    City,
+    /// UNHCR number.
+    UnhcrId,
+    /// Order of registration.
+    Registered,
+}
+
 /// How the persons table is asked for: filters, order, page.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(default)]
@@ -17,9 +37,8 @@ pub struct PersonQuery {
     pub mine: bool,
     /// Only the persons of this city.
     pub city: Option<String>,
-    /// name, born, city, unhcr_id or registered; empty: the best matches of a search first,
-    /// else by name.
-    pub sort: String,
+    /// The column the table is ordered by.
+    pub sort: PersonSort,
     /// Largest first.
     pub descending: bool,
     /// Rows skipped.
@@ -144,20 +163,16 @@ impl Db {
     ) -> Result<PersonsPage> {
         // Searching, the best matches come first unless the user sorted by a column.
         let searching = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
-        let by_relevance = searching.is_some() && q.sort.is_empty();
+        let by_relevance = searching.is_some() && q.sort == PersonSort::Best;
         let dir = if q.descending { "DESC" } else { "ASC" };
-        let order = match q.sort.as_str() {
-            "" | "name" => format!("t.family COLLATE NOCASE {dir}, t.given COLLATE NOCASE {dir}"),
-            "born" => format!("coalesce(t.born, t.birth_year) {dir}"),
-            "city" => format!("t.city COLLATE NOCASE {dir}"),
-            "unhcr_id" => format!("t.unhcr_id {dir}"),
-            "registered" => format!("t.id {dir}"),
-            other => {
-                return Err(refused_sort(
-                    other,
-                    &["name", "born", "city", "unhcr_id", "registered"],
-                ))
+        let order = match q.sort {
+            PersonSort::Best | PersonSort::Name => {
+                format!("t.family COLLATE NOCASE {dir}, t.given COLLATE NOCASE {dir}")
             }
+            PersonSort::Born => format!("coalesce(t.born, t.birth_year) {dir}"),
+            PersonSort::City => format!("t.city COLLATE NOCASE {dir}"),
+            PersonSort::UnhcrId => format!("t.unhcr_id {dir}"),
+            PersonSort::Registered => format!("t.id {dir}"),
         };
         let mut conditions: Vec<String> = Vec::new();
         let mut args: Vec<String> = Vec::new();
@@ -242,7 +257,7 @@ impl Db {
                     })?
                     .collect::<rusqlite::Result<_>>()?;
                 let total = tiers.iter().map(|(_, n)| *n as u64).sum::<u64>();
-                let by_name = by_relevance || q.sort == "name";
+                let by_name = by_relevance || q.sort == PersonSort::Name;
                 let walked = if by_name && tiers.len() == 1 && total > walk_from {
                     self.walk_in_name_order(
                         &needle,

@@ -13,6 +13,24 @@ pub struct ProjectTile {
     pub member_names: Vec<String>,
 }
 
+/// The orders of the projects table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ProjectSort {
+    /// Title.
+    #[default]
+    #[serde(alias = "")]
+    Title,
+    /// Stage, in journey order.
+    Stage,
+    /// What was paid.
+    Paid,
+    /// The next visit due.
+    NextDue,
+    /// Order of opening.
+    Opened,
+}
+
 /// How the projects table is asked for: filters, order, page.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(default)]
@@ -25,8 +43,8 @@ pub struct ProjectQuery {
     pub stage: Option<String>,
     /// Only the projects whose follow-up visit is overdue today.
     pub overdue: bool,
-    /// title, stage, paid, next_due or opened.
-    pub sort: String,
+    /// The column the table is ordered by.
+    pub sort: ProjectSort,
     /// Largest first.
     pub descending: bool,
     /// Rows skipped.
@@ -222,18 +240,12 @@ impl Db {
                 .unwrap_or(usize::MAX)
         };
         let paid = |r: &ProjectRow| r.paid.iter().map(|m| m.amount).sum::<Decimal>();
-        match q.sort.as_str() {
-            "" | "title" => rows.sort_by_key(|r| r.project.title.clone()),
-            "stage" => rows.sort_by_key(stage_rank),
-            "paid" => rows.sort_by_key(paid),
-            "next_due" => rows.sort_by_key(|r| r.next_due),
-            "opened" => rows.sort_by(|a, b| a.project.id.cmp(&b.project.id)),
-            other => {
-                return Err(refused_sort(
-                    other,
-                    &["title", "stage", "paid", "next_due", "opened"],
-                ))
-            }
+        match q.sort {
+            ProjectSort::Title => rows.sort_by_key(|r| r.project.title.clone()),
+            ProjectSort::Stage => rows.sort_by_key(stage_rank),
+            ProjectSort::Paid => rows.sort_by_key(paid),
+            ProjectSort::NextDue => rows.sort_by_key(|r| r.next_due),
+            ProjectSort::Opened => rows.sort_by(|a, b| a.project.id.cmp(&b.project.id)),
         }
         if q.descending {
             rows.reverse();
