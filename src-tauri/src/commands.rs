@@ -95,8 +95,8 @@ masar_core::for_each_command!(tauri_commands);
 /// before a log-in, the folders of this computer.
 mod window {
     use masar_core::{
-        AppInfo, BackupDone, Done, DonorReportDone, ExportDone, ExportFormat, ExportTable,
-        Exported, FolderSync, Imported, Language, Scope, SystemClock,
+        AppInfo, BackupDone, Done, DonorFormat, DonorReportDone, ExportDone, ExportFormat,
+        ExportTable, Exported, FolderSync, Imported, Language, Scope, SystemClock,
     };
 
     use super::*;
@@ -118,9 +118,8 @@ mod window {
     pub fn try_demo(
         app: tauri::AppHandle,
         state: State<'_, AppState>,
-        language: String,
+        language: Language,
     ) -> Api<AppInfo> {
-        let language = Language::parse(&language).map_err(report)?;
         let (real, _) = database(&state)?;
         let demo = real.with_file_name("demo.db");
         if !demo.exists() {
@@ -313,12 +312,15 @@ mod window {
         from: String,
         to: String,
         donor: Option<String>,
-        language: String,
-        format: String,
+        language: Language,
+        format: DonorFormat,
         folder: String,
     ) -> Api<DonorReportDone> {
-        let language = Language::parse(&language).map_err(report)?;
-        let extension = if format == "xlsx" { "xlsx" } else { "pdf" };
+        let extension = if format == DonorFormat::Xlsx {
+            "xlsx"
+        } else {
+            "pdf"
+        };
         let donor = donor.filter(|d| !d.trim().is_empty());
         let out = file_in(
             &folder,
@@ -340,15 +342,13 @@ mod window {
     pub fn export_table(
         _app: tauri::AppHandle,
         state: State<'_, AppState>,
-        what: String,
-        format: String,
+        table: ExportTable,
+        format: ExportFormat,
         from: Option<String>,
         to: Option<String>,
         pseudonymise: bool,
         folder: String,
     ) -> Api<ExportDone> {
-        let table = ExportTable::parse(&what).map_err(report)?;
-        let format = ExportFormat::parse(&format).map_err(report)?;
         let (from, to) = (
             from.filter(|d| !d.trim().is_empty()),
             to.filter(|d| !d.trim().is_empty()),

@@ -169,7 +169,7 @@ macro_rules! for_each_command {
                 /// What this build is and which database it opens.
                 app_info() -> $crate::AppInfo;
                 /// Switches to the demo programme.
-                try_demo(language: String) -> $crate::AppInfo;
+                try_demo(language: $crate::Language) -> $crate::AppInfo;
                 /// Creates an organisation on this laptop.
                 create_org(org: String, device: String, user: String, password: String) -> $crate::SessionInfo;
                 /// Joins an organisation with an enrolment file.
@@ -189,9 +189,9 @@ macro_rules! for_each_command {
                 /// Where reports and exports are saved by default.
                 export_folder() -> String;
                 /// Writes the report to donors.
-                donor_report(from: String, to: String, donor: Option<String>, language: String, format: String, folder: String) -> $crate::DonorReportDone;
+                donor_report(from: String, to: String, donor: Option<String>, language: $crate::Language, format: $crate::DonorFormat, folder: String) -> $crate::DonorReportDone;
                 /// Writes a table.
-                export_table(what: String, format: String, from: Option<String>, to: Option<String>, pseudonymise: bool, folder: String) -> $crate::ExportDone;
+                export_table(table: $crate::ExportTable, format: $crate::ExportFormat, from: Option<String>, to: Option<String>, pseudonymise: bool, folder: String) -> $crate::ExportDone;
                 /// Backs up now.
                 backup_now() -> $crate::BackupDone;
             }

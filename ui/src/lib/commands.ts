@@ -3,7 +3,7 @@
 // `MASAR_WRITE_TYPES=1 cargo test -p masar-core --lib faces`.
 
 import { call } from "./call";
-import type { AppInfo, BackupDone, BackupSettings, CommitteeDecision, Conflict, Dashboard, DeviceRow, Done, DonorReportDone, Enrolled, Equivocation, ExportDone, Exported, Fields, FolderSync, Held, Home, Id, Imported, NewBudgetLine, NewFollowUp, NewIntake, NewPerson, NewProject, NewReferral, NewSession, NewTranche, NewUser, OrgKeyExported, OrgKeyImported, Person, PersonQuery, PersonsPage, ProjectQuery, ProjectTile, ProjectView, ProjectsPage, RevocationDone, Roster, SessionInfo, SessionTile, SessionView, StageChange, StageUndone, SyncState, Timeline, UserSummary } from "./types";
+import type { AppInfo, BackupDone, BackupSettings, CommitteeDecision, Conflict, Dashboard, DeviceRow, Done, DonorFormat, DonorReportDone, Enrolled, Equivocation, ExportDone, ExportFormat, ExportTable, Exported, Fields, FolderSync, Held, Home, Id, Imported, Language, NewBudgetLine, NewFollowUp, NewIntake, NewPerson, NewProject, NewReferral, NewSession, NewTranche, NewUser, OrgKeyExported, OrgKeyImported, Person, PersonQuery, PersonsPage, ProjectQuery, ProjectTile, ProjectView, ProjectsPage, RevocationDone, Roster, SessionInfo, SessionTile, SessionView, StageChange, StageUndone, SyncState, Timeline, UserSummary } from "./types";
 
 export const commands = {
   /** Saves the language this user reads the window in. */
@@ -111,7 +111,7 @@ export const commands = {
   /** What this build is and which database it opens. */
   appInfo: () => call<AppInfo>("app_info"),
   /** Switches to the demo programme. */
-  tryDemo: (language: string) => call<AppInfo>("try_demo", { language }),
+  tryDemo: (language: Language) => call<AppInfo>("try_demo", { language }),
   /** Creates an organisation on this laptop. */
   createOrg: (org: string, device: string, user: string, password: string) => call<SessionInfo>("create_org", { org, device, user, password }),
   /** Joins an organisation with an enrolment file. */
@@ -131,9 +131,9 @@ export const commands = {
   /** Where reports and exports are saved by default. */
   exportFolder: () => call<string>("export_folder"),
   /** Writes the report to donors. */
-  donorReport: (from: string, to: string, donor: string | null, language: string, format: string, folder: string) => call<DonorReportDone>("donor_report", { from, to, donor, language, format, folder }),
+  donorReport: (from: string, to: string, donor: string | null, language: Language, format: DonorFormat, folder: string) => call<DonorReportDone>("donor_report", { from, to, donor, language, format, folder }),
   /** Writes a table. */
-  exportTable: (what: string, format: string, from: string | null, to: string | null, pseudonymise: boolean, folder: string) => call<ExportDone>("export_table", { what, format, from, to, pseudonymise, folder }),
+  exportTable: (table: ExportTable, format: ExportFormat, from: string | null, to: string | null, pseudonymise: boolean, folder: string) => call<ExportDone>("export_table", { table, format, from, to, pseudonymise, folder }),
   /** Backs up now. */
   backupNow: () => call<BackupDone>("backup_now"),
 };

@@ -18,7 +18,7 @@ use crate::error::{InputError, Problem, StoreError};
 use crate::Result;
 
 /// A file format of an export.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum ExportFormat {
     /// Comma-separated values, UTF-8 with a byte-order mark.
@@ -86,7 +86,7 @@ enum Cell {
 type Column = (&'static str, &'static str, &'static str, Kind, Cell);
 
 /// A table that can be exported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum ExportTable {
     /// Persons (person-level: supervisors and administrators).

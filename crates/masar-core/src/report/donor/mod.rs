@@ -22,7 +22,7 @@ pub use words::Language;
 pub(crate) use words::Words;
 
 /// A file format of the donor report, from the file's extension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum DonorFormat {
     /// A PDF to print or send.

@@ -12,7 +12,7 @@ use ts_rs::TS;
 use crate::error::{InputError, Problem};
 
 /// A language the report is written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
     /// French.
