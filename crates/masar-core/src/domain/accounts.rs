@@ -2,7 +2,7 @@
 //! holds each user's wrapped copy of the database key; the database row is the authority
 //! on who exists and with which role.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::auth::{check_password, check_user_name, Permission, Role};
@@ -18,6 +18,17 @@ fn rand_key() -> [u8; 32] {
     k
 }
 use crate::Result;
+
+/// A user account to add on this laptop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct NewUser {
+    /// The user's log-in name.
+    pub name: String,
+    /// Their role.
+    pub role: Role,
+    /// Their first password.
+    pub password: String,
+}
 
 /// A user as listed for administrators.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]

@@ -2,17 +2,57 @@
 
 use std::collections::HashSet;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::parse_pairs;
 use super::records::{Person, Record};
+use super::Fields;
 use crate::access::Sight;
 use crate::auth::Permission;
 use crate::changes::{Db, Writer};
 use crate::error::InputError;
 use crate::schema::{Entity, FieldKind, Value};
 use crate::Result;
+
+/// A person to register, with their reception interview when `intake_date` is given.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct NewPerson {
+    /// The person's fields (names as `person get` prints them).
+    pub fields: Fields,
+    /// The day of the reception interview recorded with the person, if any.
+    #[serde(default)]
+    #[ts(optional = nullable)]
+    pub intake_date: Option<String>,
+}
+
+/// A reception interview.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct NewIntake {
+    /// The person's id.
+    pub person: String,
+    /// The day of the interview.
+    pub date: String,
+    /// Who sent the person, if anyone.
+    #[serde(default)]
+    #[ts(optional = nullable)]
+    pub referral: Option<String>,
+}
+
+/// A referral of a person to a partner of the organisation's list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct NewReferral {
+    /// The person's id.
+    pub person: String,
+    /// The partner, as the list spells it (any case).
+    pub partner: String,
+    /// The day of the referral.
+    pub date: String,
+    /// Where it stands (`pending` by default).
+    #[serde(default)]
+    #[ts(optional = nullable)]
+    pub status: Option<String>,
+}
 
 /// Fields a person must have.
 pub const PERSON_REQUIRED: &[&str] = &["given", "family", "sex", "born", "nationality"];

@@ -2,10 +2,9 @@
 //! committee examines them.
 
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use super::inputs::NewBudgetLine;
 use super::parse_pairs;
 use super::records::{BudgetLine, Project, Record};
 use crate::auth::Permission;
@@ -13,6 +12,19 @@ use crate::changes::Db;
 use crate::error::{parse_amount, required_text, InputError};
 use crate::schema::{Entity, Value};
 use crate::Result;
+
+/// A line of a business plan's budget.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct NewBudgetLine {
+    /// The project's id.
+    pub project: String,
+    /// What is bought.
+    pub item: String,
+    /// How many.
+    pub quantity: String,
+    /// At what price each.
+    pub unit_cost: String,
+}
 
 /// A budget line with its exact total.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -136,5 +148,40 @@ impl Db {
             to_finance: (total - own).max(Decimal::ZERO),
             currency: p.currency,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use crate::testing::{person, temp_db};
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+        /// A budget's total is exactly Σ quantity × unit cost, computed here in integers.
+        #[test]
+        fn a_budget_total_is_exact(lines in prop::collection::vec((1u32..1000, 0u32..100, 0u64..10_000_000, 0u32..4), 1..8)) {
+            let (_d, mut m) = temp_db();
+            let a = person(&mut m, "A", "female", "1990-01-01");
+            let p = m.add_project(crate::domain::NewProject { title: "P".into(), kind: "creation".into(), sector: "food".into(), members: vec![a], date: None }).expect("project");
+            // quantity = q / 10^qs, cost = c / 100; the exact total in units of 10^-(qs+2).
+            let mut expected = rust_decimal::Decimal::ZERO;
+            for (q, qs, c, _) in &lines {
+                let quantity = rust_decimal::Decimal::new(i64::from(*q), qs % 3);
+                let cost = rust_decimal::Decimal::new(*c as i64, 2);
+                m.add_budget_line(crate::domain::NewBudgetLine { project: p.to_string(), item: "item".into(), quantity: quantity.to_string().to_string(), unit_cost: cost.to_string().to_string() }).expect("line");
+                expected += quantity * cost;
+            }
+            let b = m.budget(&p).expect("budget");
+            prop_assert_eq!(b.total, expected);
+            let cents_total: i128 = lines.iter().map(|(q, qs, c, _)| {
+                let scale = 10i128.pow(2 - (qs % 3));
+                i128::from(*q) * scale * i128::from(*c)
+            }).sum();
+            // Both sides in units of 10^-4.
+            prop_assert_eq!((b.total * rust_decimal::Decimal::new(10_000, 0)).trunc().to_string(), cents_total.to_string());
+        }
     }
 }

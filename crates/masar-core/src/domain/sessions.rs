@@ -4,6 +4,9 @@ use std::collections::HashSet;
 
 use rusqlite::OptionalExtension;
 
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
 use super::fact_id;
 use super::records::{Person, Record, Session};
 use crate::auth::Permission;
@@ -11,6 +14,37 @@ use crate::changes::Db;
 use crate::error::{required_text, InputError};
 use crate::schema::{Entity, FieldKind, Value};
 use crate::Result;
+
+/// A group session with the persons present.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct NewSession {
+    /// `awareness` or `training`.
+    pub kind: String,
+    /// The day it was held.
+    pub date: String,
+    /// What it was about.
+    pub topic: String,
+    /// Where, if said.
+    #[serde(default)]
+    #[ts(optional = nullable)]
+    pub place: Option<String>,
+    /// The ids of the persons present.
+    #[serde(default)]
+    pub attendees: Vec<String>,
+}
+
+/// Marks at once for a session: who was present, who was not.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Roster {
+    /// The session's id.
+    pub session: String,
+    /// The ids of the persons to mark present.
+    #[serde(default)]
+    pub present: Vec<String>,
+    /// The ids of the persons to mark absent.
+    #[serde(default)]
+    pub absent: Vec<String>,
+}
 
 /// Whether the person is marked present on the attendance record `aid`; `None` when there
 /// is no such record.

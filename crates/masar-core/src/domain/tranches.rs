@@ -4,10 +4,13 @@
 
 use rust_decimal::Decimal;
 
-use super::inputs::{NewFollowUp, NewTranche};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
 use super::parse_pairs;
 use super::projects::{record_stage, required_date, stage_of, Remaining};
 use super::records::{Project, Record};
+use super::Fields;
 use crate::auth::Permission;
 use crate::changes::Db;
 use crate::error::{parse_amount, InputError, Problem};
@@ -15,6 +18,43 @@ use crate::money::{self, HeldReason};
 use crate::schema::{stored_amount, Entity, FieldKind, Value};
 use crate::stage::Stage;
 use crate::Result;
+
+/// A tranche paid to an approved project.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct NewTranche {
+    /// The project's id.
+    pub project: String,
+    /// The day it was paid.
+    pub date: String,
+    /// How much.
+    pub amount: String,
+    /// In which currency of the list (the approval's, for it to count).
+    pub currency: String,
+    /// Which donor of the list pays it.
+    pub donor: String,
+    /// `cash` (the default), `in_kind` or `transfer`.
+    #[serde(default)]
+    #[ts(optional = nullable)]
+    pub mode: Option<String>,
+    /// The receipt's reference.
+    #[serde(default)]
+    #[ts(optional = nullable)]
+    pub receipt: Option<String>,
+    /// Why a supervisor pays above the approved amount; without it such a tranche is
+    /// refused. Kept with the tranche and its history.
+    #[serde(default)]
+    #[ts(optional = nullable)]
+    pub above_approved_because: Option<String>,
+}
+
+/// A follow-up visit to a funded project.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct NewFollowUp {
+    /// The project's id.
+    pub project: String,
+    /// The visit's fields (date, status, next_due, …).
+    pub fields: Fields,
+}
 
 impl Db {
     /// What may still be paid of the approval, in its currency: the approved amount less
