@@ -1,6 +1,7 @@
-//! The Masar window: setup, state, and the command list. Every command is a short adapter
-//! over the same core method the `masar` CLI calls; errors cross as `{code, message,
-//! field}` so the UI never parses text. No business rule lives here.
+//! The Masar window: setup, state, and the handler of the commands generated from the
+//! core's list (`commands.rs`). Every command is a short adapter over the same core method
+//! the `masar` CLI calls; errors cross as the core's `ErrorReport` (code, message, field,
+//! reason, params) so the UI never parses text. No business rule lives here.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;

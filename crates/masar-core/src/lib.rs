@@ -6,21 +6,23 @@
 //! show its typed answers unchanged; no business rule lives outside this crate. The write
 //! path, the op log, the keys and the bundle internals are private to the crate.
 //!
-//! The modules form layers that only point down (ARCHITECTURE.md draws them; the test in
-//! `layers.rs` fails on an arrow going up): leaves (`clock`, `fold`, `files`, `error`, `auth`),
-//! the schema registry (`schema`), storage and keys (`store`, `keys`, `search`), the
-//! change log (`changes`), the domain, sync and reports as siblings, then the `Masar`
-//! handle (`masar`), the read models (`views`) and the demo.
+//! The modules form layers that only point down (ARCHITECTURE.md draws them; `LAYERS` in
+//! `layers.rs` is the source of truth and its test fails on an arrow going sideways or
+//! up): leaves (`error`, `clock`, `fold`, `files`), the schema registry and the stages
+//! (`schema`, `stage`), roles (`auth`), who sees whom, keys, search and trust, storage
+//! (`store`), the change log (`changes`), money and identity, the domain, sync and
+//! reports as siblings, the read models and backups (`views`, `backup`, on `Db`), the
+//! `Masar` handle (`masar`), the demo, and the list of the window's commands (`faces`).
 #![deny(missing_docs)]
 
 // Leaves.
-mod access;
-mod auth;
 mod clock;
 mod error;
 mod files;
 mod fold;
-// The schema registry.
+// The schema registry and the stages; roles; who sees whom.
+mod access;
+mod auth;
 mod schema;
 mod stage;
 // Storage and keys.
@@ -37,7 +39,7 @@ mod money;
 mod domain;
 mod report;
 mod sync;
-// The handle and the read models.
+// The read models and backups, the handle, the demo, the window's list of commands.
 mod backup;
 pub mod demo;
 pub mod faces;
