@@ -106,3 +106,35 @@ pub(crate) fn approved(m: &mut Masar, amount: &str) -> String {
     .unwrap();
     p
 }
+
+/// Takes project `p` through a plan of one oven costing `cost` to the committee's approval
+/// of `amount` (in `currency`, else the programme's or the plan's), on 2–4 January 2024.
+pub(crate) fn approve(m: &mut Masar, p: &str, cost: &str, amount: &str, currency: Option<&str>) {
+    m.add_budget_line(crate::domain::NewBudgetLine {
+        project: p.to_string(),
+        item: "Oven".into(),
+        quantity: "1".into(),
+        unit_cost: cost.into(),
+    })
+    .expect("a budget line");
+    for (stage, date) in [
+        (crate::domain::Stage::PlanReady, "2024-01-02"),
+        (crate::domain::Stage::InCommittee, "2024-01-03"),
+    ] {
+        m.set_stage(crate::domain::StageChange {
+            project: p.to_string(),
+            stage,
+            date: date.into(),
+        })
+        .expect("a stage");
+    }
+    m.decide(crate::domain::CommitteeDecision {
+        project: p.to_string(),
+        decision: crate::domain::Decision::Approved,
+        date: "2024-01-04".into(),
+        amount: Some(amount.into()),
+        currency: currency.map(Into::into),
+        remarks: None,
+    })
+    .expect("an approval");
+}

@@ -385,34 +385,7 @@ mod tests {
                 date: Some("2024-01-01".into()),
             })
             .unwrap();
-        m.add_budget_line(crate::domain::NewBudgetLine {
-            project: p.to_string(),
-            item: "Oven".into(),
-            quantity: "1".into(),
-            unit_cost: "900".into(),
-        })
-        .unwrap();
-        m.set_stage(crate::domain::StageChange {
-            project: p.to_string(),
-            stage: crate::domain::Stage::PlanReady,
-            date: "2024-01-02".into(),
-        })
-        .unwrap();
-        m.set_stage(crate::domain::StageChange {
-            project: p.to_string(),
-            stage: crate::domain::Stage::InCommittee,
-            date: "2024-01-03".into(),
-        })
-        .unwrap();
-        m.decide(crate::domain::CommitteeDecision {
-            project: p.to_string(),
-            decision: crate::domain::Decision::Approved,
-            date: "2024-01-04".into(),
-            amount: Some("1000".into()),
-            currency: Some("MAD".into()),
-            remarks: None,
-        })
-        .unwrap();
+        crate::testing::approve(&mut m, &p, "900", "1000", Some("MAD"));
         m.add_disbursement(crate::domain::NewTranche {
             project: p.to_string(),
             date: "2024-01-05".into(),
