@@ -4,6 +4,9 @@
 //! by id in the same database. Prints a table of figures and ratios.
 //!
 //! Run: `cargo run --release -p masar-benches --bin search [PERSONS]` (default 100,000).
+//! With `SEARCH_DB=PATH` the persons are registered once there and later runs (of this
+//! build or another) search the same file: two builds then differ by their query code
+//! alone, not by the database each one built.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -80,35 +83,13 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(100_000);
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let (mut m, _) = Masar::init(
-        &dir.path().join("search.db"),
-        "Bench",
-        "laptop",
-        "admin",
-        "benchmark-password",
-        Arc::new(SystemClock),
-    )
-    .expect("init");
-    eprintln!("registering {persons} persons…");
-    let t = Instant::now();
-    for chunk in (0..persons).collect::<Vec<_>>().chunks(10_000) {
-        let mut csv =
-            String::from("given,family,given_ar,family_ar,sex,born,nationality,phone,unhcr_id\n");
-        for &i in chunk {
-            let (g, f) = (i % GIVEN.len(), (i / GIVEN.len()) % FAMILY.len());
-            csv.push_str(&format!(
-                "{},{},{},{},female,1990-01-01,SYR,06{i:08},250-{:02}C{:05}\n",
-                GIVEN[g],
-                FAMILY[f],
-                GIVEN_AR[g],
-                FAMILY_AR[f],
-                i / 100_000,
-                i % 100_000
-            ));
-        }
-        m.import_persons_csv(csv.as_bytes()).expect("persons");
-    }
-    eprintln!("registered in {:.0} s", t.elapsed().as_secs_f64());
+    let kept = std::env::var_os("SEARCH_DB").map(std::path::PathBuf::from);
+    let path = kept.unwrap_or_else(|| dir.path().join("search.db"));
+    let m = if path.exists() {
+        Masar::open(&path, "admin", "benchmark-password", Arc::new(SystemClock)).expect("open")
+    } else {
+        register(&path, persons)
+    };
     let fragments = [
         "Amina",
         "Karim Haddad",
@@ -190,4 +171,38 @@ fn main() {
     println!("| search p99 | {:.2} ms (goal < 10 ms) |", ms(p99));
     println!("| floor: one person read by id, p50 | {:.3} ms |", ms(f50));
     println!("| search p50 / floor | {:.0}× |", ms(p50) / ms(f50));
+}
+
+/// A new database at `path` with `persons` persons registered from CSV.
+fn register(path: &std::path::Path, persons: usize) -> Masar {
+    let (mut m, _) = Masar::init(
+        path,
+        "Bench",
+        "laptop",
+        "admin",
+        "benchmark-password",
+        Arc::new(SystemClock),
+    )
+    .expect("init");
+    eprintln!("registering {persons} persons…");
+    let t = Instant::now();
+    for chunk in (0..persons).collect::<Vec<_>>().chunks(10_000) {
+        let mut csv =
+            String::from("given,family,given_ar,family_ar,sex,born,nationality,phone,unhcr_id\n");
+        for &i in chunk {
+            let (g, f) = (i % GIVEN.len(), (i / GIVEN.len()) % FAMILY.len());
+            csv.push_str(&format!(
+                "{},{},{},{},female,1990-01-01,SYR,06{i:08},250-{:02}C{:05}\n",
+                GIVEN[g],
+                FAMILY[f],
+                GIVEN_AR[g],
+                FAMILY_AR[f],
+                i / 100_000,
+                i % 100_000
+            ));
+        }
+        m.import_persons_csv(csv.as_bytes()).expect("persons");
+    }
+    eprintln!("registered in {:.0} s", t.elapsed().as_secs_f64());
+    m
 }
