@@ -298,12 +298,19 @@ pub(crate) fn judge_project(
 /// committee without a decision.
 pub(crate) fn held(conn: &Connection) -> Result<Vec<Held>> {
     type ProjectRow = (String, Option<String>, Option<String>, bool);
+    // The stages past an approval, from the one rule that says which they are.
+    let past: Vec<String> = Stage::ALL
+        .into_iter()
+        .filter(|s| s.past_approval())
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect();
     let projects: Vec<ProjectRow> = conn
-        .prepare(
+        .prepare(&format!(
             "SELECT p.id, p.title, p.stage, EXISTS (SELECT 1 FROM disbursements d WHERE d.project_id = p.id)
-             FROM projects p WHERE p.stage IN ('approved', 'funded', 'active', 'closed')
+             FROM projects p WHERE p.stage IN ({})
                 OR EXISTS (SELECT 1 FROM disbursements d WHERE d.project_id = p.id) ORDER BY p.id",
-        )?
+            past.join(", ")
+        ))?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let mut out = Vec::new();
